@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using CniBench.Agent.Servers;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Agent.Commands;
+
+public static class ServeCommand
+{
+    public const int DefaultControlPort = 7200, DefaultTcpPort = 7201, DefaultUdpPort = 7202, DefaultHttpPort = 7280;
+
+    public static Command Create()
+    {
+        var bind = new Option<string>("--bind") { Description = "Address to listen on (0.0.0.0 or :: for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
+        var control = new Option<int>("--control-port") { Description = "Control API port (0 = any free port)", DefaultValueFactory = _ => DefaultControlPort };
+        var tcp = new Option<int>("--tcp-port") { Description = "TCP data port for every TCP workload", DefaultValueFactory = _ => DefaultTcpPort };
+        var udp = new Option<int>("--udp-port") { Description = "UDP data port", DefaultValueFactory = _ => DefaultUdpPort };
+        var http = new Option<int>("--http-port") { Description = "HTTP port (GET /echo, /healthz)", DefaultValueFactory = _ => DefaultHttpPort };
+        var token = new Option<string?>("--token") { Description = "Token the controller must send (default: $CNIBENCH_TOKEN, else a random one printed to stderr)" };
+        var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process ends (used by the local target so no agent outlives its controller)" };
+
+        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, parentPid };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var log = new AgentLog(Console.Error);
+            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
+            {
+                Console.Error.WriteLine($"cnibench-agent: --bind: '{parse.GetValue(bind)}' is not an IP address; allowed: e.g. 127.0.0.1, ::1, 0.0.0.0, ::");
+                return ExitCodes.BadInput;
+            }
+            foreach (var (option, value) in new[] { (control, parse.GetValue(control)), (tcp, parse.GetValue(tcp)), (udp, parse.GetValue(udp)), (http, parse.GetValue(http)) })
+            {
+                if (value is < 0 or > 65535)
+                {
+                    Console.Error.WriteLine($"cnibench-agent: {option.Name}: {value} is not a port; allowed: 0..65535");
+                    return ExitCodes.BadInput;
+                }
+            }
+            var secret = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("CNIBENCH_TOKEN");
+            if (string.IsNullOrEmpty(secret))
+            {
+                secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+                log.Info($"no --token given; generated token {secret}");
+            }
+            var identity = new AgentIdentity(Environment.MachineName, Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("NODE_NAME"));
+            var options = new ServeOptions(address, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity);
+
+            AgentServer server;
+            try
+            {
+                server = AgentServer.Bind(options, log);
+            }
+            catch (AgentStartupException e)
+            {
+                Console.Error.WriteLine($"cnibench-agent: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+            await using (server)
+            {
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (parse.GetValue(parentPid) is int pid) _ = WatchParentAsync(pid, stop, log);
+                // The one line on stdout: what a controller reads to learn the ports.
+                Console.Out.WriteLine(JsonSerializer.Serialize(server.Info, ContractsJson.Default.AgentInfo));
+                Console.Out.Flush();
+                var p = server.Info.Ports;
+                log.Info($"serving on {address}: control {p.Control}, tcp {p.Tcp}, udp {p.Udp}, http {p.Http}");
+                await server.RunAsync(stop.Token);
+            }
+            log.Info("stopped");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static async Task WatchParentAsync(int pid, CancellationTokenSource stop, AgentLog log)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            if (!Directory.Exists($"/proc/{pid}"))
+            {
+                log.Info($"parent process {pid} is gone; stopping");
+                await stop.CancelAsync();
+                return;
+            }
+            try { await Task.Delay(500, stop.Token); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+}

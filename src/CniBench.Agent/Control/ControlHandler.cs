@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using CniBench.Agent.Http;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Agent.Control;
+
+/// <summary>
+/// The control API (docs/protocol.md): every /v1 request must name a protocol version this agent
+/// speaks and carry the run's token; anything else is refused with a JSON error saying why.
+/// </summary>
+public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string token)
+{
+    private readonly byte[] _expectedAuthorization = Encoding.ASCII.GetBytes($"{ControlProtocol.TokenScheme} {token}");
+
+    public async ValueTask<HttpResponse> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.Path == "/healthz") return new HttpResponse(200, "ok\n"u8.ToArray());
+        if (!request.Path.StartsWith("/v1/", StringComparison.Ordinal)) return Error(404, $"no route {request.Path}; the control API lives under /v1/");
+
+        var version = request.Header(ControlProtocol.VersionHeader);
+        if (version is null)
+            return Error(400, $"missing {ControlProtocol.VersionHeader} header; this agent speaks protocol {ControlProtocol.Version}");
+        if (version != ControlProtocol.Version.ToString(CultureInfo.InvariantCulture))
+            return Error(400, $"unsupported protocol version '{version}'; this agent speaks protocol {ControlProtocol.Version}");
+        var authorization = request.Header(ControlProtocol.TokenHeader) ?? "";
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization))
+            return Error(401, "missing or wrong token: send 'Authorization: Bearer <token>' with the token the agent was started with");
+
+        var segments = request.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        try
+        {
+            return (request.Method, segments) switch
+            {
+                ("GET", ["v1", "info"]) => Json(200, info(), ContractsJson.Default.AgentInfo),
+                ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), cancellationToken)),
+                ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),
+                ("GET", ["v1", "jobs", var id]) => Reply(jobs.Poll(id, Cursor(request))),
+                ("DELETE", ["v1", "jobs", var id]) => Reply(jobs.Cancel(id)),
+                _ => Error(404, $"no route {request.Method} {request.Path}"),
+            };
+        }
+        catch (JsonException e)
+        {
+            return Error(400, $"malformed JSON body: {e.Message}");
+        }
+    }
+
+    private static T Parse<T>(HttpRequest request, JsonTypeInfo<T> type) =>
+        JsonSerializer.Deserialize(request.Body.Span, type) ?? throw new JsonException("empty body");
+
+    private static int Cursor(HttpRequest request) =>
+        int.TryParse(request.QueryValue("cursor"), NumberStyles.None, CultureInfo.InvariantCulture, out int cursor) ? cursor : 0;
+
+    private static HttpResponse Reply(JobManager.Outcome outcome) =>
+        outcome.Status is not null && outcome.Error is null
+            ? Json(outcome.HttpStatus, outcome.Status, ContractsJson.Default.JobStatus)
+            : Error(outcome.HttpStatus, outcome.Error ?? "failed");
+
+    private static HttpResponse Json<T>(int status, T value, JsonTypeInfo<T> type) =>
+        new(status, JsonSerializer.SerializeToUtf8Bytes(value, type), "application/json");
+
+    private static HttpResponse Error(int status, string message) =>
+        Json(status, new ErrorResponse(message), ContractsJson.Default.ErrorResponse);
+}

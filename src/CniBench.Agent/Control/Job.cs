@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Agent.Control;
+
+/// <summary>
+/// One job and its state machine: prepared → ready → running → done | failed. Any state before
+/// done may fail. Every control request touching the job counts as a sign of life from the controller.
+/// </summary>
+public sealed class Job(string id, JobSpec spec)
+{
+    private readonly Lock _gate = new();
+    private readonly List<Sample> _samples = new();
+    private readonly CancellationTokenSource _cancel = new();
+    private long _lastSeen = Stopwatch.GetTimestamp();
+
+    public string Id { get; } = id;
+    public JobSpec Spec { get; } = spec;
+    public JobState State { get; private set; } = JobState.Prepared;
+    public string? Error { get; private set; }
+    public JobResult? Result { get; private set; }
+    public CancellationToken Cancellation => _cancel.Token;
+
+    public static bool IsAllowed(JobState from, JobState to) => (from, to) switch
+    {
+        (JobState.Prepared, JobState.Ready) => true,
+        (JobState.Ready, JobState.Running) => true,
+        (JobState.Running, JobState.Done) => true,
+        (JobState.Prepared or JobState.Ready or JobState.Running, JobState.Failed) => true,
+        _ => false,
+    };
+
+    /// <summary>Moves to <paramref name="to"/> if the machine allows it; false otherwise (state unchanged).</summary>
+    public bool TryMove(JobState to, string? error = null, JobResult? result = null)
+    {
+        lock (_gate)
+        {
+            if (!IsAllowed(State, to)) return false;
+            State = to;
+            Error ??= error;
+            Result ??= result;
+            return true;
+        }
+    }
+
+    public void Touch() => Volatile.Write(ref _lastSeen, Stopwatch.GetTimestamp());
+
+    public TimeSpan SilentFor => Stopwatch.GetElapsedTime(Volatile.Read(ref _lastSeen));
+
+    public void AddSample(Sample sample)
+    {
+        lock (_gate) _samples.Add(sample);
+    }
+
+    /// <summary>Fails the job and stops its workload.</summary>
+    public void Abort(string reason)
+    {
+        if (TryMove(JobState.Failed, reason)) _cancel.Cancel();
+    }
+
+    public JobStatus Status(int cursor)
+    {
+        lock (_gate)
+        {
+            cursor = Math.Clamp(cursor, 0, _samples.Count);
+            return new JobStatus(Id, State, Error, _samples.Skip(cursor).ToArray(), _samples.Count, Result);
+        }
+    }
+}

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using CniBench.Agent.Workloads;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Agent.Control;
+
+/// <summary>
+/// Holds the agent's jobs, runs them, and abandons any whose controller went silent longer than
+/// the job's controller timeout (the agent side of liveness). Keeps the last few finished jobs for polling.
+/// </summary>
+public sealed class JobManager : IAsyncDisposable
+{
+    private const int MaxJobs = 64;
+    private readonly ConcurrentDictionary<string, Job> _jobs = new();
+    private readonly ConcurrentDictionary<string, Task> _running = new();
+    private readonly AgentLog _log;
+    private readonly Timer _watchdog;
+    private long _nextId;
+
+    public JobManager(AgentLog log, TimeSpan? watchdogPeriod = null)
+    {
+        _log = log;
+        var period = watchdogPeriod ?? TimeSpan.FromMilliseconds(250);
+        _watchdog = new Timer(_ => AbandonSilentJobs(), null, period, period);
+    }
+
+    public sealed record Outcome(int HttpStatus, JobStatus? Status, string? Error);
+
+    /// <summary>Validates and prepares a job; a client job checks that its target answers before it is ready.</summary>
+    public async Task<Outcome> CreateAsync(JobSpec spec, CancellationToken cancellationToken)
+    {
+        var problems = Limits.Check(spec.Workload).ToList();
+        if (spec.DurationMs < Limits.MinDuration.TotalMilliseconds || spec.DurationMs > Limits.MaxDuration.TotalMilliseconds)
+            problems.Add($"durationMs: {spec.DurationMs} is out of range; allowed: {Limits.MinDuration.TotalMilliseconds}..{Limits.MaxDuration.TotalMilliseconds}");
+        if (spec.WarmupMs < 0 || spec.WarmupMs > Limits.MaxWarmup.TotalMilliseconds)
+            problems.Add($"warmupMs: {spec.WarmupMs} is out of range; allowed: 0..{Limits.MaxWarmup.TotalMilliseconds}");
+        if (spec.ControllerTimeoutMs < 100)
+            problems.Add($"controllerTimeoutMs: {spec.ControllerTimeoutMs} is too small; allowed: >= 100");
+        if (problems.Count > 0) return new Outcome(400, null, string.Join("; ", problems));
+
+        EvictFinished();
+        var job = new Job($"job-{Interlocked.Increment(ref _nextId)}", spec);
+        _jobs[job.Id] = job;
+        var unreachable = await Preflight.CheckAsync(spec.Workload, cancellationToken);
+        if (unreachable is not null) job.TryMove(JobState.Failed, unreachable);
+        else job.TryMove(JobState.Ready);
+        _log.Info($"{job.Id}: {spec.Workload.Kind.ToName()} → {job.State}{(unreachable is null ? "" : $" ({unreachable})")}");
+        return new Outcome(201, job.Status(0), null);
+    }
+
+    public Outcome Start(string id, long startAtUnixMs)
+    {
+        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        job.Touch();
+        if (job.State != JobState.Ready)
+            return new Outcome(409, job.Status(0), $"job {id} is {job.State.ToString().ToLowerInvariant()}; only a ready job can start");
+        _running[id] = Task.Run(() => ExecuteAsync(job, startAtUnixMs));
+        return new Outcome(200, job.Status(0), null);
+    }
+
+    public Outcome Poll(string id, int cursor)
+    {
+        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        job.Touch();
+        return new Outcome(200, job.Status(cursor), null);
+    }
+
+    public Outcome Cancel(string id)
+    {
+        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        job.Abort("cancelled by the controller");
+        return new Outcome(200, job.Status(0), null);
+    }
+
+    public Job? Find(string id) => _jobs.GetValueOrDefault(id);
+
+    private static Outcome NotFound(string id) => new(404, null, $"no job '{id}' on this agent");
+
+    private async Task ExecuteAsync(Job job, long startAtUnixMs)
+    {
+        try
+        {
+            var result = await JobExecution.RunAsync(job.Spec, startAtUnixMs,
+                () => job.TryMove(JobState.Running), job.AddSample, job.Cancellation);
+            job.TryMove(JobState.Done, result: result);
+        }
+        catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)
+        {
+            // Already failed with its reason (cancelled or abandoned).
+        }
+        catch (Exception e)
+        {
+            job.TryMove(JobState.Failed, $"{e.GetType().Name}: {e.Message}");
+        }
+        _log.Info($"{job.Id}: {job.State}{(job.Error is null ? "" : $" ({job.Error})")}");
+        _running.TryRemove(job.Id, out _);
+    }
+
+    private void AbandonSilentJobs()
+    {
+        foreach (var job in _jobs.Values)
+        {
+            if (job.State is not (JobState.Ready or JobState.Running)) continue;
+            var timeout = TimeSpan.FromMilliseconds(job.Spec.ControllerTimeoutMs);
+            if (job.SilentFor <= timeout) continue;
+            var reason = $"controller silent for {timeout.TotalSeconds:0.#}s; job abandoned";
+            job.Abort(reason);
+            _log.Info($"{job.Id}: {reason}");
+        }
+    }
+
+    private void EvictFinished()
+    {
+        if (_jobs.Count < MaxJobs) return;
+        foreach (var job in _jobs.Values.Where(j => j.State is JobState.Done or JobState.Failed).Take(_jobs.Count - MaxJobs + 1))
+            _jobs.TryRemove(job.Id, out _);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _watchdog.DisposeAsync();
+        foreach (var job in _jobs.Values) job.Abort("agent shutting down");
+        await Task.WhenAll(_running.Values).WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
+    }
+}
+
+/// <summary>Before a client job is ready: can its server be reached at all? A refused port fails now, clearly, not as a run of errors.</summary>
+public static class Preflight
+{
+    public static async Task<string?> CheckAsync(WorkloadSpec spec, CancellationToken cancellationToken)
+    {
+        if (spec.Kind == WorkloadKind.Monitor || spec.Kind.IsUdp()) return null;
+        Endpoints.TryParse(spec.Target, out var endpoint);
+        using var socket = new Socket(endpoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(spec.TimeoutMs, 500)));
+        try
+        {
+            await socket.ConnectAsync(endpoint, timeout.Token);
+            return null;
+        }
+        catch (SocketException e)
+        {
+            return $"cannot connect to {spec.Target}: {Describe(e.SocketErrorCode)}";
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"cannot connect to {spec.Target}: no answer within {Math.Max(spec.TimeoutMs, 500)} ms";
+        }
+    }
+
+    private static string Describe(SocketError error) => error switch
+    {
+        SocketError.ConnectionRefused => "connection refused (is the agent server running on that port?)",
+        SocketError.NetworkUnreachable or SocketError.HostUnreachable => "no route to host",
+        _ => error.ToString(),
+    };
+}

@@ -1,0 +1,40 @@
+namespace CniBench.Agent.Http;
+
+public sealed record HttpRequest(
+    string Method,
+    string Path,
+    string Query,
+    IReadOnlyDictionary<string, string> Headers,
+    ReadOnlyMemory<byte> Body)
+{
+    public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
+
+    /// <summary>Value of a query parameter (no percent-decoding: our parameters are plain tokens).</summary>
+    public string? QueryValue(string name)
+    {
+        foreach (var part in Query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = part.IndexOf('=');
+            var key = eq < 0 ? part : part[..eq];
+            if (key == name) return eq < 0 ? "" : part[(eq + 1)..];
+        }
+        return null;
+    }
+}
+
+/// <summary>A response; <see cref="FillerLength"/> appends that many filler bytes after <see cref="Body"/> without allocating them.</summary>
+public sealed record HttpResponse(
+    int Status,
+    ReadOnlyMemory<byte> Body,
+    string ContentType = "text/plain",
+    IReadOnlyList<KeyValuePair<string, string>>? Headers = null,
+    long FillerLength = 0,
+    bool Close = false);
+
+public delegate ValueTask<HttpResponse> HttpHandler(HttpRequest request, CancellationToken cancellationToken);
+
+/// <summary>Bounds on what one connection may send; beyond them the connection is answered with an error and closed.</summary>
+public sealed record HttpLimits(int MaxHeaderBytes = 8 * 1024, int MaxHeaderCount = 64, int MaxBodyBytes = 64 * 1024, TimeSpan? RequestTimeout = null)
+{
+    public TimeSpan RequestTimeoutOrDefault => RequestTimeout ?? TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,117 @@
+using System.Text;
+
+namespace CniBench.Agent.Http;
+
+public enum ParseStatus { Complete, Incomplete, Invalid }
+
+/// <summary>The outcome of parsing: on Invalid, the status to answer and why (for the log).</summary>
+public readonly record struct ParseResult(ParseStatus Status, HttpRequest? Request = null, int Consumed = 0, bool KeepAlive = true, int ErrorStatus = 0, string? Reason = null)
+{
+    public static ParseResult NeedMore { get; } = new(ParseStatus.Incomplete);
+    public static ParseResult Fail(int status, string reason) => new(ParseStatus.Invalid, ErrorStatus: status, Reason: reason);
+}
+
+/// <summary>HTTP/1.x request parsing with hard bounds; never throws on bad input.</summary>
+public static class HttpRequestParser
+{
+    private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
+
+    public static ParseResult TryParse(ReadOnlySpan<byte> data, HttpLimits limits)
+    {
+        int searchLength = Math.Min(data.Length, limits.MaxHeaderBytes);
+        int headerEnd = data[..searchLength].IndexOf(HeaderEnd);
+        if (headerEnd < 0)
+        {
+            return data.Length >= limits.MaxHeaderBytes
+                ? ParseResult.Fail(431, $"request header section exceeds {limits.MaxHeaderBytes} bytes")
+                : ParseResult.NeedMore;
+        }
+
+        var head = data[..headerEnd];
+        int lineEnd = head.IndexOf("\r\n"u8);
+        var requestLine = lineEnd < 0 ? head : head[..lineEnd];
+        if (!TryParseRequestLine(requestLine, out var method, out var target, out bool http10, out var lineError))
+            return ParseResult.Fail(lineError == "version" ? 505 : 400, $"malformed request line: {lineError}");
+
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var rest = lineEnd < 0 ? ReadOnlySpan<byte>.Empty : head[(lineEnd + 2)..];
+        while (!rest.IsEmpty)
+        {
+            int next = rest.IndexOf("\r\n"u8);
+            var line = next < 0 ? rest : rest[..next];
+            rest = next < 0 ? ReadOnlySpan<byte>.Empty : rest[(next + 2)..];
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0 || line[..colon].IndexOfAny((byte)' ', (byte)'\t') >= 0)
+                return ParseResult.Fail(400, "malformed header line");
+            if (headers.Count >= limits.MaxHeaderCount)
+                return ParseResult.Fail(431, $"more than {limits.MaxHeaderCount} headers");
+            headers[Encoding.ASCII.GetString(line[..colon])] = Encoding.ASCII.GetString(line[(colon + 1)..]).Trim();
+        }
+
+        if (headers.ContainsKey("Transfer-Encoding"))
+            return ParseResult.Fail(501, "chunked request bodies are not supported");
+        long contentLength = 0;
+        if (headers.TryGetValue("Content-Length", out var cl) && (!long.TryParse(cl, out contentLength) || contentLength < 0))
+            return ParseResult.Fail(400, $"invalid Content-Length '{cl}'");
+        if (contentLength > limits.MaxBodyBytes)
+            return ParseResult.Fail(413, $"body of {contentLength} bytes exceeds {limits.MaxBodyBytes}");
+
+        int total = headerEnd + HeaderEnd.Length + (int)contentLength;
+        if (data.Length < total) return ParseResult.NeedMore;
+
+        var connection = headers.GetValueOrDefault("Connection");
+        bool keepAlive = http10
+            ? string.Equals(connection, "keep-alive", StringComparison.OrdinalIgnoreCase)
+            : !string.Equals(connection, "close", StringComparison.OrdinalIgnoreCase);
+
+        int q = target.IndexOf('?');
+        var request = new HttpRequest(
+            method,
+            q < 0 ? target : target[..q],
+            q < 0 ? "" : target[(q + 1)..],
+            headers,
+            data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray());
+        return new ParseResult(ParseStatus.Complete, request, total, keepAlive);
+    }
+
+    private static bool TryParseRequestLine(ReadOnlySpan<byte> line, out string method, out string target, out bool http10, out string error)
+    {
+        method = target = "";
+        http10 = false;
+        int sp1 = line.IndexOf((byte)' ');
+        int sp2 = sp1 < 0 ? -1 : line[(sp1 + 1)..].IndexOf((byte)' ');
+        if (sp1 <= 0 || sp2 <= 0)
+        {
+            error = "expected METHOD TARGET VERSION";
+            return false;
+        }
+        sp2 += sp1 + 1;
+        var methodBytes = line[..sp1];
+        foreach (byte b in methodBytes)
+        {
+            if (b is < (byte)'A' or > (byte)'Z')
+            {
+                error = "method must be upper-case letters";
+                return false;
+            }
+        }
+        var targetBytes = line[(sp1 + 1)..sp2];
+        if (targetBytes.IsEmpty || targetBytes[0] != (byte)'/' || targetBytes.IndexOfAnyInRange((byte)0, (byte)32) >= 0 || targetBytes.IndexOf((byte)127) >= 0)
+        {
+            error = "target must be an origin-form path";
+            return false;
+        }
+        var version = line[(sp2 + 1)..];
+        if (version.SequenceEqual("HTTP/1.1"u8)) http10 = false;
+        else if (version.SequenceEqual("HTTP/1.0"u8)) http10 = true;
+        else
+        {
+            error = "version";
+            return false;
+        }
+        method = Encoding.ASCII.GetString(methodBytes);
+        target = Encoding.ASCII.GetString(targetBytes);
+        error = "";
+        return true;
+    }
+}

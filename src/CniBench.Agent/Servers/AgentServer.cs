@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Sockets;
+using CniBench.Agent.Control;
+using CniBench.Agent.Http;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Agent.Servers;
+
+public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity);
+
+/// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
+public sealed class AgentStartupException(string message) : Exception(message);
+
+/// <summary>
+/// The agent's server side: one TCP port for every TCP workload, one UDP port, one HTTP port, and the
+/// control API on its own port. All sockets are bound before anything is served, so a port conflict is
+/// reported at once and nothing half-starts.
+/// </summary>
+public sealed class AgentServer : IAsyncDisposable
+{
+    private readonly Socket _control, _tcp, _udp, _http;
+    private readonly JobManager _jobs;
+    private readonly AgentLog _log;
+    private readonly ServeOptions _options;
+
+    private AgentServer(ServeOptions options, AgentLog log, Socket control, Socket tcp, Socket udp, Socket http)
+    {
+        _options = options;
+        _log = log;
+        (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
+        _jobs = new JobManager(log);
+        Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
+            options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount);
+    }
+
+    public AgentInfo Info { get; }
+
+    public static AgentServer Bind(ServeOptions options, AgentLog log)
+    {
+        var bound = new List<Socket>();
+        try
+        {
+            Socket Listen(int port, string flag)
+            {
+                var s = Open(options.Bind, port, SocketType.Stream, ProtocolType.Tcp, flag, "tcp");
+                bound.Add(s);
+                s.Listen(4096);
+                return s;
+            }
+            var control = Listen(options.ControlPort, "--control-port");
+            var tcp = Listen(options.TcpPort, "--tcp-port");
+            var udp = Open(options.Bind, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
+            bound.Add(udp);
+            var http = Listen(options.HttpPort, "--http-port");
+            return new AgentServer(options, log, control, tcp, udp, http);
+        }
+        catch
+        {
+            foreach (var s in bound) s.Dispose();
+            throw;
+        }
+    }
+
+    private static Socket Open(IPAddress bind, int port, SocketType type, ProtocolType protocol, string flag, string proto)
+    {
+        var socket = new Socket(bind.AddressFamily, type, protocol);
+        try
+        {
+            if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
+            socket.Bind(new IPEndPoint(bind, port));
+            return socket;
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            string why = e.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => "address already in use",
+                SocketError.AddressNotAvailable => "no such local address",
+                SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
+                _ => e.SocketErrorCode.ToString(),
+            };
+            throw new AgentStartupException($"cannot listen on {Contracts.Workloads.Endpoints.Format(new IPEndPoint(bind, port))}/{proto} ({flag}): {why}");
+        }
+    }
+
+    private static int Port(Socket s) => ((IPEndPoint)s.LocalEndPoint!).Port;
+
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        var echo = new EchoHandler(_options.Identity);
+        var control = new ControlHandler(_jobs, () => Info, _options.Token);
+        return Task.WhenAll(
+            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control").RunAsync(cancellationToken),
+            new TcpDataServer(_tcp, _log).RunAsync(cancellationToken),
+            new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
+            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http").RunAsync(cancellationToken));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _jobs.DisposeAsync();
+        _control.Dispose();
+        _tcp.Dispose();
+        _udp.Dispose();
+        _http.Dispose();
+    }
+}
+
+public static class AgentVersion
+{
+    public static string Current { get; } =
+        typeof(AgentVersion).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}

@@ -1,0 +1,169 @@
+using System.Net.Sockets;
+using CniBench.Agent.Wire;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Agent.Servers;
+
+/// <summary>
+/// Serves every TCP workload on one port. Long-lived connections (stream, request/response) get a
+/// dedicated thread with blocking calls, as netserver does, because a ping-pong is fastest without
+/// thread-pool hops; short-lived ones (connect/request/response/close) stay asynchronous.
+/// </summary>
+public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicatedThreads = 1024)
+{
+    private const int ChunkSize = 256 * 1024;
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
+    private readonly ConnectionSet _connections = new();
+    private readonly RateLimitedLog _rejects = new(log);
+    private int _dedicatedThreads;
+
+    public int OpenConnections => _connections.Count;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        await using var stop = cancellationToken.Register(() => { listener.Dispose(); _connections.CloseAll(); });
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(cancellationToken);
+            }
+            catch (Exception) when (cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                log.Info($"tcp: accept failed: {e.SocketErrorCode}");
+                continue;
+            }
+            _ = HandleAsync(socket, cancellationToken);
+        }
+    }
+
+    private async Task HandleAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var registration = _connections.Track(socket);
+        bool handedOff = false;
+        try
+        {
+            socket.NoDelay = true;
+            var helloBytes = new byte[ControlProtocol.TcpHelloSize];
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                timeout.CancelAfter(HelloTimeout);
+                if (!await ReceiveExactlyAsync(socket, helloBytes, timeout.Token)) return;
+            }
+            if (!TcpHello.TryRead(helloBytes, out var hello, out var error))
+            {
+                _rejects.Info($"tcp: closing connection from {socket.RemoteEndPoint}: {error}");
+                return;
+            }
+            if (!hello.ShortLived && Interlocked.Increment(ref _dedicatedThreads) <= maxDedicatedThreads)
+            {
+                handedOff = true;
+                var thread = new Thread(() =>
+                {
+                    try { ServeBlocking(socket, hello); }
+                    finally { Interlocked.Decrement(ref _dedicatedThreads); registration.Dispose(); }
+                }) { IsBackground = true, Name = "tcp-conn" };
+                thread.Start();
+                return;
+            }
+            if (!hello.ShortLived) Interlocked.Decrement(ref _dedicatedThreads);
+            await ServeAsync(socket, hello, cancellationToken);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // Peer closed, reset or shutdown: the normal ends of a data connection.
+        }
+        finally
+        {
+            if (!handedOff) registration.Dispose();
+        }
+    }
+
+    private static void ServeBlocking(Socket socket, TcpHello hello)
+    {
+        var buffer = new byte[Math.Min(ChunkSize, Math.Max(hello.RequestSize, hello.ResponseSize) + 1)];
+        try
+        {
+            switch (hello.Mode)
+            {
+                case TcpMode.Sink:
+                    while (socket.Receive(buffer) > 0) { }
+                    break;
+                case TcpMode.Source:
+                    var chunk = buffer.AsSpan(0, Math.Min(buffer.Length, hello.ResponseSize));
+                    while (true) socket.Send(chunk);
+                case TcpMode.RequestResponse:
+                    while (ReceiveExactly(socket, buffer, hello.RequestSize)) SendCount(socket, buffer, hello.ResponseSize);
+                    break;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private static async Task ServeAsync(Socket socket, TcpHello hello, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[Math.Min(ChunkSize, Math.Max(hello.RequestSize, hello.ResponseSize) + 1)];
+        switch (hello.Mode)
+        {
+            case TcpMode.Sink:
+                while (await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) > 0) { }
+                break;
+            case TcpMode.Source:
+                int chunk = Math.Min(buffer.Length, hello.ResponseSize);
+                while (true) await socket.SendAsync(buffer.AsMemory(0, chunk), SocketFlags.None, cancellationToken);
+            case TcpMode.RequestResponse:
+                while (await ReceiveCountAsync(socket, buffer, hello.RequestSize, cancellationToken))
+                {
+                    for (int left = hello.ResponseSize; left > 0;)
+                        left -= await socket.SendAsync(buffer.AsMemory(0, Math.Min(left, buffer.Length)), SocketFlags.None, cancellationToken);
+                }
+                break;
+        }
+    }
+
+    /// <summary>Reads exactly count bytes (discarding them through buffer); false on a clean end of stream.</summary>
+    internal static bool ReceiveExactly(Socket socket, byte[] buffer, int count)
+    {
+        while (count > 0)
+        {
+            int n = socket.Receive(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
+            if (n == 0) return false;
+            count -= n;
+        }
+        return true;
+    }
+
+    internal static void SendCount(Socket socket, byte[] buffer, int count)
+    {
+        while (count > 0) count -= socket.Send(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
+    }
+
+    private static async ValueTask<bool> ReceiveCountAsync(Socket socket, byte[] buffer, int count, CancellationToken cancellationToken)
+    {
+        while (count > 0)
+        {
+            int n = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(count, buffer.Length)), SocketFlags.None, cancellationToken);
+            if (n == 0) return false;
+            count -= n;
+        }
+        return true;
+    }
+
+    private static async ValueTask<bool> ReceiveExactlyAsync(Socket socket, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        while (!destination.IsEmpty)
+        {
+            int n = await socket.ReceiveAsync(destination, SocketFlags.None, cancellationToken);
+            if (n == 0) return false;
+            destination = destination[n..];
+        }
+        return true;
+    }
+}

@@ -1,0 +1,138 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CniBench.Agent.Servers;
+
+namespace CniBench.Agent.Workloads;
+
+/// <summary>
+/// One HTTP/1.1 client connection: writes a prepared request, reads status, Content-Length and the
+/// backend header, discards the body. Reconnects lazily when the previous exchange closed it.
+/// </summary>
+public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slot) : IDisposable
+{
+    private const int MaxHeaderBytes = 16 * 1024;
+    private static readonly byte[] BackendHeaderName = Encoding.ASCII.GetBytes(EchoHandler.BackendHeader);
+    private readonly byte[] _buffer = new byte[MaxHeaderBytes];
+    private Socket? _socket;
+    private int _start, _end;
+    private byte[] _lastBackendBytes = [];
+    private string? _lastBackend;
+
+    public readonly record struct Response(int Status, string? Backend);
+
+    public async ValueTask<Response> ExchangeAsync(ReadOnlyMemory<byte> request, long deadline, CancellationToken cancellationToken)
+    {
+        if (_socket is null)
+        {
+            _socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            _start = _end = 0;
+            slot.Arm(_socket, deadline);
+            await _socket.ConnectAsync(server, cancellationToken);
+        }
+        else
+        {
+            slot.Arm(_socket, deadline);
+        }
+        var socket = _socket;
+        try
+        {
+            for (var rest = request; !rest.IsEmpty;)
+                rest = rest[await socket.SendAsync(rest, SocketFlags.None, cancellationToken)..];
+
+            int headerEnd;
+            while ((headerEnd = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8)) < 0)
+                await FillAsync(socket, cancellationToken);
+
+            var (status, contentLength, backend, close) = ParseHead(_buffer.AsSpan(_start, headerEnd));
+            _start += headerEnd + 4;
+            long remaining = contentLength;
+            while (remaining > 0)
+            {
+                if (_end == _start) await FillAsync(socket, cancellationToken);
+                int take = (int)Math.Min(remaining, _end - _start);
+                _start += take;
+                remaining -= take;
+            }
+            if (close) Reset();
+            return new Response(status, backend);
+        }
+        catch
+        {
+            Reset();
+            throw;
+        }
+    }
+
+    private async ValueTask FillAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            _end -= _start;
+            _start = 0;
+        }
+        if (_end == _buffer.Length) throw new InvalidDataException($"response header exceeds {MaxHeaderBytes} bytes");
+        int n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+        if (n == 0) throw new EndOfStreamException("server closed the connection");
+        _end += n;
+    }
+
+    private (int Status, long ContentLength, string? Backend, bool Close) ParseHead(ReadOnlySpan<byte> head)
+    {
+        // "HTTP/1.1 200 OK"
+        if (head.Length < 12 || !head.StartsWith("HTTP/1."u8) || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _))
+            throw new InvalidDataException("malformed status line");
+        long contentLength = -1;
+        string? backend = null;
+        bool close = false;
+        while (true)
+        {
+            int lineEnd = head.IndexOf("\r\n"u8);
+            if (lineEnd < 0) break;
+            head = head[(lineEnd + 2)..];
+            var line = head;
+            int next = line.IndexOf("\r\n"u8);
+            if (next >= 0) line = line[..next];
+            int colon = line.IndexOf((byte)':');
+            if (colon <= 0) continue;
+            var name = line[..colon];
+            var value = line[(colon + 1)..].Trim((byte)' ');
+            if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
+            {
+                if (!Utf8Parser.TryParse(value, out contentLength, out _) || contentLength < 0)
+                    throw new InvalidDataException("malformed Content-Length");
+            }
+            else if (Ascii.EqualsIgnoreCase(name, BackendHeaderName))
+            {
+                backend = BackendName(value);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, "Connection"u8) && Ascii.EqualsIgnoreCase(value, "close"u8))
+            {
+                close = true;
+            }
+        }
+        if (contentLength < 0) throw new InvalidDataException("response without Content-Length");
+        return (status, contentLength, backend, close);
+    }
+
+    /// <summary>Backends rarely change between responses: reuse the last string instead of allocating one.</summary>
+    private string BackendName(ReadOnlySpan<byte> value)
+    {
+        if (_lastBackend is null || !value.SequenceEqual(_lastBackendBytes))
+        {
+            _lastBackendBytes = value.ToArray();
+            _lastBackend = Encoding.UTF8.GetString(value);
+        }
+        return _lastBackend;
+    }
+
+    public void Reset()
+    {
+        _socket?.Dispose();
+        _socket = null;
+    }
+
+    public void Dispose() => Reset();
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using CniBench.Agent.Sampling;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Agent.Workloads;
+
+/// <summary>
+/// Runs one job: waits for the start instant, runs the workload through warm-up and the measured
+/// window, emits a sample at every second and at the phase boundary, then folds the measured
+/// samples into the result. Used both by the control API and by `cnibench-agent run`.
+/// </summary>
+public static class JobExecution
+{
+    private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
+
+    public static async Task<JobResult> RunAsync(JobSpec job, long startAtUnixMs, Action onStarted, Action<Sample> onSample, CancellationToken cancellationToken)
+    {
+        long waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        if (waitMs > 0) await Task.Delay(TimeSpan.FromMilliseconds(waitMs), cancellationToken);
+        onStarted();
+
+        var warmup = TimeSpan.FromMilliseconds(job.WarmupMs);
+        var duration = TimeSpan.FromMilliseconds(job.DurationMs);
+        using var context = new WorkloadContext(job.Workload, warmup > TimeSpan.Zero ? Phase.Warmup : Phase.Measured);
+        var workload = WorkloadFactory.Create(job.Workload);
+        var sampler = new ResourceSampler();
+        var samples = new List<Sample>();
+        long startedUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var clock = Stopwatch.StartNew();
+        var run = Task.Run(() => workload.RunAsync(context), CancellationToken.None);
+
+        try
+        {
+            var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
+            var previousAt = TimeSpan.Zero;
+            foreach (var (at, phase) in Boundaries(warmup, duration))
+            {
+                var wait = at - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    var finished = await Task.WhenAny(run, Task.Delay(wait, cancellationToken));
+                    cancellationToken.ThrowIfCancellationRequested();
+                    if (finished == run) await run; // a workload only ends early by failing: surface it
+                }
+                var counters = context.ReadCounters();
+                var resources = sampler.Read();
+                if (phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
+                var sample = new Sample(samples.Count, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (at - previousAt).TotalSeconds,
+                    counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
+                    resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits);
+                samples.Add(sample);
+                onSample(sample);
+                previous = counters;
+                previousAt = at;
+            }
+        }
+        finally
+        {
+            context.Stop();
+            await Task.WhenAny(run, Task.Delay(StopGrace, CancellationToken.None));
+        }
+
+        if (run.IsFaulted) await run;
+        var extras = await workload.CompleteAsync(context, cancellationToken);
+        return Fold(samples, context.Workers, extras, startedUnixMs);
+    }
+
+    /// <summary>Sample instants: every second of warm-up, its end, every second of the measured window, its end.</summary>
+    public static IEnumerable<(TimeSpan At, Phase Phase)> Boundaries(TimeSpan warmup, TimeSpan duration)
+    {
+        for (var t = SampleInterval; t < warmup; t += SampleInterval) yield return (t, Phase.Warmup);
+        if (warmup > TimeSpan.Zero) yield return (warmup, Phase.Warmup);
+        var end = warmup + duration;
+        for (var t = warmup + SampleInterval; t < end; t += SampleInterval) yield return (t, Phase.Measured);
+        yield return (end, Phase.Measured);
+    }
+
+    private static JobResult Fold(List<Sample> samples, IReadOnlyList<WorkerStats> workers, WorkloadExtras extras, long startedUnixMs)
+    {
+        var measured = samples.Where(s => s.Phase == Phase.Measured).ToList();
+        var latency = LatencyHistogram.Merge(workers.Select(w => w.Latency));
+        return new JobResult(
+            startedUnixMs,
+            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            measured.Sum(s => s.Seconds),
+            measured.Sum(s => s.Bytes),
+            measured.Sum(s => s.Transactions),
+            SumByKey(workers.Select(w => w.ErrorsByKind)),
+            latency.ToSnapshot(),
+            SumByKey(workers.Select(w => w.Backends)),
+            extras.Udp,
+            extras.OpenModel,
+            workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null));
+    }
+
+    private static Dictionary<string, long> SumByKey(IEnumerable<Dictionary<string, long>> dictionaries)
+    {
+        var sum = new Dictionary<string, long>();
+        foreach (var d in dictionaries)
+            foreach (var (key, value) in d)
+                sum[key] = sum.GetValueOrDefault(key) + value;
+        return sum;
+    }
+}

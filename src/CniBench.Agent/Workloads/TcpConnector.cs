@@ -1,0 +1,28 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CniBench.Agent.Workloads;
+
+public static class TcpConnector
+{
+    /// <summary>Blocking connect under the watchdog's deadline, with Nagle off as every request/response tool does.</summary>
+    public static Socket Connect(IPEndPoint endpoint, WorkloadContext context, OperationWatchdog.Slot slot)
+    {
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            slot.Arm(socket, context.DeadlineFromNow());
+            socket.Connect(endpoint);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public static long ElapsedNanoseconds(long startTimestamp) =>
+        (long)((Stopwatch.GetTimestamp() - startTimestamp) * (1_000_000_000.0 / Stopwatch.Frequency));
+}

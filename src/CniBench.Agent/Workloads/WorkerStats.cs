@@ -1,0 +1,27 @@
+using CniBench.Contracts.Measurement;
+
+namespace CniBench.Agent.Workloads;
+
+/// <summary>
+/// Counters of one worker thread or virtual user. One writer (the worker); the sampler reads the
+/// counters racily once a second, which is safe for aligned 64-bit fields on 64-bit platforms.
+/// </summary>
+public sealed class WorkerStats
+{
+    public long Bytes;
+    public long Transactions;
+    public long Errors;
+    public readonly LatencyHistogram Latency = new();
+    public readonly Dictionary<string, long> ErrorsByKind = new();
+    public readonly Dictionary<string, long> Backends = new();
+    public string? FirstError;
+
+    public void RecordError(string kind, string message, bool measuring)
+    {
+        Errors++;
+        FirstError ??= message;
+        if (measuring) ErrorsByKind[kind] = ErrorsByKind.GetValueOrDefault(kind) + 1;
+    }
+
+    public void RecordBackend(string backend) => Backends[backend] = Backends.GetValueOrDefault(backend) + 1;
+}

@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Agent.Workloads;
+
+/// <summary>What a running workload shares with the job that runs it: phase, stop signal, workers.</summary>
+public sealed class WorkloadContext : IDisposable
+{
+    private readonly List<WorkerStats> _workers = new();
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private int _phase;
+
+    public WorkloadContext(WorkloadSpec spec, Phase initialPhase)
+    {
+        Spec = spec;
+        _phase = (int)initialPhase;
+        Watchdog = new OperationWatchdog(TimeSpan.FromMilliseconds(50));
+        TimeoutTicks = spec.TimeoutMs * Stopwatch.Frequency / 1000;
+        _stop.Token.Register(Watchdog.CloseAll);
+    }
+
+    public WorkloadSpec Spec { get; }
+    public OperationWatchdog Watchdog { get; }
+    public long TimeoutTicks { get; }
+    public CancellationToken Stopping => _stop.Token;
+    public bool IsStopping => _stop.IsCancellationRequested;
+    public bool Measuring => Volatile.Read(ref _phase) == (int)Phase.Measured;
+    public Phase Phase => (Phase)Volatile.Read(ref _phase);
+
+    public void EnterMeasuredPhase() => Volatile.Write(ref _phase, (int)Phase.Measured);
+    public void Stop() => _stop.Cancel();
+
+    public WorkerStats NewWorker()
+    {
+        var stats = new WorkerStats();
+        lock (_gate) _workers.Add(stats);
+        return stats;
+    }
+
+    public IReadOnlyList<WorkerStats> Workers
+    {
+        get { lock (_gate) return _workers.ToArray(); }
+    }
+
+    public (long Bytes, long Transactions, long Errors) ReadCounters()
+    {
+        long bytes = 0, transactions = 0, errors = 0;
+        foreach (var w in Workers)
+        {
+            bytes += Volatile.Read(ref w.Bytes);
+            transactions += Volatile.Read(ref w.Transactions);
+            errors += Volatile.Read(ref w.Errors);
+        }
+        return (bytes, transactions, errors);
+    }
+
+    public long DeadlineFromNow() => Stopwatch.GetTimestamp() + TimeoutTicks;
+
+    public void Dispose()
+    {
+        Watchdog.Dispose();
+        _stop.Dispose();
+    }
+}
+
+/// <summary>Figures a workload adds beyond the common counters.</summary>
+public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null);
+
+public interface IWorkload
+{
+    /// <summary>Runs until the context is stopped and every worker has exited.</summary>
+    Task RunAsync(WorkloadContext context);
+
+    /// <summary>After the run: anything that must be asked of the peer (e.g. UDP receive counts).</summary>
+    Task<WorkloadExtras> CompleteAsync(WorkloadContext context, CancellationToken cancellationToken) =>
+        Task.FromResult(new WorkloadExtras());
+}

@@ -1,0 +1,22 @@
+namespace CniBench.Contracts.Measurement;
+
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<Direction>))]
+public enum Direction { HigherIsBetter, LowerIsBetter, Neutral }
+
+/// <summary>How per-second samples of one agent fold into one figure for the window.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<TimeFold>))]
+public enum TimeFold { Sum, Mean, Max, Last }
+
+/// <summary>How the figures of several agents (or client and server) reduce into one.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<AgentReduce>))]
+public enum AgentReduce { Sum, Mean, Max }
+
+/// <summary>Says what a number means, so analysis and reports never guess.</summary>
+public sealed record MetricDescriptor(
+    string Name,
+    string Unit,
+    Direction Direction,
+    TimeFold Fold,
+    AgentReduce Reduce,
+    string Description,
+    int Decimals = 2);

@@ -1,0 +1,55 @@
+namespace CniBench.Contracts.Measurement;
+
+/// <summary>The catalogue of every metric a result can carry.</summary>
+public static class Metrics
+{
+    public const string ThroughputGbps = "throughput.gbps";
+    public const string TransactionsPerSecond = "transactions.per_sec";
+    public const string LatencyMeanUs = "latency.mean.us";
+    public const string LatencyP50Us = "latency.p50.us";
+    public const string LatencyP90Us = "latency.p90.us";
+    public const string LatencyP99Us = "latency.p99.us";
+    public const string LatencyP999Us = "latency.p999.us";
+    public const string Errors = "errors.total";
+    public const string ErrorRatePercent = "errors.percent";
+    public const string UdpLossPercent = "udp.loss.percent";
+    public const string HttpDropped = "http.dropped";
+    public const string HttpLate = "http.late";
+    public const string TcpRetransmits = "tcp.retransmits";
+    public const string HostCpuPercent = "cpu.host.percent";
+    public const string ClientCpuPercent = "cpu.client.percent";
+    public const string ServerCpuPercent = "cpu.server.percent";
+    public const string HostCpuPerGbps = "cpu.host.percent_per_gbps";
+    public const string HostCpuPer100kTps = "cpu.host.percent_per_100k_tps";
+    public const string ClientMemoryMiB = "memory.client.mib";
+    public const string ServerMemoryMiB = "memory.server.mib";
+
+    public static IReadOnlyList<MetricDescriptor> All { get; } =
+    [
+        new(ThroughputGbps, "Gbit/s", Direction.HigherIsBetter, TimeFold.Mean, AgentReduce.Sum, "payload throughput"),
+        new(TransactionsPerSecond, "tx/s", Direction.HigherIsBetter, TimeFold.Mean, AgentReduce.Sum, "completed transactions per second", 0),
+        new(LatencyMeanUs, "µs", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Mean, "mean transaction latency", 1),
+        new(LatencyP50Us, "µs", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "median latency (merged histogram)", 1),
+        new(LatencyP90Us, "µs", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "90th percentile latency (merged histogram)", 1),
+        new(LatencyP99Us, "µs", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile latency (merged histogram)", 1),
+        new(LatencyP999Us, "µs", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99.9th percentile latency (merged histogram)", 1),
+        new(Errors, "count", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Sum, "failed operations", 0),
+        new(ErrorRatePercent, "%", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Mean, "failed operations per attempted operation"),
+        new(UdpLossPercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Mean, "datagrams sent but not received"),
+        new(HttpDropped, "count", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Sum, "open-model arrivals not sent (no free user or scheduler overslept)", 0),
+        new(HttpLate, "count", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Sum, "open-model arrivals sent later than their slot", 0),
+        new(TcpRetransmits, "segments", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Max, "TCP segments retransmitted (whole network namespace)", 0),
+        new(HostCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Max, "busy CPU of the whole host, 100 = one core", 1),
+        new(ClientCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "CPU of the client agent process", 1),
+        new(ServerCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "CPU of the server agent process", 1),
+        new(HostCpuPerGbps, "% per Gbit/s", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "host CPU normalised per Gbit/s of throughput", 3),
+        new(HostCpuPer100kTps, "% per 100k tx/s", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "host CPU normalised per 100k transactions/s", 2),
+        new(ClientMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "client agent resident memory (peak sample)", 1),
+        new(ServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "server agent resident memory (peak sample)", 1),
+    ];
+
+    private static readonly Dictionary<string, MetricDescriptor> ByName = All.ToDictionary(m => m.Name);
+
+    public static MetricDescriptor Describe(string name) =>
+        ByName.TryGetValue(name, out var d) ? d : new MetricDescriptor(name, "", Direction.Neutral, TimeFold.Mean, AgentReduce.Mean, name);
+}

@@ -1,0 +1,25 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CniBench.Contracts.Protocol;
+
+/// <summary>Source-generated JSON for everything that crosses the wire: trim-safe and culture-free.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(AgentInfo))]
+[JsonSerializable(typeof(JobSpec))]
+[JsonSerializable(typeof(StartRequest))]
+[JsonSerializable(typeof(JobStatus))]
+[JsonSerializable(typeof(JobResult))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(RunOutput))]
+[JsonSerializable(typeof(AgentIdentity))]
+[JsonSerializable(typeof(Measurement.HistogramSnapshot))]
+[JsonSerializable(typeof(List<Measurement.Sample>))]
+public sealed partial class ContractsJson : JsonSerializerContext;
+
+/// <summary>Enums travel as the kebab-case names users type (tcp-rr, measured, open).</summary>
+public sealed class KebabEnumConverter<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
+    where T : struct, Enum;

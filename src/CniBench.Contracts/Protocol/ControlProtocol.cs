@@ -1,0 +1,77 @@
+namespace CniBench.Contracts.Protocol;
+
+/// <summary>Constants of the controller ↔ agent protocol (docs/protocol.md).</summary>
+public static class ControlProtocol
+{
+    /// <summary>Bumped on any incompatible change; an agent refuses versions it does not speak.</summary>
+    public const int Version = 1;
+    public const string VersionHeader = "CniBench-Protocol";
+    public const string TokenHeader = "Authorization";
+    public const string TokenScheme = "Bearer";
+
+    /// <summary>Data-path hello (TCP) and datagram header (UDP) magics.</summary>
+    public static ReadOnlySpan<byte> TcpMagic => "CNB1"u8;
+    public static ReadOnlySpan<byte> UdpMagic => "CNU1"u8;
+    public const int TcpHelloSize = 16;
+}
+
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<JobState>))]
+public enum JobState { Prepared, Ready, Running, Done, Failed }
+
+public sealed record AgentPorts(int Control, int Tcp, int Udp, int Http);
+
+public sealed record AgentIdentity(string Host, string? Pod, string? Node)
+{
+    /// <summary>The name a response is counted under: pod if known, else host.</summary>
+    public string Name => Pod ?? Host;
+}
+
+public sealed record AgentInfo(
+    int ProtocolVersion,
+    string AgentVersion,
+    AgentIdentity Identity,
+    int Pid,
+    string Bind,
+    AgentPorts Ports,
+    int ProcessorCount);
+
+/// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
+public sealed record JobSpec(
+    Workloads.WorkloadSpec Workload,
+    int WarmupMs,
+    int DurationMs,
+    int ControllerTimeoutMs = 10_000);
+
+public sealed record StartRequest(long StartAtUnixMs);
+
+/// <summary>The answer to a poll: state, samples after the cursor, and the result once done.</summary>
+public sealed record JobStatus(
+    string Id,
+    JobState State,
+    string? Error,
+    IReadOnlyList<Measurement.Sample> Samples,
+    int NextCursor,
+    JobResult? Result);
+
+public sealed record ErrorResponse(string Error);
+
+/// <summary>Totals of a finished job over the measured window only.</summary>
+public sealed record JobResult(
+    long StartedUnixMs,
+    long EndedUnixMs,
+    double MeasuredSeconds,
+    long Bytes,
+    long Transactions,
+    IReadOnlyDictionary<string, long> Errors,
+    Measurement.HistogramSnapshot Latency,
+    IReadOnlyDictionary<string, long> Backends,
+    UdpTotals? Udp,
+    OpenModelTotals? OpenModel,
+    string? FirstError);
+
+public sealed record UdpTotals(long Sent, long Received, bool ReceiverAnswered);
+
+public sealed record OpenModelTotals(long Scheduled, long Sent, long Late, long Dropped);
+
+/// <summary>What `cnibench-agent run --json` prints.</summary>
+public sealed record RunOutput(Workloads.WorkloadSpec Workload, IReadOnlyList<Measurement.Sample> Samples, JobResult Result);

@@ -1,0 +1,39 @@
+namespace CniBench.Contracts.Workloads;
+
+/// <summary>
+/// What one client job sends. A flat record so that it travels as plain JSON between controller
+/// and agent; fields that do not apply to a workload keep their defaults.
+/// </summary>
+public sealed record WorkloadSpec
+{
+    public WorkloadKind Kind { get; init; }
+
+    /// <summary>Server address as host:port or [v6]:port (the data port for the workload's protocol).</summary>
+    public string Target { get; init; } = "";
+
+    /// <summary>Parallel connections (TCP, UDP sockets) or virtual users (HTTP).</summary>
+    public int Parallel { get; init; } = 1;
+
+    /// <summary>tcp-stream / udp-stream: bytes per send.</summary>
+    public int MessageSize { get; init; } = 128 * 1024;
+
+    public StreamDirection Direction { get; init; } = StreamDirection.Send;
+
+    /// <summary>Request/response workloads: bytes per request and per response (HTTP: response body).</summary>
+    public int RequestSize { get; init; } = 1;
+    public int ResponseSize { get; init; } = 1;
+
+    /// <summary>udp-stream: bits per second over all sockets; 0 sends as fast as possible.</summary>
+    public long Bitrate { get; init; }
+
+    public HttpModel HttpModel { get; init; } = HttpModel.Closed;
+
+    /// <summary>HTTP open model: arrivals per second over all users.</summary>
+    public double Rate { get; init; }
+
+    /// <summary>HTTP: reuse the connection (true) or open a new one per request.</summary>
+    public bool KeepAlive { get; init; } = true;
+
+    /// <summary>Per-operation timeout (connect, response).</summary>
+    public int TimeoutMs { get; init; } = 2000;
+}
