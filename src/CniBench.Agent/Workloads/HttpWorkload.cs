@@ -121,7 +121,8 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 {
                     schedule.Advance(Stopwatch.GetTimestamp(), TryDispatch, context.Measuring);
                     long wait = schedule.NextSlotTimestamp - Stopwatch.GetTimestamp();
-                    if (wait > 0) context.Stopping.WaitHandle.WaitOne(TimeSpan.FromSeconds((double)wait / frequency));
+                    // Waits round down to whole milliseconds; a zero wait would spin a core.
+                    if (wait > 0) context.Stopping.WaitHandle.WaitOne(Math.Max(1, (int)(wait * 1000 / frequency)));
                 }
             });
             await Task.WhenAll(inFlight.Keys);

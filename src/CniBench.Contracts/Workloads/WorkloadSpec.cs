@@ -37,3 +37,15 @@ public sealed record WorkloadSpec
     /// <summary>Per-operation timeout (connect, response).</summary>
     public int TimeoutMs { get; init; } = 2000;
 }
+
+public static class WorkloadDefaults
+{
+    /// <summary>A spec with the defaults that suit the workload (datagrams must fit a UDP packet; HTTP asks for a small body).</summary>
+    public static WorkloadSpec For(WorkloadKind kind) => kind switch
+    {
+        WorkloadKind.UdpStream => new WorkloadSpec { Kind = kind, MessageSize = 1400 },
+        WorkloadKind.UdpRr => new WorkloadSpec { Kind = kind, RequestSize = 64, ResponseSize = 64 },
+        WorkloadKind.Http => new WorkloadSpec { Kind = kind, ResponseSize = 64 },
+        _ => new WorkloadSpec { Kind = kind },
+    };
+}

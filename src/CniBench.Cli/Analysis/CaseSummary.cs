@@ -1,0 +1,50 @@
+using CniBench.Cli.Running;
+using CniBench.Contracts.Measurement;
+
+namespace CniBench.Cli.Analysis;
+
+/// <summary>
+/// One case (and configuration) over its repetitions: statistics per metric over the successful
+/// repetitions, and latency percentiles from the histograms of all of them merged — never averaged.
+/// </summary>
+public sealed record CaseSummary(
+    string Case,
+    string Config,
+    string Workload,
+    int Repetitions,
+    int Failed,
+    IReadOnlyList<string> FailureReasons,
+    IReadOnlyDictionary<string, Statistics> Metrics,
+    IReadOnlyDictionary<string, double> MergedLatencyUs,
+    long MergedLatencyCount)
+{
+    public static readonly (string Label, double Quantile)[] Percentiles = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99.9", 0.999)];
+
+    public static IReadOnlyList<CaseSummary> From(IEnumerable<CaseResult> results) =>
+        results.GroupBy(r => (r.Case, r.Config)).Select(g => Summarize(g.ToList())).ToArray();
+
+    private static CaseSummary Summarize(IReadOnlyList<CaseResult> group)
+    {
+        var ok = group.Where(r => r.State == ResultState.Ok).ToList();
+        var metrics = ok.SelectMany(r => r.Metrics.Keys).Distinct()
+            .OrderBy(MetricOrder)
+            .ToDictionary(name => name, name => Statistics.Of(ok.Where(r => r.Metrics.ContainsKey(name)).Select(r => r.Metrics[name]).ToArray()));
+        var merged = new LatencyHistogram();
+        foreach (var r in ok)
+            if (r.Client.Result is { } result) merged.Add(result.Latency);
+        var percentiles = merged.Count == 0
+            ? new Dictionary<string, double>()
+            : Percentiles.ToDictionary(p => p.Label, p => merged.ValueAtQuantile(p.Quantile) / 1000);
+        var first = group[0];
+        return new CaseSummary(first.Case, first.Config, Contracts.Workloads.WorkloadNames.ToName(first.Workload.Kind), group.Count,
+            group.Count - ok.Count, group.Where(r => r.Error is not null).Select(r => $"repetition {r.Repetition}: {r.Error}").ToArray(),
+            metrics, percentiles, merged.Count);
+    }
+
+    /// <summary>Catalogue order, so every report lists metrics the same way.</summary>
+    private static int MetricOrder(string name)
+    {
+        int i = Contracts.Measurement.Metrics.All.Select(m => m.Name).ToList().IndexOf(name);
+        return i < 0 ? int.MaxValue : i;
+    }
+}

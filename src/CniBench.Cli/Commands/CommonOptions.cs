@@ -1,0 +1,48 @@
+using System.CommandLine;
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Storage;
+
+namespace CniBench.Cli.Commands;
+
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int BadInput = 2;
+    public const int Interrupted = 130;
+}
+
+public static class CommonOptions
+{
+    public const string DefaultDatabase = "cnibench.db";
+    public const string DefaultReportDirectory = "cnibench-report";
+
+    public static Option<string> Database() =>
+        new("--db") { Description = "SQLite database file of results", DefaultValueFactory = _ => DefaultDatabase };
+
+    /// <summary>Runs a command body, turning the user-facing failures into one line and an exit code.</summary>
+    public static async Task<int> GuardAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (ScenarioException e)
+        {
+            foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
+            Console.Error.WriteLine($"cnibench: {e.Errors.Count} problem(s) in the scenario; nothing was run");
+            return ExitCodes.BadInput;
+        }
+        catch (StoreException e)
+        {
+            Console.Error.WriteLine($"cnibench: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Targets.TargetException e)
+        {
+            Console.Error.WriteLine($"cnibench: {e.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+
+}

@@ -1,0 +1,14 @@
+using System.CommandLine;
+using CniBench.Cli.Commands;
+
+var root = new RootCommand("cnibench: measure, store, compare and report Kubernetes networking performance")
+{
+    RunCommand.Create(),
+    RunsCommand.Create(),
+    ReportCommand.Create(),
+    SuitesCommand.Create(),
+    ValidateCommand.Create(),
+};
+// A Ctrl-C or SIGTERM cancels the running command, which then stores what it has and stops its agents.
+var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
+return await root.Parse(args).InvokeAsync(invocation);

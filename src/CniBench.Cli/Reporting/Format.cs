@@ -1,0 +1,37 @@
+using System.Globalization;
+using CniBench.Cli.Analysis;
+using CniBench.Contracts.Measurement;
+
+namespace CniBench.Cli.Reporting;
+
+/// <summary>Numbers as every report prints them: invariant culture, the metric's own decimals.</summary>
+public static class Format
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Number(double value, int decimals) =>
+        double.IsNaN(value) || double.IsInfinity(value) ? "–" : value.ToString("N" + decimals, Inv);
+
+    public static string Metric(string metric, double value) => Number(value, Metrics.Describe(metric).Decimals);
+
+    public static string Interval(string metric, Statistics s) =>
+        s.HasInterval ? $"{Metric(metric, s.CiLow)} … {Metric(metric, s.CiHigh)}" : "–";
+
+    /// <summary>"mean ± half-width" for tables that have room for one cell.</summary>
+    public static string MeanWithCi(string metric, Statistics s) =>
+        s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
+
+    public static string Percent(double value) => Number(value, 1) + "%";
+
+    public static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", Inv) ?? "–";
+
+    /// <summary>The columns of the summary table (the figures people compare first) with short headers.</summary>
+    public static readonly (string Metric, string Header)[] SummaryColumns =
+    [
+        (Metrics.ThroughputGbps, "Gbit/s"), (Metrics.TransactionsPerSecond, "tx/s"), (Metrics.HostCpuPercent, "host CPU %"),
+        (Metrics.HostCpuPerGbps, "CPU % per Gbit/s"), (Metrics.HostCpuPer100kTps, "CPU % per 100k tx/s"), (Metrics.Errors, "errors"),
+    ];
+
+    public static IReadOnlyList<(string Metric, string Header)> ColumnsFor(IEnumerable<CaseSummary> summaries) =>
+        SummaryColumns.Where(c => summaries.Any(s => s.Metrics.ContainsKey(c.Metric))).ToArray();
+}

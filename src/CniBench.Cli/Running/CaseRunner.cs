@@ -1,0 +1,154 @@
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Running;
+
+/// <summary>
+/// Runs one repetition of one case on a prepared agent pair: the client job drives the workload,
+/// a monitor job on the server samples its CPU and memory in the same window, both start at the
+/// same wall-clock instant. Whatever happens, it returns a result with everything measured so far.
+/// </summary>
+public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
+{
+    private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan AgentSilenceLimit = TimeSpan.FromSeconds(5);
+    private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(500);
+
+    public async Task<CaseResult> RunAsync(PlannedCase plannedCase, int repetition, AgentPair agents, IRunObserver observer, CancellationToken cancellationToken)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var client = new JobTracker(agents.Client);
+        var server = new JobTracker(agents.Server);
+        var workload = plannedCase.Workload with { Target = agents.ServerDataAddress };
+        int warmupMs = (int)plannedCase.Warmup.TotalMilliseconds, durationMs = (int)plannedCase.Duration.TotalMilliseconds;
+        string? error = null;
+        var state = ResultState.Ok;
+
+        try
+        {
+            await server.CreateAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs), cancellationToken);
+            await client.CreateAsync(new JobSpec(workload, warmupMs, durationMs), cancellationToken);
+            if (client.Status?.State == JobState.Failed)
+            {
+                error = client.Status.Error;
+                state = ResultState.Failed;
+            }
+            else
+            {
+                long startAt = DateTimeOffset.UtcNow.Add(StartLead).ToUnixTimeMilliseconds();
+                await server.StartAsync(startAt, cancellationToken);
+                await client.StartAsync(startAt, cancellationToken);
+                await client.FollowAsync(_poll, AgentSilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
+                await server.FollowAsync(_poll, AgentSilenceLimit, _ => { }, cancellationToken);
+                (state, error) = Judge(client, server);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            state = ResultState.Interrupted;
+            error = "interrupted";
+            await client.CancelQuietlyAsync();
+            await server.CancelQuietlyAsync();
+        }
+        catch (Exception e) when (e is AgentRequestException or HttpRequestException or TaskCanceledException or AgentLostException)
+        {
+            state = ResultState.Failed;
+            error = agents.Client.DeathNotice() ?? agents.Server.DeathNotice() ?? e.Message;
+            await client.CancelQuietlyAsync();
+            await server.CancelQuietlyAsync();
+        }
+
+        var clientResult = client.Status?.Result;
+        var metrics = clientResult is null
+            ? new Dictionary<string, double>()
+            : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
+        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement,
+            plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
+            started, DateTimeOffset.UtcNow, state, error, metrics,
+            new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),
+            new AgentSide(agents.Server.Info.Identity.Name, server.Samples, server.Status?.Result, server.Status?.Error));
+    }
+
+    /// <summary>A finished client job is a success only if something got through and the server side stayed up.</summary>
+    private static (ResultState, string?) Judge(JobTracker client, JobTracker server)
+    {
+        var c = client.Status!;
+        if (c.State == JobState.Failed) return (ResultState.Failed, $"client job failed: {c.Error}");
+        if (server.Status?.State == JobState.Failed) return (ResultState.Failed, $"server agent job failed: {server.Status.Error}");
+        var result = c.Result!;
+        if (result.Transactions == 0 && result.Bytes == 0)
+        {
+            long errors = result.Errors.Values.Sum();
+            return (ResultState.Failed, errors > 0
+                ? $"nothing got through: {errors} errors ({string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value}"))}; first: {result.FirstError})"
+                : "nothing got through and no error was seen");
+        }
+        return (ResultState.Ok, null);
+    }
+
+    /// <summary>One job on one agent: creation, start, and polling by cursor until it ends.</summary>
+    private sealed class JobTracker(AgentHandle agent)
+    {
+        private readonly List<Sample> _samples = new();
+        private string? _id;
+        public JobStatus? Status { get; private set; }
+        public IReadOnlyList<Sample> Samples => _samples;
+
+        public async Task CreateAsync(JobSpec spec, CancellationToken cancellationToken)
+        {
+            Status = await agent.Client.CreateJobAsync(spec, cancellationToken);
+            _id = Status.Id;
+        }
+
+        public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) =>
+            Status = await agent.Client.StartJobAsync(_id!, startAtUnixMs, cancellationToken);
+
+        public async Task FollowAsync(TimeSpan interval, TimeSpan silenceLimit, Action<Sample> onSample, CancellationToken cancellationToken)
+        {
+            var lastAnswer = DateTimeOffset.UtcNow;
+            while (Status!.State is not (JobState.Done or JobState.Failed))
+            {
+                await Task.Delay(interval, cancellationToken);
+                if (agent.DeathNotice() is { } death) throw new AgentLostException(death);
+                try
+                {
+                    var status = await agent.Client.PollAsync(_id!, _samples.Count, cancellationToken);
+                    lastAnswer = DateTimeOffset.UtcNow;
+                    foreach (var s in status.Samples)
+                    {
+                        _samples.Add(s);
+                        onSample(s);
+                    }
+                    Status = status;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+                {
+                    if (DateTimeOffset.UtcNow - lastAnswer > silenceLimit)
+                        throw new AgentLostException($"{agent.Role} agent stopped answering for {silenceLimit.TotalSeconds:0}s: {e.Message}");
+                }
+            }
+        }
+
+        public async Task CancelQuietlyAsync()
+        {
+            if (_id is null || Status?.State is JobState.Done or JobState.Failed || agent.DeathNotice() is not null) return;
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await agent.Client.CancelJobAsync(_id, timeout.Token);
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or AgentRequestException)
+            {
+                // The agent abandons the job by itself once we stop polling.
+            }
+        }
+    }
+}
+
+public sealed class AgentLostException(string message) : Exception(message);
+
+/// <summary>The labels every result of a run carries.</summary>
+public sealed record RunContext(string RunId, string Suite, string Config, string Target);

@@ -1,0 +1,74 @@
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Running;
+
+/// <summary>Derives a case's metrics from what the client and server agents measured in the window.</summary>
+public static class MetricsCalculator
+{
+    public static Dictionary<string, double> Compute(WorkloadKind kind, JobResult client, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
+    {
+        var m = new Dictionary<string, double>();
+        double seconds = client.MeasuredSeconds;
+        if (seconds <= 0) return m;
+        var measuredClient = clientSamples.Where(s => s.Phase == Phase.Measured).ToList();
+        var measuredServer = serverSamples.Where(s => s.Phase == Phase.Measured).ToList();
+
+        double gbps = client.Bytes * 8 / seconds / 1e9;
+        double tps = client.Transactions / seconds;
+        if (kind.IsStream()) m[Metrics.ThroughputGbps] = gbps;
+        else m[Metrics.TransactionsPerSecond] = tps;
+
+        var latency = LatencyHistogram.FromSnapshot(client.Latency);
+        if (latency.Count > 0)
+        {
+            m[Metrics.LatencyMeanUs] = latency.Mean / 1000;
+            m[Metrics.LatencyP50Us] = latency.ValueAtQuantile(0.50) / 1000;
+            m[Metrics.LatencyP90Us] = latency.ValueAtQuantile(0.90) / 1000;
+            m[Metrics.LatencyP99Us] = latency.ValueAtQuantile(0.99) / 1000;
+            m[Metrics.LatencyP999Us] = latency.ValueAtQuantile(0.999) / 1000;
+        }
+
+        long errors = client.Errors.Values.Sum();
+        m[Metrics.Errors] = errors;
+        if (!kind.IsStream() && client.Transactions + errors > 0) m[Metrics.ErrorRatePercent] = 100.0 * errors / (client.Transactions + errors);
+        if (client.Udp is { ReceiverAnswered: true, Sent: > 0 } udp) m[Metrics.UdpLossPercent] = Math.Max(0, 100.0 * (udp.Sent - udp.Received) / udp.Sent);
+        if (client.OpenModel is { } open)
+        {
+            m[Metrics.HttpDropped] = open.Dropped;
+            m[Metrics.HttpLate] = open.Late;
+        }
+        if (kind is WorkloadKind.TcpStream or WorkloadKind.TcpRr or WorkloadKind.TcpCrr or WorkloadKind.Http)
+            m[Metrics.TcpRetransmits] = Fold(measuredClient, s => s.TcpRetransmits, Metrics.TcpRetransmits);
+
+        if (measuredClient.Count > 0)
+        {
+            double hostCpu = Fold(measuredClient, s => s.HostCpuPercent, Metrics.HostCpuPercent);
+            m[Metrics.HostCpuPercent] = hostCpu;
+            m[Metrics.ClientCpuPercent] = Fold(measuredClient, s => s.ProcessCpuPercent, Metrics.ClientCpuPercent);
+            m[Metrics.ClientMemoryMiB] = Fold(measuredClient, s => s.ProcessMemoryMiB, Metrics.ClientMemoryMiB);
+            if (kind.IsStream() && gbps > 0) m[Metrics.HostCpuPerGbps] = hostCpu / gbps;
+            if (!kind.IsStream() && tps > 0) m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
+        }
+        if (measuredServer.Count > 0)
+        {
+            m[Metrics.ServerCpuPercent] = Fold(measuredServer, s => s.ProcessCpuPercent, Metrics.ServerCpuPercent);
+            m[Metrics.ServerMemoryMiB] = Fold(measuredServer, s => s.ProcessMemoryMiB, Metrics.ServerMemoryMiB);
+        }
+        return m;
+    }
+
+    /// <summary>Folds a per-second series as the metric's descriptor says; means are weighted by interval length.</summary>
+    public static double Fold(IReadOnlyList<Sample> samples, Func<Sample, double> value, string metric)
+    {
+        if (samples.Count == 0) return 0;
+        return Contracts.Measurement.Metrics.Describe(metric).Fold switch
+        {
+            TimeFold.Sum => samples.Sum(value),
+            TimeFold.Max => samples.Max(value),
+            TimeFold.Last => value(samples[^1]),
+            _ => samples.Sum(s => value(s) * s.Seconds) / Math.Max(1e-9, samples.Sum(s => s.Seconds)),
+        };
+    }
+}

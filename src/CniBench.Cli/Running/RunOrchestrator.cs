@@ -1,0 +1,66 @@
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Storage;
+using CniBench.Cli.Targets;
+
+namespace CniBench.Cli.Running;
+
+public sealed record RunOutcome(RunRecord Run, IReadOnlyList<CaseResult> Results)
+{
+    public RunState State => Run.State;
+}
+
+/// <summary>
+/// Runs every case and repetition of a scenario on a target, storing each result as soon as it
+/// exists. On interruption the case in progress is stored as interrupted and the run is marked so.
+/// </summary>
+public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObserver observer, TimeSpan? pollInterval = null)
+{
+    public static string NewRunId(DateTimeOffset now) =>
+        $"{now.UtcDateTime:yyyyMMdd-HHmmss}-{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}";
+
+    public async Task<RunOutcome> RunAsync(Scenario scenario, string config, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    {
+        var run = new RunRecord(NewRunId(DateTimeOffset.UtcNow), scenario.Name, target.Name, config, DateTimeOffset.UtcNow, null, RunState.Running, environment, scenario.Text);
+        store.CreateRun(run);
+        var context = new RunContext(run.Id, scenario.Name, config, target.Name);
+        var runner = new CaseRunner(context, pollInterval);
+        var results = new List<CaseResult>();
+        var state = RunState.Completed;
+        int total = scenario.TotalRuns, index = 0;
+        try
+        {
+            foreach (var plannedCase in scenario.Cases)
+            {
+                for (int repetition = 1; repetition <= plannedCase.Repetitions; repetition++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    index++;
+                    observer.CaseStarted(plannedCase, repetition, index, total);
+                    var agents = await target.PrepareAsync(plannedCase, cancellationToken);
+                    var result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
+                    store.SaveResult(result);
+                    results.Add(result);
+                    observer.CaseFinished(result, index, total);
+                    if (result.State == ResultState.Interrupted) throw new OperationCanceledException(cancellationToken);
+                    if (result.State == ResultState.Failed) state = RunState.Failed;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            state = RunState.Interrupted;
+        }
+        catch (TargetException)
+        {
+            state = RunState.Failed;
+            throw;
+        }
+        finally
+        {
+            var finished = DateTimeOffset.UtcNow;
+            store.FinishRun(run.Id, state, finished);
+            run = run with { State = state, FinishedAt = finished };
+        }
+        return new RunOutcome(run, results);
+    }
+}

@@ -1,0 +1,34 @@
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Scenarios;
+
+/// <summary>A validated scenario: every case already expanded over its matrix.</summary>
+public sealed record Scenario(string Name, string Description, string Source, string Text, IReadOnlyList<PlannedCase> Cases)
+{
+    public int TotalRuns => Cases.Sum(c => c.Repetitions);
+    public TimeSpan EstimatedDuration => TimeSpan.FromTicks(Cases.Sum(c => (c.Warmup + c.Duration + TimeSpan.FromSeconds(0.6)).Ticks * c.Repetitions));
+}
+
+public enum IpFamily { Ipv4, Ipv6 }
+
+/// <summary>One cell of the matrix: a workload with every parameter fixed, run Repetitions times.</summary>
+public sealed record PlannedCase(
+    string Name,
+    WorkloadSpec Workload,
+    string Placement,
+    IpFamily IpFamily,
+    TimeSpan Warmup,
+    TimeSpan Duration,
+    int Repetitions,
+    IReadOnlyDictionary<string, string> Parameters);
+
+public static class Placements
+{
+    public const string HostToHost = "host-to-host";
+
+    /// <summary>Every placement the project knows; which ones a target can provide is the target's to say.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external",
+    ];
+}

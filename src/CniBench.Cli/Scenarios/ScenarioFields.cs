@@ -1,0 +1,112 @@
+using System.Globalization;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Scenarios;
+
+/// <summary>
+/// Every field a scenario file may hold: how its value is read, what is allowed, which workloads it
+/// applies to, and whether a list of values expands the matrix. The JSON Schema in docs/ is checked
+/// against these tables by a test, so the two cannot drift apart.
+/// </summary>
+public static class ScenarioFields
+{
+    public delegate bool Reader(string text, out object value);
+
+    public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, IReadOnlyList<WorkloadKind>? AppliesTo = null);
+
+    public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", "repetitions", "warmup", "duration", "ipFamily", "placement", "cases"];
+
+    /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
+    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "ipFamily", "placement"];
+
+    public static IReadOnlyList<Field> CaseFields { get; } =
+    [
+        new("name", "a name made of letters, digits, '-', '_' and '.'", ReadName, false),
+        new("workload", string.Join(", ", WorkloadNames.UserFacing), ReadWorkload, false),
+        new("parallel", $"an integer 1..{Limits.MaxParallel}", Int(1, Limits.MaxParallel), true),
+        new("messageSize", Units.SizeHelp + $", 1..{Limits.MaxMessageSize} (udp-stream: {Limits.UdpHeaderSize}..{Limits.MaxUdpPayload})", Size(1, Limits.MaxMessageSize), true, [WorkloadKind.TcpStream, WorkloadKind.UdpStream]),
+        new("direction", "send, receive", Enum<StreamDirection>(), true, [WorkloadKind.TcpStream]),
+        new("requestSize", Units.SizeHelp + $", 1..{Limits.MaxMessageSize} (udp-rr: {Limits.UdpHeaderSize}..{Limits.MaxUdpPayload})", Size(1, Limits.MaxMessageSize), true, [WorkloadKind.TcpRr, WorkloadKind.TcpCrr, WorkloadKind.UdpRr]),
+        new("responseSize", Units.SizeHelp + $", 0..{Limits.MaxMessageSize}", Size(0, Limits.MaxMessageSize), true, [WorkloadKind.TcpRr, WorkloadKind.TcpCrr, WorkloadKind.UdpRr, WorkloadKind.Http]),
+        new("bitrate", Units.BitrateHelp, Bitrate, true, [WorkloadKind.UdpStream]),
+        new("model", "closed, open", Enum<HttpModel>(), true, [WorkloadKind.Http]),
+        new("rate", $"requests per second, a number >0..{Limits.MaxHttpRate}", Rate, true, [WorkloadKind.Http]),
+        new("keepAlive", "true, false", Bool, true, [WorkloadKind.Http]),
+        new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),
+        new("repetitions", "an integer 1..100", Int(1, 100), false),
+        new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),
+        new("duration", "a duration 100ms..1h", Duration(Limits.MinDuration, Limits.MaxDuration), false),
+        new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
+        new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
+    ];
+
+    public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
+
+    private static bool ReadName(string text, out object value)
+    {
+        value = text;
+        return text.Length is > 0 and <= 80 && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    }
+
+    private static bool ReadWorkload(string text, out object value)
+    {
+        bool ok = WorkloadNames.TryParse(text, out var kind) && kind != WorkloadKind.Monitor;
+        value = kind;
+        return ok;
+    }
+
+    private static bool ReadPlacement(string text, out object value)
+    {
+        value = text;
+        return Placements.All.Contains(text);
+    }
+
+    private static Reader Int(int min, int max) => (string text, out object value) =>
+    {
+        bool ok = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max;
+        value = n;
+        return ok;
+    };
+
+    private static Reader Size(long min, long max) => (string text, out object value) =>
+    {
+        bool ok = Units.TryParseSize(text, out long n) && n >= min && n <= max;
+        value = (int)Math.Clamp(n, 0, int.MaxValue);
+        return ok;
+    };
+
+    private static Reader Duration(TimeSpan min, TimeSpan max) => (string text, out object value) =>
+    {
+        bool ok = Units.TryParseDuration(text, out var d) && d >= min && d <= max;
+        value = d;
+        return ok;
+    };
+
+    private static bool Bitrate(string text, out object value)
+    {
+        bool ok = Units.TryParseBitrate(text, out long n) && n >= 0 && n <= Limits.MaxBitrate;
+        value = n;
+        return ok;
+    }
+
+    private static bool Rate(string text, out object value)
+    {
+        bool ok = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && n > 0 && n <= Limits.MaxHttpRate;
+        value = n;
+        return ok;
+    }
+
+    private static bool Bool(string text, out object value)
+    {
+        bool ok = bool.TryParse(text, out bool b);
+        value = b;
+        return ok;
+    }
+
+    private static Reader Enum<T>() where T : struct, System.Enum => (string text, out object value) =>
+    {
+        var match = System.Enum.GetValues<T>().Where(v => string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase)).ToArray();
+        value = match.Length == 1 ? match[0] : default(T);
+        return match.Length == 1;
+    };
+}

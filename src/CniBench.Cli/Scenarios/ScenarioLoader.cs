@@ -1,0 +1,244 @@
+using System.Reflection;
+using CniBench.Contracts.Workloads;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace CniBench.Cli.Scenarios;
+
+/// <summary>
+/// Reads a scenario (YAML) into expanded cases, or reports every mistake with its file, line,
+/// column and field. Nothing runs until a scenario loads without errors.
+/// </summary>
+public sealed class ScenarioLoader
+{
+    private const string BuiltInPrefix = "suites/";
+    private readonly List<ScenarioError> _errors = new();
+    private readonly string _source;
+
+    private ScenarioLoader(string source) => _source = source;
+
+    public static IReadOnlyList<string> BuiltInSuites { get; } = typeof(ScenarioLoader).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(BuiltInPrefix, StringComparison.Ordinal))
+        .Select(n => Path.GetFileNameWithoutExtension(n[BuiltInPrefix.Length..]))
+        .Order(StringComparer.Ordinal).ToArray();
+
+    public static string? BuiltInText(string suite)
+    {
+        using var stream = typeof(ScenarioLoader).Assembly.GetManifestResourceStream($"{BuiltInPrefix}{suite}.yaml");
+        return stream is null ? null : new StreamReader(stream).ReadToEnd();
+    }
+
+    public static Scenario LoadSuite(string suite)
+    {
+        var text = BuiltInText(suite) ?? throw new ScenarioException(
+            [new ScenarioError("--suite", 1, 1, "suite", $"unknown suite '{suite}'", string.Join(", ", BuiltInSuites))]);
+        return Load(text, $"suite:{suite}");
+    }
+
+    public static Scenario LoadFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new ScenarioException([new ScenarioError(path, 1, 1, "file", "no such file", "a path to a scenario YAML file")]);
+        return Load(File.ReadAllText(path), path);
+    }
+
+    public static Scenario Load(string text, string source)
+    {
+        var loader = new ScenarioLoader(source);
+        var scenario = loader.Parse(text);
+        if (loader._errors.Count > 0 || scenario is null) throw new ScenarioException(loader._errors);
+        return scenario;
+    }
+
+    private void Error(YamlNode? node, string field, string problem, string? allowed = null) =>
+        _errors.Add(new ScenarioError(_source, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1), field, problem, allowed));
+
+    private Scenario? Parse(string text)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException e)
+        {
+            _errors.Add(new ScenarioError(_source, (int)e.Start.Line, (int)e.Start.Column, "yaml", e.InnerException?.Message ?? e.Message));
+            return null;
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        {
+            Error(stream.Documents.FirstOrDefault()?.RootNode, "scenario", "must be a mapping with name and cases", "name, description, cases, " + string.Join(", ", ScenarioFields.Inherited));
+            return null;
+        }
+
+        var top = Fields(root, "", ScenarioFields.TopLevel);
+        string name = top.TryGetValue("name", out var nameNode) ? Scalar(nameNode, "name") ?? "" : "";
+        if (nameNode is null) Error(root, "name", "missing", "a scenario name");
+        string description = top.TryGetValue("description", out var d) ? Scalar(d, "description") ?? "" : "";
+
+        var defaults = new Dictionary<string, List<Value>>();
+        foreach (var field in ScenarioFields.Inherited)
+        {
+            if (top.TryGetValue(field, out var node)) defaults[field] = Values(node, field, ScenarioFields.Find(field)!);
+        }
+
+        var cases = new List<PlannedCase>();
+        if (!top.TryGetValue("cases", out var casesNode))
+            Error(root, "cases", "missing", "a list of cases, each with at least a workload");
+        else if (casesNode is not YamlSequenceNode list || list.Children.Count == 0)
+            Error(casesNode, "cases", "must be a non-empty list", "a list of cases, each with at least a workload");
+        else
+        {
+            for (int i = 0; i < list.Children.Count; i++) cases.AddRange(ParseCase(list.Children[i], $"cases[{i}]", defaults));
+        }
+
+        foreach (var duplicate in cases.GroupBy(c => c.Name).Where(g => g.Count() > 1))
+            Error(casesNode, "cases", $"two cases expand to the same name '{duplicate.Key}'", "give each case its own name");
+        return new Scenario(name, description, _source, text, cases);
+    }
+
+    private sealed record Value(object Parsed, string Text, YamlNode Node);
+
+    private Dictionary<string, YamlNode> Fields(YamlMappingNode mapping, string prefix, IReadOnlyList<string> allowed)
+    {
+        var fields = new Dictionary<string, YamlNode>();
+        foreach (var (keyNode, valueNode) in mapping.Children)
+        {
+            var key = (keyNode as YamlScalarNode)?.Value ?? "";
+            if (!allowed.Contains(key))
+            {
+                var close = allowed.FirstOrDefault(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase));
+                Error(keyNode, prefix + key, close is null ? "unknown field" : $"unknown field (did you mean '{close}'?)", string.Join(", ", allowed));
+                continue;
+            }
+            fields[key] = valueNode;
+        }
+        return fields;
+    }
+
+    private string? Scalar(YamlNode node, string field)
+    {
+        if (node is YamlScalarNode { Value: { } v }) return v;
+        Error(node, field, "must be a single value");
+        return null;
+    }
+
+    private List<Value> Values(YamlNode node, string path, ScenarioFields.Field field)
+    {
+        var nodes = node is YamlSequenceNode seq ? seq.Children.ToList() : [node];
+        if (node is YamlSequenceNode && !field.Matrix)
+        {
+            Error(node, path, "takes one value, not a list", field.Allowed);
+            return [];
+        }
+        if (nodes.Count == 0) Error(node, path, "an empty list gives no cases", field.Allowed);
+        var values = new List<Value>();
+        foreach (var n in nodes)
+        {
+            if (n is not YamlScalarNode { Value: { } text })
+            {
+                Error(n, path, "must be a value" + (field.Matrix ? " or a list of values" : ""), field.Allowed);
+                continue;
+            }
+            if (field.Read(text, out var parsed)) values.Add(new Value(parsed, text, n));
+            else Error(n, path, $"'{text}' is not valid", field.Allowed);
+        }
+        return values;
+    }
+
+    private IEnumerable<PlannedCase> ParseCase(YamlNode node, string path, Dictionary<string, List<Value>> defaults)
+    {
+        if (node is not YamlMappingNode mapping)
+        {
+            Error(node, path, "must be a mapping", "workload and its parameters");
+            return [];
+        }
+        var allowedNames = ScenarioFields.CaseFields.Select(f => f.Name).ToArray();
+        var raw = Fields(mapping, path + ".", allowedNames);
+        int errorsBefore = _errors.Count;
+
+        var values = new Dictionary<string, List<Value>>(defaults);
+        foreach (var (key, valueNode) in raw) values[key] = Values(valueNode, $"{path}.{key}", ScenarioFields.Find(key)!);
+
+        if (!raw.ContainsKey("workload"))
+        {
+            Error(mapping, $"{path}.workload", "missing", string.Join(", ", WorkloadNames.UserFacing));
+            return [];
+        }
+        if (_errors.Count > errorsBefore || values["workload"].Count == 0) return [];
+        var kind = (WorkloadKind)values["workload"][0].Parsed;
+
+        foreach (var field in ScenarioFields.CaseFields)
+        {
+            if (field.AppliesTo is null || !raw.TryGetValue(field.Name, out var fieldNode) || field.AppliesTo.Contains(kind)) continue;
+            Error(fieldNode, $"{path}.{field.Name}", $"does not apply to {kind.ToName()}", "only with " + string.Join(", ", field.AppliesTo.Select(k => k.ToName())));
+        }
+        if (_errors.Count > errorsBefore) return [];
+
+        string baseName = values.TryGetValue("name", out var n) ? (string)n[0].Parsed : kind.ToName();
+        var matrixFields = values.Where(v => ScenarioFields.Find(v.Key)!.Matrix && v.Value.Count > 1).Select(v => v.Key).ToHashSet();
+        var expanded = new List<PlannedCase>();
+        foreach (var combination in Cartesian(values))
+        {
+            var planned = BuildCase(kind, baseName, combination, matrixFields, mapping, path);
+            if (planned is not null) expanded.Add(planned);
+        }
+        return expanded;
+    }
+
+    private static IEnumerable<Dictionary<string, Value>> Cartesian(Dictionary<string, List<Value>> values)
+    {
+        IEnumerable<Dictionary<string, Value>> result = [new Dictionary<string, Value>()];
+        foreach (var (key, options) in values)
+            result = result.SelectMany(partial => options.Select(option => new Dictionary<string, Value>(partial) { [key] = option }));
+        return result;
+    }
+
+    private PlannedCase? BuildCase(WorkloadKind kind, string baseName, Dictionary<string, Value> v, HashSet<string> matrixFields, YamlMappingNode caseNode, string path)
+    {
+        T Get<T>(string key, T fallback) => v.TryGetValue(key, out var value) ? (T)value.Parsed : fallback;
+        var defaults = WorkloadDefaults.For(kind);
+        var spec = defaults with
+        {
+            Parallel = Get("parallel", defaults.Parallel),
+            MessageSize = Get("messageSize", defaults.MessageSize),
+            Direction = Get("direction", defaults.Direction),
+            RequestSize = Get("requestSize", defaults.RequestSize),
+            ResponseSize = Get("responseSize", defaults.ResponseSize),
+            Bitrate = Get("bitrate", defaults.Bitrate),
+            HttpModel = Get("model", defaults.HttpModel),
+            Rate = Get("rate", defaults.Rate),
+            KeepAlive = Get("keepAlive", defaults.KeepAlive),
+            TimeoutMs = (int)Get("timeout", TimeSpan.FromMilliseconds(defaults.TimeoutMs)).TotalMilliseconds,
+            // A placeholder: the target fills in the real server address when it deploys agents.
+            Target = "127.0.0.1:1",
+        };
+
+        int before = _errors.Count;
+        if (spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
+            Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
+        if (spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
+            Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
+        foreach (var problem in Limits.Check(spec))
+        {
+            string field = problem[..problem.IndexOf(':')];
+            var node = v.TryGetValue(field, out var value) ? value.Node : caseNode;
+            Error(node, $"{path}.{field}", problem[(problem.IndexOf(':') + 2)..]);
+        }
+        if (_errors.Count > before) return null;
+
+        var parameters = v.Where(p => p.Key is not ("name" or "workload")).ToDictionary(p => p.Key, p => p.Value.Text);
+        string name = matrixFields.Count == 0
+            ? baseName
+            : baseName + "/" + string.Join(",", matrixFields.Order(StringComparer.Ordinal).Select(f => $"{f}={v[f].Text}"));
+        return new PlannedCase(
+            name,
+            spec,
+            Get("placement", Placements.HostToHost),
+            Get("ipFamily", IpFamily.Ipv4),
+            Get("warmup", TimeSpan.FromSeconds(1)),
+            Get("duration", TimeSpan.FromSeconds(5)),
+            Get("repetitions", 3),
+            parameters);
+    }
+}

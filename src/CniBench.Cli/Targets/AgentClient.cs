@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Cli.Targets;
+
+/// <summary>The controller's side of the control protocol (docs/protocol.md), over HTTP.</summary>
+public sealed class AgentClient : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public AgentClient(Uri baseAddress, string token, TimeSpan? requestTimeout = null)
+    {
+        _http = new HttpClient { BaseAddress = baseAddress, Timeout = requestTimeout ?? TimeSpan.FromSeconds(5) };
+        _http.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, ControlProtocol.Version.ToString(CultureInfo.InvariantCulture));
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(ControlProtocol.TokenScheme, token);
+    }
+
+    public Uri BaseAddress => _http.BaseAddress!;
+
+    public Task<AgentInfo> InfoAsync(CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, "v1/info", null, ContractsJson.Default.AgentInfo, cancellationToken);
+
+    public Task<JobStatus> CreateJobAsync(JobSpec spec, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, "v1/jobs", Json(spec, ContractsJson.Default.JobSpec), ContractsJson.Default.JobStatus, cancellationToken);
+
+    public Task<JobStatus> StartJobAsync(string id, long startAtUnixMs, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, $"v1/jobs/{id}/start", Json(new StartRequest(startAtUnixMs), ContractsJson.Default.StartRequest), ContractsJson.Default.JobStatus, cancellationToken);
+
+    public Task<JobStatus> PollAsync(string id, int cursor, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, $"v1/jobs/{id}?cursor={cursor.ToString(CultureInfo.InvariantCulture)}", null, ContractsJson.Default.JobStatus, cancellationToken);
+
+    public Task<JobStatus> CancelJobAsync(string id, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Delete, $"v1/jobs/{id}", null, ContractsJson.Default.JobStatus, cancellationToken);
+
+    /// <summary>A body with Content-Length: the agent's bounded parser does not take chunked bodies.</summary>
+    private static ByteArrayContent Json<T>(T value, JsonTypeInfo<T> type)
+    {
+        var content = new ByteArrayContent(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(value, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            string message;
+            try
+            {
+                message = (await response.Content.ReadFromJsonAsync(ContractsJson.Default.ErrorResponse, cancellationToken))?.Error ?? response.ReasonPhrase ?? "";
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                message = response.ReasonPhrase ?? "";
+            }
+            throw new AgentRequestException((int)response.StatusCode, $"agent at {BaseAddress} refused {method} /{path}: {(int)response.StatusCode} {message}");
+        }
+        return await response.Content.ReadFromJsonAsync(type, cancellationToken)
+            ?? throw new AgentRequestException((int)response.StatusCode, $"agent at {BaseAddress} sent an empty answer to /{path}");
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+public sealed class AgentRequestException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}

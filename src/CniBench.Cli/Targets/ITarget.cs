@@ -1,0 +1,29 @@
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Cli.Targets;
+
+/// <summary>
+/// Where agents run. A runner only talks to this interface: validate a plan, get agents for a case,
+/// describe the environment, tear everything down (DisposeAsync, on every exit path).
+/// </summary>
+public interface ITarget : IAsyncDisposable
+{
+    string Name { get; }
+
+    /// <summary>Problems that make the plan impossible here (e.g. a placement this target cannot provide).</summary>
+    IReadOnlyList<string> Validate(Scenario scenario);
+
+    /// <summary>A server and a client agent placed as the case asks, started if needed.</summary>
+    Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken);
+
+    Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>A running agent as the runner sees it: its control client, and a way to ask whether it died.</summary>
+public sealed record AgentHandle(string Role, AgentInfo Info, AgentClient Client, Func<string?> DeathNotice);
+
+public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress);
+
+/// <summary>The target could not provide what was asked (an agent would not start, a host is missing).</summary>
+public sealed class TargetException(string message) : Exception(message);

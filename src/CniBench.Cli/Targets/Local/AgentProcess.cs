@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Targets.Local;
+
+/// <summary>
+/// One cnibench-agent child process on this machine. It is told our pid so it exits if we die
+/// without cleaning up; disposing kills it and waits for it.
+/// </summary>
+public sealed class AgentProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
+    private readonly Process _process;
+    private readonly Queue<string> _stderrTail = new();
+    private readonly Lock _gate = new();
+
+    private AgentProcess(Process process, string role)
+    {
+        _process = process;
+        Role = role;
+    }
+
+    public string Role { get; }
+    public int Pid => _process.Id;
+    public AgentInfo Info { get; private set; } = null!;
+    public AgentClient Client { get; private set; } = null!;
+    public bool HasExited => _process.HasExited;
+
+    public string StderrTail
+    {
+        get { lock (_gate) return string.Join(" | ", _stderrTail); }
+    }
+
+    /// <summary>Null while running; otherwise what became of the process, for an error message.</summary>
+    public string? DeathNotice() =>
+        _process.HasExited ? $"{Role} agent (pid {Pid}) exited with code {_process.ExitCode}{(StderrTail.Length > 0 ? $": {StderrTail}" : "")}" : null;
+
+    public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IPAddress bind, string token, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo(command.FileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = false,
+            UseShellExecute = false,
+        };
+        foreach (var a in command.PrefixArguments) start.ArgumentList.Add(a);
+        foreach (var a in new[]
+                 {
+                     "serve", "--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0",
+                     "--token", token, "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+                 })
+            start.ArgumentList.Add(a);
+        start.Environment["POD_NAME"] = null;
+        start.Environment["NODE_NAME"] = null;
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new TargetException($"could not start {command.FileName}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new TargetException($"could not start {command.FileName}: {e.Message}");
+        }
+        var agent = new AgentProcess(process, role);
+        try
+        {
+            process.ErrorDataReceived += (_, e) => agent.KeepStderr(e.Data);
+            process.BeginErrorReadLine();
+            await agent.ReadReadyLineAsync(token, cancellationToken);
+            return agent;
+        }
+        catch
+        {
+            await agent.DisposeAsync();
+            throw;
+        }
+    }
+
+    private void KeepStderr(string? line)
+    {
+        if (line is null) return;
+        lock (_gate)
+        {
+            _stderrTail.Enqueue(line);
+            while (_stderrTail.Count > 5) _stderrTail.Dequeue();
+        }
+    }
+
+    private async Task ReadReadyLineAsync(string token, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(StartTimeout);
+        string? line;
+        try
+        {
+            line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TargetException($"{Role} agent (pid {Pid}) did not report ready within {StartTimeout.TotalSeconds:0}s: {StderrTail}");
+        }
+        if (line is null)
+        {
+            await _process.WaitForExitAsync(CancellationToken.None);
+            throw new TargetException(DeathNotice() ?? $"{Role} agent closed its output");
+        }
+        Info = JsonSerializer.Deserialize(line, ContractsJson.Default.AgentInfo)
+               ?? throw new TargetException($"{Role} agent printed an unreadable ready line: {line}");
+        var host = Endpoints.Format(new IPEndPoint(IPAddress.Parse(Info.Bind), Info.Ports.Control));
+        Client = new AgentClient(new Uri($"http://{host}/"), token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client?.Dispose();
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _process.WaitForExitAsync(wait.Token);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone, or refused to die in time: nothing more we can do from here.
+        }
+        _process.Dispose();
+    }
+}

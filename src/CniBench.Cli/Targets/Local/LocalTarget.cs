@@ -1,0 +1,65 @@
+using System.Net;
+using System.Security.Cryptography;
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Targets.Local;
+
+/// <summary>
+/// Agents as child processes of this program on loopback: one server and one client agent per IP
+/// family, reused across cases and restarted if one died. No privileges needed.
+/// </summary>
+public sealed class LocalTarget(AgentCommand command) : ITarget
+{
+    private readonly Dictionary<string, AgentProcess> _agents = new();
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+
+    public string Name => "local";
+
+    public IReadOnlyCollection<int> AgentPids => _agents.Values.Select(a => a.Pid).ToArray();
+
+    public IReadOnlyList<string> Validate(Scenario scenario) =>
+        scenario.Cases.Where(c => c.Placement != Placements.HostToHost)
+            .Select(c => $"case {c.Name}: placement {c.Placement} is not available on the local target; allowed: {Placements.HostToHost}")
+            .ToArray();
+
+    public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var bind = plannedCase.IpFamily == IpFamily.Ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
+        var server = await EnsureAsync("server", bind, cancellationToken);
+        var client = await EnsureAsync("client", bind, cancellationToken);
+        var ports = server.Info.Ports;
+        int port = plannedCase.Workload.Kind switch
+        {
+            WorkloadKind.UdpStream or WorkloadKind.UdpRr => ports.Udp,
+            WorkloadKind.Http => ports.Http,
+            _ => ports.Tcp,
+        };
+        return new AgentPair(Handle(server), Handle(client), Endpoints.Format(new IPEndPoint(bind, port)));
+    }
+
+    private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);
+
+    private async Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken)
+    {
+        string key = $"{role}/{bind}";
+        if (_agents.TryGetValue(key, out var existing))
+        {
+            if (!existing.HasExited) return existing;
+            await existing.DisposeAsync();
+            _agents.Remove(key);
+        }
+        var agent = await AgentProcess.StartAsync(command, role, bind, _token, cancellationToken);
+        _agents[key] = agent;
+        return agent;
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string> { ["target"] = Name, ["path"] = "loopback" });
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents.Values) await agent.DisposeAsync();
+        _agents.Clear();
+    }
+}
