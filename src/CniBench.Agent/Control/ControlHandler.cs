@@ -14,6 +14,8 @@ namespace CniBench.Agent.Control;
 /// </summary>
 public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string token)
 {
+    // Error texts quote values ('2'): keep them readable in the raw JSON a curl user sees.
+    private static readonly JsonSerializerOptions Readable = new(ContractsJson.Default.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly byte[] _expectedAuthorization = Encoding.ASCII.GetBytes($"{ControlProtocol.TokenScheme} {token}");
 
     public async ValueTask<HttpResponse> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -61,7 +63,7 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
             : Error(outcome.HttpStatus, outcome.Error ?? "failed");
 
     private static HttpResponse Json<T>(int status, T value, JsonTypeInfo<T> type) =>
-        new(status, JsonSerializer.SerializeToUtf8Bytes(value, type), "application/json");
+        new(status, JsonSerializer.SerializeToUtf8Bytes(value, (JsonTypeInfo<T>)Readable.GetTypeInfo(type.Type)), "application/json");
 
     private static HttpResponse Error(int status, string message) =>
         Json(status, new ErrorResponse(message), ContractsJson.Default.ErrorResponse);

@@ -56,6 +56,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                     _rejects.Info($"{name}: closing connection from {remote}: {parsed.Reason}");
                     WriteResponse(output, new HttpResponse(parsed.ErrorStatus, Encoding.ASCII.GetBytes(parsed.Reason + "\n"), Close: true), keepAlive: false);
                     await FlushAsync(socket, output, cancellationToken);
+                    await LingerAsync(socket, buffer, cancellationToken);
                     return;
                 }
                 if (parsed.Status == ParseStatus.Incomplete)
@@ -101,6 +102,23 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Closing a socket with unread input makes the kernel send a reset, which can destroy the error
+    /// response before the client reads it: stop sending, then drain a bounded amount of input first.
+    /// </summary>
+    private static async Task LingerAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    {
+        socket.Shutdown(SocketShutdown.Send);
+        using var linger = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        linger.CancelAfter(TimeSpan.FromSeconds(1));
+        for (int drained = 0; drained < 256 * 1024;)
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, linger.Token);
+            if (n == 0) return;
+            drained += n;
         }
     }
 

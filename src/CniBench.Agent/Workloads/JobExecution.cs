@@ -35,7 +35,7 @@ public static class JobExecution
         try
         {
             var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
-            var previousAt = TimeSpan.Zero;
+            var previousClock = TimeSpan.Zero;
             foreach (var (at, phase) in Boundaries(warmup, duration))
             {
                 var wait = at - clock.Elapsed;
@@ -45,16 +45,20 @@ public static class JobExecution
                     cancellationToken.ThrowIfCancellationRequested();
                     if (finished == run) await run; // a workload only ends early by failing: surface it
                 }
+                // Close the window before reading, so the histograms hold no transaction the counters miss.
+                if (at == warmup + duration) context.EndMeasuredPhase();
                 var counters = context.ReadCounters();
                 var resources = sampler.Read();
                 if (phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
-                var sample = new Sample(samples.Count, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (at - previousAt).TotalSeconds,
+                // A timer can fire late on a saturated machine: rates use the time that really passed.
+                var elapsed = clock.Elapsed;
+                var sample = new Sample(samples.Count, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
                     counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
                     resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits);
                 samples.Add(sample);
                 onSample(sample);
                 previous = counters;
-                previousAt = at;
+                previousClock = elapsed;
             }
         }
         finally

@@ -27,9 +27,13 @@ public sealed class WorkloadContext : IDisposable
     public CancellationToken Stopping => _stop.Token;
     public bool IsStopping => _stop.IsCancellationRequested;
     public bool Measuring => Volatile.Read(ref _phase) == (int)Phase.Measured;
-    public Phase Phase => (Phase)Volatile.Read(ref _phase);
 
     public void EnterMeasuredPhase() => Volatile.Write(ref _phase, (int)Phase.Measured);
+
+    /// <summary>After the window: workers keep running until stopped but record nothing more.</summary>
+    public void EndMeasuredPhase() => Volatile.Write(ref _phase, WindowClosed);
+
+    private const int WindowClosed = -1;
     public void Stop() => _stop.Cancel();
 
     public WorkerStats NewWorker()

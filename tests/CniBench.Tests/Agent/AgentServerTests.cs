@@ -1,0 +1,106 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CniBench.Agent.Wire;
+using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Agent;
+
+/// <summary>The server side under bad input: one bad connection is closed, the others go on.</summary>
+public class AgentServerTests
+{
+    private static async Task<Socket> ConnectAsync(string address)
+    {
+        Endpoints.TryParse(address, out var ep);
+        var s = new Socket(ep!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        await s.ConnectAsync(ep);
+        return s;
+    }
+
+    private static async Task<string> ExchangeAsync(Socket s, string request)
+    {
+        await s.SendAsync(Encoding.ASCII.GetBytes(request));
+        var buffer = new byte[64 * 1024];
+        var text = new StringBuilder();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            int n = await s.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            if (n == 0) break;
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+            if (text.ToString().Contains("\r\n\r\n") && !text.ToString().Contains("Connection: close")) break;
+        }
+        return text.ToString();
+    }
+
+    [Fact]
+    public async Task A_bad_tcp_hello_closes_only_that_connection()
+    {
+        await using var server = new TestAgentServer();
+        // A healthy request/response connection first.
+        using var good = await ConnectAsync(server.TcpAddress);
+        await good.SendAsync(new TcpHello(TcpMode.RequestResponse, false, 4, 8).ToArray());
+
+        using var bad = await ConnectAsync(server.TcpAddress);
+        await bad.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\n"));
+        using var oversized = await ConnectAsync(server.TcpAddress);
+        await oversized.SendAsync(new TcpHello(TcpMode.RequestResponse, false, Limits.MaxMessageSize + 1, 1).ToArray());
+
+        var buffer = new byte[16];
+        Assert.Equal(0, await bad.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, await oversized.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(5)));
+
+        for (int i = 0; i < 3; i++)
+        {
+            await good.SendAsync(new byte[4]);
+            int got = 0;
+            while (got < 8) got += await good.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
+    public async Task Http_echo_answers_identity_size_and_health_and_rejects_bad_requests()
+    {
+        await using var server = new TestAgentServer(pod: "pod-x");
+        using var keepAlive = await ConnectAsync(server.HttpAddress);
+
+        var identity = await ExchangeAsync(keepAlive, "GET /echo HTTP/1.1\r\nHost: a\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 OK", identity);
+        Assert.Contains("X-CniBench-Backend: pod-x", identity);
+        Assert.Contains("\"pod\":\"pod-x\"", identity);
+        Assert.Contains("\"node\":\"node-1\"", identity);
+
+        var sized = await ExchangeAsync(keepAlive, "GET /echo?size=100 HTTP/1.1\r\nHost: a\r\n\r\n");
+        Assert.Contains("Content-Length: 100", sized);
+        Assert.StartsWith("HTTP/1.1 200 OK", await ExchangeAsync(keepAlive, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+
+        using var malformed = await ConnectAsync(server.HttpAddress);
+        var rejected = await ExchangeAsync(malformed, "BLAH\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 400", rejected);
+        Assert.Contains("Connection: close", rejected);
+
+        using var huge = await ConnectAsync(server.HttpAddress);
+        var tooLarge = await ExchangeAsync(huge, "GET /echo HTTP/1.1\r\nX: " + new string('a', 10_000) + "\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 431", tooLarge);
+
+        using var tooBig = await ConnectAsync(server.HttpAddress);
+        Assert.StartsWith("HTTP/1.1 400", await ExchangeAsync(tooBig, $"GET /echo?size={Limits.MaxMessageSize + 1} HTTP/1.1\r\n\r\n"));
+
+        // The first connection is still served after all that.
+        Assert.StartsWith("HTTP/1.1 200 OK", await ExchangeAsync(keepAlive, "GET /echo?size=1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+    }
+
+    [Fact]
+    public async Task Garbage_datagrams_are_ignored_and_the_udp_server_keeps_answering()
+    {
+        await using var server = new TestAgentServer();
+        using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        Endpoints.TryParse(server.UdpAddress, out var ep);
+        udp.Connect(ep!);
+        udp.Send(Encoding.ASCII.GetBytes("not a cnibench datagram at all"));
+        udp.Send(new byte[3]);
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 64 }, durationMs: 300);
+        Assert.True(result.Transactions > 50);
+    }
+}

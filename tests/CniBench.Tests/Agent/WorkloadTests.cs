@@ -1,0 +1,154 @@
+using System.Net;
+using System.Net.Sockets;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Agent;
+
+/// <summary>Every client workload against a real in-process agent server over loopback.</summary>
+public class WorkloadTests
+{
+    [Theory]
+    [InlineData(StreamDirection.Send)]
+    [InlineData(StreamDirection.Receive)]
+    public async Task Tcp_stream_moves_bytes_in_either_direction(StreamDirection direction)
+    {
+        await using var server = new TestAgentServer();
+        var (result, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress, Parallel = 2, MessageSize = 64 * 1024, Direction = direction }, warmupMs: 200, durationMs: 600);
+        Assert.True(result.Bytes > 10_000_000, $"only {result.Bytes} bytes");
+        Assert.Empty(result.Errors);
+        Assert.Equal(result.Bytes, samples.Where(s => s.Phase == Phase.Measured).Sum(s => s.Bytes));
+        Assert.Contains(samples, s => s.Phase == Phase.Warmup);
+        Assert.InRange(result.MeasuredSeconds, 0.55, 1.5);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Tcp_rr_counts_transactions_and_records_each_latency(bool ipv6)
+    {
+        await using var server = new TestAgentServer(ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback);
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress, Parallel = 2, RequestSize = 100, ResponseSize = 2000 });
+        Assert.True(result.Transactions > 500, $"only {result.Transactions} transactions");
+        Assert.Empty(result.Errors);
+        Assert.Equal(result.Transactions * 2100, result.Bytes);
+        // Every measured transaction is in the histogram (± the few in flight at the window's edges).
+        Assert.InRange(result.Latency.Count, result.Transactions - 4, result.Transactions + 4);
+        var h = LatencyHistogram.FromSnapshot(result.Latency);
+        Assert.True(h.ValueAtQuantile(0.5) > 1000, "a loopback round trip takes more than a microsecond");
+    }
+
+    [Fact]
+    public async Task Tcp_crr_opens_a_connection_per_transaction()
+    {
+        await using var server = new TestAgentServer();
+        var before = TcpConnectionsOpened();
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = server.TcpAddress, Parallel = 2 });
+        var opened = TcpConnectionsOpened() - before;
+        Assert.True(result.Transactions > 200, $"only {result.Transactions} transactions");
+        Assert.Empty(result.Errors);
+        // Warm-up is zero here, so every transaction was its own connection.
+        Assert.True(opened >= result.Transactions, $"{opened} connections for {result.Transactions} transactions");
+    }
+
+    [Fact]
+    public async Task Udp_stream_at_a_fixed_rate_reports_loss_from_the_server_count()
+    {
+        await using var server = new TestAgentServer();
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpStream, Target = server.UdpAddress, MessageSize = 1000, Bitrate = 40_000_000 }, warmupMs: 200, durationMs: 800);
+        Assert.NotNull(result.Udp);
+        Assert.True(result.Udp!.ReceiverAnswered);
+        double expectedPackets = 40_000_000 / 8.0 / 1000 * 0.8;
+        Assert.InRange(result.Udp.Sent, expectedPackets * 0.8, expectedPackets * 1.1);
+        Assert.InRange(result.Udp.Received, result.Udp.Sent * 0.95, result.Udp.Sent);
+    }
+
+    [Fact]
+    public async Task Udp_rr_echoes_with_the_requested_reply_size()
+    {
+        await using var server = new TestAgentServer();
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 512 });
+        Assert.True(result.Transactions > 200);
+        Assert.Equal(result.Transactions * (64 + 512), result.Bytes);
+        Assert.True(result.Latency.Count > 0);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Http_closed_model_counts_responses_per_backend(bool keepAlive)
+    {
+        await using var server = new TestAgentServer(pod: "backend-7");
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, Parallel = 4, ResponseSize = 3000, KeepAlive = keepAlive });
+        Assert.True(result.Transactions > 200, $"only {result.Transactions}");
+        Assert.Empty(result.Errors);
+        Assert.Equal(["backend-7"], result.Backends.Keys);
+        Assert.Equal(result.Latency.Count, result.Backends["backend-7"]);
+    }
+
+    [Fact]
+    public async Task Http_open_model_holds_the_rate_and_counts_drops_when_users_run_out()
+    {
+        await using var server = new TestAgentServer();
+        var (ok, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, HttpModel = HttpModel.Open, Rate = 500, Parallel = 16 }, warmupMs: 300, durationMs: 1000);
+        Assert.NotNull(ok.OpenModel);
+        Assert.InRange(ok.OpenModel!.Scheduled, 480, 520);
+        Assert.InRange(ok.Transactions, 450, 520);
+        Assert.True(ok.OpenModel.Dropped < 25, $"{ok.OpenModel.Dropped} dropped at a rate well within reach");
+
+        // One user cannot serve 50k arrivals a second: the rest are dropped, never queued and sent later.
+        var (over, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, HttpModel = HttpModel.Open, Rate = 50_000, Parallel = 1 }, warmupMs: 200, durationMs: 600);
+        Assert.True(over.OpenModel!.Dropped > over.OpenModel.Sent, $"dropped {over.OpenModel.Dropped}, sent {over.OpenModel.Sent}");
+        Assert.Equal(over.OpenModel.Scheduled, over.OpenModel.Sent + over.OpenModel.Dropped);
+    }
+
+    [Fact]
+    public async Task Errors_are_counted_by_kind_when_the_server_is_gone()
+    {
+        // A port that was just free: nothing listens there.
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        var (result, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = $"127.0.0.1:{port}" }, durationMs: 300);
+        Assert.Equal(0, result.Transactions);
+        Assert.True(result.Errors.GetValueOrDefault("refused") > 0);
+        Assert.Contains("ConnectionRefused", result.FirstError);
+        Assert.True(samples.Sum(s => s.Errors) > 0);
+    }
+
+    [Fact]
+    public async Task A_response_that_never_comes_is_a_timeout()
+    {
+        // A listener that accepts but never answers.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        silent.Listen();
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = Endpoints.Format((IPEndPoint)silent.LocalEndPoint!), TimeoutMs = 150 }, durationMs: 700);
+        Assert.Equal(0, result.Transactions);
+        Assert.True(result.Errors.GetValueOrDefault("timeout") >= 2, $"errors: {string.Join(",", result.Errors)}");
+    }
+
+    [Fact]
+    public async Task Samples_carry_cpu_and_memory_of_the_window()
+    {
+        await using var server = new TestAgentServer();
+        var (_, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress }, durationMs: 1500);
+        Assert.Equal(2, samples.Count); // one at 1 s, one at the end of the window
+        Assert.True(samples[0].HostCpuPercent > 0 && samples[0].ProcessCpuPercent > 0, samples[0].ToString());
+        Assert.All(samples, s => Assert.True(s.ProcessMemoryMiB > 1, s.ToString()));
+        // Intervals are the time that really passed: at least the window, more only if a timer fired late.
+        Assert.InRange(samples.Sum(s => s.Seconds), 1.49, 2.5);
+    }
+
+    private static long TcpConnectionsOpened()
+    {
+        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Tcp:")).ToArray();
+        var names = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var values = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return long.Parse(values[Array.IndexOf(names, "ActiveOpens")]);
+    }
+}

@@ -1,0 +1,40 @@
+using System.Net;
+using CniBench.Agent;
+using CniBench.Agent.Servers;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Tests.Support;
+
+/// <summary>A real agent server in this process, on loopback with OS-chosen ports.</summary>
+public sealed class TestAgentServer : IAsyncDisposable
+{
+    public const string Token = "test-token";
+    private readonly CancellationTokenSource _stop = new();
+    private readonly AgentServer _server;
+    private readonly Task _run;
+
+    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a")
+    {
+        Bind = bind ?? IPAddress.Loopback;
+        _server = AgentServer.Bind(new ServeOptions(Bind, 0, 0, 0, 0, Token, new AgentIdentity("test-host", pod, "node-1")), AgentLog.Null);
+        _run = _server.RunAsync(_stop.Token);
+    }
+
+    public IPAddress Bind { get; }
+    public AgentInfo Info => _server.Info;
+
+    public string Address(int port) => Endpoints.Format(new IPEndPoint(Bind, port));
+    public string TcpAddress => Address(Info.Ports.Tcp);
+    public string UdpAddress => Address(Info.Ports.Udp);
+    public string HttpAddress => Address(Info.Ports.Http);
+    public Uri ControlUri => new($"http://{Address(Info.Ports.Control)}/");
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _run.WaitAsync(TimeSpan.FromSeconds(10));
+        await _server.DisposeAsync();
+        _stop.Dispose();
+    }
+}
