@@ -107,13 +107,31 @@ public sealed class ScenarioLoader
             var key = (keyNode as YamlScalarNode)?.Value ?? "";
             if (!allowed.Contains(key))
             {
-                var close = allowed.FirstOrDefault(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase));
+                var close = allowed.MinBy(a => EditDistance(a.ToLowerInvariant(), key.ToLowerInvariant())) is { } nearest && EditDistance(nearest.ToLowerInvariant(), key.ToLowerInvariant()) <= 2 ? nearest : null;
                 Error(keyNode, prefix + key, close is null ? "unknown field" : $"unknown field (did you mean '{close}'?)", string.Join(", ", allowed));
                 continue;
             }
             fields[key] = valueNode;
         }
         return fields;
+    }
+
+    /// <summary>Levenshtein distance, for "did you mean" on misspelt field names.</summary>
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
     }
 
     private string? Scalar(YamlNode node, string field)

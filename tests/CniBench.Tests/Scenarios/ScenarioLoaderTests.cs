@@ -1,0 +1,151 @@
+using System.Text.Json;
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Tests.Scenarios;
+
+public class ScenarioLoaderTests
+{
+    private static ScenarioException Fails(string yaml) =>
+        Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(yaml, "test.yaml"));
+
+    [Theory]
+    [InlineData("quick", 8)]
+    [InlineData("dataplane", 6)]
+    public void Built_in_suites_load(string suite, int cases)
+    {
+        var scenario = ScenarioLoader.LoadSuite(suite);
+        Assert.Equal(suite, scenario.Name);
+        Assert.Equal(cases, scenario.Cases.Count);
+    }
+
+    [Fact]
+    public void Quick_covers_every_workload_and_fits_in_two_minutes()
+    {
+        var quick = ScenarioLoader.LoadSuite("quick");
+        Assert.Equal(WorkloadNames.UserFacing.Order(), quick.Cases.Select(c => c.Workload.Kind.ToName()).Distinct().Order());
+        Assert.Contains(quick.Cases, c => c.Workload.HttpModel == HttpModel.Open);
+        Assert.True(quick.EstimatedDuration < TimeSpan.FromMinutes(2), $"quick takes about {quick.EstimatedDuration}");
+    }
+
+    [Fact]
+    public void Dataplane_is_the_seed_000_matrix()
+    {
+        var names = ScenarioLoader.LoadSuite("dataplane").Cases.Select(c => c.Name).ToArray();
+        Assert.Equal(new[] { "tcp-stream/parallel=1", "tcp-stream/parallel=32", "tcp-rr/parallel=1", "tcp-rr/parallel=32", "tcp-crr/parallel=1", "tcp-crr/parallel=32" }, names);
+    }
+
+    [Fact]
+    public void Lists_expand_into_a_matrix_and_top_level_values_are_defaults()
+    {
+        var scenario = ScenarioLoader.Load("""
+            name: m
+            duration: 3s
+            repetitions: 2
+            ipFamily: [ipv4, ipv6]
+            cases:
+              - workload: tcp-rr
+                parallel: [1, 4]
+                requestSize: [1, 1KiB]
+                repetitions: 5
+            """, "m.yaml");
+        Assert.Equal(8, scenario.Cases.Count);
+        Assert.Contains(scenario.Cases, c => c.Name == "tcp-rr/ipFamily=ipv6,parallel=4,requestSize=1KiB" && c.Workload.RequestSize == 1024 && c.Workload.Parallel == 4 && c.IpFamily == IpFamily.Ipv6);
+        Assert.All(scenario.Cases, c =>
+        {
+            Assert.Equal(TimeSpan.FromSeconds(3), c.Duration);
+            Assert.Equal(5, c.Repetitions);
+        });
+        Assert.Equal(40, scenario.TotalRuns);
+    }
+
+    [Fact]
+    public void Udp_cases_get_datagram_sized_defaults()
+    {
+        var s = ScenarioLoader.Load("name: u\ncases:\n  - workload: udp-stream\n  - workload: udp-rr\n", "u.yaml");
+        Assert.Equal(1400, s.Cases[0].Workload.MessageSize);
+        Assert.Equal(64, s.Cases[1].Workload.RequestSize);
+    }
+
+    [Fact]
+    public void Every_mistake_is_reported_with_file_line_column_field_and_what_is_allowed()
+    {
+        var e = Fails("""
+            name: bad
+            duration: -5s
+            cases:
+              - workload: tcp-rx
+              - workload: tcp-rr
+                paralel: 4
+              - workload: tcp-rr
+                parallel: 100000
+              - workload: tcp-rr
+                bitrate: 1Gbit
+            """);
+        var lines = e.Errors.Select(x => x.ToString()).ToArray();
+        Assert.Contains("test.yaml:2:11: duration: '-5s' is not valid; allowed: a duration 100ms..1h", lines);
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:4:15: cases[0].workload: 'tcp-rx' is not valid; allowed: tcp-stream, tcp-rr, tcp-crr, udp-stream, udp-rr, http"));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:6:5: cases[1].paralel: unknown field (did you mean 'parallel'?); allowed: name, workload, parallel"));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:8:15: cases[2].parallel: '100000' is not valid; allowed: an integer 1..1024"));
+        Assert.Contains("test.yaml:10:14: cases[3].bitrate: does not apply to tcp-rr; allowed: only with udp-stream", lines);
+        Assert.Equal(5, lines.Length);
+    }
+
+    [Theory]
+    [InlineData("name: x\ncases: [\n", "yaml")]
+    [InlineData("cases:\n  - workload: tcp-rr\n", "name: missing")]
+    [InlineData("name: x\n", "cases: missing")]
+    [InlineData("name: x\ncases: []\n", "cases: must be a non-empty list")]
+    [InlineData("name: x\ncases:\n  - parallel: 2\n", "cases[0].workload: missing")]
+    [InlineData("name: x\ncases:\n  - workload: udp-stream\n    messageSize: 100KiB\n", "cases[0].messageSize: 102400 is out of range; allowed: 24..65507")]
+    [InlineData("name: x\ncases:\n  - workload: http\n    model: open\n", "cases[0].rate: missing for the open model")]
+    [InlineData("name: x\ncases:\n  - workload: http\n    rate: 5\n", "cases[0].rate: applies only to the open model")]
+    [InlineData("name: x\ncases:\n  - workload: tcp-rr\n  - workload: tcp-rr\n", "two cases expand to the same name 'tcp-rr'")]
+    [InlineData("name: x\ncases:\n  - workload: tcp-rr\n    timeout: [1s, 2s]\n", "cases[0].timeout: takes one value, not a list")]
+    [InlineData("- just\n- a list\n", "scenario: must be a mapping")]
+    public void Structural_mistakes_are_named(string yaml, string expected)
+    {
+        var e = Fails(yaml);
+        Assert.Contains(e.Errors, x => x.ToString().Contains(expected));
+        Assert.All(e.Errors, x => Assert.Matches(@"^test\.yaml:\d+:\d+: ", x.ToString()));
+    }
+
+    [Fact]
+    public void Unknown_suites_and_missing_files_say_what_exists()
+    {
+        var suite = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("nope"));
+        Assert.Contains("unknown suite 'nope'; allowed: dataplane, quick", suite.Errors[0].ToString());
+        var file = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadFile("/no/such/file.yaml"));
+        Assert.Contains("no such file", file.Errors[0].ToString());
+    }
+
+    [Fact]
+    public void The_published_json_schema_names_exactly_the_fields_the_loader_accepts()
+    {
+        var path = Path.Combine(RepositoryRoot(), "docs", "scenario.schema.json");
+        using var schema = JsonDocument.Parse(File.ReadAllText(path));
+        var top = schema.RootElement.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order();
+        var caseFields = schema.RootElement.GetProperty("$defs").GetProperty("case").GetProperty("properties").EnumerateObject().Select(p => p.Name).Order();
+        Assert.Equal(ScenarioFields.TopLevel.Order(), top);
+        Assert.Equal(ScenarioFields.CaseFields.Select(f => f.Name).Order(), caseFields);
+        var workloads = schema.RootElement.GetProperty("$defs").GetProperty("case").GetProperty("properties").GetProperty("workload").GetProperty("enum").EnumerateArray().Select(e => e.GetString());
+        Assert.Equal(WorkloadNames.UserFacing, workloads);
+        var placements = schema.RootElement.GetProperty("$defs").GetProperty("placement").GetProperty("enum").EnumerateArray().Select(e => e.GetString());
+        Assert.Equal(Placements.All, placements);
+    }
+
+    [Fact]
+    public void The_documented_examples_are_valid()
+    {
+        var examples = Directory.GetFiles(Path.Combine(RepositoryRoot(), "docs", "examples"), "*.yaml");
+        Assert.NotEmpty(examples);
+        foreach (var example in examples) Assert.NotEmpty(ScenarioLoader.LoadFile(example).Cases);
+    }
+
+    internal static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CniBench.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("repository root not found above " + AppContext.BaseDirectory);
+    }
+}
