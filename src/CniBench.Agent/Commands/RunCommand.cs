@@ -62,12 +62,10 @@ public static class RunCommand
                 KeepAlive = !parse.GetValue(newConnection),
                 TimeoutMs = (int)Duration(timeout).TotalMilliseconds,
             };
-            if (errors.Count == 0)
-            {
-                errors.AddRange(Limits.Check(spec).Select(e => "--" + FlagName(e)));
-                if (d < Limits.MinDuration || d > Limits.MaxDuration) errors.Add($"--duration: {parse.GetValue(duration)} is out of range; allowed: {Units.FormatDuration(Limits.MinDuration)}..1h");
-                if (w < TimeSpan.Zero || w > Limits.MaxWarmup) errors.Add($"--warmup: {parse.GetValue(warmup)} is out of range; allowed: 0s..10m");
-            }
+            if (errors.Count == 0) errors.AddRange(Limits.Check(spec).Select(e => "--" + FlagName(e)));
+            bool Unparsed(Option o) => errors.Any(e => e.StartsWith(o.Name + ":", StringComparison.Ordinal));
+            if (!Unparsed(duration) && (d < Limits.MinDuration || d > Limits.MaxDuration)) errors.Add($"--duration: '{parse.GetValue(duration)}' is not valid; allowed: a duration 100ms..1h");
+            if (!Unparsed(warmup) && (w < TimeSpan.Zero || w > Limits.MaxWarmup)) errors.Add($"--warmup: '{parse.GetValue(warmup)}' is not valid; allowed: a duration 0s..10m");
             if (errors.Count > 0)
             {
                 foreach (var e in errors) Console.Error.WriteLine($"cnibench-agent run: {e}");

@@ -17,7 +17,8 @@ public static class RunsCommand
         {
             using var store = ResultStore.Open(parse.GetValue(listDb)!);
             var table = new Table().Border(TableBorder.Rounded);
-            foreach (var c in new[] { "run", "suite", "target", "config", "started", "state", "results" }) table.AddColumn(c);
+            // Ids and times are copied from here into other commands: never wrap them.
+            foreach (var c in new[] { "run", "suite", "target", "config", "started", "state", "results" }) table.AddColumn(new TableColumn(c).NoWrap());
             foreach (var run in store.ListRuns())
                 table.AddRow(Markup.Escape(run.Id), Markup.Escape(run.Suite), run.Target, Markup.Escape(run.Config), Format.Time(run.StartedAt),
                     run.State.ToString().ToLowerInvariant(), store.CountResults(run.Id).ToString(System.Globalization.CultureInfo.InvariantCulture));

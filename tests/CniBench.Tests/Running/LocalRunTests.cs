@@ -1,0 +1,148 @@
+using CniBench.Cli.Running;
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Storage;
+using CniBench.Cli.Targets.Local;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Running;
+
+/// <summary>The runner on the local target: real agent processes, real store, every exit path.</summary>
+public class LocalRunTests
+{
+    private static Scenario Tiny(string workload = "tcp-rr", string duration = "600ms", int repetitions = 2, string extra = "") =>
+        ScenarioLoader.Load($"""
+            name: tiny
+            repetitions: {repetitions}
+            warmup: 200ms
+            duration: {duration}
+            cases:
+              - workload: {workload}
+            {extra}
+            """, "tiny.yaml");
+
+    private sealed class Observer(Action<Sample>? onSample = null) : IRunObserver
+    {
+        public List<CaseResult> Finished { get; } = new();
+        public void CaseStarted(PlannedCase plannedCase, int repetition, int index, int total) { }
+        public void SampleReceived(PlannedCase plannedCase, Sample sample) => onSample?.Invoke(sample);
+        public void CaseFinished(CaseResult result, int index, int total) => Finished.Add(result);
+    }
+
+    [Fact]
+    public async Task A_run_measures_both_sides_stores_every_repetition_and_leaves_no_process()
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        IReadOnlyCollection<int> pids;
+        RunOutcome outcome;
+        await using (var target = new LocalTarget(AgentCommand.Locate()))
+        {
+            var observer = new Observer();
+            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
+                .RunAsync(Tiny(extra: "  - workload: http\n    parallel: 2"), "cfg-a", new Dictionary<string, string>(), CancellationToken.None);
+            pids = target.AgentPids;
+            Assert.Equal(2, pids.Count); // one server and one client agent, reused across cases
+            Assert.All(pids, pid => Assert.True(AgentProcesses.IsAlive(pid)));
+            Assert.Equal(4, observer.Finished.Count);
+        }
+        Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived the target"));
+
+        Assert.Equal(RunState.Completed, outcome.State);
+        var stored = store.Results(outcome.Run.Id);
+        Assert.Equal(4, stored.Count);
+        Assert.All(stored, r =>
+        {
+            Assert.Equal(ResultState.Ok, r.State);
+            Assert.Equal("cfg-a", r.Config);
+            Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100);
+            Assert.True(r.Metrics.ContainsKey(Metrics.ServerCpuPercent), "server CPU sampled in the same window");
+            Assert.True(r.Metrics.ContainsKey(Metrics.HostCpuPer100kTps));
+            Assert.Contains(r.Client.Samples, s => s.Phase == Phase.Warmup);
+            Assert.Contains(r.Server!.Samples, s => s.Phase == Phase.Measured);
+        });
+        Assert.Equal(RunState.Completed, store.FindRun(outcome.Run.Id)!.State);
+    }
+
+    [Fact]
+    public async Task Ipv6_loopback_works_too()
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        await using var target = new LocalTarget(AgentCommand.Locate());
+        var scenario = ScenarioLoader.Load("name: v6\nipFamily: ipv6\nwarmup: 0s\nduration: 400ms\nrepetitions: 1\ncases:\n  - workload: tcp-crr\n  - workload: udp-rr\n", "v6.yaml");
+        var outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200))
+            .RunAsync(scenario, "v6", new Dictionary<string, string>(), CancellationToken.None);
+        Assert.Equal(RunState.Completed, outcome.State);
+        Assert.All(outcome.Results, r => Assert.StartsWith("[::1]:", r.Workload.Target));
+    }
+
+    [Theory]
+    [InlineData("client")]
+    [InlineData("server")]
+    public async Task An_agent_killed_mid_run_fails_the_case_keeps_its_samples_and_the_run_goes_on(string victim)
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        await using var target = new LocalTarget(AgentCommand.Locate());
+        // Prepare first, so the victim's pid is known before the run starts.
+        var scenario = Tiny(duration: "3s", repetitions: 2);
+        var agents = await target.PrepareAsync(scenario.Cases[0], CancellationToken.None);
+        int pid = (victim == "client" ? agents.Client : agents.Server).Info.Pid;
+        bool killed = false;
+        var observer = new Observer(s =>
+        {
+            if (!killed && s.Phase == Phase.Measured)
+            {
+                killed = true;
+                ChildProcess.KillPid(pid, ChildProcess.SIGKILL);
+            }
+        });
+        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
+            .RunAsync(scenario, "kill", new Dictionary<string, string>(), CancellationToken.None);
+
+        Assert.Equal(RunState.Failed, outcome.State);
+        var first = outcome.Results[0];
+        Assert.Equal(ResultState.Failed, first.State);
+        Assert.Contains($"(pid {pid}) exited", first.Error);
+        Assert.NotEmpty(first.Client.Samples);
+        // The target replaced the dead agent and the next repetition ran normally.
+        Assert.Equal(ResultState.Ok, outcome.Results[1].State);
+        Assert.Equal(2, store.Results(outcome.Run.Id).Count);
+    }
+
+    [Fact]
+    public async Task Cancelling_mid_case_stores_it_as_interrupted_and_marks_the_run()
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        using var cancel = new CancellationTokenSource();
+        IReadOnlyCollection<int> pids;
+        RunOutcome outcome;
+        await using (var target = new LocalTarget(AgentCommand.Locate()))
+        {
+            var observer = new Observer(s =>
+            {
+                if (s.Phase == Phase.Measured) cancel.Cancel();
+            });
+            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
+                .RunAsync(Tiny(duration: "5s", repetitions: 3), "c", new Dictionary<string, string>(), cancel.Token);
+            pids = target.AgentPids;
+        }
+        Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid)));
+        Assert.Equal(RunState.Interrupted, outcome.State);
+        var stored = Assert.Single(store.Results(outcome.Run.Id));
+        Assert.Equal(ResultState.Interrupted, stored.State);
+        Assert.NotEmpty(stored.Client.Samples);
+        Assert.Equal(RunState.Interrupted, store.FindRun(outcome.Run.Id)!.State);
+    }
+
+    [Fact]
+    public void The_local_target_refuses_placements_it_cannot_provide()
+    {
+        var target = new LocalTarget(AgentCommand.Locate());
+        var problems = target.Validate(ScenarioLoader.Load("name: p\ncases:\n  - workload: tcp-rr\n    placement: pod-to-cluster-ip\n", "p.yaml"));
+        Assert.Equal("case tcp-rr: placement pod-to-cluster-ip is not available on the local target; allowed: host-to-host", Assert.Single(problems));
+    }
+}
