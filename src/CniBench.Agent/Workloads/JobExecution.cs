@@ -18,8 +18,9 @@ public static class JobExecution
 
     public static async Task<JobResult> RunAsync(JobSpec job, long startAtUnixMs, Action onStarted, Action<Sample> onSample, CancellationToken cancellationToken)
     {
-        long waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        if (waitMs > 0) await Task.Delay(TimeSpan.FromMilliseconds(waitMs), cancellationToken);
+        // Timers can fire a little early against the wall clock: wait until the instant has really come.
+        for (long waitMs; (waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) > 0;)
+            await Task.Delay(TimeSpan.FromMilliseconds(waitMs), cancellationToken);
         onStarted();
 
         var warmup = TimeSpan.FromMilliseconds(job.WarmupMs);
