@@ -11,7 +11,7 @@ per byte: a fast rate bought by spinning a core shows up here.
 Needs iperf3, sockperf (or qperf) and wrk (apt-get install iperf3 sockperf qperf wrk).
 Traffic goes only to 127.0.0.1; every loop is bounded by --rounds and --seconds.
 """
-import argparse, json, os, re, resource, shutil, signal, statistics, subprocess, sys, time
+import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
@@ -33,18 +33,21 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-def run_client(cmd, server_pid):
-    """Runs a client to completion; returns (stdout, client CPU s, server CPU s, wall s)."""
-    server_before = cpu_seconds(server_pid)
-    start = time.monotonic()
+def run_client(cmd, server_pid, seconds):
+    """Runs a client to completion; returns (stdout, CPU seconds of client + server, window seconds).
+
+    CPU is read inside a steady-state window (from 1 s after the start to 0.2 s before the nominal
+    end), where every tool is past its warm-up and start-up: a per-unit cost then compares like with like.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.monotonic() - start
-    out, err = proc.stdout.read(), proc.stderr.read()
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    time.sleep(1.0)
+    before, t0 = cpu_seconds(proc.pid) + cpu_seconds(server_pid), time.monotonic()
+    time.sleep(max(0.5, seconds - 1.2))
+    after, t1 = cpu_seconds(proc.pid) + cpu_seconds(server_pid), time.monotonic()
+    out, err = proc.communicate(timeout=seconds + 60)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.strip()[:400]}")
-    return out, usage.ru_utime + usage.ru_stime, cpu_seconds(server_pid) - server_before, wall
+    return out, after - before, t1 - t0
 
 
 class Servers:
@@ -83,7 +86,7 @@ def agent_run(workload, seconds, *extra):
 def parse_agent(out, kind):
     r = json.loads(out)["result"]
     s = r["measuredSeconds"]
-    return r["bytes"] * 8 / s / 1e9 if kind == "stream" else r["transactions"] / s, r["bytes"] if kind == "stream" else r["transactions"]
+    return r["bytes"] * 8 / s / 1e9 if kind == "stream" else r["transactions"] / s
 
 
 def benchmarks(seconds, servers, have):
@@ -92,8 +95,7 @@ def benchmarks(seconds, servers, have):
     items = []
     if have("iperf3"):
         def iperf(out):
-            end = json.loads(out)["end"]["sum_received"]
-            return end["bits_per_second"] / 1e9, end["bytes"]
+            return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
         for streams in (1, 8):
             items.append((f"tcp-stream x{streams} vs iperf3", "stream",
                           agent_run("tcp-stream", seconds, "--to", tcp, "-P", str(streams), "--message-size", "128KiB"),
@@ -102,7 +104,7 @@ def benchmarks(seconds, servers, have):
     if have("sockperf"):
         def sockperf(out):
             m = re.search(r"RunTime=([\d.]+) sec; Warm up time=\d+ msec; SentMessages=(\d+); ReceivedMessages=(\d+)", out)
-            return int(m.group(3)) / float(m.group(1)), int(m.group(3))
+            return int(m.group(3)) / float(m.group(1))
         items.append(("tcp-rr 64B vs sockperf ping-pong", "rr",
                       agent_run("tcp-rr", seconds, "--to", tcp, "--request-size", "64", "--response-size", "64"),
                       ["sockperf", "ping-pong", "--tcp", "-i", "127.0.0.1", "-p", str(PORTS["sockperf"]), "-t", str(seconds), "-m", "64"],
@@ -110,16 +112,14 @@ def benchmarks(seconds, servers, have):
     elif have("qperf"):
         def qperf(out):
             m = re.search(r"msg_rate\s*=\s*([\d.]+) (K?)/sec", out)
-            rate = float(m.group(1)) * (1000 if m.group(2) == "K" else 1)
-            return rate, int(rate * seconds)
+            return float(m.group(1)) * (1000 if m.group(2) == "K" else 1)
         items.append(("tcp-rr 64B vs qperf tcp_lat", "rr",
                       agent_run("tcp-rr", seconds, "--to", tcp, "--request-size", "64", "--response-size", "64"),
                       ["qperf", "-lp", str(PORTS["qperf"]), "-t", str(seconds), "-m", "64", "-vu", "127.0.0.1", "tcp_lat", "-um"],
                       qperf, "qperf"))
     if have("wrk"):
         def wrk(out):
-            total = int(re.search(r"(\d+) requests in", out).group(1))
-            return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1)), total
+            return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
         url = f"http://127.0.0.1:{PORTS['http']}/echo?size=64"
         items.append(("http 32 users vs wrk", "rr",
                       agent_run("http", seconds, "--to", f"127.0.0.1:{PORTS['http']}", "-P", "32", "--response-size", "64"),
@@ -161,13 +161,11 @@ def main():
                 if rnd % 2 == 1:
                     sides.reverse()  # alternate who goes first: drift must not favour one side
                 for side, cmd, parse, server in sides:
-                    out, client_cpu, server_cpu, wall = run_client(cmd, servers.pid(server))
-                    rate, units = parse(out)
-                    # CPU over the whole client run (incl. warm-up) per unit measured: comparable across sides
-                    # because both run the same wall time; reported per transaction (µs) or per GB (s).
-                    cpu = client_cpu + server_cpu
-                    per = cpu / units * 1e6 if kind == "rr" else cpu / (units / 1e9)
-                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append({"rate": rate, "cpu_per_unit": per, "client_cpu": client_cpu, "server_cpu": server_cpu, "wall": wall})
+                    out, cpu, window = run_client(cmd, servers.pid(server), args.seconds)
+                    rate = parse(out)
+                    # Core-time (client + server) per transaction in µs, or per gigabyte in s.
+                    per = cpu / (rate * window) * 1e6 if kind == "rr" else cpu / (rate / 8 * window)
+                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append({"rate": rate, "cpu_per_unit": per, "cpu_seconds": cpu, "window_seconds": window})
                     print(f"round {rnd + 1} {name:36} {side:6} {rate:14,.2f} {'Gbit/s' if kind == 'stream' else 'tx/s':6} cpu {per:8.2f} {'µs/tx' if kind == 'rr' else 's/GB'}", flush=True)
     finally:
         servers.stop()
