@@ -5,7 +5,8 @@ namespace CniBench.Cli.Analysis;
 
 /// <summary>
 /// One case (and configuration) over its repetitions: statistics per metric over the successful
-/// repetitions, and latency percentiles from the histograms of all of them merged — never averaged.
+/// repetitions, and latency percentiles from the histograms of all of them merged — per-repetition
+/// percentiles stay in each stored result but are never averaged here.
 /// </summary>
 public sealed record CaseSummary(
     string Case,
@@ -27,6 +28,7 @@ public sealed record CaseSummary(
     {
         var ok = group.Where(r => r.State == ResultState.Ok).ToList();
         var metrics = ok.SelectMany(r => r.Metrics.Keys).Distinct()
+            .Where(name => !Contracts.Measurement.Metrics.Describe(name).IsPercentile)
             .OrderBy(MetricOrder)
             .ToDictionary(name => name, name => Statistics.Of(ok.Where(r => r.Metrics.ContainsKey(name)).Select(r => r.Metrics[name]).ToArray()));
         var merged = new LatencyHistogram();

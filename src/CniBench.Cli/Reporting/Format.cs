@@ -21,7 +21,7 @@ public static class Format
     public static string MeanWithCi(string metric, Statistics s) =>
         s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
 
-    public static string Percent(double value) => Number(value, 1) + "%";
+    public static string Percent(double value) => double.IsNaN(value) ? "–" : Number(value, 1) + "%";
 
     public static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", Inv) ?? "–";
 

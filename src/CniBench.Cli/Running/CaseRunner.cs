@@ -15,7 +15,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
 {
     private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan AgentSilenceLimit = TimeSpan.FromSeconds(5);
-    private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(500);
+    private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
 
     public async Task<CaseResult> RunAsync(PlannedCase plannedCase, int repetition, AgentPair agents, IRunObserver observer, CancellationToken cancellationToken)
     {
@@ -109,9 +109,10 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         public async Task FollowAsync(TimeSpan interval, TimeSpan silenceLimit, Action<Sample> onSample, CancellationToken cancellationToken)
         {
             var lastAnswer = DateTimeOffset.UtcNow;
-            while (Status!.State is not (JobState.Done or JobState.Failed))
+            // Poll first, then wait: the server's monitor job has usually ended with the client's.
+            for (bool first = true; Status!.State is not (JobState.Done or JobState.Failed); first = false)
             {
-                await Task.Delay(interval, cancellationToken);
+                if (!first) await Task.Delay(interval, cancellationToken);
                 if (agent.DeathNotice() is { } death) throw new AgentLostException(death);
                 try
                 {

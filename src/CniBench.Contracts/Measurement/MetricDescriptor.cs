@@ -11,7 +11,10 @@ public enum TimeFold { Sum, Mean, Max, Last }
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<AgentReduce>))]
 public enum AgentReduce { Sum, Mean, Max }
 
-/// <summary>Says what a number means, so analysis and reports never guess.</summary>
+/// <summary>
+/// Says what a number means, so analysis and reports never guess. A percentile is never averaged
+/// across repetitions or agents: analysis takes it from the merged histograms instead.
+/// </summary>
 public sealed record MetricDescriptor(
     string Name,
     string Unit,
@@ -19,4 +22,5 @@ public sealed record MetricDescriptor(
     TimeFold Fold,
     AgentReduce Reduce,
     string Description,
-    int Decimals = 2);
+    int Decimals = 2,
+    bool IsPercentile = false);

@@ -50,4 +50,14 @@ public class StatisticsTests
         Assert.InRange(summary.MergedLatencyUs["p90"], 990, 1010);
         Assert.InRange(summary.MergedLatencyUs["p50"], 9.9, 10.1);
     }
+
+    [Fact]
+    public void Per_repetition_percentiles_are_not_averaged_into_case_statistics()
+    {
+        var r = Results.Case("r", "c", 1, 100, [10_000]);
+        var withPercentile = r with { Metrics = new Dictionary<string, double>(r.Metrics) { [CniBench.Contracts.Measurement.Metrics.LatencyP99Us] = 10 } };
+        var summary = Assert.Single(CaseSummary.From([withPercentile, withPercentile with { Repetition = 2 }]));
+        Assert.DoesNotContain(CniBench.Contracts.Measurement.Metrics.LatencyP99Us, summary.Metrics.Keys);
+        Assert.Contains(CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond, summary.Metrics.Keys);
+    }
 }
