@@ -1,3 +1,4 @@
+using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;

@@ -14,28 +14,8 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
     private readonly RateLimitedLog _rejects = new(log);
     private readonly ConnectionSet _connections = new();
 
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        await using var stop = cancellationToken.Register(() => { listener.Dispose(); _connections.CloseAll(); });
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(cancellationToken);
-            }
-            catch (Exception) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                log.Info($"{name}: accept failed: {e.SocketErrorCode}");
-                continue;
-            }
-            _ = ServeConnectionAsync(socket, cancellationToken);
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        _connections.AcceptAsync(listener, socket => ServeConnectionAsync(socket, cancellationToken), log, name, cancellationToken);
 
     private async Task ServeConnectionAsync(Socket socket, CancellationToken cancellationToken)
     {

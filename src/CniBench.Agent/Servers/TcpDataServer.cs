@@ -19,28 +19,10 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicate
 
     public int OpenConnections => _connections.Count;
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken)
     {
         DeferAcceptUntilData(listener);
-        await using var stop = cancellationToken.Register(() => { listener.Dispose(); _connections.CloseAll(); });
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(cancellationToken);
-            }
-            catch (Exception) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (SocketException e)
-            {
-                log.Info($"tcp: accept failed: {e.SocketErrorCode}");
-                continue;
-            }
-            _ = HandleAsync(socket, cancellationToken);
-        }
+        return _connections.AcceptAsync(listener, socket => HandleAsync(socket, cancellationToken), log, "tcp", cancellationToken);
     }
 
     private async Task HandleAsync(Socket socket, CancellationToken cancellationToken)

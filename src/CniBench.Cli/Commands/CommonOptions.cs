@@ -1,16 +1,9 @@
+using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
 
 namespace CniBench.Cli.Commands;
-
-public static class ExitCodes
-{
-    public const int Ok = 0;
-    public const int Failed = 1;
-    public const int BadInput = 2;
-    public const int Interrupted = 130;
-}
 
 public static class CommonOptions
 {

@@ -1,3 +1,4 @@
+using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Running;

@@ -1,3 +1,4 @@
+using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Text.Json;
 using CniBench.Cli.Reporting;

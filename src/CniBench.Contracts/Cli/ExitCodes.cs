@@ -1,5 +1,6 @@
-namespace CniBench.Agent.Commands;
+namespace CniBench.Contracts.Cli;
 
+/// <summary>Exit codes of both executables, so scripts can tell a failed run from a mistyped flag.</summary>
 public static class ExitCodes
 {
     public const int Ok = 0;
