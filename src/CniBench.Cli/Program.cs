@@ -10,6 +10,7 @@ var root = new RootCommand("cnibench: measure, store, compare and report Kuberne
     RunCommand.Create(),
     RunsCommand.Create(),
     ReportCommand.Create(),
+    CompareCommand.Create(),
     SuitesCommand.Create(),
     ValidateCommand.Create(),
 };

@@ -9,20 +9,21 @@ namespace CniBench.Cli.Analysis;
 /// percentiles stay in each stored result but are never averaged here.
 /// </summary>
 public sealed record CaseSummary(
+    string Suite,
     string Case,
     string Config,
     string Workload,
     int Repetitions,
     int Failed,
     IReadOnlyList<string> FailureReasons,
-    IReadOnlyDictionary<string, Statistics> Metrics,
+    IReadOnlyDictionary<string, MetricStatistics> Metrics,
     IReadOnlyDictionary<string, double> MergedLatencyUs,
     long MergedLatencyCount)
 {
     public static readonly (string Label, double Quantile)[] Percentiles = [("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p99.9", 0.999)];
 
     public static IReadOnlyList<CaseSummary> From(IEnumerable<CaseResult> results) =>
-        results.GroupBy(r => (r.Case, r.Config)).Select(g => Summarize(g.ToList())).ToArray();
+        results.GroupBy(r => (r.Suite, r.Case, r.Config)).Select(g => Summarize(g.ToList())).ToArray();
 
     private static CaseSummary Summarize(IReadOnlyList<CaseResult> group)
     {
@@ -30,7 +31,7 @@ public sealed record CaseSummary(
         var metrics = ok.SelectMany(r => r.Metrics.Keys).Distinct()
             .Where(name => !Contracts.Measurement.Metrics.Describe(name).IsPercentile)
             .OrderBy(MetricOrder)
-            .ToDictionary(name => name, name => Statistics.Of(ok.Where(r => r.Metrics.ContainsKey(name)).Select(r => r.Metrics[name]).ToArray()));
+            .ToDictionary(name => name, name => MetricStatistics.Of(ok.Where(r => r.Metrics.ContainsKey(name)).Select(r => (r.Repetition, r.Metrics[name])).ToArray()));
         var merged = new LatencyHistogram();
         foreach (var r in ok)
             if (r.Client.Result is { } result) merged.Add(result.Latency);
@@ -38,7 +39,7 @@ public sealed record CaseSummary(
             ? new Dictionary<string, double>()
             : Percentiles.ToDictionary(p => p.Label, p => merged.ValueAtQuantile(p.Quantile) / 1000);
         var first = group[0];
-        return new CaseSummary(first.Case, first.Config, Contracts.Workloads.WorkloadNames.ToName(first.Workload.Kind), group.Count,
+        return new CaseSummary(first.Suite, first.Case, first.Config, Contracts.Workloads.WorkloadNames.ToName(first.Workload.Kind), group.Count,
             group.Count - ok.Count, group.Where(r => r.Error is not null).Select(r => $"repetition {r.Repetition}: {r.Error}").ToArray(),
             metrics, percentiles, merged.Count);
     }

@@ -1,26 +1,34 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Storage;
+using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;
 
-/// <summary>`cnibench report [--run ID]`: rebuild the HTML and Markdown report from the store alone.</summary>
+/// <summary>`cnibench report`: rebuild the report of stored runs or configurations from the store alone.</summary>
 public static class ReportCommand
 {
     public static Command Create()
     {
         var db = CommonOptions.Database();
-        var run = new Option<string?>("--run") { Description = "Run id (default: the newest run)" };
+        var runs = new Option<string[]>("--run") { Description = "Run id; repeat for several (default: the newest run)", AllowMultipleArgumentsPerToken = true };
+        var configs = new Option<string[]>("--config") { Description = "Every result with this configuration label; repeat for several", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--out", "-o") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
-        var command = new Command("report", "Write the HTML and Markdown report of a stored run") { run, db, output };
+        var formats = new Option<string>("--format") { Description = "Comma-separated: html, md, csv, json", DefaultValueFactory = _ => string.Join(",", ReportWriter.DefaultFormats) };
+        var command = new Command("report", "Write the report of stored runs (HTML with charts, Markdown, CSV, JSON)") { runs, configs, db, output, formats };
         command.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
         {
+            var wanted = parse.GetValue(formats)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var known = ReportWriter.All.Select(e => e.Format).ToArray();
+            var unknown = wanted.Where(f => !known.Contains(f, StringComparer.OrdinalIgnoreCase)).ToArray();
+            if (wanted.Length == 0 || unknown.Length > 0)
+            {
+                Console.Error.WriteLine($"cnibench report: --format: '{string.Join(",", unknown)}' is not valid; allowed: a comma-separated list of {string.Join(", ", known)}");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
             using var store = ResultStore.Open(parse.GetValue(db)!);
-            var id = parse.GetValue(run) ?? store.ListRuns().FirstOrDefault()?.Id
-                ?? throw new StoreException($"{parse.GetValue(db)}: no runs stored yet; 'cnibench run' makes one");
-            var written = ReportWriter.WriteAll(ReportModel.Load(store, id), parse.GetValue(output)!);
-            foreach (var path in written) Console.Out.WriteLine(path);
+            var model = ReportModel.Load(store, parse.GetValue(runs) ?? [], parse.GetValue(configs) ?? []);
+            foreach (var path in ReportWriter.WriteAll(model, parse.GetValue(output)!, wanted)) Console.Out.WriteLine(path);
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;

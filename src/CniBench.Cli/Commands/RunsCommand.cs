@@ -43,11 +43,11 @@ public static class RunsCommand
             var model = ReportModel.Load(store, parse.GetValue(id)!);
             if (format == "json")
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(new { run = model.Run, results = model.Results }, StoreJson.Indented));
+                Console.Out.WriteLine(JsonSerializer.Serialize(new { run = model.Runs[0], results = model.Results }, StoreJson.Indented));
             }
             else
             {
-                AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(model.Run.Id)}[/]: {Markup.Escape(model.Run.Suite)} on {model.Run.Target}, config {Markup.Escape(model.Run.Config)}, {model.Run.State.ToString().ToLowerInvariant()}");
+                AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(model.Runs[0].Id)}[/]: {Markup.Escape(model.Runs[0].Suite)} on {model.Runs[0].Target}, config {Markup.Escape(model.Runs[0].Config)}, {model.Runs[0].State.ToString().ToLowerInvariant()}");
                 ConsoleView.WriteSummary(AnsiConsole.Console, model.Summaries);
             }
             return Task.FromResult(ExitCodes.Ok);

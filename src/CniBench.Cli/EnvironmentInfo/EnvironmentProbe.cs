@@ -22,6 +22,9 @@ public static class EnvironmentProbe
             ["dotnet.version"] = RuntimeInformation.FrameworkDescription,
         };
         env["offloads.lo"] = await OffloadsAsync("lo", cancellationToken);
+        // Read only: nf_conntrack_max can be changed only from the root namespace, and never by us.
+        if (Read("/proc/sys/net/netfilter/nf_conntrack_count") is { } count) env["conntrack.count"] = count;
+        if (Read("/proc/sys/net/netfilter/nf_conntrack_max") is { } max) env["conntrack.max"] = max;
         return env;
     }
 

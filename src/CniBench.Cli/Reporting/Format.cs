@@ -14,11 +14,11 @@ public static class Format
 
     public static string Metric(string metric, double value) => Number(value, Metrics.Describe(metric).Decimals);
 
-    public static string Interval(string metric, Statistics s) =>
+    public static string Interval(string metric, MetricStatistics s) =>
         s.HasInterval ? $"{Metric(metric, s.CiLow)} … {Metric(metric, s.CiHigh)}" : "–";
 
     /// <summary>"mean ± half-width" for tables that have room for one cell.</summary>
-    public static string MeanWithCi(string metric, Statistics s) =>
+    public static string MeanWithCi(string metric, MetricStatistics s) =>
         s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
 
     public static string Percent(double value) => double.IsNaN(value) ? "–" : Number(value, 1) + "%";

@@ -1,80 +1,116 @@
 using System.Net;
 using System.Text.Json;
 using CniBench.Cli.Analysis;
+using CniBench.Cli.Charts;
 using CniBench.Cli.Storage;
 using CniBench.Contracts.Measurement;
 
 namespace CniBench.Cli.Reporting;
 
 /// <summary>
-/// One self-contained HTML file (no scripts or styles from the network): summary first, one
-/// section per case, and the full stored results embedded as JSON so nothing is lost.
+/// One self-contained HTML file (no scripts, styles or fonts from the network): summary and findings
+/// first, then one section per suite with its charts as inline SVG, one part per case, and the whole
+/// stored data embedded as JSON so nothing is lost. Each chart is also written as its own .svg file.
 /// </summary>
 public sealed class HtmlExporter : IReportExporter
 {
     public string Format => "html";
-    public string FileName => "report.html";
 
     private const string Style = """
-        body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1b1b}
-        h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+        body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:80rem;padding:0 1rem;color:#1b1b1b}
+        h1{font-size:1.6rem}h2{font-size:1.3rem;margin-top:2.5rem;border-bottom:1px solid #ddd}h3{font-size:1.1rem;margin-top:1.8rem}
         table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem}
         th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}th{background:#f2f2f2}
         td:first-child,th:first-child{text-align:left}.failed{color:#b00020}.meta{color:#555}
+        .warning{color:#8a4b00}.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts svg{max-width:100%;height:auto;border:1px solid #eee}
+        @media print{.charts svg{page-break-inside:avoid}}
         """;
 
-    public void Write(ReportModel model, TextWriter w)
+    public IReadOnlyList<string> Write(ReportModel model, string directory) =>
+        [ReportWriter.WriteText(directory, "report.html", w => Write(model, w)), .. ReportWriter.WriteCharts(model, directory)];
+
+    public static void Write(ReportModel model, TextWriter w)
     {
-        var run = model.Run;
+        string suites = string.Join(", ", model.Runs.Select(r => r.Suite).Distinct());
         w.WriteLine("<!DOCTYPE html>");
-        w.WriteLine("<html lang=\"en\"><head><meta charset=\"utf-8\">");
-        w.WriteLine($"<title>CniBench report — {E(run.Suite)} ({E(run.Id)})</title>");
+        w.WriteLine("<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
+        w.WriteLine($"<title>CniBench report — {E(suites)}</title>");
         w.WriteLine($"<style>{Style}</style></head><body>");
-        w.WriteLine($"<h1>CniBench report — {E(run.Suite)}</h1>");
-        w.WriteLine($"<p class=\"meta\">Run <code>{E(run.Id)}</code> on target <code>{E(run.Target)}</code>, configuration <code>{E(run.Config)}</code>, " +
-                    $"{E(Reporting.Format.Time(run.StartedAt))} → {E(Reporting.Format.Time(run.FinishedAt))}, state <strong>{E(run.State.ToString().ToLowerInvariant())}</strong>. " +
-                    "Means over repetitions with 95% confidence intervals; latency percentiles from merged histograms.</p>");
+        w.WriteLine($"<h1>CniBench report — {E(suites)}</h1>");
+        w.WriteLine("<ul class=\"meta\" id=\"runs\">");
+        foreach (var run in model.Runs)
+            w.WriteLine($"<li>run <code>{E(run.Id)}</code>: {E(run.Suite)} on <code>{E(run.Target)}</code>, configuration <code>{E(run.Config)}</code>, {E(Reporting.Format.Time(run.StartedAt))} → {E(Reporting.Format.Time(run.FinishedAt))}, <strong>{E(run.State.ToString().ToLowerInvariant())}</strong></li>");
+        w.WriteLine("</ul><p class=\"meta\">Means over repetitions with 95% confidence intervals (Student's t); latency percentiles from merged histograms.</p>");
 
-        w.WriteLine("<h2 id=\"summary\">Summary</h2>");
-        var columns = Reporting.Format.ColumnsFor(model.Summaries);
-        w.WriteLine("<table id=\"summary-table\"><thead><tr><th>case</th><th>config</th><th>ok/runs</th>" +
-                    string.Concat(columns.Select(c => $"<th title=\"{E(c.Metric)}\">{E(c.Header)}</th>")) + "<th>p50 µs</th><th>p99 µs</th></tr></thead><tbody>");
-        foreach (var s in model.Summaries)
+        if (model.Findings.Count > 0)
         {
-            w.Write($"<tr><td>{E(s.Case)}</td><td>{E(s.Config)}</td><td{(s.Failed > 0 ? " class=\"failed\"" : "")}>{s.Repetitions - s.Failed}/{s.Repetitions}</td>");
-            foreach (var (m, _) in columns) w.Write($"<td>{(s.Metrics.TryGetValue(m, out var st) ? E(Reporting.Format.MeanWithCi(m, st)) : "")}</td>");
-            w.WriteLine($"<td>{Latency(s, "p50")}</td><td>{Latency(s, "p99")}</td></tr>");
+            w.WriteLine("<h2 id=\"findings\">Hints and warnings</h2><ul>");
+            foreach (var f in model.Findings)
+                w.WriteLine($"<li class=\"{(f.Severity == Severity.Warning ? "warning" : "info")}\" data-code=\"{E(f.Code)}\"><strong>{E(f.Severity.ToString().ToLowerInvariant())}</strong> {(f.Case is null ? "" : $"<code>{E(f.Case)}</code>: ")}{E(f.Message)}</li>");
+            w.WriteLine("</ul>");
         }
-        w.WriteLine("</tbody></table>");
 
-        foreach (var s in model.Summaries) WriteCase(w, s);
+        foreach (var suite in model.BySuite)
+        {
+            string slug = ReportCharts.Slug(suite.Key);
+            w.WriteLine($"<h2 id=\"suite-{E(slug)}\">{E(suite.Key)}</h2>");
+            var columns = Reporting.Format.ColumnsFor(suite);
+            w.WriteLine("<table class=\"summary-table\"><thead><tr><th>case</th><th>config</th><th>ok/runs</th>" +
+                        string.Concat(columns.Select(c => $"<th title=\"{E(c.Metric)}\">{E(c.Header)}</th>")) + "<th>p50 µs</th><th>p99 µs</th></tr></thead><tbody>");
+            foreach (var s in suite)
+            {
+                w.Write($"<tr><td>{E(s.Case)}</td><td>{E(s.Config)}</td><td{(s.Failed > 0 ? " class=\"failed\"" : "")}>{s.Repetitions - s.Failed}/{s.Repetitions}</td>");
+                foreach (var (m, _) in columns) w.Write($"<td>{(s.Metrics.TryGetValue(m, out var st) ? E(Reporting.Format.MeanWithCi(m, st)) : "")}</td>");
+                w.WriteLine($"<td>{Latency(s, "p50")}</td><td>{Latency(s, "p99")}</td></tr>");
+            }
+            w.WriteLine("</tbody></table>");
+            WriteCharts(w, model.SummaryCharts.Where(c => c.Id.StartsWith(slug + "-", StringComparison.Ordinal)));
+
+            foreach (var byCase in suite.GroupBy(s => s.Case))
+            {
+                w.WriteLine($"<h3 id=\"case-{E(slug)}-{E(ReportCharts.Slug(byCase.Key))}\">{E(byCase.Key)}</h3>");
+                foreach (var s in byCase) WriteCase(w, s);
+                WriteCharts(w, model.CaseCharts.GetValueOrDefault(ReportModel.CaseKey(suite.Key, byCase.Key)) ?? []);
+            }
+        }
 
         w.WriteLine("<h2 id=\"environment\">Environment</h2><table><tbody>");
-        foreach (var (key, value) in run.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
+        foreach (var (key, value) in model.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
             w.WriteLine($"<tr><td>{E(key)}</td><td style=\"text-align:left\">{E(value)}</td></tr>");
         w.WriteLine("</tbody></table>");
 
-        // The whole stored run, so a reader (or a script) can recompute anything from this file alone.
-        var data = JsonSerializer.Serialize(new { run, results = model.Results }, StoreJson.Options).Replace("</", "<\\/", StringComparison.Ordinal);
+        // The whole stored data, so a reader (or a script) can recompute anything from this file alone.
+        var data = JsonSerializer.Serialize(new { runs = model.Runs, results = model.Results, findings = model.Findings }, StoreJson.Options)
+            .Replace("</", "<\\/", StringComparison.Ordinal);
         w.WriteLine($"<script type=\"application/json\" id=\"cnibench-data\">{data}</script>");
         w.WriteLine("</body></html>");
     }
 
+    private static void WriteCharts(TextWriter w, IEnumerable<Chart> charts)
+    {
+        var list = charts.ToList();
+        if (list.Count == 0) return;
+        w.WriteLine("<div class=\"charts\">");
+        foreach (var c in list) w.WriteLine($"<figure id=\"chart-{E(c.Id)}\" style=\"margin:0\">{c.Svg}</figure>");
+        w.WriteLine("</div>");
+    }
+
     private static void WriteCase(TextWriter w, CaseSummary s)
     {
-        w.WriteLine($"<h2 id=\"case-{E(Slug(s.Case + "-" + s.Config))}\">{E(s.Case)} <span class=\"meta\">({E(s.Workload)}, {E(s.Config)})</span></h2>");
+        w.WriteLine($"<p><strong>{E(s.Config)}</strong> <span class=\"meta\">({E(s.Workload)}, {s.Repetitions - s.Failed}/{s.Repetitions} ok)</span></p>");
         foreach (var reason in s.FailureReasons) w.WriteLine($"<p class=\"failed\">failed {E(reason)}</p>");
         if (s.Metrics.Count == 0)
         {
             w.WriteLine("<p>No successful repetition.</p>");
             return;
         }
-        w.WriteLine("<table class=\"case-metrics\"><thead><tr><th>metric</th><th>unit</th><th>n</th><th>mean</th><th>median</th><th>95% CI</th><th>min</th><th>max</th><th>CV</th></tr></thead><tbody>");
+        w.WriteLine("<table class=\"case-metrics\"><thead><tr><th>metric</th><th>unit</th><th>n</th><th>mean</th><th>median</th><th>95% CI</th><th>min</th><th>max</th><th>CV</th><th>truncated mean</th></tr></thead><tbody>");
         foreach (var (name, st) in s.Metrics)
         {
+            string truncated = st.DroppedRepetitions.Count == 0 ? "" : $"{Reporting.Format.Metric(name, st.TruncatedMean)} (without #{string.Join(", #", st.DroppedRepetitions)})";
             w.WriteLine($"<tr><td>{E(name)}</td><td>{E(Metrics.Describe(name).Unit)}</td><td>{st.N}</td><td>{E(Reporting.Format.Metric(name, st.Mean))}</td>" +
                         $"<td>{E(Reporting.Format.Metric(name, st.Median))}</td><td>{E(Reporting.Format.Interval(name, st))}</td><td>{E(Reporting.Format.Metric(name, st.Min))}</td>" +
-                        $"<td>{E(Reporting.Format.Metric(name, st.Max))}</td><td>{E(Reporting.Format.Percent(st.CvPercent))}</td></tr>");
+                        $"<td>{E(Reporting.Format.Metric(name, st.Max))}</td><td>{E(Reporting.Format.Percent(st.CvPercent))}</td><td>{E(truncated)}</td></tr>");
         }
         w.WriteLine("</tbody></table>");
         if (s.MergedLatencyUs.Count > 0)
@@ -87,6 +123,4 @@ public sealed class HtmlExporter : IReportExporter
     private static string Latency(CaseSummary s, string p) => s.MergedLatencyUs.TryGetValue(p, out var v) ? E(Reporting.Format.Number(v, 1)) : "";
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
-
-    private static string Slug(string text) => new(text.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
 }

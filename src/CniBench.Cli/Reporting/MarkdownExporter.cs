@@ -3,57 +3,56 @@ using CniBench.Contracts.Measurement;
 
 namespace CniBench.Cli.Reporting;
 
-/// <summary>A Markdown report for a pull request or a wiki: summary, then one section per case.</summary>
+/// <summary>A Markdown report for a pull request or a wiki: summary, findings, one section per suite and case, links to the SVG charts.</summary>
 public sealed class MarkdownExporter : IReportExporter
 {
     public string Format => "md";
-    public string FileName => "report.md";
 
-    public void Write(ReportModel model, TextWriter w)
+    public IReadOnlyList<string> Write(ReportModel model, string directory) =>
+        [ReportWriter.WriteText(directory, "report.md", w => Write(model, w)), .. ReportWriter.WriteCharts(model, directory)];
+
+    public static void Write(ReportModel model, TextWriter w)
     {
-        var run = model.Run;
-        w.WriteLine($"# CniBench report — {run.Suite}");
+        w.WriteLine($"# CniBench report — {string.Join(", ", model.Runs.Select(r => r.Suite).Distinct())}");
         w.WriteLine();
-        w.WriteLine($"Run `{run.Id}` on target `{run.Target}`, configuration `{run.Config}`, {Reporting.Format.Time(run.StartedAt)} → {Reporting.Format.Time(run.FinishedAt)}, state **{run.State.ToString().ToLowerInvariant()}**.");
+        foreach (var run in model.Runs)
+            w.WriteLine($"- run `{run.Id}`: {run.Suite} on `{run.Target}`, configuration `{run.Config}`, {Reporting.Format.Time(run.StartedAt)} → {Reporting.Format.Time(run.FinishedAt)}, **{run.State.ToString().ToLowerInvariant()}**");
         w.WriteLine();
-        w.WriteLine("Figures are means over repetitions with 95% confidence intervals (Student's t); latency percentiles come from the merged histograms of all repetitions.");
+        w.WriteLine("Means over repetitions with 95% confidence intervals (Student's t); latency percentiles from the merged histograms of all repetitions.");
         w.WriteLine();
-        w.WriteLine("## Summary");
-        w.WriteLine();
-        var columns = Reporting.Format.ColumnsFor(model.Summaries);
-        w.WriteLine("| case | config | ok/runs | " + string.Join(" | ", columns.Select(c => c.Header)) + " | p50 µs | p99 µs |");
-        w.WriteLine("|---|---|---|" + string.Concat(columns.Select(_ => "---:|")) + "---:|---:|");
-        foreach (var s in model.Summaries)
+        if (model.Findings.Count > 0)
         {
-            var cells = columns.Select(c => s.Metrics.TryGetValue(c.Metric, out var st) ? Reporting.Format.MeanWithCi(c.Metric, st) : "");
-            w.WriteLine($"| {s.Case} | {s.Config} | {s.Repetitions - s.Failed}/{s.Repetitions} | {string.Join(" | ", cells)} | {Latency(s, "p50")} | {Latency(s, "p99")} |");
+            w.WriteLine("## Hints and warnings");
+            w.WriteLine();
+            foreach (var f in model.Findings)
+                w.WriteLine($"- **{f.Severity.ToString().ToLowerInvariant()}** {(f.Case is null ? "" : $"`{f.Case}`: ")}{f.Message}");
+            w.WriteLine();
         }
-        w.WriteLine();
 
-        foreach (var s in model.Summaries)
+        foreach (var suite in model.BySuite)
         {
-            w.WriteLine($"## {s.Case} ({s.Workload}, {s.Config})");
+            w.WriteLine($"## {suite.Key}");
             w.WriteLine();
-            foreach (var reason in s.FailureReasons) w.WriteLine($"> **failed** {reason}");
-            if (s.FailureReasons.Count > 0) w.WriteLine();
-            if (s.Metrics.Count == 0)
+            var columns = Reporting.Format.ColumnsFor(suite);
+            w.WriteLine("| case | config | ok/runs | " + string.Join(" | ", columns.Select(c => c.Header)) + " | p50 µs | p99 µs |");
+            w.WriteLine("|---|---|---|" + string.Concat(columns.Select(_ => "---:|")) + "---:|---:|");
+            foreach (var s in suite)
             {
-                w.WriteLine("No successful repetition.");
+                var cells = columns.Select(c => s.Metrics.TryGetValue(c.Metric, out var st) ? Reporting.Format.MeanWithCi(c.Metric, st) : "");
+                w.WriteLine($"| {s.Case} | {s.Config} | {s.Repetitions - s.Failed}/{s.Repetitions} | {string.Join(" | ", cells)} | {Latency(s, "p50")} | {Latency(s, "p99")} |");
+            }
+            w.WriteLine();
+            foreach (var chart in model.SummaryCharts.Where(c => c.Id.StartsWith(Charts.ReportCharts.Slug(suite.Key) + "-", StringComparison.Ordinal)))
+                w.WriteLine($"![{chart.Title}](charts/{chart.Id}.svg)");
+            w.WriteLine();
+
+            foreach (var byCase in suite.GroupBy(s => s.Case))
+            {
+                w.WriteLine($"### {byCase.Key}");
                 w.WriteLine();
-                continue;
-            }
-            w.WriteLine("| metric | unit | n | mean | median | 95% CI | min | max | CV |");
-            w.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-            foreach (var (name, st) in s.Metrics)
-            {
-                var d = Metrics.Describe(name);
-                w.WriteLine($"| {name} | {d.Unit} | {st.N} | {Reporting.Format.Metric(name, st.Mean)} | {Reporting.Format.Metric(name, st.Median)} | {Reporting.Format.Interval(name, st)} | {Reporting.Format.Metric(name, st.Min)} | {Reporting.Format.Metric(name, st.Max)} | {Reporting.Format.Percent(st.CvPercent)} |");
-            }
-            w.WriteLine();
-            if (s.MergedLatencyUs.Count > 0)
-            {
-                w.WriteLine($"Latency over {Reporting.Format.Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
-                            string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Reporting.Format.Number(p.Value, 1)} µs")) + ".");
+                foreach (var s in byCase) WriteCase(w, s);
+                foreach (var chart in model.CaseCharts.GetValueOrDefault(ReportModel.CaseKey(suite.Key, byCase.Key)) ?? [])
+                    w.WriteLine($"![{chart.Title}](charts/{chart.Id}.svg)");
                 w.WriteLine();
             }
         }
@@ -62,7 +61,36 @@ public sealed class MarkdownExporter : IReportExporter
         w.WriteLine();
         w.WriteLine("| key | value |");
         w.WriteLine("|---|---|");
-        foreach (var (key, value) in model.Run.Environment.OrderBy(e => e.Key, StringComparer.Ordinal)) w.WriteLine($"| {key} | {value.Replace("|", "\\|")} |");
+        foreach (var (key, value) in model.Environment.OrderBy(e => e.Key, StringComparer.Ordinal)) w.WriteLine($"| {key} | {value.Replace("|", "\\|")} |");
+    }
+
+    private static void WriteCase(TextWriter w, CaseSummary s)
+    {
+        w.WriteLine($"**{s.Config}** ({s.Workload}, {s.Repetitions - s.Failed}/{s.Repetitions} ok)");
+        w.WriteLine();
+        foreach (var reason in s.FailureReasons) w.WriteLine($"> **failed** {reason}");
+        if (s.FailureReasons.Count > 0) w.WriteLine();
+        if (s.Metrics.Count == 0)
+        {
+            w.WriteLine("No successful repetition.");
+            w.WriteLine();
+            return;
+        }
+        w.WriteLine("| metric | unit | n | mean | median | 95% CI | min | max | CV | truncated mean |");
+        w.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var (name, st) in s.Metrics)
+        {
+            var d = Metrics.Describe(name);
+            string truncated = st.DroppedRepetitions.Count == 0 ? "" : $"{Reporting.Format.Metric(name, st.TruncatedMean)} (without #{string.Join(", #", st.DroppedRepetitions)})";
+            w.WriteLine($"| {name} | {d.Unit} | {st.N} | {Reporting.Format.Metric(name, st.Mean)} | {Reporting.Format.Metric(name, st.Median)} | {Reporting.Format.Interval(name, st)} | {Reporting.Format.Metric(name, st.Min)} | {Reporting.Format.Metric(name, st.Max)} | {Reporting.Format.Percent(st.CvPercent)} | {truncated} |");
+        }
+        w.WriteLine();
+        if (s.MergedLatencyUs.Count > 0)
+        {
+            w.WriteLine($"Latency over {Reporting.Format.Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
+                        string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Reporting.Format.Number(p.Value, 1)} µs")) + ".");
+            w.WriteLine();
+        }
     }
 
     private static string Latency(CaseSummary s, string p) => s.MergedLatencyUs.TryGetValue(p, out var v) ? Reporting.Format.Number(v, 1) : "";

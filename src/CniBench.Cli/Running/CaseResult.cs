@@ -26,6 +26,7 @@ public sealed record CaseResult(
     int Repetition,
     string Target,
     string Placement,
+    string? AchievedPlacement,
     string IpFamily,
     WorkloadSpec Workload,
     int WarmupMs,

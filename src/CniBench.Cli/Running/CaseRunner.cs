@@ -65,7 +65,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var metrics = clientResult is null
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
-        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement,
+        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, agents.AchievedPlacement,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
             new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),

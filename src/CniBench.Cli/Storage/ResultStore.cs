@@ -128,16 +128,33 @@ public sealed class ResultStore : IDisposable
 
     public RunRecord? FindRun(string id) => ListRuns().FirstOrDefault(r => r.Id == id);
 
-    public IReadOnlyList<CaseResult> Results(string runId)
+    public IReadOnlyList<CaseResult> Results(string runId) =>
+        Documents("SELECT document FROM results WHERE run_id = $key ORDER BY id", runId);
+
+    /// <summary>Every result stored under a configuration label, across runs, oldest first.</summary>
+    public IReadOnlyList<CaseResult> ResultsForConfig(string config) =>
+        Documents("SELECT document FROM results WHERE config = $key ORDER BY id", config);
+
+    public IReadOnlyList<string> ConfigLabels()
     {
         using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT document FROM results WHERE run_id = $run ORDER BY id";
-        command.Parameters.AddWithValue("$run", runId);
+        command.CommandText = "SELECT DISTINCT config FROM results ORDER BY config";
+        using var reader = command.ExecuteReader();
+        var labels = new List<string>();
+        while (reader.Read()) labels.Add(reader.GetString(0));
+        return labels;
+    }
+
+    private List<CaseResult> Documents(string sql, string key)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$key", key);
         using var reader = command.ExecuteReader();
         var results = new List<CaseResult>();
         while (reader.Read())
             results.Add(JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
-                        ?? throw new StoreException($"{_path}: an empty result document in run {runId}"));
+                        ?? throw new StoreException($"{_path}: an empty result document for '{key}'"));
         return results;
     }
 

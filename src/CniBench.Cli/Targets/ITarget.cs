@@ -23,7 +23,8 @@ public interface ITarget : IAsyncDisposable
 /// <summary>A running agent as the runner sees it: its control client, and a way to ask whether it died.</summary>
 public sealed record AgentHandle(string Role, AgentInfo Info, AgentClient Client, Func<string?> DeathNotice);
 
-public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress);
+/// <summary>The agents of a case, where the client sends, and the placement the target actually achieved.</summary>
+public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress, string AchievedPlacement);
 
 /// <summary>The target could not provide what was asked (an agent would not start, a host is missing).</summary>
 public sealed class TargetException(string message) : Exception(message);

@@ -9,7 +9,7 @@ public class StatisticsTests
     [Fact]
     public void Mean_median_deviation_and_t_interval_match_hand_computed_values()
     {
-        var s = Statistics.Of([10, 12, 14, 16, 18]);
+        var s = MetricStatistics.Of([10, 12, 14, 16, 18]);
         Assert.Equal(5, s.N);
         Assert.Equal(14, s.Mean, 9);
         Assert.Equal(14, s.Median, 9);
@@ -23,7 +23,7 @@ public class StatisticsTests
     [Fact]
     public void One_value_has_no_interval()
     {
-        var s = Statistics.Of([3]);
+        var s = MetricStatistics.Of([3]);
         Assert.False(s.HasInterval);
         Assert.True(double.IsNaN(s.CiLow));
         Assert.Equal(3, s.Median);

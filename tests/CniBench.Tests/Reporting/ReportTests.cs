@@ -26,11 +26,14 @@ public class ReportTests
         using var dir = new TempDirectory();
         var model = StoredModel(dir);
         var writer = new StringWriter();
-        new MarkdownExporter().Write(model, writer);
+        MarkdownExporter.Write(model, writer);
         var md = writer.ToString();
         Assert.Contains("| tcp-rr | default | 2/2 |", md);
         Assert.Contains("| tcp-crr</script> | default | 1/2 |", md);
-        Assert.Contains("## tcp-rr (tcp-rr, default)", md);
+        Assert.Contains("### tcp-rr", md);
+        Assert.Contains("**default** (tcp-rr, 2/2 ok)", md);
+        Assert.Contains("![completed transactions per second (tx/s)](charts/quick-summary-transactions-per-sec.svg)", md);
+        Assert.Contains("](charts/quick-tcp-rr-latency.svg)", md);
         Assert.Contains("| transactions.per_sec | tx/s | 2 | 1,100 | 1,100 |", md);
         Assert.Contains("Latency over 3 transactions (merged histogram): p50 25.0 µs", md);
         Assert.Contains("> **failed** repetition 2: client agent (pid 42) exited with code 137", md);
@@ -42,11 +45,11 @@ public class ReportTests
     {
         using var dir = new TempDirectory();
         var model = StoredModel(dir);
-        var paths = ReportWriter.WriteAll(model, dir.File("report"));
+        var paths = ReportWriter.WriteAll(model, dir.File("report"), ["html"]);
         var html = File.ReadAllText(paths.Single(p => p.EndsWith(".html")));
         var document = new HtmlParser().ParseDocument(html);
 
-        var rows = document.QuerySelectorAll("#summary-table tbody tr");
+        var rows = document.QuerySelectorAll(".summary-table tbody tr");
         Assert.Equal(2, rows.Length);
         Assert.Equal("tcp-crr</script>", rows[1].QuerySelector("td")!.TextContent);
         Assert.Empty(document.QuerySelectorAll("script[src], link[href], img[src]")); // nothing fetched from anywhere
@@ -55,7 +58,7 @@ public class ReportTests
         var data = document.QuerySelector("script#cnibench-data")!.TextContent;
         using var json = JsonDocument.Parse(data);
         Assert.Equal(4, json.RootElement.GetProperty("results").GetArrayLength());
-        Assert.Equal("run-1", json.RootElement.GetProperty("run").GetProperty("id").GetString());
+        Assert.Equal("run-1", json.RootElement.GetProperty("runs")[0].GetProperty("id").GetString());
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public static class Results
             [Metrics.HostCpuPercent] = 150,
             [Metrics.Errors] = 0,
         };
-        return new CaseResult(runId, "quick", name, "default", repetition, "local", "host-to-host", "ipv4",
+        return new CaseResult(runId, "quick", name, "default", repetition, "local", "host-to-host", "host-to-host", "ipv4",
             new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = "127.0.0.1:7201" }, 500, 1000, new Dictionary<string, string>(),
             DateTimeOffset.Parse("2026-11-22T10:00:00Z"), DateTimeOffset.Parse("2026-11-22T10:00:02Z"), state, error,
             state == ResultState.Ok ? metrics : new Dictionary<string, double>(),

@@ -35,7 +35,7 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
             WorkloadKind.Http => ports.Http,
             _ => ports.Tcp,
         };
-        return new AgentPair(Handle(server), Handle(client), Endpoints.Format(new IPEndPoint(bind, port)));
+        return new AgentPair(Handle(server), Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost);
     }
 
     private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);

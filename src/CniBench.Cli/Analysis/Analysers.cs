@@ -1,0 +1,135 @@
+using System.Globalization;
+using CniBench.Cli.Running;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Analysis;
+
+public enum Severity { Info, Warning }
+
+/// <summary>A hint or warning for the reader of a report; Case is null for run-wide findings.</summary>
+public sealed record Finding(Severity Severity, string Code, string? Case, string Message);
+
+/// <summary>Looks at one case's summary and results (and the run's environment) and says what a reader should know.</summary>
+public interface IAnalyser
+{
+    IEnumerable<Finding> Analyse(CaseSummary summary, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment);
+}
+
+/// <summary>The analysers, run as a list: adding one is adding a line here.</summary>
+public static class Analysers
+{
+    public const double CpuBoundShare = 0.8;
+    public const double HighCvPercent = 10;
+    public const int MinRepetitionsForInterval = 3;
+
+    public static IReadOnlyList<IAnalyser> All { get; } =
+    [
+        new CpuBound(), new HighVariation(), new ErrorsPresent(), new TooFewRepetitions(), new PlacementNotAchieved(), new OutliersDropped(),
+    ];
+
+    /// <summary>Every finding: run-wide ones first (environment), then per case.</summary>
+    public static IReadOnlyList<Finding> Run(IReadOnlyList<CaseSummary> summaries, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        var findings = new List<Finding>(EnvironmentFindings(environment));
+        foreach (var s in summaries)
+        {
+            var own = results.Where(r => r.Case == s.Case && r.Config == s.Config).ToList();
+            foreach (var analyser in All) findings.AddRange(analyser.Analyse(s, own, environment));
+        }
+        return findings;
+    }
+
+    public static IEnumerable<Finding> EnvironmentFindings(IReadOnlyDictionary<string, string> environment)
+    {
+        var mtus = environment.Where(e => e.Key.StartsWith("mtu.", StringComparison.Ordinal) && e.Key != "mtu.lo").Select(e => e.Value).Distinct().ToArray();
+        if (mtus.Length > 1)
+            yield return new Finding(Severity.Warning, "mtu-mismatch", null, $"interfaces on the path have different MTUs ({string.Join(", ", mtus)}): expect fragmentation or lower throughput");
+        if (Number(environment, "conntrack.count") is { } count && Number(environment, "conntrack.max") is { } max && max > 0 && count / max > CpuBoundShare)
+            yield return new Finding(Severity.Warning, "conntrack-near-full", null, $"the conntrack table is {(100 * count / max).ToString("0", CultureInfo.InvariantCulture)}% full ({count.ToString("0", CultureInfo.InvariantCulture)}/{max.ToString("0", CultureInfo.InvariantCulture)}): new connections may be dropped");
+    }
+
+    private static double? Number(IReadOnlyDictionary<string, string> environment, string key) =>
+        environment.TryGetValue(key, out var v) && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d : null;
+
+    internal static int Cores(IReadOnlyDictionary<string, string> environment) =>
+        (int)(Number(environment, "cpu.count") ?? Environment.ProcessorCount);
+
+    /// <summary>The figure a case is mostly judged by: throughput for streams, transactions/s otherwise.</summary>
+    internal static string Headline(CaseSummary s) =>
+        s.Metrics.ContainsKey(Metrics.ThroughputGbps) ? Metrics.ThroughputGbps : Metrics.TransactionsPerSecond;
+}
+
+/// <summary>Over 80% of what the host, the client or the server can use: the figure measures CPU, not the network.</summary>
+public sealed class CpuBound : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        int cores = Analysers.Cores(environment);
+        int parallel = results.Count > 0 ? results[0].Workload.Parallel : 1;
+        // A workload with N workers can use at most N cores (but never more than there are).
+        double processLimit = 100.0 * Math.Min(parallel + (results.FirstOrDefault()?.Workload.Kind == WorkloadKind.Http ? 1 : 0), cores);
+        foreach (var (metric, limit, who) in new[] { (Metrics.HostCpuPercent, 100.0 * cores, "the host"), (Metrics.ClientCpuPercent, processLimit, "the client agent"), (Metrics.ServerCpuPercent, processLimit, "the server agent") })
+        {
+            if (s.Metrics.TryGetValue(metric, out var st) && st.Mean > Analysers.CpuBoundShare * limit)
+                yield return new Finding(Severity.Warning, "cpu-bound", s.Case,
+                    $"{who} used {st.Mean.ToString("0", CultureInfo.InvariantCulture)}% CPU of {limit.ToString("0", CultureInfo.InvariantCulture)}% available: the result is limited by CPU, not by the network path");
+        }
+    }
+}
+
+public sealed class HighVariation : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        var metric = Analysers.Headline(s);
+        if (s.Metrics.TryGetValue(metric, out var st) && st.CvPercent > Analysers.HighCvPercent)
+            yield return new Finding(Severity.Warning, "high-variation", s.Case,
+                $"{metric} varies by {st.CvPercent.ToString("0.0", CultureInfo.InvariantCulture)}% (CV) across repetitions: run more repetitions or quiet the machine before drawing conclusions");
+    }
+}
+
+public sealed class ErrorsPresent : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        if (s.Failed > 0) yield return new Finding(Severity.Warning, "failed-repetitions", s.Case, $"{s.Failed} of {s.Repetitions} repetitions failed and are left out");
+        long errors = results.Sum(r => (long)r.Metrics.GetValueOrDefault(Metrics.Errors));
+        if (errors > 0)
+        {
+            var kinds = results.Where(r => r.Client.Result is not null).SelectMany(r => r.Client.Result!.Errors)
+                .GroupBy(e => e.Key).Select(g => $"{g.Key} {g.Sum(e => e.Value)}");
+            yield return new Finding(Severity.Warning, "errors", s.Case, $"{errors} operations failed in the measured windows ({string.Join(", ", kinds)})");
+        }
+    }
+}
+
+public sealed class TooFewRepetitions : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        int ok = s.Repetitions - s.Failed;
+        if (ok < Analysers.MinRepetitionsForInterval)
+            yield return new Finding(Severity.Info, "few-repetitions", s.Case, $"only {ok} successful repetition(s): a confidence interval needs at least {Analysers.MinRepetitionsForInterval} to mean much");
+    }
+}
+
+public sealed class PlacementNotAchieved : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        foreach (var r in results.Where(r => r.AchievedPlacement is not null && r.AchievedPlacement != r.Placement).Take(1))
+            yield return new Finding(Severity.Warning, "placement-not-achieved", s.Case, $"asked for {r.Placement}, got {r.AchievedPlacement}: the figures describe the placement achieved");
+    }
+}
+
+public sealed class OutliersDropped : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        var metric = Analysers.Headline(s);
+        if (s.Metrics.TryGetValue(metric, out var st) && st.DroppedRepetitions.Count > 0)
+            yield return new Finding(Severity.Info, "outliers", s.Case,
+                $"repetition(s) {string.Join(", ", st.DroppedRepetitions)} are Tukey outliers of {metric}; the truncated mean without them is {st.TruncatedMean.ToString("0.###", CultureInfo.InvariantCulture)}");
+    }
+}

@@ -1,0 +1,83 @@
+using CniBench.Cli.Analysis;
+using CniBench.Cli.Running;
+using CniBench.Contracts.Measurement;
+
+namespace CniBench.Cli.Charts;
+
+/// <summary>A chart of a report: its id (also its .svg file name) and the SVG itself.</summary>
+public sealed record Chart(string Id, string Title, string Svg);
+
+/// <summary>Which charts a report shows, built from summaries and stored results only.</summary>
+public static class ReportCharts
+{
+    private static readonly string[] BarMetrics = [Metrics.ThroughputGbps, Metrics.TransactionsPerSecond, Metrics.HostCpuPerGbps, Metrics.HostCpuPer100kTps];
+
+    /// <summary>Bars per case and configuration with 95% CI error bars, as in the Cilium guide's figures.</summary>
+    public static IReadOnlyList<Chart> Summary(IReadOnlyList<CaseSummary> summaries, string idPrefix)
+    {
+        var charts = new List<Chart>();
+        foreach (var metric in BarMetrics)
+        {
+            var groups = summaries.Where(s => s.Metrics.ContainsKey(metric)).GroupBy(s => s.Case)
+                .Select(g => new BarGroup(g.Key, g.Select(s => Bar(s, metric)).ToArray())).ToArray();
+            if (groups.Length == 0) continue;
+            var d = Metrics.Describe(metric);
+            string title = $"{d.Description} ({d.Unit})";
+            charts.Add(new Chart($"{idPrefix}{Slug(metric)}", title, BarChart.Render(title, $"{d.Unit}, mean with 95% CI", groups, "case")));
+        }
+        return charts;
+    }
+
+    private static BarValue Bar(CaseSummary s, string metric)
+    {
+        var st = s.Metrics[metric];
+        return st.HasInterval ? new BarValue(s.Config, st.Mean, st.CiLow, st.CiHigh) : new BarValue(s.Config, st.Mean);
+    }
+
+    /// <summary>Per-second rate of every repetition (warm-up at negative times), and the merged percentile spectrum per configuration.</summary>
+    public static IReadOnlyList<Chart> ForCase(string caseName, IReadOnlyList<CaseSummary> summaries, IReadOnlyList<CaseResult> results, string idPrefix)
+    {
+        var charts = new List<Chart>();
+        bool stream = results.Count > 0 && Contracts.Workloads.WorkloadNames.IsStream(results[0].Workload.Kind);
+        string unit = stream ? "Gbit/s" : "tx/s";
+        var series = results.Select(r => new LineSeries($"{r.Config} #{r.Repetition}", TimeSeries(r.Client.Samples, stream))).Where(s => s.Points.Count > 0).ToArray();
+        if (series.Length > 0)
+            charts.Add(new Chart($"{idPrefix}rate", $"{caseName}: rate per second",
+                LineChart.Render($"{caseName}: rate per second", "seconds from the start of the measured window (warm-up below 0)", unit, series)));
+
+        var spectra = summaries.Where(s => s.MergedLatencyUs.Count > 0)
+            .Select(s => new LineSeries(s.Config, CaseSummary.Percentiles.Select((p, i) => new LinePoint(i, s.MergedLatencyUs[p.Label])).ToArray())).ToArray();
+        if (spectra.Length > 0)
+            charts.Add(new Chart($"{idPrefix}latency", $"{caseName}: latency percentiles",
+                LineChart.Render($"{caseName}: latency percentiles (merged histograms)", "percentile", "µs", spectra,
+                    xLabels: CaseSummary.Percentiles.Select((p, i) => ((double)i, p.Label)).ToArray())));
+        return charts;
+    }
+
+    public static IReadOnlyList<LinePoint> TimeSeries(IReadOnlyList<Sample> samples, bool stream)
+    {
+        double warmup = samples.Where(s => s.Phase == Phase.Warmup).Sum(s => s.Seconds);
+        double t = -warmup;
+        var points = new List<LinePoint>();
+        foreach (var s in samples)
+        {
+            t += s.Seconds;
+            double rate = s.Seconds <= 0 ? 0 : stream ? s.Bytes * 8 / s.Seconds / 1e9 : s.Transactions / s.Seconds;
+            points.Add(new LinePoint(Math.Round(t, 3), rate));
+        }
+        return points;
+    }
+
+    /// <summary>Share of requests answered by one backend per time window against the configured weight (traffic-split suite).</summary>
+    public static string SplitRatio(string title, IReadOnlyList<(string Backend, IReadOnlyList<(double WindowStartSeconds, double SharePercent)> Windows)> backends, double configuredPercent) =>
+        LineChart.Render(title, "window start (s)", "% of responses",
+            backends.Select(b => new LineSeries(b.Backend, b.Windows.Select(w => new LinePoint(w.WindowStartSeconds, w.SharePercent)).ToArray())).ToArray(),
+            reference: configuredPercent, referenceLabel: $"configured {Svg.Label(configuredPercent)}%");
+
+    /// <summary>Milliseconds from each endpoint change to the first success seen by each node (convergence suite).</summary>
+    public static string ConvergenceTimeline(string title, IReadOnlyList<(string Node, IReadOnlyList<(int Change, double Milliseconds)> Events)> nodes) =>
+        LineChart.Render(title, "endpoint change #", "ms to first success",
+            nodes.Select(n => new LineSeries(n.Node, n.Events.Select(e => new LinePoint(e.Change, e.Milliseconds)).ToArray())).ToArray());
+
+    public static string Slug(string text) => new(text.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+}
