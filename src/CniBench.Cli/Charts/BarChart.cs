@@ -34,8 +34,10 @@ public static class BarChart
                         $"<path class=\"error-bar\" d=\"M{Svg.N(cx)} {Svg.N(y(Math.Max(0, low)))}V{Svg.N(y(high))}M{Svg.N(cx - 4)} {Svg.N(y(high))}h8M{Svg.N(cx - 4)} {Svg.N(y(Math.Max(0, low)))}h8\" stroke=\"#222\" fill=\"none\"/>");
                 }
             }
+            // Case names are long: slanted labels keep them readable side by side.
+            double labelX = Svg.Left + (g + 0.5) * groupWidth, labelY = Svg.Top + Svg.PlotHeight + 14;
             svg.Append(CultureInfo.InvariantCulture,
-                $"<text x=\"{Svg.N(Svg.Left + (g + 0.5) * groupWidth)}\" y=\"{Svg.Top + Svg.PlotHeight + 18}\" text-anchor=\"middle\">{Svg.E(Svg.Truncate(groups[g].Category, (int)(groupWidth / 7)))}</text>");
+                $"<text x=\"{Svg.N(labelX)}\" y=\"{Svg.N(labelY)}\" text-anchor=\"end\" transform=\"rotate(-25 {Svg.N(labelX)} {Svg.N(labelY)})\">{Svg.E(Svg.Truncate(groups[g].Category, 30))}</text>");
         }
         return Svg.End(svg);
     }

@@ -11,7 +11,7 @@ namespace CniBench.Cli.Charts;
 /// </summary>
 public static class Svg
 {
-    public const int Width = 760, Height = 380, Left = 78, Right = 170, Top = 44, Bottom = 62;
+    public const int Width = 760, Height = 400, Left = 78, Right = 170, Top = 44, Bottom = 92;
     public static int PlotWidth => Width - Left - Right;
     public static int PlotHeight => Height - Top - Bottom;
 
