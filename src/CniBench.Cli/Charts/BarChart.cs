@@ -20,7 +20,7 @@ public static class BarChart
         for (int g = 0; g < groups.Count; g++)
         {
             double groupLeft = Svg.Left + g * groupWidth + groupWidth * 0.1;
-            foreach (var bar in groups[g].Bars)
+            foreach (var bar in groups[g].Bars.Where(b => double.IsFinite(b.Value)))
             {
                 int s = series.IndexOf(bar.Series);
                 double x = groupLeft + s * barWidth;

@@ -23,15 +23,17 @@ public static class Svg
 
     public static string E(string text) => WebUtility.HtmlEncode(text);
 
-    /// <summary>Ticks at 1, 2 or 5 × 10^k covering [min, max], about five of them.</summary>
+    /// <summary>Ticks at 1, 2 or 5 × 10^k covering [min, max], about five of them (at most ten).</summary>
     public static IReadOnlyList<double> Ticks(double min, double max, int target = 5)
     {
         if (!(max > min)) max = min + 1;
         double raw = (max - min) / target;
         double magnitude = Math.Pow(10, Math.Floor(Math.Log10(raw)));
         double step = new[] { 1, 2, 5, 10 }.Select(m => m * magnitude).First(s => s >= raw);
+        // From the multiple of step at or below min to the one at or above max, so the axis ends on a tick.
         var ticks = new List<double>();
-        for (double t = Math.Ceiling(min / step) * step; t <= max + step * 1e-9; t += step) ticks.Add(Math.Round(t / step) * step);
+        double last = Math.Ceiling(max / step - 1e-9) * step;
+        for (double t = Math.Floor(min / step + 1e-9) * step; t <= last + step * 1e-9; t += step) ticks.Add(Math.Round(t / step) * step);
         return ticks;
     }
 

@@ -1,0 +1,59 @@
+using AngleSharp.Html.Parser;
+using CniBench.Cli.Charts;
+
+namespace CniBench.Tests.Reporting;
+
+public class ChartTests
+{
+    private static AngleSharp.Dom.IElement Parse(string svg) => new HtmlParser().ParseDocument($"<body>{svg}</body>").QuerySelector("svg")!;
+
+    [Theory]
+    [InlineData(0, 1, new[] { 0, 0.2, 0.4, 0.6, 0.8, 1 })]
+    [InlineData(0, 47, new[] { 0.0, 10, 20, 30, 40, 50 })]
+    [InlineData(0, 12500, new[] { 0.0, 5000, 10000, 15000 })]
+    [InlineData(-3, 3, new[] { -4.0, -2, 0, 2, 4 })]
+    public void Axis_ticks_are_round_numbers(double min, double max, double[] expected) =>
+        Assert.Equal(expected, Svg.Ticks(min, max).Select(t => Math.Round(t, 9)));
+
+    [Fact]
+    public void Grouped_bars_carry_their_values_error_bars_legend_and_axis_titles()
+    {
+        var svg = Parse(BarChart.Render("Throughput", "Gbit/s", [
+            new BarGroup("tcp-stream/1", [new BarValue("cilium", 9.5, 9, 10), new BarValue("calico", 8)]),
+            new BarGroup("tcp-stream/32", [new BarValue("cilium", 40, 38, 42), new BarValue("calico", 35, 33, 37)]),
+        ]));
+        var bars = svg.QuerySelectorAll(".bar");
+        Assert.Equal(4, bars.Length);
+        Assert.Equal(["9.5", "8", "40", "35"], bars.Select(b => b.GetAttribute("data-value")));
+        Assert.Equal(3, svg.QuerySelectorAll(".error-bar").Length);
+        Assert.Equal(["cilium", "calico"], svg.QuerySelectorAll(".legend-item text").Select(t => t.TextContent));
+        Assert.Contains("Gbit/s", svg.QuerySelectorAll(".axis-title").Select(t => t.TextContent));
+        Assert.Equal("Throughput", svg.QuerySelector("title")!.TextContent);
+        // Both series use different colours from the colour-blind-safe palette.
+        Assert.NotEqual(bars[0].GetAttribute("fill"), bars[1].GetAttribute("fill"));
+        Assert.All(bars, b => Assert.Contains(b.GetAttribute("fill"), Svg.Palette));
+    }
+
+    [Fact]
+    public void Lines_have_a_point_per_value_and_an_optional_reference()
+    {
+        var chart = ReportCharts.SplitRatio("95/5 split", [("v1", [(0, 94.0), (5, 96.0), (10, 95.5)]), ("v2", [(0, 6.0), (5, 4.0), (10, 4.5)])], 95);
+        var svg = Parse(chart);
+        Assert.Equal(6, svg.QuerySelectorAll(".point").Length);
+        Assert.Single(svg.QuerySelectorAll(".reference"));
+        Assert.Contains("configured 95%", svg.TextContent);
+
+        var timeline = Parse(ReportCharts.ConvergenceTimeline("endpoint changes", [("node-1", [(1, 12.5), (2, 30)]), ("node-2", [(1, 14), (2, 29)])]));
+        Assert.Equal(["1", "12.5", "2", "30"], timeline.QuerySelectorAll(".series[data-series='node-1'] .point").SelectMany(p => new[] { p.GetAttribute("data-x")!, p.GetAttribute("data-y")! }));
+    }
+
+    [Fact]
+    public void Text_is_escaped_and_non_finite_values_do_not_break_the_drawing()
+    {
+        var svg = BarChart.Render("<script>", "x", [new BarGroup("a&b", [new BarValue("s\"", double.NaN), new BarValue("t", 3)])]);
+        Assert.DoesNotContain("<script>", svg);
+        Assert.DoesNotContain("NaN", svg);
+        Assert.Contains("a&amp;b", svg);
+        Parse(svg);
+    }
+}
