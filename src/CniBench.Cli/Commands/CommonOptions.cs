@@ -10,8 +10,14 @@ public static class CommonOptions
     public const string DefaultDatabase = "cnibench.db";
     public const string DefaultReportDirectory = "cnibench-report";
 
+    public const string DatabaseVariable = "CNIBENCH_DB";
+
     public static Option<string> Database() =>
-        new("--db") { Description = "SQLite database file of results", DefaultValueFactory = _ => DefaultDatabase };
+        new("--db")
+        {
+            Description = $"Results database: a SQLite file, or PostgreSQL as postgres://user:password@host:5432/db or Host=...;Username=... (default: ${DatabaseVariable}, else {DefaultDatabase})",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultDatabase,
+        };
 
     /// <summary>Runs a command body, turning the user-facing failures into one line and an exit code.</summary>
     public static async Task<int> GuardAsync(Func<Task<int>> body)

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using CniBench.Cli.Running;
@@ -9,42 +10,47 @@ namespace CniBench.Cli.Storage;
 public sealed class StoreException(string message) : Exception(message);
 
 /// <summary>
-/// Results in SQLite: one row per case repetition with indexed columns plus the full JSON document,
-/// written the moment the case ends so an interrupted run keeps what it measured. The schema version
-/// lives in PRAGMA user_version and the file is marked as ours with PRAGMA application_id.
+/// Results in SQLite (a file, the default) or PostgreSQL (a team's shared history), same schema and
+/// behaviour: one row per case repetition with indexed columns plus the full JSON document, written
+/// the moment the repetition ends so an interrupted run keeps what it measured.
 /// </summary>
 public sealed class ResultStore : IDisposable
 {
-    public const int SchemaVersion = 1;
-    private const long ApplicationId = 0x434E4231; // "CNB1"
-    private readonly SqliteConnection _connection;
-    private readonly string _path;
+    public const int SchemaVersion = StoreSchema.Version;
+    private readonly DbConnection _connection;
+    private readonly string _name;
 
-    private ResultStore(string path, SqliteConnection connection)
+    private ResultStore(string name, DbConnection connection)
     {
-        _path = path;
+        _name = name;
         _connection = connection;
     }
 
-    public static ResultStore Open(string path)
+    /// <summary>A SQLite file path, a postgres:// URL or an Npgsql connection string.</summary>
+    public static ResultStore Open(string db)
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        var schema = StoreSchema.For(db);
+        var connection = schema.Connect();
         try
         {
             connection.Open();
-            var store = new ResultStore(path, connection);
-            store.EnsureSchema();
-            return store;
+            schema.Ensure(connection);
+            return new ResultStore(schema.DisplayName, connection);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11) // SQLITE_NOTADB, SQLITE_CORRUPT
         {
             connection.Dispose();
-            throw new StoreException($"{path}: not a CniBench database (the file is not a readable SQLite database); use another --db or move the file away");
+            throw new StoreException($"{schema.DisplayName}: not a CniBench database (the file is not a readable SQLite database); use another --db or move the file away");
         }
-        catch (SqliteException e)
+        catch (DbException e)
         {
             connection.Dispose();
-            throw new StoreException($"{path}: cannot open the database: {e.Message}");
+            throw new StoreException($"{schema.DisplayName}: cannot open the database: {e.Message}");
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or TimeoutException)
+        {
+            connection.Dispose();
+            throw new StoreException($"{schema.DisplayName}: cannot reach the database: {e.Message}");
         }
         catch
         {
@@ -53,59 +59,30 @@ public sealed class ResultStore : IDisposable
         }
     }
 
-    private void EnsureSchema()
-    {
-        long version = Scalar("PRAGMA user_version");
-        long application = Scalar("PRAGMA application_id");
-        long tables = Scalar("SELECT count(*) FROM sqlite_master");
-        if (tables > 0 && application != ApplicationId)
-            throw new StoreException($"{_path}: not a CniBench database (it holds other tables); use another --db");
-        if (version > SchemaVersion)
-            throw new StoreException($"{_path}: schema version {version} is newer than this cnibench supports ({SchemaVersion}); use a newer cnibench or another --db");
-        if (version == SchemaVersion) return;
-
-        using var tx = _connection.BeginTransaction();
-        Execute("""
-            CREATE TABLE runs (
-                id TEXT PRIMARY KEY, suite TEXT NOT NULL, target TEXT NOT NULL, config TEXT NOT NULL,
-                started_at TEXT NOT NULL, finished_at TEXT, state TEXT NOT NULL,
-                environment TEXT NOT NULL, scenario TEXT NOT NULL);
-            CREATE TABLE results (
-                id INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL REFERENCES runs(id),
-                case_name TEXT NOT NULL, workload TEXT NOT NULL, config TEXT NOT NULL, repetition INTEGER NOT NULL,
-                target TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, state TEXT NOT NULL,
-                document TEXT NOT NULL);
-            CREATE INDEX ix_results_run ON results(run_id);
-            CREATE INDEX ix_results_case ON results(case_name, config);
-            """, tx);
-        Execute($"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {SchemaVersion};", tx);
-        tx.Commit();
-    }
-
     public void CreateRun(RunRecord run)
     {
         Execute("""
             INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario)
-            VALUES ($id, $suite, $target, $config, $started, NULL, $state, $environment, $scenario)
+            VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario)
             """, null,
-            ("$id", run.Id), ("$suite", run.Suite), ("$target", run.Target), ("$config", run.Config),
-            ("$started", Time(run.StartedAt)), ("$state", Enum(run.State)),
-            ("$environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("$scenario", run.Scenario));
+            ("@id", run.Id), ("@suite", run.Suite), ("@target", run.Target), ("@config", run.Config),
+            ("@started", Time(run.StartedAt)), ("@state", Enum(run.State)),
+            ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("@scenario", run.Scenario));
     }
 
     public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt) =>
-        Execute("UPDATE runs SET state = $state, finished_at = $finished WHERE id = $id", null,
-            ("$state", Enum(state)), ("$finished", Time(finishedAt)), ("$id", runId));
+        Execute("UPDATE runs SET state = @state, finished_at = @finished WHERE id = @id", null,
+            ("@state", Enum(state)), ("@finished", Time(finishedAt)), ("@id", runId));
 
     public void SaveResult(CaseResult result) =>
         Execute("""
             INSERT INTO results (run_id, case_name, workload, config, repetition, target, started_at, finished_at, state, document)
-            VALUES ($run, $case, $workload, $config, $rep, $target, $started, $finished, $state, $doc)
+            VALUES (@run, @case, @workload, @config, @rep, @target, @started, @finished, @state, @doc)
             """, null,
-            ("$run", result.RunId), ("$case", result.Case), ("$workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
-            ("$config", result.Config), ("$rep", result.Repetition), ("$target", result.Target),
-            ("$started", Time(result.StartedAt)), ("$finished", Time(result.FinishedAt)), ("$state", Enum(result.State)),
-            ("$doc", JsonSerializer.Serialize(result, StoreJson.Options)));
+            ("@run", result.RunId), ("@case", result.Case), ("@workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
+            ("@config", result.Config), ("@rep", result.Repetition), ("@target", result.Target),
+            ("@started", Time(result.StartedAt)), ("@finished", Time(result.FinishedAt)), ("@state", Enum(result.State)),
+            ("@doc", JsonSerializer.Serialize(result, StoreJson.Options)));
 
     public IReadOnlyList<RunRecord> ListRuns()
     {
@@ -129,11 +106,11 @@ public sealed class ResultStore : IDisposable
     public RunRecord? FindRun(string id) => ListRuns().FirstOrDefault(r => r.Id == id);
 
     public IReadOnlyList<CaseResult> Results(string runId) =>
-        Documents("SELECT document FROM results WHERE run_id = $key ORDER BY id", runId);
+        Documents("SELECT document FROM results WHERE run_id = @key ORDER BY id", runId);
 
     /// <summary>Every result stored under a configuration label, across runs, oldest first.</summary>
     public IReadOnlyList<CaseResult> ResultsForConfig(string config) =>
-        Documents("SELECT document FROM results WHERE config = $key ORDER BY id", config);
+        Documents("SELECT document FROM results WHERE config = @key ORDER BY id", config);
 
     public IReadOnlyList<string> ConfigLabels()
     {
@@ -149,17 +126,17 @@ public sealed class ResultStore : IDisposable
     {
         using var command = _connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$key", key);
+        Add(command, "@key", key);
         using var reader = command.ExecuteReader();
         var results = new List<CaseResult>();
         while (reader.Read())
             results.Add(JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
-                        ?? throw new StoreException($"{_path}: an empty result document for '{key}'"));
+                        ?? throw new StoreException($"{_name}: an empty result document for '{key}'"));
         return results;
     }
 
     public int CountResults(string runId) =>
-        (int)Scalar("SELECT count(*) FROM results WHERE run_id = $run", ("$run", runId));
+        (int)Scalar("SELECT count(*) FROM results WHERE run_id = @run", ("@run", runId));
 
     private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
@@ -169,17 +146,25 @@ public sealed class ResultStore : IDisposable
     {
         using var command = _connection.CreateCommand();
         command.CommandText = sql;
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        foreach (var (name, value) in parameters) Add(command, name, value);
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private void Execute(string sql, SqliteTransaction? tx, params (string Name, object Value)[] parameters)
+    private void Execute(string sql, DbTransaction? tx, params (string Name, object Value)[] parameters)
     {
         using var command = _connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = tx;
-        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value);
+        foreach (var (name, value) in parameters) Add(command, name, value);
         command.ExecuteNonQuery();
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     public void Dispose() => _connection.Dispose();

@@ -100,7 +100,7 @@ public class AgentServerTests
         udp.Connect(ep!);
         udp.Send(Encoding.ASCII.GetBytes("not a cnibench datagram at all"));
         udp.Send(new byte[3]);
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 64 }, durationMs: 300);
-        Assert.True(result.Transactions > 50);
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 64 }, warmupMs: 200, durationMs: 500);
+        Assert.True(result.Transactions > 50, $"{result.Transactions} transactions, errors: {string.Join(", ", result.Errors)}; first: {result.FirstError}");
     }
 }

@@ -1,53 +1,84 @@
 using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
-using Microsoft.Data.Sqlite;
+using Xunit.Abstractions;
 
 namespace CniBench.Tests.Storage;
 
-public class ResultStoreTests
+/// <summary>The same store tests against SQLite and a real PostgreSQL server.</summary>
+public class ResultStoreTests(ITestOutputHelper output)
 {
-    [Fact]
-    public void Runs_and_results_round_trip_through_sqlite()
+    private TestDatabase? Database(string backend)
     {
-        using var dir = new TempDirectory();
-        var path = dir.File("r.db");
-        using (var store = ResultStore.Open(path))
+        var db = TestDatabase.Create(backend, out var reason);
+        if (db is null) output.WriteLine(reason);
+        return db;
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Backends), MemberType = typeof(TestDatabase))]
+    public void Runs_and_results_round_trip(string backend)
+    {
+        using var db = Database(backend);
+        if (db is null) return;
+        using (var store = ResultStore.Open(db.Db))
         {
             store.CreateRun(Results.Run());
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000, 2000]));
-            store.SaveResult(Results.Case("run-1", "tcp-rr", 2, 1100, [1500]));
+            store.SaveResult(Results.Case("run-1", "tcp-rr", 2, 1100, [1500]) with { Config = "other" });
             store.FinishRun("run-1", RunState.Interrupted, DateTimeOffset.Parse("2026-11-22T10:05:00Z"));
         }
-        using var reopened = ResultStore.Open(path);
+        using var reopened = ResultStore.Open(db.Db);
         var run = Assert.Single(reopened.ListRuns());
         Assert.Equal(RunState.Interrupted, run.State);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-22T10:05:00Z"), run.FinishedAt);
         Assert.Equal("Test CPU <fast>", run.Environment["cpu.model"]);
         var results = reopened.Results("run-1");
         Assert.Equal([1, 2], results.Select(r => r.Repetition));
         Assert.Equal(1100, results[1].Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond]);
         Assert.Equal(2, results[0].Client.Result!.Latency.Count);
         Assert.Equal(2, reopened.CountResults("run-1"));
+        Assert.Equal(["default", "other"], reopened.ConfigLabels());
+        Assert.Equal(2, Assert.Single(reopened.ResultsForConfig("other")).Repetition);
+        Assert.Null(reopened.FindRun("nope"));
     }
 
-    [Fact]
-    public void The_schema_is_versioned_and_indexed_columns_are_filled()
+    [Theory]
+    [MemberData(nameof(TestDatabase.Backends), MemberType = typeof(TestDatabase))]
+    public void The_schema_is_versioned_and_indexed_columns_are_filled(string backend)
     {
-        using var dir = new TempDirectory();
-        var path = dir.File("v.db");
-        using (var store = ResultStore.Open(path))
+        using var db = Database(backend);
+        if (db is null) return;
+        using (var store = ResultStore.Open(db.Db))
         {
             store.CreateRun(Results.Run());
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000]));
         }
-        using var raw = new SqliteConnection($"Data Source={path};Pooling=False");
-        raw.Open();
-        using var cmd = raw.CreateCommand();
-        cmd.CommandText = "SELECT (SELECT user_version FROM pragma_user_version), case_name, workload, state, config FROM results";
-        using var reader = cmd.ExecuteReader();
-        Assert.True(reader.Read());
-        Assert.Equal(ResultStore.SchemaVersion, reader.GetInt64(0));
-        Assert.Equal(("tcp-rr", "tcp-rr", "ok", "default"), (reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4)));
+        var version = db.Scalar(backend == "sqlite" ? "PRAGMA user_version" : "SELECT version FROM cnibench_schema");
+        Assert.Equal(ResultStore.SchemaVersion, Convert.ToInt32(version));
+        Assert.Equal("tcp-rr|tcp-rr|ok|default", db.Scalar("SELECT case_name || '|' || workload || '|' || state || '|' || config FROM results"));
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Backends), MemberType = typeof(TestDatabase))]
+    public void A_newer_schema_is_refused(string backend)
+    {
+        using var db = Database(backend);
+        if (db is null) return;
+        using (ResultStore.Open(db.Db)) { }
+        db.Execute(backend == "sqlite" ? "PRAGMA user_version = 99" : "UPDATE cnibench_schema SET version = 99");
+        var e = Assert.Throws<StoreException>(() => ResultStore.Open(db.Db));
+        Assert.Contains("schema version 99 is newer than this cnibench supports (1)", e.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(TestDatabase.Backends), MemberType = typeof(TestDatabase))]
+    public void A_foreign_database_is_refused(string backend)
+    {
+        using var db = Database(backend);
+        if (db is null) return;
+        db.Execute("CREATE TABLE runs (id INTEGER)");
+        Assert.Contains("not a CniBench database", Assert.Throws<StoreException>(() => ResultStore.Open(db.Db)).Message);
     }
 
     [Fact]
@@ -55,33 +86,18 @@ public class ResultStoreTests
     {
         using var dir = new TempDirectory();
         var path = dir.File("corrupt.db");
-        File.WriteAllText(path, "this is not sqlite, just some text long enough to be read as a header........................................");
+        File.WriteAllText(path, new string('x', 4096));
         var e = Assert.Throws<StoreException>(() => ResultStore.Open(path));
         Assert.Contains("not a CniBench database", e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
 
     [Fact]
-    public void A_newer_schema_or_a_foreign_database_is_refused()
+    public void An_unreachable_or_malformed_postgres_address_is_one_clear_line_without_the_password()
     {
-        using var dir = new TempDirectory();
-        var newer = dir.File("newer.db");
-        using (ResultStore.Open(newer)) { }
-        Execute(newer, "PRAGMA user_version = 99");
-        var e = Assert.Throws<StoreException>(() => ResultStore.Open(newer));
-        Assert.Contains("schema version 99 is newer than this cnibench supports (1)", e.Message);
-
-        var foreign = dir.File("foreign.db");
-        Execute(foreign, "CREATE TABLE invoices (id INTEGER)");
-        Assert.Contains("not a CniBench database", Assert.Throws<StoreException>(() => ResultStore.Open(foreign)).Message);
-    }
-
-    private static void Execute(string path, string sql)
-    {
-        using var c = new SqliteConnection($"Data Source={path};Pooling=False");
-        c.Open();
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
+        var unreachable = Assert.Throws<StoreException>(() => ResultStore.Open("postgres://me:secret@127.0.0.1:1/results"));
+        Assert.StartsWith("postgres://me@127.0.0.1:1/results: cannot", unreachable.Message);
+        Assert.DoesNotContain("secret", unreachable.Message);
+        Assert.Contains("not a PostgreSQL", Assert.Throws<StoreException>(() => ResultStore.Open("Host=x;Nonsense=1")).Message);
     }
 }
