@@ -10,6 +10,7 @@ public sealed record Chart(string Id, string Title, string Svg);
 /// <summary>Which charts a report shows, built from summaries and stored results only.</summary>
 public static class ReportCharts
 {
+    private const int MaxSeries = 8;
     private static readonly string[] BarMetrics = [Metrics.ThroughputGbps, Metrics.TransactionsPerSecond, Metrics.HostCpuPerGbps, Metrics.HostCpuPer100kTps];
 
     /// <summary>Bars per case and configuration with 95% CI error bars, as in the Cilium guide's figures.</summary>
@@ -40,10 +41,15 @@ public static class ReportCharts
         var charts = new List<Chart>();
         bool stream = results.Count > 0 && Contracts.Workloads.WorkloadNames.IsStream(results[0].Workload.Kind);
         string unit = stream ? "Gbit/s" : "tx/s";
-        var series = results.Select(r => new LineSeries($"{r.Config} #{r.Repetition}", TimeSeries(r.Client.Samples, stream))).Where(s => s.Points.Count > 0).ToArray();
+        // Past eight lines a chart is unreadable: show the first repetitions of each configuration.
+        var byConfig = results.GroupBy(r => r.Config).ToArray();
+        int perConfig = Math.Max(1, MaxSeries / Math.Max(1, byConfig.Length));
+        var shown = byConfig.SelectMany(g => g.OrderBy(r => r.Repetition).Take(perConfig)).ToArray();
+        var series = shown.Select(r => new LineSeries($"{r.Config} #{r.Repetition}", TimeSeries(r.Client.Samples, stream))).Where(s => s.Points.Count > 0).ToArray();
+        string rateTitle = $"{caseName}: rate per second" + (shown.Length < results.Count ? $" (first {perConfig} repetitions of each configuration)" : "");
         if (series.Length > 0)
-            charts.Add(new Chart($"{idPrefix}rate", $"{caseName}: rate per second",
-                LineChart.Render($"{caseName}: rate per second", "seconds from the start of the measured window (warm-up below 0)", unit, series)));
+            charts.Add(new Chart($"{idPrefix}rate", rateTitle,
+                LineChart.Render(rateTitle, "seconds from the start of the measured window (warm-up below 0)", unit, series)));
 
         var spectra = summaries.Where(s => s.MergedLatencyUs.Count > 0)
             .Select(s => new LineSeries(s.Config, CaseSummary.Percentiles.Select((p, i) => new LinePoint(i, s.MergedLatencyUs[p.Label])).ToArray())).ToArray();

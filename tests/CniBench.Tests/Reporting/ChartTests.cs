@@ -48,6 +48,20 @@ public class ChartTests
     }
 
     [Fact]
+    public void A_case_with_many_repetitions_draws_at_most_eight_lines_and_says_so()
+    {
+        var results = Enumerable.Range(1, 20).SelectMany(rep => new[] { "a", "b" }.Select(config =>
+        {
+            var r = CniBench.Tests.Support.Results.Case("run", "c", rep, 100, [1000]) with { Config = config };
+            return r with { Client = r.Client with { Samples = [new CniBench.Contracts.Measurement.Sample(0, CniBench.Contracts.Measurement.Phase.Measured, 0, 1, 0, 100, 0, 1, 1, 1, 0)] } };
+        })).ToArray();
+        var rate = ReportCharts.ForCase("c", CniBench.Cli.Analysis.CaseSummary.From(results), results, "x-").First(c => c.Id == "x-rate");
+        var svg = Parse(rate.Svg);
+        Assert.Equal(8, svg.QuerySelectorAll(".series").Length);
+        Assert.Contains("first 4 repetitions of each configuration", rate.Title);
+    }
+
+    [Fact]
     public void Text_is_escaped_and_non_finite_values_do_not_break_the_drawing()
     {
         var svg = BarChart.Render("<script>", "x", [new BarGroup("a&b", [new BarValue("s\"", double.NaN), new BarValue("t", 3)])]);
