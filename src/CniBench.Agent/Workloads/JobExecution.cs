@@ -35,32 +35,13 @@ public static class JobExecution
 
         try
         {
-            var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
-            var previousClock = TimeSpan.Zero;
-            foreach (var (at, phase) in Boundaries(warmup, duration))
+            // Sample on a thread of its own: the phase switches and window edges must not wait for a
+            // thread pool (or a caller's synchronization context) that a saturating workload starves.
+            await WorkerThreads.Run(1, "sampler", _ => SampleWindow(warmup, duration, context, sampler, clock, run, sample =>
             {
-                var wait = at - clock.Elapsed;
-                if (wait > TimeSpan.Zero)
-                {
-                    var finished = await Task.WhenAny(run, Task.Delay(wait, cancellationToken));
-                    cancellationToken.ThrowIfCancellationRequested();
-                    if (finished == run) await run; // a workload only ends early by failing: surface it
-                }
-                // Close the window before reading, so the histograms hold no transaction the counters miss.
-                if (at == warmup + duration) context.EndMeasuredPhase();
-                var counters = context.ReadCounters();
-                var resources = sampler.Read();
-                if (phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
-                // A timer can fire late on a saturated machine: rates use the time that really passed.
-                var elapsed = clock.Elapsed;
-                var sample = new Sample(samples.Count, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
-                    counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
-                    resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits);
                 samples.Add(sample);
                 onSample(sample);
-                previous = counters;
-                previousClock = elapsed;
-            }
+            }, cancellationToken));
         }
         finally
         {
@@ -71,6 +52,34 @@ public static class JobExecution
         if (run.IsFaulted) await run;
         var extras = await workload.CompleteAsync(context, cancellationToken);
         return Fold(samples, context.Workers, extras, startedUnixMs);
+    }
+
+    private static void SampleWindow(TimeSpan warmup, TimeSpan duration, WorkloadContext context, ResourceSampler sampler, Stopwatch clock,
+        Task run, Action<Sample> emit, CancellationToken cancellationToken)
+    {
+        var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
+        var previousClock = TimeSpan.Zero;
+        WaitHandle[] wakeUps = [cancellationToken.WaitHandle, ((IAsyncResult)run).AsyncWaitHandle];
+        int index = 0;
+        foreach (var (at, phase) in Boundaries(warmup, duration))
+        {
+            var wait = at - clock.Elapsed;
+            if (wait > TimeSpan.Zero) WaitHandle.WaitAny(wakeUps, wait);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (run.IsFaulted) run.GetAwaiter().GetResult(); // a workload only ends early by failing: surface it
+            // Close the window before reading, so the histograms hold no transaction the counters miss.
+            if (at == warmup + duration) context.EndMeasuredPhase();
+            var counters = context.ReadCounters();
+            var resources = sampler.Read();
+            if (phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
+            // Rates use the time that really passed, even if this thread woke late.
+            var elapsed = clock.Elapsed;
+            emit(new Sample(index++, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
+                counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
+                resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits));
+            previous = counters;
+            previousClock = elapsed;
+        }
     }
 
     /// <summary>Sample instants: every second of warm-up, its end, every second of the measured window, its end.</summary>

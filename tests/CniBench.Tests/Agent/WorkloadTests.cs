@@ -16,7 +16,7 @@ public class WorkloadTests
     {
         await using var server = new TestAgentServer();
         var (result, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress, Parallel = 2, MessageSize = 64 * 1024, Direction = direction }, warmupMs: 200, durationMs: 600);
-        Assert.True(result.Bytes > 10_000_000, $"only {result.Bytes} bytes");
+        Assert.True(result.Bytes > 10_000_000, $"only {result.Bytes} bytes; errors {string.Join(", ", result.Errors)}; first {result.FirstError}; samples {string.Join(" | ", samples)}");
         Assert.Empty(result.Errors);
         Assert.Equal(result.Bytes, samples.Where(s => s.Phase == Phase.Measured).Sum(s => s.Bytes));
         Assert.Contains(samples, s => s.Phase == Phase.Warmup);
