@@ -89,7 +89,7 @@ def parse_agent(out, kind):
     return r["bytes"] * 8 / s / 1e9 if kind == "stream" else r["transactions"] / s
 
 
-def benchmarks(seconds, servers, have):
+def benchmarks(seconds, have):
     """(name, kind, agent command, native command, native parser, server pid name for each side)."""
     tcp = f"127.0.0.1:{PORTS['tcp']}"
     items = []
@@ -156,7 +156,7 @@ def main():
             servers.start("qperf", ["qperf", "-lp", str(PORTS["qperf"])], wait_for_port=PORTS["qperf"])
 
         for rnd in range(args.rounds):
-            for name, kind, agent_cmd, native_cmd, native_parse, native_server in benchmarks(args.seconds, servers, have):
+            for name, kind, agent_cmd, native_cmd, native_parse, native_server in benchmarks(args.seconds, have):
                 sides = [("agent", agent_cmd, lambda o: parse_agent(o, kind), "agent"), ("native", native_cmd, native_parse, native_server)]
                 if rnd % 2 == 1:
                     sides.reverse()  # alternate who goes first: drift must not favour one side

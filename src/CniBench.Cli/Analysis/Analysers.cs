@@ -20,6 +20,7 @@ public interface IAnalyser
 public static class Analysers
 {
     public const double CpuBoundShare = 0.8;
+    public const double ConntrackNearFullShare = 0.8;
     public const double HighCvPercent = 10;
     public const int MinRepetitionsForInterval = 3;
 
@@ -45,7 +46,7 @@ public static class Analysers
         var mtus = environment.Where(e => e.Key.StartsWith("mtu.", StringComparison.Ordinal) && e.Key != "mtu.lo").Select(e => e.Value).Distinct().ToArray();
         if (mtus.Length > 1)
             yield return new Finding(Severity.Warning, "mtu-mismatch", null, $"interfaces on the path have different MTUs ({string.Join(", ", mtus)}): expect fragmentation or lower throughput");
-        if (Number(environment, "conntrack.count") is { } count && Number(environment, "conntrack.max") is { } max && max > 0 && count / max > CpuBoundShare)
+        if (Number(environment, "conntrack.count") is { } count && Number(environment, "conntrack.max") is { } max && max > 0 && count / max > ConntrackNearFullShare)
             yield return new Finding(Severity.Warning, "conntrack-near-full", null, $"the conntrack table is {(100 * count / max).ToString("0", CultureInfo.InvariantCulture)}% full ({count.ToString("0", CultureInfo.InvariantCulture)}/{max.ToString("0", CultureInfo.InvariantCulture)}): new connections may be dropped");
     }
 
