@@ -33,8 +33,9 @@ public class WorkloadTests
         Assert.True(result.Transactions > 500, $"only {result.Transactions} transactions");
         Assert.Empty(result.Errors);
         Assert.Equal(result.Transactions * 2100, result.Bytes);
-        // Every measured transaction is in the histogram (± the few in flight at the window's edges).
-        Assert.InRange(result.Latency.Count, result.Transactions - 4, result.Transactions + 4);
+        // Every measured transaction is in the histogram, give or take those completing while the
+        // window's edge is being read (a handful; under 0.1%).
+        Assert.InRange(result.Latency.Count, result.Transactions * 0.999 - 4, result.Transactions * 1.001 + 4);
         var h = LatencyHistogram.FromSnapshot(result.Latency);
         Assert.True(h.ValueAtQuantile(0.5) > 1000, "a loopback round trip takes more than a microsecond");
     }
