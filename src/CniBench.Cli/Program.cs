@@ -11,6 +11,7 @@ var root = new RootCommand("cnibench: measure, store, compare and report Kuberne
     RunsCommand.Create(),
     ReportCommand.Create(),
     CompareCommand.Create(),
+    LabCommand.Create(),
     SuitesCommand.Create(),
     ValidateCommand.Create(),
 };

@@ -21,7 +21,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public static ChildProcess Start(string program, string workingDirectory, params string[] args)
     {
-        var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, program))
+        var start = new ProcessStartInfo(Path.IsPathRooted(program) ? program : Path.Combine(AppContext.BaseDirectory, program))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using CniBench.Cli.Lab;
+using CniBench.Contracts.Cli;
+
+namespace CniBench.Cli.Commands;
+
+/// <summary>`cnibench lab up|status|down`: a cluster emulated in network namespaces on this machine.</summary>
+public static class LabCommand
+{
+    public static Command Create()
+    {
+        var nodes = new Option<int>("--nodes") { Description = $"Nodes (1..{LabSpec.MaxNodes})", DefaultValueFactory = _ => 2 };
+        var pods = new Option<int>("--pods-per-node") { Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})", DefaultValueFactory = _ => 2 };
+        var routing = new Option<string>("--routing") { Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)", DefaultValueFactory = _ => "native" };
+        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSpec.MinMtu}..{LabSpec.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
+        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu };
+        up.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
+                return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
+            var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu));
+            var problems = spec.Check();
+            if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
+            var took = await LabBuilder.UpAsync(spec, cancellationToken);
+            Console.Out.WriteLine($"lab {spec.Id} up in {took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}");
+            return ExitCodes.Ok;
+        }));
+
+        var status = new Command("status", "List labs, including leftovers of crashed runs");
+        status.SetAction((_, cancellationToken) => Guard(async () =>
+        {
+            var ids = await LabBuilder.LabIdsAsync(cancellationToken);
+            if (ids.Count == 0) Console.Out.WriteLine("no lab is up");
+            var namespaces = await LabBuilder.NamespacesAsync(cancellationToken);
+            foreach (var id in ids)
+            {
+                var spec = LabBuilder.Load(id);
+                int count = namespaces.Count(n => LabTopology.IdOf(n) == id);
+                Console.Out.WriteLine(spec is null
+                    ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench lab down --all' removes them)"
+                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {count} namespaces");
+            }
+            return ExitCodes.Ok;
+        }));
+
+        var id = new Option<string?>("--id") { Description = "Lab to remove (default: the only one)" };
+        var all = new Option<bool>("--all") { Description = "Remove every lab and every leftover of crashed runs" };
+        var down = new Command("down", "Remove a lab (idempotent)") { id, all };
+        down.SetAction((parse, cancellationToken) => Guard(async () =>
+        {
+            var ids = await LabBuilder.LabIdsAsync(cancellationToken);
+            IEnumerable<string> doomed = parse.GetValue(all) ? ids
+                : parse.GetValue(id) is { } one ? [one]
+                : ids.Count <= 1 ? ids
+                : throw new LabException($"{ids.Count} labs are up ({string.Join(", ", ids)}); name one with --id or use --all");
+            int removed = 0;
+            foreach (var lab in doomed) removed += await LabBuilder.DownAsync(lab, cancellationToken);
+            Console.Out.WriteLine($"removed {removed} namespaces");
+            return ExitCodes.Ok;
+        }));
+
+        return new Command("lab", "An emulated cluster in network namespaces (needs root)") { up, status, down };
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"cnibench lab: {message}");
+        return ExitCodes.BadInput;
+    }
+
+    private static async Task<int> Guard(Func<Task<int>> body)
+    {
+        if (!Environment.IsPrivilegedProcess) return Fail("the lab needs root to create network namespaces; run it with sudo");
+        try
+        {
+            return await body();
+        }
+        catch (LabException e)
+        {
+            Console.Error.WriteLine($"cnibench lab: {e.Message}");
+            return ExitCodes.Failed;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Text.Json;
+using CniBench.Cli.Storage;
+
+namespace CniBench.Cli.Lab;
+
+/// <summary>
+/// Builds and removes labs. Nothing is created outside the lab's own namespaces; a build that fails
+/// half-way removes what it made. `down` is idempotent, `down --all` also clears leftovers of crashed runs.
+/// </summary>
+public static class LabBuilder
+{
+    /// <summary>Where lab specs are kept while a lab is up (tmpfs: gone after a reboot, like the namespaces).</summary>
+    public static string StateDirectory { get; } = Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
+
+    public static async Task<TimeSpan> UpAsync(LabSpec spec, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var topology = new LabTopology(spec);
+        try
+        {
+            await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', topology.Namespaces.Select(n => $"netns add {n}")) + "\n", cancellationToken);
+            // Consecutive commands in the same namespace and tool go in one batch: a 2×2 lab is a few dozen processes, not hundreds.
+            foreach (var group in Consecutive(topology.BuildCommands()))
+                await LabShell.RunAsync(group.Tool, ["-n", group.Namespace, "-batch", "-"], string.Join('\n', group.Commands) + "\n", cancellationToken);
+            foreach (var (ns, settings) in topology.Sysctls())
+                await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
+            Directory.CreateDirectory(StateDirectory);
+            await File.WriteAllTextAsync(StatePath(spec.Id), JsonSerializer.Serialize(spec, StoreJson.Indented), cancellationToken);
+        }
+        catch
+        {
+            await DownAsync(spec.Id, CancellationToken.None);
+            throw;
+        }
+        return clock.Elapsed;
+    }
+
+    private static IEnumerable<(string Namespace, string Tool, List<string> Commands)> Consecutive(IEnumerable<LabCommand> commands)
+    {
+        (string Namespace, string Tool, List<string> Commands)? current = null;
+        foreach (var c in commands)
+        {
+            if (current is { } g && g.Namespace == c.Namespace && g.Tool == c.Tool)
+            {
+                g.Commands.Add(c.Command);
+                continue;
+            }
+            if (current is { } done) yield return done;
+            current = (c.Namespace, c.Tool, [c.Command]);
+        }
+        if (current is { } last) yield return last;
+    }
+
+    /// <summary>Removes every namespace of the lab (deleting a namespace removes its links, routes and rules) and its state.</summary>
+    public static async Task<int> DownAsync(string id, CancellationToken cancellationToken)
+    {
+        var doomed = (await NamespacesAsync(cancellationToken)).Where(n => LabTopology.IdOf(n) == id).ToArray();
+        if (doomed.Length > 0)
+            await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n", cancellationToken);
+        File.Delete(StatePath(id));
+        return doomed.Length;
+    }
+
+    /// <summary>Every lab id seen in namespaces or state files, including leftovers of crashed runs.</summary>
+    public static async Task<IReadOnlyList<string>> LabIdsAsync(CancellationToken cancellationToken)
+    {
+        var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
+        var fromState = Directory.Exists(StateDirectory) ? Directory.GetFiles(StateDirectory, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>() : [];
+        return fromNamespaces.Concat(fromState).Distinct().Order(StringComparer.Ordinal).ToArray();
+    }
+
+    public static LabSpec? Load(string id)
+    {
+        var path = StatePath(id);
+        return File.Exists(path) ? JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options) : null;
+    }
+
+    public static async Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken cancellationToken)
+    {
+        var output = await LabShell.RunAsync("ip", ["netns", "list"], null, cancellationToken);
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ')[0]).Where(LabTopology.IsLabNamespace).ToArray();
+    }
+
+    private static string StatePath(string id) => Path.Combine(StateDirectory, $"{id}.json");
+}

@@ -1,0 +1,21 @@
+using System.Text.Json.Serialization;
+
+namespace CniBench.Cli.Lab;
+
+[JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<LabRouting>))]
+public enum LabRouting { Native, Vxlan }
+
+/// <summary>What `cnibench lab up` builds. Stored next to the lab so later commands find it.</summary>
+public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu)
+{
+    public const int MaxNodes = 16, MaxPodsPerNode = 32, MinMtu = 1280, MaxMtu = 9000;
+
+    public IReadOnlyList<string> Check()
+    {
+        var problems = new List<string>();
+        if (Nodes is < 1 or > MaxNodes) problems.Add($"--nodes: {Nodes} is out of range; allowed: 1..{MaxNodes}");
+        if (PodsPerNode is < 1 or > MaxPodsPerNode) problems.Add($"--pods-per-node: {PodsPerNode} is out of range; allowed: 1..{MaxPodsPerNode}");
+        if (Mtu is < MinMtu or > MaxMtu) problems.Add($"--mtu: {Mtu} is out of range; allowed: {MinMtu}..{MaxMtu}");
+        return problems;
+    }
+}

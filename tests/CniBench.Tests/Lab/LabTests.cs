@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using CniBench.Cli.Lab;
+using CniBench.Tests.Support;
+using Xunit.Abstractions;
+
+namespace CniBench.Tests.Lab;
+
+public class LabTopologyTests
+{
+    [Fact]
+    public void Names_and_addresses_follow_the_layout_and_carry_the_lab_prefix()
+    {
+        var t = new LabTopology(new LabSpec("ab12", 2, 2, LabRouting.Native, 1500));
+        Assert.Equal(["cnb-ab12-ul", "cnb-ab12-n1", "cnb-ab12-n2", "cnb-ab12-n1p1", "cnb-ab12-n1p2", "cnb-ab12-n2p1", "cnb-ab12-n2p2"], t.Namespaces);
+        Assert.Equal("10.244.2.3", t.Pod(2, 2).Address);
+        Assert.Equal("192.168.200.1", t.Node(1).Address);
+        Assert.All(t.Namespaces, n => Assert.Equal("ab12", LabTopology.IdOf(n)));
+        Assert.Null(LabTopology.IdOf("other-ns"));
+        Assert.All(t.BuildCommands(), c => Assert.StartsWith("cnb-ab12-", c.Namespace));
+        Assert.Contains(t.BuildCommands(), c => c.Namespace == "cnb-ab12-n1" && c.Command == "route add 10.244.2.0/24 via 192.168.200.2");
+    }
+
+    [Fact]
+    public void Vxlan_labs_build_an_overlay_and_give_pods_the_smaller_mtu()
+    {
+        var t = new LabTopology(new LabSpec("cd34", 3, 1, LabRouting.Vxlan, 9000));
+        Assert.Equal(8950, t.PodMtu);
+        var commands = t.BuildCommands();
+        Assert.Contains(commands, c => c.Tool == "bridge" && c.Namespace == "cnb-cd34-n1" && c.Command.EndsWith("dst 192.168.200.3"));
+        Assert.Contains(commands, c => c.Command == "route add 10.244.2.0/24 via 10.245.0.2 dev vxlan0");
+        Assert.DoesNotContain(commands, c => c.Command.StartsWith("route add 10.244.2.0/24 via 192.168.200.2"));
+    }
+
+    [Fact]
+    public void Bad_sizes_are_named_with_their_flag()
+    {
+        var problems = new LabSpec("x", 0, 99, LabRouting.Native, 100).Check();
+        Assert.Contains("--nodes: 0 is out of range; allowed: 1..16", problems);
+        Assert.Contains("--pods-per-node: 99 is out of range; allowed: 1..32", problems);
+        Assert.Contains("--mtu: 100 is out of range; allowed: 1280..9000", problems);
+    }
+}
+
+/// <summary>Real namespaces, links and routes (root only), with real traffic between them.</summary>
+public class LabNetworkTests(ITestOutputHelper output)
+{
+    private bool Root()
+    {
+        if (Environment.IsPrivilegedProcess) return true;
+        output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
+        return false;
+    }
+
+    [Theory]
+    [InlineData(LabRouting.Native, 1500)]
+    [InlineData(LabRouting.Vxlan, 9000)]
+    public async Task Every_placement_is_reachable_and_down_leaves_nothing(LabRouting routing, int mtu)
+    {
+        if (!Root()) return;
+        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, routing, mtu);
+        var t = new LabTopology(spec);
+        try
+        {
+            var took = await LabBuilder.UpAsync(spec, CancellationToken.None);
+            Assert.True(took < TimeSpan.FromSeconds(3), $"lab up took {took}");
+            output.WriteLine($"lab up: {took.TotalMilliseconds:0} ms");
+            Assert.Equal(t.Namespaces.Order(), (await LabBuilder.NamespacesAsync(CancellationToken.None)).Where(n => LabTopology.IdOf(n) == spec.Id).Order());
+            Assert.Contains($"mtu {t.PodMtu} ", await LabShell.RunAsync("ip", ["-n", t.Pod(1, 1).Namespace, "link", "show", "eth0"], null, CancellationToken.None));
+
+            var server = t.Pod(2, 1);
+            await using var agent = ServeIn(server.Namespace);
+            await agent.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+            // pod → pod across nodes, pod → pod on the same node, node → pod
+            foreach (var client in new[] { t.Pod(1, 1), t.Pod(2, 2), t.Node(1) })
+            {
+                var (code, stdout, stderr) = await RunIn(client.Namespace, "run", "-w", "tcp-rr", "--to", $"{server.Address}:7201", "-d", "300ms");
+                Assert.True(code == 0, $"{client.Namespace} → {server.Address}: {stdout} {stderr}");
+                Assert.Contains("no errors", stdout);
+            }
+            // host-to-host baseline: node to node over the underlay
+            await using var hostAgent = ServeIn(t.Node(2).Namespace);
+            await hostAgent.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+            var (hostCode, hostOut, hostErr) = await RunIn(t.Node(1).Namespace, "run", "-w", "tcp-stream", "--to", $"{t.Node(2).Address}:7201", "-d", "300ms");
+            Assert.True(hostCode == 0, hostOut + hostErr);
+        }
+        finally
+        {
+            var clock = Stopwatch.StartNew();
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+            output.WriteLine($"lab down: {clock.ElapsedMilliseconds} ms");
+        }
+        Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == spec.Id);
+        Assert.Null(LabBuilder.Load(spec.Id));
+        Assert.Equal(0, await LabBuilder.DownAsync(spec.Id, CancellationToken.None)); // idempotent
+    }
+
+    private static ChildProcess ServeIn(string ns) =>
+        ChildProcess.Start("/usr/sbin/ip", AppContext.BaseDirectory, "netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), "serve", "--bind", "0.0.0.0", "--token", "t");
+
+    private static Task<(int, string, string)> RunIn(string ns, params string[] args) =>
+        ChildProcess.RunAsync("/usr/sbin/ip", AppContext.BaseDirectory, TimeSpan.FromSeconds(30), ["netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. args]);
+}
