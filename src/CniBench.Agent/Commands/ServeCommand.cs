@@ -20,9 +20,10 @@ public static class ServeCommand
         var udp = new Option<int>("--udp-port") { Description = "UDP data port", DefaultValueFactory = _ => DefaultUdpPort };
         var http = new Option<int>("--http-port") { Description = "HTTP port (GET /echo, /healthz)", DefaultValueFactory = _ => DefaultHttpPort };
         var token = new Option<string?>("--token") { Description = "Token the controller must send (default: $CNIBENCH_TOKEN, else a random one printed to stderr)" };
+        var controlSocket = new Option<string?>("--control-socket") { Description = "Serve the control API on this Unix socket instead of --control-port (for controllers in another network namespace)" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process ends (used by the local target so no agent outlives its controller)" };
 
-        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, parentPid };
+        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, controlSocket, parentPid };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var log = new AgentLog(Console.Error);
@@ -46,7 +47,7 @@ public static class ServeCommand
                 log.Info($"no --token given; generated token {secret}");
             }
             var identity = new AgentIdentity(Environment.MachineName, Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("NODE_NAME"));
-            var options = new ServeOptions(address, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity);
+            var options = new ServeOptions(address, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket));
 
             AgentServer server;
             try
@@ -66,7 +67,7 @@ public static class ServeCommand
                 Console.Out.WriteLine(JsonSerializer.Serialize(server.Info, ContractsJson.Default.AgentInfo));
                 Console.Out.Flush();
                 var p = server.Info.Ports;
-                log.Info($"serving on {address}: control {p.Control}, tcp {p.Tcp}, udp {p.Udp}, http {p.Http}");
+                log.Info($"serving on {address}: control {server.Info.ControlSocket ?? p.Control.ToString(System.Globalization.CultureInfo.InvariantCulture)}, tcp {p.Tcp}, udp {p.Udp}, http {p.Http}");
                 await server.RunAsync(stop.Token);
             }
             log.Info("stopped");

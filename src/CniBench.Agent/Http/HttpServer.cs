@@ -21,7 +21,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
     {
         using var _ = _connections.Track(socket);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        socket.NoDelay = true;
+        if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);

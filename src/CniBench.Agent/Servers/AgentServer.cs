@@ -6,7 +6,9 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Agent.Servers;
 
-public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity);
+/// <param name="ControlSocket">When set, the control API listens on this Unix socket instead of a TCP port:
+/// a controller in another network namespace (the lab) reaches it through the file system.</param>
+public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null);
 
 /// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
 public sealed class AgentStartupException(string message) : Exception(message);
@@ -30,7 +32,7 @@ public sealed class AgentServer : IAsyncDisposable
         (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
         _jobs = new JobManager(log);
         Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
-            options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount);
+            options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket);
     }
 
     public AgentInfo Info { get; }
@@ -47,7 +49,9 @@ public sealed class AgentServer : IAsyncDisposable
                 s.Listen(4096);
                 return s;
             }
-            var control = Listen(options.ControlPort, "--control-port");
+            Socket control;
+            if (options.ControlSocket is { } path) bound.Add(control = ListenUnix(path));
+            else control = Listen(options.ControlPort, "--control-port");
             var tcp = Listen(options.TcpPort, "--tcp-port");
             var udp = Open(options.Bind, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
             bound.Add(udp);
@@ -84,7 +88,24 @@ public sealed class AgentServer : IAsyncDisposable
         }
     }
 
-    private static int Port(Socket s) => ((IPEndPoint)s.LocalEndPoint!).Port;
+    private static int Port(Socket s) => (s.LocalEndPoint as IPEndPoint)?.Port ?? 0;
+
+    private static Socket ListenUnix(string path)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            File.Delete(path); // a stale socket file of a killed agent would make bind fail
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            socket.Listen(64);
+            return socket;
+        }
+        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException)
+        {
+            socket.Dispose();
+            throw new AgentStartupException($"cannot listen on unix socket {path} (--control-socket): {e.Message}");
+        }
+    }
 
     public Task RunAsync(CancellationToken cancellationToken)
     {
@@ -101,6 +122,7 @@ public sealed class AgentServer : IAsyncDisposable
     {
         await _jobs.DisposeAsync();
         _control.Dispose();
+        if (_options.ControlSocket is { } path) File.Delete(path);
         _tcp.Dispose();
         _udp.Dispose();
         _http.Dispose();

@@ -5,7 +5,6 @@ using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
 using CniBench.Cli.Targets;
-using CniBench.Cli.Targets.Local;
 using CniBench.Contracts.Workloads;
 using Spectre.Console;
 
@@ -14,13 +13,13 @@ namespace CniBench.Cli.Commands;
 /// <summary>`cnibench run`: validate a scenario, run it on a target, store every result, write the report.</summary>
 public static class RunCommand
 {
-    public static readonly string[] Targets = ["local"];
 
     public static Command Create()
     {
         var suite = new Option<string?>("--suite", "-s") { Description = $"Built-in suite: {string.Join(", ", ScenarioLoader.BuiltInSuites)} (default quick)" };
         var file = new Option<string?>("--file", "-f") { Description = "Scenario YAML file (see docs/scenarios.md)" };
-        var target = new Option<string>("--target", "-t") { Description = $"Where agents run: {string.Join(", ", Targets)}", DefaultValueFactory = _ => "local" };
+        var target = new Option<string>("--target", "-t") { Description = $"Where agents run: {string.Join(", ", TargetFactory.Names)}", DefaultValueFactory = _ => "local" };
+        var lab = new Option<string?>("--lab") { Description = "With --target lab: which lab (default: the only one up)" };
         var config = new Option<string>("--config", "-c") { Description = "Label of the configuration under test (e.g. cilium-1.16-kpr), so runs can be compared", DefaultValueFactory = _ => "default" };
         var db = CommonOptions.Database();
         var output = new Option<string>("--out", "-o") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
@@ -32,13 +31,13 @@ public static class RunCommand
 
         var command = new Command("run", "Run a suite or scenario, store the results and write a report")
         {
-            suite, file, target, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
+            suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
         };
         command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
             var problems = new List<string>();
             if (parse.GetValue(suite) is not null && parse.GetValue(file) is not null) problems.Add("--suite and --file: give one, not both");
-            if (!Targets.Contains(parse.GetValue(target))) problems.Add($"--target: '{parse.GetValue(target)}' is not available; allowed: {string.Join(", ", Targets)}");
+            if (!TargetFactory.Names.Contains(parse.GetValue(target))) problems.Add($"--target: '{parse.GetValue(target)}' is not available; allowed: {string.Join(", ", TargetFactory.Names)}");
             var overrides = Overrides.Parse(parse.GetValue(repetitions), parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(ipFamily), problems);
             if (problems.Count > 0)
             {
@@ -49,7 +48,7 @@ public static class RunCommand
             var scenario = parse.GetValue(file) is { } path ? ScenarioLoader.LoadFile(path) : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick");
             scenario = overrides.ApplyTo(scenario);
 
-            await using ITarget runTarget = new LocalTarget(AgentCommand.Locate());
+            await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken);
             var invalid = runTarget.Validate(scenario);
             if (invalid.Count > 0)
             {

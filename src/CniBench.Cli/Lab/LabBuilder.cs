@@ -59,6 +59,8 @@ public static class LabBuilder
         if (doomed.Length > 0)
             await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n", cancellationToken);
         File.Delete(StatePath(id));
+        var sockets = Path.Combine(StateDirectory, id);
+        if (Directory.Exists(sockets)) Directory.Delete(sockets, recursive: true);
         return doomed.Length;
     }
 

@@ -11,14 +11,34 @@ public sealed class AgentClient : IDisposable
 {
     private readonly HttpClient _http;
 
-    public AgentClient(Uri baseAddress, string token, TimeSpan? requestTimeout = null)
+    public AgentClient(Uri baseAddress, string token, TimeSpan? requestTimeout = null, HttpMessageHandler? handler = null)
     {
-        _http = new HttpClient { BaseAddress = baseAddress, Timeout = requestTimeout ?? TimeSpan.FromSeconds(5) };
+        _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = requestTimeout ?? TimeSpan.FromSeconds(5) };
         _http.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, ControlProtocol.Version.ToString(CultureInfo.InvariantCulture));
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(ControlProtocol.TokenScheme, token);
     }
 
     public Uri BaseAddress => _http.BaseAddress!;
+
+    /// <summary>A client for an agent whose control API listens on a Unix socket (agents inside lab namespaces).</summary>
+    public static AgentClient ForUnixSocket(string path, string token) =>
+        new(new Uri("http://agent/"), token, handler: new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        });
 
     public Task<AgentInfo> InfoAsync(CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, "v1/info", null, ContractsJson.Default.AgentInfo, cancellationToken);

@@ -33,7 +33,8 @@ public sealed record AgentInfo(
     int Pid,
     string Bind,
     AgentPorts Ports,
-    int ProcessorCount);
+    int ProcessorCount,
+    string? ControlSocket = null);
 
 /// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
 public sealed record JobSpec(

@@ -50,7 +50,7 @@ public class CliTests
 
     [Theory]
     [InlineData(new[] { "run", "--suite", "nope" }, "unknown suite 'nope'; allowed: dataplane, quick")]
-    [InlineData(new[] { "run", "--target", "moon" }, "--target: 'moon' is not available; allowed: local")]
+    [InlineData(new[] { "run", "--target", "moon" }, "--target: 'moon' is not available; allowed: local, lab")]
     [InlineData(new[] { "run", "--duration", "-1s" }, "--duration: '-1s' is not valid; allowed: a duration 100ms..1h")]
     [InlineData(new[] { "run", "--repetitions", "0" }, "--repetitions: 0 is out of range; allowed: 1..100")]
     [InlineData(new[] { "run", "--file", "bad.yaml" }, "bad.yaml:3:15: cases[0].parallel: '-4' is not valid; allowed: an integer 1..1024")]

@@ -100,3 +100,59 @@ public class LabNetworkTests(ITestOutputHelper output)
     private static Task<(int, string, string)> RunIn(string ns, params string[] args) =>
         ChildProcess.RunAsync("/usr/sbin/ip", AppContext.BaseDirectory, TimeSpan.FromSeconds(30), ["netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. args]);
 }
+
+/// <summary>`cnibench run --target lab`: agents in the lab's namespaces, every supported placement, nothing left behind.</summary>
+public class LabTargetTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_run_on_the_lab_measures_every_placement_and_stops_its_agents()
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
+            return;
+        }
+        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500);
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        try
+        {
+            using var dir = new TempDirectory();
+            using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
+            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("""
+                name: lab
+                repetitions: 1
+                warmup: 100ms
+                duration: 400ms
+                placement: [host-to-host, pod-to-pod-same-node, pod-to-pod-cross-node]
+                cases:
+                  - workload: tcp-rr
+                """, "lab.yaml");
+            IReadOnlyCollection<int> pids;
+            CniBench.Cli.Running.RunOutcome outcome;
+            await using (var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate()))
+            {
+                Assert.Empty(target.Validate(scenario));
+                outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
+                    .RunAsync(scenario, "lab", await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
+                pids = target.AgentPids;
+                Assert.Equal(5, pids.Count); // servers in n2, n1p2, n2p1; clients in n1 and n1p1 (reused)
+            }
+            Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived the target"));
+            Assert.Equal(CniBench.Cli.Running.RunState.Completed, outcome.State);
+            Assert.Equal(["host-to-host", "pod-to-pod-same-node", "pod-to-pod-cross-node"], outcome.Results.Select(r => r.AchievedPlacement));
+            Assert.Equal(["192.168.200.2", "10.244.1.3", "10.244.2.2"], outcome.Results.Select(r => r.Workload.Target.Split(':')[0]));
+            Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
+            Assert.False(Directory.Exists(Path.Combine(LabBuilder.StateDirectory, spec.Id)), "control sockets were left behind");
+
+            var refused = new CniBench.Cli.Targets.Lab.LabTarget(spec with { Nodes = 1 }, CniBench.Cli.Targets.AgentCommand.Locate())
+                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n", "x.yaml"));
+            Assert.Contains(refused, p => p.Contains("pod-to-pod-cross-node needs 2 nodes"));
+            Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip is not available on the lab target yet"));
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
+        Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == spec.Id);
+    }
+}

@@ -1,6 +1,7 @@
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Local;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;

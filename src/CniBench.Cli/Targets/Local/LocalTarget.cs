@@ -49,7 +49,8 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
             await existing.DisposeAsync();
             _agents.Remove(key);
         }
-        var agent = await AgentProcess.StartAsync(command, role, bind, _token, cancellationToken);
+        var agent = await AgentProcess.StartAsync(command, role, [],
+            ["--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], _token, cancellationToken);
         _agents[key] = agent;
         return agent;
     }

@@ -1,4 +1,4 @@
-namespace CniBench.Cli.Targets.Local;
+namespace CniBench.Cli.Targets;
 
 /// <summary>How to start cnibench-agent: $CNIBENCH_AGENT, else the agent built next to this program.</summary>
 public sealed record AgentCommand(string FileName, IReadOnlyList<string> PrefixArguments)

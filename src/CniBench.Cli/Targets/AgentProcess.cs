@@ -5,7 +5,7 @@ using System.Text.Json;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
-namespace CniBench.Cli.Targets.Local;
+namespace CniBench.Cli.Targets;
 
 /// <summary>
 /// One cnibench-agent child process on this machine. It is told our pid so it exits if we die
@@ -39,22 +39,24 @@ public sealed class AgentProcess : IAsyncDisposable
     public string? DeathNotice() =>
         _process.HasExited ? $"{Role} agent (pid {Pid}) exited with code {_process.ExitCode}{(StderrTail.Length > 0 ? $": {StderrTail}" : "")}" : null;
 
-    public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IPAddress bind, string token, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts `[prefix...] cnibench-agent serve [serveArguments...] --token T --parent-pid P` and waits for its ready line.
+    /// The prefix runs it elsewhere, e.g. `ip netns exec NS` for the lab.
+    /// </summary>
+    public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IReadOnlyList<string> prefix, IReadOnlyList<string> serveArguments,
+        string token, CancellationToken cancellationToken)
     {
-        var start = new ProcessStartInfo(command.FileName)
+        string[] agentCommand = [command.FileName, .. command.PrefixArguments, "serve", .. serveArguments,
+            "--token", token, "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
+        string[] full = [.. prefix, .. agentCommand];
+        var start = new ProcessStartInfo(full[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        foreach (var a in command.PrefixArguments) start.ArgumentList.Add(a);
-        foreach (var a in new[]
-                 {
-                     "serve", "--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0",
-                     "--token", token, "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
-                 })
-            start.ArgumentList.Add(a);
+        foreach (var a in full.Skip(1)) start.ArgumentList.Add(a);
         start.Environment["POD_NAME"] = null;
         start.Environment["NODE_NAME"] = null;
 
@@ -112,6 +114,11 @@ public sealed class AgentProcess : IAsyncDisposable
         }
         Info = JsonSerializer.Deserialize(line, ContractsJson.Default.AgentInfo)
                ?? throw new TargetException($"{Role} agent printed an unreadable ready line: {line}");
+        if (Info.ControlSocket is { } socketPath)
+        {
+            Client = AgentClient.ForUnixSocket(socketPath, token);
+            return;
+        }
         var host = Endpoints.Format(new IPEndPoint(IPAddress.Parse(Info.Bind), Info.Ports.Control));
         Client = new AgentClient(new Uri($"http://{host}/"), token);
     }

@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using CniBench.Cli.Lab;
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Targets.Lab;
+
+/// <summary>
+/// Agents inside the namespaces of a lab that `cnibench lab up` built: started with `ip netns exec`,
+/// controlled through Unix sockets (the controller stays in the machine's own namespace and never
+/// routes into the lab), placed as each case asks.
+/// </summary>
+public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
+{
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node"];
+    private readonly LabTopology _topology = new(spec);
+    private readonly Dictionary<string, AgentProcess> _agents = new();
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+    private readonly string _socketDirectory = Path.Combine(LabBuilder.StateDirectory, spec.Id);
+
+    public string Name => "lab";
+
+    public IReadOnlyCollection<int> AgentPids => _agents.Values.Select(a => a.Pid).ToArray();
+
+    public IReadOnlyList<string> Validate(Scenario scenario)
+    {
+        var problems = new List<string>();
+        foreach (var c in scenario.Cases)
+        {
+            if (!Supported.Contains(c.Placement))
+                problems.Add($"case {c.Name}: placement {c.Placement} is not available on the lab target yet; allowed: {string.Join(", ", Supported)}");
+            else if (c.Placement == "pod-to-pod-same-node" && spec.PodsPerNode < 2)
+                problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
+            else if (c.Placement != "pod-to-pod-same-node" && spec.Nodes < 2)
+                problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
+            if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
+        }
+        return problems;
+    }
+
+    /// <summary>Which namespaces serve and send for a placement.</summary>
+    public (LabHost Server, LabHost Client) Hosts(string placement) => placement switch
+    {
+        Placements.HostToHost => (_topology.Node(2), _topology.Node(1)),
+        "pod-to-pod-same-node" => (_topology.Pod(1, 2), _topology.Pod(1, 1)),
+        "pod-to-pod-cross-node" => (_topology.Pod(2, 1), _topology.Pod(1, 1)),
+        _ => throw new TargetException($"placement {placement} is not available on the lab target"),
+    };
+
+    public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var (serverHost, clientHost) = Hosts(plannedCase.Placement);
+        var server = await EnsureAsync("server", serverHost, cancellationToken);
+        var client = await EnsureAsync("client", clientHost, cancellationToken);
+        var ports = server.Info.Ports;
+        int port = plannedCase.Workload.Kind switch
+        {
+            WorkloadKind.UdpStream or WorkloadKind.UdpRr => ports.Udp,
+            WorkloadKind.Http => ports.Http,
+            _ => ports.Tcp,
+        };
+        return new AgentPair(Handle(server), Handle(client), $"{serverHost.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
+    }
+
+    private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);
+
+    private async Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken)
+    {
+        string key = $"{role}/{host.Namespace}";
+        if (_agents.TryGetValue(key, out var existing))
+        {
+            if (!existing.HasExited) return existing;
+            await existing.DisposeAsync();
+            _agents.Remove(key);
+        }
+        Directory.CreateDirectory(_socketDirectory);
+        // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
+        string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
+        var agent = await AgentProcess.StartAsync(command, role, ["ip", "netns", "exec", host.Namespace],
+            ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken);
+        _agents[key] = agent;
+        return agent;
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>
+        {
+            ["target"] = Name,
+            ["lab.id"] = spec.Id,
+            ["lab.nodes"] = spec.Nodes.ToString(CultureInfo.InvariantCulture),
+            ["lab.pods_per_node"] = spec.PodsPerNode.ToString(CultureInfo.InvariantCulture),
+            ["lab.routing"] = spec.Routing.ToString().ToLowerInvariant(),
+            ["mtu.underlay"] = spec.Mtu.ToString(CultureInfo.InvariantCulture),
+            ["mtu.pod"] = _topology.PodMtu.ToString(CultureInfo.InvariantCulture),
+        });
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var agent in _agents.Values) await agent.DisposeAsync();
+        _agents.Clear();
+        try { Directory.Delete(_socketDirectory, recursive: true); }
+        catch (DirectoryNotFoundException) { }
+    }
+}

@@ -1,0 +1,28 @@
+using CniBench.Cli.Lab;
+using CniBench.Cli.Targets.Lab;
+using CniBench.Cli.Targets.Local;
+
+namespace CniBench.Cli.Targets;
+
+/// <summary>Turns `--target NAME [--lab ID]` into a target, or a clear reason why not.</summary>
+public static class TargetFactory
+{
+    public static IReadOnlyList<string> Names { get; } = ["local", "lab"];
+
+    public static async Task<ITarget> CreateAsync(string name, string? labId, CancellationToken cancellationToken)
+    {
+        var agent = AgentCommand.Locate();
+        if (name == "local") return new LocalTarget(agent);
+        if (!Environment.IsPrivilegedProcess) throw new TargetException("--target lab: the lab needs root (agents run in network namespaces); run with sudo");
+        var labs = (await LabBuilder.LabIdsAsync(cancellationToken)).Select(LabBuilder.Load).OfType<LabSpec>().ToArray();
+        var spec = labId is not null
+            ? labs.FirstOrDefault(l => l.Id == labId) ?? throw new TargetException($"--lab: no lab '{labId}' is up; allowed: {(labs.Length == 0 ? "none ('cnibench lab up' builds one)" : string.Join(", ", labs.Select(l => l.Id)))}")
+            : labs.Length switch
+            {
+                0 => throw new TargetException("--target lab: no lab is up; 'cnibench lab up' builds one"),
+                1 => labs[0],
+                _ => throw new TargetException($"--target lab: {labs.Length} labs are up; name one with --lab ({string.Join(", ", labs.Select(l => l.Id))})"),
+            };
+        return new LabTarget(spec, agent);
+    }
+}
