@@ -20,10 +20,10 @@ public static class RunCommand
         var duration = new Option<string>("--duration", "-d") { Description = "Measured window, " + Units.DurationHelp, DefaultValueFactory = _ => "5s" };
         var warmup = new Option<string>("--warmup") { Description = "Warm-up before the window (not counted)", DefaultValueFactory = _ => "0s" };
         var parallel = new Option<int>("--parallel", "-P") { Description = "Connections, sockets or virtual users", DefaultValueFactory = _ => 1 };
-        var messageSize = new Option<string>("--message-size") { Description = "Stream workloads: bytes per send, " + Units.SizeHelp, DefaultValueFactory = _ => "128KiB" };
+        var messageSize = new Option<string?>("--message-size") { Description = "Stream workloads: bytes per send (default 128KiB; udp 1400), " + Units.SizeHelp };
         var direction = new Option<string>("--direction") { Description = "tcp-stream: send (client→server) or receive", DefaultValueFactory = _ => "send" };
-        var requestSize = new Option<string>("--request-size") { Description = "Request/response workloads: request bytes", DefaultValueFactory = _ => "1" };
-        var responseSize = new Option<string>("--response-size") { Description = "Request/response workloads: response bytes (http: body bytes)", DefaultValueFactory = _ => "1" };
+        var requestSize = new Option<string?>("--request-size") { Description = "Request/response workloads: request bytes (default 1; udp 64)" };
+        var responseSize = new Option<string?>("--response-size") { Description = "Request/response workloads: response bytes (default 1; udp 64; http body 64)" };
         var bitrate = new Option<string>("--bitrate") { Description = "udp-stream: " + Units.BitrateHelp, DefaultValueFactory = _ => "0" };
         var model = new Option<string>("--model") { Description = "http: closed (N users back to back) or open (fixed --rate)", DefaultValueFactory = _ => "closed" };
         var rate = new Option<double>("--rate") { Description = "http open model: requests per second" };
@@ -41,22 +41,24 @@ public static class RunCommand
             if (!WorkloadNames.TryParse(parse.GetValue(workload), out var kind) || kind == WorkloadKind.Monitor)
                 errors.Add($"--workload: unknown workload '{parse.GetValue(workload)}'; allowed: {string.Join(", ", WorkloadNames.UserFacing)}");
             TimeSpan Duration(Option<string> o) => ParseOr<TimeSpan>(errors, o, parse.GetValue(o), Units.TryParseDuration, Units.DurationHelp);
-            int Size(Option<string> o)
+            // Sizes not given take the workload's own defaults (a datagram must fit a UDP packet).
+            var defaults = WorkloadDefaults.For(kind);
+            int Size(Option<string?> o, int fallback)
             {
+                if (parse.GetValue(o) is null) return fallback;
                 long v = ParseOr<long>(errors, o, parse.GetValue(o), Units.TryParseSize, Units.SizeHelp);
                 return (int)Math.Clamp(v, int.MinValue, int.MaxValue);
             }
             var d = Duration(duration);
             var w = Duration(warmup);
-            var spec = new WorkloadSpec
+            var spec = defaults with
             {
-                Kind = kind,
                 Target = parse.GetValue(to) ?? "",
                 Parallel = parse.GetValue(parallel),
-                MessageSize = Size(messageSize),
+                MessageSize = Size(messageSize, defaults.MessageSize),
                 Direction = Enum<StreamDirection>(errors, direction, parse.GetValue(direction)),
-                RequestSize = Size(requestSize),
-                ResponseSize = Size(responseSize),
+                RequestSize = Size(requestSize, defaults.RequestSize),
+                ResponseSize = Size(responseSize, defaults.ResponseSize),
                 Bitrate = ParseOr<long>(errors, bitrate, parse.GetValue(bitrate), Units.TryParseBitrate, Units.BitrateHelp),
                 HttpModel = Enum<HttpModel>(errors, model, parse.GetValue(model)),
                 Rate = parse.GetValue(rate),

@@ -14,16 +14,24 @@ public static class LabCommand
         var pods = new Option<int>("--pods-per-node") { Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})", DefaultValueFactory = _ => 2 };
         var routing = new Option<string>("--routing") { Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)", DefaultValueFactory = _ => "native" };
         var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSpec.MinMtu}..{LabSpec.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
-        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu };
+        var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables, none", DefaultValueFactory = _ => "iptables" };
+        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSpec.MaxServices})", DefaultValueFactory = _ => 0 };
+        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services };
         up.SetAction((parse, cancellationToken) => Guard(async () =>
         {
             if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
                 return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
-            var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu));
+            if (!Enum.TryParse<Lab.Services.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode) || !Enum.IsDefined(proxyMode))
+                return Fail($"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, none");
+            var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu),
+                proxyMode, parse.GetValue(services));
             var problems = spec.Check();
             if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
-            var took = await LabBuilder.UpAsync(spec, cancellationToken);
-            Console.Out.WriteLine($"lab {spec.Id} up in {took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}");
+            var result = await LabBuilder.UpAsync(spec, cancellationToken);
+            Console.Out.WriteLine(FormattableString.Invariant(
+                $"lab {spec.Id} up in {result.Took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy with {spec.Services + 1} services"));
+            if (result.ProgrammingTimes.Count > 0)
+                Console.Out.WriteLine($"services programmed per node in {string.Join(", ", result.ProgrammingTimes.Select(t => FormattableString.Invariant($"{t.TotalMilliseconds:0} ms")))}");
             return ExitCodes.Ok;
         }));
 
@@ -39,7 +47,7 @@ public static class LabCommand
                 int count = namespaces.Count(n => LabTopology.IdOf(n) == id);
                 Console.Out.WriteLine(spec is null
                     ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench lab down --all' removes them)"
-                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {count} namespaces");
+                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy, {spec.Services + 1} services, {count} namespaces");
             }
             return ExitCodes.Ok;
         }));

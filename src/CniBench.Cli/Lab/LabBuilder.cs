@@ -13,7 +13,9 @@ public static class LabBuilder
     /// <summary>Where lab specs are kept while a lab is up (tmpfs: gone after a reboot, like the namespaces).</summary>
     public static string StateDirectory { get; } = Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
 
-    public static async Task<TimeSpan> UpAsync(LabSpec spec, CancellationToken cancellationToken)
+    public sealed record UpResult(TimeSpan Took, IReadOnlyList<TimeSpan> ProgrammingTimes);
+
+    public static async Task<UpResult> UpAsync(LabSpec spec, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var topology = new LabTopology(spec);
@@ -25,15 +27,16 @@ public static class LabBuilder
                 await LabShell.RunAsync(group.Tool, ["-n", group.Namespace, "-batch", "-"], string.Join('\n', group.Commands) + "\n", cancellationToken);
             foreach (var (ns, settings) in topology.Sysctls())
                 await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
+            var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
             Directory.CreateDirectory(StateDirectory);
             await File.WriteAllTextAsync(StatePath(spec.Id), JsonSerializer.Serialize(spec, StoreJson.Indented), cancellationToken);
+            return new UpResult(clock.Elapsed, programming);
         }
         catch
         {
             await DownAsync(spec.Id, CancellationToken.None);
             throw;
         }
-        return clock.Elapsed;
     }
 
     private static IEnumerable<(string Namespace, string Tool, List<string> Commands)> Consecutive(IEnumerable<LabCommand> commands)

@@ -6,9 +6,10 @@ namespace CniBench.Cli.Lab;
 public enum LabRouting { Native, Vxlan }
 
 /// <summary>What `cnibench lab up` builds. Stored next to the lab so later commands find it.</summary>
-public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu)
+public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu,
+    Services.ProxyMode Proxy = Services.ProxyMode.Iptables, int Services = 0)
 {
-    public const int MaxNodes = 16, MaxPodsPerNode = 32, MinMtu = 1280, MaxMtu = 9000;
+    public const int MaxNodes = 16, MaxPodsPerNode = 32, MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
 
     public IReadOnlyList<string> Check()
     {
@@ -16,6 +17,7 @@ public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting R
         if (Nodes is < 1 or > MaxNodes) problems.Add($"--nodes: {Nodes} is out of range; allowed: 1..{MaxNodes}");
         if (PodsPerNode is < 1 or > MaxPodsPerNode) problems.Add($"--pods-per-node: {PodsPerNode} is out of range; allowed: 1..{MaxPodsPerNode}");
         if (Mtu is < MinMtu or > MaxMtu) problems.Add($"--mtu: {Mtu} is out of range; allowed: {MinMtu}..{MaxMtu}");
+        if (Services is < 0 or > MaxServices) problems.Add($"--services: {Services} is out of range; allowed: 0..{MaxServices}");
         return problems;
     }
 }

@@ -27,6 +27,9 @@ public sealed class LabTopology(LabSpec spec)
     public static string PodCidr(int node) => $"10.244.{node}.0/24";
     public static string OverlayAddress(int node) => $"10.245.0.{node}";
 
+    /// <summary>The pods behind the lab's service: the last pod of every node (so pod 1 can be a client elsewhere).</summary>
+    public IEnumerable<LabHost> Endpoints => Enumerable.Range(1, Spec.Nodes).Select(n => Pod(n, Spec.PodsPerNode));
+
     public IEnumerable<LabHost> Nodes => Enumerable.Range(1, Spec.Nodes).Select(Node);
 
     public IEnumerable<LabHost> Pods => Enumerable.Range(1, Spec.Nodes).SelectMany(n => Enumerable.Range(1, Spec.PodsPerNode).Select(p => Pod(n, p)));

@@ -44,7 +44,7 @@ public sealed class AgentProcess : IAsyncDisposable
     /// The prefix runs it elsewhere, e.g. `ip netns exec NS` for the lab.
     /// </summary>
     public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IReadOnlyList<string> prefix, IReadOnlyList<string> serveArguments,
-        string token, CancellationToken cancellationToken)
+        string token, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? identity = null)
     {
         string[] agentCommand = [command.FileName, .. command.PrefixArguments, "serve", .. serveArguments,
             "--token", token, "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
@@ -57,8 +57,9 @@ public sealed class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in full.Skip(1)) start.ArgumentList.Add(a);
-        start.Environment["POD_NAME"] = null;
-        start.Environment["NODE_NAME"] = null;
+        // The agent answers HTTP with its identity: what the target says it is, never what leaked in from our environment.
+        start.Environment["POD_NAME"] = identity?.GetValueOrDefault("POD_NAME");
+        start.Environment["NODE_NAME"] = identity?.GetValueOrDefault("NODE_NAME");
 
         Process process;
         try

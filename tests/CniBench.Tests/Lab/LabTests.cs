@@ -61,7 +61,7 @@ public class LabNetworkTests(ITestOutputHelper output)
         var t = new LabTopology(spec);
         try
         {
-            var took = await LabBuilder.UpAsync(spec, CancellationToken.None);
+            var took = (await LabBuilder.UpAsync(spec, CancellationToken.None)).Took;
             Assert.True(took < TimeSpan.FromSeconds(3), $"lab up took {took}");
             output.WriteLine($"lab up: {took.TotalMilliseconds:0} ms");
             Assert.Equal(t.Namespaces.Order(), (await LabBuilder.NamespacesAsync(CancellationToken.None)).Where(n => LabTopology.IdOf(n) == spec.Id).Order());
@@ -144,15 +144,98 @@ public class LabTargetTests(ITestOutputHelper output)
             Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
             Assert.False(Directory.Exists(Path.Combine(LabBuilder.StateDirectory, spec.Id)), "control sockets were left behind");
 
-            var refused = new CniBench.Cli.Targets.Lab.LabTarget(spec with { Nodes = 1 }, CniBench.Cli.Targets.AgentCommand.Locate())
-                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n", "x.yaml"));
+            var refused = new CniBench.Cli.Targets.Lab.LabTarget(spec with { Nodes = 1, Proxy = CniBench.Cli.Lab.Services.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
+                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-external]\n", "x.yaml"));
             Assert.Contains(refused, p => p.Contains("pod-to-pod-cross-node needs 2 nodes"));
-            Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip is not available on the lab target yet"));
+            Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip needs services; this lab has --proxy none"));
+            Assert.Contains(refused, p => p.Contains("pod-to-external is not available on the lab target yet"));
         }
         finally
         {
             await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
         }
         Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == spec.Id);
+    }
+}
+
+/// <summary>Services programmed as kube-proxy does, checked by the traffic that goes through them.</summary>
+public class LabServiceTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Iptables)]
+    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
+    public async Task The_cluster_ip_spreads_connections_over_every_endpoint_and_node_ports_work(CniBench.Cli.Lab.Services.ProxyMode mode)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
+            return;
+        }
+        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
+        var up = await LabBuilder.UpAsync(spec, CancellationToken.None);
+        output.WriteLine($"{mode}: programmed in {string.Join(", ", up.ProgrammingTimes.Select(t => $"{t.TotalMilliseconds:0} ms"))}");
+        try
+        {
+            using var dir = new TempDirectory();
+            using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("svc.db"));
+            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("""
+                name: services
+                repetitions: 1
+                warmup: 100ms
+                duration: 1s
+                cases:
+                  - name: split
+                    workload: http
+                    keepAlive: false
+                    parallel: 2
+                    placement: pod-to-cluster-ip
+                  - name: nodeport
+                    workload: http
+                    placement: pod-to-node-port
+                  - name: crr
+                    workload: tcp-crr
+                    placement: pod-to-cluster-ip
+                """, "svc.yaml");
+            await using var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate());
+            Assert.Empty(target.Validate(scenario));
+            var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
+                .RunAsync(scenario, mode.ToString(), new Dictionary<string, string>(), CancellationToken.None);
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+
+            var backends = outcome.Results.Single(r => r.Case == "split").Client.Result!.Backends;
+            var topology = new LabTopology(spec);
+            Assert.Equal(topology.Endpoints.Select(e => e.Namespace).Order(), backends.Keys.Order());
+            double total = backends.Values.Sum();
+            Assert.All(backends.Values, count => Assert.InRange(count / total, 0.3, 0.7)); // 50/50 configured
+            output.WriteLine($"split over {total} connections: {string.Join(", ", backends.Select(b => $"{b.Key} {b.Value}"))}");
+            Assert.True(outcome.Results.Single(r => r.Case == "nodeport").Client.Result!.Transactions > 100);
+            Assert.EndsWith(":30280", outcome.Results.Single(r => r.Case == "nodeport").Workload.Target);
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public void Iptables_rules_have_kube_proxys_shape_with_the_real_service_last()
+    {
+        var services = CniBench.Cli.Lab.Services.LabServices.Dummies(3).Concat(CniBench.Cli.Lab.Services.LabServices.Real(["10.244.1.3", "10.244.2.3", "10.244.3.3"], 7201, 7202, 7280)).ToArray();
+        var rules = CniBench.Cli.Lab.Services.IptablesRules.Render(services).Split('\n');
+        var serviceJumps = rules.Where(r => r.StartsWith("-A KUBE-SERVICES -d ")).ToArray();
+        Assert.Equal(6, serviceJumps.Length);
+        Assert.StartsWith("-A KUBE-SERVICES -d 10.96.0.10/32", serviceJumps[^1]);
+        var real = services.First(s => s.Name == "cnibench/agent:tcp");
+        var picks = rules.Where(r => r.StartsWith($"-A KUBE-SVC-{real.Hash} -m comment")).ToArray();
+        Assert.Contains("--probability 0.33333333333", picks[0]);
+        Assert.Contains("--probability 0.50000000000", picks[1]);
+        Assert.DoesNotContain("--probability", picks[2]);
+        Assert.Contains(rules, r => r.Contains("-j DNAT --to-destination 10.244.2.3:7201"));
+        Assert.Contains(rules, r => r == "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS");
+        Assert.Equal("COMMIT", rules[^2]);
+
+        var nft = CniBench.Cli.Lab.Services.NftablesRules.Render(services);
+        Assert.Contains("10.96.0.10 . tcp . 7201 : goto service-" + real.Hash, nft);
+        Assert.Contains("numgen random mod 3 vmap", nft);
     }
 }

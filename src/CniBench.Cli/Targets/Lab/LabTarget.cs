@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using CniBench.Cli.Lab;
+using CniBench.Cli.Lab.Services;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Workloads;
 
@@ -13,7 +14,7 @@ namespace CniBench.Cli.Targets.Lab;
 /// </summary>
 public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node"];
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
     private readonly LabTopology _topology = new(spec);
     private readonly Dictionary<string, AgentProcess> _agents = new();
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -34,33 +35,47 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
                 problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
             else if (c.Placement != "pod-to-pod-same-node" && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
+            if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
+                problems.Add($"case {c.Name}: {c.Placement} needs services; this lab has --proxy none (lab up --proxy iptables or nftables)");
             if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
         }
         return problems;
     }
 
-    /// <summary>Which namespaces serve and send for a placement.</summary>
-    public (LabHost Server, LabHost Client) Hosts(string placement) => placement switch
+    /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
+    public sealed record LabPlacement(IReadOnlyList<LabHost> Servers, LabHost Client, string Address, Func<WorkloadKind, int>? ServicePort);
+
+    public LabPlacement Place(string placement) => placement switch
     {
-        Placements.HostToHost => (_topology.Node(2), _topology.Node(1)),
-        "pod-to-pod-same-node" => (_topology.Pod(1, 2), _topology.Pod(1, 1)),
-        "pod-to-pod-cross-node" => (_topology.Pod(2, 1), _topology.Pod(1, 1)),
+        Placements.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).Address, null),
+        "pod-to-pod-same-node" => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).Address, null),
+        "pod-to-pod-cross-node" => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).Address, null),
+        // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
+        "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), LabServices.ClusterIp,
+            kind => DataPort(kind, 7201, 7202, 7280)),
+        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(spec.Nodes).Address,
+            kind => DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
+    };
+
+    private static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => kind switch
+    {
+        WorkloadKind.UdpStream or WorkloadKind.UdpRr => udp,
+        WorkloadKind.Http => http,
+        _ => tcp,
     };
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var (serverHost, clientHost) = Hosts(plannedCase.Placement);
-        var server = await EnsureAsync("server", serverHost, cancellationToken);
-        var client = await EnsureAsync("client", clientHost, cancellationToken);
-        var ports = server.Info.Ports;
-        int port = plannedCase.Workload.Kind switch
-        {
-            WorkloadKind.UdpStream or WorkloadKind.UdpRr => ports.Udp,
-            WorkloadKind.Http => ports.Http,
-            _ => ports.Tcp,
-        };
-        return new AgentPair(Handle(server), Handle(client), $"{serverHost.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
+        var place = Place(plannedCase.Placement);
+        var servers = new List<AgentProcess>();
+        foreach (var host in place.Servers) servers.Add(await EnsureAsync("server", host, cancellationToken));
+        var client = await EnsureAsync("client", place.Client, cancellationToken);
+        var kind = plannedCase.Workload.Kind;
+        var ports = servers[0].Info.Ports;
+        int port = place.ServicePort?.Invoke(kind) ?? DataPort(kind, ports.Tcp, ports.Udp, ports.Http);
+        // With several backends, the first one's agent stands for the server side's CPU and memory.
+        return new AgentPair(Handle(servers[0]), Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
     }
 
     private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);
@@ -78,7 +93,8 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
         // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
         string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
         var agent = await AgentProcess.StartAsync(command, role, ["ip", "netns", "exec", host.Namespace],
-            ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken);
+            ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
+            new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = _topology.Node(host.Node).Namespace });
         _agents[key] = agent;
         return agent;
     }
@@ -91,6 +107,9 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
             ["lab.nodes"] = spec.Nodes.ToString(CultureInfo.InvariantCulture),
             ["lab.pods_per_node"] = spec.PodsPerNode.ToString(CultureInfo.InvariantCulture),
             ["lab.routing"] = spec.Routing.ToString().ToLowerInvariant(),
+            ["lab.proxy"] = spec.Proxy.ToString().ToLowerInvariant(),
+            ["lab.services"] = (spec.Services + 1).ToString(CultureInfo.InvariantCulture),
+            ["lab.iptables"] = "iptables-nft (nf_tables backend)",
             ["mtu.underlay"] = spec.Mtu.ToString(CultureInfo.InvariantCulture),
             ["mtu.pod"] = _topology.PodMtu.ToString(CultureInfo.InvariantCulture),
         });
