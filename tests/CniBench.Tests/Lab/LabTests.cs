@@ -239,3 +239,21 @@ public class LabServiceTests(ITestOutputHelper output)
         Assert.Contains("numgen random mod 3 vmap", nft);
     }
 }
+
+public class DoctorTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Doctor_checks_each_feature_in_a_throwaway_namespace_and_removes_it()
+    {
+        var checks = await CniBench.Cli.Commands.DoctorCommand.RunAsync(CancellationToken.None);
+        foreach (var c in checks) output.WriteLine($"{c.Name}: {c.Ok} {c.Detail}");
+        Assert.Equal(Environment.IsPrivilegedProcess, checks.Single(c => c.Name == "root").Ok);
+        if (!Environment.IsPrivilegedProcess || checks.Any(c => c.Required && !c.Ok && c.Name != "root"))
+        {
+            output.WriteLine("SKIPPED: not root or tools missing; the feature probes did not run");
+            return;
+        }
+        Assert.All(new[] { "netns", "veth", "bridge device", "vxlan", "nf_tables", "iptables nat" }, name => Assert.True(checks.Single(c => c.Name == name).Ok, name));
+        Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => n.Contains("doctor"));
+    }
+}

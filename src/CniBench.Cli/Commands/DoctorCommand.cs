@@ -1,0 +1,80 @@
+using System.CommandLine;
+using CniBench.Cli.Lab;
+using CniBench.Contracts.Cli;
+
+namespace CniBench.Cli.Commands;
+
+/// <summary>`cnibench doctor`: can this machine run the lab? Says what is missing and how to get it.</summary>
+public static class DoctorCommand
+{
+    public sealed record Check(string Name, bool Ok, string Detail, bool Required = true);
+
+    public static Command Create()
+    {
+        var command = new Command("doctor", "Check what the lab target needs: root, kernel features, tools");
+        command.SetAction(async (_, cancellationToken) =>
+        {
+            var checks = await RunAsync(cancellationToken);
+            foreach (var c in checks)
+                Console.Out.WriteLine($"{(c.Ok ? "ok  " : c.Required ? "FAIL" : "warn")}  {c.Name,-22} {c.Detail}");
+            bool ok = checks.All(c => c.Ok || !c.Required);
+            Console.Out.WriteLine(ok ? "the lab can run here" : "the lab cannot run here until the failures above are fixed");
+            return ok ? ExitCodes.Ok : ExitCodes.Failed;
+        });
+        return command;
+    }
+
+    public static async Task<IReadOnlyList<Check>> RunAsync(CancellationToken cancellationToken)
+    {
+        var checks = new List<Check>
+        {
+            new("root", Environment.IsPrivilegedProcess, Environment.IsPrivilegedProcess ? "running as root" : "network namespaces need root: run with sudo"),
+        };
+        foreach (var (tool, package, required) in new[] { ("ip", "iproute2", true), ("bridge", "iproute2", true), ("sysctl", "procps", true), ("iptables-restore", "iptables", true), ("nft", "nftables", true), ("conntrack", "conntrack", false) })
+        {
+            var path = new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" }.Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+            checks.Add(new(tool, path is not null, path ?? $"not found: apt-get install {package}", required));
+        }
+        if (checks.Any(c => c.Required && !c.Ok)) return checks;
+
+        // Try each kernel feature in a throw-away namespace: nothing touches this machine's own network.
+        string probe = $"{LabTopology.Prefix}doctor-{Environment.ProcessId}";
+        async Task Try(string name, string detail, params string[] args)
+        {
+            try
+            {
+                await LabShell.RunAsync(args[0], args[1..], null, cancellationToken);
+                checks.Add(new(name, true, detail));
+            }
+            catch (LabException e)
+            {
+                checks.Add(new(name, false, e.Message));
+            }
+        }
+        await Try("netns", "network namespaces", "ip", "netns", "add", probe);
+        if (checks[^1].Ok)
+        {
+            try
+            {
+                await Try("veth", "veth pairs", "ip", "-n", probe, "link", "add", "d0", "type", "veth", "peer", "name", "d1");
+                await Try("bridge device", "Linux bridges", "ip", "-n", probe, "link", "add", "br0", "type", "bridge");
+                await Try("vxlan", "VXLAN overlay", "ip", "-n", probe, "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789");
+                await Try("nf_tables", "nftables in a namespace", "ip", "netns", "exec", probe, "nft", "add", "table", "ip", "cnibench-doctor");
+                await Try("iptables nat", "iptables nat table", "ip", "netns", "exec", probe, "iptables", "-t", "nat", "-L", "-n");
+                await Try("bridge netfilter", "net.bridge.bridge-nf-call-iptables (br_netfilter; needed for same-node service backends)",
+                    "ip", "netns", "exec", probe, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1");
+            }
+            finally
+            {
+                await LabShell.RunAsync("ip", ["netns", "del", probe], null, CancellationToken.None);
+            }
+        }
+        var version = await LabShell.RunAsync("iptables", ["-V"], null, cancellationToken);
+        checks.Add(new("iptables backend", true, version.Trim() + (File.Exists("/usr/sbin/iptables-legacy") ? "; iptables-legacy also present" : "")));
+        string? Read(string p) => File.Exists(p) ? File.ReadAllText(p).Trim() : null;
+        var count = Read("/proc/sys/net/netfilter/nf_conntrack_count");
+        var max = Read("/proc/sys/net/netfilter/nf_conntrack_max");
+        checks.Add(new("conntrack table", max is not null, max is null ? "nf_conntrack not loaded yet (it loads with the first NAT rule)" : $"{count}/{max} entries (read only: the lab never changes nf_conntrack_max)", Required: false));
+        return checks;
+    }
+}
