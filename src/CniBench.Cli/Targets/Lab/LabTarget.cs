@@ -16,13 +16,13 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
 {
     private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
     private readonly LabTopology _topology = new(spec);
-    private readonly Dictionary<string, AgentProcess> _agents = new();
+    private readonly AgentPool _agents = new();
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private readonly string _socketDirectory = Path.Combine(LabBuilder.StateDirectory, spec.Id);
 
     public string Name => "lab";
 
-    public IReadOnlyCollection<int> AgentPids => _agents.Values.Select(a => a.Pid).ToArray();
+    public IReadOnlyCollection<int> AgentPids => _agents.Pids;
 
     public IReadOnlyList<string> Validate(Scenario scenario)
     {
@@ -52,17 +52,10 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
         "pod-to-pod-cross-node" => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).Address, null),
         // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
         "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), LabServices.ClusterIp,
-            kind => DataPort(kind, 7201, 7202, 7280)),
+            kind => AgentPool.DataPort(kind, 7201, 7202, 7280)),
         "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(spec.Nodes).Address,
-            kind => DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
+            kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
-    };
-
-    private static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => kind switch
-    {
-        WorkloadKind.UdpStream or WorkloadKind.UdpRr => udp,
-        WorkloadKind.Http => http,
-        _ => tcp,
     };
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
@@ -72,32 +65,21 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
         foreach (var host in place.Servers) servers.Add(await EnsureAsync("server", host, cancellationToken));
         var client = await EnsureAsync("client", place.Client, cancellationToken);
         var kind = plannedCase.Workload.Kind;
-        var ports = servers[0].Info.Ports;
-        int port = place.ServicePort?.Invoke(kind) ?? DataPort(kind, ports.Tcp, ports.Udp, ports.Http);
+        int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
-        return new AgentPair(Handle(servers[0]), Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
+        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
     }
 
-    private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);
-
-    private async Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken)
-    {
-        string key = $"{role}/{host.Namespace}";
-        if (_agents.TryGetValue(key, out var existing))
+    private Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken) =>
+        _agents.EnsureAsync($"{role}/{host.Namespace}", () =>
         {
-            if (!existing.HasExited) return existing;
-            await existing.DisposeAsync();
-            _agents.Remove(key);
-        }
-        Directory.CreateDirectory(_socketDirectory);
-        // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
-        string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
-        var agent = await AgentProcess.StartAsync(command, role, ["ip", "netns", "exec", host.Namespace],
-            ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
-            new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = _topology.Node(host.Node).Namespace });
-        _agents[key] = agent;
-        return agent;
-    }
+            Directory.CreateDirectory(_socketDirectory);
+            // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
+            string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
+            return AgentProcess.StartAsync(command, role, ["ip", "netns", "exec", host.Namespace],
+                ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
+                new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = _topology.Node(host.Node).Namespace });
+        });
 
     public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>
@@ -116,8 +98,7 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var agent in _agents.Values) await agent.DisposeAsync();
-        _agents.Clear();
+        await _agents.DisposeAsync();
         try { Directory.Delete(_socketDirectory, recursive: true); }
         catch (DirectoryNotFoundException) { }
     }

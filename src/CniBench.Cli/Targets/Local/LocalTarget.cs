@@ -11,12 +11,12 @@ namespace CniBench.Cli.Targets.Local;
 /// </summary>
 public sealed class LocalTarget(AgentCommand command) : ITarget
 {
-    private readonly Dictionary<string, AgentProcess> _agents = new();
+    private readonly AgentPool _agents = new();
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
 
     public string Name => "local";
 
-    public IReadOnlyCollection<int> AgentPids => _agents.Values.Select(a => a.Pid).ToArray();
+    public IReadOnlyCollection<int> AgentPids => _agents.Pids;
 
     public IReadOnlyList<string> Validate(Scenario scenario) =>
         scenario.Cases.Where(c => c.Placement != Placements.HostToHost)
@@ -28,39 +28,16 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
         var bind = plannedCase.IpFamily == IpFamily.Ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback;
         var server = await EnsureAsync("server", bind, cancellationToken);
         var client = await EnsureAsync("client", bind, cancellationToken);
-        var ports = server.Info.Ports;
-        int port = plannedCase.Workload.Kind switch
-        {
-            WorkloadKind.UdpStream or WorkloadKind.UdpRr => ports.Udp,
-            WorkloadKind.Http => ports.Http,
-            _ => ports.Tcp,
-        };
-        return new AgentPair(Handle(server), Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost);
+        int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
+        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost);
     }
 
-    private static AgentHandle Handle(AgentProcess p) => new(p.Role, p.Info, p.Client, p.DeathNotice);
-
-    private async Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken)
-    {
-        string key = $"{role}/{bind}";
-        if (_agents.TryGetValue(key, out var existing))
-        {
-            if (!existing.HasExited) return existing;
-            await existing.DisposeAsync();
-            _agents.Remove(key);
-        }
-        var agent = await AgentProcess.StartAsync(command, role, [],
-            ["--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], _token, cancellationToken);
-        _agents[key] = agent;
-        return agent;
-    }
+    private Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken) =>
+        _agents.EnsureAsync($"{role}/{bind}", () => AgentProcess.StartAsync(command, role, [],
+            ["--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], _token, cancellationToken));
 
     public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string> { ["target"] = Name, ["path"] = "loopback" });
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var agent in _agents.Values) await agent.DisposeAsync();
-        _agents.Clear();
-    }
+    public ValueTask DisposeAsync() => _agents.DisposeAsync();
 }
