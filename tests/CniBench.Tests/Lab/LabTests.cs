@@ -44,20 +44,13 @@ public class LabTopologyTests
 /// <summary>Real namespaces, links and routes (root only), with real traffic between them.</summary>
 public class LabNetworkTests(ITestOutputHelper output)
 {
-    private bool Root()
-    {
-        if (Environment.IsPrivilegedProcess) return true;
-        output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
-        return false;
-    }
-
     [Theory]
     [InlineData(LabRouting.Native, 1500)]
     [InlineData(LabRouting.Vxlan, 9000)]
     public async Task Every_placement_is_reachable_and_down_leaves_nothing(LabRouting routing, int mtu)
     {
-        if (!Root()) return;
-        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, routing, mtu);
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, routing, mtu);
         var t = new LabTopology(spec);
         try
         {
@@ -107,18 +100,12 @@ public class LabTargetTests(ITestOutputHelper output)
     [Fact]
     public async Task A_run_on_the_lab_measures_every_placement_and_stops_its_agents()
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
-            return;
-        }
-        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500);
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
         await LabBuilder.UpAsync(spec, CancellationToken.None);
         try
         {
-            using var dir = new TempDirectory();
-            using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
-            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("""
+            var (outcome, pids) = await LabRuns.RunAsync(spec, """
                 name: lab
                 repetitions: 1
                 warmup: 100ms
@@ -126,17 +113,8 @@ public class LabTargetTests(ITestOutputHelper output)
                 placement: [host-to-host, pod-to-pod-same-node, pod-to-pod-cross-node]
                 cases:
                   - workload: tcp-rr
-                """, "lab.yaml");
-            IReadOnlyCollection<int> pids;
-            CniBench.Cli.Running.RunOutcome outcome;
-            await using (var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate()))
-            {
-                Assert.Empty(target.Validate(scenario));
-                outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
-                    .RunAsync(scenario, "lab", await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
-                pids = target.AgentPids;
-                Assert.Equal(5, pids.Count); // servers in n2, n1p2, n2p1; clients in n1 and n1p1 (reused)
-            }
+                """);
+            Assert.Equal(5, pids.Count); // servers in n2, n1p2, n2p1; clients in n1 and n1p1 (reused)
             Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived the target"));
             Assert.Equal(CniBench.Cli.Running.RunState.Completed, outcome.State);
             Assert.Equal(["host-to-host", "pod-to-pod-same-node", "pod-to-pod-cross-node"], outcome.Results.Select(r => r.AchievedPlacement));
@@ -166,19 +144,13 @@ public class LabServiceTests(ITestOutputHelper output)
     [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
     public async Task The_cluster_ip_spreads_connections_over_every_endpoint_and_node_ports_work(CniBench.Cli.Lab.Services.ProxyMode mode)
     {
-        if (!Environment.IsPrivilegedProcess)
-        {
-            output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
-            return;
-        }
-        var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
         var up = await LabBuilder.UpAsync(spec, CancellationToken.None);
         output.WriteLine($"{mode}: programmed in {string.Join(", ", up.ProgrammingTimes.Select(t => $"{t.TotalMilliseconds:0} ms"))}");
         try
         {
-            using var dir = new TempDirectory();
-            using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("svc.db"));
-            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("""
+            var (outcome, _) = await LabRuns.RunAsync(spec, """
                 name: services
                 repetitions: 1
                 warmup: 100ms
@@ -195,11 +167,7 @@ public class LabServiceTests(ITestOutputHelper output)
                   - name: crr
                     workload: tcp-crr
                     placement: pod-to-cluster-ip
-                """, "svc.yaml");
-            await using var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate());
-            Assert.Empty(target.Validate(scenario));
-            var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
-                .RunAsync(scenario, mode.ToString(), new Dictionary<string, string>(), CancellationToken.None);
+                """);
             Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
 
             var backends = outcome.Results.Single(r => r.Case == "split").Client.Result!.Backends;
@@ -248,12 +216,38 @@ public class DoctorTests(ITestOutputHelper output)
         var checks = await CniBench.Cli.Commands.DoctorCommand.RunAsync(CancellationToken.None);
         foreach (var c in checks) output.WriteLine($"{c.Name}: {c.Ok} {c.Detail}");
         Assert.Equal(Environment.IsPrivilegedProcess, checks.Single(c => c.Name == "root").Ok);
-        if (!Environment.IsPrivilegedProcess || checks.Any(c => c.Required && !c.Ok && c.Name != "root"))
+        if (!Environment.IsPrivilegedProcess || checks.Any(c => c.Required && !c.Ok))
         {
             output.WriteLine("SKIPPED: not root or tools missing; the feature probes did not run");
             return;
         }
         Assert.All(new[] { "netns", "veth", "bridge device", "vxlan", "nf_tables", "iptables nat" }, name => Assert.True(checks.Single(c => c.Name == name).Ok, name));
         Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => n.Contains("doctor"));
+    }
+}
+
+/// <summary>What the lab tests share: the root check, a fresh lab id, and a run on a lab target.</summary>
+internal static class LabRuns
+{
+    public static string NewId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+
+    public static bool Root(ITestOutputHelper output)
+    {
+        if (Environment.IsPrivilegedProcess) return true;
+        output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
+        return false;
+    }
+
+    /// <summary>Runs a scenario on a lab target and stops its agents; returns the outcome and the pids the agents had.</summary>
+    public static async Task<(CniBench.Cli.Running.RunOutcome Outcome, IReadOnlyCollection<int> Pids)> RunAsync(LabSpec spec, string yaml)
+    {
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
+        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(yaml, "lab.yaml");
+        await using var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate());
+        Assert.Empty(target.Validate(scenario));
+        var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
+            .RunAsync(scenario, spec.Proxy.ToString(), await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
+        return (outcome, target.AgentPids);
     }
 }
