@@ -28,9 +28,19 @@ public static class LabShell
                 await process.StandardInput.WriteAsync(stdin.AsMemory(), cancellationToken);
                 process.StandardInput.Close();
             }
-            var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
-            var error = process.StandardError.ReadToEndAsync(cancellationToken);
-            await process.WaitForExitAsync(cancellationToken);
+            var output = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            var error = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            try
+            {
+                await process.WaitForExitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Interrupted: the tool must not go on changing a lab that is being taken down.
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(CancellationToken.None);
+                throw;
+            }
             if (process.ExitCode != 0)
                 throw new LabException($"{tool} {string.Join(' ', arguments)} failed: {(await error).Trim()}{(stdin is null ? "" : $" (batch: {Truncate(stdin)})")}");
             return await output;

@@ -87,6 +87,18 @@ public class LabNetworkTests(ITestOutputHelper output)
         Assert.Equal(0, await LabBuilder.DownAsync(spec.Id, CancellationToken.None)); // idempotent
     }
 
+    [Fact]
+    public async Task A_build_interrupted_half_way_removes_what_it_made()
+    {
+        if (!LabRuns.Root(output)) return;
+        // 3000 services in nftables take seconds to load: cancel while the rules are going in.
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, Services: 3000);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => LabBuilder.UpAsync(spec, cancel.Token));
+        Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == spec.Id);
+        Assert.Null(LabBuilder.Load(spec.Id));
+    }
+
     private static ChildProcess ServeIn(string ns) =>
         ChildProcess.Start("/usr/sbin/ip", AppContext.BaseDirectory, "netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), "serve", "--bind", "0.0.0.0", "--token", "t");
 
