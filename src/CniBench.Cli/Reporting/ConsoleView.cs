@@ -66,8 +66,8 @@ public sealed class ConsoleView(IAnsiConsole console) : IRunObserver
         {
             var cells = new List<string> { Markup.Escape(s.Case), s.Failed > 0 ? $"[red]{s.Repetitions - s.Failed}/{s.Repetitions}[/]" : $"{s.Repetitions}/{s.Repetitions}" };
             cells.AddRange(columns.Select(c => s.Metrics.TryGetValue(c.Metric, out var st) ? Markup.Escape(Format.MeanWithCi(c.Metric, st)) : ""));
-            cells.Add(s.MergedLatencyUs.TryGetValue("p50", out var p50) ? Format.Number(p50, 1) : "");
-            cells.Add(s.MergedLatencyUs.TryGetValue("p99", out var p99) ? Format.Number(p99, 1) : "");
+            cells.Add(Format.Percentile(s, "p50"));
+            cells.Add(Format.Percentile(s, "p99"));
             table.AddRow(cells.ToArray());
         }
         console.Write(table);

@@ -21,6 +21,20 @@ public static class Format
     public static string MeanWithCi(string metric, MetricStatistics s) =>
         s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
 
+    /// <summary>The truncated mean and which repetitions it leaves out; empty when no outlier was dropped.</summary>
+    public static string TruncatedMean(string metric, MetricStatistics s) =>
+        s.DroppedRepetitions.Count == 0 ? "" : $"{Metric(metric, s.TruncatedMean)} (without #{string.Join(", #", s.DroppedRepetitions)})";
+
+    /// <summary>A merged percentile in µs, or empty when the case has no latency.</summary>
+    public static string Percentile(CaseSummary s, string label) =>
+        s.MergedLatencyUs.TryGetValue(label, out var v) ? Number(v, 1) : "";
+
+    /// <summary>"Latency over N transactions (merged histogram): p50 …" — null when the case has no latency.</summary>
+    public static string? MergedLatencySentence(CaseSummary s) =>
+        s.MergedLatencyUs.Count == 0 ? null
+            : $"Latency over {Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
+              string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Number(p.Value, 1)} µs")) + ".";
+
     public static string Percent(double value) => double.IsNaN(value) ? "–" : Number(value, 1) + "%";
 
     public static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", Inv) ?? "–";

@@ -107,20 +107,15 @@ public sealed class HtmlExporter : IReportExporter
         w.WriteLine("<table class=\"case-metrics\"><thead><tr><th>metric</th><th>unit</th><th>n</th><th>mean</th><th>median</th><th>95% CI</th><th>min</th><th>max</th><th>CV</th><th>truncated mean</th></tr></thead><tbody>");
         foreach (var (name, st) in s.Metrics)
         {
-            string truncated = st.DroppedRepetitions.Count == 0 ? "" : $"{Reporting.Format.Metric(name, st.TruncatedMean)} (without #{string.Join(", #", st.DroppedRepetitions)})";
             w.WriteLine($"<tr><td>{E(name)}</td><td>{E(Metrics.Describe(name).Unit)}</td><td>{st.N}</td><td>{E(Reporting.Format.Metric(name, st.Mean))}</td>" +
                         $"<td>{E(Reporting.Format.Metric(name, st.Median))}</td><td>{E(Reporting.Format.Interval(name, st))}</td><td>{E(Reporting.Format.Metric(name, st.Min))}</td>" +
-                        $"<td>{E(Reporting.Format.Metric(name, st.Max))}</td><td>{E(Reporting.Format.Percent(st.CvPercent))}</td><td>{E(truncated)}</td></tr>");
+                        $"<td>{E(Reporting.Format.Metric(name, st.Max))}</td><td>{E(Reporting.Format.Percent(st.CvPercent))}</td><td>{E(Reporting.Format.TruncatedMean(name, st))}</td></tr>");
         }
         w.WriteLine("</tbody></table>");
-        if (s.MergedLatencyUs.Count > 0)
-        {
-            w.WriteLine($"<p>Latency over {Reporting.Format.Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
-                        E(string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Reporting.Format.Number(p.Value, 1)} µs"))) + ".</p>");
-        }
+        if (Reporting.Format.MergedLatencySentence(s) is { } latency) w.WriteLine($"<p>{E(latency)}</p>");
     }
 
-    private static string Latency(CaseSummary s, string p) => s.MergedLatencyUs.TryGetValue(p, out var v) ? E(Reporting.Format.Number(v, 1)) : "";
+    private static string Latency(CaseSummary s, string p) => E(Reporting.Format.Percentile(s, p));
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

@@ -81,17 +81,15 @@ public sealed class MarkdownExporter : IReportExporter
         foreach (var (name, st) in s.Metrics)
         {
             var d = Metrics.Describe(name);
-            string truncated = st.DroppedRepetitions.Count == 0 ? "" : $"{Reporting.Format.Metric(name, st.TruncatedMean)} (without #{string.Join(", #", st.DroppedRepetitions)})";
-            w.WriteLine($"| {name} | {d.Unit} | {st.N} | {Reporting.Format.Metric(name, st.Mean)} | {Reporting.Format.Metric(name, st.Median)} | {Reporting.Format.Interval(name, st)} | {Reporting.Format.Metric(name, st.Min)} | {Reporting.Format.Metric(name, st.Max)} | {Reporting.Format.Percent(st.CvPercent)} | {truncated} |");
+            w.WriteLine($"| {name} | {d.Unit} | {st.N} | {Reporting.Format.Metric(name, st.Mean)} | {Reporting.Format.Metric(name, st.Median)} | {Reporting.Format.Interval(name, st)} | {Reporting.Format.Metric(name, st.Min)} | {Reporting.Format.Metric(name, st.Max)} | {Reporting.Format.Percent(st.CvPercent)} | {Reporting.Format.TruncatedMean(name, st)} |");
         }
         w.WriteLine();
-        if (s.MergedLatencyUs.Count > 0)
+        if (Reporting.Format.MergedLatencySentence(s) is { } latency)
         {
-            w.WriteLine($"Latency over {Reporting.Format.Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
-                        string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Reporting.Format.Number(p.Value, 1)} µs")) + ".");
+            w.WriteLine(latency);
             w.WriteLine();
         }
     }
 
-    private static string Latency(CaseSummary s, string p) => s.MergedLatencyUs.TryGetValue(p, out var v) ? Reporting.Format.Number(v, 1) : "";
+    private static string Latency(CaseSummary s, string p) => Reporting.Format.Percentile(s, p);
 }
