@@ -16,22 +16,25 @@ public static class LabCommand
         var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSpec.MinMtu}..{LabSpec.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
         var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables, none", DefaultValueFactory = _ => "iptables" };
         var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSpec.MaxServices})", DefaultValueFactory = _ => 0 };
-        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services };
+        var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
+        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables };
         up.SetAction((parse, cancellationToken) => Guard(async () =>
         {
             if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
                 return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
             if (!Enum.TryParse<Lab.Services.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode) || !Enum.IsDefined(proxyMode))
                 return Fail($"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, none");
+            if (!Enum.TryParse<Lab.Services.IptablesBackend>(parse.GetValue(iptables), true, out var backend) || !Enum.IsDefined(backend))
+                return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
             var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu),
-                proxyMode, parse.GetValue(services));
+                proxyMode, parse.GetValue(services), backend);
             var problems = spec.Check();
             if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
             var result = await LabBuilder.UpAsync(spec, cancellationToken);
             Console.Out.WriteLine(FormattableString.Invariant(
                 $"lab {spec.Id} up in {result.Took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy with {spec.Services + 1} services"));
-            if (result.ProgrammingTimes.Count > 0)
-                Console.Out.WriteLine($"services programmed per node in {string.Join(", ", result.ProgrammingTimes.Select(t => FormattableString.Invariant($"{t.TotalMilliseconds:0} ms")))}");
+            if (result.Programming.PerNode.Count > 0)
+                Console.Out.WriteLine(FormattableString.Invariant($"services programmed per node in {string.Join(", ", result.Programming.PerNode.Select(t => FormattableString.Invariant($"{t.TotalMilliseconds:0} ms")))} (rules generated in {result.Programming.Render.TotalMilliseconds:0.0} ms)"));
             return ExitCodes.Ok;
         }));
 

@@ -45,7 +45,7 @@ public static class RunCommand
                 return ExitCodes.BadInput;
             }
 
-            var scenario = parse.GetValue(file) is { } path ? ScenarioLoader.LoadFile(path) : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick");
+            var scenario = parse.GetValue(file) is { } path ? ScenarioLoader.LoadFile(path) : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
             scenario = overrides.ApplyTo(scenario);
 
             await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken);

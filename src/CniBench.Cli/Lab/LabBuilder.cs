@@ -13,7 +13,7 @@ public static class LabBuilder
     /// <summary>Where lab specs are kept while a lab is up (tmpfs: gone after a reboot, like the namespaces).</summary>
     public static string StateDirectory { get; } = Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
 
-    public sealed record UpResult(TimeSpan Took, IReadOnlyList<TimeSpan> ProgrammingTimes);
+    public sealed record UpResult(TimeSpan Took, Services.ProgrammingTime Programming);
 
     public static async Task<UpResult> UpAsync(LabSpec spec, CancellationToken cancellationToken)
     {
@@ -28,8 +28,7 @@ public static class LabBuilder
             foreach (var (ns, settings) in topology.Sysctls())
                 await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
             var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
-            Directory.CreateDirectory(StateDirectory);
-            await File.WriteAllTextAsync(StatePath(spec.Id), JsonSerializer.Serialize(spec, StoreJson.Indented), cancellationToken);
+            await SaveAsync(spec, cancellationToken);
             return new UpResult(clock.Elapsed, programming);
         }
         catch
@@ -73,6 +72,13 @@ public static class LabBuilder
         var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
         var fromState = Directory.Exists(StateDirectory) ? Directory.GetFiles(StateDirectory, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>() : [];
         return fromNamespaces.Concat(fromState).Distinct().Order(StringComparer.Ordinal).ToArray();
+    }
+
+    /// <summary>Records what the lab is now (after `up`, or after a run re-programmed its services).</summary>
+    public static async Task SaveAsync(LabSpec spec, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(StateDirectory);
+        await File.WriteAllTextAsync(StatePath(spec.Id), JsonSerializer.Serialize(spec, StoreJson.Indented), cancellationToken);
     }
 
     public static LabSpec? Load(string id)

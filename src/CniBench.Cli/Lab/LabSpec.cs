@@ -7,7 +7,7 @@ public enum LabRouting { Native, Vxlan }
 
 /// <summary>What `cnibench lab up` builds. Stored next to the lab so later commands find it.</summary>
 public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu,
-    Services.ProxyMode Proxy = Services.ProxyMode.Iptables, int Services = 0)
+    Services.ProxyMode Proxy = Services.ProxyMode.Iptables, int Services = 0, Services.IptablesBackend Iptables = Services.IptablesBackend.Nft)
 {
     public const int MaxNodes = 16, MaxPodsPerNode = 32, MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
 

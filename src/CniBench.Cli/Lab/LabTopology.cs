@@ -104,12 +104,14 @@ public sealed class LabTopology(LabSpec spec)
 
     /// <summary>
     /// Per-namespace kernel settings: nodes forward; every sender may reuse TIME_WAIT ports and use a
-    /// wide port range (connect-rate workloads run out otherwise).
+    /// wide port range (connect-rate workloads run out otherwise). Bridged traffic passes the node's
+    /// netfilter hooks: without that, a client whose service backend sits on its own node's bridge never
+    /// sees the DNAT undone and hangs in connect.
     /// </summary>
     public IEnumerable<(string Namespace, string[] Settings)> Sysctls()
     {
         string[] client = ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65000"];
-        foreach (var node in Nodes) yield return (node.Namespace, ["net.ipv4.ip_forward=1", .. client]);
+        foreach (var node in Nodes) yield return (node.Namespace, ["net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", .. client]);
         foreach (var pod in Pods) yield return (pod.Namespace, client);
     }
 

@@ -65,6 +65,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var metrics = clientResult is null
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
+        foreach (var (name, value) in agents.TargetMetrics) metrics[name] = value;
         return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, agents.AchievedPlacement,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,

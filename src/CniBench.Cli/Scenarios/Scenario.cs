@@ -20,7 +20,14 @@ public sealed record PlannedCase(
     TimeSpan Warmup,
     TimeSpan Duration,
     int Repetitions,
-    IReadOnlyDictionary<string, string> Parameters);
+    IReadOnlyDictionary<string, string> Parameters,
+    LabSettings? Lab = null);
+
+/// <summary>What a case asks of the lab (each null: whatever the lab has).</summary>
+public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Services = null, Lab.LabRouting? Routing = null, int? Mtu = null)
+{
+    public bool Topology => Routing is not null || Mtu is not null;
+}
 
 public static class Placements
 {

@@ -14,10 +14,13 @@ public static class ScenarioFields
 
     public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, IReadOnlyList<WorkloadKind>? AppliesTo = null);
 
-    public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", "repetitions", "warmup", "duration", "ipFamily", "placement", "cases"];
+    /// <summary>What a case asks of the lab it runs on; the lab target re-programs or rebuilds to match, other targets refuse them.</summary>
+    public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
-    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "ipFamily", "placement"];
+    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "ipFamily", "placement", .. LabOnly];
+
+    public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", .. Inherited, "cases"];
 
     public static IReadOnlyList<Field> CaseFields { get; } =
     [
@@ -38,6 +41,10 @@ public static class ScenarioFields
         new("duration", "a duration 100ms..1h", Duration(Limits.MinDuration, Limits.MaxDuration), false),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
+        new("proxy", "iptables, nftables, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
+        new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab target)", Int(1, Lab.LabSpec.MaxServices + 1), true),
+        new("routing", "native, vxlan (lab target)", Enum<Lab.LabRouting>(), true),
+        new("mtu", $"an integer {Lab.LabSpec.MinMtu}..{Lab.LabSpec.MaxMtu} (lab target)", Int(Lab.LabSpec.MinMtu, Lab.LabSpec.MaxMtu), true),
     ];
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);

@@ -17,20 +17,35 @@ public sealed class ScenarioLoader
 
     private ScenarioLoader(string source) => _source = source;
 
-    public static IReadOnlyList<string> BuiltInSuites { get; } = typeof(ScenarioLoader).Assembly.GetManifestResourceNames()
-        .Where(n => n.StartsWith(BuiltInPrefix, StringComparison.Ordinal))
-        .Select(n => Path.GetFileNameWithoutExtension(n[BuiltInPrefix.Length..]))
-        .Order(StringComparer.Ordinal).ToArray();
+    private static IReadOnlyList<string> Resources { get; } = typeof(ScenarioLoader).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(BuiltInPrefix, StringComparison.Ordinal)).ToArray();
 
-    public static string? BuiltInText(string suite)
+    /// <summary>Built-in suite names. A suite may have its own version for a target (suites/lab/dataplane.yaml).</summary>
+    public static IReadOnlyList<string> BuiltInSuites { get; } = Resources
+        .Select(n => Path.GetFileNameWithoutExtension(n)).Distinct().Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The targets that have their own version of a suite.</summary>
+    public static IReadOnlyList<string> TargetsWithOwnVersion(string suite) => Resources
+        .Where(n => n.EndsWith($"/{suite}.yaml", StringComparison.Ordinal) && n.Count(c => c == '/') == 2)
+        .Select(n => n.Split('/')[1]).Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>The target's own version of a suite if it has one, else the general one.</summary>
+    public static string? BuiltInText(string suite, string? target = null)
     {
-        using var stream = typeof(ScenarioLoader).Assembly.GetManifestResourceStream($"{BuiltInPrefix}{suite}.yaml");
-        return stream is null ? null : new StreamReader(stream).ReadToEnd();
+        var name = target is not null && Resources.Contains($"{BuiltInPrefix}{target}/{suite}.yaml") ? $"{BuiltInPrefix}{target}/{suite}.yaml"
+            : Resources.Contains($"{BuiltInPrefix}{suite}.yaml") ? $"{BuiltInPrefix}{suite}.yaml"
+            : Resources.FirstOrDefault(n => n.EndsWith($"/{suite}.yaml", StringComparison.Ordinal));
+        if (name is null) return null;
+        using var stream = typeof(ScenarioLoader).Assembly.GetManifestResourceStream(name)!;
+        return new StreamReader(stream).ReadToEnd();
     }
 
-    public static Scenario LoadSuite(string suite)
+    public static Scenario LoadSuite(string suite, string? target = null)
     {
-        var text = BuiltInText(suite) ?? throw new ScenarioException(
+        var own = TargetsWithOwnVersion(suite);
+        if (target is not null && !Resources.Contains($"{BuiltInPrefix}{suite}.yaml") && own.Count > 0 && !own.Contains(target))
+            throw new ScenarioException([new ScenarioError("--suite", 1, 1, "suite", $"suite '{suite}' runs on --target {string.Join(" or ", own)}, not {target}", string.Join(", ", own))]);
+        var text = BuiltInText(suite, target) ?? throw new ScenarioException(
             [new ScenarioError("--suite", 1, 1, "suite", $"unknown suite '{suite}'", string.Join(", ", BuiltInSuites))]);
         return Load(text, $"suite:{suite}");
     }
@@ -215,6 +230,7 @@ public sealed class ScenarioLoader
     private PlannedCase? BuildCase(WorkloadKind kind, string baseName, Dictionary<string, Value> v, HashSet<string> matrixFields, YamlMappingNode caseNode, string path)
     {
         T Get<T>(string key, T fallback) => v.TryGetValue(key, out var value) ? (T)value.Parsed : fallback;
+        T? Optional<T>(string key) where T : struct => v.TryGetValue(key, out var value) ? (T)value.Parsed : null;
         var defaults = WorkloadDefaults.For(kind);
         var spec = defaults with
         {
@@ -257,6 +273,9 @@ public sealed class ScenarioLoader
             Get("warmup", TimeSpan.FromSeconds(1)),
             Get("duration", TimeSpan.FromSeconds(5)),
             Get("repetitions", 3),
-            parameters);
+            parameters,
+            ScenarioFields.LabOnly.Any(v.ContainsKey)
+                ? new LabSettings(Optional<Lab.Services.ProxyMode>("proxy"), Optional<int>("services"), Optional<Lab.LabRouting>("routing"), Optional<int>("mtu"))
+                : null);
     }
 }

@@ -23,8 +23,14 @@ public interface ITarget : IAsyncDisposable
 /// <summary>A running agent as the runner sees it: its control client, and a way to ask whether it died.</summary>
 public sealed record AgentHandle(string Role, AgentInfo Info, AgentClient Client, Func<string?> DeathNotice);
 
-/// <summary>The agents of a case, where the client sends, and the placement the target actually achieved.</summary>
-public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress, string AchievedPlacement);
+/// <summary>
+/// The agents of a case, where the client sends, the placement the target actually achieved, and what the
+/// target itself measured while preparing the case (e.g. the lab's rule programming times).
+/// </summary>
+public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress, string AchievedPlacement)
+{
+    public IReadOnlyDictionary<string, double> TargetMetrics { get; init; } = new Dictionary<string, double>();
+}
 
 /// <summary>The target could not provide what was asked (an agent would not start, a host is missing).</summary>
 public sealed class TargetException(string message) : Exception(message);

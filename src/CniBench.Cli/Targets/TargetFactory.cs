@@ -15,14 +15,16 @@ public static class TargetFactory
         if (name == "local") return new LocalTarget(agent);
         if (!Environment.IsPrivilegedProcess) throw new TargetException("--target lab: the lab needs root (agents run in network namespaces); run with sudo");
         var labs = (await LabBuilder.LabIdsAsync(cancellationToken)).Select(LabBuilder.Load).OfType<LabSpec>().ToArray();
-        var spec = labId is not null
-            ? labs.FirstOrDefault(l => l.Id == labId) ?? throw new TargetException($"--lab: no lab '{labId}' is up; allowed: {(labs.Length == 0 ? "none ('cnibench lab up' builds one)" : string.Join(", ", labs.Select(l => l.Id)))}")
-            : labs.Length switch
-            {
-                0 => throw new TargetException("--target lab: no lab is up; 'cnibench lab up' builds one"),
-                1 => labs[0],
-                _ => throw new TargetException($"--target lab: {labs.Length} labs are up; name one with --lab ({string.Join(", ", labs.Select(l => l.Id))})"),
-            };
-        return new LabTarget(spec, agent);
+        if (labId is null && labs.Length == 0)
+        {
+            // Nothing up: the run builds a lab of its own (2 nodes × 2 pods) and removes it at the end.
+            var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500);
+            return await LabTarget.BuildAsync(spec, agent, cancellationToken);
+        }
+        var existing = labId is not null
+            ? labs.FirstOrDefault(l => l.Id == labId) ?? throw new TargetException($"--lab: no lab '{labId}' is up; allowed: {(labs.Length == 0 ? "none (without --lab the run builds its own)" : string.Join(", ", labs.Select(l => l.Id)))}")
+            : labs.Length == 1 ? labs[0]
+            : throw new TargetException($"--target lab: {labs.Length} labs are up; name one with --lab ({string.Join(", ", labs.Select(l => l.Id))})");
+        return LabTarget.Existing(existing, agent);
     }
 }

@@ -23,6 +23,9 @@ public static class Metrics
     public const string HostCpuPer100kTps = "cpu.host.percent_per_100k_tps";
     public const string ClientMemoryMiB = "memory.client.mib";
     public const string ServerMemoryMiB = "memory.server.mib";
+    public const string ProgramTableMs = "lab.program.table.ms";
+    public const string AddServiceMs = "lab.program.add_service.ms";
+    public const string RenderMs = "lab.program.render.ms";
 
     public static IReadOnlyList<MetricDescriptor> All { get; } =
     [
@@ -46,6 +49,9 @@ public static class Metrics
         new(HostCpuPer100kTps, "% per 100k tx/s", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "host CPU normalised per 100k transactions/s", 2),
         new(ClientMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "client agent resident memory (peak sample)", 1),
         new(ServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "server agent resident memory (peak sample)", 1),
+        new(ProgramTableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to load the whole service table into one node (mean over nodes)", 0),
+        new(AddServiceMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to add one service on one node, as the proxy mode writes it (mean over nodes)", 1),
+        new(RenderMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time the lab spent generating the rules (its own work, beside the kernel's)", 1),
     ];
 
     private static readonly Dictionary<string, MetricDescriptor> ByName = All.ToDictionary(m => m.Name);

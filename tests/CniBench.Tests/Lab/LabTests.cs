@@ -134,10 +134,10 @@ public class LabTargetTests(ITestOutputHelper output)
             Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
             Assert.False(Directory.Exists(Path.Combine(LabBuilder.StateDirectory, spec.Id)), "control sockets were left behind");
 
-            var refused = new CniBench.Cli.Targets.Lab.LabTarget(spec with { Nodes = 1, Proxy = CniBench.Cli.Lab.Services.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
+            var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { Nodes = 1, Proxy = CniBench.Cli.Lab.Services.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
                 .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-external]\n", "x.yaml"));
             Assert.Contains(refused, p => p.Contains("pod-to-pod-cross-node needs 2 nodes"));
-            Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip needs services; this lab has --proxy none"));
+            Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip needs services; the lab's proxy is none"));
             Assert.Contains(refused, p => p.Contains("pod-to-external is not available on the lab target yet"));
         }
         finally
@@ -159,7 +159,7 @@ public class LabServiceTests(ITestOutputHelper output)
         if (!LabRuns.Root(output)) return;
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
         var up = await LabBuilder.UpAsync(spec, CancellationToken.None);
-        output.WriteLine($"{mode}: programmed in {string.Join(", ", up.ProgrammingTimes.Select(t => $"{t.TotalMilliseconds:0} ms"))}");
+        output.WriteLine($"{mode}: programmed in {string.Join(", ", up.Programming.PerNode.Select(t => $"{t.TotalMilliseconds:0} ms"))}");
         try
         {
             var (outcome, _) = await LabRuns.RunAsync(spec, """
@@ -195,6 +195,92 @@ public class LabServiceTests(ITestOutputHelper output)
         {
             await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
         }
+    }
+
+    [Fact]
+    public async Task Cases_choose_proxy_mode_and_service_count_and_the_users_lab_is_given_back()
+    {
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        try
+        {
+            var (outcome, _) = await LabRuns.RunAsync(spec, """
+                name: scale
+                repetitions: 1
+                warmup: 0s
+                duration: 500ms
+                placement: pod-to-cluster-ip
+                cases:
+                  - workload: tcp-crr
+                    proxy: [iptables, nftables]
+                    services: [1, 300]
+                """);
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.Equal(4, outcome.Results.Count);
+            foreach (var r in outcome.Results)
+            {
+                output.WriteLine($"{r.Case}: {string.Join(", ", r.Metrics.Where(m => m.Key.StartsWith("lab.")).Select(m => $"{m.Key} {m.Value:0.0}"))}");
+                Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.AddServiceMs] > 0);
+                Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100);
+            }
+            // Every change of mode or size re-programs the nodes and says how long it took.
+            Assert.All(outcome.Results.Where(r => r.Case != "tcp-crr/proxy=iptables,services=1"),
+                r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.ProgramTableMs] > 0, r.Case));
+
+            var node = new LabTopology(spec).Node(1).Namespace;
+            Assert.Equal(spec, LabBuilder.Load(spec.Id));
+            var nat = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, CancellationToken.None);
+            Assert.DoesNotContain("dummy/svc-", nat);
+            Assert.Contains("cnibench/agent:tcp cluster IP", nat);
+            var tables = await LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "tables"], null, CancellationToken.None);
+            Assert.DoesNotContain("kube-proxy", tables);
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Without_a_lab_up_the_run_builds_its_own_rebuilds_it_per_routing_and_removes_it()
+    {
+        if (!LabRuns.Root(output)) return;
+        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count > 0)
+        {
+            output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
+            return;
+        }
+        string id;
+        await using (var target = await CniBench.Cli.Targets.TargetFactory.CreateAsync("lab", null, CancellationToken.None))
+        {
+            var lab = Assert.IsType<CniBench.Cli.Targets.Lab.LabTarget>(target);
+            id = lab.Spec.Id;
+            using var dir = new TempDirectory();
+            using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
+            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("""
+                name: routing
+                repetitions: 1
+                warmup: 0s
+                duration: 500ms
+                placement: pod-to-pod-cross-node
+                cases:
+                  - workload: tcp-rr
+                    routing: [native, vxlan]
+                    mtu: 9000
+                """, "routing.yaml");
+            Assert.Empty(target.Validate(scenario));
+            var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
+                .RunAsync(scenario, "own-lab", await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.Equal(LabRouting.Vxlan, lab.Spec.Routing);
+            Assert.Equal(9000, lab.Spec.Mtu);
+            var node = new LabTopology(lab.Spec).Node(1).Namespace;
+            Assert.Contains("mtu 9000", await LabShell.RunAsync("ip", ["-n", node, "link", "show", "eth0"], null, CancellationToken.None));
+            Assert.Contains("mtu 8950", await LabShell.RunAsync("ip", ["-n", node, "link", "show", "vxlan0"], null, CancellationToken.None));
+        }
+        Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == id);
+        Assert.Null(LabBuilder.Load(id));
     }
 
     [Fact]
@@ -256,7 +342,7 @@ internal static class LabRuns
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
         var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(yaml, "lab.yaml");
-        await using var target = new CniBench.Cli.Targets.Lab.LabTarget(spec, CniBench.Cli.Targets.AgentCommand.Locate());
+        await using var target = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec, CniBench.Cli.Targets.AgentCommand.Locate());
         Assert.Empty(target.Validate(scenario));
         var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
             .RunAsync(scenario, spec.Proxy.ToString(), await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);

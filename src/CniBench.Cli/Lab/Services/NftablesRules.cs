@@ -6,7 +6,8 @@ namespace CniBench.Cli.Lab.Services;
 /// <summary>
 /// kube-proxy's nftables layout: one verdict map from (cluster IP, protocol, port) to a per-service chain,
 /// which picks an endpoint with `numgen random mod N vmap`; NodePorts in a second map. Lookups are hashed,
-/// so the cost per new connection does not grow with the number of services.
+/// so the cost per new connection does not grow with the number of services, and a change is written as
+/// the elements and chains it touches, not as a new table.
 /// </summary>
 public static class NftablesRules
 {
@@ -22,31 +23,78 @@ public static class NftablesRules
         sb.Append("  chain nat-prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }\n");
         sb.Append("  chain nat-output { type nat hook output priority -100; policy accept; jump services; }\n");
         sb.Append("  chain nat-postrouting { type nat hook postrouting priority srcnat; policy accept; jump masquerading; }\n");
-        sb.Append("  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; ");
-        Elements(sb, services.Select(s => $"{s.ClusterIp} . {s.Protocol} . {s.Port} : goto service-{s.Hash}"));
-        sb.Append("; }\n  map service-nodeports { type inet_proto . inet_service : verdict; ");
-        Elements(sb, services.Where(s => s.NodePort is not null).Select(s => $"{s.Protocol} . {s.NodePort} : goto external-{s.Hash}"));
-        sb.Append("; }\n");
+        sb.Append("  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }\n");
+        sb.Append("  map service-nodeports { type inet_proto . inet_service : verdict; }\n");
         sb.Append("  chain services { ip daddr . meta l4proto . th dport vmap @service-ips; fib daddr type local meta l4proto . th dport vmap @service-nodeports; }\n");
-        foreach (var s in services)
-        {
-            sb.Append(CultureInfo.InvariantCulture, $"  chain service-{s.Hash} {{ ip daddr {s.ClusterIp} {s.Protocol} dport {s.Port} ip saddr != {LabServices.ClusterCidr} jump mark-for-masquerade; ");
-            sb.Append(CultureInfo.InvariantCulture, $"numgen random mod {s.Endpoints.Count} vmap {{ ");
-            sb.Append(string.Join(", ", s.Endpoints.Select((e, i) => $"{i} : goto endpoint-{Endpoint(s, e)}")));
-            sb.Append(" }; }\n");
-            if (s.NodePort is not null)
-                sb.Append(CultureInfo.InvariantCulture, $"  chain external-{s.Hash} {{ jump mark-for-masquerade; goto service-{s.Hash}; }}\n");
-            foreach (var e in s.Endpoints)
-                sb.Append(CultureInfo.InvariantCulture, $"  chain endpoint-{Endpoint(s, e)} {{ ip saddr {e.Address} jump mark-for-masquerade; meta l4proto {s.Protocol} dnat to {e.Address}:{e.Port}; }}\n");
-        }
-        return sb.Append("}\n").ToString();
+        sb.Append("}\n");
+        return sb.Append(Update([], services)).ToString();
     }
+
+    /// <summary>
+    /// The change from one set of services to another as one transaction: new chains first (a map element
+    /// may only point at a chain that exists), then the service chains rewritten, then what is gone.
+    /// </summary>
+    public static string Update(IReadOnlyList<LabService> before, IReadOnlyList<LabService> after)
+    {
+        var old = before.ToDictionary(Key);
+        var current = after.ToDictionary(Key);
+        var sb = new StringBuilder();
+        foreach (var s in after)
+        {
+            old.TryGetValue(Key(s), out var previous);
+            if (previous is not null && Same(previous, s)) continue;
+            var oldEndpoints = previous?.Endpoints.ToHashSet() ?? [];
+            foreach (var e in s.Endpoints.Where(e => !oldEndpoints.Contains(e)))
+            {
+                string chain = $"endpoint-{Endpoint(s, e)}";
+                sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} {chain}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {chain} ip saddr {e.Address} jump mark-for-masquerade\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {chain} meta l4proto {s.Protocol} dnat to {e.Address}:{e.Port}\n");
+            }
+            string service = $"service-{s.Hash}";
+            sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} {service}\nflush chain ip {Table} {service}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} ip daddr {s.ClusterIp} {s.Protocol} dport {s.Port} ip saddr != {LabServices.ClusterCidr} jump mark-for-masquerade\n");
+            if (s.Endpoints.Count > 0)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} numgen random mod {s.Endpoints.Count} vmap {{ ");
+                sb.Append(string.Join(", ", s.Endpoints.Select((e, i) => $"{i} : goto endpoint-{Endpoint(s, e)}"))).Append(" }\n");
+            }
+            else
+            {
+                // kube-proxy rejects connections to a service without endpoints rather than letting them hang.
+                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} reject\n");
+            }
+            if (previous is null)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"add element ip {Table} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} : goto {service} }}\n");
+                if (s.NodePort is int nodePort)
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} external-{s.Hash}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} external-{s.Hash} jump mark-for-masquerade\nadd rule ip {Table} external-{s.Hash} goto {service}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add element ip {Table} service-nodeports {{ {s.Protocol} . {nodePort} : goto external-{s.Hash} }}\n");
+                }
+            }
+            foreach (var e in previous?.Endpoints.Where(e => !s.Endpoints.Contains(e)) ?? [])
+                sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} endpoint-{Endpoint(s, e)}\n");
+        }
+        foreach (var s in before.Where(s => !current.ContainsKey(Key(s))))
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"delete element ip {Table} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} }}\n");
+            if (s.NodePort is int nodePort)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"delete element ip {Table} service-nodeports {{ {s.Protocol} . {nodePort} }}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} external-{s.Hash}\n");
+            }
+            sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} service-{s.Hash}\n");
+            foreach (var e in s.Endpoints) sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} endpoint-{Endpoint(s, e)}\n");
+        }
+        return sb.ToString();
+    }
+
+    private static bool Same(LabService a, LabService b) =>
+        a.ClusterIp == b.ClusterIp && a.Port == b.Port && a.NodePort == b.NodePort && a.Endpoints.SequenceEqual(b.Endpoints);
+
+    private static string Key(LabService s) => $"{s.Name}/{s.Protocol}";
 
     private static string Endpoint(LabService s, ServiceEndpoint e) => LabService.ChainHash($"{s.Name}/{s.Protocol}/{e.Address}:{e.Port}");
-
-    private static void Elements(StringBuilder sb, IEnumerable<string> elements)
-    {
-        var list = elements.ToList();
-        if (list.Count > 0) sb.Append("elements = { ").Append(string.Join(", ", list)).Append(" }");
-    }
 }

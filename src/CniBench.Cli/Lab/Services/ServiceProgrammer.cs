@@ -6,7 +6,21 @@ namespace CniBench.Cli.Lab.Services;
 [JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<ProxyMode>))]
 public enum ProxyMode { None, Iptables, Nftables }
 
-/// <summary>Writes the services into every node namespace, as kube-proxy would on every node, and times each write.</summary>
+/// <summary>
+/// How long one write of the service rules took: generating the rules (the lab's own work) and loading
+/// them into each node (the kernel's and the tool's work, outside our control).
+/// </summary>
+public sealed record ProgrammingTime(TimeSpan Render, IReadOnlyList<TimeSpan> PerNode)
+{
+    public static ProgrammingTime None { get; } = new(TimeSpan.Zero, []);
+
+    public TimeSpan MeanPerNode => PerNode.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)PerNode.Average(t => t.Ticks));
+}
+
+/// <summary>
+/// Writes services into every node namespace as kube-proxy would on every node: iptables mode rewrites the
+/// whole nat table on each change, nftables mode sends only the elements and chains that changed.
+/// </summary>
 public static class ServiceProgrammer
 {
     public static IReadOnlyList<LabService> ServicesOf(LabTopology topology) =>
@@ -14,25 +28,50 @@ public static class ServiceProgrammer
             .Concat(LabServices.Real(topology.Endpoints.Select(e => e.Address).ToArray(), 7201, 7202, 7280))
             .ToArray();
 
-    /// <summary>Programs every node; returns the time each node's rules took to load.</summary>
-    public static async Task<IReadOnlyList<TimeSpan>> ProgramAsync(LabTopology topology, CancellationToken cancellationToken)
+    /// <summary>Programs the lab's services from nothing (a lab just built).</summary>
+    public static Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken) =>
+        topology.Spec.Proxy == ProxyMode.None
+            ? Task.FromResult(ProgrammingTime.None)
+            : WriteAsync(topology, topology.Spec.Proxy, () => Full(topology.Spec.Proxy, ServicesOf(topology)), cancellationToken);
+
+    /// <summary>Brings every node from one set of services to another, as the mode's kube-proxy would.</summary>
+    public static Task<ProgrammingTime> UpdateAsync(LabTopology topology, ProxyMode mode, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken) =>
+        mode switch
+        {
+            ProxyMode.Iptables => WriteAsync(topology, mode, () => IptablesRules.Render(after), cancellationToken),
+            ProxyMode.Nftables => WriteAsync(topology, mode, () => NftablesRules.Update(before, after), cancellationToken),
+            _ => Task.FromResult(ProgrammingTime.None),
+        };
+
+    /// <summary>Removes a mode's rules from every node (switching modes, as a cluster migrating kube-proxy would).</summary>
+    public static async Task ClearAsync(LabTopology topology, ProxyMode mode, CancellationToken cancellationToken)
     {
-        var mode = topology.Spec.Proxy;
-        if (mode == ProxyMode.None) return [];
-        var services = ServicesOf(topology);
-        string rules = mode == ProxyMode.Iptables ? IptablesRules.Render(services) : NftablesRules.Render(services);
+        if (mode == ProxyMode.None) return;
+        // An empty nat table, or adding then deleting the table: both succeed whether or not rules are there.
+        string text = mode == ProxyMode.Iptables ? "*nat\nCOMMIT\n" : $"add table ip {NftablesRules.Table}\ndelete table ip {NftablesRules.Table}\n";
+        foreach (var node in topology.Nodes) await LoadAsync(topology, node, mode, text, cancellationToken);
+    }
+
+    public static string Full(ProxyMode mode, IReadOnlyList<LabService> services) =>
+        mode == ProxyMode.Iptables ? IptablesRules.Render(services) : NftablesRules.Render(services);
+
+    private static async Task<ProgrammingTime> WriteAsync(LabTopology topology, ProxyMode mode, Func<string> render, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string rules = render();
+        var renderTime = clock.Elapsed;
         var times = new List<TimeSpan>();
         foreach (var node in topology.Nodes)
         {
-            // Without this, a client whose backend sits on its own node's bridge never sees the DNAT undone.
-            await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1"], null, cancellationToken);
-            var clock = Stopwatch.StartNew();
-            if (mode == ProxyMode.Iptables)
-                await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "iptables-restore", "-w"], rules, cancellationToken);
-            else
-                await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], rules, cancellationToken);
+            clock.Restart();
+            await LoadAsync(topology, node, mode, rules, cancellationToken);
             times.Add(clock.Elapsed);
         }
-        return times;
+        return new ProgrammingTime(renderTime, times);
     }
+
+    private static Task<string> LoadAsync(LabTopology topology, LabHost node, ProxyMode mode, string rules, CancellationToken cancellationToken) =>
+        mode == ProxyMode.Iptables
+            ? LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, topology.Spec.Iptables.RestoreTool(), "-w"], rules, cancellationToken)
+            : LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], rules, cancellationToken);
 }

@@ -3,32 +3,61 @@ using System.Security.Cryptography;
 using CniBench.Cli.Lab;
 using CniBench.Cli.Lab.Services;
 using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Cli.Targets.Lab;
 
 /// <summary>
-/// Agents inside the namespaces of a lab that `cnibench lab up` built: started with `ip netns exec`,
-/// controlled through Unix sockets (the controller stays in the machine's own namespace and never
-/// routes into the lab), placed as each case asks.
+/// Agents inside the namespaces of a lab: started with `ip netns exec`, controlled through Unix sockets
+/// (the controller stays in the machine's own namespace and never routes into the lab), placed as each
+/// case asks. Before each case the lab is brought to what the case asks (proxy mode, number of services,
+/// and for a lab this run built itself, routing and MTU); a lab the user built is given back as it was.
 /// </summary>
-public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
+public sealed class LabTarget : ITarget
 {
     private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
-    private readonly LabTopology _topology = new(spec);
-    private readonly AgentPool _agents = new();
+    private readonly LabSpec _original;
+    private readonly bool _owned;
+    private readonly AgentCommand _command;
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-    private readonly string _socketDirectory = Path.Combine(LabBuilder.StateDirectory, spec.Id);
+    private LabTopology _topology;
+    private AgentPool _agents = new();
+    // A lab built for the run was programmed before the first case: that case reports the times.
+    private ProgrammingTime? _unreported;
+
+    private LabTarget(LabSpec spec, AgentCommand command, bool owned)
+    {
+        _original = spec;
+        _owned = owned;
+        _command = command;
+        _topology = new LabTopology(spec);
+    }
+
+    /// <summary>A lab someone built with `cnibench lab up`: used as it is, its services given back after the run.</summary>
+    public static LabTarget Existing(LabSpec spec, AgentCommand command) => new(spec, command, owned: false);
+
+    /// <summary>A lab built for this run alone and removed when it ends, whatever way it ends.</summary>
+    public static async Task<LabTarget> BuildAsync(LabSpec spec, AgentCommand command, CancellationToken cancellationToken)
+    {
+        var up = await LabBuilder.UpAsync(spec, cancellationToken);
+        return new LabTarget(spec, command, owned: true) { _unreported = up.Programming };
+    }
 
     public string Name => "lab";
 
+    public LabSpec Spec => _topology.Spec;
+
     public IReadOnlyCollection<int> AgentPids => _agents.Pids;
+
+    private string SocketDirectory => Path.Combine(LabBuilder.StateDirectory, _original.Id);
 
     public IReadOnlyList<string> Validate(Scenario scenario)
     {
         var problems = new List<string>();
         foreach (var c in scenario.Cases)
         {
+            var spec = Desired(c.Lab);
             if (!Supported.Contains(c.Placement))
                 problems.Add($"case {c.Name}: placement {c.Placement} is not available on the lab target yet; allowed: {string.Join(", ", Supported)}");
             else if (c.Placement == "pod-to-pod-same-node" && spec.PodsPerNode < 2)
@@ -36,11 +65,23 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
             else if (c.Placement != "pod-to-pod-same-node" && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
             if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
-                problems.Add($"case {c.Name}: {c.Placement} needs services; this lab has --proxy none (lab up --proxy iptables or nftables)");
+                problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
             if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
+            if (!_owned && c.Lab is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
+                problems.Add($"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab {_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
+                    + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings");
         }
         return problems;
     }
+
+    /// <summary>The lab a case runs on: the lab as built, with what the case asks for in place.</summary>
+    private LabSpec Desired(LabSettings? wanted) => _original with
+    {
+        Proxy = wanted?.Proxy ?? _original.Proxy,
+        Services = wanted?.Services is int n ? n - 1 : _original.Services,
+        Routing = wanted?.Routing ?? _original.Routing,
+        Mtu = wanted?.Mtu ?? _original.Mtu,
+    };
 
     /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
     public sealed record LabPlacement(IReadOnlyList<LabHost> Servers, LabHost Client, string Address, Func<WorkloadKind, int>? ServicePort);
@@ -53,13 +94,17 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
         // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
         "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), LabServices.ClusterIp,
             kind => AgentPool.DataPort(kind, 7201, 7202, 7280)),
-        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(spec.Nodes).Address,
+        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).Address,
             kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
     };
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
+        var metrics = await ReconcileAsync(Desired(plannedCase.Lab), cancellationToken);
+        if (plannedCase.Lab?.Services is not null && Spec.Proxy != ProxyMode.None)
+            metrics[Metrics.AddServiceMs] = (await TimeOneAddedServiceAsync(cancellationToken)).MeanPerNode.TotalMilliseconds;
+
         var place = Place(plannedCase.Placement);
         var servers = new List<AgentProcess>();
         foreach (var host in place.Servers) servers.Add(await EnsureAsync("server", host, cancellationToken));
@@ -67,39 +112,105 @@ public sealed class LabTarget(LabSpec spec, AgentCommand command) : ITarget
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
-        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement);
+        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement)
+        {
+            TargetMetrics = metrics,
+        };
+    }
+
+    /// <summary>
+    /// Brings the lab to the spec a case needs: rebuilt when routing or MTU differ (a lab of our own only),
+    /// re-programmed when the proxy mode or the number of services differ. Returns the programming times.
+    /// </summary>
+    private async Task<Dictionary<string, double>> ReconcileAsync(LabSpec desired, CancellationToken cancellationToken)
+    {
+        var current = Spec;
+        ProgrammingTime programming;
+        if (desired == current)
+        {
+            programming = _unreported ?? ProgrammingTime.None;
+        }
+        else if (desired.Routing != current.Routing || desired.Mtu != current.Mtu)
+        {
+            if (!_owned) throw new TargetException($"lab {_original.Id}: cannot change routing or MTU of a lab this run did not build");
+            // Agents live in the namespaces being replaced: stop them first, new ones start in the new lab.
+            await _agents.DisposeAsync();
+            _agents = new AgentPool();
+            await LabBuilder.DownAsync(current.Id, cancellationToken);
+            programming = (await LabBuilder.UpAsync(desired, cancellationToken)).Programming;
+        }
+        else
+        {
+            if (desired.Proxy != current.Proxy) await ServiceProgrammer.ClearAsync(_topology, current.Proxy, cancellationToken);
+            programming = await ServiceProgrammer.ProgramAsync(new LabTopology(desired), cancellationToken);
+            await LabBuilder.SaveAsync(desired, cancellationToken);
+        }
+        _topology = new LabTopology(desired);
+        _unreported = null;
+        var metrics = new Dictionary<string, double>();
+        if (programming.PerNode.Count > 0)
+        {
+            metrics[Metrics.ProgramTableMs] = programming.MeanPerNode.TotalMilliseconds;
+            metrics[Metrics.RenderMs] = programming.Render.TotalMilliseconds;
+        }
+        return metrics;
+    }
+
+    /// <summary>Adds one service as the proxy would on a Service create, times it on every node, and takes it away again.</summary>
+    private async Task<ProgrammingTime> TimeOneAddedServiceAsync(CancellationToken cancellationToken)
+    {
+        var before = ServiceProgrammer.ServicesOf(_topology);
+        var added = LabServices.Dummies(LabSpec.MaxServices + 1).Last();
+        IReadOnlyList<LabService> after = [added, .. before];
+        var time = await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, before, after, cancellationToken);
+        await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, after, before, cancellationToken);
+        return time;
     }
 
     private Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken) =>
         _agents.EnsureAsync($"{role}/{host.Namespace}", () =>
         {
-            Directory.CreateDirectory(_socketDirectory);
+            Directory.CreateDirectory(SocketDirectory);
             // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
             string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
-            return AgentProcess.StartAsync(command, role, ["ip", "netns", "exec", host.Namespace],
-                ["--bind", "0.0.0.0", "--control-socket", Path.Combine(_socketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
+            return AgentProcess.StartAsync(_command, role, ["ip", "netns", "exec", host.Namespace],
+                ["--bind", "0.0.0.0", "--control-socket", Path.Combine(SocketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
                 new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = _topology.Node(host.Node).Namespace });
         });
 
-    public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>
+    public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
+        new Dictionary<string, string>
         {
             ["target"] = Name,
-            ["lab.id"] = spec.Id,
-            ["lab.nodes"] = spec.Nodes.ToString(CultureInfo.InvariantCulture),
-            ["lab.pods_per_node"] = spec.PodsPerNode.ToString(CultureInfo.InvariantCulture),
-            ["lab.routing"] = spec.Routing.ToString().ToLowerInvariant(),
-            ["lab.proxy"] = spec.Proxy.ToString().ToLowerInvariant(),
-            ["lab.services"] = (spec.Services + 1).ToString(CultureInfo.InvariantCulture),
-            ["lab.iptables"] = "iptables-nft (nf_tables backend)",
-            ["mtu.underlay"] = spec.Mtu.ToString(CultureInfo.InvariantCulture),
+            ["lab.id"] = _original.Id,
+            ["lab.built_by_run"] = _owned ? "yes" : "no",
+            ["lab.nodes"] = _original.Nodes.ToString(CultureInfo.InvariantCulture),
+            ["lab.pods_per_node"] = _original.PodsPerNode.ToString(CultureInfo.InvariantCulture),
+            ["lab.routing"] = Lower(_original.Routing),
+            ["lab.proxy"] = Lower(_original.Proxy),
+            ["lab.services"] = (_original.Services + 1).ToString(CultureInfo.InvariantCulture),
+            ["lab.iptables"] = await IptablesBackends.DescribeAsync(_original.Iptables, cancellationToken),
+            ["mtu.underlay"] = _original.Mtu.ToString(CultureInfo.InvariantCulture),
             ["mtu.pod"] = _topology.PodMtu.ToString(CultureInfo.InvariantCulture),
-        });
+        };
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 
     public async ValueTask DisposeAsync()
     {
         await _agents.DisposeAsync();
-        try { Directory.Delete(_socketDirectory, recursive: true); }
+        if (_owned)
+        {
+            await LabBuilder.DownAsync(_original.Id, CancellationToken.None);
+            return;
+        }
+        try { Directory.Delete(SocketDirectory, recursive: true); }
         catch (DirectoryNotFoundException) { }
+        // Give the user's lab back with the services it was built with.
+        if (Spec != _original)
+        {
+            try { await ReconcileAsync(_original, CancellationToken.None); }
+            catch (LabException e) { Console.Error.WriteLine($"cnibench: could not restore lab {_original.Id}'s services: {e.Message}"); }
+        }
     }
 }

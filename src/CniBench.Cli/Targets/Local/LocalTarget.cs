@@ -21,6 +21,8 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
     public IReadOnlyList<string> Validate(Scenario scenario) =>
         scenario.Cases.Where(c => c.Placement != Placements.HostToHost)
             .Select(c => $"case {c.Name}: placement {c.Placement} is not available on the local target; allowed: {Placements.HostToHost}")
+            .Concat(scenario.Cases.Where(c => c.Lab is not null)
+                .Select(c => $"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only (--target lab)"))
             .ToArray();
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
