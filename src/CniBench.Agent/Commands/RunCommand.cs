@@ -26,7 +26,7 @@ public static class RunCommand
         var responseSize = new Option<string?>("--response-size") { Description = "Request/response workloads: response bytes (default 1; udp 64; http body 64)" };
         var bitrate = new Option<string>("--bitrate") { Description = "udp-stream: " + Units.BitrateHelp, DefaultValueFactory = _ => "0" };
         var model = new Option<string>("--model") { Description = "http: closed (N users back to back) or open (fixed --rate)", DefaultValueFactory = _ => "closed" };
-        var rate = new Option<double>("--rate") { Description = "http open model: requests per second" };
+        var rate = new Option<double>("--rate") { Description = "http open model, probe: requests per second" };
         var newConnection = new Option<bool>("--new-connection") { Description = "http: a new connection per request instead of keep-alive" };
         var timeout = new Option<string>("--timeout") { Description = "Per-operation timeout", DefaultValueFactory = _ => "2s" };
         var json = new Option<bool>("--json") { Description = "Print samples and result as JSON" };
@@ -61,7 +61,7 @@ public static class RunCommand
                 ResponseSize = Size(responseSize, defaults.ResponseSize),
                 Bitrate = ParseOr<long>(errors, bitrate, parse.GetValue(bitrate), Units.TryParseBitrate, Units.BitrateHelp),
                 HttpModel = Enum<HttpModel>(errors, model, parse.GetValue(model)),
-                Rate = parse.GetValue(rate),
+                Rate = parse.GetResult(rate) is null ? defaults.Rate : parse.GetValue(rate),
                 KeepAlive = !parse.GetValue(newConnection),
                 TimeoutMs = (int)Duration(timeout).TotalMilliseconds,
             };

@@ -7,6 +7,10 @@ public sealed record HttpRequest(
     IReadOnlyDictionary<string, string> Headers,
     ReadOnlyMemory<byte> Body)
 {
+    /// <summary>The address the request arrived at (after any DNAT on the way) and the address it came from (after any SNAT).</summary>
+    public string? LocalAddress { get; init; }
+    public string? RemoteAddress { get; init; }
+
     public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
 
     /// <summary>Value of a query parameter (no percent-decoding: our parameters are plain tokens).</summary>

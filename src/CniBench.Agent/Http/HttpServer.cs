@@ -23,6 +23,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
+        string? localAddress = AddressOf(socket.LocalEndPoint), remoteAddress = AddressOf(socket.RemoteEndPoint);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);
         int start = 0, end = 0;
@@ -68,7 +69,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                 }
 
                 start += parsed.Consumed;
-                var response = await handler(parsed.Request!, cancellationToken);
+                var response = await handler(parsed.Request! with { LocalAddress = localAddress, RemoteAddress = remoteAddress }, cancellationToken);
                 bool keepAlive = parsed.KeepAlive && !response.Close;
                 WriteResponse(output, response, keepAlive);
                 if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(socket, output, cancellationToken);
@@ -84,6 +85,10 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static string? AddressOf(System.Net.EndPoint? endPoint) => endPoint is System.Net.IPEndPoint ip
+        ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address).ToString()
+        : null;
 
     /// <summary>
     /// Closing a socket with unread input makes the kernel send a reset, which can destroy the error

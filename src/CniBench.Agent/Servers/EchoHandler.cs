@@ -9,18 +9,22 @@ namespace CniBench.Agent.Servers;
 
 /// <summary>
 /// The data HTTP server's routes: GET /echo[?size=N] answers with the agent's identity (in a header,
-/// and as the body when no size is asked), GET /healthz for readiness probes.
+/// and as the body when no size is asked), GET /healthz for readiness probes. Every echo also says which
+/// address the request arrived at (the endpoint a service chose) and which source address the server saw
+/// (the SNAT address on an egress path).
 /// </summary>
 public sealed class EchoHandler
 {
     public const string BackendHeader = "X-CniBench-Backend";
+    public const string AddressHeader = "X-CniBench-Address";
+    public const string PeerHeader = "X-CniBench-Peer";
     private static readonly HttpResponse Ok = new(200, "ok\n"u8.ToArray());
-    private readonly KeyValuePair<string, string>[] _identityHeaders;
+    private readonly string _name;
     private readonly byte[] _identityBody;
 
     public EchoHandler(AgentIdentity identity)
     {
-        _identityHeaders = [new(BackendHeader, identity.Name)];
+        _name = identity.Name;
         _identityBody = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(identity, ContractsJson.Default.AgentIdentity) + "\n");
     }
 
@@ -39,11 +43,13 @@ public sealed class EchoHandler
     private HttpResponse Echo(HttpRequest request)
     {
         var size = request.QueryValue("size");
+        KeyValuePair<string, string>[] headers =
+            [new(BackendHeader, _name), new(AddressHeader, request.LocalAddress ?? "?"), new(PeerHeader, request.RemoteAddress ?? "?")];
         if (size is null)
-            return new HttpResponse(200, _identityBody, "application/json", _identityHeaders);
+            return new HttpResponse(200, _identityBody, "application/json", headers);
         if (!long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) || bytes > Limits.MaxMessageSize)
             return Text(400, $"size must be 0..{Limits.MaxMessageSize}\n");
-        return new HttpResponse(200, ReadOnlyMemory<byte>.Empty, "application/octet-stream", _identityHeaders, FillerLength: bytes);
+        return new HttpResponse(200, ReadOnlyMemory<byte>.Empty, "application/octet-stream", headers, FillerLength: bytes);
     }
 
     private static HttpResponse Text(int status, string text) => new(status, Encoding.ASCII.GetBytes(text));

@@ -14,13 +14,15 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
 {
     private const int MaxHeaderBytes = 16 * 1024;
     private static readonly byte[] BackendHeaderName = Encoding.ASCII.GetBytes(EchoHandler.BackendHeader);
+    private static readonly byte[] AddressHeaderName = Encoding.ASCII.GetBytes(EchoHandler.AddressHeader);
+    private static readonly byte[] PeerHeaderName = Encoding.ASCII.GetBytes(EchoHandler.PeerHeader);
     private readonly byte[] _buffer = new byte[MaxHeaderBytes];
+    private readonly RepeatedString _backend = new(), _address = new(), _peer = new();
     private Socket? _socket;
     private int _start, _end;
-    private byte[] _lastBackendBytes = [];
-    private string? _lastBackend;
 
-    public readonly record struct Response(int Status, string? Backend);
+    /// <summary>Status and what the echo server said of itself: name, the address reached, the source it saw.</summary>
+    public readonly record struct Response(int Status, string? Backend, string? Address = null, string? Peer = null);
 
     public async ValueTask<Response> ExchangeAsync(ReadOnlyMemory<byte> request, long deadline, CancellationToken cancellationToken)
     {
@@ -45,7 +47,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             while ((headerEnd = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8)) < 0)
                 await FillAsync(socket, cancellationToken);
 
-            var (status, contentLength, backend, close) = ParseHead(_buffer.AsSpan(_start, headerEnd));
+            var (response, contentLength, close) = ParseHead(_buffer.AsSpan(_start, headerEnd));
             _start += headerEnd + 4;
             long remaining = contentLength;
             while (remaining > 0)
@@ -56,7 +58,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
                 remaining -= take;
             }
             if (close) Reset();
-            return new Response(status, backend);
+            return response;
         }
         catch
         {
@@ -79,13 +81,13 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         _end += n;
     }
 
-    private (int Status, long ContentLength, string? Backend, bool Close) ParseHead(ReadOnlySpan<byte> head)
+    private (Response Response, long ContentLength, bool Close) ParseHead(ReadOnlySpan<byte> head)
     {
         // "HTTP/1.1 200 OK"
         if (head.Length < 12 || !head.StartsWith("HTTP/1."u8) || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _))
             throw new InvalidDataException("malformed status line");
         long contentLength = -1;
-        string? backend = null;
+        string? backend = null, address = null, peer = null;
         bool close = false;
         while (true)
         {
@@ -106,7 +108,15 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             }
             else if (Ascii.EqualsIgnoreCase(name, BackendHeaderName))
             {
-                backend = BackendName(value);
+                backend = _backend.Get(value);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, AddressHeaderName))
+            {
+                address = _address.Get(value);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, PeerHeaderName))
+            {
+                peer = _peer.Get(value);
             }
             else if (Ascii.EqualsIgnoreCase(name, "Connection"u8) && Ascii.EqualsIgnoreCase(value, "close"u8))
             {
@@ -114,18 +124,24 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             }
         }
         if (contentLength < 0) throw new InvalidDataException("response without Content-Length");
-        return (status, contentLength, backend, close);
+        return (new Response(status, backend, address, peer), contentLength, close);
     }
 
-    /// <summary>Backends rarely change between responses: reuse the last string instead of allocating one.</summary>
-    private string BackendName(ReadOnlySpan<byte> value)
+    /// <summary>A header value that rarely changes between responses: the last string is reused instead of allocating one.</summary>
+    private sealed class RepeatedString
     {
-        if (_lastBackend is null || !value.SequenceEqual(_lastBackendBytes))
+        private byte[] _bytes = [];
+        private string? _text;
+
+        public string Get(ReadOnlySpan<byte> value)
         {
-            _lastBackendBytes = value.ToArray();
-            _lastBackend = Encoding.UTF8.GetString(value);
+            if (_text is null || !value.SequenceEqual(_bytes))
+            {
+                _bytes = value.ToArray();
+                _text = Encoding.UTF8.GetString(value);
+            }
+            return _text;
         }
-        return _lastBackend;
     }
 
     public void Reset()

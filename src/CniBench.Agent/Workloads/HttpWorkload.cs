@@ -55,6 +55,7 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 {
                     user.Stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
                     if (response.Backend is not null) user.Stats.RecordBackend(response.Backend);
+                    if (response.Peer is not null) user.Stats.RecordSource(response.Peer);
                 }
             }
             else

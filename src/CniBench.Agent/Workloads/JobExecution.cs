@@ -107,7 +107,9 @@ public static class JobExecution
             SumByKey(workers.Select(w => w.Backends)),
             extras.Udp,
             extras.OpenModel,
-            workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null));
+            workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
+            workers.Any(w => w.Sources.Count > 0) ? SumByKey(workers.Select(w => w.Sources)) : null,
+            extras.Probe);
     }
 
     private static Dictionary<string, long> SumByKey(IEnumerable<Dictionary<string, long>> dictionaries)

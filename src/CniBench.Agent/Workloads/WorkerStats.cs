@@ -14,6 +14,7 @@ public sealed class WorkerStats
     public readonly LatencyHistogram Latency = new();
     public readonly Dictionary<string, long> ErrorsByKind = new();
     public readonly Dictionary<string, long> Backends = new();
+    public readonly Dictionary<string, long> Sources = new();
     public string? FirstError;
 
     public void RecordError(string kind, string message, bool measuring)
@@ -24,4 +25,7 @@ public sealed class WorkerStats
     }
 
     public void RecordBackend(string backend) => Backends[backend] = Backends.GetValueOrDefault(backend) + 1;
+
+    /// <summary>The source address a server reported seeing (what SNAT made of ours).</summary>
+    public void RecordSource(string source) => Sources[source] = Sources.GetValueOrDefault(source) + 1;
 }

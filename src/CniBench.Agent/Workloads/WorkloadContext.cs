@@ -70,7 +70,7 @@ public sealed class WorkloadContext : IDisposable
 }
 
 /// <summary>Figures a workload adds beyond the common counters.</summary>
-public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null);
+public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null, Contracts.Protocol.ProbeTotals? Probe = null);
 
 public interface IWorkload
 {

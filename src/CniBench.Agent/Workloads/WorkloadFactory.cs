@@ -17,6 +17,7 @@ public static class WorkloadFactory
             WorkloadKind.UdpStream => new UdpStreamWorkload(server),
             WorkloadKind.UdpRr => new UdpRrWorkload(server),
             WorkloadKind.Http => new HttpWorkload(server),
+            WorkloadKind.Probe => new ProbeWorkload(server),
             _ => throw new ArgumentOutOfRangeException(nameof(spec), spec.Kind, "unknown workload"),
         };
     }

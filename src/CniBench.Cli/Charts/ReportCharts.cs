@@ -26,6 +26,42 @@ public static class ReportCharts
             string title = $"{d.Description} ({d.Unit})";
             charts.Add(new Chart($"{idPrefix}{Slug(metric)}", title, BarChart.Render(title, $"{d.Unit}, mean with 95% CI", groups, "case")));
         }
+        charts.AddRange(ScaleCurves(summaries, idPrefix));
+        return charts;
+    }
+
+    private static readonly string[] ScaleMetrics = [Metrics.TransactionsPerSecond, Metrics.ProgramTableMs, Metrics.AddServiceMs];
+    private static readonly System.Text.RegularExpressions.Regex ServicesInName = new(@"(^|,|/)services=(\d+)(,|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The service-scale curves: a metric against the number of services, a line per case family (the case
+    /// name without its services= part) and configuration. Only when a family has at least two sizes.
+    /// </summary>
+    private static string WithoutServices(string caseName)
+    {
+        int slash = caseName.IndexOf('/');
+        if (slash < 0) return caseName;
+        var rest = caseName[(slash + 1)..].Split(',').Where(p => !p.StartsWith("services=", StringComparison.Ordinal)).ToArray();
+        return rest.Length == 0 ? caseName[..slash] : $"{caseName[..slash]}/{string.Join(',', rest)}";
+    }
+
+    public static IReadOnlyList<Chart> ScaleCurves(IReadOnlyList<CaseSummary> summaries, string idPrefix)
+    {
+        var charts = new List<Chart>();
+        foreach (var metric in ScaleMetrics)
+        {
+            var series = summaries
+                .Select(s => (Summary: s, Match: ServicesInName.Match(s.Case)))
+                .Where(x => x.Match.Success && x.Summary.Metrics.ContainsKey(metric))
+                .GroupBy(x => $"{WithoutServices(x.Summary.Case)} {x.Summary.Config}")
+                .Select(g => new LineSeries(g.Key, g.Select(x => new LinePoint(double.Parse(x.Match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), x.Summary.Metrics[metric].Mean))
+                    .OrderBy(p => p.X).ToArray()))
+                .Where(l => l.Points.Count >= 2).Take(MaxSeries).ToArray();
+            if (series.Length == 0) continue;
+            var d = Metrics.Describe(metric);
+            string title = $"{d.Description} against the number of services";
+            charts.Add(new Chart($"{idPrefix}scale-{Slug(metric)}", title, LineChart.Render(title, "services", $"{d.Unit} (mean)", series)));
+        }
         return charts;
     }
 
@@ -57,6 +93,15 @@ public static class ReportCharts
             charts.Add(new Chart($"{idPrefix}latency", $"{caseName}: latency percentiles",
                 LineChart.Render($"{caseName}: latency percentiles (merged histograms)", "percentile", "µs", spectra,
                     xLabels: CaseSummary.Percentiles.Select((p, i) => ((double)i, p.Label)).ToArray())));
+
+        // Convergence cases: the first repetition of each configuration, a line per node.
+        var timelines = results.Where(r => r.Convergence is not null).GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First())
+            .SelectMany(r => r.Convergence!.Nodes.Select(n => (Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,
+                Events: (IReadOnlyList<(int, double)>)n.ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN)).ToArray())))
+            .Take(MaxSeries).ToArray();
+        if (timelines.Length > 0)
+            charts.Add(new Chart($"{idPrefix}convergence", $"{caseName}: time to reach each new endpoint",
+                ConvergenceTimeline($"{caseName}: ms from each endpoint change to the first success at the new endpoint, per node", timelines)));
         return charts;
     }
 

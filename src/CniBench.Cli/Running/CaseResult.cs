@@ -38,7 +38,11 @@ public sealed record CaseResult(
     string? Error,
     IReadOnlyDictionary<string, double> Metrics,
     AgentSide Client,
-    AgentSide? Server);
+    AgentSide? Server)
+{
+    /// <summary>Convergence cases only: every endpoint change and what each node's prober saw of it.</summary>
+    public Convergence.ConvergenceData? Convergence { get; init; }
+}
 
 public sealed record RunRecord(
     string Id,

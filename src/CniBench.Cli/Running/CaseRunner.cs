@@ -89,65 +89,6 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         }
         return (ResultState.Ok, null);
     }
-
-    /// <summary>One job on one agent: creation, start, and polling by cursor until it ends.</summary>
-    private sealed class JobTracker(AgentHandle agent)
-    {
-        private readonly List<Sample> _samples = new();
-        private string? _id;
-        public JobStatus? Status { get; private set; }
-        public IReadOnlyList<Sample> Samples => _samples;
-
-        public async Task CreateAsync(JobSpec spec, CancellationToken cancellationToken)
-        {
-            Status = await agent.Client.CreateJobAsync(spec, cancellationToken);
-            _id = Status.Id;
-        }
-
-        public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) =>
-            Status = await agent.Client.StartJobAsync(_id!, startAtUnixMs, cancellationToken);
-
-        public async Task FollowAsync(TimeSpan interval, TimeSpan silenceLimit, Action<Sample> onSample, CancellationToken cancellationToken)
-        {
-            var lastAnswer = DateTimeOffset.UtcNow;
-            // Poll first, then wait: the server's monitor job has usually ended with the client's.
-            for (bool first = true; Status!.State is not (JobState.Done or JobState.Failed); first = false)
-            {
-                if (!first) await Task.Delay(interval, cancellationToken);
-                if (agent.DeathNotice() is { } death) throw new AgentLostException(death);
-                try
-                {
-                    var status = await agent.Client.PollAsync(_id!, _samples.Count, cancellationToken);
-                    lastAnswer = DateTimeOffset.UtcNow;
-                    foreach (var s in status.Samples)
-                    {
-                        _samples.Add(s);
-                        onSample(s);
-                    }
-                    Status = status;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
-                {
-                    if (DateTimeOffset.UtcNow - lastAnswer > silenceLimit)
-                        throw new AgentLostException($"{agent.Role} agent stopped answering for {silenceLimit.TotalSeconds:0}s: {e.Message}");
-                }
-            }
-        }
-
-        public async Task CancelQuietlyAsync()
-        {
-            if (_id is null || Status?.State is JobState.Done or JobState.Failed || agent.DeathNotice() is not null) return;
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-                await agent.Client.CancelJobAsync(_id, timeout.Token);
-            }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or AgentRequestException)
-            {
-                // The agent abandons the job by itself once we stop polling.
-            }
-        }
-    }
 }
 
 public sealed class AgentLostException(string message) : Exception(message);

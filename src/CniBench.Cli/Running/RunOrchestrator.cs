@@ -24,6 +24,7 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
         store.CreateRun(run);
         var context = new RunContext(run.Id, scenario.Name, config, target.Name);
         var runner = new CaseRunner(context, pollInterval);
+        var convergence = new Convergence.ConvergenceRunner(context, pollInterval);
         var results = new List<CaseResult>();
         var state = RunState.Completed;
         int total = scenario.TotalRuns, index = 0;
@@ -36,8 +37,17 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     cancellationToken.ThrowIfCancellationRequested();
                     index++;
                     observer.CaseStarted(plannedCase, repetition, index, total);
-                    var agents = await target.PrepareAsync(plannedCase, cancellationToken);
-                    var result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
+                    CaseResult result;
+                    if (plannedCase.Churn is not null && target is Convergence.IChurnTarget churnTarget)
+                    {
+                        await using var churn = await churnTarget.PrepareChurnAsync(plannedCase, cancellationToken);
+                        result = await convergence.RunAsync(plannedCase, repetition, churn, observer, cancellationToken);
+                    }
+                    else
+                    {
+                        var agents = await target.PrepareAsync(plannedCase, cancellationToken);
+                        result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
+                    }
                     store.SaveResult(result);
                     results.Add(result);
                     observer.CaseFinished(result, index, total);

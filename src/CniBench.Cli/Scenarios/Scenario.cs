@@ -21,7 +21,19 @@ public sealed record PlannedCase(
     TimeSpan Duration,
     int Repetitions,
     IReadOnlyDictionary<string, string> Parameters,
-    LabSettings? Lab = null);
+    LabSettings? Lab = null,
+    Churn? Churn = null);
+
+/// <summary>
+/// The endpoint changes of a convergence case: a service's endpoints go 1→N one at a time, then each of the
+/// N is replaced by a new one, a change every <see cref="Interval"/>; each change is written
+/// <see cref="InjectedDelay"/> after it is issued (zero but in tests of the measurement itself).
+/// </summary>
+public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDelay)
+{
+    public const int MaxEndpoints = 60;
+    public int Changes => Endpoints - 1 + Endpoints;
+}
 
 /// <summary>What a case asks of the lab (each null: whatever the lab has).</summary>
 public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Services = null, Lab.LabRouting? Routing = null, int? Mtu = null)

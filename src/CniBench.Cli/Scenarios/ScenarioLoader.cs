@@ -249,9 +249,11 @@ public sealed class ScenarioLoader
         };
 
         int before = _errors.Count;
-        if (spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
+        if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
-        if (spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
+        if (!v.ContainsKey("endpoints") && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField)))
+            Error(churnField.Node, $"{path}.endpoints", "missing: changeInterval and injectDelay describe endpoint churn", "endpoints: N (e.g. 44)");
+        if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
         {
@@ -276,6 +278,9 @@ public sealed class ScenarioLoader
             parameters,
             ScenarioFields.LabOnly.Any(v.ContainsKey)
                 ? new LabSettings(Optional<Lab.Services.ProxyMode>("proxy"), Optional<int>("services"), Optional<Lab.LabRouting>("routing"), Optional<int>("mtu"))
+                : null,
+            v.ContainsKey("endpoints")
+                ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))
                 : null);
     }
 }

@@ -26,6 +26,13 @@ public static class Metrics
     public const string ProgramTableMs = "lab.program.table.ms";
     public const string AddServiceMs = "lab.program.add_service.ms";
     public const string RenderMs = "lab.program.render.ms";
+    public const string ConvergenceP50Ms = "convergence.p50.ms";
+    public const string ConvergenceP99Ms = "convergence.p99.ms";
+    public const string ConvergenceMaxMs = "convergence.max.ms";
+    public const string ConvergenceUnreached = "convergence.unreached";
+    public const string ConvergenceStaleMaxMs = "convergence.stale.max.ms";
+    public const string ConvergenceWriteMs = "convergence.write.ms";
+    public const string ChurnFailures = "churn.failures";
 
     public static IReadOnlyList<MetricDescriptor> All { get; } =
     [
@@ -51,6 +58,13 @@ public static class Metrics
         new(ServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "server agent resident memory (peak sample)", 1),
         new(ProgramTableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to load the whole service table into one node (mean over nodes)", 0),
         new(AddServiceMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to add one service on one node, as the proxy mode writes it (mean over nodes)", 1),
+        new(ConvergenceP50Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "median time from an endpoint change to the first success at the new endpoint, over changes and nodes", 1),
+        new(ConvergenceP99Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile of the same", 1),
+        new(ConvergenceMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "slowest change on the slowest node", 1),
+        new(ConvergenceUnreached, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was never reached", 0),
+        new(ConvergenceStaleMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "longest time a removed endpoint still got new connections after its removal was issued", 1),
+        new(ConvergenceWriteMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time from issuing a change to its rules being written on every node (mean)", 1),
+        new(ChurnFailures, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "probes that failed or were reset during the churn", 0),
         new(RenderMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time the lab spent generating the rules (its own work, beside the kernel's)", 1),
     ];
 

@@ -68,7 +68,19 @@ public sealed record JobResult(
     IReadOnlyDictionary<string, long> Backends,
     UdpTotals? Udp,
     OpenModelTotals? OpenModel,
-    string? FirstError);
+    string? FirstError,
+    IReadOnlyDictionary<string, long>? Sources = null,
+    ProbeTotals? Probe = null);
+
+/// <summary>
+/// What a probe job saw: for each backend address, when it first and last answered (wall clock, µs) and
+/// how often; and each failed probe with its time, as many as fit the bound.
+/// </summary>
+public sealed record ProbeTotals(IReadOnlyDictionary<string, BackendSeen> Backends, IReadOnlyList<ProbeFailure> Failures, long FailuresNotListed);
+
+public sealed record BackendSeen(long FirstUnixUs, long LastUnixUs, long Count);
+
+public sealed record ProbeFailure(long AtUnixUs, string Kind);
 
 public sealed record UdpTotals(long Sent, long Received, bool ReceiverAnswered);
 

@@ -9,6 +9,7 @@ public static class Limits
     public const int MaxUdpPayload = 65507;
     public const long MaxBitrate = 400_000_000_000;
     public const double MaxHttpRate = 1_000_000;
+    public const double MaxProbeRate = 20_000;
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
     public static readonly TimeSpan MinDuration = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxWarmup = TimeSpan.FromMinutes(10);
@@ -46,6 +47,10 @@ public static class Limits
                 Range("responseSize", spec.ResponseSize, 0, MaxMessageSize);
                 if (spec.HttpModel == HttpModel.Open && (spec.Rate <= 0 || spec.Rate > MaxHttpRate))
                     errors.Add($"rate: {spec.Rate} is out of range for the open model; allowed: >0..{MaxHttpRate}");
+                break;
+            case WorkloadKind.Probe:
+                if (spec.Rate <= 0 || spec.Rate > MaxProbeRate)
+                    errors.Add($"rate: {spec.Rate} is out of range for probes; allowed: >0..{MaxProbeRate}");
                 break;
         }
         if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))

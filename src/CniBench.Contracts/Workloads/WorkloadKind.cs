@@ -9,6 +9,8 @@ public enum WorkloadKind
     UdpStream,
     UdpRr,
     Http,
+    /// <summary>Paced HTTP requests, each on a new connection, noting when each backend first and last answered.</summary>
+    Probe,
     /// <summary>No traffic: samples CPU and memory only (used on the server side of a case).</summary>
     Monitor,
 }
@@ -29,6 +31,7 @@ public static class WorkloadNames
         (WorkloadKind.UdpStream, "udp-stream"),
         (WorkloadKind.UdpRr, "udp-rr"),
         (WorkloadKind.Http, "http"),
+        (WorkloadKind.Probe, "probe"),
         (WorkloadKind.Monitor, "monitor"),
     ];
 

@@ -46,6 +46,7 @@ public static class WorkloadDefaults
         WorkloadKind.UdpStream => new WorkloadSpec { Kind = kind, MessageSize = 1400 },
         WorkloadKind.UdpRr => new WorkloadSpec { Kind = kind, RequestSize = 64, ResponseSize = 64 },
         WorkloadKind.Http => new WorkloadSpec { Kind = kind, ResponseSize = 64 },
+        WorkloadKind.Probe => new WorkloadSpec { Kind = kind, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 1000 },
         _ => new WorkloadSpec { Kind = kind },
     };
 }

@@ -34,7 +34,10 @@ public static class ServiceProgrammer
             ? Task.FromResult(ProgrammingTime.None)
             : WriteAsync(topology, topology.Spec.Proxy, () => Full(topology.Spec.Proxy, ServicesOf(topology)), cancellationToken);
 
-    /// <summary>Brings every node from one set of services to another, as the mode's kube-proxy would.</summary>
+    /// <summary>
+    /// Brings every node from one set of services to another, as the mode's kube-proxy would, one node after
+    /// another so that each node's time is its own.
+    /// </summary>
     public static Task<ProgrammingTime> UpdateAsync(LabTopology topology, ProxyMode mode, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken) =>
         mode switch
         {
@@ -42,6 +45,17 @@ public static class ServiceProgrammer
             ProxyMode.Nftables => WriteAsync(topology, mode, () => NftablesRules.Update(before, after), cancellationToken),
             _ => Task.FromResult(ProgrammingTime.None),
         };
+
+    /// <summary>One node's proxy writing a change, as it would on its own schedule; returns how long the write took.</summary>
+    public static async Task<TimeSpan> UpdateNodeAsync(LabTopology topology, LabHost node, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken)
+    {
+        var mode = topology.Spec.Proxy;
+        if (mode == ProxyMode.None) return TimeSpan.Zero;
+        string rules = mode == ProxyMode.Iptables ? IptablesRules.Render(after) : NftablesRules.Update(before, after);
+        var clock = Stopwatch.StartNew();
+        await LoadAsync(topology, node, mode, rules, cancellationToken);
+        return clock.Elapsed;
+    }
 
     /// <summary>Removes a mode's rules from every node (switching modes, as a cluster migrating kube-proxy would).</summary>
     public static async Task ClearAsync(LabTopology topology, ProxyMode mode, CancellationToken cancellationToken)

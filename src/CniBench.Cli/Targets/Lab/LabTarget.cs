@@ -14,7 +14,7 @@ namespace CniBench.Cli.Targets.Lab;
 /// case asks. Before each case the lab is brought to what the case asks (proxy mode, number of services,
 /// and for a lab this run built itself, routing and MTU); a lab the user built is given back as it was.
 /// </summary>
-public sealed class LabTarget : ITarget
+public sealed class LabTarget : ITarget, Convergence.IChurnTarget
 {
     private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
     private readonly LabSpec _original;
@@ -66,6 +66,8 @@ public sealed class LabTarget : ITarget
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
             if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
                 problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
+            if (c.Churn is not null && c.Placement != "pod-to-cluster-ip")
+                problems.Add($"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip");
             if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
             if (!_owned && c.Lab is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
                 problems.Add($"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab {_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
@@ -154,6 +156,17 @@ public sealed class LabTarget : ITarget
             metrics[Metrics.RenderMs] = programming.Render.TotalMilliseconds;
         }
         return metrics;
+    }
+
+    public async Task<Convergence.IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        await ReconcileAsync(Desired(plannedCase.Lab), cancellationToken);
+        foreach (var pod in _topology.Endpoints) await EnsureAsync("server", pod, cancellationToken);
+        var probers = new List<Convergence.Prober>();
+        // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
+        foreach (var node in _topology.Nodes)
+            probers.Add(new(node.Namespace, AgentPool.Handle(await EnsureAsync("client", _topology.Pod(node.Node, 1), cancellationToken))));
+        return await LabChurn.CreateAsync(_topology, plannedCase.Churn!.Endpoints * 2, plannedCase.Churn.InjectedDelay, probers, cancellationToken);
     }
 
     /// <summary>Adds one service as the proxy would on a Service create, times it on every node, and takes it away again.</summary>

@@ -23,6 +23,8 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
             .Select(c => $"case {c.Name}: placement {c.Placement} is not available on the local target; allowed: {Placements.HostToHost}")
             .Concat(scenario.Cases.Where(c => c.Lab is not null)
                 .Select(c => $"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only (--target lab)"))
+            .Concat(scenario.Cases.Where(c => c.Churn is not null)
+                .Select(c => $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change: --target lab"))
             .ToArray();
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)

@@ -1,0 +1,67 @@
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Cli.Convergence;
+
+/// <summary>One endpoint change: what was added (and removed), when it was issued and when the rules were written.</summary>
+public sealed record EndpointChange(int Index, string Kind, string Added, string? Removed, long IssuedUnixUs, long? WrittenUnixUs);
+
+/// <summary>
+/// What one node's prober saw of each change: the time from the change being issued to the first success
+/// at the new endpoint (null: never reached), and for a replacement, the time from issue to the last
+/// success at the removed endpoint (traffic still sent to it; null: none after the issue).
+/// </summary>
+public sealed record NodeConvergence(string Node, IReadOnlyList<double?> ReachedMs, IReadOnlyList<double?> StaleMs, long Failures, double ProbesPerSecond);
+
+/// <summary>The stored record of a convergence case, enough to redraw its timeline.</summary>
+public sealed record ConvergenceData(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeConvergence> Nodes);
+
+/// <summary>Turns the changes and what every node's prober saw into per-change, per-node latencies.</summary>
+public static class ConvergenceCalculator
+{
+    public static ConvergenceData Compute(IReadOnlyList<EndpointChange> changes, IReadOnlyList<(string Node, ProbeTotals Probe, double Seconds)> probers)
+    {
+        long firstIssue = changes.Count > 0 ? changes[0].IssuedUnixUs : long.MaxValue;
+        var nodes = probers.Select(p =>
+        {
+            double? Since(long issued, long? at) => at is long t && t >= issued ? (t - issued) / 1000.0 : null;
+            var reached = changes.Select(c => Since(c.IssuedUnixUs, p.Probe.Backends.TryGetValue(c.Added, out var seen) ? seen.FirstUnixUs : null)).ToArray();
+            var stale = changes.Select(c => c.Removed is not null && p.Probe.Backends.TryGetValue(c.Removed, out var seen) ? Since(c.IssuedUnixUs, seen.LastUnixUs) : null).ToArray();
+            long failures = p.Probe.Failures.Count(f => f.AtUnixUs >= firstIssue) + p.Probe.FailuresNotListed;
+            long probes = p.Probe.Backends.Values.Sum(b => b.Count) + p.Probe.Failures.Count + p.Probe.FailuresNotListed;
+            return new NodeConvergence(p.Node, reached, stale, failures, p.Seconds > 0 ? probes / p.Seconds : 0);
+        }).ToArray();
+        return new ConvergenceData(changes, nodes);
+    }
+
+    /// <summary>The case's metrics: percentiles of every (change, node) latency, changes never reached, failures during churn.</summary>
+    public static Dictionary<string, double> MetricsOf(ConvergenceData data)
+    {
+        var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray();
+        var m = new Dictionary<string, double>
+        {
+            [Metrics.ConvergenceUnreached] = data.Nodes.Sum(n => n.ReachedMs.Count(r => r is null)),
+            [Metrics.ChurnFailures] = data.Nodes.Sum(n => n.Failures),
+        };
+        if (reached.Length > 0)
+        {
+            m[Metrics.ConvergenceP50Ms] = Quantile(reached, 0.50);
+            m[Metrics.ConvergenceP99Ms] = Quantile(reached, 0.99);
+            m[Metrics.ConvergenceMaxMs] = reached[^1];
+        }
+        var stale = data.Nodes.SelectMany(n => n.StaleMs).OfType<double>().ToArray();
+        if (stale.Length > 0) m[Metrics.ConvergenceStaleMaxMs] = stale.Max();
+        var writes = data.Changes.Where(c => c.WrittenUnixUs is not null).Select(c => (c.WrittenUnixUs!.Value - c.IssuedUnixUs) / 1000.0).ToArray();
+        if (writes.Length > 0) m[Metrics.ConvergenceWriteMs] = writes.Average();
+        return m;
+    }
+
+    /// <summary>Nearest-rank quantile of sorted values (no interpolation: every value reported was measured).</summary>
+    public static double Quantile(IReadOnlyList<double> sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
+}
+
+/// <summary>Wall-clock microseconds, the same clock the probers stamp their sightings with.</summary>
+public static class ConvergenceClock
+{
+    public static long NowUs() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+}

@@ -1,0 +1,160 @@
+using System.Globalization;
+using System.Threading.Channels;
+using CniBench.Cli.Convergence;
+using CniBench.Cli.Lab;
+using CniBench.Cli.Lab.Services;
+
+namespace CniBench.Cli.Targets.Lab;
+
+/// <summary>
+/// The convergence service of a lab: ClusterIP 10.96.0.20:80, its endpoints extra addresses on the endpoint
+/// pods (served by the agents already there, which listen on every address). Each node has its own syncer,
+/// as each node has its own kube-proxy: it writes the latest issued endpoints, in the node's proxy mode,
+/// <see cref="_injectedDelay"/> after they were issued. Disposing stops the syncers and removes the service
+/// and the addresses.
+/// </summary>
+public sealed class LabChurn : IEndpointChurn
+{
+    public const string ClusterIp = "10.96.0.20";
+    public const int Port = 80;
+    private readonly LabTopology _topology;
+    private readonly IReadOnlyList<LabService> _others;
+    private readonly IReadOnlyList<(LabHost Pod, string Address)> _pool;
+    private readonly TimeSpan _injectedDelay;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private readonly List<NodeWrite> _writes = new();
+    private readonly List<Syncer> _syncers = new();
+    private (int Version, IReadOnlyList<string> Endpoints, long IssuedUs) _desired;
+    private Exception? _failure;
+
+    private LabChurn(LabTopology topology, IReadOnlyList<(LabHost, string)> pool, IReadOnlyList<Prober> probers, TimeSpan injectedDelay)
+    {
+        _topology = topology;
+        _others = ServiceProgrammer.ServicesOf(topology);
+        _pool = pool;
+        _injectedDelay = injectedDelay;
+        Probers = probers;
+        _desired = (0, [pool[0].Item2], 0);
+    }
+
+    public IReadOnlyList<Prober> Probers { get; }
+    public string ServiceAddress => $"{ClusterIp}:{Port.ToString(CultureInfo.InvariantCulture)}";
+    public IReadOnlyList<string> Addresses => _pool.Select(p => p.Address).ToArray();
+
+    /// <summary>Adds the addresses to the endpoint pods, writes the service with the first one, starts a syncer per node.</summary>
+    public static async Task<LabChurn> CreateAsync(LabTopology topology, int addresses, TimeSpan injectedDelay, IReadOnlyList<Prober> probers, CancellationToken cancellationToken)
+    {
+        var pods = topology.Endpoints.ToArray();
+        // Spread over the endpoint pods of every node, above the pods' own addresses (.2 upwards).
+        var pool = Enumerable.Range(0, addresses)
+            .Select(k => (pods[k % pods.Length], $"10.244.{pods[k % pods.Length].Node}.{100 + k / pods.Length}")).ToArray();
+        var churn = new LabChurn(topology, pool, probers, injectedDelay);
+        foreach (var group in pool.GroupBy(p => p.Item1.Namespace))
+            await LabShell.RunAsync("ip", ["-n", group.Key, "-batch", "-"], string.Join('\n', group.Select(p => $"addr add {p.Item2}/32 dev eth0")) + "\n", cancellationToken);
+        await ServiceProgrammer.UpdateAsync(topology, topology.Spec.Proxy, churn._others, churn.Services(churn._desired.Endpoints), cancellationToken);
+        foreach (var node in topology.Nodes) churn._syncers.Add(new Syncer(churn, node));
+        return churn;
+    }
+
+    private IReadOnlyList<LabService> Services(IReadOnlyList<string> endpoints) =>
+        [.. _others, new LabService("cnibench/churn:http", ClusterIp, "tcp", Port, null, endpoints.Select(a => new ServiceEndpoint(a, 7280)).ToArray())];
+
+    public void Issue(int version, IReadOnlyList<string> endpoints, long issuedUnixUs)
+    {
+        lock (_gate) _desired = (version, endpoints, issuedUnixUs);
+        foreach (var s in _syncers) s.Wake();
+    }
+
+    private (int Version, IReadOnlyList<string> Endpoints, long IssuedUs) Desired
+    {
+        get { lock (_gate) return _desired; }
+    }
+
+    public async Task<IReadOnlyList<NodeWrite>> SettleAsync(CancellationToken cancellationToken)
+    {
+        int target = Desired.Version;
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_failure is not null) throw new LabException($"a node's proxy failed to write the service: {_failure.Message}");
+                if (_syncers.All(s => s.Applied >= target)) return _writes.ToArray();
+            }
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
+    /// <summary>One node's proxy: waits for a change, waits out the injected delay, writes the latest endpoints it knows.</summary>
+    private sealed class Syncer
+    {
+        private readonly LabChurn _owner;
+        public LabHost Node { get; }
+        private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+        public Syncer(LabChurn owner, LabHost node)
+        {
+            _owner = owner;
+            Node = node;
+            Written = owner._desired.Endpoints;
+            Loop = Task.Run(RunAsync);
+        }
+
+        public int Applied { get; private set; }
+        public IReadOnlyList<string> Written { get; private set; }
+        public Task Loop { get; }
+
+        public void Wake() => _wake.Writer.TryWrite(true);
+
+        private async Task RunAsync()
+        {
+            var token = _owner._stop.Token;
+            try
+            {
+                while (await _wake.Reader.WaitToReadAsync(token))
+                {
+                    _wake.Reader.TryRead(out _);
+                    var desired = _owner.Desired;
+                    if (desired.Version <= Applied) continue;
+                    var wait = TimeSpan.FromMicroseconds(desired.IssuedUs - ConvergenceClock.NowUs()) + _owner._injectedDelay;
+                    if (wait > TimeSpan.Zero) await Task.Delay(wait, token);
+                    await ServiceProgrammer.UpdateNodeAsync(_owner._topology, Node, _owner.Services(Written), _owner.Services(desired.Endpoints), token);
+                    Written = desired.Endpoints;
+                    lock (_owner._gate)
+                    {
+                        Applied = desired.Version;
+                        _owner._writes.Add(new NodeWrite(Node.Namespace, desired.Version, ConvergenceClock.NowUs()));
+                    }
+                    // A change that arrived during the write is picked up on the next turn.
+                    if (_owner.Desired.Version > Applied) Wake();
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+            }
+            catch (Exception e) when (e is LabException or InvalidOperationException)
+            {
+                lock (_owner._gate) _owner._failure ??= e;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        foreach (var s in _syncers) await s.Loop;
+        try
+        {
+            // Each node may have stopped at a different version: take the service away from what each one wrote.
+            foreach (var s in _syncers) await ServiceProgrammer.UpdateNodeAsync(_topology, s.Node, Services(s.Written), _others, CancellationToken.None);
+            foreach (var group in _pool.GroupBy(p => p.Pod.Namespace))
+                await LabShell.RunAsync("ip", ["-n", group.Key, "-batch", "-"], string.Join('\n', group.Select(p => $"addr del {p.Address}/32 dev eth0")) + "\n", CancellationToken.None);
+        }
+        catch (LabException e)
+        {
+            // The lab may be going down already (interrupted run); its namespaces take all of this with them.
+            Console.Error.WriteLine($"cnibench: removing the convergence service: {e.Message}");
+        }
+        _stop.Dispose();
+    }
+}
