@@ -46,7 +46,8 @@ public static class WorkloadDefaults
         WorkloadKind.UdpStream => new WorkloadSpec { Kind = kind, MessageSize = 1400 },
         WorkloadKind.UdpRr => new WorkloadSpec { Kind = kind, RequestSize = 64, ResponseSize = 64 },
         WorkloadKind.Http => new WorkloadSpec { Kind = kind, ResponseSize = 64 },
-        WorkloadKind.Probe => new WorkloadSpec { Kind = kind, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 1000 },
+        // Several loops: a probe whose SYN was lost stalls its loop until the timeout, not the whole prober.
+        WorkloadKind.Probe => new WorkloadSpec { Kind = kind, Parallel = 4, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 500 },
         _ => new WorkloadSpec { Kind = kind },
     };
 }

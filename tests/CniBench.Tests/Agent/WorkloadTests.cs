@@ -86,6 +86,40 @@ public class WorkloadTests
         Assert.Empty(result.Errors);
         Assert.Equal(["backend-7"], result.Backends.Keys);
         Assert.Equal(result.Latency.Count, result.Backends["backend-7"]);
+        // The server says which source address it saw: on an egress path, what SNAT made of ours.
+        Assert.Equal(["127.0.0.1"], result.Sources!.Keys);
+    }
+
+    [Fact]
+    public async Task Probe_paces_new_connections_and_notes_when_each_backend_first_and_last_answered()
+    {
+        await using var server = new TestAgentServer(pod: "backend-9");
+        long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        // A warm-up and a generous timeout: the first requests meet a cold in-process server (JIT), unlike a lab agent's.
+        var (result, _) = await Jobs.RunAsync(WorkloadDefaults.For(WorkloadKind.Probe) with { Target = server.HttpAddress, Rate = 200, TimeoutMs = 3000 }, warmupMs: 500, durationMs: 1000);
+        long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+        Assert.True(result.Errors.Count == 0, $"{string.Join(", ", result.Errors)}; first: {result.FirstError}");
+        // 200/s for a second: never more (an unpaced loop does thousands); in this busy test process timer slack can cost half.
+        Assert.InRange(result.Transactions, 60, 210);
+        var seen = Assert.Single(result.Probe!.Backends);
+        Assert.Equal("127.0.0.1", seen.Key); // the address the request arrived at, not the agent's name
+        Assert.True(seen.Value.Count > result.Transactions, "sightings are kept from the start, warm-up included");
+        Assert.InRange(seen.Value.FirstUnixUs, before, before + 800_000);
+        Assert.InRange(seen.Value.LastUnixUs, before + 1_300_000, after);
+        Assert.Empty(result.Probe.Failures);
+    }
+
+    [Fact]
+    public async Task Probe_failures_carry_their_time()
+    {
+        using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var port = ((IPEndPoint)closed.LocalEndPoint!).Port; // bound, never listening: connections are refused
+        var (result, _) = await Jobs.RunAsync(WorkloadDefaults.For(WorkloadKind.Probe) with { Target = $"127.0.0.1:{port}", Rate = 100 }, durationMs: 500);
+        Assert.Empty(result.Probe!.Backends);
+        Assert.True(result.Probe.Failures.Count >= 20, $"{result.Probe.Failures.Count} failures");
+        Assert.All(result.Probe.Failures, f => Assert.Equal("refused", f.Kind));
+        Assert.Equal(result.Probe.Failures.OrderBy(f => f.AtUnixUs).Select(f => f.AtUnixUs), result.Probe.Failures.Select(f => f.AtUnixUs));
     }
 
     [Fact]

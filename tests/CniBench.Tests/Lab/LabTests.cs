@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CniBench.Cli.Convergence;
 using CniBench.Cli.Lab;
 using CniBench.Tests.Support;
 using Xunit.Abstractions;
@@ -281,6 +282,60 @@ public class LabServiceTests(ITestOutputHelper output)
         }
         Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == id);
         Assert.Null(LabBuilder.Load(id));
+    }
+
+    /// <summary>
+    /// The convergence measurement checked against a known delay: every change is written 400 ms after it
+    /// is issued, so each node must report 400 ms plus what a change costs without the delay.
+    /// </summary>
+    [Theory]
+    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Iptables)]
+    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
+    public async Task Convergence_reports_an_injected_delay_within_tolerance(CniBench.Cli.Lab.Services.ProxyMode mode)
+    {
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode);
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        try
+        {
+            var (outcome, _) = await LabRuns.RunAsync(spec, """
+                name: convergence-check
+                repetitions: 1
+                placement: pod-to-cluster-ip
+                cases:
+                  - name: churn
+                    workload: probe
+                    rate: 1000
+                    endpoints: 2
+                    changeInterval: 700ms
+                    injectDelay: [0s, 400ms]
+                """);
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
+            var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
+            foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
+                output.WriteLine($"{n.Node}: {string.Join(", ", n.ReachedMs.Select(ms => $"{ms:0.0}"))} ms; {n.ProbesPerSecond:0} probes/s; {n.Failures} failed");
+            Assert.Equal(2, delayed.Nodes.Count);
+            Assert.All(delayed.Nodes, n => Assert.Equal(3, n.ReachedMs.Count)); // 1→2, then both replaced
+            // Tolerance: the probe interval (~1 ms), a rule write (tens of ms here) and scheduling on a busy 2-core machine.
+            Assert.All(delayed.Nodes.SelectMany(n => n.ReachedMs), ms => Assert.InRange(ms!.Value, 400, 400 + 150));
+            double Median(ConvergenceData d) => ConvergenceCalculator.Quantile(d.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray(), 0.5);
+            Assert.InRange(Median(delayed) - Median(baseline), 400 - 50, 400 + 50);
+            Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 500, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
+
+            // The convergence service and its addresses are gone again.
+            var topology = new LabTopology(spec);
+            var rules = mode == CniBench.Cli.Lab.Services.ProxyMode.Iptables
+                ? await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(1).Namespace, "iptables-save", "-t", "nat"], null, CancellationToken.None)
+                : await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(2).Namespace, "nft", "list", "ruleset"], null, CancellationToken.None);
+            Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
+            Assert.Contains(CniBench.Cli.Lab.Services.LabServices.ClusterIp, rules);
+            Assert.DoesNotContain("10.244.1.100", await LabShell.RunAsync("ip", ["-n", topology.Pod(1, 2).Namespace, "addr"], null, CancellationToken.None));
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
     }
 
     [Fact]

@@ -1,0 +1,69 @@
+using CniBench.Cli.Convergence;
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Tests.Convergence;
+
+public class ConvergenceTests
+{
+    [Fact]
+    public void The_plan_scales_one_to_n_then_replaces_every_endpoint_with_a_fresh_one()
+    {
+        string[] a = ["a0", "a1", "a2", "a3", "a4", "a5"];
+        var plan = ConvergenceRunner.Plan(new Churn(3, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), a);
+        Assert.Equal(5, plan.Count);
+        Assert.Equal(("add", "a1", (string?)null), (plan[0].Kind, plan[0].Added, plan[0].Removed));
+        Assert.Equal(["a0", "a1", "a2"], plan[1].After);
+        Assert.Equal(("replace", "a3", "a0"), (plan[2].Kind, plan[2].Added, plan[2].Removed));
+        Assert.Equal(["a3", "a4", "a5"], plan[^1].After);
+    }
+
+    [Fact]
+    public void Latency_per_change_and_node_comes_from_the_first_sighting_after_the_issue()
+    {
+        const long t0 = 1_800_000_000_000_000;
+        EndpointChange[] changes =
+        [
+            new(1, "add", "b", null, t0, t0 + 20_000),
+            new(2, "replace", "c", "a", t0 + 300_000, t0 + 330_000),
+        ];
+        var node1 = new ProbeTotals(new Dictionary<string, BackendSeen>
+        {
+            ["a"] = new(t0 - 900_000, t0 + 310_000, 500), // still reached 10 ms after its removal was issued
+            ["b"] = new(t0 + 12_500, t0 + 900_000, 400),
+            ["c"] = new(t0 + 341_000, t0 + 900_000, 300),
+        }, [new ProbeFailure(t0 - 1, "refused"), new ProbeFailure(t0 + 305_000, "reset")], 0);
+        var node2 = new ProbeTotals(new Dictionary<string, BackendSeen>
+        {
+            ["a"] = new(t0 - 900_000, t0 + 299_000, 500),
+            ["b"] = new(t0 + 30_000, t0 + 900_000, 400),
+        }, [], 0);
+
+        var data = ConvergenceCalculator.Compute(changes, [("n1", node1, 2.0), ("n2", node2, 2.0)]);
+
+        Assert.Equal([12.5, 41.0], data.Nodes[0].ReachedMs);
+        Assert.Equal([30.0, null], data.Nodes[1].ReachedMs); // n2 never reached c
+        Assert.Equal([null, 10.0], data.Nodes[0].StaleMs);
+        Assert.Equal([null, null], data.Nodes[1].StaleMs); // its last sighting of a came before the removal
+        Assert.Equal(1, data.Nodes[0].Failures); // the failure before the churn began does not count
+        Assert.Equal(601, data.Nodes[0].ProbesPerSecond); // (500 + 400 + 300 + 2) / 2 s
+
+        var m = ConvergenceCalculator.MetricsOf(data);
+        Assert.Equal(1, m[Metrics.ConvergenceUnreached]);
+        Assert.Equal(30.0, m[Metrics.ConvergenceP50Ms]); // nearest rank of 12.5, 30, 41
+        Assert.Equal(41.0, m[Metrics.ConvergenceMaxMs]);
+        Assert.Equal(10.0, m[Metrics.ConvergenceStaleMaxMs]);
+        Assert.Equal(25.0, m[Metrics.ConvergenceWriteMs]);
+        Assert.Equal(1, m[Metrics.ChurnFailures]);
+    }
+
+    [Fact]
+    public void A_change_is_written_everywhere_when_the_slowest_node_wrote_it_or_a_later_one()
+    {
+        NodeWrite[] writes = [new("n1", 1, 100), new("n2", 2, 250), new("n1", 3, 400)];
+        Assert.Equal(250, ConvergenceRunner.WrittenEverywhere(writes, 1)); // n2 coalesced 1 into 2
+        Assert.Equal(400, ConvergenceRunner.WrittenEverywhere(writes, 2));
+        Assert.Null(ConvergenceRunner.WrittenEverywhere(writes, 3)); // n2 never wrote 3
+    }
+}
