@@ -57,6 +57,7 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
             {
                 stats.Transactions++;
                 if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
+                if (response.Peer is not null) stats.RecordSource(response.Peer);
                 Seen(response.Address ?? response.Backend ?? "unknown", atUs);
             }
             else

@@ -17,7 +17,8 @@ public static class LabCommand
         var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables, none", DefaultValueFactory = _ => "iptables" };
         var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSpec.MaxServices})", DefaultValueFactory = _ => 0 };
         var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
-        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables };
+        var egress = new Option<string>("--egress") { Description = "How pods reach the external host: direct (each node SNATs its pods) or gateway (through the last node)", DefaultValueFactory = _ => "direct" };
+        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables, egress };
         up.SetAction((parse, cancellationToken) => Guard(async () =>
         {
             if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
@@ -26,8 +27,10 @@ public static class LabCommand
                 return Fail($"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, none");
             if (!Enum.TryParse<Lab.Services.IptablesBackend>(parse.GetValue(iptables), true, out var backend) || !Enum.IsDefined(backend))
                 return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
+            if (!Enum.TryParse<EgressMode>(parse.GetValue(egress), true, out var egressMode) || !Enum.IsDefined(egressMode))
+                return Fail($"--egress: '{parse.GetValue(egress)}' is not valid; allowed: direct, gateway");
             var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu),
-                proxyMode, parse.GetValue(services), backend);
+                proxyMode, parse.GetValue(services), backend, egressMode);
             var problems = spec.Check();
             if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
             var result = await LabBuilder.UpAsync(spec, cancellationToken);

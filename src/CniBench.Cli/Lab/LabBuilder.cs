@@ -27,6 +27,7 @@ public static class LabBuilder
                 await LabShell.RunAsync(group.Tool, ["-n", group.Namespace, "-batch", "-"], string.Join('\n', group.Commands) + "\n", cancellationToken);
             foreach (var (ns, settings) in topology.Sysctls())
                 await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
+            await WriteEgressAsync(topology, cancellationToken);
             var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
             await SaveAsync(spec, cancellationToken);
             return new UpResult(clock.Elapsed, programming);
@@ -35,6 +36,16 @@ public static class LabBuilder
         {
             await DownAsync(spec.Id, CancellationToken.None);
             throw;
+        }
+    }
+
+    /// <summary>Points every node's pod egress at the external router or the gateway, and SNATs where the spec says.</summary>
+    public static async Task WriteEgressAsync(LabTopology topology, CancellationToken cancellationToken)
+    {
+        foreach (var (node, route, nft) in topology.EgressRules())
+        {
+            await LabShell.RunAsync("ip", ["-n", node.Namespace, "-batch", "-"], route + "\n", cancellationToken);
+            await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], nft, cancellationToken);
         }
     }
 

@@ -5,9 +5,14 @@ namespace CniBench.Cli.Lab;
 [JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<LabRouting>))]
 public enum LabRouting { Native, Vxlan }
 
+/// <summary>How pods reach the external host: each node SNATs its own pods, or all go through the gateway node.</summary>
+[JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<EgressMode>))]
+public enum EgressMode { Direct, Gateway }
+
 /// <summary>What `cnibench lab up` builds. Stored next to the lab so later commands find it.</summary>
 public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu,
-    Services.ProxyMode Proxy = Services.ProxyMode.Iptables, int Services = 0, Services.IptablesBackend Iptables = Services.IptablesBackend.Nft)
+    Services.ProxyMode Proxy = Services.ProxyMode.Iptables, int Services = 0, Services.IptablesBackend Iptables = Services.IptablesBackend.Nft,
+    EgressMode Egress = EgressMode.Direct)
 {
     public const int MaxNodes = 16, MaxPodsPerNode = 32, MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
 
@@ -18,6 +23,7 @@ public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting R
         if (PodsPerNode is < 1 or > MaxPodsPerNode) problems.Add($"--pods-per-node: {PodsPerNode} is out of range; allowed: 1..{MaxPodsPerNode}");
         if (Mtu is < MinMtu or > MaxMtu) problems.Add($"--mtu: {Mtu} is out of range; allowed: {MinMtu}..{MaxMtu}");
         if (Services is < 0 or > MaxServices) problems.Add($"--services: {Services} is out of range; allowed: 0..{MaxServices}");
+        if (Egress == EgressMode.Gateway && Nodes < 2) problems.Add("--egress gateway: needs --nodes 2 or more (pods on one node leave through another)");
         return problems;
     }
 }

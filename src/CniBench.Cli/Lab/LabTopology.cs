@@ -1,3 +1,5 @@
+using CniBench.Cli.Lab.Services;
+
 namespace CniBench.Cli.Lab;
 
 /// <summary>One namespace of the lab and its address on the lab's networks.</summary>
@@ -9,7 +11,9 @@ public sealed record LabHost(string Namespace, string Address, int Node, int Pod
 ///
 ///   underlay namespace (bridge br0, 192.168.200.0/24)
 ///     ├─ node i: eth0 192.168.200.i — bridge cbr0 10.244.i.1/24 — pod j: eth0 10.244.i.(j+1)
-///     └─ ... routes to other nodes' pod CIDRs: native (via their underlay address) or a VXLAN overlay
+///     ├─ ... routes to other nodes' pod CIDRs: native (via their underlay address) or a VXLAN overlay
+///     └─ external host (outside the cluster): eth0 192.168.200.254, serving on 203.0.113.10; it has no
+///        route to pod CIDRs, so pods reach it only through SNAT: on their own node, or on the gateway node
 /// </summary>
 public sealed class LabTopology(LabSpec spec)
 {
@@ -18,6 +22,15 @@ public sealed class LabTopology(LabSpec spec)
 
     public LabSpec Spec { get; } = spec;
     public string Underlay => $"{Prefix}{Spec.Id}-ul";
+    public const string ExternalNetwork = "203.0.113.0/24";
+    public const string ExternalRouter = "192.168.200.254";
+    public LabHost External => new($"{Prefix}{Spec.Id}-ext", "203.0.113.10", 0, 0);
+
+    /// <summary>The node pods leave through in gateway mode: the last one (pod 1 of node 1 is the usual client elsewhere).</summary>
+    public LabHost Gateway => Node(Spec.Nodes);
+
+    /// <summary>The address the external host must see for traffic from a pod on <paramref name="clientNode"/>.</summary>
+    public string EgressSource(int clientNode) => Spec.Egress == EgressMode.Gateway ? Gateway.Address : Node(clientNode).Address;
 
     public LabHost Node(int node) => new($"{Prefix}{Spec.Id}-n{node}", $"192.168.200.{node}", node, 0);
 
@@ -35,7 +48,7 @@ public sealed class LabTopology(LabSpec spec)
     public IEnumerable<LabHost> Pods => Enumerable.Range(1, Spec.Nodes).SelectMany(n => Enumerable.Range(1, Spec.PodsPerNode).Select(p => Pod(n, p)));
 
     /// <summary>Every namespace, in the order they are created (deleted in reverse).</summary>
-    public IEnumerable<string> Namespaces => new[] { Underlay }.Concat(Nodes.Select(n => n.Namespace)).Concat(Pods.Select(p => p.Namespace));
+    public IEnumerable<string> Namespaces => new[] { Underlay, External.Namespace }.Concat(Nodes.Select(n => n.Namespace)).Concat(Pods.Select(p => p.Namespace));
 
     public static bool IsLabNamespace(string name) => name.StartsWith(Prefix, StringComparison.Ordinal);
 
@@ -55,6 +68,12 @@ public sealed class LabTopology(LabSpec spec)
         c.Add(new(Underlay, "ip", $"link add br0 mtu {mtu} type bridge"));
         c.Add(new(Underlay, "ip", "link set br0 up"));
         c.Add(new(Underlay, "ip", "link set lo up"));
+        c.Add(new(Underlay, "ip", $"link add ext mtu {mtu} type veth peer name eth0 mtu {mtu} netns {External.Namespace}"));
+        c.Add(new(Underlay, "ip", "link set ext master br0 up"));
+        c.Add(new(External.Namespace, "ip", "link set lo up"));
+        c.Add(new(External.Namespace, "ip", $"addr add {External.Address}/32 dev lo"));
+        c.Add(new(External.Namespace, "ip", $"addr add {ExternalRouter}/24 dev eth0"));
+        c.Add(new(External.Namespace, "ip", "link set eth0 up"));
         foreach (var node in Nodes)
         {
             int i = node.Node;
@@ -63,6 +82,10 @@ public sealed class LabTopology(LabSpec spec)
             c.Add(new(node.Namespace, "ip", "link set lo up"));
             c.Add(new(node.Namespace, "ip", $"addr add {node.Address}/24 dev eth0"));
             c.Add(new(node.Namespace, "ip", "link set eth0 up"));
+            c.Add(new(node.Namespace, "ip", $"route add {ExternalNetwork} via {ExternalRouter}"));
+            // Pods' traffic to the outside follows table 100, which egress mode points at the right node.
+            c.Add(new(node.Namespace, "ip", $"rule add from {LabServices.ClusterCidr} to {ExternalNetwork} lookup 100 pref 100"));
+            c.Add(new(node.Namespace, "ip", $"route add {ExternalNetwork} via {ExternalRouter} table 100"));
             c.Add(new(node.Namespace, "ip", $"link add cbr0 mtu {PodMtu} type bridge"));
             c.Add(new(node.Namespace, "ip", $"addr add {PodGateway(i)}/24 dev cbr0"));
             c.Add(new(node.Namespace, "ip", "link set cbr0 up"));
@@ -101,6 +124,25 @@ public sealed class LabTopology(LabSpec spec)
         }
         return c;
     }
+
+    /// <summary>
+    /// Egress as the spec says: where each node sends its pods' external traffic (table 100) and which
+    /// nodes SNAT it (an nftables table of the lab's own, apart from the proxy's tables so that a proxy's
+    /// full rewrite leaves it alone). Written on build and again when a case switches modes.
+    /// </summary>
+    public IEnumerable<(LabHost Node, string Route, string Nft)> EgressRules()
+    {
+        foreach (var node in Nodes)
+        {
+            bool viaGateway = Spec.Egress == EgressMode.Gateway && node.Node != Gateway.Node;
+            string route = $"route replace {ExternalNetwork} via {(viaGateway ? Gateway.Address : ExternalRouter)} table 100";
+            string nft = $"add table ip {EgressTable}\ndelete table ip {EgressTable}\n" + (viaGateway ? "" :
+                $"table ip {EgressTable} {{ chain postrouting {{ type nat hook postrouting priority srcnat + 10; policy accept; ip saddr {LabServices.ClusterCidr} ip daddr {ExternalNetwork} masquerade; }}; }}\n");
+            yield return (node, route, nft);
+        }
+    }
+
+    public const string EgressTable = "cnibench-egress";
 
     /// <summary>
     /// Per-namespace kernel settings: nodes forward; every sender may reuse TIME_WAIT ports and use a

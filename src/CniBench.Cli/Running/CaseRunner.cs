@@ -26,9 +26,16 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         int warmupMs = (int)plannedCase.Warmup.TotalMilliseconds, durationMs = (int)plannedCase.Duration.TotalMilliseconds;
         string? error = null;
         var state = ResultState.Ok;
+        string achieved = agents.AchievedPlacement;
 
         try
         {
+            if (agents.ExpectedSource is { } expected)
+            {
+                var (seen, problem) = await SourceCheck.RunAsync(agents.Client, expected, cancellationToken);
+                achieved = $"{achieved}, source seen {(seen.Count == 0 ? "none" : string.Join(", ", seen))}";
+                if (problem is not null) throw new SourceCheckException(problem);
+            }
             await server.CreateAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs), cancellationToken);
             await client.CreateAsync(new JobSpec(workload, warmupMs, durationMs), cancellationToken);
             if (client.Status?.State == JobState.Failed)
@@ -53,6 +60,11 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             await client.CancelQuietlyAsync();
             await server.CancelQuietlyAsync();
         }
+        catch (SourceCheckException e)
+        {
+            state = ResultState.Failed;
+            error = e.Message;
+        }
         catch (Exception e) when (e is AgentRequestException or HttpRequestException or TaskCanceledException or AgentLostException)
         {
             state = ResultState.Failed;
@@ -66,7 +78,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
         foreach (var (name, value) in agents.TargetMetrics) metrics[name] = value;
-        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, agents.AchievedPlacement,
+        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, achieved,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
             new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),
@@ -92,6 +104,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
 }
 
 public sealed class AgentLostException(string message) : Exception(message);
+
+public sealed class SourceCheckException(string message) : Exception(message);
 
 /// <summary>The labels every result of a run carries.</summary>
 public sealed record RunContext(string RunId, string Suite, string Config, string Target);

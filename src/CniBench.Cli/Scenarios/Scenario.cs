@@ -36,7 +36,7 @@ public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDe
 }
 
 /// <summary>What a case asks of the lab (each null: whatever the lab has).</summary>
-public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Services = null, Lab.LabRouting? Routing = null, int? Mtu = null)
+public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Services = null, Lab.LabRouting? Routing = null, int? Mtu = null, Lab.EgressMode? Egress = null)
 {
     public bool Topology => Routing is not null || Mtu is not null;
 }

@@ -15,7 +15,7 @@ public static class ScenarioFields
     public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, IReadOnlyList<WorkloadKind>? AppliesTo = null);
 
     /// <summary>What a case asks of the lab it runs on; the lab target re-programs or rebuilds to match, other targets refuse them.</summary>
-    public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu"];
+    public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
     public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "ipFamily", "placement", .. LabOnly];
@@ -47,6 +47,7 @@ public static class ScenarioFields
         new("proxy", "iptables, nftables, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
         new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab target)", Int(1, Lab.LabSpec.MaxServices + 1), true),
         new("routing", "native, vxlan (lab target)", Enum<Lab.LabRouting>(), true),
+        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab target)", Enum<Lab.EgressMode>(), true),
         new("mtu", $"an integer {Lab.LabSpec.MinMtu}..{Lab.LabSpec.MaxMtu} (lab target)", Int(Lab.LabSpec.MinMtu, Lab.LabSpec.MaxMtu), true),
     ];
 

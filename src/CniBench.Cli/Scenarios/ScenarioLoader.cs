@@ -277,7 +277,7 @@ public sealed class ScenarioLoader
             Get("repetitions", 3),
             parameters,
             ScenarioFields.LabOnly.Any(v.ContainsKey)
-                ? new LabSettings(Optional<Lab.Services.ProxyMode>("proxy"), Optional<int>("services"), Optional<Lab.LabRouting>("routing"), Optional<int>("mtu"))
+                ? new LabSettings(Optional<Lab.Services.ProxyMode>("proxy"), Optional<int>("services"), Optional<Lab.LabRouting>("routing"), Optional<int>("mtu"), Optional<Lab.EgressMode>("egress"))
                 : null,
             v.ContainsKey("endpoints")
                 ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))

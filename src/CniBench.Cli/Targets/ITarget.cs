@@ -30,7 +30,15 @@ public sealed record AgentHandle(string Role, AgentInfo Info, AgentClient Client
 public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress, string AchievedPlacement)
 {
     public IReadOnlyDictionary<string, double> TargetMetrics { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>
+    /// Egress cases: the source address the server must see (the SNAT address of the path the case is about)
+    /// and the server's HTTP address that the runner asks before the case. A mismatch fails the case.
+    /// </summary>
+    public SourceExpectation? ExpectedSource { get; init; }
 }
+
+public sealed record SourceExpectation(string Address, string Why, string HttpAddress);
 
 /// <summary>The target could not provide what was asked (an agent would not start, a host is missing).</summary>
 public sealed class TargetException(string message) : Exception(message);

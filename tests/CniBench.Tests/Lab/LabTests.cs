@@ -12,7 +12,7 @@ public class LabTopologyTests
     public void Names_and_addresses_follow_the_layout_and_carry_the_lab_prefix()
     {
         var t = new LabTopology(new LabSpec("ab12", 2, 2, LabRouting.Native, 1500));
-        Assert.Equal(["cnb-ab12-ul", "cnb-ab12-n1", "cnb-ab12-n2", "cnb-ab12-n1p1", "cnb-ab12-n1p2", "cnb-ab12-n2p1", "cnb-ab12-n2p2"], t.Namespaces);
+        Assert.Equal(["cnb-ab12-ul", "cnb-ab12-ext", "cnb-ab12-n1", "cnb-ab12-n2", "cnb-ab12-n1p1", "cnb-ab12-n1p2", "cnb-ab12-n2p1", "cnb-ab12-n2p2"], t.Namespaces);
         Assert.Equal("10.244.2.3", t.Pod(2, 2).Address);
         Assert.Equal("192.168.200.1", t.Node(1).Address);
         Assert.All(t.Namespaces, n => Assert.Equal("ab12", LabTopology.IdOf(n)));
@@ -136,10 +136,10 @@ public class LabTargetTests(ITestOutputHelper output)
             Assert.False(Directory.Exists(Path.Combine(LabBuilder.StateDirectory, spec.Id)), "control sockets were left behind");
 
             var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { Nodes = 1, Proxy = CniBench.Cli.Lab.Services.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
-                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-external]\n", "x.yaml"));
+                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-external]\n    egress: gateway\n", "x.yaml"));
             Assert.Contains(refused, p => p.Contains("pod-to-pod-cross-node needs 2 nodes"));
             Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip needs services; the lab's proxy is none"));
-            Assert.Contains(refused, p => p.Contains("pod-to-external is not available on the lab target yet"));
+            Assert.Contains(refused, p => p.Contains("egress through a gateway needs 2 nodes"));
         }
         finally
         {
@@ -331,6 +331,44 @@ public class LabServiceTests(ITestOutputHelper output)
             Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
             Assert.Contains(CniBench.Cli.Lab.Services.LabServices.ClusterIp, rules);
             Assert.DoesNotContain("10.244.1.100", await LabShell.RunAsync("ip", ["-n", topology.Pod(1, 2).Namespace, "addr"], null, CancellationToken.None));
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public async Task Egress_is_snatted_by_the_clients_node_or_the_gateway_and_a_wrong_source_fails_the_case()
+    {
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        const string Yaml = """
+            name: egress
+            repetitions: 1
+            warmup: 0s
+            duration: 500ms
+            placement: pod-to-external
+            cases:
+              - workload: tcp-rr
+                egress: [direct, gateway]
+            """;
+        try
+        {
+            var (outcome, _) = await LabRuns.RunAsync(spec, Yaml);
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.Equal(["pod-to-external (direct), source seen 192.168.200.1", "pod-to-external (gateway), source seen 192.168.200.2"],
+                outcome.Results.Select(r => r.AchievedPlacement));
+            Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
+            Assert.Equal(spec, LabBuilder.Load(spec.Id)); // the user's lab is given back with direct egress
+
+            // A target that believes traffic leaves through the gateway while the lab sends it out directly:
+            // the external host sees node 1, not the gateway, and the case fails rather than measure the wrong path.
+            var (wrongPath, _) = await LabRuns.RunAsync(spec with { Egress = EgressMode.Gateway }, Yaml.Replace("[direct, gateway]", "gateway"));
+            var failed = Assert.Single(wrongPath.Results);
+            Assert.Equal(CniBench.Cli.Running.ResultState.Failed, failed.State);
+            Assert.Equal("source check: the server saw 192.168.200.1; expected 192.168.200.2 (the gateway node's address)", failed.Error);
         }
         finally
         {

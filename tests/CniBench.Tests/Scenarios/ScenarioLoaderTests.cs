@@ -10,7 +10,7 @@ public class ScenarioLoaderTests
         Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(yaml, "test.yaml"));
 
     [Theory]
-    [InlineData("quick", 8)]
+    [InlineData("quick", 9)]
     [InlineData("dataplane", 6)]
     public void Built_in_suites_load(string suite, int cases)
     {
@@ -111,10 +111,41 @@ public class ScenarioLoaderTests
     }
 
     [Fact]
+    public void A_target_may_have_its_own_version_of_a_suite_and_lab_suites_are_refused_elsewhere()
+    {
+        Assert.Equal(6, ScenarioLoader.LoadSuite("dataplane", "local").Cases.Count);
+        var lab = ScenarioLoader.LoadSuite("dataplane", "lab");
+        Assert.Equal(36, lab.Cases.Count); // 3 workloads × 3 placements × 2 routings × 2 MTUs
+        Assert.Contains(lab.Cases, c => c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan" && c.Lab == new LabSettings(Routing: CniBench.Cli.Lab.LabRouting.Vxlan, Mtu: 9000));
+
+        var scale = ScenarioLoader.LoadSuite("service-scale", "lab");
+        Assert.Equal([1, 1000, 5000, 10000], scale.Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables")).Select(c => c.Lab!.Services!.Value));
+        var convergence = ScenarioLoader.LoadSuite("convergence", "lab");
+        Assert.All(convergence.Cases, c => Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn));
+        Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c => Assert.Equal("pod-to-external", c.Placement));
+
+        var refused = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("service-scale", "local"));
+        Assert.Contains("suite 'service-scale' runs on --target lab, not local", refused.Errors[0].ToString());
+    }
+
+    [Fact]
+    public void Churn_settings_need_endpoints_and_lab_settings_are_refused_by_the_local_target()
+    {
+        Assert.Contains(Fails("name: x\ncases:\n  - workload: probe\n    changeInterval: 1s\n").Errors,
+            e => e.ToString().Contains("cases[0].endpoints: missing: changeInterval and injectDelay describe endpoint churn"));
+        Assert.Contains(Fails("name: x\ncases:\n  - workload: tcp-rr\n    endpoints: 4\n").Errors,
+            e => e.ToString().Contains("cases[0].endpoints: does not apply to tcp-rr"));
+        var scenario = ScenarioLoader.Load("name: x\nproxy: nftables\ncases:\n  - workload: probe\n    endpoints: 3\n", "x.yaml");
+        var problems = new CniBench.Cli.Targets.Local.LocalTarget(CniBench.Cli.Targets.AgentCommand.Locate()).Validate(scenario);
+        Assert.Contains("case probe: proxy apply to the lab target only (--target lab)", problems);
+        Assert.Contains("case probe: endpoints (a convergence case) needs a service whose endpoints can change: --target lab", problems);
+    }
+
+    [Fact]
     public void Unknown_suites_and_missing_files_say_what_exists()
     {
         var suite = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("nope"));
-        Assert.Contains("unknown suite 'nope'; allowed: dataplane, quick", suite.Errors[0].ToString());
+        Assert.Contains("unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale", suite.Errors[0].ToString());
         var file = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadFile("/no/such/file.yaml"));
         Assert.Contains("no such file", file.Errors[0].ToString());
     }

@@ -16,7 +16,7 @@ namespace CniBench.Cli.Targets.Lab;
 /// </summary>
 public sealed class LabTarget : ITarget, Convergence.IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external"];
     private readonly LabSpec _original;
     private readonly bool _owned;
     private readonly AgentCommand _command;
@@ -62,13 +62,15 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
                 problems.Add($"case {c.Name}: placement {c.Placement} is not available on the lab target yet; allowed: {string.Join(", ", Supported)}");
             else if (c.Placement == "pod-to-pod-same-node" && spec.PodsPerNode < 2)
                 problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
-            else if (c.Placement != "pod-to-pod-same-node" && spec.Nodes < 2)
+            else if (c.Placement is not ("pod-to-pod-same-node" or "pod-to-external") && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
             if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
                 problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip")
                 problems.Add($"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip");
             if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
+            if (c.Lab?.Egress == EgressMode.Gateway && spec.Nodes < 2)
+                problems.Add($"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); this lab has {spec.Nodes}");
             if (!_owned && c.Lab is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
                 problems.Add($"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab {_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
                     + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings");
@@ -83,6 +85,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         Services = wanted?.Services is int n ? n - 1 : _original.Services,
         Routing = wanted?.Routing ?? _original.Routing,
         Mtu = wanted?.Mtu ?? _original.Mtu,
+        Egress = wanted?.Egress ?? _original.Egress,
     };
 
     /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
@@ -98,6 +101,8 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             kind => AgentPool.DataPort(kind, 7201, 7202, 7280)),
         "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).Address,
             kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
+        // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress mode says.
+        "pod-to-external" => new([_topology.External], _topology.Pod(1, 1), _topology.External.Address, null),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
     };
 
@@ -114,9 +119,14 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
-        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", plannedCase.Placement)
+        var achieved = plannedCase.Placement == "pod-to-external" ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement;
+        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", achieved)
         {
             TargetMetrics = metrics,
+            ExpectedSource = plannedCase.Placement != "pod-to-external" ? null : new SourceExpectation(
+                _topology.EgressSource(place.Client.Node),
+                Spec.Egress == EgressMode.Gateway ? "the gateway node's address" : "the client's own node's address",
+                $"{place.Address}:{servers[0].Info.Ports.Http.ToString(CultureInfo.InvariantCulture)}"),
         };
     }
 
@@ -132,6 +142,13 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         {
             programming = _unreported ?? ProgrammingTime.None;
         }
+        else if (desired with { Egress = current.Egress } == current)
+        {
+            // Only the egress path changes: no rules of the proxy are touched.
+            await LabBuilder.WriteEgressAsync(new LabTopology(desired), cancellationToken);
+            await LabBuilder.SaveAsync(desired, cancellationToken);
+            programming = ProgrammingTime.None;
+        }
         else if (desired.Routing != current.Routing || desired.Mtu != current.Mtu)
         {
             if (!_owned) throw new TargetException($"lab {_original.Id}: cannot change routing or MTU of a lab this run did not build");
@@ -145,6 +162,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         {
             if (desired.Proxy != current.Proxy) await ServiceProgrammer.ClearAsync(_topology, current.Proxy, cancellationToken);
             programming = await ServiceProgrammer.ProgramAsync(new LabTopology(desired), cancellationToken);
+            if (desired.Egress != current.Egress) await LabBuilder.WriteEgressAsync(new LabTopology(desired), cancellationToken);
             await LabBuilder.SaveAsync(desired, cancellationToken);
         }
         _topology = new LabTopology(desired);
@@ -188,7 +206,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
             return AgentProcess.StartAsync(_command, role, ["ip", "netns", "exec", host.Namespace],
                 ["--bind", "0.0.0.0", "--control-socket", Path.Combine(SocketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
-                new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = _topology.Node(host.Node).Namespace });
+                new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = host.Node == 0 ? "external" : _topology.Node(host.Node).Namespace });
         });
 
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
@@ -200,6 +218,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             ["lab.nodes"] = _original.Nodes.ToString(CultureInfo.InvariantCulture),
             ["lab.pods_per_node"] = _original.PodsPerNode.ToString(CultureInfo.InvariantCulture),
             ["lab.routing"] = Lower(_original.Routing),
+            ["lab.egress"] = Lower(_original.Egress),
             ["lab.proxy"] = Lower(_original.Proxy),
             ["lab.services"] = (_original.Services + 1).ToString(CultureInfo.InvariantCulture),
             ["lab.iptables"] = await IptablesBackends.DescribeAsync(_original.Iptables, cancellationToken),
