@@ -28,6 +28,7 @@ public static class LabBuilder
             foreach (var (ns, settings) in topology.Sysctls())
                 await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
             await WriteEgressAsync(topology, cancellationToken);
+            CreateCgroups(topology);
             var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
             await SaveAsync(spec, cancellationToken);
             return new UpResult(clock.Elapsed, programming);
@@ -36,6 +37,33 @@ public static class LabBuilder
         {
             await DownAsync(spec.Id, CancellationToken.None);
             throw;
+        }
+    }
+
+    /// <summary>
+    /// A cgroup per node for its pods' processes (cnibench-ID/nI under the cgroup v2 mount): the ebpf proxy
+    /// attaches its connect() program there, as Cilium does to the pods' cgroups. Not created without cgroup v2.
+    /// </summary>
+    private static void CreateCgroups(LabTopology topology)
+    {
+        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root) return;
+        foreach (var node in topology.Nodes) Directory.CreateDirectory(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
+    }
+
+    /// <summary>Removes a lab's cgroups (children first); a cgroup still holding a process is named, not hidden.</summary>
+    private static void RemoveCgroups(string id)
+    {
+        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root) return;
+        var lab = Ebpf.SocketBalancer.LabCgroup(root, id);
+        if (!Directory.Exists(lab)) return;
+        try
+        {
+            foreach (var node in Directory.GetDirectories(lab)) Directory.Delete(node);
+            Directory.Delete(lab);
+        }
+        catch (IOException e)
+        {
+            throw new LabException($"cgroup {lab} could not be removed (a process of the lab still runs in it?): {e.Message}");
         }
     }
 
@@ -71,6 +99,7 @@ public static class LabBuilder
         var doomed = (await NamespacesAsync(cancellationToken)).Where(n => LabTopology.IdOf(n) == id).ToArray();
         if (doomed.Length > 0)
             await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n", cancellationToken);
+        RemoveCgroups(id);
         File.Delete(StatePath(id));
         var sockets = Path.Combine(StateDirectory, id);
         if (Directory.Exists(sockets)) Directory.Delete(sockets, recursive: true);
@@ -82,7 +111,10 @@ public static class LabBuilder
     {
         var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
         var fromState = Directory.Exists(StateDirectory) ? Directory.GetFiles(StateDirectory, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>() : [];
-        return fromNamespaces.Concat(fromState).Distinct().Order(StringComparer.Ordinal).ToArray();
+        var fromCgroups = Ebpf.SocketBalancer.CgroupRoot() is { } root && Directory.Exists(root)
+            ? Directory.GetDirectories(root, "cnibench-*").Select(d => Path.GetFileName(d)["cnibench-".Length..])
+            : [];
+        return fromNamespaces.Concat(fromState).Concat(fromCgroups).Distinct().Order(StringComparer.Ordinal).ToArray();
     }
 
     /// <summary>Records what the lab is now (after `up`, or after a run re-programmed its services).</summary>

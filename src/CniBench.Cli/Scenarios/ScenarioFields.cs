@@ -44,7 +44,7 @@ public static class ScenarioFields
         new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced one by one, while probers measure convergence (lab target)", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
         new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
         new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
-        new("proxy", "iptables, nftables, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
+        new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
         new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab target)", Int(1, Lab.LabSpec.MaxServices + 1), true),
         new("routing", "native, vxlan (lab target)", Enum<Lab.LabRouting>(), true),
         new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab target)", Enum<Lab.EgressMode>(), true),

@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace CniBench.Cli.Lab.Services;
 
 [JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<ProxyMode>))]
-public enum ProxyMode { None, Iptables, Nftables }
+public enum ProxyMode { None, Iptables, Nftables, Ebpf }
 
 /// <summary>
 /// How long one write of the service rules took: generating the rules (the lab's own work) and loading
@@ -28,11 +28,31 @@ public static class ServiceProgrammer
             .Concat(LabServices.Real(topology.Endpoints.Select(e => e.Address).ToArray(), 7201, 7202, 7280))
             .ToArray();
 
-    /// <summary>Programs the lab's services from nothing (a lab just built).</summary>
-    public static Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken) =>
-        topology.Spec.Proxy == ProxyMode.None
-            ? Task.FromResult(ProgrammingTime.None)
-            : WriteAsync(topology, topology.Spec.Proxy, () => Full(topology.Spec.Proxy, ServicesOf(topology)), cancellationToken);
+    /// <summary>Programs the lab's services from nothing (a lab just built, or the whole table again).</summary>
+    public static Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken) => topology.Spec.Proxy switch
+    {
+        ProxyMode.None => Task.FromResult(ProgrammingTime.None),
+        ProxyMode.Ebpf => Task.FromResult(Balance(topology, (b, root) => b.Program(root, ServicesOf(topology)))),
+        _ => WriteAsync(topology, topology.Spec.Proxy, () => Full(topology.Spec.Proxy, ServicesOf(topology)), cancellationToken),
+    };
+
+    /// <summary>
+    /// The ebpf mode's write on every node: map updates by syscall, timed per node. There is no text to
+    /// generate, so the lab's own work and the kernel's are one here.
+    /// </summary>
+    private static ProgrammingTime Balance(LabTopology topology, Action<Ebpf.SocketBalancer, string> write)
+    {
+        var root = Ebpf.SocketBalancer.CgroupRoot() ?? throw new LabException("--proxy ebpf: cgroup v2 is not mounted; the socket balancer attaches to a cgroup v2 directory");
+        var times = new List<TimeSpan>();
+        foreach (var node in topology.Nodes)
+        {
+            var clock = Stopwatch.StartNew();
+            try { write(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node), root); }
+            catch (Ebpf.BpfException e) { throw new LabException($"{node.Namespace}: {e.Message}"); }
+            times.Add(clock.Elapsed);
+        }
+        return new ProgrammingTime(TimeSpan.Zero, times);
+    }
 
     /// <summary>
     /// Brings every node from one set of services to another, as the mode's kube-proxy would, one node after
@@ -43,6 +63,7 @@ public static class ServiceProgrammer
         {
             ProxyMode.Iptables => WriteAsync(topology, mode, () => IptablesRules.Render(after), cancellationToken),
             ProxyMode.Nftables => WriteAsync(topology, mode, () => NftablesRules.Update(before, after), cancellationToken),
+            ProxyMode.Ebpf => Task.FromResult(Balance(topology, (b, _) => b.Update(before, after))),
             _ => Task.FromResult(ProgrammingTime.None),
         };
 
@@ -51,6 +72,12 @@ public static class ServiceProgrammer
     {
         var mode = topology.Spec.Proxy;
         if (mode == ProxyMode.None) return TimeSpan.Zero;
+        if (mode == ProxyMode.Ebpf)
+        {
+            var balancer = Stopwatch.StartNew();
+            await Task.Run(() => new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Update(before, after), cancellationToken);
+            return balancer.Elapsed;
+        }
         string rules = mode == ProxyMode.Iptables ? IptablesRules.Render(after) : NftablesRules.Update(before, after);
         var clock = Stopwatch.StartNew();
         await LoadAsync(topology, node, mode, rules, cancellationToken);
@@ -61,6 +88,12 @@ public static class ServiceProgrammer
     public static async Task ClearAsync(LabTopology topology, ProxyMode mode, CancellationToken cancellationToken)
     {
         if (mode == ProxyMode.None) return;
+        if (mode == ProxyMode.Ebpf)
+        {
+            if (Ebpf.SocketBalancer.CgroupRoot() is { } root)
+                foreach (var node in topology.Nodes) new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Detach(root);
+            return;
+        }
         // An empty nat table, or adding then deleting the table: both succeed whether or not rules are there.
         string text = mode == ProxyMode.Iptables ? "*nat\nCOMMIT\n" : $"add table ip {NftablesRules.Table}\ndelete table ip {NftablesRules.Table}\n";
         foreach (var node in topology.Nodes) await LoadAsync(topology, node, mode, text, cancellationToken);

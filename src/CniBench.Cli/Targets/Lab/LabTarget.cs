@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using CniBench.Cli.Lab;
+using CniBench.Cli.Lab.Ebpf;
 using CniBench.Cli.Lab.Services;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Measurement;
@@ -64,6 +65,8 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
                 problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
             else if (c.Placement is not ("pod-to-pod-same-node" or "pod-to-external") && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
+            if (c.Placement == "pod-to-node-port" && spec.Proxy == ProxyMode.Ebpf)
+                problems.Add($"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables or nftables");
             if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
                 problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip")
@@ -199,14 +202,18 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     }
 
     private Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken) =>
-        _agents.EnsureAsync($"{role}/{host.Namespace}", () =>
+        _agents.EnsureAsync($"{role}/{host.Namespace}", async () =>
         {
             Directory.CreateDirectory(SocketDirectory);
             // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
             string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
-            return AgentProcess.StartAsync(_command, role, ["ip", "netns", "exec", host.Namespace],
+            var agent = await AgentProcess.StartAsync(_command, role, ["ip", "netns", "exec", host.Namespace],
                 ["--bind", "0.0.0.0", "--control-socket", Path.Combine(SocketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
                 new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = host.Node == 0 ? "external" : _topology.Node(host.Node).Namespace });
+            // A pod's processes live in its node's pod cgroup, where the ebpf proxy's connect() program applies.
+            if (host.Pod > 0 && SocketBalancer.CgroupRoot() is { } root)
+                await File.WriteAllTextAsync(Path.Combine(new SocketBalancer(_original.Id, host.Node).NodeCgroup(root), "cgroup.procs"), agent.Pid.ToString(CultureInfo.InvariantCulture), cancellationToken);
+            return agent;
         });
 
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
