@@ -18,7 +18,8 @@ public static class LabCommand
         var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSpec.MaxServices})", DefaultValueFactory = _ => 0 };
         var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
         var egress = new Option<string>("--egress") { Description = "How pods reach the external host: direct (each node SNATs its pods) or gateway (through the last node)", DefaultValueFactory = _ => "direct" };
-        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables, egress };
+        var ipFamily = new Option<string>("--ip-family") { Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual", DefaultValueFactory = _ => "ipv4" };
+        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables, egress, ipFamily };
         up.SetAction((parse, cancellationToken) => Guard(async () =>
         {
             if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
@@ -29,13 +30,15 @@ public static class LabCommand
                 return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
             if (!Enum.TryParse<EgressMode>(parse.GetValue(egress), true, out var egressMode) || !Enum.IsDefined(egressMode))
                 return Fail($"--egress: '{parse.GetValue(egress)}' is not valid; allowed: direct, gateway");
+            if (!Enum.TryParse<LabIpFamily>(parse.GetValue(ipFamily), true, out var family) || !Enum.IsDefined(family))
+                return Fail($"--ip-family: '{parse.GetValue(ipFamily)}' is not valid; allowed: ipv4, ipv6, dual");
             var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu),
-                proxyMode, parse.GetValue(services), backend, egressMode);
+                proxyMode, parse.GetValue(services), backend, egressMode, family);
             var problems = spec.Check();
             if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
             var result = await LabBuilder.UpAsync(spec, cancellationToken);
             Console.Out.WriteLine(FormattableString.Invariant(
-                $"lab {spec.Id} up in {result.Took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy with {spec.Services + 1} services"));
+                $"lab {spec.Id} up in {result.Took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}, {spec.IpFamily.ToString().ToLowerInvariant()}, {spec.Proxy.ToString().ToLowerInvariant()} proxy with {spec.Services + 1} services"));
             if (result.Programming.PerNode.Count > 0)
                 Console.Out.WriteLine(FormattableString.Invariant($"services programmed per node in {string.Join(", ", result.Programming.PerNode.Select(t => FormattableString.Invariant($"{t.TotalMilliseconds:0} ms")))} (rules generated in {result.Programming.Render.TotalMilliseconds:0.0} ms)"));
             return ExitCodes.Ok;

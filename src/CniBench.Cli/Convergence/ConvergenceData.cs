@@ -14,7 +14,11 @@ public sealed record EndpointChange(int Index, string Kind, string Added, string
 public sealed record NodeConvergence(string Node, IReadOnlyList<double?> ReachedMs, IReadOnlyList<double?> StaleMs, long Failures, double ProbesPerSecond);
 
 /// <summary>The stored record of a convergence case, enough to redraw its timeline.</summary>
-public sealed record ConvergenceData(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeConvergence> Nodes);
+public sealed record ConvergenceData(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeConvergence> Nodes)
+{
+    /// <summary>Every write of every node's dataplane: when it began and ended (a late start is the writer's, a late effect the dataplane's).</summary>
+    public IReadOnlyList<NodeWrite> Writes { get; init; } = [];
+}
 
 /// <summary>Turns the changes and what every node's prober saw into per-change, per-node latencies.</summary>
 public static class ConvergenceCalculator

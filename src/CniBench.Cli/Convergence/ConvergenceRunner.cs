@@ -46,6 +46,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
         var workload = plannedCase.Workload with { Target = churn.ServiceAddress };
         var trackers = churn.Probers.Select(p => (p.Node, Agent: p.Agent, Job: new JobTracker(p.Agent))).ToArray();
         var changes = new List<EndpointChange>();
+        IReadOnlyList<NodeWrite> writes = [];
         var state = ResultState.Ok;
         string? error = null;
         try
@@ -62,7 +63,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
                 issued.Add(ConvergenceClock.NowUs());
                 churn.Issue(i + 1, plan[i].After, issued[^1]);
             }
-            var writes = await churn.SettleAsync(cancellationToken);
+            writes = await churn.SettleAsync(cancellationToken);
             for (int i = 0; i < plan.Count; i++)
                 changes.Add(new EndpointChange(i + 1, plan[i].Kind, plan[i].Added, plan[i].Removed, issued[i], WrittenEverywhere(writes, i + 1)));
             await Task.WhenAll(follow);
@@ -82,7 +83,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
 
         var probes = trackers.Where(t => t.Job.Status?.Result?.Probe is not null)
             .Select(t => (t.Node, t.Job.Status!.Result!.Probe!, t.Job.Status.Result.MeasuredSeconds)).ToArray();
-        var data = ConvergenceCalculator.Compute(changes, probes);
+        var data = ConvergenceCalculator.Compute(changes, probes) with { Writes = writes };
         var metrics = ConvergenceCalculator.MetricsOf(data);
         var first = trackers[0];
         if (state == ResultState.Ok && metrics[Contracts.Measurement.Metrics.ConvergenceUnreached] > 0)

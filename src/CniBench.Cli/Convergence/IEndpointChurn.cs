@@ -12,8 +12,8 @@ public interface IChurnTarget
 
 public sealed record Prober(string Node, AgentHandle Agent);
 
-/// <summary>When one node's dataplane had written a version of the endpoints (version = change index).</summary>
-public sealed record NodeWrite(string Node, int Version, long CompletedUnixUs);
+/// <summary>When one node's dataplane began and finished writing a version of the endpoints (version = change index).</summary>
+public sealed record NodeWrite(string Node, int Version, long StartedUnixUs, long CompletedUnixUs);
 
 /// <summary>
 /// A service whose endpoints change. Changes are issued without waiting: every node's dataplane picks up

@@ -24,7 +24,7 @@ public static class LabBuilder
             await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', topology.Namespaces.Select(n => $"netns add {n}")) + "\n", cancellationToken);
             // Consecutive commands in the same namespace and tool go in one batch: a 2×2 lab is a few dozen processes, not hundreds.
             foreach (var group in Consecutive(topology.BuildCommands()))
-                await LabShell.RunAsync(group.Tool, ["-n", group.Namespace, "-batch", "-"], string.Join('\n', group.Commands) + "\n", cancellationToken);
+                await LabCommand.RunBatchAsync(group.Namespace, group.Tool, group.Commands, cancellationToken);
             foreach (var (ns, settings) in topology.Sysctls())
                 await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
             await WriteEgressAsync(topology, cancellationToken);
@@ -70,9 +70,9 @@ public static class LabBuilder
     /// <summary>Points every node's pod egress at the external router or the gateway, and SNATs where the spec says.</summary>
     public static async Task WriteEgressAsync(LabTopology topology, CancellationToken cancellationToken)
     {
-        foreach (var (node, route, nft) in topology.EgressRules())
+        foreach (var (node, routes, nft) in topology.EgressRules())
         {
-            await LabShell.RunAsync("ip", ["-n", node.Namespace, "-batch", "-"], route + "\n", cancellationToken);
+            foreach (var route in routes) await LabCommand.RunBatchAsync(node.Namespace, route.Tool, [route.Command], cancellationToken);
             await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], nft, cancellationToken);
         }
     }

@@ -61,7 +61,7 @@ public class ConvergenceTests
     [Fact]
     public void A_change_is_written_everywhere_when_the_slowest_node_wrote_it_or_a_later_one()
     {
-        NodeWrite[] writes = [new("n1", 1, 100), new("n2", 2, 250), new("n1", 3, 400)];
+        NodeWrite[] writes = [new("n1", 1, 90, 100), new("n2", 2, 240, 250), new("n1", 3, 390, 400)];
         Assert.Equal(250, ConvergenceRunner.WrittenEverywhere(writes, 1)); // n2 coalesced 1 into 2
         Assert.Equal(400, ConvergenceRunner.WrittenEverywhere(writes, 2));
         Assert.Null(ConvergenceRunner.WrittenEverywhere(writes, 3)); // n2 never wrote 3

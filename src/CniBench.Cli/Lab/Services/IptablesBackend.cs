@@ -12,7 +12,8 @@ public enum IptablesBackend { Nft, Legacy }
 
 public static class IptablesBackends
 {
-    public static string RestoreTool(this IptablesBackend backend) => backend == IptablesBackend.Legacy ? "iptables-legacy-restore" : "iptables-nft-restore";
+    public static string RestoreTool(this IptablesBackend backend, LabFamily family) =>
+        $"{(family.IsV6 ? "ip6tables" : "iptables")}-{(backend == IptablesBackend.Legacy ? "legacy" : "nft")}-restore";
 
     /// <summary>The tool's own version line, e.g. "iptables v1.8.9 (legacy)".</summary>
     public static async Task<string> DescribeAsync(IptablesBackend backend, CancellationToken cancellationToken)

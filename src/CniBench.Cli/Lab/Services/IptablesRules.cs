@@ -11,8 +11,9 @@ namespace CniBench.Cli.Lab.Services;
 /// </summary>
 public static class IptablesRules
 {
-    public static string Render(IReadOnlyList<LabService> services)
+    public static string Render(IReadOnlyList<LabService> services, LabFamily? family = null)
     {
+        var f = family ?? services.FirstOrDefault()?.Family ?? LabFamily.V4;
         var chains = new StringBuilder();
         var rules = new StringBuilder();
         chains.Append("*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n");
@@ -29,8 +30,8 @@ public static class IptablesRules
         {
             string svc = $"KUBE-SVC-{s.Hash}", ext = $"KUBE-EXT-{s.Hash}";
             chains.Append(CultureInfo.InvariantCulture, $":{svc} - [0:0]\n");
-            rules.Append(CultureInfo.InvariantCulture, $"-A KUBE-SERVICES -d {s.ClusterIp}/32 -p {s.Protocol} -m comment --comment \"{s.Name} cluster IP\" -m {s.Protocol} --dport {s.Port} -j {svc}\n");
-            rules.Append(CultureInfo.InvariantCulture, $"-A {svc} ! -s {LabServices.ClusterCidr} -d {s.ClusterIp}/32 -p {s.Protocol} -m {s.Protocol} --dport {s.Port} -j KUBE-MARK-MASQ\n");
+            rules.Append(CultureInfo.InvariantCulture, $"-A KUBE-SERVICES -d {s.ClusterIp}/{f.HostBits} -p {s.Protocol} -m comment --comment \"{s.Name} cluster IP\" -m {s.Protocol} --dport {s.Port} -j {svc}\n");
+            rules.Append(CultureInfo.InvariantCulture, $"-A {svc} ! -s {f.ClusterCidr} -d {s.ClusterIp}/{f.HostBits} -p {s.Protocol} -m {s.Protocol} --dport {s.Port} -j KUBE-MARK-MASQ\n");
             if (s.NodePort is int nodePort)
             {
                 chains.Append(CultureInfo.InvariantCulture, $":{ext} - [0:0]\n");
@@ -47,8 +48,8 @@ public static class IptablesRules
                     ? $"-m statistic --mode random --probability {(1.0 / (s.Endpoints.Count - i)).ToString("0.00000000000", CultureInfo.InvariantCulture)} "
                     : "";
                 rules.Append(CultureInfo.InvariantCulture, $"-A {svc} -m comment --comment \"{s.Name} -> {e.Address}:{e.Port}\" {pick}-j {sep}\n");
-                rules.Append(CultureInfo.InvariantCulture, $"-A {sep} -s {e.Address}/32 -j KUBE-MARK-MASQ\n");
-                rules.Append(CultureInfo.InvariantCulture, $"-A {sep} -p {s.Protocol} -m {s.Protocol} -j DNAT --to-destination {e.Address}:{e.Port}\n");
+                rules.Append(CultureInfo.InvariantCulture, $"-A {sep} -s {e.Address}/{f.HostBits} -j KUBE-MARK-MASQ\n");
+                rules.Append(CultureInfo.InvariantCulture, $"-A {sep} -p {s.Protocol} -m {s.Protocol} -j DNAT --to-destination {f.Endpoint(e.Address, e.Port)}\n");
             }
         }
         // NodePorts are looked at after every cluster IP, as kube-proxy does.

@@ -13,29 +13,32 @@ public static class NftablesRules
 {
     public const string Table = "kube-proxy";
 
-    public static string Render(IReadOnlyList<LabService> services)
+    public static string Render(IReadOnlyList<LabService> services, LabFamily? family = null)
     {
+        var f = family ?? services.FirstOrDefault()?.Family ?? LabFamily.V4;
         var sb = new StringBuilder();
         // Re-create the table in one transaction: add (so delete cannot fail) then delete, then define.
-        sb.Append(CultureInfo.InvariantCulture, $"add table ip {Table}\ndelete table ip {Table}\ntable ip {Table} {{\n");
+        sb.Append(CultureInfo.InvariantCulture, $"add table {f.Nft} {Table}\ndelete table {f.Nft} {Table}\ntable {f.Nft} {Table} {{\n");
         sb.Append("  chain mark-for-masquerade { meta mark set meta mark | 0x4000; }\n");
         sb.Append("  chain masquerading { meta mark & 0x4000 == 0 return; meta mark set meta mark ^ 0x4000; masquerade fully-random; }\n");
         sb.Append("  chain nat-prerouting { type nat hook prerouting priority dstnat; policy accept; jump services; }\n");
         sb.Append("  chain nat-output { type nat hook output priority -100; policy accept; jump services; }\n");
         sb.Append("  chain nat-postrouting { type nat hook postrouting priority srcnat; policy accept; jump masquerading; }\n");
-        sb.Append("  map service-ips { type ipv4_addr . inet_proto . inet_service : verdict; }\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  map service-ips {{ type {f.NftAddressType} . inet_proto . inet_service : verdict; }}\n");
         sb.Append("  map service-nodeports { type inet_proto . inet_service : verdict; }\n");
-        sb.Append("  chain services { ip daddr . meta l4proto . th dport vmap @service-ips; fib daddr type local meta l4proto . th dport vmap @service-nodeports; }\n");
+        sb.Append(CultureInfo.InvariantCulture, $"  chain services {{ {f.Nft} daddr . meta l4proto . th dport vmap @service-ips; fib daddr type local meta l4proto . th dport vmap @service-nodeports; }}\n");
         sb.Append("}\n");
-        return sb.Append(Update([], services)).ToString();
+        return sb.Append(Update([], services, f)).ToString();
     }
 
     /// <summary>
     /// The change from one set of services to another as one transaction: new chains first (a map element
     /// may only point at a chain that exists), then the service chains rewritten, then what is gone.
     /// </summary>
-    public static string Update(IReadOnlyList<LabService> before, IReadOnlyList<LabService> after)
+    public static string Update(IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, LabFamily? family = null)
     {
+        var f = family ?? after.Concat(before).FirstOrDefault()?.Family ?? LabFamily.V4;
+        string t = $"{f.Nft} {Table}";
         var old = before.ToDictionary(Key);
         var current = after.ToDictionary(Key);
         var sb = new StringBuilder();
@@ -47,46 +50,46 @@ public static class NftablesRules
             foreach (var e in s.Endpoints.Where(e => !oldEndpoints.Contains(e)))
             {
                 string chain = $"endpoint-{Endpoint(s, e)}";
-                sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} {chain}\n");
-                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {chain} ip saddr {e.Address} jump mark-for-masquerade\n");
-                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {chain} meta l4proto {s.Protocol} dnat to {e.Address}:{e.Port}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add chain {t} {chain}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {chain} {f.Nft} saddr {e.Address} jump mark-for-masquerade\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {chain} meta l4proto {s.Protocol} dnat to {f.Endpoint(e.Address, e.Port)}\n");
             }
             string service = $"service-{s.Hash}";
-            sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} {service}\nflush chain ip {Table} {service}\n");
-            sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} ip daddr {s.ClusterIp} {s.Protocol} dport {s.Port} ip saddr != {LabServices.ClusterCidr} jump mark-for-masquerade\n");
+            sb.Append(CultureInfo.InvariantCulture, $"add chain {t} {service}\nflush chain {t} {service}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {service} {f.Nft} daddr {s.ClusterIp} {s.Protocol} dport {s.Port} {f.Nft} saddr != {f.ClusterCidr} jump mark-for-masquerade\n");
             if (s.Endpoints.Count > 0)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} numgen random mod {s.Endpoints.Count} vmap {{ ");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {service} numgen random mod {s.Endpoints.Count} vmap {{ ");
                 sb.Append(string.Join(", ", s.Endpoints.Select((e, i) => $"{i} : goto endpoint-{Endpoint(s, e)}"))).Append(" }\n");
             }
             else
             {
                 // kube-proxy rejects connections to a service without endpoints rather than letting them hang.
-                sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} {service} reject\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {service} reject\n");
             }
             if (previous is null)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"add element ip {Table} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} : goto {service} }}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"add element {t} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} : goto {service} }}\n");
                 if (s.NodePort is int nodePort)
                 {
-                    sb.Append(CultureInfo.InvariantCulture, $"add chain ip {Table} external-{s.Hash}\n");
-                    sb.Append(CultureInfo.InvariantCulture, $"add rule ip {Table} external-{s.Hash} jump mark-for-masquerade\nadd rule ip {Table} external-{s.Hash} goto {service}\n");
-                    sb.Append(CultureInfo.InvariantCulture, $"add element ip {Table} service-nodeports {{ {s.Protocol} . {nodePort} : goto external-{s.Hash} }}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add chain {t} external-{s.Hash}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add rule {t} external-{s.Hash} jump mark-for-masquerade\nadd rule {t} external-{s.Hash} goto {service}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add element {t} service-nodeports {{ {s.Protocol} . {nodePort} : goto external-{s.Hash} }}\n");
                 }
             }
             foreach (var e in previous?.Endpoints.Where(e => !s.Endpoints.Contains(e)) ?? [])
-                sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} endpoint-{Endpoint(s, e)}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"delete chain {t} endpoint-{Endpoint(s, e)}\n");
         }
         foreach (var s in before.Where(s => !current.ContainsKey(Key(s))))
         {
-            sb.Append(CultureInfo.InvariantCulture, $"delete element ip {Table} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} }}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"delete element {t} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} }}\n");
             if (s.NodePort is int nodePort)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"delete element ip {Table} service-nodeports {{ {s.Protocol} . {nodePort} }}\n");
-                sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} external-{s.Hash}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"delete element {t} service-nodeports {{ {s.Protocol} . {nodePort} }}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"delete chain {t} external-{s.Hash}\n");
             }
-            sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} service-{s.Hash}\n");
-            foreach (var e in s.Endpoints) sb.Append(CultureInfo.InvariantCulture, $"delete chain ip {Table} endpoint-{Endpoint(s, e)}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"delete chain {t} service-{s.Hash}\n");
+            foreach (var e in s.Endpoints) sb.Append(CultureInfo.InvariantCulture, $"delete chain {t} endpoint-{Endpoint(s, e)}\n");
         }
         return sb.ToString();
     }

@@ -23,18 +23,30 @@ public sealed record ProgrammingTime(TimeSpan Render, IReadOnlyList<TimeSpan> Pe
 /// </summary>
 public static class ServiceProgrammer
 {
-    public static IReadOnlyList<LabService> ServicesOf(LabTopology topology) =>
-        LabServices.Dummies(topology.Spec.Services)
-            .Concat(LabServices.Real(topology.Endpoints.Select(e => e.Address).ToArray(), 7201, 7202, 7280))
-            .ToArray();
-
-    /// <summary>Programs the lab's services from nothing (a lab just built, or the whole table again).</summary>
-    public static Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken) => topology.Spec.Proxy switch
+    /// <summary>The lab's services in one family (default: its first, IPv4 unless the lab is IPv6 only).</summary>
+    public static IReadOnlyList<LabService> ServicesOf(LabTopology topology, LabFamily? family = null)
     {
-        ProxyMode.None => Task.FromResult(ProgrammingTime.None),
-        ProxyMode.Ebpf => Task.FromResult(Balance(topology, (b, root) => b.Program(root, ServicesOf(topology)))),
-        _ => WriteAsync(topology, topology.Spec.Proxy, () => Full(topology.Spec.Proxy, ServicesOf(topology)), cancellationToken),
-    };
+        var f = family ?? topology.Families[0];
+        return LabServices.Dummies(topology.Spec.Services, f)
+            .Concat(LabServices.Real(topology.Endpoints.Select(e => e.At(f)).ToArray(), 7201, 7202, 7280))
+            .ToArray();
+    }
+
+    /// <summary>Programs the lab's services from nothing (a lab just built, or the whole table again), every family.</summary>
+    public static async Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken)
+    {
+        var mode = topology.Spec.Proxy;
+        if (mode == ProxyMode.None) return ProgrammingTime.None;
+        if (mode == ProxyMode.Ebpf) return Balance(topology, (b, root) => b.Program(root, ServicesOf(topology, LabFamily.V4)));
+        var total = ProgrammingTime.None;
+        foreach (var family in topology.Families)
+        {
+            var services = ServicesOf(topology, family);
+            var time = await WriteAsync(topology, mode, family, () => Full(mode, services), cancellationToken);
+            total = total.PerNode.Count == 0 ? time : new ProgrammingTime(total.Render + time.Render, total.PerNode.Zip(time.PerNode, (a, b) => a + b).ToArray());
+        }
+        return total;
+    }
 
     /// <summary>
     /// The ebpf mode's write on every node: map updates by syscall, timed per node. There is no text to
@@ -61,8 +73,8 @@ public static class ServiceProgrammer
     public static Task<ProgrammingTime> UpdateAsync(LabTopology topology, ProxyMode mode, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken) =>
         mode switch
         {
-            ProxyMode.Iptables => WriteAsync(topology, mode, () => IptablesRules.Render(after), cancellationToken),
-            ProxyMode.Nftables => WriteAsync(topology, mode, () => NftablesRules.Update(before, after), cancellationToken),
+            ProxyMode.Iptables => WriteAsync(topology, mode, FamilyOf(before, after), () => IptablesRules.Render(after), cancellationToken),
+            ProxyMode.Nftables => WriteAsync(topology, mode, FamilyOf(before, after), () => NftablesRules.Update(before, after), cancellationToken),
             ProxyMode.Ebpf => Task.FromResult(Balance(topology, (b, _) => b.Update(before, after))),
             _ => Task.FromResult(ProgrammingTime.None),
         };
@@ -80,9 +92,12 @@ public static class ServiceProgrammer
         }
         string rules = mode == ProxyMode.Iptables ? IptablesRules.Render(after) : NftablesRules.Update(before, after);
         var clock = Stopwatch.StartNew();
-        await LoadAsync(topology, node, mode, rules, cancellationToken);
+        await LoadAsync(topology, node, mode, FamilyOf(before, after), rules, cancellationToken);
         return clock.Elapsed;
     }
+
+    private static LabFamily FamilyOf(IReadOnlyList<LabService> before, IReadOnlyList<LabService> after) =>
+        after.Concat(before).FirstOrDefault()?.Family ?? LabFamily.V4;
 
     /// <summary>Removes a mode's rules from every node (switching modes, as a cluster migrating kube-proxy would).</summary>
     public static async Task ClearAsync(LabTopology topology, ProxyMode mode, CancellationToken cancellationToken)
@@ -95,14 +110,17 @@ public static class ServiceProgrammer
             return;
         }
         // An empty nat table, or adding then deleting the table: both succeed whether or not rules are there.
-        string text = mode == ProxyMode.Iptables ? "*nat\nCOMMIT\n" : $"add table ip {NftablesRules.Table}\ndelete table ip {NftablesRules.Table}\n";
-        foreach (var node in topology.Nodes) await LoadAsync(topology, node, mode, text, cancellationToken);
+        foreach (var family in topology.Families)
+        {
+            string text = mode == ProxyMode.Iptables ? "*nat\nCOMMIT\n" : $"add table {family.Nft} {NftablesRules.Table}\ndelete table {family.Nft} {NftablesRules.Table}\n";
+            foreach (var node in topology.Nodes) await LoadAsync(topology, node, mode, family, text, cancellationToken);
+        }
     }
 
     public static string Full(ProxyMode mode, IReadOnlyList<LabService> services) =>
         mode == ProxyMode.Iptables ? IptablesRules.Render(services) : NftablesRules.Render(services);
 
-    private static async Task<ProgrammingTime> WriteAsync(LabTopology topology, ProxyMode mode, Func<string> render, CancellationToken cancellationToken)
+    private static async Task<ProgrammingTime> WriteAsync(LabTopology topology, ProxyMode mode, LabFamily family, Func<string> render, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         string rules = render();
@@ -111,14 +129,14 @@ public static class ServiceProgrammer
         foreach (var node in topology.Nodes)
         {
             clock.Restart();
-            await LoadAsync(topology, node, mode, rules, cancellationToken);
+            await LoadAsync(topology, node, mode, family, rules, cancellationToken);
             times.Add(clock.Elapsed);
         }
         return new ProgrammingTime(renderTime, times);
     }
 
-    private static Task<string> LoadAsync(LabTopology topology, LabHost node, ProxyMode mode, string rules, CancellationToken cancellationToken) =>
+    private static Task<string> LoadAsync(LabTopology topology, LabHost node, ProxyMode mode, LabFamily family, string rules, CancellationToken cancellationToken) =>
         mode == ProxyMode.Iptables
-            ? LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, topology.Spec.Iptables.RestoreTool(), "-w"], rules, cancellationToken)
+            ? LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, topology.Spec.Iptables.RestoreTool(family), "-w"], rules, cancellationToken)
             : LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], rules, cancellationToken);
 }

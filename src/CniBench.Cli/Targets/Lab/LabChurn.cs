@@ -118,12 +118,13 @@ public sealed class LabChurn : IEndpointChurn
                     if (desired.Version <= Applied) continue;
                     var wait = TimeSpan.FromMicroseconds(desired.IssuedUs - ConvergenceClock.NowUs()) + _owner._injectedDelay;
                     if (wait > TimeSpan.Zero) await Task.Delay(wait, token);
+                    long started = ConvergenceClock.NowUs();
                     await ServiceProgrammer.UpdateNodeAsync(_owner._topology, Node, _owner.Services(Written), _owner.Services(desired.Endpoints), token);
                     Written = desired.Endpoints;
                     lock (_owner._gate)
                     {
                         Applied = desired.Version;
-                        _owner._writes.Add(new NodeWrite(Node.Namespace, desired.Version, ConvergenceClock.NowUs()));
+                        _owner._writes.Add(new NodeWrite(Node.Namespace, desired.Version, started, ConvergenceClock.NowUs()));
                     }
                     // A change that arrived during the write is picked up on the next turn.
                     if (_owner.Desired.Version > Applied) Wake();

@@ -71,7 +71,13 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
                 problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip")
                 problems.Add($"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip");
-            if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the lab is IPv4 only so far; allowed: ipv4");
+            var topology = new LabTopology(spec);
+            if (c.IpFamily == IpFamily.Ipv6 && !topology.HasV6)
+                problems.Add($"case {c.Name}: ipFamily ipv6 needs a lab with IPv6 pods; this one is {Lower(spec.IpFamily)} (lab up --ip-family dual or ipv6)");
+            if (c.IpFamily == IpFamily.Ipv4 && !topology.HasV4)
+                problems.Add($"case {c.Name}: ipFamily ipv4 needs a lab with IPv4 pods; this one is ipv6 only (set ipFamily: ipv6, or lab up --ip-family dual)");
+            if (c.IpFamily == IpFamily.Ipv6 && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null) && c.Placement == "pod-to-cluster-ip")
+                problems.Add($"case {c.Name}: {(c.Churn is not null ? "convergence cases" : "the ebpf proxy")} are IPv4 only so far; allowed: ipFamily ipv4");
             if (c.Lab?.Egress == EgressMode.Gateway && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); this lab has {spec.Nodes}");
             if (!_owned && c.Lab is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
@@ -94,18 +100,18 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
     public sealed record LabPlacement(IReadOnlyList<LabHost> Servers, LabHost Client, string Address, Func<WorkloadKind, int>? ServicePort);
 
-    public LabPlacement Place(string placement) => placement switch
+    public LabPlacement Place(string placement, LabFamily family) => placement switch
     {
-        Placements.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).Address, null),
-        "pod-to-pod-same-node" => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).Address, null),
-        "pod-to-pod-cross-node" => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).Address, null),
+        Placements.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).At(family), null),
+        "pod-to-pod-same-node" => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).At(family), null),
+        "pod-to-pod-cross-node" => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).At(family), null),
         // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
-        "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), LabServices.ClusterIp,
+        "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), family.ClusterIp,
             kind => AgentPool.DataPort(kind, 7201, 7202, 7280)),
-        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).Address,
+        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).At(family),
             kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress mode says.
-        "pod-to-external" => new([_topology.External], _topology.Pod(1, 1), _topology.External.Address, null),
+        "pod-to-external" => new([_topology.External], _topology.Pod(1, 1), _topology.External.At(family), null),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
     };
 
@@ -115,21 +121,22 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         if (plannedCase.Lab?.Services is not null && Spec.Proxy != ProxyMode.None)
             metrics[Metrics.AddServiceMs] = (await TimeOneAddedServiceAsync(cancellationToken)).MeanPerNode.TotalMilliseconds;
 
-        var place = Place(plannedCase.Placement);
+        var family = plannedCase.IpFamily == IpFamily.Ipv6 ? LabFamily.V6 : LabFamily.V4;
+        var place = Place(plannedCase.Placement, family);
         var servers = new List<AgentProcess>();
-        foreach (var host in place.Servers) servers.Add(await EnsureAsync("server", host, cancellationToken));
-        var client = await EnsureAsync("client", place.Client, cancellationToken);
+        foreach (var host in place.Servers) servers.Add(await EnsureAsync("server", host, cancellationToken, family));
+        var client = await EnsureAsync("client", place.Client, cancellationToken, family);
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
         var achieved = plannedCase.Placement == "pod-to-external" ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement;
-        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), $"{place.Address}:{port.ToString(CultureInfo.InvariantCulture)}", achieved)
+        return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), family.Endpoint(place.Address, port), achieved)
         {
             TargetMetrics = metrics,
             ExpectedSource = plannedCase.Placement != "pod-to-external" ? null : new SourceExpectation(
-                _topology.EgressSource(place.Client.Node),
+                _topology.EgressSource(place.Client.Node, family),
                 Spec.Egress == EgressMode.Gateway ? "the gateway node's address" : "the client's own node's address",
-                $"{place.Address}:{servers[0].Info.Ports.Http.ToString(CultureInfo.InvariantCulture)}"),
+                family.Endpoint(place.Address, servers[0].Info.Ports.Http)),
         };
     }
 
@@ -194,21 +201,22 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     private async Task<ProgrammingTime> TimeOneAddedServiceAsync(CancellationToken cancellationToken)
     {
         var before = ServiceProgrammer.ServicesOf(_topology);
-        var added = LabServices.Dummies(LabSpec.MaxServices + 1).Last();
+        var added = LabServices.Dummies(LabSpec.MaxServices + 1, _topology.Families[0]).Last();
         IReadOnlyList<LabService> after = [added, .. before];
         var time = await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, before, after, cancellationToken);
         await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, after, before, cancellationToken);
         return time;
     }
 
-    private Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken) =>
-        _agents.EnsureAsync($"{role}/{host.Namespace}", async () =>
+    /// <summary>An agent of a role in a namespace, one per IP family: IPv6 agents listen on :: (IPv6 only), IPv4 ones on 0.0.0.0.</summary>
+    private Task<AgentProcess> EnsureAsync(string role, LabHost host, CancellationToken cancellationToken, LabFamily? family = null) =>
+        _agents.EnsureAsync($"{role}/{host.Namespace}/{(family ?? LabFamily.V4).Name}", async () =>
         {
             Directory.CreateDirectory(SocketDirectory);
             // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
             string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
             var agent = await AgentProcess.StartAsync(_command, role, ["ip", "netns", "exec", host.Namespace],
-                ["--bind", "0.0.0.0", "--control-socket", Path.Combine(SocketDirectory, $"{host.Namespace}-{role}.sock"), .. ports], _token, cancellationToken,
+                ["--bind", family?.IsV6 == true ? "::" : "0.0.0.0", "--control-socket", Path.Combine(SocketDirectory, $"{host.Namespace}-{role}-{(family ?? LabFamily.V4).Name}.sock"), .. ports], _token, cancellationToken,
                 new Dictionary<string, string> { ["POD_NAME"] = host.Namespace, ["NODE_NAME"] = host.Node == 0 ? "external" : _topology.Node(host.Node).Namespace });
             // A pod's processes live in its node's pod cgroup, where the ebpf proxy's connect() program applies.
             if (host.Pod > 0 && SocketBalancer.CgroupRoot() is { } root)
@@ -226,6 +234,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             ["lab.pods_per_node"] = _original.PodsPerNode.ToString(CultureInfo.InvariantCulture),
             ["lab.routing"] = Lower(_original.Routing),
             ["lab.egress"] = Lower(_original.Egress),
+            ["lab.ip_family"] = Lower(_original.IpFamily),
             ["lab.proxy"] = Lower(_original.Proxy),
             ["lab.services"] = (_original.Services + 1).ToString(CultureInfo.InvariantCulture),
             ["lab.iptables"] = await IptablesBackends.DescribeAsync(_original.Iptables, cancellationToken),
