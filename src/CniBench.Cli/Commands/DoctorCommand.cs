@@ -30,7 +30,7 @@ public static class DoctorCommand
         {
             new("root", Environment.IsPrivilegedProcess, Environment.IsPrivilegedProcess ? "running as root" : "network namespaces need root: run with sudo"),
         };
-        foreach (var (tool, package, required) in new[] { ("ip", "iproute2", true), ("bridge", "iproute2", true), ("sysctl", "procps", true), ("iptables-restore", "iptables", true), ("nft", "nftables", true), ("conntrack", "conntrack", false) })
+        foreach (var (tool, package, required) in new[] { ("ip", "iproute2", true), ("bridge", "iproute2", true), ("sysctl", "procps", true), ("iptables-restore", "iptables", true), ("nft", "nftables", true), ("ip6tables-restore", "iptables", false), ("conntrack", "conntrack", false) })
         {
             var path = new[] { "/usr/sbin", "/sbin", "/usr/bin", "/bin" }.Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
             checks.Add(new(tool, path is not null, path ?? $"not found: apt-get install {package}", required));
@@ -39,16 +39,17 @@ public static class DoctorCommand
 
         // Try each kernel feature in a throw-away namespace: nothing touches this machine's own network.
         string probe = $"{LabTopology.Prefix}doctor-{Environment.ProcessId}";
-        async Task Try(string name, string detail, params string[] args)
+        async Task Try(string name, string detail, params string[] args) => await TryAs(name, detail, true, args);
+        async Task TryAs(string name, string detail, bool required, params string[] args)
         {
             try
             {
                 await LabShell.RunAsync(args[0], args[1..], null, cancellationToken);
-                checks.Add(new(name, true, detail));
+                checks.Add(new(name, true, detail, required));
             }
             catch (LabException e)
             {
-                checks.Add(new(name, false, e.Message));
+                checks.Add(new(name, false, e.Message, required));
             }
         }
         await Try("netns", "network namespaces", "ip", "netns", "add", probe);
@@ -63,6 +64,7 @@ public static class DoctorCommand
                 await Try("iptables nat", "iptables nat table", "ip", "netns", "exec", probe, "iptables", "-t", "nat", "-L", "-n");
                 await Try("bridge netfilter", "net.bridge.bridge-nf-call-iptables (br_netfilter; needed for same-node service backends)",
                     "ip", "netns", "exec", probe, "sysctl", "-q", "-w", "net.bridge.bridge-nf-call-iptables=1");
+                await TryAs("ipv6", "IPv6 addresses in a namespace (--ip-family ipv6 or dual)", false, "ip", "-n", probe, "addr", "add", "fd00:200::1/64", "dev", "d0", "nodad");
             }
             finally
             {
@@ -74,7 +76,24 @@ public static class DoctorCommand
         string? Read(string p) => File.Exists(p) ? File.ReadAllText(p).Trim() : null;
         var count = Read("/proc/sys/net/netfilter/nf_conntrack_count");
         var max = Read("/proc/sys/net/netfilter/nf_conntrack_max");
+        checks.Add(EbpfCheck());
         checks.Add(new("conntrack table", max is not null, max is null ? "nf_conntrack not loaded yet (it loads with the first NAT rule)" : $"{count}/{max} entries (read only: the lab never changes nf_conntrack_max)", Required: false));
         return checks;
+    }
+
+    /// <summary>The ebpf proxy needs a cgroup v2 mount and the bpf syscall: try both without attaching anything.</summary>
+    private static Check EbpfCheck()
+    {
+        if (Lab.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+            return new("ebpf proxy", false, "cgroup v2 is not mounted (mount -t cgroup2 none /sys/fs/cgroup/unified); --proxy ebpf needs it", Required: false);
+        try
+        {
+            Lab.Ebpf.Bpf.Close(Lab.Ebpf.Bpf.CreateMap(Lab.Ebpf.Bpf.MapTypeArray, 4, 8, 1, "cnbdoctor"));
+            return new("ebpf proxy", true, $"bpf(2) works, cgroup v2 at {root}", Required: false);
+        }
+        catch (Lab.Ebpf.BpfException e)
+        {
+            return new("ebpf proxy", false, e.Message, Required: false);
+        }
     }
 }
