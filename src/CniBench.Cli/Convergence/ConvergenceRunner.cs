@@ -13,10 +13,9 @@ namespace CniBench.Cli.Convergence;
 /// </summary>
 public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = null)
 {
-    private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan Lead = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Tail = TimeSpan.FromSeconds(2);
-    private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
+    private readonly TimeSpan _poll = pollInterval ?? JobTracker.DefaultPoll;
 
     /// <summary>The endpoint lists after each change: 1→N one at a time, then each of the N replaced by a fresh one.</summary>
     public static IReadOnlyList<(string Kind, string Added, string? Removed, IReadOnlyList<string> After)> Plan(Churn churn, IReadOnlyList<string> addresses)
@@ -52,9 +51,9 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
         try
         {
             foreach (var t in trackers) await t.Job.CreateAsync(new JobSpec(workload, 0, (int)window.TotalMilliseconds), cancellationToken);
-            var startAt = DateTimeOffset.UtcNow.Add(StartLead);
+            var startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead);
             foreach (var t in trackers) await t.Job.StartAsync(startAt.ToUnixTimeMilliseconds(), cancellationToken);
-            var follow = trackers.Select((t, i) => t.Job.FollowAsync(_poll, TimeSpan.FromSeconds(5), s => { if (i == 0) observer.SampleReceived(plannedCase, s); }, cancellationToken)).ToArray();
+            var follow = trackers.Select((t, i) => t.Job.FollowAsync(_poll, JobTracker.SilenceLimit, s => { if (i == 0) observer.SampleReceived(plannedCase, s); }, cancellationToken)).ToArray();
 
             var issued = new List<long>();
             for (int i = 0; i < plan.Count; i++)

@@ -13,9 +13,7 @@ namespace CniBench.Cli.Running;
 /// </summary>
 public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
 {
-    private static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
-    private static readonly TimeSpan AgentSilenceLimit = TimeSpan.FromSeconds(5);
-    private readonly TimeSpan _poll = pollInterval ?? TimeSpan.FromMilliseconds(250);
+    private readonly TimeSpan _poll = pollInterval ?? JobTracker.DefaultPoll;
 
     public async Task<CaseResult> RunAsync(PlannedCase plannedCase, int repetition, AgentPair agents, IRunObserver observer, CancellationToken cancellationToken)
     {
@@ -45,11 +43,11 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             }
             else
             {
-                long startAt = DateTimeOffset.UtcNow.Add(StartLead).ToUnixTimeMilliseconds();
+                long startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead).ToUnixTimeMilliseconds();
                 await server.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
-                await client.FollowAsync(_poll, AgentSilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
-                await server.FollowAsync(_poll, AgentSilenceLimit, _ => { }, cancellationToken);
+                await client.FollowAsync(_poll, JobTracker.SilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
+                await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
                 (state, error) = Judge(client, server);
             }
         }

@@ -7,6 +7,14 @@ namespace CniBench.Cli.Running;
 /// <summary>One job on one agent: creation, start, and polling by cursor until it ends.</summary>
 public sealed class JobTracker(AgentHandle agent)
 {
+    /// <summary>How far ahead jobs are told to start: enough for every agent to hear of it first.</summary>
+    public static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>An agent silent this long is taken for lost.</summary>
+    public static readonly TimeSpan SilenceLimit = TimeSpan.FromSeconds(5);
+
+    public static readonly TimeSpan DefaultPoll = TimeSpan.FromMilliseconds(250);
+
     private readonly List<Sample> _samples = new();
     private string? _id;
     public JobStatus? Status { get; private set; }

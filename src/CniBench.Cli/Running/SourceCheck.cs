@@ -21,7 +21,7 @@ public static class SourceCheck
         await job.CreateAsync(new JobSpec(probe, 0, WindowMs), cancellationToken);
         if (job.Status?.State == JobState.Failed) return ([], $"source check could not start: {job.Status.Error}");
         await job.StartAsync(DateTimeOffset.UtcNow.AddMilliseconds(50).ToUnixTimeMilliseconds(), cancellationToken);
-        await job.FollowAsync(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(5), _ => { }, cancellationToken);
+        await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, _ => { }, cancellationToken);
         var seen = job.Status?.Result?.Sources?.Keys.Order(StringComparer.Ordinal).ToArray() ?? [];
         if (seen.Length == 0)
             return (seen, $"source check: no probe reached {expected.HttpAddress} ({job.Status?.Result?.FirstError ?? job.Status?.Error ?? "no answer"})");

@@ -1,0 +1,202 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace CniBench.Cli.Kube;
+
+/// <summary>One event of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object.</summary>
+public sealed record WatchEvent(string Type, JsonObject Object)
+{
+    public string? ResourceVersion => (string?)Object["metadata"]?["resourceVersion"];
+}
+
+/// <summary>A watch asked for a resourceVersion the server no longer has (410 Gone): list again and start from there.</summary>
+public sealed class WatchExpiredException(string message) : Exception(message);
+
+/// <summary>
+/// A small client of the Kubernetes API on HttpClient and System.Text.Json (the KubernetesClient package
+/// is not available here): objects as JsonObject, the calls cnibench needs, TLS and credentials from a
+/// kubeconfig, API Status errors turned into <see cref="KubeApiException"/>.
+/// </summary>
+public sealed class KubeClient : IDisposable
+{
+    public const string FieldManager = "cnibench";
+    private readonly HttpClient _http;
+    private readonly KubeCredentials _credentials;
+
+    public KubeClient(KubeConnection connection, HttpMessageHandler? handler = null)
+    {
+        Connection = connection;
+        _credentials = new KubeCredentials(connection);
+        _http = new HttpClient(handler ?? CreateHandler(connection)) { BaseAddress = connection.Server, Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    public KubeConnection Connection { get; }
+
+    /// <summary>TLS as the kubeconfig says: its CA (not the machine's) for the server, its client certificate, or no check at all if asked.</summary>
+    public static SocketsHttpHandler CreateHandler(KubeConnection c)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15) };
+        if (c.TlsServerName is not null) handler.SslOptions.TargetHost = c.TlsServerName;
+        if (c.InsecureSkipTlsVerify)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        }
+        else if (c.CertificateAuthorityPem is { } caPem)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPem(Encoding.ASCII.GetString(caPem));
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null) return false;
+                if (errors == SslPolicyErrors.None) return true;
+                if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+        if (c.ClientCertificatePem is { } cert && c.ClientKeyPem is { } key)
+            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(cert), Encoding.ASCII.GetString(key))];
+        return handler;
+    }
+
+    public Task<JsonObject> GetAsync(KubeResource resource, CancellationToken cancellationToken) =>
+        SendAsync("get", resource, HttpMethod.Get, resource.Path, null, cancellationToken);
+
+    /// <summary>A list, with optional label selector; its items and the resourceVersion to watch from.</summary>
+    public async Task<(IReadOnlyList<JsonObject> Items, string ResourceVersion)> ListAsync(KubeResource collection, string? labelSelector, CancellationToken cancellationToken)
+    {
+        var list = await SendAsync("list", collection, HttpMethod.Get, collection.Path + Query(("labelSelector", labelSelector)), null, cancellationToken);
+        var items = (list["items"] as JsonArray)?.OfType<JsonObject>().ToArray() ?? [];
+        return (items, (string?)list["metadata"]?["resourceVersion"] ?? "");
+    }
+
+    public Task<JsonObject> CreateAsync(KubeResource collection, JsonObject body, CancellationToken cancellationToken) =>
+        SendAsync("create", collection, HttpMethod.Post, collection.Path + Query(("fieldManager", FieldManager)), Json(body, "application/json"), cancellationToken);
+
+    /// <summary>Server-side apply: the object as we want it, owned by field manager "cnibench", conflicts forced (we own what we deploy).</summary>
+    public Task<JsonObject> ApplyAsync(KubeResource resource, JsonObject body, CancellationToken cancellationToken) =>
+        SendAsync("patch", resource, HttpMethod.Patch, resource.Path + Query(("fieldManager", FieldManager), ("force", "true")), Json(body, "application/apply-patch+yaml"), cancellationToken);
+
+    /// <summary>Deletes with foreground propagation; an object already gone is not an error.</summary>
+    public async Task DeleteAsync(KubeResource resource, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SendAsync("delete", resource, HttpMethod.Delete, resource.Path, Json(new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1", ["propagationPolicy"] = "Foreground" }, "application/json"), cancellationToken);
+        }
+        catch (KubeApiException e) when (e.Status == HttpStatusCode.NotFound)
+        {
+        }
+    }
+
+    /// <summary>
+    /// One watch stream from a resourceVersion: events as the server sends them (bookmarks included), ending
+    /// when the server closes it (its timeout) or when nothing, not even a bookmark, came for
+    /// <paramref name="silence"/> (a stalled connection). An ERROR event with 410 throws <see cref="WatchExpiredException"/>.
+    /// </summary>
+    public async IAsyncEnumerable<WatchEvent> WatchAsync(KubeResource collection, string resourceVersion, string? labelSelector, TimeSpan serverTimeout, TimeSpan silence,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = collection.Path + Query(("watch", "1"), ("resourceVersion", resourceVersion), ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", ((int)serverTimeout.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("labelSelector", labelSelector));
+        using var response = await SendRawAsync("watch", collection, HttpMethod.Get, path, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        while (true)
+        {
+            watchdog.CancelAfter(silence);
+            string? line;
+            try
+            {
+                line = await reader.ReadLineAsync(watchdog.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                yield break; // silent for too long: the caller resumes from the last resourceVersion
+            }
+            if (line is null) yield break;
+            if (line.Length == 0) continue;
+            var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("a watch event that is not a JSON object");
+            var type = (string?)node["type"] ?? "";
+            var obj = node["object"] as JsonObject ?? new JsonObject();
+            if (type == "ERROR")
+            {
+                int code = (int?)obj["code"] ?? 0;
+                if (code == 410) throw new WatchExpiredException((string?)obj["message"] ?? "resourceVersion too old");
+                throw KubeApiException.From("watch", collection, (HttpStatusCode)code, obj.ToJsonString());
+            }
+            yield return new WatchEvent(type, obj);
+        }
+    }
+
+    private async Task<JsonObject> SendAsync(string verb, KubeResource resource, HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken)
+    {
+        using var response = await SendRawAsync(verb, resource, method, path, content, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text) as JsonObject ?? new JsonObject();
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(string verb, KubeResource resource, HttpMethod method, string path, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        byte[]? body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
+        for (int attempt = 0; ; attempt++)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            if (body is not null)
+            {
+                request.Content = new ByteArrayContent(body);
+                request.Content.Headers.ContentType = content!.Headers.ContentType;
+            }
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            if (await _credentials.TokenAsync(cancellationToken) is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, completion, cancellationToken);
+            }
+            catch (HttpRequestException e)
+            {
+                throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): {e.Message}");
+            }
+            if (response.IsSuccessStatusCode) return response;
+            using (response)
+            {
+                // An exec plugin's credential may have expired early: run the plugin once more before giving up.
+                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _credentials.CanRefresh)
+                {
+                    _credentials.Invalidate();
+                    continue;
+                }
+                throw KubeApiException.From(verb, resource, response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+            }
+        }
+    }
+
+    private static HttpContent Json(JsonObject body, string mediaType)
+    {
+        var content = new StringContent(body.ToJsonString(), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
+        return content;
+    }
+
+    private static string Query(params (string Key, string? Value)[] pairs)
+    {
+        var parts = pairs.Where(p => p.Value is not null).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToArray();
+        return parts.Length == 0 ? "" : "?" + string.Join('&', parts);
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+/// <summary>The API server could not be reached at all (DNS, TCP, TLS).</summary>
+public sealed class KubeConnectionException(string message) : Exception(message);
