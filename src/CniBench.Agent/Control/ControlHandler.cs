@@ -17,6 +17,7 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
     // Error texts quote values ('2'): keep them readable in the raw JSON a curl user sees.
     private static readonly JsonSerializerOptions Readable = new(ContractsJson.Default.Options) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly byte[] _expectedAuthorization = Encoding.ASCII.GetBytes($"{ControlProtocol.TokenScheme} {token}");
+    private readonly byte[] _expectedToken = Encoding.ASCII.GetBytes(token);
 
     public async ValueTask<HttpResponse> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
@@ -29,8 +30,12 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
         if (version != ControlProtocol.Version.ToString(CultureInfo.InvariantCulture))
             return Error(400, $"unsupported protocol version '{version}'; this agent speaks protocol {ControlProtocol.Version}");
         var authorization = request.Header(ControlProtocol.TokenHeader) ?? "";
-        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization))
-            return Error(401, "missing or wrong token: send 'Authorization: Bearer <token>' with the token the agent was started with");
+        var proxied = request.Header(ControlProtocol.ProxyTokenHeader);
+        bool authorized = proxied is not null
+            ? CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proxied), _expectedToken)
+            : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization);
+        if (!authorized)
+            return Error(401, $"missing or wrong token: send 'Authorization: Bearer <token>' (or {ControlProtocol.ProxyTokenHeader}: <token> through a proxy) with the token the agent was started with");
 
         var segments = request.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         try

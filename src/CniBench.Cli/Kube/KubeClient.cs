@@ -68,6 +68,27 @@ public sealed class KubeClient : IDisposable
         return handler;
     }
 
+    /// <summary>
+    /// A handler for requests that go to a pod through the API server's proxy subresource: the API's own
+    /// credentials in Authorization, <paramref name="extraHeaders"/> (e.g. the agent's token) beside them.
+    /// </summary>
+    public HttpMessageHandler CreateProxyHandler(IReadOnlyDictionary<string, string> extraHeaders, HttpMessageHandler? inner = null) =>
+        new ProxyHandler(_credentials, extraHeaders) { InnerHandler = inner ?? CreateHandler(Connection) };
+
+    private sealed class ProxyHandler(KubeCredentials credentials, IReadOnlyDictionary<string, string> extraHeaders) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.Headers.Authorization = await credentials.TokenAsync(cancellationToken) is { } token ? new AuthenticationHeaderValue("Bearer", token) : null;
+            foreach (var (k, v) in extraHeaders) request.Headers.TryAddWithoutValidation(k, v);
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    /// <summary>The server's version (GET /version): gitVersion, platform.</summary>
+    public Task<JsonObject> VersionAsync(CancellationToken cancellationToken) =>
+        SendAsync("get", new KubeResource("", "", "version"), HttpMethod.Get, "/version", null, cancellationToken);
+
     public Task<JsonObject> GetAsync(KubeResource resource, CancellationToken cancellationToken) =>
         SendAsync("get", resource, HttpMethod.Get, resource.Path, null, cancellationToken);
 
@@ -97,6 +118,10 @@ public sealed class KubeClient : IDisposable
         {
         }
     }
+
+    /// <summary>Deletes every object of a collection that the label selector matches (never without a selector).</summary>
+    public Task DeleteCollectionAsync(KubeResource collection, string labelSelector, CancellationToken cancellationToken) =>
+        SendAsync("deletecollection", collection, HttpMethod.Delete, collection.Path + Query(("labelSelector", labelSelector)), null, cancellationToken);
 
     /// <summary>
     /// One watch stream from a resourceVersion: events as the server sends them (bookmarks included), ending

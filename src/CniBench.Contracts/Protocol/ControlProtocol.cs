@@ -9,6 +9,12 @@ public static class ControlProtocol
     public const string TokenHeader = "Authorization";
     public const string TokenScheme = "Bearer";
 
+    /// <summary>
+    /// The token in a header of its own, for requests that reach the agent through the Kubernetes API
+    /// server's pod proxy, which keeps Authorization for itself.
+    /// </summary>
+    public const string ProxyTokenHeader = "X-CniBench-Token";
+
     /// <summary>Data-path hello (TCP) and datagram header (UDP) magics.</summary>
     public static ReadOnlySpan<byte> TcpMagic => "CNB1"u8;
     public static ReadOnlySpan<byte> UdpMagic => "CNU1"u8;

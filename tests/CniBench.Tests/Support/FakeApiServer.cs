@@ -12,7 +12,7 @@ namespace CniBench.Tests.Support;
 /// </summary>
 public sealed class FakeApiServer : IAsyncDisposable
 {
-    public sealed record Request(string Method, string PathAndQuery, string? Authorization, string? ContentType, string Body);
+    public sealed record Request(string Method, string PathAndQuery, string? Authorization, string? ContentType, string Body, System.Collections.Specialized.NameValueCollection Headers);
 
     private readonly HttpListener _listener = new();
     private readonly Func<Request, HttpListenerResponse, Task> _handler;
@@ -47,7 +47,7 @@ public sealed class FakeApiServer : IAsyncDisposable
             {
                 using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
                 var request = new Request(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, context.Request.Headers["Authorization"],
-                    context.Request.ContentType, await reader.ReadToEndAsync());
+                    context.Request.ContentType, await reader.ReadToEndAsync(), context.Request.Headers);
                 lock (_requests) _requests.Add(request);
                 try { await _handler(request, context.Response); }
                 catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException) { }

@@ -14,10 +14,10 @@ public sealed class TestAgentServer : IAsyncDisposable
     private readonly AgentServer _server;
     private readonly Task _run;
 
-    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a")
+    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a", string token = Token, string node = "node-1")
     {
         Bind = bind ?? IPAddress.Loopback;
-        _server = AgentServer.Bind(new ServeOptions(Bind, 0, 0, 0, 0, Token, new AgentIdentity("test-host", pod, "node-1")), AgentLog.Null);
+        _server = AgentServer.Bind(new ServeOptions(Bind, 0, 0, 0, 0, token, new AgentIdentity("test-host", pod, node)), AgentLog.Null);
         _run = _server.RunAsync(_stop.Token);
     }
 

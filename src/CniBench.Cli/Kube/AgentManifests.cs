@@ -1,0 +1,121 @@
+using System.Text.Json.Nodes;
+
+namespace CniBench.Cli.Kube;
+
+/// <summary>Where an agent pod goes and how: its role, node, host network or not.</summary>
+public sealed record AgentPlacement(string Name, string Role, string Node, bool HostNetwork);
+
+/// <summary>
+/// The objects a kube run creates, as JSON the API accepts: one namespace per run (labelled so leftovers
+/// are found), the agents' token as a Secret, agent pods pinned to nodes (readiness on /healthz, a deadline
+/// so nothing outlives a dead controller), and the Service in front of the server agents.
+/// </summary>
+public static class AgentManifests
+{
+    public const string ManagedBy = "app.kubernetes.io/managed-by";
+    public const string RunLabel = "cnibench.dev/run";
+    public const string RoleLabel = "cnibench.dev/role";
+    public const string AppLabel = "app.kubernetes.io/name";
+    public const int ControlPort = 7200, TcpPort = 7201, UdpPort = 7202, HttpPort = 7280;
+    public const int TcpNodePort = 30201, UdpNodePort = 30202, HttpNodePort = 30280;
+
+    public static string NamespaceFor(string runId) => $"cnibench-{runId}";
+
+    private static JsonObject Labels(string runId, string? role = null)
+    {
+        var labels = new JsonObject { [ManagedBy] = "cnibench", [RunLabel] = runId, [AppLabel] = "cnibench-agent" };
+        if (role is not null) labels[RoleLabel] = role;
+        return labels;
+    }
+
+    public static JsonObject Namespace(string name, string runId) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Namespace",
+        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = Labels(runId) },
+    };
+
+    public static JsonObject TokenSecret(string ns, string runId, string token) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Secret",
+        ["metadata"] = new JsonObject { ["name"] = "agent-token", ["namespace"] = ns, ["labels"] = Labels(runId) },
+        ["type"] = "Opaque",
+        ["stringData"] = new JsonObject { ["token"] = token },
+    };
+
+    /// <summary>An agent pod on one node; <paramref name="deadline"/> is the most the run may take (the pod is ended after it).</summary>
+    public static JsonObject AgentPod(string ns, string runId, AgentPlacement p, string image, TimeSpan deadline, AgentResources resources) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Pod",
+        ["metadata"] = new JsonObject { ["name"] = p.Name, ["namespace"] = ns, ["labels"] = Labels(runId, p.Role) },
+        ["spec"] = new JsonObject
+        {
+            ["nodeName"] = p.Node,
+            ["hostNetwork"] = p.HostNetwork,
+            ["dnsPolicy"] = p.HostNetwork ? "ClusterFirstWithHostNet" : "ClusterFirst",
+            ["restartPolicy"] = "Never",
+            ["activeDeadlineSeconds"] = (long)Math.Ceiling(deadline.TotalSeconds),
+            ["terminationGracePeriodSeconds"] = 2,
+            ["automountServiceAccountToken"] = false,
+            ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532 },
+            ["containers"] = new JsonArray(new JsonObject
+            {
+                ["name"] = "agent",
+                ["image"] = image,
+                ["args"] = new JsonArray("serve", "--bind", "0.0.0.0", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
+                ["env"] = new JsonArray(
+                    new JsonObject { ["name"] = "CNIBENCH_TOKEN", ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" } } },
+                    new JsonObject { ["name"] = "POD_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" } } },
+                    new JsonObject { ["name"] = "NODE_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "spec.nodeName" } } },
+                    // A read-only root: the runtime must not try to create its diagnostics socket in /tmp.
+                    new JsonObject { ["name"] = "DOTNET_EnableDiagnostics", ["value"] = "0" }),
+                ["ports"] = new JsonArray(
+                    Port("control", ControlPort, "TCP"), Port("tcp", TcpPort, "TCP"), Port("udp", UdpPort, "UDP"), Port("http", HttpPort, "TCP")),
+                ["readinessProbe"] = new JsonObject
+                {
+                    ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = HttpPort },
+                    ["periodSeconds"] = 1,
+                    ["failureThreshold"] = 3,
+                },
+                ["resources"] = new JsonObject
+                {
+                    ["requests"] = new JsonObject { ["cpu"] = resources.CpuRequest, ["memory"] = resources.MemoryRequest },
+                    ["limits"] = new JsonObject { ["memory"] = resources.MemoryLimit },
+                },
+                ["securityContext"] = new JsonObject { ["allowPrivilegeEscalation"] = false, ["readOnlyRootFilesystem"] = true, ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") } },
+            }),
+        },
+    };
+
+    private static JsonObject Port(string name, int port, string protocol) => new() { ["name"] = name, ["containerPort"] = port, ["protocol"] = protocol };
+
+    /// <summary>The Service in front of the server agents: ClusterIP (single or dual stack) or NodePort, fixed ports.</summary>
+    public static JsonObject AgentService(string ns, string runId, string name, bool nodePort, string ipFamilyPolicy) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = Labels(runId) },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = nodePort ? "NodePort" : "ClusterIP",
+            ["ipFamilyPolicy"] = ipFamilyPolicy,
+            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
+            ["ports"] = new JsonArray(
+                ServicePort("tcp", TcpPort, "TCP", nodePort ? TcpNodePort : null),
+                ServicePort("udp", UdpPort, "UDP", nodePort ? UdpNodePort : null),
+                ServicePort("http", HttpPort, "TCP", nodePort ? HttpNodePort : null)),
+        },
+    };
+
+    private static JsonObject ServicePort(string name, int port, string protocol, int? nodePort)
+    {
+        var p = new JsonObject { ["name"] = name, ["port"] = port, ["targetPort"] = port, ["protocol"] = protocol };
+        if (nodePort is int n) p["nodePort"] = n;
+        return p;
+    }
+}
+
+/// <summary>Requests and limits of an agent container (requests keep the scheduler honest; only memory is limited, CPU throttling would distort rates).</summary>
+public sealed record AgentResources(string CpuRequest = "500m", string MemoryRequest = "128Mi", string MemoryLimit = "512Mi");

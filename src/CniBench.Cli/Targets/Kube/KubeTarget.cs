@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using CniBench.Cli.Kube;
+using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+
+namespace CniBench.Cli.Targets.Kube;
+
+/// <summary>What a kube run deploys with: the image, the run's namespace, how long its pods may live.</summary>
+public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null);
+
+/// <summary>
+/// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
+/// at the end however the run ends), agent pods pinned to nodes (nodes labelled agenttype=server/client
+/// first, as seed 004 places them), hostNetwork pods for the node-to-node baseline, a Service in front of
+/// the servers; the controller speaks to each agent through the API server's pod proxy, so it needs no
+/// route into the cluster.
+/// </summary>
+public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget
+{
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+    private readonly Dictionary<string, (AgentClient Client, AgentInfo Info, JsonObject Pod)> _agents = new();
+    private (string Server, string Client, string ServerIp)? _nodes;
+    private bool _namespaceCreated, _serviceCreated;
+
+    public string Name => "kube";
+    public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
+
+    public IReadOnlyList<string> Validate(Scenario scenario)
+    {
+        var problems = new List<string>();
+        foreach (var c in scenario.Cases)
+        {
+            if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
+            if (c.Lab is not null) problems.Add($"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only");
+            if (c.Churn is not null) problems.Add($"case {c.Name}: convergence cases (endpoints) are not built for the kube target yet");
+            if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the kube target is IPv4 only so far; allowed: ipv4");
+        }
+        return problems;
+    }
+
+    public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var (serverNode, clientNode, serverNodeIp) = await NodesAsync(cancellationToken);
+        bool host = plannedCase.Placement == Placements.HostToHost;
+        var server = await EnsureAgentAsync(new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host), cancellationToken);
+        var clientPlacement = plannedCase.Placement switch
+        {
+            Placements.HostToHost => new AgentPlacement("client-host", "client", clientNode, true),
+            "pod-to-pod-same-node" => new AgentPlacement("client-same-node", "client", serverNode, false),
+            _ => new AgentPlacement("client", "client", clientNode, false),
+        };
+        var client = await EnsureAgentAsync(clientPlacement, cancellationToken);
+        int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
+        string address;
+        if (plannedCase.Placement == "pod-to-cluster-ip")
+        {
+            address = $"{await ServiceIpAsync(false, cancellationToken)}:{port}";
+        }
+        else if (plannedCase.Placement == "pod-to-node-port")
+        {
+            await ServiceIpAsync(true, cancellationToken);
+            address = $"{serverNodeIp}:{AgentPool.DataPort(plannedCase.Workload.Kind, AgentManifests.TcpNodePort, AgentManifests.UdpNodePort, AgentManifests.HttpNodePort)}";
+        }
+        else
+        {
+            address = $"{(string?)server.Pod["status"]?["podIP"]}:{port}";
+        }
+        // What the scheduler did, not what was asked: both nodes are read back from the pods.
+        var sNode = (string?)server.Pod["spec"]?["nodeName"];
+        var cNode = (string?)client.Pod["spec"]?["nodeName"];
+        string achieved = plannedCase.Placement switch
+        {
+            "pod-to-pod-same-node" when sNode != cNode => $"{plannedCase.Placement} (not achieved: {sNode} and {cNode})",
+            "pod-to-pod-cross-node" or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
+            _ => plannedCase.Placement,
+        };
+        return new AgentPair(Handle("server", server), Handle("client", client), address, achieved);
+    }
+
+    private static AgentHandle Handle(string role, (AgentClient Client, AgentInfo Info, JsonObject Pod) agent) => new(role, agent.Info, agent.Client, () => null);
+
+    private async Task<(string, string, string)> NodesAsync(CancellationToken cancellationToken)
+    {
+        if (_nodes is { } known) return known;
+        var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
+        var ready = items.Where(n => (bool?)n["spec"]?["unschedulable"] != true
+            && (n["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true).ToArray();
+        if (ready.Length == 0) throw new TargetException("kube: no Ready, schedulable node in the cluster");
+        string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
+        JsonObject? Labelled(string value) => ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
+        var server = Labelled("server") ?? ready[0];
+        var client = Labelled("client") ?? ready.FirstOrDefault(n => NameOf(n) != NameOf(server)) ?? server;
+        var ip = (server["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => (string?)a["type"] == "InternalIP")?["address"]?.GetValue<string>() ?? "";
+        _nodes = (NameOf(server), NameOf(client), ip);
+        return _nodes.Value;
+    }
+
+    private async Task<(AgentClient Client, AgentInfo Info, JsonObject Pod)> EnsureAgentAsync(AgentPlacement placement, CancellationToken cancellationToken)
+    {
+        if (_agents.TryGetValue(placement.Name, out var existing)) return existing;
+        await EnsureNamespaceAsync(cancellationToken);
+        var manifest = AgentManifests.AgentPod(Namespace, options.RunId, placement, options.Image, options.Deadline, new AgentResources());
+        Check(manifest);
+        await kube.CreateAsync(KubeResource.Core("pods", Namespace), manifest, cancellationToken);
+        var pod = await WaitReadyAsync(placement.Name, cancellationToken);
+        var proxy = new Uri(kube.Connection.Server, $"/api/v1/namespaces/{Namespace}/pods/{placement.Name}:{AgentManifests.ControlPort}/proxy/");
+        var client = new AgentClient(proxy, _token, TimeSpan.FromSeconds(10),
+            kube.CreateProxyHandler(new Dictionary<string, string> { [ControlProtocol.ProxyTokenHeader] = _token }));
+        var info = await client.InfoAsync(cancellationToken);
+        _agents[placement.Name] = (client, info, pod);
+        return _agents[placement.Name];
+    }
+
+    private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
+    {
+        if (_namespaceCreated) return;
+        _namespaceCreated = true; // from here on, dispose removes it whatever happens next
+        if (options.Namespace is null) await kube.CreateAsync(KubeResource.Core("namespaces"), Checked(AgentManifests.Namespace(Namespace, options.RunId)), cancellationToken);
+        await kube.ApplyAsync(KubeResource.Core("secrets", Namespace, "agent-token"), Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)), cancellationToken);
+    }
+
+    /// <summary>Waits for the pod to be Ready; a pod that cannot become so (image pull, scheduling) fails with the reason the cluster gives.</summary>
+    private async Task<JsonObject> WaitReadyAsync(string name, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
+        string last = "not scheduled yet";
+        while (true)
+        {
+            var pod = await kube.GetAsync(KubeResource.Core("pods", Namespace, name), cancellationToken);
+            var status = pod["status"] as JsonObject;
+            if ((status?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true) return pod;
+            var waiting = (status?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => c["state"]?["waiting"] as JsonObject).OfType<JsonObject>().FirstOrDefault();
+            if (waiting is not null) last = $"{(string?)waiting["reason"]}: {(string?)waiting["message"]}";
+            else if ((string?)status?["phase"] is { } phase) last = $"phase {phase}";
+            if ((string?)status?["phase"] is "Failed" or "Succeeded" || (string?)waiting?["reason"] is "ErrImagePull" or "ImagePullBackOff" or "InvalidImageName" or "CreateContainerConfigError")
+                throw new TargetException($"kube: agent pod {Namespace}/{name} cannot start: {last} (image {options.Image}; --agent-image sets another)");
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new TargetException($"kube: agent pod {Namespace}/{name} not Ready within {options.ReadyTimeout.TotalSeconds:0}s: {last}");
+            await Task.Delay(500, cancellationToken);
+        }
+    }
+
+    private async Task<string> ServiceIpAsync(bool nodePort, CancellationToken cancellationToken)
+    {
+        string name = nodePort ? "agents-nodeport" : "agents";
+        if (!_serviceCreated || nodePort)
+        {
+            await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "SingleStack")), cancellationToken);
+            _serviceCreated |= !nodePort;
+        }
+        var service = await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
+        return (string?)service["spec"]?["clusterIP"] ?? throw new TargetException($"kube: service {Namespace}/{name} has no clusterIP");
+    }
+
+    private static JsonObject Checked(JsonObject manifest)
+    {
+        Check(manifest);
+        return manifest;
+    }
+
+    private static void Check(JsonObject manifest)
+    {
+        var problems = ManifestRules.Check(manifest);
+        if (problems.Count > 0) throw new TargetException($"kube: a generated manifest breaks the API's rules: {string.Join("; ", problems)}");
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
+        await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var a in _agents.Values) a.Client.Dispose();
+        if (!_namespaceCreated) return;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            if (options.Namespace is null)
+            {
+                await kube.DeleteAsync(KubeResource.Core("namespaces", null, Namespace), timeout.Token);
+            }
+            else
+            {
+                // A namespace the user gave: only what this run made goes, found by its run label.
+                foreach (var plural in new[] { "pods", "services", "secrets" })
+                    await kube.DeleteCollectionAsync(KubeResource.Core(plural, Namespace), $"{AgentManifests.RunLabel}={options.RunId}", timeout.Token);
+            }
+        }
+        catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)
+        {
+            Console.Error.WriteLine($"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it later");
+        }
+    }
+}
