@@ -12,6 +12,7 @@ var root = new RootCommand("cnibench: measure, store, compare and report Kuberne
     ReportCommand.Create(),
     CompareCommand.Create(),
     LabCommand.Create(),
+    KubeCommand.Create(),
     DoctorCommand.Create(),
     SuitesCommand.Create(),
     ValidateCommand.Create(),

@@ -42,6 +42,16 @@ public static class CommonOptions
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.Failed;
         }
+        catch (Kube.KubeConfigException e)
+        {
+            Console.Error.WriteLine($"cnibench: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+        catch (Exception e) when (e is Kube.KubeApiException or Kube.KubeConnectionException)
+        {
+            Console.Error.WriteLine($"cnibench: {e.Message}");
+            return ExitCodes.Failed;
+        }
     }
 
 }

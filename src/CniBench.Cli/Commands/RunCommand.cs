@@ -28,11 +28,13 @@ public static class RunCommand
         var duration = new Option<string?>("--duration", "-d") { Description = "Override every case's measured window, " + Units.DurationHelp };
         var warmup = new Option<string?>("--warmup") { Description = "Override every case's warm-up" };
         var ipFamily = new Option<string?>("--ip-family") { Description = "Override every case's IP family: ipv4, ipv6" };
+        var kube = new KubeOptions();
 
         var command = new Command("run", "Run a suite or scenario, store the results and write a report")
         {
             suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
         };
+        foreach (var o in kube.All) command.Options.Add(o);
         command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
             var problems = new List<string>();
@@ -48,7 +50,8 @@ public static class RunCommand
             var scenario = parse.GetValue(file) is { } path ? ScenarioLoader.LoadFile(path) : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
             scenario = overrides.ApplyTo(scenario);
 
-            await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken);
+            await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken,
+                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace) }));
             var invalid = runTarget.Validate(scenario);
             if (invalid.Count > 0)
             {

@@ -52,7 +52,7 @@ public static partial class ManifestRules
     {
         if (spec is null) { fail("spec", "missing"); return; }
         if ((string?)spec["restartPolicy"] is not ("Always" or "OnFailure" or "Never")) fail("spec.restartPolicy", "allowed: Always, OnFailure, Never");
-        if ((long?)spec["activeDeadlineSeconds"] is <= 0) fail("spec.activeDeadlineSeconds", "must be positive");
+        if (Number(spec["activeDeadlineSeconds"]) is <= 0) fail("spec.activeDeadlineSeconds", "must be positive");
         var containers = spec["containers"] as JsonArray;
         if (containers is null || containers.Count == 0) fail("spec.containers", "at least one container");
         foreach (var c in containers?.OfType<JsonObject>() ?? [])
@@ -66,7 +66,7 @@ public static partial class ManifestRules
                 var pname = (string?)p["name"] ?? "";
                 if (pname.Length > 15 || !PortName().IsMatch(pname) || !pname.Any(char.IsAsciiLetter) || !seen.Add(pname))
                     fail($"spec.containers[{cname}].ports[].name", $"'{pname}' must be a unique IANA service name (at most 15 characters, a letter among them)");
-                CheckPortNumber($"spec.containers[{cname}].ports[{pname}].containerPort", (int?)p["containerPort"], fail);
+                CheckPortNumber($"spec.containers[{cname}].ports[{pname}].containerPort", Number(p["containerPort"]), fail);
                 if ((string?)p["protocol"] is not ("TCP" or "UDP" or "SCTP")) fail($"spec.containers[{cname}].ports[{pname}].protocol", "allowed: TCP, UDP, SCTP");
             }
         }
@@ -83,8 +83,8 @@ public static partial class ManifestRules
         {
             var pname = (string?)p["name"] ?? "";
             if (!Dns1123Label().IsMatch(pname) || !names.Add(pname)) fail("spec.ports[].name", $"'{pname}' must be a unique DNS-1123 label");
-            CheckPortNumber($"spec.ports[{pname}].port", (int?)p["port"], fail);
-            if ((int?)p["nodePort"] is int nodePort)
+            CheckPortNumber($"spec.ports[{pname}].port", Number(p["port"]), fail);
+            if (Number(p["nodePort"]) is long nodePort)
             {
                 if (type != "NodePort" && type != "LoadBalancer") fail($"spec.ports[{pname}].nodePort", "only with type NodePort or LoadBalancer");
                 if (nodePort is < 30000 or > 32767) fail($"spec.ports[{pname}].nodePort", $"{nodePort} is outside the default NodePort range 30000-32767");
@@ -92,7 +92,12 @@ public static partial class ManifestRules
         }
     }
 
-    private static void CheckPortNumber(string field, int? port, Action<string, string> fail)
+    /// <summary>A number however it was built (parsed JSON, an int, a long).</summary>
+    private static long? Number(JsonNode? node) => node is JsonValue v
+        ? v.TryGetValue<long>(out var l) ? l : v.TryGetValue<int>(out var i) ? i : v.TryGetValue<System.Text.Json.JsonElement>(out var e) && e.TryGetInt64(out var n) ? n : null
+        : null;
+
+    private static void CheckPortNumber(string field, long? port, Action<string, string> fail)
     {
         if (port is not (>= 1 and <= 65535)) fail(field, $"{port?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "missing"} is not a port (1-65535)");
     }

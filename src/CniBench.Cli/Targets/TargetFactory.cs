@@ -7,10 +7,15 @@ namespace CniBench.Cli.Targets;
 /// <summary>Turns `--target NAME [--lab ID]` into a target, or a clear reason why not.</summary>
 public static class TargetFactory
 {
-    public static IReadOnlyList<string> Names { get; } = ["local", "lab"];
+    public static IReadOnlyList<string> Names { get; } = ["local", "lab", "kube"];
 
-    public static async Task<ITarget> CreateAsync(string name, string? labId, CancellationToken cancellationToken)
+    public static async Task<ITarget> CreateAsync(string name, string? labId, CancellationToken cancellationToken, Func<Kube.KubeTargetOptions, ITarget>? kube = null)
     {
+        if (name == "kube")
+        {
+            var runId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
+            return kube!(new Kube.KubeTargetOptions(Commands.KubeOptions.DefaultImage, runId, TimeSpan.FromHours(6), TimeSpan.FromMinutes(3)));
+        }
         var agent = AgentCommand.Locate();
         if (name == "local") return new LocalTarget(agent);
         if (!Environment.IsPrivilegedProcess) throw new TargetException("--target lab: the lab needs root (agents run in network namespaces); run with sudo");

@@ -152,6 +152,8 @@ public class KubeTargetTests
         Assert.NotEmpty(proxied);
         Assert.All(proxied, r => Assert.Equal("Bearer api-token", r.Authorization));
         Assert.Contains(requests, r => r.Method == "DELETE" && r.PathAndQuery == "/api/v1/namespaces/cnibench-r1");
+        // Everything the run asked of the API is granted by the role the project ships.
+        DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
     }
 
     [Fact]

@@ -174,7 +174,18 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public async ValueTask DisposeAsync()
     {
         foreach (var a in _agents.Values) a.Client.Dispose();
-        if (!_namespaceCreated) return;
+        try
+        {
+            if (_namespaceCreated) await DeleteWhatWeMadeAsync();
+        }
+        finally
+        {
+            kube.Dispose();
+        }
+    }
+
+    private async Task DeleteWhatWeMadeAsync()
+    {
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));

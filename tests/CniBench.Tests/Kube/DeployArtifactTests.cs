@@ -1,0 +1,88 @@
+using System.Text.Json.Nodes;
+using CniBench.Cli.Kube;
+using YamlDotNet.RepresentationModel;
+
+namespace CniBench.Tests.Kube;
+
+/// <summary>The files under deploy/ hold to the API's rules, and the RBAC role grants every call the controller makes.</summary>
+public class DeployArtifactTests
+{
+    [Fact]
+    public void The_kustomize_manifests_hold_to_the_apis_rules()
+    {
+        var files = Directory.GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).ToArray();
+        Assert.Equal(4, files.Length);
+        foreach (var doc in files.SelectMany(DeployFiles.Documents))
+        {
+            // A Deployment's pod template is checked as the Pod it becomes.
+            var checkable = (string?)doc["kind"] == "Deployment"
+                ? new JsonObject { ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = (string?)doc["metadata"]!["name"], ["labels"] = doc["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone() }, ["spec"] = doc["spec"]!["template"]!["spec"]!.DeepClone() }
+                : doc;
+            if ((string?)checkable["kind"] == "Pod") checkable["spec"]!["restartPolicy"] ??= "Always";
+            Assert.True(ManifestRules.Check(checkable).Count == 0, string.Join("; ", ManifestRules.Check(checkable)));
+        }
+    }
+}
+
+/// <summary>Reading deploy/ files as the API objects they hold, and checking calls against the shipped RBAC role.</summary>
+internal static class DeployFiles
+{
+    public static string Root([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", ".."));
+
+    public static IEnumerable<JsonObject> Documents(string path)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(path)));
+        return stream.Documents.Select(d => (JsonObject)ToJson(d.RootNode)!);
+    }
+
+    private static JsonNode? ToJson(YamlNode node) => node switch
+    {
+        YamlMappingNode m => new JsonObject(m.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
+        YamlSequenceNode s => new JsonArray(s.Children.Select(ToJson).ToArray()),
+        YamlScalarNode { Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) } v when long.TryParse(v.Value, out var n) => JsonValue.Create(n),
+        YamlScalarNode { Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) } v when v.Value is "true" or "false" => JsonValue.Create(v.Value == "true"),
+        YamlScalarNode v => JsonValue.Create(v.Value),
+        _ => null,
+    };
+
+    /// <summary>What the controller asked of the API in a run, as RBAC verbs and resources.</summary>
+    public static IEnumerable<(string Verb, string Group, string Resource)> Permissions(IEnumerable<CniBench.Tests.Support.FakeApiServer.Request> requests)
+    {
+        foreach (var r in requests)
+        {
+            var path = r.PathAndQuery.Split('?')[0];
+            if (path == "/version") continue;
+            var s = path.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
+            string group = s[0] == "api" ? "" : s[1];
+            s.RemoveRange(0, s[0] == "api" ? 2 : 3);
+            // /namespaces/NS/pods/NAME/proxy... is a namespaced resource; /namespaces/NAME is a namespace itself.
+            if (s[0] == "namespaces" && s.Count >= 3) s.RemoveRange(0, 2);
+            bool named = s.Count >= 2;
+            string resource = s.Count >= 3 ? $"{s[0]}/{s[2]}" : s[0];
+            string verb = (r.Method, named) switch
+            {
+                ("GET", true) => "get",
+                ("GET", false) => r.PathAndQuery.Contains("watch=1") ? "watch" : "list",
+                ("POST", _) => "create",
+                ("PATCH", _) => "patch",
+                ("DELETE", true) => "delete",
+                _ => "deletecollection",
+            };
+            yield return (verb, group, resource);
+        }
+    }
+
+    public static void AssertGranted(IEnumerable<(string Verb, string Group, string Resource)> needed)
+    {
+        var rules = Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!.AsArray().OfType<JsonObject>().ToArray();
+        foreach (var (verb, group, resource) in needed.Distinct())
+        {
+            bool granted = rules.Any(rule => rule["apiGroups"]!.AsArray().Any(g => (string?)g == group)
+                && rule["resources"]!.AsArray().Any(x => (string?)x == resource)
+                && rule["verbs"]!.AsArray().Any(x => (string?)x == verb));
+            Assert.True(granted, $"deploy/rbac.yaml does not grant '{verb}' on '{resource}' in API group '{group}'");
+        }
+    }
+}

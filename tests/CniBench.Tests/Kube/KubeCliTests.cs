@@ -1,0 +1,99 @@
+using System.Text.Json.Nodes;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Kube;
+
+/// <summary>`cnibench kube cleanup|check` and `run --target kube` bad input, as processes against an in-process API server.</summary>
+public class KubeCliTests
+{
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
+
+    private static string Kubeconfig(TempDirectory dir, Uri server, string token = "t0k")
+    {
+        var path = dir.File("kubeconfig");
+        File.WriteAllText(path, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: fake
+            clusters:
+              - name: fake
+                cluster:
+                  server: "{server}"
+            contexts:
+              - name: fake
+                context:
+                  cluster: fake
+                  user: me
+            users:
+              - name: me
+                user:
+                  token: {token}
+            """);
+        return path;
+    }
+
+    [Fact]
+    public async Task Cleanup_deletes_the_namespaces_crashed_runs_left_and_nothing_else()
+    {
+        await using var api = new FakeApiServer((r, response) => r.Method == "GET"
+            ? FakeApiServer.Json(response, new JsonObject
+            {
+                ["kind"] = "NamespaceList",
+                ["metadata"] = new JsonObject { ["resourceVersion"] = "3" },
+                ["items"] = new JsonArray(
+                    new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cnibench-aa11", ["labels"] = new JsonObject { ["cnibench.dev/run"] = "aa11" } } },
+                    new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cnibench-bb22", ["labels"] = new JsonObject { ["cnibench.dev/run"] = "bb22" } } }),
+            })
+            : FakeApiServer.Json(response, new JsonObject { ["kind"] = "Namespace" }));
+        using var dir = new TempDirectory();
+        var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "kube", "cleanup", "--kubeconfig", Kubeconfig(dir, api.Uri));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("deleted namespace cnibench-aa11 (run aa11)", stdout);
+        Assert.Contains("2 namespace(s) removed from context fake", stdout);
+        Assert.Equal("/api/v1/namespaces?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dcnibench", api.Requests[0].PathAndQuery);
+        Assert.Equal(["/api/v1/namespaces/cnibench-aa11", "/api/v1/namespaces/cnibench-bb22"], api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery));
+    }
+
+    [Fact]
+    public async Task Check_names_each_missing_permission_and_fails()
+    {
+        await using var api = new FakeApiServer((r, response) =>
+        {
+            var path = r.PathAndQuery.Split('?')[0];
+            if (path == "/version") return FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.30.2" });
+            if (path.EndsWith("/selfsubjectaccessreviews"))
+            {
+                var review = JsonNode.Parse(r.Body)!.AsObject();
+                var attributes = review["spec"]!["resourceAttributes"]!;
+                bool allowed = !((string?)attributes["resource"] == "pods" && (string?)attributes["subresource"] == "proxy" && (string?)attributes["verb"] == "create");
+                review["status"] = new JsonObject { ["allowed"] = allowed };
+                return FakeApiServer.Json(response, review, 201);
+            }
+            if (path == "/api/v1/nodes") return FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "n1", ["labels"] = new JsonObject { ["agenttype"] = "server" } } }) });
+            return FakeApiServer.Status(response, 403, "Forbidden", "forbidden");
+        });
+        using var dir = new TempDirectory();
+        var (code, stdout, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "kube", "check", "--kubeconfig", Kubeconfig(dir, api.Uri));
+        Assert.Equal(1, code);
+        Assert.Contains("Kubernetes v1.30.2", stdout);
+        Assert.Contains("FAIL  permissions                  missing: create pods/proxy (deploy/rbac.yaml grants them)", stdout);
+        Assert.Contains("1 node(s): cross-node and host-to-host cases need 2; 1 labelled agenttype=server/client", stdout);
+        Assert.Contains("not readable with these credentials", stdout); // the CNI: kube-system's DaemonSets are forbidden here
+    }
+
+    [Theory]
+    [InlineData("--context", "prod", "--context: no context 'prod'; allowed: fake")]
+    [InlineData("--kubeconfig", "/no/such/kubeconfig", "--kubeconfig: /no/such/kubeconfig: no such file")]
+    public async Task Run_on_kube_with_a_bad_kubeconfig_or_context_says_what_and_exits_2(string flag, string value, string message)
+    {
+        using var dir = new TempDirectory();
+        var kubeconfig = Kubeconfig(dir, new Uri("http://127.0.0.1:9/"));
+        string[] args = flag == "--kubeconfig"
+            ? ["run", "--target", "kube", flag, value]
+            : ["run", "--target", "kube", "--kubeconfig", kubeconfig, flag, value];
+        var (code, _, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, args);
+        Assert.True(code == 2, stderr);
+        Assert.Contains(message, stderr);
+        Assert.DoesNotContain("   at ", stderr);
+    }
+}
