@@ -274,6 +274,29 @@ public class LabServiceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Iptables_legacy_programs_the_same_rules_and_the_run_records_the_backend()
+    {
+        if (!LabRuns.Root(output)) return;
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, Services: 50, Iptables: CniBench.Cli.Lab.Services.IptablesBackend.Legacy);
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        try
+        {
+            var node = new LabTopology(spec).Node(1).Namespace;
+            var legacy = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-legacy-save", "-t", "nat"], null, CancellationToken.None);
+            Assert.Contains("-A KUBE-SERVICES -d 10.96.0.10/32", legacy);
+            var nft = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-nft-save", "-t", "nat"], null, CancellationToken.None);
+            Assert.DoesNotContain("KUBE-SERVICES", nft);
+            var (outcome, _) = await LabRuns.RunAsync(spec, "name: legacy\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-crr\n    placement: pod-to-cluster-ip\n");
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.EndsWith("(legacy)", outcome.Run.Environment["lab.iptables"]);
+        }
+        finally
+        {
+            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+        }
+    }
+
+    [Fact]
     public async Task Cases_choose_proxy_mode_and_service_count_and_the_users_lab_is_given_back()
     {
         if (!LabRuns.Root(output)) return;

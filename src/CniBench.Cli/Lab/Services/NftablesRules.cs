@@ -54,7 +54,8 @@ public static class NftablesRules
                 sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {chain} {f.Nft} saddr {e.Address} jump mark-for-masquerade\n");
                 sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {chain} meta l4proto {s.Protocol} dnat to {f.Endpoint(e.Address, e.Port)}\n");
             }
-            string service = $"service-{s.Hash}";
+            string hash = s.Hash; // a SHA-256 each time it is read: once per service is enough
+            string service = $"service-{hash}";
             sb.Append(CultureInfo.InvariantCulture, $"add chain {t} {service}\nflush chain {t} {service}\n");
             sb.Append(CultureInfo.InvariantCulture, $"add rule {t} {service} {f.Nft} daddr {s.ClusterIp} {s.Protocol} dport {s.Port} {f.Nft} saddr != {f.ClusterCidr} jump mark-for-masquerade\n");
             if (s.Endpoints.Count > 0)
@@ -72,9 +73,9 @@ public static class NftablesRules
                 sb.Append(CultureInfo.InvariantCulture, $"add element {t} service-ips {{ {s.ClusterIp} . {s.Protocol} . {s.Port} : goto {service} }}\n");
                 if (s.NodePort is int nodePort)
                 {
-                    sb.Append(CultureInfo.InvariantCulture, $"add chain {t} external-{s.Hash}\n");
-                    sb.Append(CultureInfo.InvariantCulture, $"add rule {t} external-{s.Hash} jump mark-for-masquerade\nadd rule {t} external-{s.Hash} goto {service}\n");
-                    sb.Append(CultureInfo.InvariantCulture, $"add element {t} service-nodeports {{ {s.Protocol} . {nodePort} : goto external-{s.Hash} }}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add chain {t} external-{hash}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add rule {t} external-{hash} jump mark-for-masquerade\nadd rule {t} external-{hash} goto {service}\n");
+                    sb.Append(CultureInfo.InvariantCulture, $"add element {t} service-nodeports {{ {s.Protocol} . {nodePort} : goto external-{hash} }}\n");
                 }
             }
             foreach (var e in previous?.Endpoints.Where(e => !s.Endpoints.Contains(e)) ?? [])
