@@ -29,7 +29,11 @@ public static class ConvergenceCalculator
         var nodes = probers.Select(p =>
         {
             double? Since(long issued, long? at) => at is long t && t >= issued ? (t - issued) / 1000.0 : null;
-            var reached = changes.Select(c => Since(c.IssuedUnixUs, p.Probe.Backends.TryGetValue(c.Added, out var seen) ? seen.FirstUnixUs : null)).ToArray();
+            // A new endpoint's address was never used before its change, so any sighting proves the change arrived.
+            // Probes are stamped when they start: one started just before a sub-millisecond write (ebpf) may
+            // connect after it, so a first sighting a little before the issue counts as 0 ms.
+            var reached = changes.Select(c => p.Probe.Backends.TryGetValue(c.Added, out var seen)
+                ? Math.Max(0, (seen.FirstUnixUs - c.IssuedUnixUs) / 1000.0) : (double?)null).ToArray();
             var stale = changes.Select(c => c.Removed is not null && p.Probe.Backends.TryGetValue(c.Removed, out var seen) ? Since(c.IssuedUnixUs, seen.LastUnixUs) : null).ToArray();
             long failures = p.Probe.Failures.Count(f => f.AtUnixUs >= firstIssue) + p.Probe.FailuresNotListed;
             long probes = p.Probe.Backends.Values.Sum(b => b.Count) + p.Probe.Failures.Count + p.Probe.FailuresNotListed;

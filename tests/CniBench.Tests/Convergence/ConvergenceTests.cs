@@ -27,34 +27,37 @@ public class ConvergenceTests
         [
             new(1, "add", "b", null, t0, t0 + 20_000),
             new(2, "replace", "c", "a", t0 + 300_000, t0 + 330_000),
+            new(3, "add", "d", null, t0 + 600_000, t0 + 600_400),
         ];
         var node1 = new ProbeTotals(new Dictionary<string, BackendSeen>
         {
             ["a"] = new(t0 - 900_000, t0 + 310_000, 500), // still reached 10 ms after its removal was issued
             ["b"] = new(t0 + 12_500, t0 + 900_000, 400),
             ["c"] = new(t0 + 341_000, t0 + 900_000, 300),
+            ["d"] = new(t0 + 599_800, t0 + 900_000, 2), // started 0.2 ms before the issue, connected after a 0.4 ms write
         }, [new ProbeFailure(t0 - 1, "refused"), new ProbeFailure(t0 + 305_000, "reset")], 0);
         var node2 = new ProbeTotals(new Dictionary<string, BackendSeen>
         {
             ["a"] = new(t0 - 900_000, t0 + 299_000, 500),
             ["b"] = new(t0 + 30_000, t0 + 900_000, 400),
+            ["d"] = new(t0 + 601_000, t0 + 900_000, 2),
         }, [], 0);
 
         var data = ConvergenceCalculator.Compute(changes, [("n1", node1, 2.0), ("n2", node2, 2.0)]);
 
-        Assert.Equal([12.5, 41.0], data.Nodes[0].ReachedMs);
-        Assert.Equal([30.0, null], data.Nodes[1].ReachedMs); // n2 never reached c
-        Assert.Equal([null, 10.0], data.Nodes[0].StaleMs);
-        Assert.Equal([null, null], data.Nodes[1].StaleMs); // its last sighting of a came before the removal
+        Assert.Equal([12.5, 41.0, 0.0], data.Nodes[0].ReachedMs);
+        Assert.Equal([30.0, null, 1.0], data.Nodes[1].ReachedMs); // n2 never reached c
+        Assert.Equal([null, 10.0, null], data.Nodes[0].StaleMs);
+        Assert.Equal([null, null, null], data.Nodes[1].StaleMs); // its last sighting of a came before the removal
         Assert.Equal(1, data.Nodes[0].Failures); // the failure before the churn began does not count
-        Assert.Equal(601, data.Nodes[0].ProbesPerSecond); // (500 + 400 + 300 + 2) / 2 s
+        Assert.Equal(602, data.Nodes[0].ProbesPerSecond); // (500 + 400 + 300 + 2 + 2 failures) / 2 s
 
         var m = ConvergenceCalculator.MetricsOf(data);
         Assert.Equal(1, m[Metrics.ConvergenceUnreached]);
-        Assert.Equal(30.0, m[Metrics.ConvergenceP50Ms]); // nearest rank of 12.5, 30, 41
+        Assert.Equal(12.5, m[Metrics.ConvergenceP50Ms]); // nearest rank of 0, 1, 12.5, 30, 41
         Assert.Equal(41.0, m[Metrics.ConvergenceMaxMs]);
         Assert.Equal(10.0, m[Metrics.ConvergenceStaleMaxMs]);
-        Assert.Equal(25.0, m[Metrics.ConvergenceWriteMs]);
+        Assert.Equal(16.8, m[Metrics.ConvergenceWriteMs], 1); // (20 + 30 + 0.4) / 3
         Assert.Equal(1, m[Metrics.ChurnFailures]);
     }
 
