@@ -278,22 +278,15 @@ public class LabServiceTests(ITestOutputHelper output)
     {
         if (!LabRuns.Root(output)) return;
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, Services: 50, Iptables: CniBench.Cli.Lab.Services.IptablesBackend.Legacy);
-        await LabBuilder.UpAsync(spec, CancellationToken.None);
-        try
-        {
-            var node = new LabTopology(spec).Node(1).Namespace;
-            var legacy = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-legacy-save", "-t", "nat"], null, CancellationToken.None);
-            Assert.Contains("-A KUBE-SERVICES -d 10.96.0.10/32", legacy);
-            var nft = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-nft-save", "-t", "nat"], null, CancellationToken.None);
-            Assert.DoesNotContain("KUBE-SERVICES", nft);
-            var (outcome, _) = await LabRuns.RunAsync(spec, "name: legacy\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-crr\n    placement: pod-to-cluster-ip\n");
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
-            Assert.EndsWith("(legacy)", outcome.Run.Environment["lab.iptables"]);
-        }
-        finally
-        {
-            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
-        }
+        await using var lab = await LabRuns.UpAsync(spec);
+        var node = new LabTopology(spec).Node(1).Namespace;
+        var legacy = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-legacy-save", "-t", "nat"], null, CancellationToken.None);
+        Assert.Contains("-A KUBE-SERVICES -d 10.96.0.10/32", legacy);
+        var nft = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-nft-save", "-t", "nat"], null, CancellationToken.None);
+        Assert.DoesNotContain("KUBE-SERVICES", nft);
+        var (outcome, _) = await LabRuns.RunAsync(spec, "name: legacy\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-crr\n    placement: pod-to-cluster-ip\n");
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.EndsWith("(legacy)", outcome.Run.Environment["lab.iptables"]);
     }
 
     [Fact]
@@ -301,44 +294,37 @@ public class LabServiceTests(ITestOutputHelper output)
     {
         if (!LabRuns.Root(output)) return;
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
-        await LabBuilder.UpAsync(spec, CancellationToken.None);
-        try
+        await using var lab = await LabRuns.UpAsync(spec);
+        var (outcome, _) = await LabRuns.RunAsync(spec, """
+            name: scale
+            repetitions: 1
+            warmup: 0s
+            duration: 500ms
+            placement: pod-to-cluster-ip
+            cases:
+              - workload: tcp-crr
+                proxy: [iptables, nftables]
+                services: [1, 300]
+            """);
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.Equal(4, outcome.Results.Count);
+        foreach (var r in outcome.Results)
         {
-            var (outcome, _) = await LabRuns.RunAsync(spec, """
-                name: scale
-                repetitions: 1
-                warmup: 0s
-                duration: 500ms
-                placement: pod-to-cluster-ip
-                cases:
-                  - workload: tcp-crr
-                    proxy: [iptables, nftables]
-                    services: [1, 300]
-                """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
-            Assert.Equal(4, outcome.Results.Count);
-            foreach (var r in outcome.Results)
-            {
-                output.WriteLine($"{r.Case}: {string.Join(", ", r.Metrics.Where(m => m.Key.StartsWith("lab.")).Select(m => $"{m.Key} {m.Value:0.0}"))}");
-                Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.AddServiceMs] > 0);
-                Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100);
-            }
-            // Every change of mode or size re-programs the nodes and says how long it took.
-            Assert.All(outcome.Results.Where(r => r.Case != "tcp-crr/proxy=iptables,services=1"),
-                r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.ProgramTableMs] > 0, r.Case));
+            output.WriteLine($"{r.Case}: {string.Join(", ", r.Metrics.Where(m => m.Key.StartsWith("lab.")).Select(m => $"{m.Key} {m.Value:0.0}"))}");
+            Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.AddServiceMs] > 0);
+            Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100);
+        }
+        // Every change of mode or size re-programs the nodes and says how long it took.
+        Assert.All(outcome.Results.Where(r => r.Case != "tcp-crr/proxy=iptables,services=1"),
+            r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.ProgramTableMs] > 0, r.Case));
 
-            var node = new LabTopology(spec).Node(1).Namespace;
-            Assert.Equal(spec, LabBuilder.Load(spec.Id));
-            var nat = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, CancellationToken.None);
-            Assert.DoesNotContain("dummy/svc-", nat);
-            Assert.Contains("cnibench/agent:tcp cluster IP", nat);
-            var tables = await LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "tables"], null, CancellationToken.None);
-            Assert.DoesNotContain("kube-proxy", tables);
-        }
-        finally
-        {
-            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
-        }
+        var node = new LabTopology(spec).Node(1).Namespace;
+        Assert.Equal(spec, LabBuilder.Load(spec.Id));
+        var nat = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, CancellationToken.None);
+        Assert.DoesNotContain("dummy/svc-", nat);
+        Assert.Contains("cnibench/agent:tcp cluster IP", nat);
+        var tables = await LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "tables"], null, CancellationToken.None);
+        Assert.DoesNotContain("kube-proxy", tables);
     }
 
     [Fact]
@@ -394,61 +380,54 @@ public class LabServiceTests(ITestOutputHelper output)
     {
         if (!LabRuns.Root(output)) return;
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode);
-        await LabBuilder.UpAsync(spec, CancellationToken.None);
-        try
+        await using var lab = await LabRuns.UpAsync(spec);
+        var (outcome, _) = await LabRuns.RunAsync(spec, """
+            name: convergence-check
+            repetitions: 1
+            placement: pod-to-cluster-ip
+            cases:
+              - name: churn
+                workload: probe
+                rate: 1000
+                endpoints: 2
+                changeInterval: 700ms
+                injectDelay: [0s, 400ms]
+            """);
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
+        var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
+        foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
+            output.WriteLine($"{n.Node}: {string.Join(", ", n.ReachedMs.Select(ms => $"{ms:0.0}"))} ms; {n.ProbesPerSecond:0} probes/s; {n.Failures} failed");
+        foreach (var w in delayed.Writes)
         {
-            var (outcome, _) = await LabRuns.RunAsync(spec, """
-                name: convergence-check
-                repetitions: 1
-                placement: pod-to-cluster-ip
-                cases:
-                  - name: churn
-                    workload: probe
-                    rate: 1000
-                    endpoints: 2
-                    changeInterval: 700ms
-                    injectDelay: [0s, 400ms]
-                """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
-            var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
-            var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
-            foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
-                output.WriteLine($"{n.Node}: {string.Join(", ", n.ReachedMs.Select(ms => $"{ms:0.0}"))} ms; {n.ProbesPerSecond:0} probes/s; {n.Failures} failed");
-            foreach (var w in delayed.Writes)
-            {
-                var issued = delayed.Changes[w.Version - 1].IssuedUnixUs;
-                output.WriteLine($"{w.Node} v{w.Version}: write {(w.StartedUnixUs - issued) / 1000.0:0.0}..{(w.CompletedUnixUs - issued) / 1000.0:0.0} ms after issue");
-            }
-            Assert.Equal(2, delayed.Nodes.Count);
-            Assert.All(delayed.Nodes, n => Assert.Equal(3, n.ReachedMs.Count)); // 1→2, then both replaced
-            // Tolerance: a rule write (µs with ebpf, tens of ms with iptables or nftables), scheduling on a busy 2-core
-            // machine, and below, a few ms: a probe is stamped when it starts, and one that started just before the
-            // write may connect just after it.
-            // Seen once in many runs on this machine: one change reached ~0.8 s late on both nodes at once (the writes
-            // above tell whether the writer or the dataplane was late). So: most values in range, and the median.
-            var all = delayed.Nodes.SelectMany(n => n.ReachedMs).Select(ms => ms!.Value).ToArray();
-            Assert.True(all.Count(ms => ms is >= 400 - 5 and <= 400 + 150) >= all.Length - 2, $"values: {string.Join(", ", all)}");
-            Assert.All(all, ms => Assert.True(ms >= 400 - 5, $"{ms} ms is less than the injected delay"));
-            double Median(ConvergenceData d) => ConvergenceCalculator.Quantile(d.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray(), 0.5);
-            Assert.InRange(Median(delayed) - Median(baseline), 400 - 50, 400 + 50);
-            Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 500, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
+            var issued = delayed.Changes[w.Version - 1].IssuedUnixUs;
+            output.WriteLine($"{w.Node} v{w.Version}: write {(w.StartedUnixUs - issued) / 1000.0:0.0}..{(w.CompletedUnixUs - issued) / 1000.0:0.0} ms after issue");
+        }
+        Assert.Equal(2, delayed.Nodes.Count);
+        Assert.All(delayed.Nodes, n => Assert.Equal(3, n.ReachedMs.Count)); // 1→2, then both replaced
+        // Tolerance: a rule write (µs with ebpf, tens of ms with iptables or nftables), scheduling on a busy 2-core
+        // machine, and below, a few ms: a probe is stamped when it starts, and one that started just before the
+        // write may connect just after it.
+        // Seen once in many runs on this machine: one change reached ~0.8 s late on both nodes at once (the writes
+        // above tell whether the writer or the dataplane was late). So: most values in range, and the median.
+        var all = delayed.Nodes.SelectMany(n => n.ReachedMs).Select(ms => ms!.Value).ToArray();
+        Assert.True(all.Count(ms => ms is >= 400 - 5 and <= 400 + 150) >= all.Length - 2, $"values: {string.Join(", ", all)}");
+        Assert.All(all, ms => Assert.True(ms >= 400 - 5, $"{ms} ms is less than the injected delay"));
+        double Median(ConvergenceData d) => ConvergenceCalculator.Quantile(d.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray(), 0.5);
+        Assert.InRange(Median(delayed) - Median(baseline), 400 - 50, 400 + 50);
+        Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 500, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
 
-            // The convergence service and its addresses are gone again.
-            var topology = new LabTopology(spec);
-            if (mode != CniBench.Cli.Lab.Services.ProxyMode.Ebpf)
-            {
-                var rules = mode == CniBench.Cli.Lab.Services.ProxyMode.Iptables
-                    ? await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(1).Namespace, "iptables-save", "-t", "nat"], null, CancellationToken.None)
-                    : await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(2).Namespace, "nft", "list", "ruleset"], null, CancellationToken.None);
-                Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
-                Assert.Contains(CniBench.Cli.Lab.Services.LabServices.ClusterIp, rules);
-            }
-            Assert.DoesNotContain("10.244.1.100", await LabShell.RunAsync("ip", ["-n", topology.Pod(1, 2).Namespace, "addr"], null, CancellationToken.None));
-        }
-        finally
+        // The convergence service and its addresses are gone again.
+        var topology = new LabTopology(spec);
+        if (mode != CniBench.Cli.Lab.Services.ProxyMode.Ebpf)
         {
-            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
+            var rules = mode == CniBench.Cli.Lab.Services.ProxyMode.Iptables
+                ? await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(1).Namespace, "iptables-save", "-t", "nat"], null, CancellationToken.None)
+                : await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(2).Namespace, "nft", "list", "ruleset"], null, CancellationToken.None);
+            Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
+            Assert.Contains(CniBench.Cli.Lab.Services.LabServices.ClusterIp, rules);
         }
+        Assert.DoesNotContain("10.244.1.100", await LabShell.RunAsync("ip", ["-n", topology.Pod(1, 2).Namespace, "addr"], null, CancellationToken.None));
     }
 
     [Fact]
@@ -456,39 +435,32 @@ public class LabServiceTests(ITestOutputHelper output)
     {
         if (!LabRuns.Root(output)) return;
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, IpFamily: LabIpFamily.Dual);
-        await LabBuilder.UpAsync(spec, CancellationToken.None);
-        try
-        {
-            var (outcome, _) = await LabRuns.RunAsync(spec, """
-                name: dual
-                repetitions: 1
-                warmup: 0s
-                duration: 500ms
-                ipFamily: ipv6
-                cases:
-                  - workload: tcp-rr
-                    placement: [host-to-host, pod-to-pod-same-node, pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-node-port, pod-to-external]
-                  - name: split
-                    workload: http
-                    keepAlive: false
-                    placement: pod-to-cluster-ip
-                    ipFamily: [ipv4, ipv6]
-                """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
-            Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[", r.Workload.Target));
-            Assert.Equal("[fd00:96::10]:7201", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-cluster-ip").Workload.Target);
-            Assert.EndsWith("source seen fd00:200::1", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-external").AchievedPlacement);
-            foreach (var split in outcome.Results.Where(r => r.Case.StartsWith("split/")))
-                Assert.Equal(2, split.Client.Result!.Backends.Count); // both endpoints, in either family
+        await using var lab = await LabRuns.UpAsync(spec);
+        var (outcome, _) = await LabRuns.RunAsync(spec, """
+            name: dual
+            repetitions: 1
+            warmup: 0s
+            duration: 500ms
+            ipFamily: ipv6
+            cases:
+              - workload: tcp-rr
+                placement: [host-to-host, pod-to-pod-same-node, pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-node-port, pod-to-external]
+              - name: split
+                workload: http
+                keepAlive: false
+                placement: pod-to-cluster-ip
+                ipFamily: [ipv4, ipv6]
+            """);
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[", r.Workload.Target));
+        Assert.Equal("[fd00:96::10]:7201", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-cluster-ip").Workload.Target);
+        Assert.EndsWith("source seen fd00:200::1", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-external").AchievedPlacement);
+        foreach (var split in outcome.Results.Where(r => r.Case.StartsWith("split/")))
+            Assert.Equal(2, split.Client.Result!.Backends.Count); // both endpoints, in either family
 
-            var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { IpFamily = LabIpFamily.Ipv4 }, CniBench.Cli.Targets.AgentCommand.Locate())
-                .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    ipFamily: ipv6\n", "x.yaml"));
-            Assert.Contains(refused, p => p.Contains("ipFamily ipv6 needs a lab with IPv6 pods; this one is ipv4"));
-        }
-        finally
-        {
-            await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
-        }
+        var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { IpFamily = LabIpFamily.Ipv4 }, CniBench.Cli.Targets.AgentCommand.Locate())
+            .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    ipFamily: ipv6\n", "x.yaml"));
+        Assert.Contains(refused, p => p.Contains("ipFamily ipv6 needs a lab with IPv6 pods; this one is ipv4"));
     }
 
     [Fact]
@@ -574,6 +546,18 @@ public class DoctorTests(ITestOutputHelper output)
 internal static class LabRuns
 {
     public static string NewId() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+
+    /// <summary>Builds a lab that is taken down when the returned handle is disposed, whatever the test did.</summary>
+    public static async Task<IAsyncDisposable> UpAsync(LabSpec spec)
+    {
+        await LabBuilder.UpAsync(spec, CancellationToken.None);
+        return new LabDown(spec.Id);
+    }
+
+    private sealed class LabDown(string id) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await LabBuilder.DownAsync(id, CancellationToken.None);
+    }
 
     public static bool Root(ITestOutputHelper output)
     {

@@ -117,7 +117,7 @@ public static class ServiceProgrammer
         }
     }
 
-    public static string Full(ProxyMode mode, IReadOnlyList<LabService> services) =>
+    private static string Full(ProxyMode mode, IReadOnlyList<LabService> services) =>
         mode == ProxyMode.Iptables ? IptablesRules.Render(services) : NftablesRules.Render(services);
 
     private static async Task<ProgrammingTime> WriteAsync(LabTopology topology, ProxyMode mode, LabFamily family, Func<string> render, CancellationToken cancellationToken)
