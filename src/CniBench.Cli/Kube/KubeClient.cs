@@ -85,6 +85,17 @@ public sealed class KubeClient : IDisposable
         }
     }
 
+    /// <summary>The bearer token requests carry now (for a WebSocket, which does not go through this client's handler).</summary>
+    public Task<string?> TokenAsync(CancellationToken cancellationToken) => _credentials.TokenAsync(cancellationToken);
+
+    /// <summary>The kubeconfig's TLS settings on a WebSocket: its CA or none, its client certificate.</summary>
+    public void ConfigureWebSocket(System.Net.WebSockets.ClientWebSocketOptions options)
+    {
+        var tls = CreateHandler(Connection).SslOptions;
+        if (tls.RemoteCertificateValidationCallback is { } validate) options.RemoteCertificateValidationCallback = validate;
+        if (tls.ClientCertificates is { } certificates) options.ClientCertificates = certificates;
+    }
+
     /// <summary>The server's version (GET /version): gitVersion, platform.</summary>
     public Task<JsonObject> VersionAsync(CancellationToken cancellationToken) =>
         SendAsync("get", new KubeResource("", "", "version"), HttpMethod.Get, "/version", null, cancellationToken);

@@ -126,3 +126,57 @@ public class KubeClientTests
         Assert.All(server.Requests.Where(r => r.PathAndQuery.Contains("watch=1")), r => Assert.Contains("allowWatchBookmarks=true", r.PathAndQuery));
     }
 }
+
+/// <summary>pods/exec over the WebSocket channel protocol, against an in-process server that speaks it.</summary>
+public class KubeExecTests
+{
+    private static async Task ServeExecAsync(HttpListenerContext context, string? protocol, int exitCode)
+    {
+        var ws = (await context.AcceptWebSocketAsync(protocol)).WebSocket;
+        async Task Send(byte channel, string text)
+        {
+            var bytes = new byte[] { channel }.Concat(System.Text.Encoding.UTF8.GetBytes(text)).ToArray();
+            await ws.SendAsync(bytes, System.Net.WebSockets.WebSocketMessageType.Binary, true, CancellationToken.None);
+        }
+        var query = System.Web.HttpUtility.ParseQueryString(context.Request.Url!.Query);
+        await Send(1, string.Join(' ', query.GetValues("command")!) + "\n");
+        await Send(2, "a warning\n");
+        if (protocol == "v5.channel.k8s.io") await ws.SendAsync(new byte[] { 255, 1 }, System.Net.WebSockets.WebSocketMessageType.Binary, true, CancellationToken.None);
+        await Send(3, exitCode == 0
+            ? """{"metadata":{},"status":"Success"}"""
+            : $$$"""{"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"{{{exitCode}}}"}]}}""");
+        await ws.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+    }
+
+    [Theory]
+    [InlineData("v5.channel.k8s.io", 0)]
+    [InlineData("v4.channel.k8s.io", 3)]
+    public async Task Exec_reads_stdout_stderr_and_the_exit_code_from_the_channels(string serverProtocol, int exitCode)
+    {
+        string? offered = null;
+        await using var server = new FakeApiServer((_, response) => FakeApiServer.Status(response, 400, "BadRequest", "expected a WebSocket"),
+            context =>
+            {
+                offered = context.Request.Headers["Sec-WebSocket-Protocol"];
+                return ServeExecAsync(context, serverProtocol, exitCode);
+            });
+        using var client = new KubeClient(new KubeConnection(server.Uri, "bench", "test", null, false, null, null, null, "t0k", null, null));
+        var result = await KubeExec.RunAsync(client, "bench", "agent-0", "agent", ["cat", "/proc/sys/net/core/somaxconn"], CancellationToken.None);
+
+        Assert.Equal("cat /proc/sys/net/core/somaxconn\n", result.Stdout);
+        Assert.Equal("a warning\n", result.Stderr);
+        Assert.Equal(exitCode, result.ExitCode);
+        Assert.Null(result.Failure);
+        Assert.Equal("v5.channel.k8s.io, v4.channel.k8s.io", offered); // v5 first, v4 as the fallback
+        var request = Assert.Single(server.Requests);
+        Assert.Equal("Bearer t0k", request.Authorization);
+        Assert.Equal("/api/v1/namespaces/bench/pods/agent-0/exec?stdout=true&stderr=true&container=agent&command=cat&command=%2Fproc%2Fsys%2Fnet%2Fcore%2Fsomaxconn", request.PathAndQuery);
+    }
+
+    [Fact]
+    public void A_failure_status_that_is_not_an_exit_code_is_reported_as_such()
+    {
+        Assert.Equal((-1, "container not found (\"agent\")"), KubeExec.Outcome("""{"status":"Failure","message":"container not found (\"agent\")","reason":"BadRequest"}"""));
+        Assert.Equal((0, (string?)null), KubeExec.Outcome(null));
+    }
+}

@@ -16,12 +16,15 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     private readonly HttpListener _listener = new();
     private readonly Func<Request, HttpListenerResponse, Task> _handler;
+    private readonly Func<HttpListenerContext, Task>? _webSocket;
     private readonly Task _loop;
     private readonly List<Request> _requests = new();
 
-    public FakeApiServer(Func<Request, HttpListenerResponse, Task> handler)
+    /// <param name="webSocket">Takes WebSocket upgrade requests (pods/exec), if given.</param>
+    public FakeApiServer(Func<Request, HttpListenerResponse, Task> handler, Func<HttpListenerContext, Task>? webSocket = null)
     {
         _handler = handler;
+        _webSocket = webSocket;
         int port = FreePort();
         Uri = new Uri($"http://127.0.0.1:{port}/");
         _listener.Prefixes.Add(Uri.ToString());
@@ -43,6 +46,12 @@ public sealed class FakeApiServer : IAsyncDisposable
             HttpListenerContext context;
             try { context = await _listener.GetContextAsync(); }
             catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+            if (context.Request.IsWebSocketRequest && _webSocket is not null)
+            {
+                lock (_requests) _requests.Add(new Request("WEBSOCKET", context.Request.Url!.PathAndQuery, context.Request.Headers["Authorization"], null, "", context.Request.Headers));
+                _ = Task.Run(() => _webSocket(context));
+                continue;
+            }
             _ = Task.Run(async () =>
             {
                 using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
