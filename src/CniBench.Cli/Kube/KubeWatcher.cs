@@ -23,14 +23,19 @@ public sealed class KubeWatcher(KubeClient client, KubeResource collection, stri
         int failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
+            var started = DateTimeOffset.UtcNow;
+            bool any = false;
             try
             {
                 await foreach (var e in client.WatchAsync(collection, resourceVersion, labelSelector, ServerTimeout, Silence, cancellationToken))
                 {
                     failures = 0;
+                    any = true;
                     if (e.ResourceVersion is { } v) resourceVersion = v;
                     if (e.Type != "BOOKMARK") await onEvent(e);
                 }
+                // A stream that ends at once with nothing in it (a proxy cutting watches short) must not become a busy loop.
+                if (!any && DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(1)) await Task.Delay(RetryPause, cancellationToken);
             }
             catch (WatchExpiredException)
             {

@@ -22,7 +22,20 @@ public class KubeTargetTests
     {
         private readonly ConcurrentDictionary<string, (JsonObject Pod, TestAgentServer Agent)> _pods = new();
         private readonly HttpClient _forward = new();
+        private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
+        private readonly CancellationTokenSource _closing = new();
         private string _token = "";
+
+        /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
+        public async Task FailPodAsync(string name, string reason)
+        {
+            var (pod, agent) = _pods[name];
+            await agent.DisposeAsync();
+            var ended = pod.DeepClone().AsObject();
+            ended["status"] = new JsonObject { ["phase"] = "Failed", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["reason"] = reason, ["exitCode"] = 137 } } }) };
+            ended["metadata"]!["resourceVersion"] = "7";
+            await _podEvents.Writer.WriteAsync(new JsonObject { ["type"] = "MODIFIED", ["object"] = ended });
+        }
         public FakeApiServer Api { get; }
         public string? PodWaitingReason { get; init; }
 
@@ -60,6 +73,29 @@ public class KubeTargetTests
                 var agent = new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!);
                 _pods[name] = (pod, agent);
                 await FakeApiServer.Json(response, pod, 201);
+                return;
+            }
+            if (r.Method == "GET" && segments.Length == 5 && segments[4] == "pods")
+            {
+                if (!r.PathAndQuery.Contains("watch=1"))
+                {
+                    await FakeApiServer.Json(response, new JsonObject { ["kind"] = "PodList", ["metadata"] = new JsonObject { ["resourceVersion"] = "5" }, ["items"] = new JsonArray() });
+                    return;
+                }
+                // A watch held open, as the API server holds it, sending pod events as they happen.
+                response.StatusCode = 200;
+                response.SendChunked = true;
+                try
+                {
+                    await foreach (var e in _podEvents.Reader.ReadAllAsync(_closing.Token))
+                    {
+                        await response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(e.ToJsonString() + "\n"));
+                        await response.OutputStream.FlushAsync();
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
                 return;
             }
             if (r.Method == "GET" && segments.Length == 6 && segments[4] == "pods")
@@ -107,6 +143,7 @@ public class KubeTargetTests
 
         public async ValueTask DisposeAsync()
         {
+            await _closing.CancelAsync();
             foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
             _forward.Dispose();
             await Api.DisposeAsync();
@@ -170,6 +207,25 @@ public class KubeTargetTests
             Assert.Equal("kube: agent pod cnibench-r2/server cannot start: ImagePullBackOff: Back-off pulling image (image registry.example/cnibench-agent:test; --agent-image sets another)", e.Message);
         }
         Assert.Contains(cluster.Api.Requests, r => r.Method == "DELETE" && r.PathAndQuery == "/api/v1/namespaces/cnibench-r2");
+    }
+
+    [Fact]
+    public async Task An_agent_pod_that_ends_mid_case_fails_the_case_with_what_the_cluster_says()
+    {
+        await using var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 3s\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
+        await using var target = Target(cluster, "r3");
+        var run = new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None);
+        // Once the case runs, the server's pod is OOM-killed.
+        for (int i = 0; i < 100 && !cluster.Api.Requests.Any(r => r.PathAndQuery.EndsWith("/start")); i++) await Task.Delay(100);
+        await Task.Delay(500);
+        await cluster.FailPodAsync("server", "OOMKilled");
+        var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30));
+        var result = Assert.Single(outcome.Results);
+        Assert.Equal(ResultState.Failed, result.State);
+        Assert.Equal("agent pod cnibench-r3/server ended: OOMKilled", result.Error);
     }
 
     [Fact]

@@ -30,8 +30,11 @@ public sealed class TestAgentServer : IAsyncDisposable
     public string HttpAddress => Address(Info.Ports.Http);
     public Uri ControlUri => new($"http://{Address(Info.Ports.Control)}/");
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return; // a test may stop an agent before its owner does
         await _stop.CancelAsync();
         await _run.WaitAsync(TimeSpan.FromSeconds(10));
         await _server.DisposeAsync();

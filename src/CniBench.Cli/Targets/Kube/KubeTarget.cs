@@ -23,6 +23,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private readonly Dictionary<string, (AgentClient Client, AgentInfo Info, JsonObject Pod)> _agents = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _deaths = new();
+    private readonly CancellationTokenSource _stopWatch = new();
+    private Task? _watch;
     private (string Server, string Client, string ServerIp)? _nodes;
     private bool _namespaceCreated, _serviceCreated;
 
@@ -81,7 +84,40 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return new AgentPair(Handle("server", server), Handle("client", client), address, achieved);
     }
 
-    private static AgentHandle Handle(string role, (AgentClient Client, AgentInfo Info, JsonObject Pod) agent) => new(role, agent.Info, agent.Client, () => null);
+    private AgentHandle Handle(string role, (AgentClient Client, AgentInfo Info, JsonObject Pod) agent)
+    {
+        var name = (string?)agent.Pod["metadata"]?["name"] ?? "";
+        return new(role, agent.Info, agent.Client, () => _deaths.TryGetValue(name, out var notice) ? notice : null);
+    }
+
+    /// <summary>
+    /// Watches the run's pods so that a case learns at once when its agent's pod failed or was deleted
+    /// (evicted, OOM-killed, its node gone) instead of waiting for the agent to fall silent.
+    /// </summary>
+    private void WatchPods()
+    {
+        var watcher = new KubeWatcher(kube, KubeResource.Core("pods", Namespace), $"{AgentManifests.RunLabel}={options.RunId}");
+        _watch = Task.Run(async () =>
+        {
+            try
+            {
+                await watcher.RunAsync(_ => Task.CompletedTask, e =>
+                {
+                    var name = (string?)e.Object["metadata"]?["name"] ?? "";
+                    var status = e.Object["status"];
+                    var terminated = (status?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => c["state"]?["terminated"]).OfType<JsonObject>().FirstOrDefault();
+                    if (e.Type == "DELETED") _deaths[name] = $"agent pod {Namespace}/{name} was deleted";
+                    else if ((string?)status?["phase"] is "Failed" or "Succeeded" || terminated is not null)
+                        _deaths[name] = $"agent pod {Namespace}/{name} ended: {(string?)terminated?["reason"] ?? (string?)status?["reason"] ?? (string?)status?["phase"]}{((string?)status?["message"] is { } m ? $" ({m})" : "")}";
+                    return Task.CompletedTask;
+                }, _stopWatch.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or KubeApiException or KubeConnectionException)
+            {
+                // Without the watch, a dead agent is still found by its silence.
+            }
+        });
+    }
 
     private async Task<(string, string, string)> NodesAsync(CancellationToken cancellationToken)
     {
@@ -121,6 +157,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         _namespaceCreated = true; // from here on, dispose removes it whatever happens next
         if (options.Namespace is null) await kube.CreateAsync(KubeResource.Core("namespaces"), Checked(AgentManifests.Namespace(Namespace, options.RunId)), cancellationToken);
         await kube.ApplyAsync(KubeResource.Core("secrets", Namespace, "agent-token"), Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)), cancellationToken);
+        WatchPods();
     }
 
     /// <summary>Waits for the pod to be Ready; a pod that cannot become so (image pull, scheduling) fails with the reason the cluster gives.</summary>
@@ -173,6 +210,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     public async ValueTask DisposeAsync()
     {
+        await _stopWatch.CancelAsync();
+        if (_watch is not null) await _watch;
+        _stopWatch.Dispose();
         foreach (var a in _agents.Values) a.Client.Dispose();
         try
         {
