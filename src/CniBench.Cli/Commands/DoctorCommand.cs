@@ -11,16 +11,33 @@ public static class DoctorCommand
 
     public static Command Create()
     {
-        var command = new Command("doctor", "Check what the lab target needs: root, kernel features, tools");
-        command.SetAction(async (_, cancellationToken) =>
+        var target = new Option<string>("--target") { Description = "lab (this machine's kernel and tools) or kube (a cluster: reachability, permissions, nodes, CNI)", DefaultValueFactory = _ => "lab" };
+        var kube = new KubeOptions();
+        var command = new Command("doctor", "Check what a target needs: the lab's root, kernel features and tools, or a cluster's API and permissions") { target };
+        foreach (var o in kube.All.Take(2)) command.Options.Add(o);
+        command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
-            var checks = await RunAsync(cancellationToken);
+            if (parse.GetValue(target) is not ("lab" or "kube"))
+            {
+                Console.Error.WriteLine($"cnibench doctor: --target: '{parse.GetValue(target)}' is not valid; allowed: lab, kube");
+                return ExitCodes.BadInput;
+            }
+            IReadOnlyList<Check> checks;
+            if (parse.GetValue(target) == "kube")
+            {
+                using var client = kube.Connect(parse);
+                checks = await KubeChecks.RunAsync(client, cancellationToken);
+            }
+            else
+            {
+                checks = await RunAsync(cancellationToken);
+            }
             foreach (var c in checks)
                 Console.Out.WriteLine($"{(c.Ok ? "ok  " : c.Required ? "FAIL" : "warn")}  {c.Name,-22} {c.Detail}");
             bool ok = checks.All(c => c.Ok || !c.Required);
-            Console.Out.WriteLine(ok ? "the lab can run here" : "the lab cannot run here until the failures above are fixed");
+            Console.Out.WriteLine(ok ? $"the {parse.GetValue(target)} target can run here" : $"the {parse.GetValue(target)} target cannot run here until the failures above are fixed");
             return ok ? ExitCodes.Ok : ExitCodes.Failed;
-        });
+        }));
         return command;
     }
 

@@ -75,6 +75,10 @@ public class KubeCliTests
         using var dir = new TempDirectory();
         var (code, stdout, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "kube", "check", "--kubeconfig", Kubeconfig(dir, api.Uri));
         Assert.Equal(1, code);
+        var (doctorCode, doctorOut, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "doctor", "--target", "kube", "--kubeconfig", Kubeconfig(dir, api.Uri));
+        Assert.Equal(1, doctorCode);
+        Assert.Contains("the kube target cannot run here", doctorOut);
+        Assert.Contains("missing: create pods/proxy", doctorOut);
         Assert.Contains("Kubernetes v1.30.2", stdout);
         Assert.Contains("FAIL  permissions                  missing: create pods/proxy (deploy/rbac.yaml grants them)", stdout);
         Assert.Contains("1 node(s): cross-node and host-to-host cases need 2; 1 labelled agenttype=server/client", stdout);

@@ -124,6 +124,10 @@ public class ScenarioLoaderTests
         Assert.All(convergence.Cases, c => Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn));
         Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c => Assert.Equal("pod-to-external", c.Placement));
 
+        var kube = ScenarioLoader.LoadSuite("dataplane", "kube");
+        Assert.Equal(24, kube.Cases.Count); // 3 workloads × 2 flow counts × 4 placements
+        Assert.Empty(new CniBench.Cli.Targets.Kube.KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(kube));
+
         var refused = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("service-scale", "local"));
         Assert.Contains("suite 'service-scale' runs on --target lab, not local", refused.Errors[0].ToString());
     }
