@@ -290,6 +290,34 @@ public class LabServiceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Ctrl_c_during_a_run_on_a_lab_of_its_own_removes_the_lab_its_cgroups_and_agents()
+    {
+        if (!LabRuns.Root(output)) return;
+        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count > 0)
+        {
+            output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
+            return;
+        }
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    proxy: ebpf\n");
+        await using var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--target", "lab", "--file", "long.yaml");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!cli.Stdout.Contains("[1/5]") && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Contains("[1/5]", cli.Stdout);
+        var ids = await LabBuilder.LabIdsAsync(CancellationToken.None);
+        var id = Assert.Single(ids);
+        var agents = AgentProcesses.ChildrenOf(cli.Pid);
+        Assert.NotEmpty(agents);
+        cli.Signal(ChildProcess.SIGINT);
+        int code = await cli.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(code == 130, $"exit {code}\n{cli.Stdout}\n{cli.Stderr}");
+        Assert.Empty(await LabBuilder.LabIdsAsync(CancellationToken.None)); // namespaces, state and cgroups: all gone
+        Assert.All(agents, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} left running"));
+        if (CniBench.Cli.Lab.Ebpf.SocketBalancer.CgroupRoot() is { } root)
+            Assert.False(Directory.Exists(CniBench.Cli.Lab.Ebpf.SocketBalancer.LabCgroup(root, id)));
+    }
+
+    [Fact]
     public async Task Cases_choose_proxy_mode_and_service_count_and_the_users_lab_is_given_back()
     {
         if (!LabRuns.Root(output)) return;
@@ -405,16 +433,24 @@ public class LabServiceTests(ITestOutputHelper output)
         }
         Assert.Equal(2, delayed.Nodes.Count);
         Assert.All(delayed.Nodes, n => Assert.Equal(3, n.ReachedMs.Count)); // 1→2, then both replaced
-        // Tolerance: a rule write (µs with ebpf, tens of ms with iptables or nftables), scheduling on a busy 2-core
-        // machine, and below, a few ms: a probe is stamped when it starts, and one that started just before the
-        // write may connect just after it.
-        // Seen once in many runs on this machine: one change reached ~0.8 s late on both nodes at once (the writes
-        // above tell whether the writer or the dataplane was late). So: most values in range, and the median.
-        var all = delayed.Nodes.SelectMany(n => n.ReachedMs).Select(ms => ms!.Value).ToArray();
-        Assert.True(all.Count(ms => ms is >= 400 - 5 and <= 400 + 150) >= all.Length - 2, $"values: {string.Join(", ", all)}");
-        Assert.All(all, ms => Assert.True(ms >= 400 - 5, $"{ms} ms is less than the injected delay"));
+        // The measurement is checked against the delay that was really applied: when each node's write began
+        // (the injected 400 ms, or more if this process itself was held up — seen in CI under a full test run)
+        // and ended. Reached must fall between them, give or take: below, a few ms (a probe is stamped when it
+        // starts, one that started just before the write may connect just after it); above, 100 ms of scheduling.
+        foreach (var (n, node) in delayed.Nodes.Select((n, i) => (n, i)))
+        {
+            for (int change = 1; change <= n.ReachedMs.Count; change++)
+            {
+                var issued = delayed.Changes[change - 1].IssuedUnixUs;
+                var write = delayed.Writes.Where(w => w.Node == n.Node && w.Version >= change).MinBy(w => w.Version)!;
+                double began = (write.StartedUnixUs - issued) / 1000.0, ended = (write.CompletedUnixUs - issued) / 1000.0;
+                Assert.True(began >= 400 - 1, $"{n.Node} change {change}: written {began} ms after its issue, before the injected delay");
+                Assert.InRange(n.ReachedMs[change - 1]!.Value, began - 5, ended + 100);
+            }
+        }
+        // And on the whole, the injected delay is what the report shows.
         double Median(ConvergenceData d) => ConvergenceCalculator.Quantile(d.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray(), 0.5);
-        Assert.InRange(Median(delayed) - Median(baseline), 400 - 50, 400 + 50);
+        Assert.True(Median(delayed) - Median(baseline) >= 400 - 50, $"median {Median(delayed)} vs {Median(baseline)} without delay");
         Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 500, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
 
         // The convergence service and its addresses are gone again.

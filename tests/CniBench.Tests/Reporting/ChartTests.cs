@@ -62,6 +62,37 @@ public class ChartTests
     }
 
     [Fact]
+    public void Service_scale_results_are_drawn_against_the_number_of_services_a_line_per_mode()
+    {
+        var results = new[] { ("iptables", 1, 9000.0), ("iptables", 1000, 7000.0), ("iptables", 10000, 4000.0), ("nftables", 10000, 9800.0), ("nftables", 1, 9900.0) }
+            .SelectMany(x => Enumerable.Range(1, 2).Select(rep => CniBench.Tests.Support.Results.Case("run", $"tcp-crr/proxy={x.Item1},services={x.Item2}", rep, x.Item3, [1000])))
+            .ToArray();
+        var summaries = CniBench.Cli.Analysis.CaseSummary.From(results);
+        var chart = ReportCharts.ScaleCurves(summaries, "s-").Single(c => c.Id == "s-scale-transactions-per-sec");
+        var svg = Parse(chart.Svg);
+        var iptables = svg.QuerySelectorAll(".series[data-series='tcp-crr/proxy=iptables default'] .point").Select(p => (p.GetAttribute("data-x"), p.GetAttribute("data-y"))).ToArray();
+        Assert.Equal([("1", "9000"), ("1000", "7000"), ("10000", "4000")], iptables); // sorted by N
+        Assert.Equal(2, svg.QuerySelectorAll(".series[data-series='tcp-crr/proxy=nftables default'] .point").Length);
+        Assert.Empty(ReportCharts.ScaleCurves(CniBench.Cli.Analysis.CaseSummary.From(results.Where(r => r.Case.EndsWith("=1")).ToArray()), "s-")); // one N: no curve
+    }
+
+    [Fact]
+    public void A_convergence_case_gets_a_timeline_per_node()
+    {
+        var r = CniBench.Tests.Support.Results.Case("run", "churn", 1, 1000, [1000]);
+        r = r with
+        {
+            Convergence = new CniBench.Cli.Convergence.ConvergenceData(
+                [new(1, "add", "a", null, 0, 10), new(2, "replace", "b", "a", 300_000, 310_000)],
+                [new("node-1", [12.0, 25.5], [null, 3.0], 0, 1000), new("node-2", [14.0, null], [null, null], 1, 1000)]),
+        };
+        var chart = ReportCharts.ForCase("churn", CniBench.Cli.Analysis.CaseSummary.From([r]), [r], "c-").Single(c => c.Id == "c-convergence");
+        var svg = Parse(chart.Svg);
+        Assert.Equal(["1", "12", "2", "25.5"], svg.QuerySelectorAll(".series[data-series='node-1'] .point").SelectMany(p => new[] { p.GetAttribute("data-x")!, p.GetAttribute("data-y")! }));
+        Assert.Single(svg.QuerySelectorAll(".series[data-series='node-2'] .point")); // the change node-2 never reached has no point
+    }
+
+    [Fact]
     public void Text_is_escaped_and_non_finite_values_do_not_break_the_drawing()
     {
         var svg = BarChart.Render("<script>", "x", [new BarGroup("a&b", [new BarValue("s\"", double.NaN), new BarValue("t", 3)])]);

@@ -116,8 +116,10 @@ public sealed class LabChurn : IEndpointChurn
                     _wake.Reader.TryRead(out _);
                     var desired = _owner.Desired;
                     if (desired.Version <= Applied) continue;
-                    var wait = TimeSpan.FromMicroseconds(desired.IssuedUs - ConvergenceClock.NowUs()) + _owner._injectedDelay;
-                    if (wait > TimeSpan.Zero) await Task.Delay(wait, token);
+                    // Timers may fire a millisecond or two early: wait until the wall clock says so.
+                    long due = desired.IssuedUs + (long)_owner._injectedDelay.TotalMicroseconds;
+                    for (long left; (left = due - ConvergenceClock.NowUs()) > 0;)
+                        await Task.Delay(TimeSpan.FromMicroseconds(Math.Max(left, 1000)), token);
                     long started = ConvergenceClock.NowUs();
                     await ServiceProgrammer.UpdateNodeAsync(_owner._topology, Node, _owner.Services(Written), _owner.Services(desired.Endpoints), token);
                     Written = desired.Endpoints;
