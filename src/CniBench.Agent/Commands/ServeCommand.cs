@@ -14,7 +14,7 @@ public static class ServeCommand
 
     public static Command Create()
     {
-        var bind = new Option<string>("--bind") { Description = "Address to listen on (0.0.0.0 or :: for every interface)", DefaultValueFactory = _ => "127.0.0.1" };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on (0.0.0.0 or :: for every interface of one family, any for both)", DefaultValueFactory = _ => "127.0.0.1" };
         var control = new Option<int>("--control-port") { Description = "Control API port (0 = any free port)", DefaultValueFactory = _ => DefaultControlPort };
         var tcp = new Option<int>("--tcp-port") { Description = "TCP data port for every TCP workload", DefaultValueFactory = _ => DefaultTcpPort };
         var udp = new Option<int>("--udp-port") { Description = "UDP data port", DefaultValueFactory = _ => DefaultUdpPort };
@@ -27,9 +27,11 @@ public static class ServeCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var log = new AgentLog(Console.Error);
-            if (!IPAddress.TryParse(parse.GetValue(bind), out var address))
+            bool dualStack = parse.GetValue(bind) == "any";
+            IPAddress? address = dualStack ? IPAddress.IPv6Any : null;
+            if (!dualStack && !IPAddress.TryParse(parse.GetValue(bind), out address))
             {
-                Console.Error.WriteLine($"cnibench-agent: --bind: '{parse.GetValue(bind)}' is not an IP address; allowed: e.g. 127.0.0.1, ::1, 0.0.0.0, ::");
+                Console.Error.WriteLine($"cnibench-agent: --bind: '{parse.GetValue(bind)}' is not an IP address; allowed: e.g. 127.0.0.1, ::1, 0.0.0.0, ::, any (IPv4 and IPv6)");
                 return ExitCodes.BadInput;
             }
             foreach (var (option, value) in new[] { (control, parse.GetValue(control)), (tcp, parse.GetValue(tcp)), (udp, parse.GetValue(udp)), (http, parse.GetValue(http)) })
@@ -47,7 +49,7 @@ public static class ServeCommand
                 log.Info($"no --token given; generated token {secret}");
             }
             var identity = new AgentIdentity(Environment.MachineName, Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("NODE_NAME"));
-            var options = new ServeOptions(address, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket));
+            var options = new ServeOptions(address!, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket), dualStack);
 
             AgentServer server;
             try

@@ -8,7 +8,8 @@ namespace CniBench.Agent.Servers;
 
 /// <param name="ControlSocket">When set, the control API listens on this Unix socket instead of a TCP port:
 /// a controller in another network namespace (the lab) reaches it through the file system.</param>
-public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null);
+/// <param name="DualStack">Listen on every IPv4 and IPv6 address with one socket per port (`--bind any`); IPv4 only where the host has no IPv6.</param>
+public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null, bool DualStack = false);
 
 /// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
 public sealed class AgentStartupException(string message) : Exception(message);
@@ -32,7 +33,7 @@ public sealed class AgentServer : IAsyncDisposable
         (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
         _jobs = new JobManager(log);
         Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
-            options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket);
+            options.DualStack ? "any" : options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket);
     }
 
     public AgentInfo Info { get; }
@@ -40,11 +41,13 @@ public sealed class AgentServer : IAsyncDisposable
     public static AgentServer Bind(ServeOptions options, AgentLog log)
     {
         var bound = new List<Socket>();
+        bool dual = options.DualStack && HasIpv6();
+        var address = options.DualStack ? (dual ? IPAddress.IPv6Any : IPAddress.Any) : options.Bind;
         try
         {
             Socket Listen(int port, string flag)
             {
-                var s = Open(options.Bind, port, SocketType.Stream, ProtocolType.Tcp, flag, "tcp");
+                var s = Open(address, dual, port, SocketType.Stream, ProtocolType.Tcp, flag, "tcp");
                 bound.Add(s);
                 s.Listen(4096);
                 return s;
@@ -53,7 +56,7 @@ public sealed class AgentServer : IAsyncDisposable
             if (options.ControlSocket is { } path) bound.Add(control = ListenUnix(path));
             else control = Listen(options.ControlPort, "--control-port");
             var tcp = Listen(options.TcpPort, "--tcp-port");
-            var udp = Open(options.Bind, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
+            var udp = Open(address, dual, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
             bound.Add(udp);
             var http = Listen(options.HttpPort, "--http-port");
             return new AgentServer(options, log, control, tcp, udp, http);
@@ -65,12 +68,27 @@ public sealed class AgentServer : IAsyncDisposable
         }
     }
 
-    private static Socket Open(IPAddress bind, int port, SocketType type, ProtocolType protocol, string flag, string proto)
+    /// <summary>Whether an IPv6 socket can be bound here (pods of IPv4-only clusters may have IPv6 switched off).</summary>
+    private static bool HasIpv6()
+    {
+        try
+        {
+            using var probe = new Socket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static Socket Open(IPAddress bind, bool dualStack, int port, SocketType type, ProtocolType protocol, string flag, string proto)
     {
         var socket = new Socket(bind.AddressFamily, type, protocol);
         try
         {
-            if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
+            if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = dualStack;
             socket.Bind(new IPEndPoint(bind, port));
             return socket;
         }

@@ -64,7 +64,7 @@ public static class AgentManifests
             {
                 ["name"] = "agent",
                 ["image"] = image,
-                ["args"] = new JsonArray("serve", "--bind", "0.0.0.0", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
+                ["args"] = new JsonArray("serve", "--bind", "any", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
                 ["env"] = new JsonArray(
                     new JsonObject { ["name"] = "CNIBENCH_TOKEN", ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" } } },
                     new JsonObject { ["name"] = "POD_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" } } },

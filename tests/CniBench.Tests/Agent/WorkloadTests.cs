@@ -91,6 +91,23 @@ public class WorkloadTests
     }
 
     [Fact]
+    public async Task An_agent_bound_to_any_serves_ipv4_and_ipv6_on_the_same_ports()
+    {
+        await using var server = new TestAgentServer(pod: "dual", dualStack: true);
+        Assert.Equal("any", server.Info.Bind);
+        foreach (var loopback in new[] { IPAddress.Loopback, IPAddress.IPv6Loopback })
+        {
+            var http = Endpoints.Format(new IPEndPoint(loopback, server.Info.Ports.Http));
+            var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = http, KeepAlive = false }, durationMs: 300);
+            Assert.True(result.Transactions > 10, $"{http}: {result.FirstError}");
+            Assert.Equal([loopback.ToString()], result.Sources!.Keys); // IPv4 seen as IPv4, not as ::ffff:127.0.0.1
+            var udp = Endpoints.Format(new IPEndPoint(loopback, server.Info.Ports.Udp));
+            var (echo, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = udp, RequestSize = 64, ResponseSize = 64 }, durationMs: 300);
+            Assert.True(echo.Transactions > 10, $"{udp}: {echo.FirstError}");
+        }
+    }
+
+    [Fact]
     public async Task Probe_paces_new_connections_and_notes_when_each_backend_first_and_last_answered()
     {
         await using var server = new TestAgentServer(pod: "backend-9");

@@ -70,7 +70,7 @@ public class KubeTargetTests
             {
                 var pod = JsonNode.Parse(r.Body)!.AsObject();
                 var name = (string)pod["metadata"]!["name"]!;
-                var agent = new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!);
+                var agent = new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!, dualStack: true);
                 _pods[name] = (pod, agent);
                 await FakeApiServer.Json(response, pod, 201);
                 return;
@@ -103,7 +103,12 @@ public class KubeTargetTests
                 var pod = _pods[segments[5]].Pod.DeepClone().AsObject();
                 pod["status"] = PodWaitingReason is { } reason
                     ? new JsonObject { ["phase"] = "Pending", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = "Back-off pulling image" } } }) }
-                    : new JsonObject { ["phase"] = "Running", ["podIP"] = "127.0.0.1", ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }) };
+                    : new JsonObject
+                    {
+                        ["phase"] = "Running", ["podIP"] = "127.0.0.1",
+                        ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" }, new JsonObject { ["ip"] = "::1" }),
+                        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+                    };
                 await FakeApiServer.Json(response, pod);
                 return;
             }
@@ -112,6 +117,7 @@ public class KubeTargetTests
                 var service = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject();
                 service["spec"] ??= new JsonObject();
                 service["spec"]!["clusterIP"] = "127.0.0.1";
+                service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
                 await FakeApiServer.Json(response, service);
                 return;
             }
@@ -136,7 +142,7 @@ public class KubeTargetTests
             ["status"] = new JsonObject
             {
                 ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-                ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }),
+                ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "InternalIP", ["address"] = "::1" }),
                 ["nodeInfo"] = new JsonObject { ["kernelVersion"] = "6.8.0", ["osImage"] = "Debian", ["containerRuntimeVersion"] = "containerd://1.7" },
             },
         };
@@ -160,7 +166,7 @@ public class KubeTargetTests
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, host-to-host]\n", "kube.yaml");
+        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, host-to-host]\n  - name: dual\n    workload: tcp-rr\n    ipFamily: ipv6\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n", "kube.yaml");
         RunOutcome outcome;
         IReadOnlyDictionary<string, string> environment;
         await using (var target = Target(cluster, "r1"))
@@ -171,6 +177,10 @@ public class KubeTargetTests
         }
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
+        // IPv6 cases go to the pod's and the Service's IPv6 addresses (a dual-stack cluster gives both).
+        Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[::1]:", r.Workload.Target));
+        Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv4"), r => Assert.StartsWith("127.0.0.1:", r.Workload.Target));
+        Assert.Equal("PreferDualStack", (string?)JsonNode.Parse(cluster.Api.Requests.First(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/services/")).Body)!["spec"]!["ipFamilyPolicy"]);
         Assert.Equal("cilium v1.16.3", environment["cni"]);
         Assert.Equal("not found", environment["kube_proxy.mode"]);
         Assert.Equal("v1.31.0", environment["kube.version"]);

@@ -14,10 +14,11 @@ public sealed class TestAgentServer : IAsyncDisposable
     private readonly AgentServer _server;
     private readonly Task _run;
 
-    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a", string token = Token, string node = "node-1")
+    /// <param name="dualStack">Listen as `--bind any` does: IPv4 and IPv6 on one socket per port (Bind then says where tests connect: IPv4 loopback).</param>
+    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a", string token = Token, string node = "node-1", bool dualStack = false)
     {
         Bind = bind ?? IPAddress.Loopback;
-        _server = AgentServer.Bind(new ServeOptions(Bind, 0, 0, 0, 0, token, new AgentIdentity("test-host", pod, node)), AgentLog.Null);
+        _server = AgentServer.Bind(new ServeOptions(dualStack ? IPAddress.IPv6Any : Bind, 0, 0, 0, 0, token, new AgentIdentity("test-host", pod, node), DualStack: dualStack), AgentLog.Null);
         _run = _server.RunAsync(_stop.Token);
     }
 

@@ -26,7 +26,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _deaths = new();
     private readonly CancellationTokenSource _stopWatch = new();
     private Task? _watch;
-    private (string Server, string Client, string ServerIp)? _nodes;
+    private (string Server, string Client, JsonObject ServerNode)? _nodes;
     private bool _namespaceCreated, _serviceCreated;
 
     public string Name => "kube";
@@ -40,14 +40,14 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
             if (c.Lab is not null) problems.Add($"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only");
             if (c.Churn is not null) problems.Add($"case {c.Name}: convergence cases (endpoints) are not built for the kube target yet");
-            if (c.IpFamily != IpFamily.Ipv4) problems.Add($"case {c.Name}: the kube target is IPv4 only so far; allowed: ipv4");
         }
         return problems;
     }
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var (serverNode, clientNode, serverNodeIp) = await NodesAsync(cancellationToken);
+        var (serverNode, clientNode, serverNodeObject) = await NodesAsync(cancellationToken);
+        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placements.HostToHost;
         var server = await EnsureAgentAsync(new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host), cancellationToken);
         var clientPlacement = plannedCase.Placement switch
@@ -58,20 +58,25 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         };
         var client = await EnsureAgentAsync(clientPlacement, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
-        string address;
+        string ip;
         if (plannedCase.Placement == "pod-to-cluster-ip")
         {
-            address = $"{await ServiceIpAsync(false, cancellationToken)}:{port}";
+            var service = await ServiceAsync(false, cancellationToken);
+            ip = Pick(v6, service["spec"]?["clusterIPs"], (string?)service["spec"]?["clusterIP"], $"service {Namespace}/agents");
         }
         else if (plannedCase.Placement == "pod-to-node-port")
         {
-            await ServiceIpAsync(true, cancellationToken);
-            address = $"{serverNodeIp}:{AgentPool.DataPort(plannedCase.Workload.Kind, AgentManifests.TcpNodePort, AgentManifests.UdpNodePort, AgentManifests.HttpNodePort)}";
+            await ServiceAsync(true, cancellationToken);
+            var addresses = (serverNodeObject["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().Where(a => (string?)a["type"] == "InternalIP").Select(a => (JsonNode?)a["address"]?.DeepClone());
+            ip = Pick(v6, new JsonArray(addresses?.ToArray() ?? []), null, $"node {serverNode}");
+            port = AgentPool.DataPort(plannedCase.Workload.Kind, AgentManifests.TcpNodePort, AgentManifests.UdpNodePort, AgentManifests.HttpNodePort);
         }
         else
         {
-            address = $"{(string?)server.Pod["status"]?["podIP"]}:{port}";
+            var status = server.Pod["status"];
+            ip = Pick(v6, new JsonArray((status?["podIPs"] as JsonArray)?.OfType<JsonObject>().Select(p => (JsonNode?)p["ip"]?.DeepClone()).ToArray() ?? []), (string?)status?["podIP"], $"pod {Namespace}/{(string?)server.Pod["metadata"]?["name"]}");
         }
+        string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
         // What the scheduler did, not what was asked: both nodes are read back from the pods.
         var sNode = (string?)server.Pod["spec"]?["nodeName"];
         var cNode = (string?)client.Pod["spec"]?["nodeName"];
@@ -119,7 +124,16 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         });
     }
 
-    private async Task<(string, string, string)> NodesAsync(CancellationToken cancellationToken)
+    /// <summary>The address of the case's family among an object's addresses (podIPs, clusterIPs, a node's InternalIPs).</summary>
+    private static string Pick(bool v6, JsonNode? list, string? single, string what)
+    {
+        var all = (list as JsonArray)?.Select(n => (string?)n).OfType<string>().ToList() ?? [];
+        if (single is not null && !all.Contains(single)) all.Add(single);
+        return all.FirstOrDefault(a => a.Contains(':') == v6)
+            ?? throw new TargetException($"kube: {what} has no {(v6 ? "IPv6" : "IPv4")} address ({(all.Count == 0 ? "none" : string.Join(", ", all))}); {(v6 ? "ipFamily ipv6 needs a dual-stack or IPv6 cluster" : "")}".TrimEnd(' ', ';'));
+    }
+
+    private async Task<(string, string, JsonObject)> NodesAsync(CancellationToken cancellationToken)
     {
         if (_nodes is { } known) return known;
         var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
@@ -130,8 +144,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         JsonObject? Labelled(string value) => ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
         var server = Labelled("server") ?? ready[0];
         var client = Labelled("client") ?? ready.FirstOrDefault(n => NameOf(n) != NameOf(server)) ?? server;
-        var ip = (server["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault(a => (string?)a["type"] == "InternalIP")?["address"]?.GetValue<string>() ?? "";
-        _nodes = (NameOf(server), NameOf(client), ip);
+        _nodes = (NameOf(server), NameOf(client), server);
         return _nodes.Value;
     }
 
@@ -181,16 +194,16 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
     }
 
-    private async Task<string> ServiceIpAsync(bool nodePort, CancellationToken cancellationToken)
+    /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
+    private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
     {
         string name = nodePort ? "agents-nodeport" : "agents";
         if (!_serviceCreated || nodePort)
         {
-            await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "SingleStack")), cancellationToken);
+            await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")), cancellationToken);
             _serviceCreated |= !nodePort;
         }
-        var service = await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
-        return (string?)service["spec"]?["clusterIP"] ?? throw new TargetException($"kube: service {Namespace}/{name} has no clusterIP");
+        return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
     }
 
     private static JsonObject Checked(JsonObject manifest)
