@@ -13,6 +13,7 @@ public sealed record LabService(string Name, string ClusterIp, string Protocol, 
     /// <summary>kube-proxy's chain suffix: the first 16 characters of base32(sha256(name/protocol)).</summary>
     public string Hash => ChainHash($"{Name}/{Protocol}");
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static string ChainHash(string text)
     {
         var digest = SHA256.HashData(Encoding.UTF8.GetBytes(text));
