@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CniBench.Cli.Lab;
+using CniBench.Cli.Targets.Kube;
 using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
 using CniBench.Cli.Kube;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Contracts.Cli;
@@ -41,55 +40,5 @@ public static class KubeCommand
             return ok ? ExitCodes.Ok : ExitCodes.Failed;
         }));
         return new Command("kube", "Real clusters: clean up after crashed runs, check a cluster") { cleanup, check };
-    }
-}
-
-/// <summary>The checks of `cnibench kube check`, each asked of the API server itself.</summary>
-public static class KubeChecks
-{
-    /// <summary>Every (verb, group, resource) a run needs; asked one by one with SelfSubjectAccessReview.</summary>
-    public static readonly (string Verb, string Group, string Resource)[] Needed =
-    [
-        ("create", "", "namespaces"), ("delete", "", "namespaces"), ("list", "", "namespaces"),
-        ("create", "", "pods"), ("get", "", "pods"), ("delete", "", "pods"), ("create", "", "pods/proxy"), ("get", "", "pods/proxy"),
-        ("patch", "", "secrets"), ("patch", "", "services"), ("get", "", "services"),
-        ("list", "", "nodes"), ("list", "apps", "daemonsets"), ("get", "", "configmaps"),
-    ];
-
-    public static async Task<IReadOnlyList<DoctorCommand.Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
-    {
-        var checks = new List<DoctorCommand.Check>();
-        try
-        {
-            var version = await kube.VersionAsync(cancellationToken);
-            checks.Add(new("API server", true, $"{kube.Connection.Server} answers, Kubernetes {(string?)version["gitVersion"]}"));
-        }
-        catch (Exception e) when (e is KubeConnectionException or KubeApiException)
-        {
-            checks.Add(new("API server", false, e.Message));
-            return checks;
-        }
-        var missing = new List<string>();
-        foreach (var (verb, group, resource) in Needed)
-        {
-            var parts = resource.Split('/');
-            var review = new JsonObject
-            {
-                ["apiVersion"] = "authorization.k8s.io/v1",
-                ["kind"] = "SelfSubjectAccessReview",
-                ["spec"] = new JsonObject { ["resourceAttributes"] = new JsonObject { ["verb"] = verb, ["group"] = group, ["resource"] = parts[0], ["subresource"] = parts.Length > 1 ? parts[1] : "" } },
-            };
-            var answer = await kube.CreateAsync(new KubeResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, cancellationToken);
-            if ((bool?)answer["status"]?["allowed"] != true) missing.Add($"{verb} {resource}{(group.Length > 0 ? "." + group : "")}");
-        }
-        checks.Add(new("permissions", missing.Count == 0, missing.Count == 0 ? "every verb a run needs is allowed" : $"missing: {string.Join(", ", missing)} (deploy/rbac.yaml grants them)"));
-
-        var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        int labelled = nodes.Count(n => (string?)n["metadata"]?["labels"]?["agenttype"] is "server" or "client");
-        checks.Add(new("nodes", nodes.Count >= 2, $"{nodes.Count} node(s){(nodes.Count < 2 ? ": cross-node and host-to-host cases need 2" : "")}; {labelled} labelled agenttype=server/client"));
-        var environment = await KubeEnvironment.DescribeAsync(kube, "-", cancellationToken);
-        checks.Add(new("CNI", true, environment["cni"], Required: false));
-        checks.Add(new("kube-proxy mode", true, environment["kube_proxy.mode"], Required: false));
-        return checks;
     }
 }

@@ -14,7 +14,8 @@ public static class TargetFactory
         if (name == "kube")
         {
             var runId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-            return kube!(new Kube.KubeTargetOptions(Commands.KubeOptions.DefaultImage, runId, TimeSpan.FromHours(6), TimeSpan.FromMinutes(3)));
+            if (kube is null) throw new TargetException("--target kube: no cluster connection was given");
+            return kube(new Kube.KubeTargetOptions(Commands.KubeOptions.DefaultImage, runId, TimeSpan.FromHours(6), TimeSpan.FromMinutes(3)));
         }
         var agent = AgentCommand.Locate();
         if (name == "local") return new LocalTarget(agent);
