@@ -292,12 +292,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Ctrl_c_during_a_run_on_a_lab_of_its_own_removes_the_lab_its_cgroups_and_agents()
     {
-        if (!LabRuns.Root(output)) return;
-        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count > 0)
-        {
-            output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
-            return;
-        }
+        if (!LabRuns.Root(output) || !await LabRuns.NoLabUpAsync(output)) return;
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    proxy: ebpf\n");
         await using var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--target", "lab", "--file", "long.yaml");
@@ -358,12 +353,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Without_a_lab_up_the_run_builds_its_own_rebuilds_it_per_routing_and_removes_it()
     {
-        if (!LabRuns.Root(output)) return;
-        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count > 0)
-        {
-            output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
-            return;
-        }
+        if (!LabRuns.Root(output) || !await LabRuns.NoLabUpAsync(output)) return;
         string id;
         await using (var target = await CniBench.Cli.Targets.TargetFactory.CreateAsync("lab", null, CancellationToken.None))
         {
@@ -593,6 +583,14 @@ internal static class LabRuns
     private sealed class LabDown(string id) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync() => await LabBuilder.DownAsync(id, CancellationToken.None);
+    }
+
+    /// <summary>A run builds a lab of its own only when none is up; otherwise such a test cannot say anything.</summary>
+    public static async Task<bool> NoLabUpAsync(ITestOutputHelper output)
+    {
+        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count == 0) return true;
+        output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
+        return false;
     }
 
     public static bool Root(ITestOutputHelper output)
