@@ -7,9 +7,8 @@ public sealed record HttpRequest(
     IReadOnlyDictionary<string, string> Headers,
     ReadOnlyMemory<byte> Body)
 {
-    /// <summary>The address the request arrived at (after any DNAT on the way) and the address it came from (after any SNAT).</summary>
-    public string? LocalAddress { get; init; }
-    public string? RemoteAddress { get; init; }
+    /// <summary>The connection the request came on (null when parsed outside a server).</summary>
+    public HttpConnectionInfo? Connection { get; init; }
 
     public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
 
@@ -24,6 +23,18 @@ public sealed record HttpRequest(
         }
         return null;
     }
+}
+
+/// <summary>
+/// One connection, known once when it is accepted: the address it arrived at (after any DNAT on the way)
+/// and the address it came from (after any SNAT), and a slot where a handler may keep what it derives from
+/// them, so that nothing is worked out again per request.
+/// </summary>
+public sealed class HttpConnectionInfo(string? localAddress, string? remoteAddress)
+{
+    public string? LocalAddress { get; } = localAddress;
+    public string? RemoteAddress { get; } = remoteAddress;
+    public object? HandlerState { get; set; }
 }
 
 /// <summary>A response; <see cref="FillerLength"/> appends that many filler bytes after <see cref="Body"/> without allocating them.</summary>

@@ -16,7 +16,7 @@ public static class HttpRequestParser
 {
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
 
-    public static ParseResult TryParse(ReadOnlySpan<byte> data, HttpLimits limits)
+    public static ParseResult TryParse(ReadOnlySpan<byte> data, HttpLimits limits, HttpConnectionInfo? connection = null)
     {
         int searchLength = Math.Min(data.Length, limits.MaxHeaderBytes);
         int headerEnd = data[..searchLength].IndexOf(HeaderEnd);
@@ -59,10 +59,10 @@ public static class HttpRequestParser
         int total = headerEnd + HeaderEnd.Length + (int)contentLength;
         if (data.Length < total) return ParseResult.NeedMore;
 
-        var connection = headers.GetValueOrDefault("Connection");
+        var connectionHeader = headers.GetValueOrDefault("Connection");
         bool keepAlive = http10
-            ? string.Equals(connection, "keep-alive", StringComparison.OrdinalIgnoreCase)
-            : !string.Equals(connection, "close", StringComparison.OrdinalIgnoreCase);
+            ? string.Equals(connectionHeader, "keep-alive", StringComparison.OrdinalIgnoreCase)
+            : !string.Equals(connectionHeader, "close", StringComparison.OrdinalIgnoreCase);
 
         int q = target.IndexOf('?');
         var request = new HttpRequest(
@@ -70,7 +70,10 @@ public static class HttpRequestParser
             q < 0 ? target : target[..q],
             q < 0 ? "" : target[(q + 1)..],
             headers,
-            data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray());
+            data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray())
+        {
+            Connection = connection,
+        };
         return new ParseResult(ParseStatus.Complete, request, total, keepAlive);
     }
 

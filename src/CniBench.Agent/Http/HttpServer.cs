@@ -23,7 +23,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
         var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        string? localAddress = AddressOf(socket.LocalEndPoint), remoteAddress = AddressOf(socket.RemoteEndPoint);
+        var connection = new HttpConnectionInfo(AddressOf(socket.LocalEndPoint), AddressOf(socket.RemoteEndPoint));
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);
         int start = 0, end = 0;
@@ -31,7 +31,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         {
             while (true)
             {
-                var parsed = HttpRequestParser.TryParse(buffer.AsSpan(start, end - start), limits);
+                var parsed = HttpRequestParser.TryParse(buffer.AsSpan(start, end - start), limits, connection);
                 if (parsed.Status == ParseStatus.Invalid)
                 {
                     _rejects.Info($"{name}: closing connection from {remote}: {parsed.Reason}");
@@ -69,7 +69,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                 }
 
                 start += parsed.Consumed;
-                var response = await handler(parsed.Request! with { LocalAddress = localAddress, RemoteAddress = remoteAddress }, cancellationToken);
+                var response = await handler(parsed.Request!, cancellationToken);
                 bool keepAlive = parsed.KeepAlive && !response.Close;
                 WriteResponse(output, response, keepAlive);
                 if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(socket, output, cancellationToken);

@@ -43,13 +43,22 @@ public sealed class EchoHandler
     private HttpResponse Echo(HttpRequest request)
     {
         var size = request.QueryValue("size");
-        KeyValuePair<string, string>[] headers =
-            [new(BackendHeader, _name), new(AddressHeader, request.LocalAddress ?? "?"), new(PeerHeader, request.RemoteAddress ?? "?")];
+        var headers = Headers(request.Connection);
         if (size is null)
             return new HttpResponse(200, _identityBody, "application/json", headers);
         if (!long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) || bytes > Limits.MaxMessageSize)
             return Text(400, $"size must be 0..{Limits.MaxMessageSize}\n");
         return new HttpResponse(200, ReadOnlyMemory<byte>.Empty, "application/octet-stream", headers, FillerLength: bytes);
+    }
+
+    /// <summary>The identity headers of a connection's responses: built when its first request comes, then reused.</summary>
+    private KeyValuePair<string, string>[] Headers(HttpConnectionInfo? connection)
+    {
+        if (connection?.HandlerState is KeyValuePair<string, string>[] cached) return cached;
+        KeyValuePair<string, string>[] headers =
+            [new(BackendHeader, _name), new(AddressHeader, connection?.LocalAddress ?? "?"), new(PeerHeader, connection?.RemoteAddress ?? "?")];
+        if (connection is not null) connection.HandlerState = headers;
+        return headers;
     }
 
     private static HttpResponse Text(int status, string text) => new(status, Encoding.ASCII.GetBytes(text));

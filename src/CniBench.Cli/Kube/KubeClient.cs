@@ -38,20 +38,24 @@ public sealed class KubeClient : IDisposable
 
     public KubeConnection Connection { get; }
 
+    /// <summary>A handler with the kubeconfig's TLS settings.</summary>
+    public static SocketsHttpHandler CreateHandler(KubeConnection c) =>
+        new() { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15), SslOptions = Tls(c) };
+
     /// <summary>TLS as the kubeconfig says: its CA (not the machine's) for the server, its client certificate, or no check at all if asked.</summary>
-    public static SocketsHttpHandler CreateHandler(KubeConnection c)
+    private static SslClientAuthenticationOptions Tls(KubeConnection c)
     {
-        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15) };
-        if (c.TlsServerName is not null) handler.SslOptions.TargetHost = c.TlsServerName;
+        var tls = new SslClientAuthenticationOptions();
+        if (c.TlsServerName is not null) tls.TargetHost = c.TlsServerName;
         if (c.InsecureSkipTlsVerify)
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            tls.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
         else if (c.CertificateAuthorityPem is { } caPem)
         {
             var roots = new X509Certificate2Collection();
             roots.ImportFromPem(Encoding.ASCII.GetString(caPem));
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            tls.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null) return false;
                 if (errors == SslPolicyErrors.None) return true;
@@ -64,8 +68,8 @@ public sealed class KubeClient : IDisposable
             };
         }
         if (c.ClientCertificatePem is { } cert && c.ClientKeyPem is { } key)
-            handler.SslOptions.ClientCertificates = [X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(cert), Encoding.ASCII.GetString(key))];
-        return handler;
+            tls.ClientCertificates = [X509Certificate2.CreateFromPem(Encoding.ASCII.GetString(cert), Encoding.ASCII.GetString(key))];
+        return tls;
     }
 
     /// <summary>
@@ -91,7 +95,7 @@ public sealed class KubeClient : IDisposable
     /// <summary>The kubeconfig's TLS settings on a WebSocket: its CA or none, its client certificate.</summary>
     public void ConfigureWebSocket(System.Net.WebSockets.ClientWebSocketOptions options)
     {
-        var tls = CreateHandler(Connection).SslOptions;
+        var tls = Tls(Connection);
         if (tls.RemoteCertificateValidationCallback is { } validate) options.RemoteCertificateValidationCallback = validate;
         if (tls.ClientCertificates is { } certificates) options.ClientCertificates = certificates;
     }

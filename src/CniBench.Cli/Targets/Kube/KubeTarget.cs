@@ -27,7 +27,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private readonly CancellationTokenSource _stopWatch = new();
     private Task? _watch;
     private (string Server, string Client, JsonObject ServerNode)? _nodes;
-    private bool _namespaceCreated, _serviceCreated;
+    private readonly HashSet<string> _servicesApplied = new();
+    private bool _namespaceCreated;
 
     public string Name => "kube";
     public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
@@ -198,11 +199,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
     {
         string name = nodePort ? "agents-nodeport" : "agents";
-        if (!_serviceCreated || nodePort)
-        {
+        if (_servicesApplied.Add(name))
             await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")), cancellationToken);
-            _serviceCreated |= !nodePort;
-        }
         return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
     }
 
