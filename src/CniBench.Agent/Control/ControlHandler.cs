@@ -43,8 +43,10 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
             return (request.Method, segments) switch
             {
                 ("GET", ["v1", "info"]) => Json(200, info(), ContractsJson.Default.AgentInfo),
+                ("GET", ["v1", "clock"]) => Json(200, new ClockReading(UnixClock.NowMicroseconds()), ContractsJson.Default.ClockReading),
                 ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), cancellationToken)),
                 ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),
+                ("POST", ["v1", "jobs", var id, "finish"]) => Reply(jobs.Finish(id)),
                 ("GET", ["v1", "jobs", var id]) => Reply(jobs.Poll(id, Cursor(request))),
                 ("DELETE", ["v1", "jobs", var id]) => Reply(jobs.Cancel(id)),
                 _ => Error(404, $"no route {request.Method} {request.Path}"),

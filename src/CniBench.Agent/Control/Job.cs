@@ -13,6 +13,7 @@ public sealed class Job(string id, JobSpec spec)
     private readonly Lock _gate = new();
     private readonly List<Sample> _samples = new();
     private readonly CancellationTokenSource _cancel = new();
+    private readonly CancellationTokenSource _finish = new();
     private long _lastSeen = Stopwatch.GetTimestamp();
 
     public string Id { get; } = id;
@@ -21,6 +22,7 @@ public sealed class Job(string id, JobSpec spec)
     public string? Error { get; private set; }
     public JobResult? Result { get; private set; }
     public CancellationToken Cancellation => _cancel.Token;
+    public CancellationToken FinishEarly => _finish.Token;
 
     public static bool IsAllowed(JobState from, JobState to) => (from, to) switch
     {
@@ -51,6 +53,17 @@ public sealed class Job(string id, JobSpec spec)
     public void AddSample(Sample sample)
     {
         lock (_gate) _samples.Add(sample);
+    }
+
+    /// <summary>Ends a running job's measured window now; it is done with what it measured. False unless running.</summary>
+    public bool Finish()
+    {
+        lock (_gate)
+        {
+            if (State != JobState.Running) return false;
+        }
+        _finish.Cancel();
+        return true;
     }
 
     /// <summary>Fails the job and stops its workload.</summary>

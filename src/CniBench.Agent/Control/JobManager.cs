@@ -74,6 +74,15 @@ public sealed class JobManager : IAsyncDisposable
         return new Outcome(200, job.Status(0), null);
     }
 
+    public Outcome Finish(string id)
+    {
+        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        job.Touch();
+        return job.Finish()
+            ? new Outcome(200, job.Status(0), null)
+            : new Outcome(409, job.Status(0), $"job {id} is {job.State.ToString().ToLowerInvariant()}; only a running job can finish early");
+    }
+
     public Job? Find(string id) => _jobs.GetValueOrDefault(id);
 
     private static Outcome NotFound(string id) => new(404, null, $"no job '{id}' on this agent");
@@ -83,7 +92,7 @@ public sealed class JobManager : IAsyncDisposable
         try
         {
             var result = await JobExecution.RunAsync(job.Spec, startAtUnixMs,
-                () => job.TryMove(JobState.Running), job.AddSample, job.Cancellation);
+                () => job.TryMove(JobState.Running), job.AddSample, job.Cancellation, job.FinishEarly);
             job.TryMove(JobState.Done, result: result);
         }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)

@@ -16,7 +16,8 @@ public static class JobExecution
     private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
-    public static async Task<JobResult> RunAsync(JobSpec job, long startAtUnixMs, Action onStarted, Action<Sample> onSample, CancellationToken cancellationToken)
+    /// <param name="finishEarly">Ends the measured window now (the controller has seen what it needed): the result covers what ran.</param>
+    public static async Task<JobResult> RunAsync(JobSpec job, long startAtUnixMs, Action onStarted, Action<Sample> onSample, CancellationToken cancellationToken, CancellationToken finishEarly = default)
     {
         // Timers can fire a little early against the wall clock: wait until the instant has really come.
         for (long waitMs; (waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) > 0;)
@@ -41,7 +42,7 @@ public static class JobExecution
             {
                 samples.Add(sample);
                 onSample(sample);
-            }, cancellationToken));
+            }, cancellationToken, finishEarly));
         }
         finally
         {
@@ -55,11 +56,11 @@ public static class JobExecution
     }
 
     private static void SampleWindow(TimeSpan warmup, TimeSpan duration, WorkloadContext context, ResourceSampler sampler, Stopwatch clock,
-        Task run, Action<Sample> emit, CancellationToken cancellationToken)
+        Task run, Action<Sample> emit, CancellationToken cancellationToken, CancellationToken finishEarly)
     {
         var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
         var previousClock = TimeSpan.Zero;
-        WaitHandle[] wakeUps = [cancellationToken.WaitHandle, ((IAsyncResult)run).AsyncWaitHandle];
+        WaitHandle[] wakeUps = [cancellationToken.WaitHandle, ((IAsyncResult)run).AsyncWaitHandle, finishEarly.WaitHandle];
         int index = 0;
         foreach (var (at, phase) in Boundaries(warmup, duration))
         {
@@ -67,11 +68,12 @@ public static class JobExecution
             if (wait > TimeSpan.Zero) WaitHandle.WaitAny(wakeUps, wait);
             cancellationToken.ThrowIfCancellationRequested();
             if (run.IsFaulted) run.GetAwaiter().GetResult(); // a workload only ends early by failing: surface it
+            bool finishing = finishEarly.IsCancellationRequested;
             // Close the window before reading, so the histograms hold no transaction the counters miss.
-            if (at == warmup + duration) context.EndMeasuredPhase();
+            if (finishing || at == warmup + duration) context.EndMeasuredPhase();
             var counters = context.ReadCounters();
             var resources = sampler.Read();
-            if (phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
+            if (!finishing && phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
             // Rates use the time that really passed, even if this thread woke late.
             var elapsed = clock.Elapsed;
             emit(new Sample(index++, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
@@ -79,6 +81,7 @@ public static class JobExecution
                 resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits));
             previous = counters;
             previousClock = elapsed;
+            if (finishing) return;
         }
     }
 

@@ -113,7 +113,7 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
     /// <summary>Wall-clock microseconds from the monotonic clock: read once, then advanced by Stopwatch (no jumps, µs resolution).</summary>
     private sealed class WallClock
     {
-        private readonly long _unixUs = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+        private readonly long _unixUs = UnixClock.NowMicroseconds();
         private readonly long _ticks = Stopwatch.GetTimestamp();
 
         public long UnixMicroseconds(long timestamp) => _unixUs + (timestamp - _ticks) * 1_000_000 / Stopwatch.Frequency;

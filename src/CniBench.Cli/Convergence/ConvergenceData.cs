@@ -67,9 +67,3 @@ public static class ConvergenceCalculator
     /// <summary>Nearest-rank quantile of sorted values (no interpolation: every value reported was measured).</summary>
     public static double Quantile(IReadOnlyList<double> sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];
 }
-
-/// <summary>Wall-clock microseconds, the same clock the probers stamp their sightings with.</summary>
-public static class ConvergenceClock
-{
-    public static long NowUs() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
-}

@@ -59,7 +59,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
             for (int i = 0; i < plan.Count; i++)
             {
                 await DelayUntilAsync(startAt + Lead + spec.Interval * i, cancellationToken);
-                issued.Add(ConvergenceClock.NowUs());
+                issued.Add(UnixClock.NowMicroseconds());
                 churn.Issue(i + 1, plan[i].After, issued[^1]);
             }
             writes = await churn.SettleAsync(cancellationToken);

@@ -52,6 +52,13 @@ public sealed class AgentClient : IDisposable
     public Task<JobStatus> PollAsync(string id, int cursor, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, $"v1/jobs/{id}?cursor={cursor.ToString(CultureInfo.InvariantCulture)}", null, ContractsJson.Default.JobStatus, cancellationToken);
 
+    /// <summary>Ends a running job's measured window now; the job finishes with what it measured.</summary>
+    public Task<JobStatus> FinishJobAsync(string id, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, $"v1/jobs/{id}/finish", null, ContractsJson.Default.JobStatus, cancellationToken);
+
+    public Task<ClockReading> ClockAsync(CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, "v1/clock", null, ContractsJson.Default.ClockReading, cancellationToken);
+
     public Task<JobStatus> CancelJobAsync(string id, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Delete, $"v1/jobs/{id}", null, ContractsJson.Default.JobStatus, cancellationToken);
 

@@ -14,6 +14,7 @@ namespace CniBench.Contracts.Protocol;
 [JsonSerializable(typeof(JobStatus))]
 [JsonSerializable(typeof(JobResult))]
 [JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(ClockReading))]
 [JsonSerializable(typeof(RunOutput))]
 [JsonSerializable(typeof(AgentIdentity))]
 [JsonSerializable(typeof(Measurement.HistogramSnapshot))]

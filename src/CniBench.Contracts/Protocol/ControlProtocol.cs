@@ -62,6 +62,15 @@ public sealed record JobStatus(
 
 public sealed record ErrorResponse(string Error);
 
+/// <summary>The agent's wall clock (GET /v1/clock), for the controller to estimate its offset from its own.</summary>
+public sealed record ClockReading(long UnixUs);
+
+/// <summary>Wall-clock microseconds since the Unix epoch: the clock probers stamp sightings with and controllers issue changes by.</summary>
+public static class UnixClock
+{
+    public static long NowMicroseconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+}
+
 /// <summary>Totals of a finished job over the measured window only.</summary>
 public sealed record JobResult(
     long StartedUnixMs,

@@ -92,6 +92,33 @@ public class ControlProtocolTests
     }
 
     [Fact]
+    public async Task A_running_job_finished_early_is_done_with_what_it_measured_and_the_clock_reads_the_agents_time()
+    {
+        await using var server = new TestAgentServer();
+        using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
+        var job = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 200, DurationMs: 60_000), default);
+        var early = await Assert.ThrowsAsync<AgentRequestException>(() => client.FinishJobAsync(job.Id, default));
+        Assert.Equal(409, early.Status);
+        Assert.Contains("only a running job can finish early", early.Message);
+
+        await client.StartJobAsync(job.Id, 0, default);
+        await Task.Delay(1500);
+        await client.FinishJobAsync(job.Id, default);
+        JobStatus status;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do status = await client.PollAsync(job.Id, 0, default);
+        while (status.State == JobState.Running && DateTime.UtcNow < deadline && await Task.Delay(50).ContinueWith(_ => true));
+        Assert.Equal(JobState.Done, status.State);
+        Assert.InRange(status.Result!.MeasuredSeconds, 1.0, 3.0); // 1.3 s measured, not the 60 asked for
+        Assert.True(status.Result.Transactions > 0);
+        Assert.Equal(status.Result.Transactions, status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions));
+
+        long before = UnixClock.NowMicroseconds();
+        var clock = await client.ClockAsync(default);
+        Assert.InRange(clock.UnixUs, before, UnixClock.NowMicroseconds());
+    }
+
+    [Fact]
     public async Task An_agent_abandons_a_job_whose_controller_went_silent()
     {
         await using var server = new TestAgentServer();

@@ -1,3 +1,4 @@
+using CniBench.Contracts.Protocol;
 using System.Globalization;
 using System.Threading.Channels;
 using CniBench.Cli.Convergence;
@@ -118,15 +119,15 @@ public sealed class LabChurn : IEndpointChurn
                     if (desired.Version <= Applied) continue;
                     // Timers may fire a millisecond or two early: wait until the wall clock says so.
                     long due = desired.IssuedUs + (long)_owner._injectedDelay.TotalMicroseconds;
-                    for (long left; (left = due - ConvergenceClock.NowUs()) > 0;)
+                    for (long left; (left = due - UnixClock.NowMicroseconds()) > 0;)
                         await Task.Delay(TimeSpan.FromMicroseconds(Math.Max(left, 1000)), token);
-                    long started = ConvergenceClock.NowUs();
+                    long started = UnixClock.NowMicroseconds();
                     await ServiceProgrammer.UpdateNodeAsync(_owner._topology, Node, _owner.Services(Written), _owner.Services(desired.Endpoints), token);
                     Written = desired.Endpoints;
                     lock (_owner._gate)
                     {
                         Applied = desired.Version;
-                        _owner._writes.Add(new NodeWrite(Node.Namespace, desired.Version, started, ConvergenceClock.NowUs()));
+                        _owner._writes.Add(new NodeWrite(Node.Namespace, desired.Version, started, UnixClock.NowMicroseconds()));
                     }
                     // A change that arrived during the write is picked up on the next turn.
                     if (_owner.Desired.Version > Applied) Wake();
