@@ -97,7 +97,7 @@ public static class ReportCharts
         // Convergence cases: the first repetition of each configuration, a line per node.
         var timelines = results.Where(r => r.Convergence is not null).GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First())
             .SelectMany(r => r.Convergence!.Nodes.Select(n => (Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,
-                Events: (IReadOnlyList<(int, double)>)n.ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN)).ToArray())))
+                Events: (IReadOnlyList<(int, double)>)n.ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN)).Where((_, i) => r.Convergence.Changes[i].Added is not null).ToArray())))
             .Take(MaxSeries).ToArray();
         if (timelines.Length > 0)
             charts.Add(new Chart($"{idPrefix}convergence", $"{caseName}: time to reach each new endpoint",

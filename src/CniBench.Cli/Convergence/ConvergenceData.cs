@@ -3,8 +3,14 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Convergence;
 
-/// <summary>One endpoint change: what was added (and removed), when it was issued and when the rules were written.</summary>
-public sealed record EndpointChange(int Index, string Kind, string Added, string? Removed, long IssuedUnixUs, long? WrittenUnixUs);
+/// <summary>
+/// One endpoint change: what was added and/or removed (kinds add, replace, remove), when it was issued (the lab)
+/// or seen in the EndpointSlice watch (a cluster), and when every node's rules were written where the target sees that.
+/// </summary>
+public sealed record EndpointChange(int Index, string Kind, string? Added, string? Removed, long IssuedUnixUs, long? WrittenUnixUs);
+
+/// <summary>How far a prober's clock stood from the controller's (its sightings were moved by it), and how well that is known.</summary>
+public sealed record ProberClock(string Node, double OffsetMs, double UncertaintyMs);
 
 /// <summary>
 /// What one node's prober saw of each change: the time from the change being issued to the first success
@@ -18,6 +24,9 @@ public sealed record ConvergenceData(IReadOnlyList<EndpointChange> Changes, IRea
 {
     /// <summary>Every write of every node's dataplane: when it began and ended (a late start is the writer's, a late effect the dataplane's).</summary>
     public IReadOnlyList<NodeWrite> Writes { get; init; } = [];
+
+    /// <summary>Probers on clocks of their own (a cluster's nodes): the offsets their sightings were corrected by.</summary>
+    public IReadOnlyList<ProberClock> Clocks { get; init; } = [];
 }
 
 /// <summary>Turns the changes and what every node's prober saw into per-change, per-node latencies.</summary>
@@ -32,7 +41,7 @@ public static class ConvergenceCalculator
             // A new endpoint's address was never used before its change, so any sighting proves the change arrived.
             // Probes are stamped when they start: one started just before a sub-millisecond write (ebpf) may
             // connect after it, so a first sighting a little before the issue counts as 0 ms.
-            var reached = changes.Select(c => p.Probe.Backends.TryGetValue(c.Added, out var seen)
+            var reached = changes.Select(c => c.Added is not null && p.Probe.Backends.TryGetValue(c.Added, out var seen)
                 ? Math.Max(0, (seen.FirstUnixUs - c.IssuedUnixUs) / 1000.0) : (double?)null).ToArray();
             var stale = changes.Select(c => c.Removed is not null && p.Probe.Backends.TryGetValue(c.Removed, out var seen) ? Since(c.IssuedUnixUs, seen.LastUnixUs) : null).ToArray();
             long failures = p.Probe.Failures.Count(f => f.AtUnixUs >= firstIssue) + p.Probe.FailuresNotListed;
@@ -48,7 +57,8 @@ public static class ConvergenceCalculator
         var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray();
         var m = new Dictionary<string, double>
         {
-            [Metrics.ConvergenceUnreached] = data.Nodes.Sum(n => n.ReachedMs.Count(r => r is null)),
+            // A removal has nothing new to reach.
+            [Metrics.ConvergenceUnreached] = data.Nodes.Sum(n => n.ReachedMs.Where((r, i) => r is null && data.Changes[i].Added is not null).Count()),
             [Metrics.ChurnFailures] = data.Nodes.Sum(n => n.Failures),
         };
         if (reached.Length > 0)

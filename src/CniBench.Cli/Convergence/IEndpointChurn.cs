@@ -1,24 +1,31 @@
 using CniBench.Cli.Scenarios;
-using CniBench.Cli.Targets;
 
 namespace CniBench.Cli.Convergence;
 
 /// <summary>A target that can run a convergence case: a service whose endpoints it changes, and a prober on every node.</summary>
 public interface IChurnTarget
 {
-    /// <summary>A service with its first endpoint in place, fresh endpoint addresses for every later change, and the probers.</summary>
+    /// <summary>A service with its first endpoint in place and a prober on every node, ready for the changes.</summary>
     Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken);
 }
 
-public sealed record Prober(string Node, AgentHandle Agent);
+/// <summary>
+/// A node's prober and how its wall clock stands against the controller's: its sightings are moved by
+/// <see cref="ClockOffsetUs"/> (agent minus controller) before they are compared with the changes, which
+/// the controller stamps. Known to ± <see cref="ClockUncertaintyUs"/> (zero when both share one clock).
+/// </summary>
+public sealed record Prober(string Node, Targets.AgentHandle Agent, long ClockOffsetUs = 0, long ClockUncertaintyUs = 0);
 
 /// <summary>When one node's dataplane began and finished writing a version of the endpoints (version = change index).</summary>
 public sealed record NodeWrite(string Node, int Version, long StartedUnixUs, long CompletedUnixUs);
 
+/// <summary>What changed and when, in the controller's clock, and every node write the target could see.</summary>
+public sealed record ChurnRecord(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeWrite> Writes);
+
 /// <summary>
-/// A service whose endpoints change. Changes are issued without waiting: every node's dataplane picks up
-/// the latest one on its own schedule (coalescing what arrived while it was busy), as kube-proxy does
-/// with EndpointSlice updates.
+/// A service whose endpoints change while every node's prober sends to it. The target drives the changes
+/// its own way: the lab issues them on a fixed beat and writes each node's rules itself; a cluster scales
+/// and restarts a Deployment and learns of every endpoint from the EndpointSlice watch.
 /// </summary>
 public interface IEndpointChurn : IAsyncDisposable
 {
@@ -27,12 +34,9 @@ public interface IEndpointChurn : IAsyncDisposable
     /// <summary>host:port the probers send to.</summary>
     string ServiceAddress { get; }
 
-    /// <summary>Endpoint addresses never used before, in the order changes take them; the first is in place already.</summary>
-    IReadOnlyList<string> Addresses { get; }
+    /// <summary>The most the changes may take, from the first until every node has them: sizes the probers' window.</summary>
+    TimeSpan Budget { get; }
 
-    /// <summary>Makes <paramref name="endpoints"/> the service's endpoints from now on (version numbers increase from 1).</summary>
-    void Issue(int version, IReadOnlyList<string> endpoints, long issuedUnixUs);
-
-    /// <summary>Waits until every node has written the last version issued; returns every write.</summary>
-    Task<IReadOnlyList<NodeWrite>> SettleAsync(CancellationToken cancellationToken);
+    /// <summary>Makes the changes, the first at <paramref name="firstChangeAt"/>, and returns once they have settled.</summary>
+    Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken);
 }

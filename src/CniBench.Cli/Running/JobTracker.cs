@@ -56,6 +56,20 @@ public sealed class JobTracker(AgentHandle agent)
         }
     }
 
+    /// <summary>Ends a running job's window now (it is done with what it measured); a job already over is left as it is.</summary>
+    public async Task FinishAsync(CancellationToken cancellationToken)
+    {
+        if (_id is null || Status?.State is JobState.Done or JobState.Failed) return;
+        try
+        {
+            Status = await agent.Client.FinishJobAsync(_id, cancellationToken);
+        }
+        catch (AgentRequestException e) when (e.Status == 409)
+        {
+            // It ended by itself between our last poll and now.
+        }
+    }
+
     public async Task CancelQuietlyAsync()
     {
         if (_id is null || Status?.State is JobState.Done or JobState.Failed || agent.DeathNotice() is not null) return;

@@ -11,7 +11,7 @@ public class ConvergenceTests
     public void The_plan_scales_one_to_n_then_replaces_every_endpoint_with_a_fresh_one()
     {
         string[] a = ["a0", "a1", "a2", "a3", "a4", "a5"];
-        var plan = ConvergenceRunner.Plan(new Churn(3, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), a);
+        var plan = ChurnPlan.Of(new Churn(3, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), a);
         Assert.Equal(5, plan.Count);
         Assert.Equal(("add", "a1", (string?)null), (plan[0].Kind, plan[0].Added, plan[0].Removed));
         Assert.Equal(["a0", "a1", "a2"], plan[1].After);
@@ -65,8 +65,8 @@ public class ConvergenceTests
     public void A_change_is_written_everywhere_when_the_slowest_node_wrote_it_or_a_later_one()
     {
         NodeWrite[] writes = [new("n1", 1, 90, 100), new("n2", 2, 240, 250), new("n1", 3, 390, 400)];
-        Assert.Equal(250, ConvergenceRunner.WrittenEverywhere(writes, 1)); // n2 coalesced 1 into 2
-        Assert.Equal(400, ConvergenceRunner.WrittenEverywhere(writes, 2));
-        Assert.Null(ConvergenceRunner.WrittenEverywhere(writes, 3)); // n2 never wrote 3
+        Assert.Equal(250, ChurnPlan.WrittenEverywhere(writes, 1)); // n2 coalesced 1 into 2
+        Assert.Equal(400, ChurnPlan.WrittenEverywhere(writes, 2));
+        Assert.Null(ChurnPlan.WrittenEverywhere(writes, 3)); // n2 never wrote 3
     }
 }

@@ -11,7 +11,8 @@ namespace CniBench.Cli.Targets.Lab;
 /// The convergence service of a lab: ClusterIP 10.96.0.20:80, its endpoints extra addresses on the endpoint
 /// pods (served by the agents already there, which listen on every address). Each node has its own syncer,
 /// as each node has its own kube-proxy: it writes the latest issued endpoints, in the node's proxy mode,
-/// <see cref="_injectedDelay"/> after they were issued. Disposing stops the syncers and removes the service
+/// the churn's injected delay after they were issued. Changes are issued on a fixed beat, 1→N and then each
+/// replaced (<see cref="ChurnPlan"/>), without waiting for the writes. Disposing stops the syncers and removes the service
 /// and the addresses.
 /// </summary>
 public sealed class LabChurn : IEndpointChurn
@@ -21,7 +22,7 @@ public sealed class LabChurn : IEndpointChurn
     private readonly LabTopology _topology;
     private readonly IReadOnlyList<LabService> _others;
     private readonly IReadOnlyList<(LabHost Pod, string Address)> _pool;
-    private readonly TimeSpan _injectedDelay;
+    private readonly Scenarios.Churn _spec;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<NodeWrite> _writes = new();
@@ -29,28 +30,29 @@ public sealed class LabChurn : IEndpointChurn
     private (int Version, IReadOnlyList<string> Endpoints, long IssuedUs) _desired;
     private Exception? _failure;
 
-    private LabChurn(LabTopology topology, IReadOnlyList<(LabHost, string)> pool, IReadOnlyList<Prober> probers, TimeSpan injectedDelay)
+    private LabChurn(LabTopology topology, IReadOnlyList<(LabHost, string)> pool, IReadOnlyList<Prober> probers, Scenarios.Churn spec)
     {
         _topology = topology;
         _others = ServiceProgrammer.ServicesOf(topology);
         _pool = pool;
-        _injectedDelay = injectedDelay;
+        _spec = spec;
         Probers = probers;
         _desired = (0, [pool[0].Item2], 0);
     }
 
     public IReadOnlyList<Prober> Probers { get; }
     public string ServiceAddress => $"{ClusterIp}:{Port.ToString(CultureInfo.InvariantCulture)}";
-    public IReadOnlyList<string> Addresses => _pool.Select(p => p.Address).ToArray();
+    public TimeSpan Budget => _spec.Interval * _spec.Changes + _spec.InjectedDelay;
 
-    /// <summary>Adds the addresses to the endpoint pods, writes the service with the first one, starts a syncer per node.</summary>
-    public static async Task<LabChurn> CreateAsync(LabTopology topology, int addresses, TimeSpan injectedDelay, IReadOnlyList<Prober> probers, CancellationToken cancellationToken)
+    /// <summary>Adds the addresses (two per endpoint: the first N, then their replacements) to the endpoint pods, writes the service with the first one, starts a syncer per node.</summary>
+    public static async Task<LabChurn> CreateAsync(LabTopology topology, Scenarios.Churn spec, IReadOnlyList<Prober> probers, CancellationToken cancellationToken)
     {
+        int addresses = spec.Endpoints * 2;
         var pods = topology.Endpoints.ToArray();
         // Spread over the endpoint pods of every node, above the pods' own addresses (.2 upwards).
         var pool = Enumerable.Range(0, addresses)
             .Select(k => (pods[k % pods.Length], $"10.244.{pods[k % pods.Length].Node}.{100 + k / pods.Length}")).ToArray();
-        var churn = new LabChurn(topology, pool, probers, injectedDelay);
+        var churn = new LabChurn(topology, pool, probers, spec);
         foreach (var group in pool.GroupBy(p => p.Item1.Namespace))
             await LabShell.RunAsync("ip", ["-n", group.Key, "-batch", "-"], string.Join('\n', group.Select(p => $"addr add {p.Item2}/32 dev eth0")) + "\n", cancellationToken);
         await ServiceProgrammer.UpdateAsync(topology, topology.Spec.Proxy, churn._others, churn.Services(churn._desired.Endpoints), cancellationToken);
@@ -61,7 +63,23 @@ public sealed class LabChurn : IEndpointChurn
     private IReadOnlyList<LabService> Services(IReadOnlyList<string> endpoints) =>
         [.. _others, new LabService("cnibench/churn:http", ClusterIp, "tcp", Port, null, endpoints.Select(a => new ServiceEndpoint(a, 7280)).ToArray())];
 
-    public void Issue(int version, IReadOnlyList<string> endpoints, long issuedUnixUs)
+    public async Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken)
+    {
+        var plan = ChurnPlan.Of(_spec, _pool.Select(p => p.Address).ToArray());
+        var issued = new List<long>();
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var wait = firstChangeAt + _spec.Interval * i - DateTimeOffset.UtcNow;
+            if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
+            issued.Add(UnixClock.NowMicroseconds());
+            Issue(i + 1, plan[i].After, issued[^1]);
+        }
+        var writes = await SettleAsync(cancellationToken);
+        var changes = plan.Select((c, i) => new EndpointChange(i + 1, c.Kind, c.Added, c.Removed, issued[i], ChurnPlan.WrittenEverywhere(writes, i + 1))).ToArray();
+        return new ChurnRecord(changes, writes);
+    }
+
+    private void Issue(int version, IReadOnlyList<string> endpoints, long issuedUnixUs)
     {
         lock (_gate) _desired = (version, endpoints, issuedUnixUs);
         foreach (var s in _syncers) s.Wake();
@@ -72,7 +90,7 @@ public sealed class LabChurn : IEndpointChurn
         get { lock (_gate) return _desired; }
     }
 
-    public async Task<IReadOnlyList<NodeWrite>> SettleAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<NodeWrite>> SettleAsync(CancellationToken cancellationToken)
     {
         int target = Desired.Version;
         while (true)
@@ -118,7 +136,7 @@ public sealed class LabChurn : IEndpointChurn
                     var desired = _owner.Desired;
                     if (desired.Version <= Applied) continue;
                     // Timers may fire a millisecond or two early: wait until the wall clock says so.
-                    long due = desired.IssuedUs + (long)_owner._injectedDelay.TotalMicroseconds;
+                    long due = desired.IssuedUs + (long)_owner._spec.InjectedDelay.TotalMicroseconds;
                     for (long left; (left = due - UnixClock.NowMicroseconds()) > 0;)
                         await Task.Delay(TimeSpan.FromMicroseconds(Math.Max(left, 1000)), token);
                     long started = UnixClock.NowMicroseconds();

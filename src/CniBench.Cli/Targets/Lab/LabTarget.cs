@@ -194,7 +194,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
         foreach (var node in _topology.Nodes)
             probers.Add(new(node.Namespace, AgentPool.Handle(await EnsureAsync("client", _topology.Pod(node.Node, 1), cancellationToken))));
-        return await LabChurn.CreateAsync(_topology, plannedCase.Churn!.Endpoints * 2, plannedCase.Churn.InjectedDelay, probers, cancellationToken);
+        return await LabChurn.CreateAsync(_topology, plannedCase.Churn!, probers, cancellationToken);
     }
 
     /// <summary>Adds one service as the proxy would on a Service create, times it on every node, and takes it away again.</summary>
