@@ -9,8 +9,8 @@ namespace CniBench.Cli.Convergence;
 /// </summary>
 public sealed record EndpointChange(int Index, string Kind, string? Added, string? Removed, long IssuedUnixUs, long? WrittenUnixUs);
 
-/// <summary>How far a prober's clock stood from the controller's (its sightings were moved by it), and how well that is known.</summary>
-public sealed record ProberClock(string Node, double OffsetMs, double UncertaintyMs);
+/// <summary>How far a prober's clock stood from the controller's as read, how well that is known, and what its sightings were moved by.</summary>
+public sealed record ProberClock(string Node, double OffsetMs, double UncertaintyMs, double CorrectionMs);
 
 /// <summary>
 /// What one node's prober saw of each change: the time from the change being issued to the first success

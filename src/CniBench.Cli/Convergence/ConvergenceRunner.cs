@@ -52,11 +52,11 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
 
         // Sightings are stamped by each prober's clock: moved onto the controller's, which stamped the changes.
         var probes = trackers.Where(t => t.Job.Status?.Result?.Probe is not null)
-            .Select(t => (t.Prober.Node, Shift(t.Job.Status!.Result!.Probe!, t.Prober.ClockOffsetUs), t.Job.Status.Result.MeasuredSeconds)).ToArray();
+            .Select(t => (t.Prober.Node, Shift(t.Job.Status!.Result!.Probe!, t.Prober.CorrectionUs), t.Job.Status.Result.MeasuredSeconds)).ToArray();
         var data = ConvergenceCalculator.Compute(record.Changes, probes) with
         {
             Writes = record.Writes,
-            Clocks = churn.Probers.Where(p => p.ClockUncertaintyUs > 0).Select(p => new ProberClock(p.Node, p.ClockOffsetUs / 1000.0, p.ClockUncertaintyUs / 1000.0)).ToArray(),
+            Clocks = churn.Probers.Where(p => p.ClockUncertaintyUs > 0).Select(p => new ProberClock(p.Node, p.ClockOffsetUs / 1000.0, p.ClockUncertaintyUs / 1000.0, p.CorrectionUs / 1000.0)).ToArray(),
         };
         var metrics = ConvergenceCalculator.MetricsOf(data);
         var first = trackers[0];

@@ -10,11 +10,14 @@ public interface IChurnTarget
 }
 
 /// <summary>
-/// A node's prober and how its wall clock stands against the controller's: its sightings are moved by
-/// <see cref="ClockOffsetUs"/> (agent minus controller) before they are compared with the changes, which
-/// the controller stamps. Known to ± <see cref="ClockUncertaintyUs"/> (zero when both share one clock).
+/// A node's prober and how its wall clock stands against the controller's, which stamps the changes:
+/// <see cref="ClockOffsetUs"/> (agent minus controller) as read, ± <see cref="ClockUncertaintyUs"/> (zero
+/// when both share one clock); sightings are moved by what the reading proves (<see cref="ClockOffset.Proven"/>).
 /// </summary>
-public sealed record Prober(string Node, Targets.AgentHandle Agent, long ClockOffsetUs = 0, long ClockUncertaintyUs = 0);
+public sealed record Prober(string Node, Targets.AgentHandle Agent, long ClockOffsetUs = 0, long ClockUncertaintyUs = 0)
+{
+    public long CorrectionUs => ClockOffset.Proven(ClockOffsetUs, ClockUncertaintyUs);
+}
 
 /// <summary>When one node's dataplane began and finished writing a version of the endpoints (version = change index).</summary>
 public sealed record NodeWrite(string Node, int Version, long StartedUnixUs, long CompletedUnixUs);

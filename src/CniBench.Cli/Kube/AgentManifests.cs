@@ -45,48 +45,116 @@ public static class AgentManifests
     };
 
     /// <summary>An agent pod on one node; <paramref name="deadline"/> is the most the run may take (the pod is ended after it).</summary>
-    public static JsonObject AgentPod(string ns, string runId, AgentPlacement p, string image, TimeSpan deadline, AgentResources resources) => new()
+    public static JsonObject AgentPod(string ns, string runId, AgentPlacement p, string image, TimeSpan deadline, AgentResources resources)
     {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Pod",
-        ["metadata"] = new JsonObject { ["name"] = p.Name, ["namespace"] = ns, ["labels"] = Labels(runId, p.Role) },
+        var spec = AgentPodSpec(image, resources, p.HostNetwork);
+        spec["nodeName"] = p.Node;
+        spec["restartPolicy"] = "Never";
+        spec["activeDeadlineSeconds"] = (long)Math.Ceiling(deadline.TotalSeconds);
+        return new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Pod",
+            ["metadata"] = new JsonObject { ["name"] = p.Name, ["namespace"] = ns, ["labels"] = Labels(runId, p.Role) },
+            ["spec"] = spec,
+        };
+    }
+
+    /// <summary>
+    /// The convergence probers: an agent on every schedulable node, as a DaemonSet places it. A workload's
+    /// pod template may not carry activeDeadlineSeconds (the API refuses it): the run's namespace going, or
+    /// `cnibench kube cleanup`, ends them.
+    /// </summary>
+    public static JsonObject ProberDaemonSet(string ns, string runId, string image) => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "DaemonSet",
+        ["metadata"] = new JsonObject { ["name"] = ProberRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
         ["spec"] = new JsonObject
         {
-            ["nodeName"] = p.Node,
-            ["hostNetwork"] = p.HostNetwork,
-            ["dnsPolicy"] = p.HostNetwork ? "ClusterFirstWithHostNet" : "ClusterFirst",
-            ["restartPolicy"] = "Never",
-            ["activeDeadlineSeconds"] = (long)Math.Ceiling(deadline.TotalSeconds),
-            ["terminationGracePeriodSeconds"] = 2,
-            ["automountServiceAccountToken"] = false,
-            ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532 },
-            ["containers"] = new JsonArray(new JsonObject
-            {
-                ["name"] = "agent",
-                ["image"] = image,
-                ["args"] = new JsonArray("serve", "--bind", "any", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
-                ["env"] = new JsonArray(
-                    new JsonObject { ["name"] = "CNIBENCH_TOKEN", ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" } } },
-                    new JsonObject { ["name"] = "POD_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" } } },
-                    new JsonObject { ["name"] = "NODE_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "spec.nodeName" } } },
-                    // A read-only root: the runtime must not try to create its diagnostics socket in /tmp.
-                    new JsonObject { ["name"] = "DOTNET_EnableDiagnostics", ["value"] = "0" }),
-                ["ports"] = new JsonArray(
-                    Port("control", ControlPort, "TCP"), Port("tcp", TcpPort, "TCP"), Port("udp", UdpPort, "UDP"), Port("http", HttpPort, "TCP")),
-                ["readinessProbe"] = new JsonObject
-                {
-                    ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = HttpPort },
-                    ["periodSeconds"] = 1,
-                    ["failureThreshold"] = 3,
-                },
-                ["resources"] = new JsonObject
-                {
-                    ["requests"] = new JsonObject { ["cpu"] = resources.CpuRequest, ["memory"] = resources.MemoryRequest },
-                    ["limits"] = new JsonObject { ["memory"] = resources.MemoryLimit },
-                },
-                ["securityContext"] = new JsonObject { ["allowPrivilegeEscalation"] = false, ["readOnlyRootFilesystem"] = true, ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") } },
-            }),
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = ProberRole } },
+            ["template"] = Template(runId, ProberRole, AgentPodSpec(image, new AgentResources(), false), null),
         },
+    };
+
+    /// <summary>
+    /// The endpoints whose churn the probers follow: agent pods behind the churn Service, sized small so 44 of
+    /// them fit beside everything else. <paramref name="restartedAt"/> set as `kubectl rollout restart` sets it.
+    /// </summary>
+    public static JsonObject EndpointDeployment(string ns, string runId, string image, int replicas, string? restartedAt) => new()
+    {
+        ["apiVersion"] = "apps/v1",
+        ["kind"] = "Deployment",
+        ["metadata"] = new JsonObject { ["name"] = EndpointRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
+        ["spec"] = new JsonObject
+        {
+            ["replicas"] = replicas,
+            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole } },
+            ["template"] = Template(runId, EndpointRole, AgentPodSpec(image, AgentResources.Endpoint, false),
+                restartedAt is null ? null : new JsonObject { [RestartedAtAnnotation] = restartedAt }),
+        },
+    };
+
+    public const string ProberRole = "prober", EndpointRole = "endpoint", ChurnService = "churn";
+    public const string RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
+
+    /// <summary>The Service whose endpoints churn: port 80 to the endpoint agents' HTTP port.</summary>
+    public static JsonObject ChurnServiceManifest(string ns, string runId) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = ChurnService, ["namespace"] = ns, ["labels"] = Labels(runId) },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = "ClusterIP",
+            ["ipFamilyPolicy"] = "PreferDualStack",
+            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole },
+            ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
+        },
+    };
+
+    private static JsonObject Template(string runId, string role, JsonObject spec, JsonObject? annotations)
+    {
+        var metadata = new JsonObject { ["labels"] = Labels(runId, role) };
+        if (annotations is not null) metadata["annotations"] = annotations;
+        spec["restartPolicy"] = "Always";
+        return new JsonObject { ["metadata"] = metadata, ["spec"] = spec };
+    }
+
+    /// <summary>The agent container and its pod settings, shared by bare pods and workload templates.</summary>
+    private static JsonObject AgentPodSpec(string image, AgentResources resources, bool hostNetwork) => new()
+    {
+        ["hostNetwork"] = hostNetwork,
+        ["dnsPolicy"] = hostNetwork ? "ClusterFirstWithHostNet" : "ClusterFirst",
+        ["terminationGracePeriodSeconds"] = 2,
+        ["automountServiceAccountToken"] = false,
+        ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532 },
+        ["containers"] = new JsonArray(new JsonObject
+        {
+            ["name"] = "agent",
+            ["image"] = image,
+            ["args"] = new JsonArray("serve", "--bind", "any", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
+            ["env"] = new JsonArray(
+                new JsonObject { ["name"] = "CNIBENCH_TOKEN", ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" } } },
+                new JsonObject { ["name"] = "POD_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" } } },
+                new JsonObject { ["name"] = "NODE_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "spec.nodeName" } } },
+                // A read-only root: the runtime must not try to create its diagnostics socket in /tmp.
+                new JsonObject { ["name"] = "DOTNET_EnableDiagnostics", ["value"] = "0" }),
+            ["ports"] = new JsonArray(
+                Port("control", ControlPort, "TCP"), Port("tcp", TcpPort, "TCP"), Port("udp", UdpPort, "UDP"), Port("http", HttpPort, "TCP")),
+            ["readinessProbe"] = new JsonObject
+            {
+                ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = HttpPort },
+                ["periodSeconds"] = 1,
+                ["failureThreshold"] = 3,
+            },
+            ["resources"] = new JsonObject
+            {
+                ["requests"] = new JsonObject { ["cpu"] = resources.CpuRequest, ["memory"] = resources.MemoryRequest },
+                ["limits"] = new JsonObject { ["memory"] = resources.MemoryLimit },
+            },
+            ["securityContext"] = new JsonObject { ["allowPrivilegeEscalation"] = false, ["readOnlyRootFilesystem"] = true, ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") } },
+        }),
     };
 
     private static JsonObject Port(string name, int port, string protocol) => new() { ["name"] = name, ["containerPort"] = port, ["protocol"] = protocol };
@@ -109,13 +177,17 @@ public static class AgentManifests
         },
     };
 
-    private static JsonObject ServicePort(string name, int port, string protocol, int? nodePort)
+    private static JsonObject ServicePort(string name, int port, string protocol, int? nodePort, int? targetPort = null)
     {
-        var p = new JsonObject { ["name"] = name, ["port"] = port, ["targetPort"] = port, ["protocol"] = protocol };
+        var p = new JsonObject { ["name"] = name, ["port"] = port, ["targetPort"] = targetPort ?? port, ["protocol"] = protocol };
         if (nodePort is int n) p["nodePort"] = n;
         return p;
     }
 }
 
 /// <summary>Requests and limits of an agent container (requests keep the scheduler honest; only memory is limited, CPU throttling would distort rates).</summary>
-public sealed record AgentResources(string CpuRequest = "500m", string MemoryRequest = "128Mi", string MemoryLimit = "512Mi");
+public sealed record AgentResources(string CpuRequest = "500m", string MemoryRequest = "128Mi", string MemoryLimit = "512Mi")
+{
+    /// <summary>A convergence endpoint only answers probes: small enough that 44 fit on a few nodes.</summary>
+    public static readonly AgentResources Endpoint = new("10m", "32Mi", "128Mi");
+}

@@ -43,13 +43,31 @@ public static partial class ManifestRules
                 if (text.Length > 63 || !LabelValue().IsMatch(text)) Fail($"metadata.labels[{key}]", $"'{text}' is not a valid label value (at most 63 of A-Z a-z 0-9 - _ ., starting and ending alphanumeric)");
             }
         }
-        if (kind == "Pod") CheckPod(manifest["spec"] as JsonObject, Fail);
+        if (kind == "Pod") CheckPod(manifest["spec"] as JsonObject, "spec", Fail);
+        if (kind is "Deployment" or "DaemonSet") CheckWorkload(kind, manifest["spec"] as JsonObject, Fail);
         if (kind == "Service") CheckService(manifest["spec"] as JsonObject, Fail);
         return problems;
     }
 
-    private static void CheckPod(JsonObject? spec, Action<string, string> fail)
+    /// <summary>A Deployment's or DaemonSet's selector must match its template's labels; the template's pods restart Always and have no deadline.</summary>
+    private static void CheckWorkload(string kind, JsonObject? spec, Action<string, string> fail)
     {
+        if (spec is null) { fail("spec", "missing"); return; }
+        if (Number(spec["replicas"]) is < 0) fail("spec.replicas", "must be 0 or more");
+        var selector = spec["selector"]?["matchLabels"] as JsonObject;
+        var labels = spec["template"]?["metadata"]?["labels"] as JsonObject;
+        if (selector is null || selector.Count == 0) fail("spec.selector.matchLabels", "missing");
+        else if (selector.Any(m => (string?)labels?[m.Key] != (string?)m.Value)) fail("spec.template.metadata.labels", "`selector` does not match template `labels`");
+        var pod = spec["template"]?["spec"] as JsonObject;
+        CheckPod(pod, "spec.template.spec", fail);
+        if (pod is null) return;
+        if ((string?)pod["restartPolicy"] != "Always") fail("spec.template.spec.restartPolicy", $"{kind} pods: allowed: Always");
+        if (pod.ContainsKey("activeDeadlineSeconds")) fail("spec.template.spec.activeDeadlineSeconds", $"not supported in a {kind}");
+    }
+
+    private static void CheckPod(JsonObject? spec, string at, Action<string, string> podFail)
+    {
+        void fail(string field, string problem) => podFail(at + field[4..], problem);
         if (spec is null) { fail("spec", "missing"); return; }
         if ((string?)spec["restartPolicy"] is not ("Always" or "OnFailure" or "Never")) fail("spec.restartPolicy", "allowed: Always, OnFailure, Never");
         if (Number(spec["activeDeadlineSeconds"]) is <= 0) fail("spec.activeDeadlineSeconds", "must be positive");

@@ -62,6 +62,18 @@ public class ConvergenceTests
     }
 
     [Fact]
+    public void A_clock_reading_corrects_only_what_it_proves()
+    {
+        Assert.Equal(0, ClockOffset.Proven(-20_900, 21_500)); // a lopsided round trip, not a clock apart
+        Assert.Equal(7_000, ClockOffset.Proven(8_000, 1_000));
+        Assert.Equal(-7_000, ClockOffset.Proven(-8_000, 1_000));
+        var probe = new ProbeTotals(new Dictionary<string, BackendSeen> { ["a"] = new(10_000, 20_000, 3) }, [new ProbeFailure(15_000, "reset")], 0);
+        var shifted = ConvergenceRunner.Shift(probe, 7_000);
+        Assert.Equal((3_000, 13_000), (shifted.Backends["a"].FirstUnixUs, shifted.Backends["a"].LastUnixUs));
+        Assert.Equal(8_000, shifted.Failures[0].AtUnixUs);
+    }
+
+    [Fact]
     public void A_change_is_written_everywhere_when_the_slowest_node_wrote_it_or_a_later_one()
     {
         NodeWrite[] writes = [new("n1", 1, 90, 100), new("n2", 2, 240, 250), new("n1", 3, 390, 400)];

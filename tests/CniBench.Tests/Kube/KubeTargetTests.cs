@@ -2,11 +2,13 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using CniBench.Cli.Convergence;
 using CniBench.Cli.Kube;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;
@@ -18,144 +20,6 @@ namespace CniBench.Tests.Kube;
 /// </summary>
 public class KubeTargetTests
 {
-    private sealed class FakeCluster : IAsyncDisposable
-    {
-        private readonly ConcurrentDictionary<string, (JsonObject Pod, TestAgentServer Agent)> _pods = new();
-        private readonly HttpClient _forward = new();
-        private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
-        private readonly CancellationTokenSource _closing = new();
-        private string _token = "";
-
-        /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
-        public async Task FailPodAsync(string name, string reason)
-        {
-            var (pod, agent) = _pods[name];
-            await agent.DisposeAsync();
-            var ended = pod.DeepClone().AsObject();
-            ended["status"] = new JsonObject { ["phase"] = "Failed", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["reason"] = reason, ["exitCode"] = 137 } } }) };
-            ended["metadata"]!["resourceVersion"] = "7";
-            await _podEvents.Writer.WriteAsync(new JsonObject { ["type"] = "MODIFIED", ["object"] = ended });
-        }
-        public FakeApiServer Api { get; }
-        public string? PodWaitingReason { get; init; }
-
-        public FakeCluster() => Api = new FakeApiServer(HandleAsync);
-
-        private async Task HandleAsync(FakeApiServer.Request r, HttpListenerResponse response)
-        {
-            var path = r.PathAndQuery.Split('?')[0];
-            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-            if (path == "/version") { await FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.31.0" }); return; }
-            if (path == "/api/v1/nodes") { await FakeApiServer.Json(response, new JsonObject { ["kind"] = "NodeList", ["metadata"] = new JsonObject { ["resourceVersion"] = "1" }, ["items"] = new JsonArray(Node("node-a"), Node("node-b")) }); return; }
-            if (path == "/apis/apps/v1/namespaces/kube-system/daemonsets")
-            {
-                await FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cilium" }, ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["image"] = "quay.io/cilium/cilium:v1.16.3@sha256:abc" }) } } } }) });
-                return;
-            }
-            if (path == "/api/v1/namespaces/kube-system/configmaps/kube-proxy") { await FakeApiServer.Status(response, 404, "NotFound", "configmaps \"kube-proxy\" not found"); return; }
-            // /api/v1/namespaces/NS/pods/NAME:7200/proxy/REST → the agent's control API
-            if (segments.Length >= 7 && segments[4] == "pods" && segments[6] == "proxy")
-            {
-                var name = segments[5].Split(':')[0];
-                await ForwardAsync(_pods[name].Agent, "/" + string.Join('/', segments[7..]) + (r.PathAndQuery.Contains('?') ? "?" + r.PathAndQuery.Split('?')[1] : ""), r, response);
-                return;
-            }
-            if (r.Method == "PATCH" && segments.Length == 6 && segments[4] == "secrets")
-            {
-                _token = (string?)JsonNode.Parse(r.Body)!["stringData"]!["token"] ?? "";
-                await FakeApiServer.Json(response, JsonNode.Parse(r.Body)!);
-                return;
-            }
-            if (r.Method == "POST" && segments.Length == 5 && segments[4] == "pods")
-            {
-                var pod = JsonNode.Parse(r.Body)!.AsObject();
-                var name = (string)pod["metadata"]!["name"]!;
-                var agent = new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!, dualStack: true);
-                _pods[name] = (pod, agent);
-                await FakeApiServer.Json(response, pod, 201);
-                return;
-            }
-            if (r.Method == "GET" && segments.Length == 5 && segments[4] == "pods")
-            {
-                if (!r.PathAndQuery.Contains("watch=1"))
-                {
-                    await FakeApiServer.Json(response, new JsonObject { ["kind"] = "PodList", ["metadata"] = new JsonObject { ["resourceVersion"] = "5" }, ["items"] = new JsonArray() });
-                    return;
-                }
-                // A watch held open, as the API server holds it, sending pod events as they happen.
-                response.StatusCode = 200;
-                response.SendChunked = true;
-                try
-                {
-                    await foreach (var e in _podEvents.Reader.ReadAllAsync(_closing.Token))
-                    {
-                        await response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(e.ToJsonString() + "\n"));
-                        await response.OutputStream.FlushAsync();
-                    }
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                return;
-            }
-            if (r.Method == "GET" && segments.Length == 6 && segments[4] == "pods")
-            {
-                var pod = _pods[segments[5]].Pod.DeepClone().AsObject();
-                pod["status"] = PodWaitingReason is { } reason
-                    ? new JsonObject { ["phase"] = "Pending", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = "Back-off pulling image" } } }) }
-                    : new JsonObject
-                    {
-                        ["phase"] = "Running", ["podIP"] = "127.0.0.1",
-                        ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" }, new JsonObject { ["ip"] = "::1" }),
-                        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-                    };
-                await FakeApiServer.Json(response, pod);
-                return;
-            }
-            if (segments.Length == 6 && segments[4] == "services")
-            {
-                var service = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject();
-                service["spec"] ??= new JsonObject();
-                service["spec"]!["clusterIP"] = "127.0.0.1";
-                service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
-                await FakeApiServer.Json(response, service);
-                return;
-            }
-            await FakeApiServer.Json(response, r.Body.Length > 0 ? JsonNode.Parse(r.Body)! : new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, r.Method == "POST" ? 201 : 200);
-        }
-
-        private async Task ForwardAsync(TestAgentServer agent, string rest, FakeApiServer.Request r, HttpListenerResponse response)
-        {
-            using var request = new HttpRequestMessage(new HttpMethod(r.Method), new Uri(agent.ControlUri, rest.TrimStart('/')));
-            foreach (var name in new[] { "CniBench-Protocol", "X-CniBench-Token" })
-                if (r.Headers[name] is { } value) request.Headers.TryAddWithoutValidation(name, value);
-            if (r.Body.Length > 0) request.Content = new StringContent(r.Body, Encoding.UTF8, "application/json");
-            using var answer = await _forward.SendAsync(request);
-            response.StatusCode = (int)answer.StatusCode;
-            response.ContentType = "application/json";
-            await response.OutputStream.WriteAsync(await answer.Content.ReadAsByteArrayAsync());
-        }
-
-        private static JsonObject Node(string name) => new()
-        {
-            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["topology.kubernetes.io/zone"] = "zone-" + name[^1] } },
-            ["status"] = new JsonObject
-            {
-                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-                ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "InternalIP", ["address"] = "::1" }),
-                ["nodeInfo"] = new JsonObject { ["kernelVersion"] = "6.8.0", ["osImage"] = "Debian", ["containerRuntimeVersion"] = "containerd://1.7" },
-            },
-        };
-
-        public async ValueTask DisposeAsync()
-        {
-            await _closing.CancelAsync();
-            foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
-            _forward.Dispose();
-            await Api.DisposeAsync();
-        }
-    }
-
     private static KubeTarget Target(FakeCluster cluster, string runId) =>
         new(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
             new KubeTargetOptions("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5)));
@@ -262,5 +126,134 @@ public class KubeTargetTests
         Assert.Contains(serviceProblems, p => p.Contains("spec.ipFamilyPolicy: allowed: SingleStack, PreferDualStack, RequireDualStack"));
         Assert.Contains(serviceProblems, p => p.Contains("nodePort: only with type NodePort or LoadBalancer"));
         Assert.Contains(serviceProblems, p => p.Contains("80 is outside the default NodePort range 30000-32767"));
+    }
+}
+
+/// <summary>Convergence on a cluster: the EndpointSlice watch turned into changes, and a whole case against a fake cluster with a real dataplane.</summary>
+public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private static JsonObject SliceEvent(string type, string name, string resourceVersion, params (string Ip, bool? Ready)[] endpoints) => new()
+    {
+        ["type"] = type,
+        ["object"] = new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["name"] = name, ["resourceVersion"] = resourceVersion },
+            ["addressType"] = "IPv4",
+            ["endpoints"] = new JsonArray(endpoints.Select(e => (JsonNode)new JsonObject
+            {
+                ["addresses"] = new JsonArray(e.Ip),
+                ["conditions"] = e.Ready is bool ready ? new JsonObject { ["ready"] = ready, ["terminating"] = !ready } : new JsonObject(),
+            }).ToArray()),
+        },
+    };
+
+    [Fact]
+    public void A_recorded_sequence_of_slice_events_becomes_changes_and_each_nodes_latency_to_them()
+    {
+        const long t0 = 1_800_000_000_000_000;
+        var tracker = new EndpointSliceTracker("IPv4");
+        tracker.Reset([SliceEvent("ADDED", "churn-a", "1", ("10.1.0.5", true))["object"]!.AsObject()], t0 - 5_000_000);
+        tracker.StartRecording();
+        // Scale 1→3 over two slices; a missing ready condition counts as ready; an IPv6 slice is another family's.
+        (string Type, JsonObject Event, long At)[] recorded =
+        [
+            ("MODIFIED", SliceEvent("MODIFIED", "churn-a", "2", ("10.1.0.5", true), ("10.1.0.6", false)), t0),
+            ("MODIFIED", SliceEvent("MODIFIED", "churn-a", "3", ("10.1.0.5", true), ("10.1.0.6", true)), t0 + 100_000),
+            ("ADDED", SliceEvent("ADDED", "churn-b", "4", ("10.2.0.7", null)), t0 + 150_000),
+            ("ADDED", new JsonObject { ["type"] = "ADDED", ["object"] = new JsonObject { ["metadata"] = new JsonObject { ["name"] = "churn-v6" }, ["addressType"] = "IPv6", ["endpoints"] = new JsonArray(new JsonObject { ["addresses"] = new JsonArray("fd00::9") }) } }, t0 + 160_000),
+            // Restart of 10.1.0.5: its replacement ready and the old one terminating in one update, then the old one gone.
+            ("MODIFIED", SliceEvent("MODIFIED", "churn-a", "5", ("10.1.0.5", false), ("10.1.0.6", true), ("10.1.0.8", true)), t0 + 400_000),
+            ("MODIFIED", SliceEvent("MODIFIED", "churn-a", "6", ("10.1.0.6", true), ("10.1.0.8", true)), t0 + 450_000),
+            // A slice deleted takes its endpoints with it.
+            ("DELETED", SliceEvent("DELETED", "churn-b", "7"), t0 + 600_000),
+        ];
+        foreach (var (type, e, at) in recorded) tracker.Apply(type, e["object"]!.AsObject(), at);
+
+        var changes = tracker.Changes;
+        Assert.Equal(["add 10.1.0.6 @100", "add 10.2.0.7 @150", "add 10.1.0.8 @400", "remove 10.1.0.5 @400", "remove 10.2.0.7 @600"],
+            changes.Select(c => $"{c.Kind} {c.Added ?? c.Removed} @{(c.IssuedUnixUs - t0) / 1000}"));
+        Assert.Equal(Enumerable.Range(1, 5), changes.Select(c => c.Index));
+        Assert.Equal(["10.1.0.6", "10.1.0.8"], tracker.Ready.Order());
+        Assert.Equal(["10.1.0.6", "10.1.0.8"], tracker.Present.Order());
+
+        // What one node's prober saw (on the controller's clock after its offset of +2 ms was taken off).
+        var seen = new ProbeTotals(new Dictionary<string, BackendSeen>
+        {
+            ["10.1.0.5"] = new(t0 - 4_000_000 + 2_000, t0 + 430_000 + 2_000, 900), // 30 ms of traffic after its removal was seen
+            ["10.1.0.6"] = new(t0 + 118_000 + 2_000, t0 + 900_000, 300),
+            ["10.2.0.7"] = new(t0 + 190_000 + 2_000, t0 + 590_000, 200),
+            ["10.1.0.8"] = new(t0 + 425_000 + 2_000, t0 + 900_000, 100),
+        }, [new ProbeFailure(t0 + 410_000 + 2_000, "reset")], 0);
+        var data = ConvergenceCalculator.Compute(changes, [("node-a", ConvergenceRunner.Shift(seen, 2_000), 6.0)]);
+        Assert.Equal([18.0, 40.0, 25.0, null, null], data.Nodes[0].ReachedMs);
+        Assert.Equal([null, null, null, 30.0, null], data.Nodes[0].StaleMs); // 10.2.0.7 was last seen before its slice went
+        var m = ConvergenceCalculator.MetricsOf(data);
+        Assert.Equal(0, m[Metrics.ConvergenceUnreached]); // removals have nothing to reach
+        Assert.Equal(25.0, m[Metrics.ConvergenceP50Ms]);
+        Assert.Equal(1, m[Metrics.ChurnFailures]);
+    }
+
+    [Fact]
+    public async Task A_convergence_case_scales_and_restarts_the_deployment_and_measures_every_nodes_dataplane_from_the_watch()
+    {
+        await using var cluster = new FakeCluster(dataplaneDelay: TimeSpan.FromMilliseconds(150));
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: convergence\nrepetitions: 2\nplacement: pod-to-cluster-ip\ncases:\n  - workload: probe\n    rate: 400\n    endpoints: 4\n", "kube.yaml");
+        RunOutcome outcome;
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("registry.example/cnibench-agent:test", "c1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), ChurnStepTimeout: TimeSpan.FromSeconds(20))))
+        {
+            Assert.Empty(target.Validate(scenario));
+            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        }
+        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        foreach (var result in outcome.Results)
+        {
+            var data = result.Convergence!;
+            output.WriteLine($"repetition {result.Repetition}: p50 {result.Metrics[Metrics.ConvergenceP50Ms]:0.0} ms, max {result.Metrics[Metrics.ConvergenceMaxMs]:0.0} ms, failures {result.Metrics[Metrics.ChurnFailures]}, clocks {string.Join(", ", data.Clocks.Select(c => $"{c.Node} {c.OffsetMs:0.000}±{c.UncertaintyMs:0.000} ms"))}, {(result.FinishedAt - result.StartedAt).TotalSeconds:0.0} s");
+            // 1→4 is three adds; the restart replaces all four: four adds and four removals.
+            Assert.Equal(3 + 4, data.Changes.Count(c => c.Kind == "add"));
+            Assert.Equal(4, data.Changes.Count(c => c.Kind == "remove"));
+            Assert.Equal(FakeCluster.NodeNames, data.Nodes.Select(n => n.Node));
+            // Every node's dataplane followed each slice 150 ms after it was published; the first probe to the new pod comes after that.
+            var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().ToArray();
+            Assert.Equal(7 * 2, reached.Length);
+            Assert.All(reached, ms => Assert.InRange(ms, 140, 1500));
+            Assert.InRange(result.Metrics[Metrics.ConvergenceP50Ms], 150, 300);
+            // Pods that terminated stopped serving at once while the rules still sent to them for 150 ms.
+            Assert.True(result.Metrics[Metrics.ChurnFailures] > 0);
+            // One machine, one clock: the readings prove no difference, so nothing was moved.
+            Assert.All(data.Clocks, c => Assert.Equal(0, c.CorrectionMs));
+            Assert.Equal(2, data.Clocks.Count);
+            // The probers were finished once the rollout settled, not after the whole budget.
+            Assert.InRange(result.FinishedAt - result.StartedAt, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(20));
+        }
+        var requests = cluster.Api.Requests;
+        var deployments = requests.Where(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/deployments/endpoint")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
+        // Per repetition: back to 1, scaled to 4, restarted; the restart stamp is kept when scaling back.
+        Assert.Equal([1, 4, 4, 1, 4, 4], deployments.Select(d => (int)d["spec"]!["replicas"]!));
+        Assert.Equal(deployments[2]["spec"]!["template"]!["metadata"]!["annotations"]!.ToJsonString(), deployments[3]["spec"]!["template"]!["metadata"]!["annotations"]!.ToJsonString());
+        Assert.All(deployments.Concat(requests.Where(r => r.PathAndQuery.Contains("/daemonsets/prober")).Where(r => r.Method == "PATCH").Select(r => JsonNode.Parse(r.Body)!)),
+            d => Assert.True(ManifestRules.Check(d.AsObject()).Count == 0, string.Join("; ", ManifestRules.Check(d.AsObject()))));
+        Assert.Contains(requests, r => r.PathAndQuery.Contains("/endpointslices?") && r.PathAndQuery.Contains("watch=1") && r.PathAndQuery.Contains("kubernetes.io%2Fservice-name%3Dchurn"));
+        DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
+    }
+
+    [Fact]
+    public void Workload_manifests_keep_the_rules_the_api_adds_for_templates()
+    {
+        Assert.Empty(ManifestRules.Check(AgentManifests.ProberDaemonSet("ns", "r1", "img:1")));
+        Assert.Empty(ManifestRules.Check(AgentManifests.EndpointDeployment("ns", "r1", "img:1", 44, "2026-11-22T08:00:00Z")));
+        Assert.Empty(ManifestRules.Check(AgentManifests.ChurnServiceManifest("ns", "r1")));
+        var bad = AgentManifests.EndpointDeployment("ns", "r1", "img:1", -1, null);
+        bad["spec"]!["template"]!["spec"]!["activeDeadlineSeconds"] = 60;
+        bad["spec"]!["template"]!["spec"]!["restartPolicy"] = "Never";
+        bad["spec"]!["selector"]!["matchLabels"]![AgentManifests.RoleLabel] = "other";
+        var problems = ManifestRules.Check(bad);
+        Assert.Contains("Deployment/endpoint: spec.replicas: must be 0 or more", problems);
+        Assert.Contains("Deployment/endpoint: spec.template.metadata.labels: `selector` does not match template `labels`", problems);
+        Assert.Contains("Deployment/endpoint: spec.template.spec.restartPolicy: Deployment pods: allowed: Always", problems);
+        Assert.Contains("Deployment/endpoint: spec.template.spec.activeDeadlineSeconds: not supported in a Deployment", problems);
     }
 }

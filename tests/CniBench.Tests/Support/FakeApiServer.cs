@@ -70,6 +70,7 @@ public sealed class FakeApiServer : IAsyncDisposable
         response.StatusCode = status;
         response.ContentType = "application/json";
         var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        response.ContentLength64 = bytes.Length;
         await response.OutputStream.WriteAsync(bytes);
     }
 

@@ -14,6 +14,9 @@ public static class KubeChecks
         ("create", "", "pods"), ("get", "", "pods"), ("delete", "", "pods"), ("create", "", "pods/proxy"), ("get", "", "pods/proxy"),
         ("patch", "", "secrets"), ("patch", "", "services"), ("get", "", "services"),
         ("list", "", "nodes"), ("list", "apps", "daemonsets"), ("get", "", "configmaps"),
+        // convergence cases
+        ("patch", "apps", "daemonsets"), ("get", "apps", "daemonsets"), ("patch", "apps", "deployments"), ("list", "", "pods"),
+        ("list", "discovery.k8s.io", "endpointslices"), ("watch", "discovery.k8s.io", "endpointslices"),
     ];
 
     public static async Task<IReadOnlyList<DoctorCommand.Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)

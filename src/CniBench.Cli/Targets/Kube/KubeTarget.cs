@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using CniBench.Cli.Convergence;
 using CniBench.Cli.Kube;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Protocol;
@@ -9,7 +10,8 @@ using CniBench.Contracts.Workloads;
 namespace CniBench.Cli.Targets.Kube;
 
 /// <summary>What a kube run deploys with: the image, the run's namespace, how long its pods may live.</summary>
-public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null);
+/// <param name="ChurnStepTimeout">The most a convergence case waits for the scale-up, and again for the rollout, to show in the EndpointSlices.</param>
+public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null);
 
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
@@ -18,7 +20,7 @@ public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Dead
 /// the servers; the controller speaks to each agent through the API server's pod proxy, so it needs no
 /// route into the cluster.
 /// </summary>
-public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget
+public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
     private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
@@ -29,6 +31,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private (string Server, string Client, JsonObject ServerNode)? _nodes;
     private readonly HashSet<string> _servicesApplied = new();
     private bool _namespaceCreated;
+    private KubeEndpoints? _endpoints;
+    private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
 
     public string Name => "kube";
     public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
@@ -40,7 +44,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         {
             if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
             if (c.Lab is not null) problems.Add($"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only");
-            if (c.Churn is not null) problems.Add($"case {c.Name}: convergence cases (endpoints) are not built for the kube target yet");
+            if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
+            foreach (var labOnly in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
+                problems.Add($"case {c.Name}: {labOnly} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
         }
         return problems;
     }
@@ -157,12 +163,94 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         Check(manifest);
         await kube.CreateAsync(KubeResource.Core("pods", Namespace), manifest, cancellationToken);
         var pod = await WaitReadyAsync(placement.Name, cancellationToken);
-        var proxy = new Uri(kube.Connection.Server, $"/api/v1/namespaces/{Namespace}/pods/{placement.Name}:{AgentManifests.ControlPort}/proxy/");
+        return await ConnectAsync(placement.Name, pod, cancellationToken);
+    }
+
+    /// <summary>A client for a pod's agent through the API server's pod proxy, kept (and disposed) with the run's agents.</summary>
+    private async Task<(AgentClient Client, AgentInfo Info, JsonObject Pod)> ConnectAsync(string podName, JsonObject pod, CancellationToken cancellationToken)
+    {
+        var proxy = new Uri(kube.Connection.Server, $"/api/v1/namespaces/{Namespace}/pods/{podName}:{AgentManifests.ControlPort}/proxy/");
         var client = new AgentClient(proxy, _token, TimeSpan.FromSeconds(10),
             kube.CreateProxyHandler(new Dictionary<string, string> { [ControlProtocol.ProxyTokenHeader] = _token }));
-        var info = await client.InfoAsync(cancellationToken);
-        _agents[placement.Name] = (client, info, pod);
-        return _agents[placement.Name];
+        try
+        {
+            var info = await client.InfoAsync(cancellationToken);
+            return _agents[podName] = (client, info, pod);
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A convergence case: the probers (a DaemonSet, once per run, each prober's clock offset measured), the
+    /// churn Service and its endpoints Deployment back at one replica, and the EndpointSlice watch following it.
+    /// </summary>
+    public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        await EnsureNamespaceAsync(cancellationToken);
+        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
+        if (_endpoints is null)
+        {
+            _endpoints = new KubeEndpoints(kube, Namespace, options.RunId, options.Image, options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5));
+            await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
+            await kube.ApplyAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)), cancellationToken);
+        }
+        await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
+        _probers ??= await ProbersAsync(cancellationToken);
+        // Clocks drift: every case reads them afresh.
+        var probers = new List<Prober>();
+        foreach (var (node, agent) in _probers)
+        {
+            var (offset, uncertainty) = await ClockOffset.MeasureAsync(agent.Client, cancellationToken);
+            probers.Add(new Prober(node, agent, offset, uncertainty));
+        }
+        var service = await kube.GetAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), cancellationToken);
+        var ip = Pick(v6, service["spec"]?["clusterIPs"], (string?)service["spec"]?["clusterIP"], $"service {Namespace}/{AgentManifests.ChurnService}");
+        int port = (int?)service["spec"]?["ports"]?[0]?["port"] ?? 80;
+        var address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
+        return await KubeChurn.StartAsync(kube, _endpoints, plannedCase.Churn!.Endpoints, v6, probers, address, cancellationToken);
+    }
+
+    /// <summary>Waits for the prober DaemonSet to have a ready pod on every node it schedules to, and connects to each.</summary>
+    private async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> ProbersAsync(CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
+        string selector = $"{AgentManifests.RunLabel}={options.RunId},{AgentManifests.RoleLabel}={AgentManifests.ProberRole}";
+        while (true)
+        {
+            var status = (await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), cancellationToken))["status"];
+            long desired = (long?)status?["desiredNumberScheduled"] ?? 0, ready = (long?)status?["numberReady"] ?? 0;
+            if (desired > 0 && ready >= desired) break;
+            if (DateTimeOffset.UtcNow > deadline)
+                throw new TargetException($"kube: the prober DaemonSet {Namespace}/{AgentManifests.ProberRole} has {ready} of {desired} pods ready after {options.ReadyTimeout.TotalSeconds:0}s ({await WhyPodsWaitAsync(kube, Namespace, selector, "prober", cancellationToken)})");
+            await Task.Delay(500, cancellationToken);
+        }
+        var (pods, _) = await kube.ListAsync(KubeResource.Core("pods", Namespace), selector, cancellationToken);
+        var probers = new List<(string, AgentHandle)>();
+        foreach (var pod in pods.Where(IsReady).OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal))
+        {
+            var name = (string?)pod["metadata"]?["name"] ?? "";
+            probers.Add(((string?)pod["spec"]?["nodeName"] ?? name, Handle("prober", await ConnectAsync(name, pod, cancellationToken))));
+        }
+        return probers;
+    }
+
+    internal static bool IsReady(JsonObject pod) =>
+        (pod["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true;
+
+    /// <summary>The first reason a not-ready pod of a selector gives (unschedulable, image pull, crash), and how many wait.</summary>
+    internal static async Task<string> WhyPodsWaitAsync(KubeClient kube, string ns, string selector, string what, CancellationToken cancellationToken)
+    {
+        var (pods, _) = await kube.ListAsync(KubeResource.Core("pods", ns), selector, cancellationToken);
+        var waiting = pods.Where(p => !IsReady(p)).ToArray();
+        var reason = waiting.Select(p =>
+            (p["status"]?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => (string?)c["state"]?["waiting"]?["reason"]).FirstOrDefault(r => r is not null)
+            ?? (p["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Where(c => (string?)c["status"] == "False").Select(c => (string?)c["message"]).FirstOrDefault(m => m is not null))
+            .FirstOrDefault(r => r is not null);
+        return $"{waiting.Length} of {pods.Count} {what} pods not ready{(reason is null ? "" : $": {reason}")}";
     }
 
     private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
@@ -183,7 +271,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         {
             var pod = await kube.GetAsync(KubeResource.Core("pods", Namespace, name), cancellationToken);
             var status = pod["status"] as JsonObject;
-            if ((status?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true) return pod;
+            if (IsReady(pod)) return pod;
             var waiting = (status?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => c["state"]?["waiting"] as JsonObject).OfType<JsonObject>().FirstOrDefault();
             if (waiting is not null) last = $"{(string?)waiting["reason"]}: {(string?)waiting["message"]}";
             else if ((string?)status?["phase"] is { } phase) last = $"phase {phase}";
@@ -210,7 +298,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return manifest;
     }
 
-    private static void Check(JsonObject manifest)
+    internal static void Check(JsonObject manifest)
     {
         var problems = ManifestRules.Check(manifest);
         if (problems.Count > 0) throw new TargetException($"kube: a generated manifest breaks the API's rules: {string.Join("; ", problems)}");
@@ -247,8 +335,14 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             else
             {
                 // A namespace the user gave: only what this run made goes, found by its run label.
-                foreach (var plural in new[] { "pods", "services", "secrets" })
-                    await kube.DeleteCollectionAsync(KubeResource.Core(plural, Namespace), $"{AgentManifests.RunLabel}={options.RunId}", timeout.Token);
+                // Workloads first, so their controllers do not make new pods while the pods go.
+                KubeResource[] kinds =
+                [
+                    new("apps", "v1", "deployments", Namespace), new("apps", "v1", "daemonsets", Namespace),
+                    KubeResource.Core("pods", Namespace), KubeResource.Core("services", Namespace), KubeResource.Core("secrets", Namespace),
+                ];
+                foreach (var kind in kinds)
+                    await kube.DeleteCollectionAsync(kind, $"{AgentManifests.RunLabel}={options.RunId}", timeout.Token);
             }
         }
         catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)

@@ -1,0 +1,216 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace CniBench.Tests.Support;
+
+/// <summary>
+/// A cluster as the kube target sees it, on an in-process API server: nodes, namespaces, secrets, pods,
+/// services, a DaemonSet and a Deployment as the API returns them, and the pods' proxy subresource
+/// forwarding to real agents that the fake "kubelet" starts on loopback for every agent pod (with the token
+/// from the run's Secret). The endpoints Deployment has a controller of its own (<see cref="FakeEndpoints"/>).
+/// </summary>
+public sealed class FakeCluster : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, (JsonObject Pod, TestAgentServer Agent)> _pods = new();
+    private readonly HttpClient _forward = new();
+    private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
+    private readonly CancellationTokenSource _closing = new();
+    private string _token = "";
+
+    public FakeCluster(TimeSpan? dataplaneDelay = null)
+    {
+        Api = new FakeApiServer(HandleAsync);
+        Endpoints = new FakeEndpoints(dataplaneDelay ?? TimeSpan.FromMilliseconds(100));
+    }
+
+    public FakeApiServer Api { get; }
+    public FakeEndpoints Endpoints { get; }
+    public string? PodWaitingReason { get; init; }
+    public static readonly string[] NodeNames = ["node-a", "node-b"];
+
+    /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
+    public async Task FailPodAsync(string name, string reason)
+    {
+        var (pod, agent) = _pods[name];
+        await agent.DisposeAsync();
+        var ended = pod.DeepClone().AsObject();
+        ended["status"] = new JsonObject { ["phase"] = "Failed", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["reason"] = reason, ["exitCode"] = 137 } } }) };
+        ended["metadata"]!["resourceVersion"] = "7";
+        await _podEvents.Writer.WriteAsync(new JsonObject { ["type"] = "MODIFIED", ["object"] = ended });
+    }
+
+    private async Task HandleAsync(FakeApiServer.Request r, HttpListenerResponse response)
+    {
+        var path = r.PathAndQuery.Split('?')[0];
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (path == "/version") { await FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.31.0" }); return; }
+        if (path == "/api/v1/nodes") { await FakeApiServer.Json(response, new JsonObject { ["kind"] = "NodeList", ["metadata"] = new JsonObject { ["resourceVersion"] = "1" }, ["items"] = new JsonArray(NodeNames.Select(n => (JsonNode)Node(n)).ToArray()) }); return; }
+        if (path == "/apis/apps/v1/namespaces/kube-system/daemonsets")
+        {
+            await FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cilium" }, ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["image"] = "quay.io/cilium/cilium:v1.16.3@sha256:abc" }) } } } }) });
+            return;
+        }
+        if (path == "/api/v1/namespaces/kube-system/configmaps/kube-proxy") { await FakeApiServer.Status(response, 404, "NotFound", "configmaps \"kube-proxy\" not found"); return; }
+        // /api/v1/namespaces/NS/pods/NAME:7200/proxy/REST → the agent's control API
+        if (segments.Length >= 7 && segments[4] == "pods" && segments[6] == "proxy")
+        {
+            var name = segments[5].Split(':')[0];
+            await ForwardAsync(_pods[name].Agent, "/" + string.Join('/', segments[7..]) + (r.PathAndQuery.Contains('?') ? "?" + r.PathAndQuery.Split('?')[1] : ""), r, response);
+            return;
+        }
+        if (r.Method == "PATCH" && segments.Length == 6 && segments[4] == "secrets")
+        {
+            _token = (string?)JsonNode.Parse(r.Body)!["stringData"]!["token"] ?? "";
+            await FakeApiServer.Json(response, JsonNode.Parse(r.Body)!);
+            return;
+        }
+        if (segments is ["apis", "apps", "v1", "namespaces", _, "daemonsets", _])
+        {
+            await DaemonSetAsync(r, response);
+            return;
+        }
+        if (segments is ["apis", "apps", "v1", "namespaces", _, "deployments", _] && r.Method == "PATCH")
+        {
+            var deployment = JsonNode.Parse(r.Body)!.AsObject();
+            Endpoints.Apply((int)deployment["spec"]!["replicas"]!, (string?)deployment["spec"]!["template"]!["metadata"]!["annotations"]?[CniBench.Cli.Kube.AgentManifests.RestartedAtAnnotation]);
+            await FakeApiServer.Json(response, deployment);
+            return;
+        }
+        if (segments is ["apis", "discovery.k8s.io", "v1", "namespaces", _, "endpointslices"])
+        {
+            await Endpoints.SlicesAsync(r, response, _closing.Token);
+            return;
+        }
+        if (r.Method == "POST" && segments.Length == 5 && segments[4] == "pods")
+        {
+            var pod = JsonNode.Parse(r.Body)!.AsObject();
+            var name = (string)pod["metadata"]!["name"]!;
+            _pods[name] = (pod, new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!, dualStack: true));
+            await FakeApiServer.Json(response, pod, 201);
+            return;
+        }
+        if (r.Method == "GET" && segments.Length == 5 && segments[4] == "pods")
+        {
+            if (!r.PathAndQuery.Contains("watch=1"))
+            {
+                var selector = Selector(r.PathAndQuery);
+                var items = _pods.Values.Select(p => p.Pod).Where(p => selector.All(s => (string?)p["metadata"]!["labels"]?[s.Key] == s.Value)).Select(p => (JsonNode)Running(p)).ToArray();
+                await FakeApiServer.Json(response, new JsonObject { ["kind"] = "PodList", ["metadata"] = new JsonObject { ["resourceVersion"] = "5" }, ["items"] = new JsonArray(items) });
+                return;
+            }
+            // A watch held open, as the API server holds it, sending pod events as they happen.
+            response.StatusCode = 200;
+            response.SendChunked = true;
+            try
+            {
+                await foreach (var e in _podEvents.Reader.ReadAllAsync(_closing.Token))
+                {
+                    await response.OutputStream.WriteAsync(Encoding.UTF8.GetBytes(e.ToJsonString() + "\n"));
+                    await response.OutputStream.FlushAsync();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
+        if (r.Method == "GET" && segments.Length == 6 && segments[4] == "pods")
+        {
+            var pod = _pods[segments[5]].Pod;
+            await FakeApiServer.Json(response, PodWaitingReason is { } reason
+                ? With(pod, new JsonObject { ["phase"] = "Pending", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = "Back-off pulling image" } } }) })
+                : Running(pod));
+            return;
+        }
+        if (segments.Length == 6 && segments[4] == "services")
+        {
+            var service = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject { ["spec"] = new JsonObject() };
+            service["spec"]!["clusterIP"] = "127.0.0.1";
+            service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
+            // The churn Service's ClusterIP is the fake dataplane's proxy.
+            if (segments[5] == CniBench.Cli.Kube.AgentManifests.ChurnService) service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = Endpoints.ProxyPort });
+            await FakeApiServer.Json(response, service);
+            return;
+        }
+        await FakeApiServer.Json(response, r.Body.Length > 0 ? JsonNode.Parse(r.Body)! : new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, r.Method == "POST" ? 201 : 200);
+    }
+
+    /// <summary>The prober DaemonSet: applying it starts a pod (a real agent) on every node; its status counts them ready.</summary>
+    private async Task DaemonSetAsync(FakeApiServer.Request r, HttpListenerResponse response)
+    {
+        if (r.Method == "PATCH")
+        {
+            var daemonSet = JsonNode.Parse(r.Body)!.AsObject();
+            foreach (var node in NodeNames)
+            {
+                var name = $"prober-{node}";
+                var pod = new JsonObject
+                {
+                    ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = daemonSet["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone() },
+                    ["spec"] = new JsonObject { ["nodeName"] = node },
+                };
+                _pods.GetOrAdd(name, _ => (pod, new TestAgentServer(pod: name, token: _token, node: node, dualStack: true)));
+            }
+            await FakeApiServer.Json(response, daemonSet);
+            return;
+        }
+        await FakeApiServer.Json(response, new JsonObject { ["status"] = new JsonObject { ["desiredNumberScheduled"] = NodeNames.Length, ["numberReady"] = NodeNames.Length } });
+    }
+
+    private static JsonObject Running(JsonObject pod) => With(pod, new JsonObject
+    {
+        ["phase"] = "Running", ["podIP"] = "127.0.0.1",
+        ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" }, new JsonObject { ["ip"] = "::1" }),
+        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+    });
+
+    private static JsonObject With(JsonObject pod, JsonObject status)
+    {
+        var copy = pod.DeepClone().AsObject();
+        copy["status"] = status;
+        return copy;
+    }
+
+    /// <summary>labelSelector=a=b,c=d as pairs.</summary>
+    public static Dictionary<string, string> Selector(string pathAndQuery)
+    {
+        var query = System.Web.HttpUtility.ParseQueryString(pathAndQuery.Contains('?') ? pathAndQuery[(pathAndQuery.IndexOf('?') + 1)..] : "");
+        return (query["labelSelector"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1]);
+    }
+
+    private async Task ForwardAsync(TestAgentServer agent, string rest, FakeApiServer.Request r, HttpListenerResponse response)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(r.Method), new Uri(agent.ControlUri, rest.TrimStart('/')));
+        foreach (var name in new[] { "CniBench-Protocol", "X-CniBench-Token" })
+            if (r.Headers[name] is { } value) request.Headers.TryAddWithoutValidation(name, value);
+        if (r.Body.Length > 0) request.Content = new StringContent(r.Body, Encoding.UTF8, "application/json");
+        using var answer = await _forward.SendAsync(request);
+        response.StatusCode = (int)answer.StatusCode;
+        response.ContentType = "application/json";
+        var body = await answer.Content.ReadAsByteArrayAsync();
+        response.ContentLength64 = body.Length;
+        await response.OutputStream.WriteAsync(body);
+    }
+
+    private static JsonObject Node(string name) => new()
+    {
+        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["topology.kubernetes.io/zone"] = "zone-" + name[^1] } },
+        ["status"] = new JsonObject
+        {
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+            ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "InternalIP", ["address"] = "::1" }),
+            ["nodeInfo"] = new JsonObject { ["kernelVersion"] = "6.8.0", ["osImage"] = "Debian", ["containerRuntimeVersion"] = "containerd://1.7" },
+        },
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await _closing.CancelAsync();
+        foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
+        await Endpoints.DisposeAsync();
+        _forward.Dispose();
+        await Api.DisposeAsync();
+    }
+}
