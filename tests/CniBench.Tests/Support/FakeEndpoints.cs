@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -19,7 +18,7 @@ public sealed class FakeEndpoints : IAsyncDisposable
     private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(40);
     private readonly TimeSpan _dataplaneDelay;
     private readonly TestAgentServer _pods = new(pod: "endpoints", token: "not-used", dualStack: true);
-    private readonly TcpListener _proxy = new(IPAddress.Loopback, 0);
+    private readonly TcpForwarder _proxy;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<(long ResourceVersion, JsonObject Event)> _events = new();
@@ -27,7 +26,6 @@ public sealed class FakeEndpoints : IAsyncDisposable
     private readonly HashSet<string> _dead = new();
     private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _controller = Task.CompletedTask;
-    private readonly Task _accept;
     private (long Version, string[] Ips) _programmed = (0, []);
     private string? _restartedAt;
     private long _resourceVersion = 100;
@@ -36,11 +34,10 @@ public sealed class FakeEndpoints : IAsyncDisposable
     public FakeEndpoints(TimeSpan dataplaneDelay)
     {
         _dataplaneDelay = dataplaneDelay;
-        _proxy.Start();
-        _accept = Task.Run(AcceptAsync);
+        _proxy = new TcpForwarder(Pick);
     }
 
-    public int ProxyPort => ((IPEndPoint)_proxy.LocalEndpoint).Port;
+    public int ProxyPort => _proxy.Port;
 
     /// <summary>Every slice state published, in order, with the ready addresses of each.</summary>
     public IReadOnlyList<IReadOnlyList<string>> Published
@@ -174,51 +171,22 @@ public sealed class FakeEndpoints : IAsyncDisposable
         }
     }
 
-    private async Task AcceptAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _proxy.AcceptTcpClientAsync(_stop.Token); }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
-            _ = Task.Run(() => BalanceAsync(client));
-        }
-    }
-
     /// <summary>A new connection goes to a random endpoint of the rules in force; one sent to a gone pod is reset.</summary>
-    private async Task BalanceAsync(TcpClient client)
+    private IPEndPoint? Pick()
     {
-        using (client)
+        lock (_gate)
         {
-            string ip;
-            lock (_gate)
-            {
-                var rules = _programmed.Ips;
-                if (rules.Length == 0 || _dead.Contains(ip = rules[Random.Shared.Next(rules.Length)]))
-                {
-                    client.Client.LingerState = new LingerOption(true, 0);
-                    return;
-                }
-            }
-            using var backend = new TcpClient();
-            try
-            {
-                await backend.ConnectAsync(IPAddress.Parse(ip), _pods.Info.Ports.Http, _stop.Token);
-                var up = client.GetStream().CopyToAsync(backend.GetStream(), _stop.Token);
-                var down = backend.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
-                await Task.WhenAny(up, down);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-            {
-            }
+            var rules = _programmed.Ips;
+            if (rules.Length == 0) return null;
+            var ip = rules[Random.Shared.Next(rules.Length)];
+            return _dead.Contains(ip) ? null : new IPEndPoint(IPAddress.Parse(ip), _pods.Info.Ports.Http);
         }
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        _proxy.Stop();
-        await _accept;
+        await _proxy.DisposeAsync();
         await _pods.DisposeAsync();
         _stop.Dispose();
     }

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace CniBench.Tests.Support;
+
+/// <summary>
+/// A userspace TCP balancer on loopback, as a proxy in front of a ClusterIP: each new connection goes where
+/// <see cref="_pick"/> says at that instant (null: reset, as when no rule or a gone pod takes it). Listens
+/// only after <paramref name="listenAfter"/>, so connections before that are refused, as to a Service whose
+/// rules are not written yet.
+/// </summary>
+public sealed class TcpForwarder : IAsyncDisposable
+{
+    private readonly Func<IPEndPoint?> _pick;
+    private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _accept;
+
+    public TcpForwarder(Func<IPEndPoint?> pick, TimeSpan? listenAfter = null)
+    {
+        _pick = pick;
+        // Bound at once (the port is known and kept), listening only later.
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        _accept = Task.Run(async () =>
+        {
+            if (listenAfter is { } wait) await Task.Delay(wait, _stop.Token).ContinueWith(_ => { });
+            if (_stop.IsCancellationRequested) return;
+            _listener.Listen(512);
+            await AcceptAsync();
+        });
+    }
+
+    public int Port { get; }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            TcpClient client;
+            try { client = new TcpClient { Client = await _listener.AcceptAsync(_stop.Token) }; }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
+            _ = Task.Run(() => ForwardAsync(client));
+        }
+    }
+
+    private async Task ForwardAsync(TcpClient client)
+    {
+        using (client)
+        {
+            if (_pick() is not { } target)
+            {
+                client.Client.LingerState = new LingerOption(true, 0);
+                return;
+            }
+            using var backend = new TcpClient();
+            try
+            {
+                await backend.ConnectAsync(target, _stop.Token);
+                var up = client.GetStream().CopyToAsync(backend.GetStream(), _stop.Token);
+                var down = backend.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
+                await Task.WhenAny(up, down);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Dispose();
+        await _accept;
+        _stop.Dispose();
+    }
+}
