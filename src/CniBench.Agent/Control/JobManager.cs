@@ -140,7 +140,8 @@ public static class Preflight
 {
     public static async Task<string?> CheckAsync(WorkloadSpec spec, CancellationToken cancellationToken)
     {
-        if (spec.Kind == WorkloadKind.Monitor || spec.Kind.IsUdp()) return null;
+        // A prober is there to see a service that may not answer yet: its failures are its data.
+        if (spec.Kind is WorkloadKind.Monitor or WorkloadKind.Probe || spec.Kind.IsUdp()) return null;
         Endpoints.TryParse(spec.Target, out var endpoint);
         using var socket = new Socket(endpoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -113,6 +113,26 @@ public static class AgentManifests
         },
     };
 
+    public const string DummyRole = "dummy";
+
+    /// <summary>
+    /// A service-scale dummy: a ClusterIP Service with the server agents as its endpoints, so every proxy
+    /// writes rules for it (a Service without endpoints gets a single reject rule, or none).
+    /// </summary>
+    public static JsonObject DummyService(string ns, string runId, string name) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Service",
+        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = Labels(runId, DummyRole) },
+        ["spec"] = new JsonObject
+        {
+            ["type"] = "ClusterIP",
+            ["ipFamilyPolicy"] = "PreferDualStack",
+            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
+            ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
+        },
+    };
+
     private static JsonObject Template(string runId, string role, JsonObject spec, JsonObject? annotations)
     {
         var metadata = new JsonObject { ["labels"] = Labels(runId, role) };

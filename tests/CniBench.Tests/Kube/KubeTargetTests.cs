@@ -257,3 +257,35 @@ public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("Deployment/endpoint: spec.template.spec.activeDeadlineSeconds: not supported in a Deployment", problems);
     }
 }
+
+public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Cases_set_the_number_of_services_and_each_repetition_times_a_new_service_until_it_answers()
+    {
+        await using var cluster = new FakeCluster { ServiceDelay = TimeSpan.FromMilliseconds(300) };
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: service-scale\nrepetitions: 2\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    services: [20, 3]\n", "kube.yaml");
+        RunOutcome outcome;
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("registry.example/cnibench-agent:test", "s1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))))
+        {
+            Assert.Empty(target.Validate(scenario));
+            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        }
+        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        var reach = outcome.Results.Select(r => r.Metrics[Metrics.ServiceReachableMs]).ToArray();
+        output.WriteLine($"reachable after {string.Join(", ", reach.Select(ms => $"{ms:0.0}"))} ms");
+        Assert.Equal(4, reach.Length);
+        Assert.All(reach, ms => Assert.InRange(ms, 290, 800)); // the fake answers 300 ms after the create
+        var requests = cluster.Api.Requests;
+        string[] Names(string method) => requests.Where(r => r.Method == method && r.PathAndQuery.Contains("/services")).Select(r => method == "POST" ? (string)JsonNode.Parse(r.Body)!["metadata"]!["name"]! : r.PathAndQuery.Split('/')[^1].Split('?')[0]).ToArray();
+        // 19 dummies beside the run's own Service, then 17 of them deleted for the case with 3; one reach probe per repetition, each deleted.
+        Assert.Equal(19, Names("POST").Count(n => n.StartsWith("dummy-")));
+        Assert.Equal(Enumerable.Range(2, 17).Select(i => $"dummy-{i:D5}").Order(), Names("DELETE").Where(n => n.StartsWith("dummy-")).Order());
+        Assert.Equal(4, Names("POST").Count(n => n.StartsWith("reach-")));
+        Assert.Equal(Names("POST").Where(n => n.StartsWith("reach-")).Order(), Names("DELETE").Where(n => n.StartsWith("reach-")).Order());
+        DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
+    }
+}

@@ -129,7 +129,9 @@ public class ScenarioLoaderTests
         Assert.Empty(new CniBench.Cli.Targets.Kube.KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(kube));
 
         var refused = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("service-scale", "local"));
-        Assert.Contains("suite 'service-scale' runs on --target lab, not local", refused.Errors[0].ToString());
+        Assert.Contains("suite 'service-scale' runs on --target kube or lab, not local", refused.Errors[0].ToString());
+        foreach (var suite in new[] { "convergence", "service-scale" })
+            Assert.Empty(new CniBench.Cli.Targets.Kube.KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(ScenarioLoader.LoadSuite(suite, "kube")));
     }
 
     [Fact]

@@ -17,6 +17,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private readonly HttpClient _forward = new();
     private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
     private readonly CancellationTokenSource _closing = new();
+    private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
     private string _token = "";
 
     public FakeCluster(TimeSpan? dataplaneDelay = null)
@@ -28,6 +29,9 @@ public sealed class FakeCluster : IAsyncDisposable
     public FakeApiServer Api { get; }
     public FakeEndpoints Endpoints { get; }
     public string? PodWaitingReason { get; init; }
+
+    /// <summary>How long a newly created Service takes to answer through its ClusterIP.</summary>
+    public TimeSpan ServiceDelay { get; init; } = TimeSpan.FromMilliseconds(300);
     public static readonly string[] NodeNames = ["node-a", "node-b"];
 
     /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
@@ -124,6 +128,29 @@ public sealed class FakeCluster : IAsyncDisposable
                 : Running(pod));
             return;
         }
+        if (r.Method == "POST" && segments.Length == 5 && segments[4] == "services")
+        {
+            var service = JsonNode.Parse(r.Body)!.AsObject();
+            var name = (string)service["metadata"]!["name"]!;
+            service["spec"]!["clusterIP"] = "127.0.0.1";
+            service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
+            // A Service made to time reachability answers only once its "rules are written", ServiceDelay later.
+            if (name.StartsWith("reach-", StringComparison.Ordinal))
+            {
+                var server = _pods["server"].Agent;
+                var forwarder = new TcpForwarder(() => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http), ServiceDelay);
+                _forwarders[name] = forwarder;
+                service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = forwarder.Port });
+            }
+            await FakeApiServer.Json(response, service, 201);
+            return;
+        }
+        if (r.Method == "DELETE" && segments.Length == 6 && segments[4] == "services" && _forwarders.TryRemove(segments[5], out var gone))
+        {
+            await gone.DisposeAsync();
+            await FakeApiServer.Json(response, new JsonObject { ["kind"] = "Status", ["status"] = "Success" });
+            return;
+        }
         if (segments.Length == 6 && segments[4] == "services")
         {
             var service = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject { ["spec"] = new JsonObject() };
@@ -210,6 +237,7 @@ public sealed class FakeCluster : IAsyncDisposable
         await _closing.CancelAsync();
         foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
         await Endpoints.DisposeAsync();
+        foreach (var f in _forwarders.Values) await f.DisposeAsync();
         _forward.Dispose();
         await Api.DisposeAsync();
     }

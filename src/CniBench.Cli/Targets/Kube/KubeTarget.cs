@@ -32,6 +32,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private readonly HashSet<string> _servicesApplied = new();
     private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
+    private KubeServiceScale? _scale;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
 
     public string Name => "kube";
@@ -43,10 +44,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         foreach (var c in scenario.Cases)
         {
             if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
-            if (c.Lab is not null) problems.Add($"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only");
+            // A cluster's proxy, routing, MTU and egress are its own; the number of Services is the run's to set.
+            var labOnly = ScenarioFields.LabOnly.Where(f => f != "services" && c.Parameters.ContainsKey(f)).ToArray();
+            if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
-            foreach (var labOnly in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
-                problems.Add($"case {c.Name}: {labOnly} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
+            foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
+                problems.Add($"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
         }
         return problems;
     }
@@ -93,7 +96,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             "pod-to-pod-cross-node" or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
             _ => plannedCase.Placement,
         };
-        return new AgentPair(Handle("server", server), Handle("client", client), address, achieved);
+        var metrics = new Dictionary<string, double>();
+        if (plannedCase.Lab?.Services is int services)
+        {
+            // The run's own Service counts as one of them, as on the lab.
+            _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
+            await _scale.EnsureAsync(services - 1, cancellationToken);
+            metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = await _scale.TimeToReachNewServiceAsync(Handle("client", client), v6, cancellationToken);
+        }
+        return new AgentPair(Handle("server", server), Handle("client", client), address, achieved) { TargetMetrics = metrics };
     }
 
     private AgentHandle Handle(string role, (AgentClient Client, AgentInfo Info, JsonObject Pod) agent)
@@ -132,7 +143,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     }
 
     /// <summary>The address of the case's family among an object's addresses (podIPs, clusterIPs, a node's InternalIPs).</summary>
-    private static string Pick(bool v6, JsonNode? list, string? single, string what)
+    internal static string Pick(bool v6, JsonNode? list, string? single, string what)
     {
         var all = (list as JsonArray)?.Select(n => (string?)n).OfType<string>().ToList() ?? [];
         if (single is not null && !all.Contains(single)) all.Add(single);
@@ -198,6 +209,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
             await kube.ApplyAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)), cancellationToken);
         }
+        if (plannedCase.Lab?.Services is int services)
+            await (_scale ??= new KubeServiceScale(kube, Namespace, options.RunId)).EnsureAsync(services - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
         _probers ??= await ProbersAsync(cancellationToken);
         // Clocks drift: every case reads them afresh.
