@@ -23,7 +23,26 @@ public static class KubeCommand
                 await kube.DeleteAsync(KubeResource.Core("namespaces", null, name), cancellationToken);
                 Console.Out.WriteLine($"deleted namespace {name} (run {(string?)ns["metadata"]?["labels"]?[AgentManifests.RunLabel] ?? "?"})");
             }
-            Console.Out.WriteLine($"{namespaces.Count} namespace(s) removed from context {kube.Connection.ContextName}");
+            // Egress policies are cluster-scoped: they do not go with a namespace. A cluster without that CNI has no such kind (404).
+            int policies = 0;
+            foreach (var kind in KubeEgress.PolicyKinds)
+            {
+                try
+                {
+                    var (items, _) = await kube.ListAsync(kind, $"{AgentManifests.ManagedBy}=cnibench", cancellationToken);
+                    foreach (var item in items)
+                    {
+                        var name = (string?)item["metadata"]?["name"] ?? "";
+                        await kube.DeleteAsync(kind.Named(name), cancellationToken);
+                        Console.Out.WriteLine($"deleted {kind.Plural}/{name}");
+                        policies++;
+                    }
+                }
+                catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+                {
+                }
+            }
+            Console.Out.WriteLine($"{namespaces.Count} namespace(s) and {policies} egress policies removed from context {kube.Connection.ContextName}");
             return ExitCodes.Ok;
         }));
 

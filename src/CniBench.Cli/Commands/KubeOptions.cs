@@ -15,6 +15,34 @@ public sealed class KubeOptions
 
     public IEnumerable<Option> All => [Kubeconfig, Context, Namespace, Image];
 
+    // Egress (pod-to-external cases): only `run` takes these.
+    public Option<string?> ExternalAddress { get; } = new("--external-address") { Description = "pod-to-external: run the external agent server on this machine; the IP address the cluster's pods reach this machine at" };
+    public Option<string?> ExternalAgent { get; } = new("--external-agent") { Description = "pod-to-external: an agent already serving elsewhere (`cnibench-agent serve --bind any --token T`), its control URL, e.g. http://198.51.100.7:7200" };
+    public Option<string?> ExternalToken { get; } = new("--external-token") { Description = "the --external-agent's token (default: $CNIBENCH_TOKEN)" };
+    public Option<string> EgressPolicy { get; } = new("--egress-policy") { Description = $"egress: gateway cases: apply this CNI's egress policy for the run's client pods: {string.Join(", ", Targets.Kube.KubeEgressOptions.Policies)} (none: one you made)", DefaultValueFactory = _ => "none" };
+    public Option<string?> EgressIp { get; } = new("--egress-ip") { Description = "egress: gateway cases: the source address the external server must see" };
+    public Option<string?> EgressNode { get; } = new("--egress-node") { Description = "--egress-policy cilium: the gateway node's name" };
+
+    public IEnumerable<Option> EgressAll => [ExternalAddress, ExternalAgent, ExternalToken, EgressPolicy, EgressIp, EgressNode];
+
+    /// <summary>The egress flags, each checked: what is wrong is added to <paramref name="problems"/>.</summary>
+    public Targets.Kube.KubeEgressOptions Egress(ParseResult parse, List<string> problems)
+    {
+        string? Ip(Option<string?> option)
+        {
+            var text = parse.GetValue(option);
+            if (text is not null && !System.Net.IPAddress.TryParse(text, out _)) problems.Add($"{option.Name}: '{text}' is not an IP address");
+            return text;
+        }
+        Uri? agent = null;
+        if (parse.GetValue(ExternalAgent) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out agent) || agent.Scheme is not ("http" or "https") || !System.Net.IPAddress.TryParse(agent.Host.Trim('[', ']'), out _)))
+            problems.Add($"{ExternalAgent.Name}: '{url}' is not an agent URL; allowed: http://IP:PORT");
+        var policy = parse.GetValue(EgressPolicy)!;
+        if (!Targets.Kube.KubeEgressOptions.Policies.Contains(policy)) problems.Add($"{EgressPolicy.Name}: '{policy}' is not known; allowed: {string.Join(", ", Targets.Kube.KubeEgressOptions.Policies)}");
+        if (parse.GetValue(ExternalAddress) is not null && agent is not null) problems.Add($"{ExternalAddress.Name} and {ExternalAgent.Name}: give one, not both");
+        return new(Ip(ExternalAddress), agent, parse.GetValue(ExternalToken), policy, Ip(EgressIp), parse.GetValue(EgressNode));
+    }
+
     public KubeClient Connect(ParseResult parse) =>
         new(KubeConfig.Load(parse.GetValue(Kubeconfig), parse.GetValue(Context), parse.GetValue(Namespace)));
 }

@@ -34,13 +34,14 @@ public static class RunCommand
         {
             suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
         };
-        foreach (var o in kube.All) command.Options.Add(o);
+        foreach (var o in kube.All.Concat(kube.EgressAll)) command.Options.Add(o);
         command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
             var problems = new List<string>();
             if (parse.GetValue(suite) is not null && parse.GetValue(file) is not null) problems.Add("--suite and --file: give one, not both");
             if (!TargetFactory.Names.Contains(parse.GetValue(target))) problems.Add($"--target: '{parse.GetValue(target)}' is not available; allowed: {string.Join(", ", TargetFactory.Names)}");
             var overrides = Overrides.Parse(parse.GetValue(repetitions), parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(ipFamily), problems);
+            var egress = kube.Egress(parse, problems);
             if (problems.Count > 0)
             {
                 foreach (var p in problems) Console.Error.WriteLine($"cnibench run: {p}");
@@ -51,7 +52,7 @@ public static class RunCommand
             scenario = overrides.ApplyTo(scenario);
 
             await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken,
-                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace) }));
+                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress }));
             var invalid = runTarget.Validate(scenario);
             if (invalid.Count > 0)
             {

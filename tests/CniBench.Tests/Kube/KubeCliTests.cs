@@ -35,7 +35,11 @@ public class KubeCliTests
     [Fact]
     public async Task Cleanup_deletes_the_namespaces_crashed_runs_left_and_nothing_else()
     {
-        await using var api = new FakeApiServer((r, response) => r.Method == "GET"
+        await using var api = new FakeApiServer((r, response) => r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/crd.antrea.io/")
+            ? FakeApiServer.Status(response, 404, "NotFound", "the server could not find the requested resource")
+            : r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/cilium.io/")
+            ? FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cnibench-aa11" } }) })
+            : r.Method == "GET"
             ? FakeApiServer.Json(response, new JsonObject
             {
                 ["kind"] = "NamespaceList",
@@ -49,9 +53,11 @@ public class KubeCliTests
         var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "kube", "cleanup", "--kubeconfig", Kubeconfig(dir, api.Uri));
         Assert.True(code == 0, stderr);
         Assert.Contains("deleted namespace cnibench-aa11 (run aa11)", stdout);
-        Assert.Contains("2 namespace(s) removed from context fake", stdout);
+        Assert.Contains("2 namespace(s) and 1 egress policies removed from context fake", stdout);
         Assert.Equal("/api/v1/namespaces?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dcnibench", api.Requests[0].PathAndQuery);
-        Assert.Equal(["/api/v1/namespaces/cnibench-aa11", "/api/v1/namespaces/cnibench-bb22"], api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery));
+        // Cluster-scoped egress policies do not go with a namespace; a CNI's kind the cluster lacks (404) is passed over.
+        Assert.Equal(["/api/v1/namespaces/cnibench-aa11", "/api/v1/namespaces/cnibench-bb22", "/apis/cilium.io/v2/ciliumegressgatewaypolicies/cnibench-aa11"],
+            api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery));
     }
 
     [Fact]
@@ -88,6 +94,9 @@ public class KubeCliTests
     [Theory]
     [InlineData("--context", "prod", "--context: no context 'prod'; allowed: fake")]
     [InlineData("--kubeconfig", "/no/such/kubeconfig", "--kubeconfig: /no/such/kubeconfig: no such file")]
+    [InlineData("--egress-policy", "calico", "--egress-policy: 'calico' is not known; allowed: none, cilium, antrea")]
+    [InlineData("--external-address", "my-laptop", "--external-address: 'my-laptop' is not an IP address")]
+    [InlineData("--external-agent", "ftp://10.0.0.1", "--external-agent: 'ftp://10.0.0.1' is not an agent URL; allowed: http://IP:PORT")]
     public async Task Run_on_kube_with_a_bad_kubeconfig_or_context_says_what_and_exits_2(string flag, string value, string message)
     {
         using var dir = new TempDirectory();

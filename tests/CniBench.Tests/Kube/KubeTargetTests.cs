@@ -289,3 +289,57 @@ public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
     }
 }
+
+public class KubeEgressTests
+{
+    private static async Task<(RunOutcome Outcome, IReadOnlyList<FakeApiServer.Request> Requests)> RunAsync(KubeEgressOptions egress, string runId)
+    {
+        await using var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: egress\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: [direct, gateway]\n", "kube.yaml");
+        RunOutcome outcome;
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Egress: egress)))
+        {
+            Assert.Empty(target.Validate(scenario));
+            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        }
+        return (outcome, cluster.Api.Requests);
+    }
+
+    [Fact]
+    public async Task Pods_reach_an_agent_on_this_machine_directly_and_through_the_policy_the_run_applies_and_the_source_is_checked()
+    {
+        var (outcome, requests) = await RunAsync(new KubeEgressOptions("127.0.0.1", Policy: "cilium", EgressIp: "127.0.0.1", EgressNode: "node-a", PolicyWait: TimeSpan.FromSeconds(2)), "e1");
+        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.Equal(["pod-to-external (direct), source seen 127.0.0.1", "pod-to-external (gateway), source seen 127.0.0.1"], outcome.Results.Select(r => r.AchievedPlacement));
+        Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
+        Assert.All(outcome.Results, r => Assert.StartsWith("127.0.0.1:", r.Workload.Target));
+        // The policy went in for the gateway case only, for the run's client pods to the external server, and left with the run.
+        var applied = requests.Where(r => r.PathAndQuery.StartsWith("/apis/cilium.io/v2/ciliumegressgatewaypolicies/cnibench-e1")).ToArray();
+        Assert.Equal(["PATCH", "DELETE"], applied.Select(r => r.Method));
+        var policy = JsonNode.Parse(applied[0].Body)!;
+        Assert.Equal("127.0.0.1/32", (string?)policy["spec"]!["destinationCIDRs"]![0]);
+        Assert.Equal("127.0.0.1", (string?)policy["spec"]!["egressGateway"]!["egressIP"]);
+        Assert.Equal("node-a", (string?)policy["spec"]!["egressGateway"]!["nodeSelector"]!["matchLabels"]!["kubernetes.io/hostname"]);
+        Assert.Equal("client", (string?)policy["spec"]!["selectors"]![0]!["podSelector"]!["matchLabels"]![AgentManifests.RoleLabel]);
+        Assert.True(requests.ToList().FindIndex(r => r.Method == "PATCH" && r.PathAndQuery.Contains("ciliumegress")) > requests.ToList().FindIndex(r => r.PathAndQuery.Contains("/proxy/v1/jobs")),
+            "the policy must not be in place for the direct case");
+        DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
+    }
+
+    [Fact]
+    public async Task A_source_other_than_the_egress_ip_fails_the_case_and_pod_to_external_needs_an_external_server()
+    {
+        var (outcome, _) = await RunAsync(new KubeEgressOptions("127.0.0.1", Policy: "antrea", EgressIp: "127.0.0.9", PolicyWait: TimeSpan.FromSeconds(1)), "e2");
+        Assert.Equal(ResultState.Ok, outcome.Results[0].State);
+        Assert.Equal(ResultState.Failed, outcome.Results[1].State);
+        Assert.Equal("source check: the server saw 127.0.0.1; expected 127.0.0.9 (the antrea egress policy's address (--egress-ip))", outcome.Results[1].Error);
+
+        var scenario = ScenarioLoader.Load("name: egress\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: gateway\n", "kube.yaml");
+        var problems = new KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(scenario);
+        Assert.Contains(problems, p => p.Contains("pod-to-external needs --external-address (the address the cluster reaches this machine at) or --external-agent"));
+        Assert.Contains(problems, p => p.Contains("egress gateway needs --egress-ip"));
+    }
+}

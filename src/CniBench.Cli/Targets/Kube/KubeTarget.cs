@@ -11,7 +11,9 @@ namespace CniBench.Cli.Targets.Kube;
 
 /// <summary>What a kube run deploys with: the image, the run's namespace, how long its pods may live.</summary>
 /// <param name="ChurnStepTimeout">The most a convergence case waits for the scale-up, and again for the rollout, to show in the EndpointSlices.</param>
-public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null);
+/// <param name="Egress">Where pod-to-external cases send and which egress policy gateway cases apply.</param>
+public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null,
+    KubeEgressOptions? Egress = null);
 
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
@@ -22,13 +24,14 @@ public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Dead
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port"];
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external"];
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private readonly Dictionary<string, (AgentClient Client, AgentInfo Info, JsonObject Pod)> _agents = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _deaths = new();
     private readonly CancellationTokenSource _stopWatch = new();
     private Task? _watch;
-    private (string Server, string Client, JsonObject ServerNode)? _nodes;
+    private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
+    private KubeEgress? _egress;
     private readonly HashSet<string> _servicesApplied = new();
     private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
@@ -44,8 +47,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         foreach (var c in scenario.Cases)
         {
             if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
-            // A cluster's proxy, routing, MTU and egress are its own; the number of Services is the run's to set.
-            var labOnly = ScenarioFields.LabOnly.Where(f => f != "services" && c.Parameters.ContainsKey(f)).ToArray();
+            // A cluster's proxy, routing and MTU are its own; the number of Services and the egress path are the run's to set.
+            var labOnly = ScenarioFields.LabOnly.Where(f => f is not ("services" or "egress") && c.Parameters.ContainsKey(f)).ToArray();
+            problems.AddRange(KubeEgress.Validate(c, EgressOptions));
             if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
             foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
@@ -54,9 +58,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return problems;
     }
 
+    private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
+
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var (serverNode, clientNode, serverNodeObject) = await NodesAsync(cancellationToken);
+        if (plannedCase.Placement == "pod-to-external") return await PrepareExternalAsync(plannedCase, cancellationToken);
+        var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placements.HostToHost;
         var server = await EnsureAgentAsync(new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host), cancellationToken);
@@ -77,8 +84,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         else if (plannedCase.Placement == "pod-to-node-port")
         {
             await ServiceAsync(true, cancellationToken);
-            var addresses = (serverNodeObject["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().Where(a => (string?)a["type"] == "InternalIP").Select(a => (JsonNode?)a["address"]?.DeepClone());
-            ip = Pick(v6, new JsonArray(addresses?.ToArray() ?? []), null, $"node {serverNode}");
+            ip = NodeAddress(v6, serverNodeObject);
             port = AgentPool.DataPort(plannedCase.Workload.Kind, AgentManifests.TcpNodePort, AgentManifests.UdpNodePort, AgentManifests.HttpNodePort);
         }
         else
@@ -105,6 +111,29 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = await _scale.TimeToReachNewServiceAsync(Handle("client", client), v6, cancellationToken);
         }
         return new AgentPair(Handle("server", server), Handle("client", client), address, achieved) { TargetMetrics = metrics };
+    }
+
+    /// <summary>
+    /// Out of the cluster: the client pod on the client node sends to the external agent server; the case's
+    /// egress path (direct or gateway) is put in place first and the source the server must see is set.
+    /// </summary>
+    private async Task<AgentPair> PrepareExternalAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var (_, clientNode, _, clientNodeObject) = await NodesAsync(cancellationToken);
+        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
+        var client = Handle("client", await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken));
+        _egress ??= new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _token);
+        var (server, host) = await _egress.ServerAsync(cancellationToken);
+        var expected = await _egress.PrepareAsync(plannedCase, client, NodeAddress(v6, clientNodeObject), clientNode, cancellationToken);
+        string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)));
+        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Lab?.Egress == CniBench.Cli.Lab.EgressMode.Gateway ? "gateway" : "direct")})") { ExpectedSource = expected };
+    }
+
+    /// <summary>A node's InternalIP of the family.</summary>
+    private static string NodeAddress(bool v6, JsonObject node)
+    {
+        var addresses = (node["status"]?["addresses"] as JsonArray)?.OfType<JsonObject>().Where(a => (string?)a["type"] == "InternalIP").Select(a => (JsonNode?)a["address"]?.DeepClone());
+        return Pick(v6, new JsonArray(addresses?.ToArray() ?? []), null, $"node {(string?)node["metadata"]?["name"]}");
     }
 
     private AgentHandle Handle(string role, (AgentClient Client, AgentInfo Info, JsonObject Pod) agent)
@@ -151,7 +180,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             ?? throw new TargetException($"kube: {what} has no {(v6 ? "IPv6" : "IPv4")} address ({(all.Count == 0 ? "none" : string.Join(", ", all))}); {(v6 ? "ipFamily ipv6 needs a dual-stack or IPv6 cluster" : "")}".TrimEnd(' ', ';'));
     }
 
-    private async Task<(string, string, JsonObject)> NodesAsync(CancellationToken cancellationToken)
+    private async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
     {
         if (_nodes is { } known) return known;
         var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
@@ -162,7 +191,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         JsonObject? Labelled(string value) => ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
         var server = Labelled("server") ?? ready[0];
         var client = Labelled("client") ?? ready.FirstOrDefault(n => NameOf(n) != NameOf(server)) ?? server;
-        _nodes = (NameOf(server), NameOf(client), server);
+        _nodes = (NameOf(server), NameOf(client), server, client);
         return _nodes.Value;
     }
 
@@ -317,17 +346,26 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (problems.Count > 0) throw new TargetException($"kube: a generated manifest breaks the API's rules: {string.Join("; ", problems)}");
     }
 
-    public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
-        await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken);
+    public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken)
+    {
+        var environment = new Dictionary<string, string>(await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken));
+        if (EgressOptions.ExternalAddress is not null || EgressOptions.ExternalAgent is not null)
+            foreach (var (k, v) in new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _token).Describe()) environment[k] = v;
+        return environment;
+    }
+
+    private int _disposed;
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stopWatch.CancelAsync();
         if (_watch is not null) await _watch;
         _stopWatch.Dispose();
         foreach (var a in _agents.Values) a.Client.Dispose();
         try
         {
+            if (_egress is not null) await _egress.DisposeAsync();
             if (_namespaceCreated) await DeleteWhatWeMadeAsync();
         }
         finally
