@@ -54,7 +54,7 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 if (measuring)
                 {
                     user.Stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
-                    if (response.Backend is not null) user.Stats.RecordBackend(response.Backend);
+                    if (response.Backend is not null) user.Stats.RecordBackend(response.Backend, context.BackendWindow);
                     if (response.Peer is not null) user.Stats.RecordSource(response.Peer);
                 }
             }

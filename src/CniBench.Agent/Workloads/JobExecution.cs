@@ -112,7 +112,17 @@ public static class JobExecution
             extras.OpenModel,
             workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
             workers.Any(w => w.Sources.Count > 0) ? SumByKey(workers.Select(w => w.Sources)) : null,
-            extras.Probe);
+            extras.Probe,
+            BackendWindows(workers));
+    }
+
+    private static IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows(IReadOnlyList<WorkerStats> workers)
+    {
+        int windows = workers.Select(w => w.BackendWindows.Count).DefaultIfEmpty(0).Max();
+        if (windows == 0) return null;
+        return Enumerable.Range(0, windows)
+            .Select(i => (IReadOnlyDictionary<string, long>)SumByKey(workers.Where(w => w.BackendWindows.Count > i).Select(w => w.BackendWindows[i])))
+            .ToArray();
     }
 
     private static Dictionary<string, long> SumByKey(IEnumerable<Dictionary<string, long>> dictionaries)

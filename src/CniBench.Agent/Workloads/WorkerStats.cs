@@ -24,7 +24,15 @@ public sealed class WorkerStats
         if (measuring) ErrorsByKind[kind] = ErrorsByKind.GetValueOrDefault(kind) + 1;
     }
 
-    public void RecordBackend(string backend) => Backends[backend] = Backends.GetValueOrDefault(backend) + 1;
+    /// <summary>Backends per window of the measured phase (how a weighted split holds over time).</summary>
+    public readonly List<Dictionary<string, long>> BackendWindows = new();
+
+    public void RecordBackend(string backend, int window)
+    {
+        Backends[backend] = Backends.GetValueOrDefault(backend) + 1;
+        while (BackendWindows.Count <= window) BackendWindows.Add(new Dictionary<string, long>());
+        BackendWindows[window][backend] = BackendWindows[window].GetValueOrDefault(backend) + 1;
+    }
 
     /// <summary>The source address a server reported seeing (what SNAT made of ours).</summary>
     public void RecordSource(string source) => Sources[source] = Sources.GetValueOrDefault(source) + 1;

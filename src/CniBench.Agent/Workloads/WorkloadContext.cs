@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Workloads;
@@ -11,11 +12,13 @@ public sealed class WorkloadContext : IDisposable
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stop = new();
     private int _phase;
+    private long _measuredSince;
 
     public WorkloadContext(WorkloadSpec spec, Phase initialPhase)
     {
         Spec = spec;
         _phase = (int)initialPhase;
+        if (initialPhase == Phase.Measured) _measuredSince = Stopwatch.GetTimestamp();
         Watchdog = new OperationWatchdog(TimeSpan.FromMilliseconds(50));
         TimeoutTicks = spec.TimeoutMs * Stopwatch.Frequency / 1000;
         _stop.Token.Register(Watchdog.CloseAll);
@@ -28,7 +31,14 @@ public sealed class WorkloadContext : IDisposable
     public bool IsStopping => _stop.IsCancellationRequested;
     public bool Measuring => Volatile.Read(ref _phase) == (int)Phase.Measured;
 
-    public void EnterMeasuredPhase() => Volatile.Write(ref _phase, (int)Phase.Measured);
+    public void EnterMeasuredPhase()
+    {
+        Volatile.Write(ref _measuredSince, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _phase, (int)Phase.Measured);
+    }
+
+    /// <summary>Which <see cref="JobResult.BackendWindowSeconds"/>-second window of the measured phase it is now.</summary>
+    public int BackendWindow => (int)((Stopwatch.GetTimestamp() - Volatile.Read(ref _measuredSince)) / (Stopwatch.Frequency * JobResult.BackendWindowSeconds));
 
     /// <summary>After the window: workers keep running until stopped but record nothing more.</summary>
     public void EndMeasuredPhase() => Volatile.Write(ref _phase, WindowClosed);

@@ -94,6 +94,19 @@ public static class ReportCharts
                 LineChart.Render($"{caseName}: latency percentiles (merged histograms)", "percentile", "µs", spectra,
                     xLabels: CaseSummary.Percentiles.Select((p, i) => ((double)i, p.Label)).ToArray())));
 
+        // Traffic-split cases: each backend's share per 5-second window (first repetition of each configuration) against the configured share.
+        var splits = results.Where(r => r.Client.Result?.BackendWindows is not null && r.Parameters.TryGetValue("weights", out var w) && Scenarios.SplitWeights.TryParse(w, out _))
+            .GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First()).ToArray();
+        if (splits.Length > 0)
+        {
+            Scenarios.SplitWeights.TryParse(splits[0].Parameters["weights"], out var weights);
+            var lines = splits.SelectMany(r => r.Client.Result!.Backends.Keys.Order(StringComparer.Ordinal)
+                    .Select(b => (Backend: byConfig.Length > 1 ? $"{r.Config} {b}" : b, Windows: Split.SplitAnalysis.Shares(r.Client.Result!, b))))
+                .Take(MaxSeries).ToArray();
+            charts.Add(new Chart($"{idPrefix}split", $"{caseName}: share of each backend per {Contracts.Protocol.JobResult.BackendWindowSeconds}-second window",
+                SplitRatio($"{caseName}: % of answers per backend and window (weights {weights})", lines, weights.SharePercentB)));
+        }
+
         // Convergence cases: the first repetition of each configuration, a line per node.
         var timelines = results.Where(r => r.Convergence is not null).GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First())
             .SelectMany(r => r.Convergence!.Nodes.Select(n => (Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,

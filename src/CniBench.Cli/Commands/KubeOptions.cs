@@ -25,6 +25,8 @@ public sealed class KubeOptions
 
     public IEnumerable<Option> EgressAll => [ExternalAddress, ExternalAgent, ExternalToken, EgressPolicy, EgressIp, EgressNode];
 
+    public Option<string?> GatewayClass { get; } = new("--gateway-class") { Description = "pod-to-gateway (traffic-split): the gatewayClassName of the run's Gateway, e.g. cilium, nginx, eg" };
+
     /// <summary>The egress flags, each checked: what is wrong is added to <paramref name="problems"/>.</summary>
     public Targets.Kube.KubeEgressOptions Egress(ParseResult parse, List<string> problems)
     {

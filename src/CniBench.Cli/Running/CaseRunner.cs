@@ -76,6 +76,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
         foreach (var (name, value) in agents.TargetMetrics) metrics[name] = value;
+        if (clientResult is not null && plannedCase.Split is { } weights && agents.SplitBackend is { } backend)
+            foreach (var (name, value) in Split.SplitAnalysis.MetricsOf(clientResult, backend, weights)) metrics[name] = value;
         return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, achieved,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,

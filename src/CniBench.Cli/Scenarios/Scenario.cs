@@ -22,7 +22,29 @@ public sealed record PlannedCase(
     int Repetitions,
     IReadOnlyDictionary<string, string> Parameters,
     LabSettings? Lab = null,
-    Churn? Churn = null);
+    Churn? Churn = null,
+    SplitWeights? Split = null);
+
+/// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not necessarily summing to 100).</summary>
+public sealed record SplitWeights(int A, int B)
+{
+    /// <summary>The share B should get, in percent.</summary>
+    public double SharePercentB => 100.0 * B / (A + B);
+
+    public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{A}/{B}");
+
+    public static bool TryParse(string text, out SplitWeights weights)
+    {
+        weights = new SplitWeights(0, 0);
+        var parts = text.Split('/');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int a)
+            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int b)
+            || a > 1_000_000 || b > 1_000_000 || a + b == 0) return false;
+        weights = new SplitWeights(a, b);
+        return true;
+    }
+}
 
 /// <summary>
 /// The endpoint changes of a convergence case: a service's endpoints go 1→N one at a time, then each of the
@@ -44,10 +66,11 @@ public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Serv
 public static class Placements
 {
     public const string HostToHost = "host-to-host";
+    public const string PodToGateway = "pod-to-gateway";
 
     /// <summary>Every placement the project knows; which ones a target can provide is the target's to say.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external",
+        HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external", PodToGateway,
     ];
 }

@@ -41,13 +41,14 @@ public static class ScenarioFields
         new("duration", "a duration 100ms..1h", Duration(Limits.MinDuration, Limits.MaxDuration), false),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
-        new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced one by one, while probers measure convergence (lab target)", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
+        new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
         new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
         new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
         new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
-        new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab target)", Int(1, Lab.LabSpec.MaxServices + 1), true),
+        new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab and kube targets)", Int(1, Lab.LabSpec.MaxServices + 1), true),
         new("routing", "native, vxlan (lab target)", Enum<Lab.LabRouting>(), true),
-        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab target)", Enum<Lab.EgressMode>(), true),
+        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<Lab.EgressMode>(), true),
+        new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, [WorkloadKind.Http]),
         new("mtu", $"an integer {Lab.LabSpec.MinMtu}..{Lab.LabSpec.MaxMtu} (lab target)", Int(Lab.LabSpec.MinMtu, Lab.LabSpec.MaxMtu), true),
     ];
 
@@ -63,6 +64,13 @@ public static class ScenarioFields
     {
         bool ok = WorkloadNames.TryParse(text, out var kind) && kind != WorkloadKind.Monitor;
         value = kind;
+        return ok;
+    }
+
+    private static bool ReadWeights(string text, out object value)
+    {
+        bool ok = SplitWeights.TryParse(text, out var weights);
+        value = weights;
         return ok;
     }
 

@@ -253,6 +253,11 @@ public sealed class ScenarioLoader
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
         if (!v.ContainsKey("endpoints") && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField)))
             Error(churnField.Node, $"{path}.endpoints", "missing: changeInterval and injectDelay describe endpoint churn", "endpoints: N (e.g. 44)");
+        bool toGateway = Get("placement", Placements.HostToHost) == Placements.PodToGateway;
+        if (toGateway && !v.ContainsKey("weights"))
+            Error(caseNode, $"{path}.weights", $"missing: {Placements.PodToGateway} splits the traffic between two backends", "weights: 95/5");
+        if (!toGateway && v.TryGetValue("weights", out var weights))
+            Error(weights.Node, $"{path}.weights", $"applies to placement {Placements.PodToGateway} only", $"placement: {Placements.PodToGateway}");
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
@@ -281,6 +286,7 @@ public sealed class ScenarioLoader
                 : null,
             v.ContainsKey("endpoints")
                 ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))
-                : null);
+                : null,
+            (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null));
     }
 }

@@ -36,6 +36,9 @@ public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string Se
     /// and the server's HTTP address that the runner asks before the case. A mismatch fails the case.
     /// </summary>
     public SourceExpectation? ExpectedSource { get; init; }
+
+    /// <summary>Traffic-split cases: the backend name (as the echo reports it) of the route's second weight.</summary>
+    public string? SplitBackend { get; init; }
 }
 
 public sealed record SourceExpectation(string Address, string Why, string HttpAddress);

@@ -32,6 +32,8 @@ public static class Metrics
     public const string ConvergenceMaxMs = "convergence.max.ms";
     public const string ConvergenceUnreached = "convergence.unreached";
     public const string ConvergenceStaleMaxMs = "convergence.stale.max.ms";
+    public const string SplitSharePercent = "split.share.pct";
+    public const string SplitDistancePercent = "split.distance.pct";
     public const string ConvergenceWriteMs = "convergence.write.ms";
     public const string ChurnFailures = "churn.failures";
 
@@ -64,6 +66,8 @@ public static class Metrics
         new(ConvergenceP99Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile of the same", 1),
         new(ConvergenceMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "slowest change on the slowest node", 1),
         new(ConvergenceUnreached, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was never reached", 0),
+        new(SplitSharePercent, "%", Direction.Neutral, TimeFold.Last, AgentReduce.Max, "share of the answers that came from the weighted route's second backend (its configured share is in the case's weights)", 2),
+        new(SplitDistancePercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "mean over 5-second windows of |second backend's share − its configured share|, in percentage points", 2),
         new(ConvergenceStaleMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "longest time a removed endpoint still got new connections after its removal was issued", 1),
         new(ConvergenceWriteMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time from issuing a change to its rules being written on every node (mean)", 1),
         new(ChurnFailures, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "probes that failed or were reset during the churn", 0),

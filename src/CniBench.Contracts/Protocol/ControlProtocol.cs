@@ -85,7 +85,12 @@ public sealed record JobResult(
     OpenModelTotals? OpenModel,
     string? FirstError,
     IReadOnlyDictionary<string, long>? Sources = null,
-    ProbeTotals? Probe = null);
+    ProbeTotals? Probe = null,
+    IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows = null)
+{
+    /// <summary>HTTP jobs count answers per backend in windows of this many seconds of the measured phase (the last may be shorter).</summary>
+    public const int BackendWindowSeconds = 5;
+}
 
 /// <summary>
 /// What a probe job saw: for each backend address, when it first and last answered (wall clock, µs) and

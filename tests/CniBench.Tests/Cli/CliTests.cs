@@ -50,7 +50,7 @@ public class CliTests
 
     [Theory]
     [InlineData(new[] { "run", "--suite", "nope" }, "unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale")]
-    [InlineData(new[] { "run", "--suite", "egress" }, "suite 'egress' runs on --target lab, not local")]
+    [InlineData(new[] { "run", "--suite", "egress" }, "suite 'egress' runs on --target kube or lab, not local")]
     [InlineData(new[] { "run", "--target", "moon" }, "--target: 'moon' is not available; allowed: local, lab")]
     [InlineData(new[] { "run", "--duration", "-1s" }, "--duration: '-1s' is not valid; allowed: a duration 100ms..1h")]
     [InlineData(new[] { "run", "--repetitions", "0" }, "--repetitions: 0 is out of range; allowed: 1..100")]

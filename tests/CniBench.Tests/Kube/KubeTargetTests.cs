@@ -343,3 +343,48 @@ public class KubeEgressTests
         Assert.Contains(problems, p => p.Contains("egress gateway needs --egress-ip"));
     }
 }
+
+public class KubeTrafficSplitTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_gateway_splits_by_the_routes_weights_and_each_window_shows_how_close_it_kept_to_them()
+    {
+        await using var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        // A new connection per request: the fake gateway balances connections, a real one balances requests.
+        var scenario = ScenarioLoader.Load("name: traffic-split\nrepetitions: 1\nwarmup: 0s\nduration: 6s\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    parallel: 8\n    keepAlive: false\n    weights: [80/20, 60/40]\n", "kube.yaml");
+        RunOutcome outcome;
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("registry.example/cnibench-agent:test", "t1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), GatewayClass: "example-gw", GatewayPort: cluster.GatewayPort)))
+        {
+            Assert.Empty(target.Validate(scenario));
+            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        }
+        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        double[] configured = [20, 40];
+        foreach (var (result, expected) in outcome.Results.Zip(configured))
+        {
+            output.WriteLine($"{result.Case}: share {result.Metrics[Metrics.SplitSharePercent]:0.00}% (configured {expected}), distance {result.Metrics[Metrics.SplitDistancePercent]:0.00} points, {result.Metrics[Metrics.TransactionsPerSecond]:0} req/s");
+            Assert.Equal($"pod-to-gateway ({(expected == 20 ? "80/20" : "60/40")})", result.AchievedPlacement);
+            Assert.InRange(result.Metrics[Metrics.SplitSharePercent], expected - 5, expected + 5);
+            Assert.InRange(result.Metrics[Metrics.SplitDistancePercent], 0, 5);
+            // 6 s measured: two 5-second windows, the second one shorter; every answer counted in one of them.
+            var windows = result.Client!.Result!.BackendWindows!;
+            Assert.Equal(2, windows.Count);
+            Assert.Equal(result.Client.Result.Backends.Values.Sum(), windows.Sum(w => w.Values.Sum()));
+            Assert.Equal(["split-a", "split-b"], windows[0].Keys.Order());
+        }
+        var requests = cluster.Api.Requests;
+        var gateway = JsonNode.Parse(requests.Single(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/gateways/cnibench")).Body)!;
+        Assert.Equal("example-gw", (string?)gateway["spec"]!["gatewayClassName"]);
+        var routes = requests.Where(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/httproutes/cnibench")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
+        Assert.Equal(["80/20", "60/40"], routes.Select(route => $"{route["spec"]!["rules"]![0]!["backendRefs"]![0]!["weight"]}/{route["spec"]!["rules"]![0]!["backendRefs"]![1]!["weight"]}"));
+        DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
+
+        var first = outcome.Results.Take(1).ToArray();
+        var chart = CniBench.Cli.Charts.ReportCharts.ForCase(first[0].Case, CniBench.Cli.Analysis.CaseSummary.From(first), first, "t-").Single(c => c.Id == "t-split");
+        Assert.Contains("configured 20%", chart.Svg);
+        Assert.Contains("split-b", chart.Svg);
+    }
+}

@@ -135,6 +135,18 @@ public class ScenarioLoaderTests
     }
 
     [Fact]
+    public void Weights_go_with_a_gateway_placement_and_expand_the_matrix()
+    {
+        var scenario = ScenarioLoader.Load("name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    weights: [95/5, 3/1]\n", "x.yaml");
+        Assert.Equal([new SplitWeights(95, 5), new SplitWeights(3, 1)], scenario.Cases.Select(c => c.Split));
+        Assert.Equal(25.0, scenario.Cases[1].Split!.SharePercentB);
+        Assert.Contains(Fails("name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n").Errors, e => e.ToString().Contains("cases[0].weights: missing: pod-to-gateway splits the traffic between two backends"));
+        Assert.Contains(Fails("name: x\ncases:\n  - workload: http\n    weights: 95/5\n").Errors, e => e.ToString().Contains("cases[0].weights: applies to placement pod-to-gateway only"));
+        Assert.Contains(Fails("name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    weights: 95:5\n").Errors, e => e.ToString().Contains("two HTTPRoute weights A/B"));
+        Assert.Contains(Fails("name: x\nplacement: pod-to-gateway\ncases:\n  - workload: tcp-rr\n    weights: 95/5\n").Errors, e => e.ToString().Contains("cases[0].weights: does not apply to tcp-rr"));
+    }
+
+    [Fact]
     public void Churn_settings_need_endpoints_and_lab_settings_are_refused_by_the_local_target()
     {
         Assert.Contains(Fails("name: x\ncases:\n  - workload: probe\n    changeInterval: 1s\n").Errors,

@@ -24,6 +24,21 @@ public sealed class FakeCluster : IAsyncDisposable
     {
         Api = new FakeApiServer(HandleAsync);
         Endpoints = new FakeEndpoints(dataplaneDelay ?? TimeSpan.FromMilliseconds(100));
+        _gateway = new TcpForwarder(PickSplitBackend);
+    }
+
+    private readonly TcpForwarder _gateway;
+    private (int A, int B) _weights;
+    private long _routeGeneration;
+
+    /// <summary>The port the fake Gateway listens on (127.0.0.1): each connection goes to split-a or split-b by the HTTPRoute's weights.</summary>
+    public int GatewayPort => _gateway.Port;
+
+    private IPEndPoint? PickSplitBackend()
+    {
+        var (a, b) = _weights;
+        var name = Random.Shared.Next(a + b) < a ? "split-a" : "split-b";
+        return _pods.TryGetValue(name, out var pod) ? new IPEndPoint(IPAddress.Loopback, pod.Agent.Info.Ports.Http) : null;
     }
 
     public FakeApiServer Api { get; }
@@ -80,6 +95,38 @@ public sealed class FakeCluster : IAsyncDisposable
             var deployment = JsonNode.Parse(r.Body)!.AsObject();
             Endpoints.Apply((int)deployment["spec"]!["replicas"]!, (string?)deployment["spec"]!["template"]!["metadata"]!["annotations"]?[CniBench.Cli.Kube.AgentManifests.RestartedAtAnnotation]);
             await FakeApiServer.Json(response, deployment);
+            return;
+        }
+        if (segments is ["apis", "gateway.networking.k8s.io", "v1", "namespaces", _, "gateways", _])
+        {
+            var gateway = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject();
+            gateway["status"] = new JsonObject
+            {
+                ["addresses"] = new JsonArray(new JsonObject { ["type"] = "IPAddress", ["value"] = "127.0.0.1" }),
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Programmed", ["status"] = "True", ["reason"] = "Programmed" }),
+            };
+            await FakeApiServer.Json(response, gateway);
+            return;
+        }
+        if (segments is ["apis", "gateway.networking.k8s.io", "v1", "namespaces", _, "httproutes", _])
+        {
+            var route = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject { ["metadata"] = new JsonObject() };
+            if (r.Method == "PATCH")
+            {
+                var refs = route["spec"]!["rules"]![0]!["backendRefs"]!.AsArray();
+                _weights = ((int)refs[0]!["weight"]!, (int)refs[1]!["weight"]!);
+                _routeGeneration++;
+            }
+            route["metadata"]!["generation"] = _routeGeneration;
+            route["status"] = new JsonObject
+            {
+                ["parents"] = new JsonArray(new JsonObject
+                {
+                    ["parentRef"] = new JsonObject { ["name"] = "cnibench" },
+                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Accepted", ["status"] = "True", ["observedGeneration"] = _routeGeneration }),
+                }),
+            };
+            await FakeApiServer.Json(response, route);
             return;
         }
         if (segments is ["apis", "discovery.k8s.io", "v1", "namespaces", _, "endpointslices"])
@@ -237,6 +284,7 @@ public sealed class FakeCluster : IAsyncDisposable
         await _closing.CancelAsync();
         foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
         await Endpoints.DisposeAsync();
+        await _gateway.DisposeAsync();
         foreach (var f in _forwarders.Values) await f.DisposeAsync();
         _forward.Dispose();
         await Api.DisposeAsync();

@@ -12,8 +12,9 @@ namespace CniBench.Cli.Targets.Kube;
 /// <summary>What a kube run deploys with: the image, the run's namespace, how long its pods may live.</summary>
 /// <param name="ChurnStepTimeout">The most a convergence case waits for the scale-up, and again for the rollout, to show in the EndpointSlices.</param>
 /// <param name="Egress">Where pod-to-external cases send and which egress policy gateway cases apply.</param>
+/// <param name="GatewayClass">pod-to-gateway cases: the gatewayClassName of the run's Gateway; <paramref name="GatewayPort"/> its listener's port.</param>
 public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null,
-    KubeEgressOptions? Egress = null);
+    KubeEgressOptions? Egress = null, string? GatewayClass = null, int GatewayPort = 80);
 
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
@@ -24,7 +25,7 @@ public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Dead
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external"];
+    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external", Placements.PodToGateway];
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private readonly Dictionary<string, (AgentClient Client, AgentInfo Info, JsonObject Pod)> _agents = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _deaths = new();
@@ -32,6 +33,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private Task? _watch;
     private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
     private KubeEgress? _egress;
+    private KubeTrafficSplit? _split;
     private readonly HashSet<string> _servicesApplied = new();
     private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
@@ -50,6 +52,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             // A cluster's proxy, routing and MTU are its own; the number of Services and the egress path are the run's to set.
             var labOnly = ScenarioFields.LabOnly.Where(f => f is not ("services" or "egress") && c.Parameters.ContainsKey(f)).ToArray();
             problems.AddRange(KubeEgress.Validate(c, EgressOptions));
+            if (c.Placement == Placements.PodToGateway && options.GatewayClass is null)
+                problems.Add($"case {c.Name}: {Placements.PodToGateway} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)");
             if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
             foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
@@ -63,6 +67,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         if (plannedCase.Placement == "pod-to-external") return await PrepareExternalAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placements.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placements.HostToHost;
@@ -127,6 +132,22 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var expected = await _egress.PrepareAsync(plannedCase, client, NodeAddress(v6, clientNodeObject), clientNode, cancellationToken);
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)));
         return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Lab?.Egress == CniBench.Cli.Lab.EgressMode.Gateway ? "gateway" : "direct")})") { ExpectedSource = expected };
+    }
+
+    /// <summary>
+    /// Through a Gateway: the client pod sends HTTP to the Gateway's address; its HTTPRoute splits the requests
+    /// by the case's weights between two backend pods, on the server's and the client's node.
+    /// </summary>
+    private async Task<AgentPair> PrepareGatewayAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var (serverNode, clientNode, _, _) = await NodesAsync(cancellationToken);
+        var a = await EnsureAgentAsync(new AgentPlacement(GatewayManifests.BackendA, GatewayManifests.BackendA, serverNode, false), cancellationToken);
+        var b = await EnsureAgentAsync(new AgentPlacement(GatewayManifests.BackendB, GatewayManifests.BackendB, clientNode, false), cancellationToken);
+        var client = await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken);
+        _split ??= new KubeTrafficSplit(kube, Namespace, options.RunId, options.GatewayClass!, options.GatewayPort, options.ReadyTimeout);
+        var ip = await _split.PrepareAsync(plannedCase.Split!, plannedCase.IpFamily == IpFamily.Ipv6, cancellationToken);
+        string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort));
+        return new AgentPair(Handle("server", a), Handle("client", client), address, $"{Placements.PodToGateway} ({plannedCase.Split})") { SplitBackend = b.Info.Identity.Name };
     }
 
     /// <summary>A node's InternalIP of the family.</summary>
@@ -390,6 +411,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 KubeResource[] kinds =
                 [
                     new("apps", "v1", "deployments", Namespace), new("apps", "v1", "daemonsets", Namespace),
+                    GatewayManifests.Routes with { Namespace = Namespace }, GatewayManifests.Gateways with { Namespace = Namespace },
                     KubeResource.Core("pods", Namespace), KubeResource.Core("services", Namespace), KubeResource.Core("secrets", Namespace),
                 ];
                 foreach (var kind in kinds)
