@@ -42,7 +42,11 @@ public sealed class KubeClient : IDisposable
     public static SocketsHttpHandler CreateHandler(KubeConnection c) =>
         new() { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15), SslOptions = Tls(c) };
 
-    /// <summary>TLS as the kubeconfig says: its CA (not the machine's) for the server, its client certificate, or no check at all if asked.</summary>
+    /// <summary>
+    /// TLS as the kubeconfig says: its CA (not the machine's) for the server if it gives one, the server's
+    /// certificate checked against tls-server-name instead of the address if it gives one (as kubectl does;
+    /// the handler's own name check is for the address), its client certificate, or no check at all if asked.
+    /// </summary>
     private static SslClientAuthenticationOptions Tls(KubeConnection c)
     {
         var tls = new SslClientAuthenticationOptions();
@@ -51,20 +55,22 @@ public sealed class KubeClient : IDisposable
         {
             tls.RemoteCertificateValidationCallback = (_, _, _, _) => true;
         }
-        else if (c.CertificateAuthorityPem is { } caPem)
+        else if (c.CertificateAuthorityPem is not null || c.TlsServerName is not null)
         {
             var roots = new X509Certificate2Collection();
-            roots.ImportFromPem(Encoding.ASCII.GetString(caPem));
+            if (c.CertificateAuthorityPem is { } caPem) roots.ImportFromPem(Encoding.ASCII.GetString(caPem));
             tls.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
             {
                 if (certificate is null) return false;
-                if (errors == SslPolicyErrors.None) return true;
-                if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0) return false;
+                using var presented = new X509Certificate2(certificate);
+                bool nameOk = c.TlsServerName is { } name ? presented.MatchesHostname(name) : (errors & SslPolicyErrors.RemoteCertificateNameMismatch) == 0;
+                if (!nameOk) return false;
+                if (roots.Count == 0) return (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None;
                 using var chain = new X509Chain();
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(roots);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
+                return chain.Build(presented);
             };
         }
         if (c.ClientCertificatePem is { } cert && c.ClientKeyPem is { } key)
@@ -206,7 +212,7 @@ public sealed class KubeClient : IDisposable
             }
             catch (HttpRequestException e)
             {
-                throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): {e.Message}");
+                throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): {Describe(e)}");
             }
             if (response.IsSuccessStatusCode) return response;
             using (response)
@@ -234,6 +240,11 @@ public sealed class KubeClient : IDisposable
         var parts = pairs.Where(p => p.Value is not null).Select(p => $"{p.Key}={Uri.EscapeDataString(p.Value!)}").ToArray();
         return parts.Length == 0 ? "" : "?" + string.Join('&', parts);
     }
+
+    /// <summary>A failed request in words a kubeconfig's owner can act on; a TLS failure says what the handshake lacked.</summary>
+    public static string Describe(HttpRequestException e) => e.InnerException is System.Security.Authentication.AuthenticationException tls
+        ? $"TLS handshake failed: {tls.Message} (the kubeconfig's certificate-authority must have signed the server's certificate for this address, tls-server-name names another, and the server may require the user's client certificate)"
+        : e.Message;
 
     public void Dispose() => _http.Dispose();
 }

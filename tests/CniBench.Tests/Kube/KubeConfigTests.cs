@@ -95,3 +95,91 @@ public class KubeConfigTests
         Assert.Contains("no kubeconfig found", none.Message);
     }
 }
+
+/// <summary>The kube client's TLS against a real TLS endpoint (the fake API server behind a TLS front that requires a client certificate).</summary>
+public class KubeTlsTests
+{
+    private static async Task<(FakeApiServer Api, TlsFront Front)> StartAsync(TestPki pki)
+    {
+        var api = new FakeApiServer((r, response) => FakeApiServer.Json(response, new System.Text.Json.Nodes.JsonObject { ["gitVersion"] = "v1.31.2" }));
+        await Task.CompletedTask;
+        return (api, new TlsFront(pki, api.Uri.Port));
+    }
+
+    private static KubeConnection Connection(TlsFront front, byte[]? ca, TestPki pki, bool insecure = false, string? serverName = null, bool clientCertificate = true) =>
+        new(new Uri($"https://127.0.0.1:{front.Port}/"), "default", "tls", ca, insecure, serverName,
+            clientCertificate ? pki.ClientCertificatePem : null, clientCertificate ? pki.ClientKeyPem : null, null, null, null);
+
+    [Fact]
+    public async Task The_kubeconfigs_ca_and_client_certificate_carry_a_request_through_real_tls()
+    {
+        using var pki = new TestPki();
+        var (api, front) = await StartAsync(pki);
+        await using var _ = api;
+        await using var __ = front;
+        using var dir = new TempDirectory();
+        // As kubectl reads it: base64 PEM data inline.
+        var kubeconfig = dir.File("config");
+        File.WriteAllText(kubeconfig, $"""
+            apiVersion: v1
+            kind: Config
+            current-context: tls
+            clusters:
+              - name: tls
+                cluster:
+                  server: https://127.0.0.1:{front.Port}
+                  certificate-authority-data: {Convert.ToBase64String(pki.CaPem)}
+            contexts:
+              - name: tls
+                context: {"{"} cluster: tls, user: admin {"}"}
+            users:
+              - name: admin
+                user:
+                  client-certificate-data: {Convert.ToBase64String(pki.ClientCertificatePem)}
+                  client-key-data: {Convert.ToBase64String(pki.ClientKeyPem)}
+            """);
+        using var kube = new KubeClient(KubeConfig.Load(kubeconfig, null, null));
+        var version = await kube.VersionAsync(CancellationToken.None);
+        Assert.Equal("v1.31.2", (string?)version["gitVersion"]);
+        Assert.Equal(["CN=cnibench-user, O=system:masters"], front.ClientSubjects.Distinct());
+    }
+
+    [Fact]
+    public async Task A_server_certificate_from_another_ca_or_for_another_name_is_refused_and_said_so()
+    {
+        using var pki = new TestPki();
+        using var other = new TestPki();
+        var (api, front) = await StartAsync(pki);
+        await using var _ = api;
+        await using var __ = front;
+
+        using (var wrongCa = new KubeClient(Connection(front, other.CaPem, pki)))
+        {
+            var e = await Assert.ThrowsAsync<KubeConnectionException>(() => wrongCa.VersionAsync(CancellationToken.None));
+            Assert.Contains("TLS handshake failed", e.Message);
+            Assert.Contains("certificate-authority", e.Message);
+        }
+        // The certificate names 127.0.0.1; asking for another name fails even with the right CA.
+        using (var wrongName = new KubeClient(Connection(front, pki.CaPem, pki, serverName: "kubernetes.default")))
+            await Assert.ThrowsAsync<KubeConnectionException>(() => wrongName.VersionAsync(CancellationToken.None));
+        // insecure-skip-tls-verify takes any server certificate (the client certificate is still sent).
+        using (var insecure = new KubeClient(Connection(front, null, pki, insecure: true)))
+            Assert.Equal("v1.31.2", (string?)(await insecure.VersionAsync(CancellationToken.None))["gitVersion"]);
+        // The server requires a client certificate: without one, no request gets through.
+        using (var anonymous = new KubeClient(Connection(front, pki.CaPem, pki, clientCertificate: false)))
+            await Assert.ThrowsAsync<KubeConnectionException>(() => anonymous.VersionAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Tls_server_name_checks_the_certificate_against_the_name_given_instead_of_the_address()
+    {
+        using var pki = new TestPki(serverName: "kubernetes.default.svc");
+        var (api, front) = await StartAsync(pki);
+        await using var _ = api;
+        await using var __ = front;
+        using (var byAddress = new KubeClient(Connection(front, pki.CaPem, pki)))
+            await Assert.ThrowsAsync<KubeConnectionException>(() => byAddress.VersionAsync(CancellationToken.None));
+        using var byName = new KubeClient(Connection(front, pki.CaPem, pki, serverName: "kubernetes.default.svc"));
+        Assert.Equal("v1.31.2", (string?)(await byName.VersionAsync(CancellationToken.None))["gitVersion"]);
+    }
+}
