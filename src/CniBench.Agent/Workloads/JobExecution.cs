@@ -113,7 +113,8 @@ public static class JobExecution
             workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
             workers.Any(w => w.Sources.Count > 0) ? SumByKey(workers.Select(w => w.Sources)) : null,
             extras.Probe,
-            BackendWindows(workers));
+            BackendWindows(workers),
+            extras.Node);
     }
 
     private static IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows(IReadOnlyList<WorkerStats> workers)

@@ -80,7 +80,8 @@ public sealed class WorkloadContext : IDisposable
 }
 
 /// <summary>Figures a workload adds beyond the common counters.</summary>
-public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null, Contracts.Protocol.ProbeTotals? Probe = null);
+public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null, Contracts.Protocol.ProbeTotals? Probe = null,
+    Contracts.Protocol.NodeTotals? Node = null);
 
 public interface IWorkload
 {

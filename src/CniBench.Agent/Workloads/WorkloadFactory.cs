@@ -23,13 +23,42 @@ public static class WorkloadFactory
     }
 }
 
-/// <summary>Sends nothing: the server side of a case runs it so its CPU and memory are sampled in the same window.</summary>
+/// <summary>
+/// Sends nothing: the server side of a case runs it so its CPU and memory are sampled in the same window. With processes to watch, also reads their CPU time when the
+/// measured window opens and when it has closed, and the node's memory then: a node sampler's figures.
+/// </summary>
 public sealed class MonitorWorkload : IWorkload
 {
-    public Task RunAsync(WorkloadContext context)
+    private Dictionary<int, (string Name, long Ticks)>? _before;
+    private long _beforeAt;
+
+    public async Task RunAsync(WorkloadContext context)
     {
-        var done = new TaskCompletionSource();
-        context.Stopping.Register(() => done.TrySetResult());
-        return done.Task;
+        if (context.Spec.Processes is not { Count: > 0 } processes)
+        {
+            var done = new TaskCompletionSource();
+            using var registration = context.Stopping.Register(() => done.TrySetResult());
+            await done.Task;
+            return;
+        }
+        var names = processes.ToHashSet(StringComparer.Ordinal);
+        while (!context.Measuring && !context.IsStopping)
+        {
+            try { await Task.Delay(10, context.Stopping); }
+            catch (OperationCanceledException) { return; }
+        }
+        _beforeAt = System.Diagnostics.Stopwatch.GetTimestamp();
+        _before = Sampling.ProcessCpu.Read(names);
+        try { await Task.Delay(Timeout.Infinite, context.Stopping); }
+        catch (OperationCanceledException) { }
+    }
+
+    public Task<WorkloadExtras> CompleteAsync(WorkloadContext context, CancellationToken cancellationToken)
+    {
+        if (_before is null || context.Spec.Processes is not { } processes) return Task.FromResult(new WorkloadExtras());
+        var after = Sampling.ProcessCpu.Read(processes.ToHashSet(StringComparer.Ordinal));
+        double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_beforeAt).TotalSeconds;
+        var (used, total) = Sampling.ProcessCpu.Memory();
+        return Task.FromResult(new WorkloadExtras(Node: new Contracts.Protocol.NodeTotals(Sampling.ProcessCpu.Between(_before, after, seconds, processes), used, total)));
     }
 }

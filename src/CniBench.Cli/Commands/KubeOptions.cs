@@ -25,6 +25,8 @@ public sealed class KubeOptions
 
     public IEnumerable<Option> EgressAll => [ExternalAddress, ExternalAgent, ExternalToken, EgressPolicy, EgressIp, EgressNode];
 
+    public Option<bool> NodeSampler { get; } = new("--node-sampler") { Description = "Deploy a node sampler on every node (a DaemonSet with the host's PID namespace): whole-node CPU and memory, and the CPU of the CNI's agent and kube-proxy, in every case's window" };
+
     public Option<string?> GatewayClass { get; } = new("--gateway-class") { Description = "pod-to-gateway (traffic-split): the gatewayClassName of the run's Gateway, e.g. cilium, nginx, eg" };
 
     /// <summary>The egress flags, each checked: what is wrong is added to <paramref name="problems"/>.</summary>

@@ -34,7 +34,7 @@ public static class RunCommand
         {
             suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
         };
-        foreach (var o in kube.All.Concat(kube.EgressAll).Append(kube.GatewayClass)) command.Options.Add(o);
+        foreach (var o in kube.All.Concat(kube.EgressAll).Append(kube.GatewayClass).Append(kube.NodeSampler)) command.Options.Add(o);
         command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
             var problems = new List<string>();
@@ -52,7 +52,7 @@ public static class RunCommand
             scenario = overrides.ApplyTo(scenario);
 
             await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken,
-                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress, GatewayClass = parse.GetValue(kube.GatewayClass) }));
+                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress, GatewayClass = parse.GetValue(kube.GatewayClass), NodeSampler = parse.GetValue(kube.NodeSampler) }));
             var invalid = runTarget.Validate(scenario);
             if (invalid.Count > 0)
             {

@@ -95,7 +95,30 @@ public static class AgentManifests
         },
     };
 
-    public const string ProberRole = "prober", EndpointRole = "endpoint", ChurnService = "churn";
+    public const string ProberRole = "prober", EndpointRole = "endpoint", ChurnService = "churn", SamplerRole = "node-sampler";
+
+    /// <summary>
+    /// The opt-in node sampler: an agent on every node (tolerating every taint) in the host's PID namespace, so
+    /// that its monitor jobs see the node's processes (the CNI's agent, kube-proxy). /proc/PID/stat is world-
+    /// readable: no privileged container and no capability is needed, only hostPID.
+    /// </summary>
+    public static JsonObject NodeSamplerDaemonSet(string ns, string runId, string image)
+    {
+        var spec = AgentPodSpec(image, AgentResources.Endpoint, false);
+        spec["hostPID"] = true;
+        spec["tolerations"] = new JsonArray(new JsonObject { ["operator"] = "Exists" });
+        return new()
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "DaemonSet",
+            ["metadata"] = new JsonObject { ["name"] = SamplerRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = SamplerRole } },
+                ["template"] = Template(runId, SamplerRole, spec, null),
+            },
+        };
+    }
     public const string RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
 
     /// <summary>The Service whose endpoints churn: port 80 to the endpoint agents' HTTP port.</summary>

@@ -25,6 +25,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         string? error = null;
         var state = ResultState.Ok;
         string achieved = agents.AchievedPlacement;
+        var samplers = agents.Samplers.Select(x => (Sampler: x, Job: new JobTracker(x.Agent))).ToArray();
 
         try
         {
@@ -35,6 +36,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                 if (problem is not null) throw new SourceCheckException(problem);
             }
             await server.CreateAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs), cancellationToken);
+            foreach (var (_, job) in samplers) await job.CreateAsync(new JobSpec(NodeSampling.Monitor, warmupMs, durationMs), cancellationToken);
             await client.CreateAsync(new JobSpec(workload, warmupMs, durationMs), cancellationToken);
             if (client.Status?.State == JobState.Failed)
             {
@@ -45,9 +47,11 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             {
                 long startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead).ToUnixTimeMilliseconds();
                 await server.StartAsync(startAt, cancellationToken);
+                foreach (var (_, job) in samplers) await job.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
                 await client.FollowAsync(_poll, JobTracker.SilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
                 await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
+                foreach (var (_, job) in samplers) await job.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
                 (state, error) = Judge(client, server);
             }
         }
@@ -57,6 +61,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             error = "interrupted";
             await client.CancelQuietlyAsync();
             await server.CancelQuietlyAsync();
+            foreach (var (_, job) in samplers) await job.CancelQuietlyAsync();
         }
         catch (SourceCheckException e)
         {
@@ -69,6 +74,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             error = agents.Client.DeathNotice() ?? agents.Server.DeathNotice() ?? e.Message;
             await client.CancelQuietlyAsync();
             await server.CancelQuietlyAsync();
+            foreach (var (_, job) in samplers) await job.CancelQuietlyAsync();
         }
 
         var clientResult = client.Status?.Result;
@@ -76,6 +82,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
         foreach (var (name, value) in agents.TargetMetrics) metrics[name] = value;
+        foreach (var (name, value) in NodeSampling.MetricsOf(samplers.Select(x => (x.Sampler, x.Job.Status?.Result, x.Job.Samples)).ToArray())) metrics[name] = value;
         if (clientResult is not null && plannedCase.Split is { } weights && agents.SplitBackend is { } backend)
             foreach (var (name, value) in Split.SplitAnalysis.MetricsOf(clientResult, backend, weights)) metrics[name] = value;
         return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, achieved,

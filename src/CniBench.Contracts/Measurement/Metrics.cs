@@ -32,6 +32,12 @@ public static class Metrics
     public const string ConvergenceMaxMs = "convergence.max.ms";
     public const string ConvergenceUnreached = "convergence.unreached";
     public const string ConvergenceStaleMaxMs = "convergence.stale.max.ms";
+    public const string NodeServerCpuPercent = "node.server.cpu.pct";
+    public const string NodeClientCpuPercent = "node.client.cpu.pct";
+    public const string NodeServerMemoryMiB = "node.server.memory.mib";
+    public const string NodeClientMemoryMiB = "node.client.memory.mib";
+    public const string CniCpuPercent = "cni.cpu.pct";
+    public const string KubeProxyCpuPercent = "kube_proxy.cpu.pct";
     public const string SplitSharePercent = "split.share.pct";
     public const string SplitDistancePercent = "split.distance.pct";
     public const string ConvergenceWriteMs = "convergence.write.ms";
@@ -66,6 +72,12 @@ public static class Metrics
         new(ConvergenceP99Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile of the same", 1),
         new(ConvergenceMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "slowest change on the slowest node", 1),
         new(ConvergenceUnreached, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was never reached", 0),
+        new(NodeServerCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "whole-node CPU of the server's node in the window, node sampler (percent of one core)", 1),
+        new(NodeClientCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "whole-node CPU of the client's node in the window, node sampler (percent of one core)", 1),
+        new(NodeServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "memory in use on the server's node at the end of the window (total − available), node sampler", 0),
+        new(NodeClientMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "memory in use on the client's node at the end of the window (total − available), node sampler", 0),
+        new(CniCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "CPU of the CNI's node agents (cilium-agent, antrea-agent, calico-node, ...) on the case's nodes, summed (percent of one core)", 1),
+        new(KubeProxyCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "CPU of kube-proxy on the case's nodes, summed (percent of one core)", 1),
         new(SplitSharePercent, "%", Direction.Neutral, TimeFold.Last, AgentReduce.Max, "share of the answers that came from the weighted route's second backend (its configured share is in the case's weights)", 2),
         new(SplitDistancePercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "mean over 5-second windows of |second backend's share − its configured share|, in percentage points", 2),
         new(ConvergenceStaleMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "longest time a removed endpoint still got new connections after its removal was issued", 1),

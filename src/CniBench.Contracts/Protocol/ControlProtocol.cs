@@ -86,7 +86,8 @@ public sealed record JobResult(
     string? FirstError,
     IReadOnlyDictionary<string, long>? Sources = null,
     ProbeTotals? Probe = null,
-    IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows = null)
+    IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows = null,
+    NodeTotals? Node = null)
 {
     /// <summary>HTTP jobs count answers per backend in windows of this many seconds of the measured phase (the last may be shorter).</summary>
     public const int BackendWindowSeconds = 5;
@@ -97,6 +98,12 @@ public sealed record JobResult(
 /// how often; and each failed probe with its time, as many as fit the bound.
 /// </summary>
 public sealed record ProbeTotals(IReadOnlyDictionary<string, BackendSeen> Backends, IReadOnlyList<ProbeFailure> Failures, long FailuresNotListed);
+
+/// <summary>
+/// What a monitor job with processes to watch saw of its node over the window: CPU per process name (percent
+/// of one core, summed over every process of that name) and the node's memory in use (total − available).
+/// </summary>
+public sealed record NodeTotals(IReadOnlyDictionary<string, double> ProcessCpuPercent, double MemoryUsedMiB, double MemoryTotalMiB);
 
 public sealed record BackendSeen(long FirstUnixUs, long LastUnixUs, long Count);
 

@@ -53,6 +53,8 @@ public static class Limits
                     errors.Add($"rate: {spec.Rate} is out of range for probes; allowed: >0..{MaxProbeRate}");
                 break;
         }
+        if (spec.Processes is { } processes && (spec.Kind != WorkloadKind.Monitor || processes.Count > 64 || processes.Any(p => p.Length is 0 or > 15)))
+            errors.Add($"processes: allowed for monitor jobs only, at most 64 names of 1..15 characters");
         if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
             errors.Add($"target: '{spec.Target}' is not an address; allowed: host:port or [ipv6]:port");
         return errors;

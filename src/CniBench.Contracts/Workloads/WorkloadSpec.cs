@@ -36,6 +36,12 @@ public sealed record WorkloadSpec
 
     /// <summary>Per-operation timeout (connect, response).</summary>
     public int TimeoutMs { get; init; } = 2000;
+
+    /// <summary>
+    /// monitor: processes (by name, as /proc/PID/comm has it: at most 15 characters) whose CPU the job measures
+    /// over the window, summed per name; a node sampler with the host's PID namespace sees every process of its node.
+    /// </summary>
+    public IReadOnlyList<string>? Processes { get; init; }
 }
 
 public static class WorkloadDefaults

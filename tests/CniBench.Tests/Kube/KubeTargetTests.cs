@@ -388,3 +388,39 @@ public class KubeTrafficSplitTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("split-b", chart.Svg);
     }
 }
+
+public class KubeNodeSamplerTests
+{
+    [Fact]
+    public async Task With_the_node_sampler_each_case_reports_both_nodes_cpu_and_memory_and_the_dataplanes_processes()
+    {
+        await using var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 200ms\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-pod-same-node]\n", "kube.yaml");
+        RunOutcome outcome;
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("registry.example/cnibench-agent:test", "n1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), NodeSampler: true)))
+        {
+            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        }
+        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        foreach (var result in outcome.Results)
+        {
+            // The fake's nodes are this machine: its CPU is busy with the case itself.
+            Assert.InRange(result.Metrics[Metrics.NodeServerCpuPercent], 1, 100.0 * Environment.ProcessorCount);
+            Assert.InRange(result.Metrics[Metrics.NodeClientCpuPercent], 1, 100.0 * Environment.ProcessorCount);
+            Assert.True(result.Metrics[Metrics.NodeServerMemoryMiB] > 0);
+            Assert.Equal(0, result.Metrics[Metrics.KubeProxyCpuPercent]); // no kube-proxy runs here
+            Assert.True(result.Metrics.ContainsKey(Metrics.CniCpuPercent));
+        }
+        var daemonSet = JsonNode.Parse(cluster.Api.Requests.Single(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/daemonsets/node-sampler")).Body)!.AsObject();
+        Assert.Empty(ManifestRules.Check(daemonSet));
+        Assert.True((bool)daemonSet["spec"]!["template"]!["spec"]!["hostPID"]!);
+        Assert.Equal("Exists", (string?)daemonSet["spec"]!["template"]!["spec"]!["tolerations"]![0]!["operator"]);
+        // Monitor jobs ran on the samplers of both nodes, asking for the dataplane's processes.
+        var jobs = cluster.Api.Requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods/node-sampler-") && r.PathAndQuery.EndsWith("/v1/jobs")).ToArray();
+        Assert.Equal(["node-sampler-node-a", "node-sampler-node-b", "node-sampler-node-a"], jobs.Select(r => r.PathAndQuery.Split("/pods/")[1].Split(':')[0]));
+        Assert.All(jobs, r => Assert.Contains("kube-proxy", r.Body));
+    }
+}

@@ -85,9 +85,9 @@ public sealed class FakeCluster : IAsyncDisposable
             await FakeApiServer.Json(response, JsonNode.Parse(r.Body)!);
             return;
         }
-        if (segments is ["apis", "apps", "v1", "namespaces", _, "daemonsets", _])
+        if (segments is ["apis", "apps", "v1", "namespaces", _, "daemonsets", var daemonSetName])
         {
-            await DaemonSetAsync(r, response);
+            await DaemonSetAsync(daemonSetName, r, response);
             return;
         }
         if (segments is ["apis", "apps", "v1", "namespaces", _, "deployments", _] && r.Method == "PATCH")
@@ -211,15 +211,15 @@ public sealed class FakeCluster : IAsyncDisposable
         await FakeApiServer.Json(response, r.Body.Length > 0 ? JsonNode.Parse(r.Body)! : new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, r.Method == "POST" ? 201 : 200);
     }
 
-    /// <summary>The prober DaemonSet: applying it starts a pod (a real agent) on every node; its status counts them ready.</summary>
-    private async Task DaemonSetAsync(FakeApiServer.Request r, HttpListenerResponse response)
+    /// <summary>A DaemonSet of agents: applying it starts a pod (a real agent) on every node; its status counts them ready.</summary>
+    private async Task DaemonSetAsync(string daemonSetName, FakeApiServer.Request r, HttpListenerResponse response)
     {
         if (r.Method == "PATCH")
         {
             var daemonSet = JsonNode.Parse(r.Body)!.AsObject();
             foreach (var node in NodeNames)
             {
-                var name = $"prober-{node}";
+                var name = $"{daemonSetName}-{node}";
                 var pod = new JsonObject
                 {
                     ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = daemonSet["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone() },

@@ -14,7 +14,7 @@ namespace CniBench.Cli.Targets.Kube;
 /// <param name="Egress">Where pod-to-external cases send and which egress policy gateway cases apply.</param>
 /// <param name="GatewayClass">pod-to-gateway cases: the gatewayClassName of the run's Gateway; <paramref name="GatewayPort"/> its listener's port.</param>
 public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null,
-    KubeEgressOptions? Egress = null, string? GatewayClass = null, int GatewayPort = 80);
+    KubeEgressOptions? Egress = null, string? GatewayClass = null, int GatewayPort = 80, bool NodeSampler = false);
 
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
@@ -39,6 +39,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private KubeEndpoints? _endpoints;
     private KubeServiceScale? _scale;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
+    private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
     public string Name => "kube";
     public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
@@ -65,6 +66,23 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var pair = await PrepareCaseAsync(plannedCase, cancellationToken);
+        if (!options.NodeSampler) return pair;
+        if (_samplers is null)
+        {
+            await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole), Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
+            _samplers = await DaemonSetAgentsAsync(AgentManifests.SamplerRole, cancellationToken);
+        }
+        string serverNode = pair.Server.Info.Identity.Node ?? "", clientNode = pair.Client.Info.Identity.Node ?? "";
+        return pair with
+        {
+            Samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
+                .Select(s => new Running.NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray(),
+        };
+    }
+
+    private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         if (plannedCase.Placement == "pod-to-external") return await PrepareExternalAsync(plannedCase, cancellationToken);
         if (plannedCase.Placement == Placements.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
@@ -262,7 +280,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (plannedCase.Lab?.Services is int services)
             await (_scale ??= new KubeServiceScale(kube, Namespace, options.RunId)).EnsureAsync(services - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
-        _probers ??= await ProbersAsync(cancellationToken);
+        _probers ??= await DaemonSetAgentsAsync(AgentManifests.ProberRole, cancellationToken);
         // Clocks drift: every case reads them afresh.
         var probers = new List<Prober>();
         foreach (var (node, agent) in _probers)
@@ -277,18 +295,18 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return await KubeChurn.StartAsync(kube, _endpoints, plannedCase.Churn!.Endpoints, v6, probers, address, cancellationToken);
     }
 
-    /// <summary>Waits for the prober DaemonSet to have a ready pod on every node it schedules to, and connects to each.</summary>
-    private async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> ProbersAsync(CancellationToken cancellationToken)
+    /// <summary>Waits for a DaemonSet of agents (its name is their role) to have a ready pod on every node it schedules to, and connects to each.</summary>
+    private async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAgentsAsync(string role, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
-        string selector = $"{AgentManifests.RunLabel}={options.RunId},{AgentManifests.RoleLabel}={AgentManifests.ProberRole}";
+        string selector = $"{AgentManifests.RunLabel}={options.RunId},{AgentManifests.RoleLabel}={role}";
         while (true)
         {
-            var status = (await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), cancellationToken))["status"];
+            var status = (await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, role), cancellationToken))["status"];
             long desired = (long?)status?["desiredNumberScheduled"] ?? 0, ready = (long?)status?["numberReady"] ?? 0;
             if (desired > 0 && ready >= desired) break;
             if (DateTimeOffset.UtcNow > deadline)
-                throw new TargetException($"kube: the prober DaemonSet {Namespace}/{AgentManifests.ProberRole} has {ready} of {desired} pods ready after {options.ReadyTimeout.TotalSeconds:0}s ({await WhyPodsWaitAsync(kube, Namespace, selector, "prober", cancellationToken)})");
+                throw new TargetException($"kube: the {role} DaemonSet {Namespace}/{role} has {ready} of {desired} pods ready after {options.ReadyTimeout.TotalSeconds:0}s ({await WhyPodsWaitAsync(kube, Namespace, selector, role, cancellationToken)})");
             await Task.Delay(500, cancellationToken);
         }
         var (pods, _) = await kube.ListAsync(KubeResource.Core("pods", Namespace), selector, cancellationToken);
@@ -296,7 +314,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         foreach (var pod in pods.Where(IsReady).OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal))
         {
             var name = (string?)pod["metadata"]?["name"] ?? "";
-            probers.Add(((string?)pod["spec"]?["nodeName"] ?? name, Handle("prober", await ConnectAsync(name, pod, cancellationToken))));
+            probers.Add(((string?)pod["spec"]?["nodeName"] ?? name, Handle(role, await ConnectAsync(name, pod, cancellationToken))));
         }
         return probers;
     }

@@ -1,0 +1,41 @@
+using System.Diagnostics;
+using CniBench.Agent.Sampling;
+using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Agent;
+
+/// <summary>A monitor job watching processes by name, as the kube node sampler runs it, against a real busy process.</summary>
+public class NodeSamplerTests
+{
+    [Fact]
+    public void A_stat_line_gives_the_name_and_cpu_ticks_even_with_spaces_and_parentheses_in_the_name()
+    {
+        Assert.Equal(("cilium-agent", 1234L + 56), ProcessCpu.Parse("4242 (cilium-agent) S 1 4242 4242 0 -1 4194560 12345 0 12 0 1234 56 0 0 20 0 38 0 1000 0 0"));
+        Assert.Equal(("a (b) c", 7L + 8), ProcessCpu.Parse("17 (a (b) c) R 1 17 17 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 0 0 0"));
+        Assert.Null(ProcessCpu.Parse("garbage"));
+    }
+
+    [Fact]
+    public async Task A_monitor_job_measures_the_cpu_of_the_named_processes_and_the_nodes_memory()
+    {
+        // A process named "yes" that keeps one core busy for the length of the test.
+        using var busy = Process.Start(new ProcessStartInfo("sh", ["-c", "exec yes > /dev/null"]))!;
+        try
+        {
+            await Task.Delay(200);
+            var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Monitor, Processes = ["yes", "kube-proxy"] }, warmupMs: 300, durationMs: 1500);
+            var node = result.Node!;
+            Assert.InRange(node.ProcessCpuPercent["yes"], 25, 115); // one core, shared with whatever else runs on this 2-core machine
+            Assert.Equal(0, node.ProcessCpuPercent["kube-proxy"]); // none here
+            Assert.InRange(node.MemoryUsedMiB, 1, node.MemoryTotalMiB);
+        }
+        finally
+        {
+            busy.Kill();
+            await busy.WaitForExitAsync();
+        }
+        Assert.Contains("processes: allowed for monitor jobs only", string.Join("; ", Limits.Check(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = "127.0.0.1:1", Processes = ["x"] })));
+        Assert.Contains("processes:", string.Join("; ", Limits.Check(new WorkloadSpec { Kind = WorkloadKind.Monitor, Processes = ["a-name-longer-than-15"] })));
+    }
+}
