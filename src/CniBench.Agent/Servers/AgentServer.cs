@@ -33,7 +33,8 @@ public sealed class AgentServer : IAsyncDisposable
         (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
         _jobs = new JobManager(log);
         Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
-            options.DualStack ? "any" : options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket);
+            options.DualStack ? "any" : options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket,
+            Sampling.InterfaceMtu.Primary());
     }
 
     public AgentInfo Info { get; }

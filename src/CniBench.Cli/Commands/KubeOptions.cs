@@ -25,6 +25,20 @@ public sealed class KubeOptions
 
     public IEnumerable<Option> EgressAll => [ExternalAddress, ExternalAgent, ExternalToken, EgressPolicy, EgressIp, EgressNode];
 
+    public Option<string?> ServerNode { get; } = new("--server-node") { Description = "Node for the server agents (default: labelled agenttype=server, else the first Ready node)" };
+    public Option<string?> ClientNode { get; } = new("--client-node") { Description = "Node for the client agents (default: labelled agenttype=client, else another Ready node)" };
+    public Option<string> Zones { get; } = new("--zones") { Description = "The client's node in the server's zone (same), in another one (cross), or either (any)", DefaultValueFactory = _ => "any" };
+
+    public IEnumerable<Option> PlacementAll => [ServerNode, ClientNode, Zones];
+
+    public Targets.Kube.KubeNodePlacement Placement(ParseResult parse, List<string> problems)
+    {
+        var zones = parse.GetValue(Zones)!;
+        if (!Enum.TryParse<Targets.Kube.ZonePlacement>(zones, ignoreCase: true, out var z) || zones.Any(char.IsDigit))
+            problems.Add($"{Zones.Name}: '{zones}' is not known; allowed: any, same, cross");
+        return new(parse.GetValue(ServerNode), parse.GetValue(ClientNode), z);
+    }
+
     public Option<bool> NodeSampler { get; } = new("--node-sampler") { Description = "Deploy a node sampler on every node (a DaemonSet with the host's PID namespace): whole-node CPU and memory, and the CPU of the CNI's agent and kube-proxy, in every case's window" };
 
     public Option<string?> GatewayClass { get; } = new("--gateway-class") { Description = "pod-to-gateway (traffic-split): the gatewayClassName of the run's Gateway, e.g. cilium, nginx, eg" };

@@ -34,7 +34,7 @@ public static class RunCommand
         {
             suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
         };
-        foreach (var o in kube.All.Concat(kube.EgressAll).Append(kube.GatewayClass).Append(kube.NodeSampler)) command.Options.Add(o);
+        foreach (var o in kube.All.Concat(kube.EgressAll).Concat(kube.PlacementAll).Append(kube.GatewayClass).Append(kube.NodeSampler)) command.Options.Add(o);
         command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
         {
             var problems = new List<string>();
@@ -42,6 +42,7 @@ public static class RunCommand
             if (!TargetFactory.Names.Contains(parse.GetValue(target))) problems.Add($"--target: '{parse.GetValue(target)}' is not available; allowed: {string.Join(", ", TargetFactory.Names)}");
             var overrides = Overrides.Parse(parse.GetValue(repetitions), parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(ipFamily), problems);
             var egress = kube.Egress(parse, problems);
+            var placement = kube.Placement(parse, problems);
             if (problems.Count > 0)
             {
                 foreach (var p in problems) Console.Error.WriteLine($"cnibench run: {p}");
@@ -52,7 +53,7 @@ public static class RunCommand
             scenario = overrides.ApplyTo(scenario);
 
             await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken,
-                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress, GatewayClass = parse.GetValue(kube.GatewayClass), NodeSampler = parse.GetValue(kube.NodeSampler) }));
+                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress, GatewayClass = parse.GetValue(kube.GatewayClass), NodeSampler = parse.GetValue(kube.NodeSampler), Placement = placement }));
             var invalid = runTarget.Validate(scenario);
             if (invalid.Count > 0)
             {

@@ -38,6 +38,7 @@ public static class Metrics
     public const string NodeClientMemoryMiB = "node.client.memory.mib";
     public const string CniCpuPercent = "cni.cpu.pct";
     public const string KubeProxyCpuPercent = "kube_proxy.cpu.pct";
+    public const string PathMtu = "path.mtu";
     public const string SplitSharePercent = "split.share.pct";
     public const string SplitDistancePercent = "split.distance.pct";
     public const string ConvergenceWriteMs = "convergence.write.ms";
@@ -78,6 +79,7 @@ public static class Metrics
         new(NodeClientMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "memory in use on the client's node at the end of the window (total − available), node sampler", 0),
         new(CniCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "CPU of the CNI's node agents (cilium-agent, antrea-agent, calico-node, ...) on the case's nodes, summed (percent of one core)", 1),
         new(KubeProxyCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "CPU of kube-proxy on the case's nodes, summed (percent of one core)", 1),
+        new(PathMtu, "B", Direction.Neutral, TimeFold.Last, AgentReduce.Max, "the smaller MTU of the client's and the server's outgoing interface (an overlay's shows here)", 0),
         new(SplitSharePercent, "%", Direction.Neutral, TimeFold.Last, AgentReduce.Max, "share of the answers that came from the weighted route's second backend (its configured share is in the case's weights)", 2),
         new(SplitDistancePercent, "%", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "mean over 5-second windows of |second backend's share − its configured share|, in percentage points", 2),
         new(ConvergenceStaleMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "longest time a removed endpoint still got new connections after its removal was issued", 1),

@@ -40,7 +40,8 @@ public sealed record AgentInfo(
     string Bind,
     AgentPorts Ports,
     int ProcessorCount,
-    string? ControlSocket = null);
+    string? ControlSocket = null,
+    int? Mtu = null);
 
 /// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
 public sealed record JobSpec(

@@ -39,3 +39,25 @@ public class NodeSamplerTests
         Assert.Contains("processes:", string.Join("; ", Limits.Check(new WorkloadSpec { Kind = WorkloadKind.Monitor, Processes = ["a-name-longer-than-15"] })));
     }
 }
+
+public class InterfaceMtuTests
+{
+    [Fact]
+    public void The_mtu_is_the_default_routes_interfaces_else_the_largest_but_loopbacks()
+    {
+        using var dir = new TempDirectory();
+        void Interface(string name, int mtu)
+        {
+            Directory.CreateDirectory(dir.File($"net/{name}"));
+            File.WriteAllText(dir.File($"net/{name}/mtu"), $"{mtu}\n");
+        }
+        Interface("lo", 65536);
+        Interface("eth0", 1450);
+        Interface("cilium_vxlan", 1500);
+        var route = dir.File("route");
+        File.WriteAllText(route, "Iface\tDestination\tGateway\tFlags\n eth0\t0000F40A\t00000000\t0001\neth0\t00000000\t0101F40A\t0003\n".Replace(" eth0", "eth0"));
+        Assert.Equal(1450, CniBench.Agent.Sampling.InterfaceMtu.Primary(route, dir.File("net")));
+        File.WriteAllText(route, "Iface\tDestination\tGateway\tFlags\neth0\t0000F40A\t00000000\t0001\n");
+        Assert.Equal(1500, CniBench.Agent.Sampling.InterfaceMtu.Primary(route, dir.File("net"))); // no default route: not loopback's 65536
+    }
+}

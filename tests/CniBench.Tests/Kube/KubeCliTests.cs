@@ -94,6 +94,7 @@ public class KubeCliTests
     [Theory]
     [InlineData("--context", "prod", "--context: no context 'prod'; allowed: fake")]
     [InlineData("--kubeconfig", "/no/such/kubeconfig", "--kubeconfig: /no/such/kubeconfig: no such file")]
+    [InlineData("--zones", "diagonal", "--zones: 'diagonal' is not known; allowed: any, same, cross")]
     [InlineData("--egress-policy", "calico", "--egress-policy: 'calico' is not known; allowed: none, cilium, antrea")]
     [InlineData("--external-address", "my-laptop", "--external-address: 'my-laptop' is not an IP address")]
     [InlineData("--external-agent", "ftp://10.0.0.1", "--external-agent: 'ftp://10.0.0.1' is not an agent URL; allowed: http://IP:PORT")]

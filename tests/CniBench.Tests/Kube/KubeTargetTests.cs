@@ -41,6 +41,7 @@ public class KubeTargetTests
         }
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
+        Assert.All(outcome.Results, r => Assert.Equal(CniBench.Agent.Sampling.InterfaceMtu.Primary(), (int?)r.Metrics.GetValueOrDefault(Metrics.PathMtu)));
         // IPv6 cases go to the pod's and the Service's IPv6 addresses (a dual-stack cluster gives both).
         Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[::1]:", r.Workload.Target));
         Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv4"), r => Assert.StartsWith("127.0.0.1:", r.Workload.Target));
@@ -422,5 +423,47 @@ public class KubeNodeSamplerTests
         var jobs = cluster.Api.Requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods/node-sampler-") && r.PathAndQuery.EndsWith("/v1/jobs")).ToArray();
         Assert.Equal(["node-sampler-node-a", "node-sampler-node-b", "node-sampler-node-a"], jobs.Select(r => r.PathAndQuery.Split("/pods/")[1].Split(':')[0]));
         Assert.All(jobs, r => Assert.Contains("kube-proxy", r.Body));
+    }
+}
+
+public class KubePlacementTests
+{
+    private static async Task<(RunOutcome? Outcome, string? Error, FakeCluster Cluster)> RunAsync(KubeNodePlacement placement)
+    {
+        var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
+        await using var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("img:1", "p1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5)) { Placement = placement });
+        try
+        {
+            return (await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None), null, cluster);
+        }
+        catch (CniBench.Cli.Targets.TargetException e)
+        {
+            return (null, e.Message, cluster);
+        }
+    }
+
+    [Fact]
+    public async Task Nodes_are_named_or_chosen_by_zone_and_an_impossible_choice_says_why()
+    {
+        var (outcome, _, cluster) = await RunAsync(new KubeNodePlacement(ServerNode: "node-b"));
+        await using (cluster)
+        {
+            Assert.Equal(RunState.Completed, outcome!.State);
+            var pods = cluster.Api.Requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods?")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
+            Assert.Equal(["server@node-b", "client@node-a"], pods.Select(p => $"{p["metadata"]!["name"]}@{p["spec"]!["nodeName"]}"));
+        }
+        var (_, sameZone, c2) = await RunAsync(new KubeNodePlacement(Zones: ZonePlacement.Same));
+        await c2.DisposeAsync();
+        Assert.Equal("kube: --zones same: no other Ready node in zone zone-a of node-a", sameZone);
+        var (crossed, _, c3) = await RunAsync(new KubeNodePlacement(Zones: ZonePlacement.Cross));
+        await c3.DisposeAsync();
+        Assert.Equal(RunState.Completed, crossed!.State);
+        var (_, unknown, c4) = await RunAsync(new KubeNodePlacement(ClientNode: "node-x"));
+        await c4.DisposeAsync();
+        Assert.Equal("kube: --client-node node-x: no Ready, schedulable node of that name; allowed: node-a, node-b", unknown);
     }
 }

@@ -14,7 +14,15 @@ namespace CniBench.Cli.Targets.Kube;
 /// <param name="Egress">Where pod-to-external cases send and which egress policy gateway cases apply.</param>
 /// <param name="GatewayClass">pod-to-gateway cases: the gatewayClassName of the run's Gateway; <paramref name="GatewayPort"/> its listener's port.</param>
 public sealed record KubeTargetOptions(string Image, string RunId, TimeSpan Deadline, TimeSpan ReadyTimeout, string? Namespace = null, TimeSpan? ChurnStepTimeout = null,
-    KubeEgressOptions? Egress = null, string? GatewayClass = null, int GatewayPort = 80, bool NodeSampler = false);
+    KubeEgressOptions? Egress = null, string? GatewayClass = null, int GatewayPort = 80, bool NodeSampler = false)
+{
+    public KubeNodePlacement Placement { get; init; } = new();
+}
+
+public enum ZonePlacement { Any, Same, Cross }
+
+/// <summary>Which nodes the server and client agents go to (null: chosen by label, then in order) and how their zones relate.</summary>
+public sealed record KubeNodePlacement(string? ServerNode = null, string? ClientNode = null, ZonePlacement Zones = ZonePlacement.Any);
 
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
@@ -68,6 +76,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         var pair = await PrepareCaseAsync(plannedCase, cancellationToken);
+        // The path's MTU as the agents see their interfaces: where a CNI's overlay or encryption takes its share.
+        if (new[] { pair.Server.Info.Mtu, pair.Client.Info.Mtu }.OfType<int>().DefaultIfEmpty().Min() is > 0 and var mtu)
+            pair = pair with { TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics) { [Contracts.Measurement.Metrics.PathMtu] = mtu } };
         if (!options.NodeSampler) return pair;
         if (_samplers is null)
         {
@@ -219,6 +230,11 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             ?? throw new TargetException($"kube: {what} has no {(v6 ? "IPv6" : "IPv4")} address ({(all.Count == 0 ? "none" : string.Join(", ", all))}); {(v6 ? "ipFamily ipv6 needs a dual-stack or IPv6 cluster" : "")}".TrimEnd(' ', ';'));
     }
 
+    /// <summary>
+    /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
+    /// agenttype=server/client (seed 004), then the first Ready, schedulable ones; the client's node in the
+    /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
+    /// </summary>
     private async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
     {
         if (_nodes is { } known) return known;
@@ -226,10 +242,22 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var ready = items.Where(n => (bool?)n["spec"]?["unschedulable"] != true
             && (n["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true).ToArray();
         if (ready.Length == 0) throw new TargetException("kube: no Ready, schedulable node in the cluster");
-        string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
+        static string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
+        static string? ZoneOf(JsonObject n) => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"];
+        JsonObject? Named(string? name, string flag) => name is null ? null
+            : ready.FirstOrDefault(n => NameOf(n) == name) ?? throw new TargetException($"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: {string.Join(", ", ready.Select(NameOf))}");
         JsonObject? Labelled(string value) => ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
-        var server = Labelled("server") ?? ready[0];
-        var client = Labelled("client") ?? ready.FirstOrDefault(n => NameOf(n) != NameOf(server)) ?? server;
+        var server = Named(options.Placement.ServerNode, "--server-node") ?? Labelled("server") ?? ready[0];
+        var others = ready.Where(n => NameOf(n) != NameOf(server)).ToArray();
+        var inZone = options.Placement.Zones switch
+        {
+            ZonePlacement.Same => others.Where(n => ZoneOf(n) == ZoneOf(server)).ToArray(),
+            ZonePlacement.Cross => others.Where(n => ZoneOf(n) != ZoneOf(server)).ToArray(),
+            _ => others,
+        };
+        if (options.Placement.Zones != ZonePlacement.Any && options.Placement.ClientNode is null && inZone.Length == 0)
+            throw new TargetException($"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node {(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone {ZoneOf(server) ?? "(none)"} of {NameOf(server)}");
+        var client = Named(options.Placement.ClientNode, "--client-node") ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client") ?? inZone.FirstOrDefault() ?? server;
         _nodes = (NameOf(server), NameOf(client), server, client);
         return _nodes.Value;
     }
