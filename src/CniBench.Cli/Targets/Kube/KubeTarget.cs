@@ -60,10 +60,10 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
             // A cluster's proxy, routing and MTU are its own; the number of Services and the egress path are the run's to set.
             var labOnly = ScenarioFields.LabOnly.Where(f => f is not ("services" or "egress") && c.Parameters.ContainsKey(f)).ToArray();
+            if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
             problems.AddRange(KubeEgress.Validate(c, EgressOptions));
             if (c.Placement == Placements.PodToGateway && options.GatewayClass is null)
                 problems.Add($"case {c.Name}: {Placements.PodToGateway} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)");
-            if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
             if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
             foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
                 problems.Add($"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
