@@ -91,6 +91,28 @@ public class KubeCliTests
         Assert.Contains("not readable with these credentials", stdout); // the CNI: kube-system's DaemonSets are forbidden here
     }
 
+    [Fact]
+    public async Task Run_on_kube_takes_the_placement_sampler_and_egress_flags_and_stores_what_it_measured()
+    {
+        await using var cluster = new FakeCluster();
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("kube.yaml"), "name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-external]\n");
+        var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, TimeSpan.FromSeconds(120),
+            "run", "--target", "kube", "--kubeconfig", Kubeconfig(dir, cluster.Api.Uri), "-f", dir.File("kube.yaml"), "--no-report",
+            "--server-node", "node-b", "--zones", "cross", "--node-sampler", "--external-address", "127.0.0.1");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("run ", stdout);
+        var requests = cluster.Api.Requests;
+        var pods = requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods?")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
+        Assert.Equal(["server@node-b", "client@node-a"], pods.Select(p => $"{p["metadata"]!["name"]}@{p["spec"]!["nodeName"]}"));
+        Assert.Contains(requests, r => r.Method == "PATCH" && r.PathAndQuery.Contains("/daemonsets/node-sampler"));
+        Assert.Contains(requests, r => r.Method == "DELETE" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-"));
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("cnibench.db"));
+        var results = store.Results(store.ListRuns().Single().Id);
+        Assert.Equal(["pod-to-pod-cross-node", "pod-to-external (direct), source seen 127.0.0.1"], results.Select(r => r.AchievedPlacement));
+        Assert.All(results, r => Assert.True(r.Metrics.ContainsKey(CniBench.Contracts.Measurement.Metrics.NodeClientCpuPercent)));
+    }
+
     [Theory]
     [InlineData("--context", "prod", "--context: no context 'prod'; allowed: fake")]
     [InlineData("--kubeconfig", "/no/such/kubeconfig", "--kubeconfig: /no/such/kubeconfig: no such file")]
