@@ -328,6 +328,7 @@ public class KubeEgressTests
         Assert.True(requests.ToList().FindIndex(r => r.Method == "PATCH" && r.PathAndQuery.Contains("ciliumegress")) > requests.ToList().FindIndex(r => r.PathAndQuery.Contains("/proxy/v1/jobs")),
             "the policy must not be in place for the direct case");
         DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
+        Assert.False(File.Exists(Path.Combine(Path.GetTempPath(), "cnibench-e1-external.sock")), "the external agent's control socket outlived the run");
     }
 
     [Fact]

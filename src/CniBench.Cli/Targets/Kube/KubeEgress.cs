@@ -32,6 +32,9 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
 
     public string PolicyName => $"cnibench-{runId}";
 
+    /// <summary>Where the agent this run starts on this machine is controlled (removed with it).</summary>
+    public string ControlSocket => Path.Combine(Path.GetTempPath(), $"cnibench-{runId}-external.sock");
+
     /// <summary>What makes the case impossible with the options given.</summary>
     public static IEnumerable<string> Validate(PlannedCase c, KubeEgressOptions options)
     {
@@ -65,9 +68,8 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
         }
         else
         {
-            var socket = Path.Combine(Path.GetTempPath(), $"cnibench-{runId}-external.sock");
             _local = await AgentProcess.StartAsync(AgentCommand.Locate(), "external", [],
-                ["--bind", "any", "--control-socket", socket, "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], token, cancellationToken,
+                ["--bind", "any", "--control-socket", ControlSocket, "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], token, cancellationToken,
                 new Dictionary<string, string> { ["POD_NAME"] = "external", ["NODE_NAME"] = Environment.MachineName });
             _server = (AgentPool.Handle(_local), options.ExternalAddress!);
         }
@@ -182,7 +184,11 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
                 Console.Error.WriteLine($"cnibench: could not delete egress policy {PolicyResource}: {e.Message}; 'cnibench kube cleanup' removes it later");
             }
         }
-        if (_local is not null) await _local.DisposeAsync();
+        if (_local is not null)
+        {
+            await _local.DisposeAsync();
+            File.Delete(ControlSocket);
+        }
         _remote?.Dispose();
     }
 }
