@@ -25,6 +25,9 @@ public sealed record ConvergenceData(IReadOnlyList<EndpointChange> Changes, IRea
     /// <summary>Every write of every node's dataplane: when it began and ended (a late start is the writer's, a late effect the dataplane's).</summary>
     public IReadOnlyList<NodeWrite> Writes { get; init; } = [];
 
+    /// <summary>What the controller asked of the cluster and when (a cluster's scale and restart); none on the lab.</summary>
+    public IReadOnlyList<ChurnAction> Actions { get; init; } = [];
+
     /// <summary>Probers on clocks of their own (a cluster's nodes): the offsets their sightings were corrected by.</summary>
     public IReadOnlyList<ProberClock> Clocks { get; init; } = [];
 }

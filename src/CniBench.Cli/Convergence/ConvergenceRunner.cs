@@ -56,6 +56,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
         var data = ConvergenceCalculator.Compute(record.Changes, probes) with
         {
             Writes = record.Writes,
+            Actions = record.Actions,
             Clocks = churn.Probers.Where(p => p.ClockUncertaintyUs > 0).Select(p => new ProberClock(p.Node, p.ClockOffsetUs / 1000.0, p.ClockUncertaintyUs / 1000.0, p.CorrectionUs / 1000.0)).ToArray(),
         };
         var metrics = ConvergenceCalculator.MetricsOf(data);

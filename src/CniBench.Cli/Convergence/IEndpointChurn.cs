@@ -23,7 +23,13 @@ public sealed record Prober(string Node, Targets.AgentHandle Agent, long ClockOf
 public sealed record NodeWrite(string Node, int Version, long StartedUnixUs, long CompletedUnixUs);
 
 /// <summary>What changed and when, in the controller's clock, and every node write the target could see.</summary>
-public sealed record ChurnRecord(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeWrite> Writes);
+public sealed record ChurnRecord(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeWrite> Writes)
+{
+    /// <summary>What the controller asked of the cluster and when (scale, restart): from there to the first change is the control plane's part.</summary>
+    public IReadOnlyList<ChurnAction> Actions { get; init; } = [];
+}
+
+public sealed record ChurnAction(string Name, long AtUnixUs);
 
 /// <summary>
 /// A service whose endpoints change while every node's prober sends to it. The target drives the changes

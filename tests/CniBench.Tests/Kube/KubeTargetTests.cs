@@ -216,6 +216,12 @@ public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
             // 1→4 is three adds; the restart replaces all four: four adds and four removals.
             Assert.Equal(3 + 4, data.Changes.Count(c => c.Kind == "add"));
             Assert.Equal(4, data.Changes.Count(c => c.Kind == "remove"));
+            // The control plane's part: from each request to the first slice change it caused (the fake controller takes 40 ms a step).
+            Assert.Equal(["scale to 4", "rollout restart"], data.Actions.Select(a => a.Name));
+            var firstAfterScale = data.Changes.First().IssuedUnixUs - data.Actions[0].AtUnixUs;
+            var firstAfterRestart = data.Changes.First(c => c.IssuedUnixUs > data.Actions[1].AtUnixUs).IssuedUnixUs - data.Actions[1].AtUnixUs;
+            Assert.InRange(firstAfterScale / 1000.0, 30, 500);
+            Assert.InRange(firstAfterRestart / 1000.0, 30, 500);
             Assert.Equal(FakeCluster.NodeNames, data.Nodes.Select(n => n.Node));
             // Every node's dataplane followed each slice 150 ms after it was published; the first probe to the new pod comes after that.
             var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().ToArray();

@@ -91,20 +91,23 @@ public sealed class KubeChurn : IEndpointChurn
         if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
         _tracker.StartRecording();
         int n = _count;
+        var actions = new List<ChurnAction>();
 
+        actions.Add(new ChurnAction($"scale to {n}", UnixClock.NowMicroseconds()));
         await _endpoints.ApplyDeploymentAsync(n, cancellationToken);
         await WaitForAsync($"{n} ready endpoints after scaling to {n}", () => _tracker.Ready.Count >= n, cancellationToken);
         var beforeRestart = _tracker.Present;
 
         await Task.Delay(BetweenSteps, cancellationToken);
         _endpoints.RestartedAt = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        actions.Add(new ChurnAction("rollout restart", UnixClock.NowMicroseconds()));
         await _endpoints.ApplyDeploymentAsync(n, cancellationToken);
         await WaitForAsync($"the rollout restart to replace all {n} endpoints", () =>
         {
             var ready = _tracker.Ready;
             return ready.Count >= n && !ready.Overlaps(beforeRestart) && !_tracker.Present.Overlaps(beforeRestart);
         }, cancellationToken);
-        return new ChurnRecord(_tracker.Changes, []);
+        return new ChurnRecord(_tracker.Changes, []) { Actions = actions };
     }
 
     private async Task WaitForAsync(string what, Func<bool> done, CancellationToken cancellationToken)
