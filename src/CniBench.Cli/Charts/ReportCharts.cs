@@ -30,7 +30,7 @@ public static class ReportCharts
         return charts;
     }
 
-    private static readonly string[] ScaleMetrics = [Metrics.TransactionsPerSecond, Metrics.ProgramTableMs, Metrics.AddServiceMs];
+    private static readonly string[] ScaleMetrics = [Metrics.TransactionsPerSecond, Metrics.ProgramTableMs, Metrics.AddServiceMs, Metrics.ServiceReachableMs];
     private static readonly System.Text.RegularExpressions.Regex ServicesInName = new(@"(^|,|/)services=(\d+)(,|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
     /// <summary>

@@ -291,8 +291,15 @@ public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         // 19 dummies beside the run's own Service, then 17 of them deleted for the case with 3; one reach probe per repetition, each deleted.
         Assert.Equal(19, Names("POST").Count(n => n.StartsWith("dummy-")));
         Assert.Equal(Enumerable.Range(2, 17).Select(i => $"dummy-{i:D5}").Order(), Names("DELETE").Where(n => n.StartsWith("dummy-")).Order());
-        Assert.Equal(4, Names("POST").Count(n => n.StartsWith("reach-")));
+        // Per repetition a reach Service: created to learn its address, deleted until that stops answering, created again with it (and deleted).
+        Assert.Equal(8, Names("POST").Count(n => n.StartsWith("reach-")));
         Assert.Equal(Names("POST").Where(n => n.StartsWith("reach-")).Order(), Names("DELETE").Where(n => n.StartsWith("reach-")).Order());
+        var again = requests.Where(r => r.Method == "POST" && r.Body.Contains("\"reach-1\"")).Select(r => JsonNode.Parse(r.Body)!["spec"]!["clusterIP"]).ToArray();
+        Assert.Equal([null, "127.0.0.1"], again.Select(ip => (string?)ip));
+        // The report draws it against the number of services and puts it in the summary table.
+        var summaries = CniBench.Cli.Analysis.CaseSummary.From(outcome.Results);
+        Assert.Contains(CniBench.Cli.Charts.ReportCharts.ScaleCurves(summaries, "s-"), c => c.Title.Contains("one more Service"));
+        Assert.Contains(CniBench.Cli.Reporting.Format.ColumnsFor(summaries), c => c.Header == "new service answers ms");
         DeployFiles.AssertGranted(DeployFiles.Permissions(requests));
     }
 }

@@ -18,6 +18,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
+    private readonly ConcurrentDictionary<string, int> _reachPorts = new();
     private string _token = "";
 
     public FakeCluster(TimeSpan? dataplaneDelay = null)
@@ -182,11 +183,13 @@ public sealed class FakeCluster : IAsyncDisposable
             service["spec"]!["clusterIP"] = "127.0.0.1";
             service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
             // A Service made to time reachability answers only once its "rules are written", ServiceDelay later.
+            // Created again with its ClusterIP, it gets its port back.
             if (name.StartsWith("reach-", StringComparison.Ordinal))
             {
                 var server = _pods["server"].Agent;
-                var forwarder = new TcpForwarder(() => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http), ServiceDelay);
+                var forwarder = new TcpForwarder(() => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http), ServiceDelay, _reachPorts.GetValueOrDefault(name));
                 _forwarders[name] = forwarder;
+                _reachPorts[name] = forwarder.Port;
                 service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = forwarder.Port });
             }
             await FakeApiServer.Json(response, service, 201);

@@ -16,11 +16,13 @@ public sealed class TcpForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
 
-    public TcpForwarder(Func<IPEndPoint?> pick, TimeSpan? listenAfter = null)
+    /// <param name="port">A port to take again (a Service re-created with the same address); 0: any.</param>
+    public TcpForwarder(Func<IPEndPoint?> pick, TimeSpan? listenAfter = null, int port = 0)
     {
         _pick = pick;
         // Bound at once (the port is known and kept), listening only later.
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _accept = Task.Run(async () =>
         {

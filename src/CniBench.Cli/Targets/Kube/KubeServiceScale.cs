@@ -47,30 +47,44 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         });
     }
 
-    /// <summary>Milliseconds from creating one more Service to the client's first answer through it; the Service is deleted again.</summary>
-    public async Task<double> TimeToReachNewServiceAsync(AgentHandle client, bool v6, CancellationToken cancellationToken)
+    /// <summary>
+    /// Milliseconds from creating one more Service to the client's first answer through its ClusterIP, with a
+    /// prober already running at that address when the create returns (so its own start is not counted): the
+    /// Service is created once to learn an address, deleted until a prober sees the address stop answering,
+    /// then created again with that ClusterIP. Null, with a warning, if the cluster will not give the address back.
+    /// </summary>
+    public async Task<double?> TimeToReachNewServiceAsync(AgentHandle client, bool v6, CancellationToken cancellationToken)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"reach-{++_reachProbes}");
-        var resource = KubeResource.Core("services", ns, name);
-        var (offset, uncertainty) = await ClockOffset.MeasureAsync(client.Client, cancellationToken);
+        var services = KubeResource.Core("services", ns);
         var manifest = AgentManifests.DummyService(ns, runId, name);
         KubeTarget.Check(manifest);
-        var service = await kube.CreateAsync(KubeResource.Core("services", ns), manifest, cancellationToken);
-        long createdUs = UnixClock.NowMicroseconds();
+        var first = await kube.CreateAsync(services, manifest, cancellationToken);
         try
         {
-            var ip = KubeTarget.Pick(v6, service["spec"]?["clusterIPs"], (string?)service["spec"]?["clusterIP"], $"service {ns}/{name}");
-            int port = (int?)service["spec"]?["ports"]?[0]?["port"] ?? 80;
+            var ip = KubeTarget.Pick(v6, first["spec"]?["clusterIPs"], (string?)first["spec"]?["clusterIP"], $"service {ns}/{name}");
+            int port = (int?)first["spec"]?["ports"]?[0]?["port"] ?? 80;
             var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 1000, TimeoutMs = 200, Target = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port)) };
-            var job = new JobTracker(client);
-            await job.CreateAsync(new JobSpec(probe, 0, (int)ReachTimeout.TotalMilliseconds), cancellationToken);
-            await job.StartAsync(0, cancellationToken);
-            // Follow until a second's sample shows an answer, then end the window and fetch the exact instant.
-            using (var answered = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+
+            await kube.DeleteAsync(services.Named(name), cancellationToken);
+            var gone = await StartProbeAsync(client, probe, cancellationToken);
+            if (!await FollowUntilAsync(gone, s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
+                throw new TargetException($"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} was deleted");
+            await gone.FinishAsync(cancellationToken);
+
+            var (offset, uncertainty) = await ClockOffset.MeasureAsync(client.Client, cancellationToken);
+            var job = await StartProbeAsync(client, probe, cancellationToken);
+            await FollowUntilAsync(job, _ => true, cancellationToken); // running, and the address still silent for a second
+            manifest["spec"]!["clusterIP"] = ip;
+            manifest["spec"]!["clusterIPs"] = new System.Text.Json.Nodes.JsonArray(ip);
+            if (!await CreateAgainAsync(services, manifest, cancellationToken))
             {
-                try { await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, s => { if (s.Transactions > 0) answered.Cancel(); }, answered.Token); }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { }
+                await job.CancelQuietlyAsync();
+                Console.Error.WriteLine($"cnibench: the cluster would not give ClusterIP {ip} to a new Service {ns}/{name}; {Contracts.Measurement.Metrics.ServiceReachableMs} is not measured");
+                return null;
             }
+            long createdUs = UnixClock.NowMicroseconds();
+            await FollowUntilAsync(job, s => s.Transactions > 0, cancellationToken);
             await job.FinishAsync(cancellationToken);
             await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, _ => { }, cancellationToken);
             var seen = job.Status?.Result?.Probe?.Backends.Values.Select(b => (long?)b.FirstUnixUs).Min()
@@ -79,8 +93,55 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         }
         finally
         {
-            try { await kube.DeleteAsync(resource, CancellationToken.None); }
+            try { await kube.DeleteAsync(services.Named(name), CancellationToken.None); }
             catch (Exception e) when (e is KubeApiException or KubeConnectionException) { }
+        }
+    }
+
+    private static async Task<JobTracker> StartProbeAsync(AgentHandle client, WorkloadSpec probe, CancellationToken cancellationToken)
+    {
+        var job = new JobTracker(client);
+        await job.CreateAsync(new JobSpec(probe, 0, (int)ReachTimeout.TotalMilliseconds), cancellationToken);
+        await job.StartAsync(0, cancellationToken);
+        return job;
+    }
+
+    /// <summary>Follows a job's one-second samples until one satisfies <paramref name="stop"/>; false if the job ended first.</summary>
+    private static async Task<bool> FollowUntilAsync(JobTracker job, Func<Contracts.Measurement.Sample, bool> stop, CancellationToken cancellationToken)
+    {
+        using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bool hit = false;
+        try
+        {
+            await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, s =>
+            {
+                if (hit || !stop(s)) return;
+                hit = true;
+                until.Cancel();
+            }, until.Token);
+        }
+        catch (OperationCanceledException) when (hit && !cancellationToken.IsCancellationRequested)
+        {
+        }
+        return hit;
+    }
+
+    /// <summary>Creates the Service with the ClusterIP it had; the allocator may take a moment to have it free again.</summary>
+    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                await kube.CreateAsync(services, manifest, cancellationToken);
+                return true;
+            }
+            catch (KubeApiException e) when (e.Status is System.Net.HttpStatusCode.UnprocessableEntity or System.Net.HttpStatusCode.Conflict)
+            {
+                if (DateTimeOffset.UtcNow > deadline) return false;
+                await Task.Delay(250, cancellationToken);
+            }
         }
     }
 }

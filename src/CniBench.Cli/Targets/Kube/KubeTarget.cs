@@ -142,7 +142,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             // The run's own Service counts as one of them, as on the lab.
             _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
             await _scale.EnsureAsync(services - 1, cancellationToken);
-            metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = await _scale.TimeToReachNewServiceAsync(Handle("client", client), v6, cancellationToken);
+            if (await _scale.TimeToReachNewServiceAsync(Handle("client", client), v6, cancellationToken) is double reachable)
+                metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
         }
         return new AgentPair(Handle("server", server), Handle("client", client), address, achieved) { TargetMetrics = metrics };
     }
