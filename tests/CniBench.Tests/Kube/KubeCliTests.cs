@@ -71,7 +71,8 @@ public class KubeCliTests
             {
                 var review = JsonNode.Parse(r.Body)!.AsObject();
                 var attributes = review["spec"]!["resourceAttributes"]!;
-                bool allowed = !((string?)attributes["resource"] == "pods" && (string?)attributes["subresource"] == "proxy" && (string?)attributes["verb"] == "create");
+                bool allowed = !((string?)attributes["resource"] == "pods" && (string?)attributes["subresource"] == "proxy" && (string?)attributes["verb"] == "create")
+                    && (string?)attributes["group"] != "cilium.io";
                 review["status"] = new JsonObject { ["allowed"] = allowed };
                 return FakeApiServer.Json(response, review, 201);
             }
@@ -87,6 +88,7 @@ public class KubeCliTests
         Assert.Contains("missing: create pods/proxy", doctorOut);
         Assert.Contains("Kubernetes v1.30.2", stdout);
         Assert.Contains("FAIL  permissions                  missing: create pods/proxy (deploy/rbac.yaml grants them)", stdout);
+        Assert.Contains("warn  traffic-split/egress permissions missing: patch ciliumegressgatewaypolicies.cilium.io (only traffic-split and egress policies need them)", stdout);
         Assert.Contains("1 node(s): cross-node and host-to-host cases need 2; 1 labelled agenttype=server/client", stdout);
         Assert.Contains("not readable with these credentials", stdout); // the CNI: kube-system's DaemonSets are forbidden here
     }

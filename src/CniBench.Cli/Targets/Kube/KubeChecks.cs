@@ -19,6 +19,13 @@ public static class KubeChecks
         ("list", "discovery.k8s.io", "endpointslices"), ("watch", "discovery.k8s.io", "endpointslices"),
     ];
 
+    /// <summary>What only some suites need: traffic-split's Gateway API objects, egress gateway cases' policies.</summary>
+    public static readonly (string Verb, string Group, string Resource)[] Optional =
+    [
+        ("patch", "gateway.networking.k8s.io", "gateways"), ("patch", "gateway.networking.k8s.io", "httproutes"),
+        ("patch", "cilium.io", "ciliumegressgatewaypolicies"), ("patch", "crd.antrea.io", "egresses"),
+    ];
+
     public static async Task<IReadOnlyList<DoctorCommand.Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
     {
         var checks = new List<DoctorCommand.Check>();
@@ -32,8 +39,26 @@ public static class KubeChecks
             checks.Add(new("API server", false, e.Message));
             return checks;
         }
+        var missing = await MissingAsync(kube, Needed, cancellationToken);
+        checks.Add(new("permissions", missing.Count == 0, missing.Count == 0 ? "every verb a run needs is allowed" : $"missing: {string.Join(", ", missing)} (deploy/rbac.yaml grants them)"));
+        var optional = await MissingAsync(kube, Optional, cancellationToken);
+        checks.Add(new("traffic-split/egress permissions", optional.Count == 0,
+            optional.Count == 0 ? "allowed" : $"missing: {string.Join(", ", optional)} (only traffic-split and egress policies need them)", Required: false));
+
+        var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
+        int labelled = nodes.Count(n => (string?)n["metadata"]?["labels"]?["agenttype"] is "server" or "client");
+        checks.Add(new("nodes", nodes.Count >= 2, $"{nodes.Count} node(s){(nodes.Count < 2 ? ": cross-node and host-to-host cases need 2" : "")}; {labelled} labelled agenttype=server/client"));
+        var environment = await KubeEnvironment.DescribeAsync(kube, "-", cancellationToken);
+        checks.Add(new("CNI", true, environment["cni"], Required: false));
+        checks.Add(new("kube-proxy mode", true, environment["kube_proxy.mode"], Required: false));
+        return checks;
+    }
+
+    /// <summary>Each (verb, group, resource) asked with a SelfSubjectAccessReview; the ones refused, as "verb resource.group".</summary>
+    private static async Task<List<string>> MissingAsync(KubeClient kube, IEnumerable<(string Verb, string Group, string Resource)> wanted, CancellationToken cancellationToken)
+    {
         var missing = new List<string>();
-        foreach (var (verb, group, resource) in Needed)
+        foreach (var (verb, group, resource) in wanted)
         {
             var parts = resource.Split('/');
             var review = new JsonObject
@@ -45,14 +70,6 @@ public static class KubeChecks
             var answer = await kube.CreateAsync(new KubeResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, cancellationToken);
             if ((bool?)answer["status"]?["allowed"] != true) missing.Add($"{verb} {resource}{(group.Length > 0 ? "." + group : "")}");
         }
-        checks.Add(new("permissions", missing.Count == 0, missing.Count == 0 ? "every verb a run needs is allowed" : $"missing: {string.Join(", ", missing)} (deploy/rbac.yaml grants them)"));
-
-        var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        int labelled = nodes.Count(n => (string?)n["metadata"]?["labels"]?["agenttype"] is "server" or "client");
-        checks.Add(new("nodes", nodes.Count >= 2, $"{nodes.Count} node(s){(nodes.Count < 2 ? ": cross-node and host-to-host cases need 2" : "")}; {labelled} labelled agenttype=server/client"));
-        var environment = await KubeEnvironment.DescribeAsync(kube, "-", cancellationToken);
-        checks.Add(new("CNI", true, environment["cni"], Required: false));
-        checks.Add(new("kube-proxy mode", true, environment["kube_proxy.mode"], Required: false));
-        return checks;
+        return missing;
     }
 }
