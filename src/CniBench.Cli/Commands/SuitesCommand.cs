@@ -25,18 +25,19 @@ public static class SuitesCommand
                 Console.Out.Write(text);
                 return ExitCodes.Ok;
             }
+            var lines = new List<(string Name, Scenario Scenario)>();
             foreach (var s in ScenarioLoader.BuiltInSuites)
             {
                 var own = ScenarioLoader.TargetsWithOwnVersion(s);
                 bool general = ScenarioLoader.BuiltInText(s) is { } text && own.All(t => ScenarioLoader.BuiltInText(s, t) != text);
-                if (general) Describe(s, ScenarioLoader.LoadSuite(s), "");
-                foreach (var t in own) Describe(s, ScenarioLoader.LoadSuite(s, t), $" (--target {t})");
+                if (general) lines.Add((s, ScenarioLoader.LoadSuite(s)));
+                lines.AddRange(own.Select(t => ($"{s} (--target {t})", ScenarioLoader.LoadSuite(s, t))));
             }
+            int width = lines.Max(l => l.Name.Length);
+            foreach (var (name, scenario) in lines)
+                Console.Out.WriteLine($"{name.PadRight(width)} {scenario.Cases.Count,3} cases  {scenario.Description}");
             return ExitCodes.Ok;
         });
         return command;
     }
-
-    private static void Describe(string name, Scenario scenario, string target) =>
-        Console.Out.WriteLine($"{name + target,-28} {scenario.Cases.Count,3} cases  {scenario.Description}");
 }
