@@ -69,6 +69,24 @@ public class KubeTargetTests
     }
 
     [Fact]
+    public async Task In_a_namespace_of_the_users_only_what_the_run_made_is_deleted_and_a_kind_the_cluster_lacks_is_passed_over()
+    {
+        await using var cluster = new FakeCluster { MissingGroups = ["gateway.networking.k8s.io"] };
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
+        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
+            new KubeTargetOptions("img:1", "u1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Namespace: "mine")))
+        {
+            Assert.Equal(RunState.Completed, (await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None)).State);
+        }
+        var deletes = cluster.Api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery).ToArray();
+        Assert.DoesNotContain(deletes, d => d.StartsWith("/api/v1/namespaces/mine?") || d == "/api/v1/namespaces/mine");
+        foreach (var kind in new[] { "/apis/apps/v1/namespaces/mine/deployments?", "/apis/apps/v1/namespaces/mine/daemonsets?", "/apis/gateway.networking.k8s.io/v1/namespaces/mine/gateways?", "/api/v1/namespaces/mine/pods?", "/api/v1/namespaces/mine/services?", "/api/v1/namespaces/mine/secrets?" })
+            Assert.Contains(deletes, d => d.StartsWith(kind) && d.Contains("labelSelector=cnibench.dev%2Frun%3Du1"));
+    }
+
+    [Fact]
     public async Task A_pod_that_cannot_start_fails_the_run_with_the_clusters_reason_and_the_namespace_is_still_deleted()
     {
         await using var cluster = new FakeCluster { PodWaitingReason = "ImagePullBackOff" };

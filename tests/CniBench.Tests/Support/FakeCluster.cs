@@ -61,10 +61,18 @@ public sealed class FakeCluster : IAsyncDisposable
         await _podEvents.Writer.WriteAsync(new JsonObject { ["type"] = "MODIFIED", ["object"] = ended });
     }
 
+    /// <summary>API groups this cluster does not serve (their paths answer 404, as for a CRD not installed).</summary>
+    public IReadOnlyList<string> MissingGroups { get; init; } = [];
+
     private async Task HandleAsync(FakeApiServer.Request r, HttpListenerResponse response)
     {
         var path = r.PathAndQuery.Split('?')[0];
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (segments is ["apis", var group, ..] && MissingGroups.Contains(group))
+        {
+            await FakeApiServer.Status(response, 404, "NotFound", "the server could not find the requested resource");
+            return;
+        }
         if (path == "/version") { await FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.31.0" }); return; }
         if (path == "/api/v1/nodes") { await FakeApiServer.Json(response, new JsonObject { ["kind"] = "NodeList", ["metadata"] = new JsonObject { ["resourceVersion"] = "1" }, ["items"] = new JsonArray(NodeNames.Select(n => (JsonNode)Node(n)).ToArray()) }); return; }
         if (path == "/apis/apps/v1/namespaces/kube-system/daemonsets")

@@ -92,8 +92,7 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
         bool changed = false;
         if (gateway && options.Policy != "none" && !_policyApplied)
         {
-            var policy = Policy(host);
-            KubeTarget.Check(policy);
+            var policy = KubeObjects.Checked(Policy(host));
             await kube.ApplyAsync(PolicyResource, policy, cancellationToken);
             (_policyApplied, changed) = (true, true);
         }

@@ -35,8 +35,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         }
         await Parallel.ForEachAsync(create, options, async (i, token) =>
         {
-            var manifest = AgentManifests.DummyService(ns, runId, DummyName(i));
-            KubeTarget.Check(manifest);
+            var manifest = KubeObjects.Checked(AgentManifests.DummyService(ns, runId, DummyName(i)));
             await kube.CreateAsync(services, manifest, token);
             lock (_dummies) _dummies.Add(i);
         });
@@ -57,12 +56,11 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"reach-{++_reachProbes}");
         var services = KubeResource.Core("services", ns);
-        var manifest = AgentManifests.DummyService(ns, runId, name);
-        KubeTarget.Check(manifest);
+        var manifest = KubeObjects.Checked(AgentManifests.DummyService(ns, runId, name));
         var first = await kube.CreateAsync(services, manifest, cancellationToken);
         try
         {
-            var ip = KubeTarget.Pick(v6, first["spec"]?["clusterIPs"], (string?)first["spec"]?["clusterIP"], $"service {ns}/{name}");
+            var ip = KubeObjects.ClusterIp(v6, first);
             int port = (int?)first["spec"]?["ports"]?[0]?["port"] ?? 80;
             var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 1000, TimeoutMs = 200, Target = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port)) };
 

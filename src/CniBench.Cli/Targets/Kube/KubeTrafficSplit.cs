@@ -19,11 +19,11 @@ public sealed class KubeTrafficSplit(KubeClient kube, string ns, string runId, s
         if (!_created)
         {
             foreach (var backend in new[] { GatewayManifests.BackendA, GatewayManifests.BackendB })
-                await kube.ApplyAsync(KubeResource.Core("services", ns, backend), Checked(GatewayManifests.BackendService(ns, runId, backend)), cancellationToken);
-            await kube.ApplyAsync(Gateway, Checked(GatewayManifests.Gateway(ns, runId, gatewayClass, port)), cancellationToken);
+                await kube.ApplyAsync(KubeResource.Core("services", ns, backend), KubeObjects.Checked(GatewayManifests.BackendService(ns, runId, backend)), cancellationToken);
+            await kube.ApplyAsync(Gateway, KubeObjects.Checked(GatewayManifests.Gateway(ns, runId, gatewayClass, port)), cancellationToken);
             _created = true;
         }
-        var route = await kube.ApplyAsync(Route, Checked(GatewayManifests.Route(ns, runId, weights)), cancellationToken);
+        var route = await kube.ApplyAsync(Route, KubeObjects.Checked(GatewayManifests.Route(ns, runId, weights)), cancellationToken);
         long generation = (long?)route["metadata"]?["generation"] ?? 1;
 
         var deadline = DateTimeOffset.UtcNow + readyTimeout;
@@ -57,9 +57,4 @@ public sealed class KubeTrafficSplit(KubeClient kube, string ns, string runId, s
     private static string Reason(JsonObject? condition) =>
         condition is null ? "no status yet: is a controller for this GatewayClass running?" : $"{(string?)condition["reason"]}: {(string?)condition["message"]}";
 
-    private static JsonObject Checked(JsonObject manifest)
-    {
-        KubeTarget.Check(manifest);
-        return manifest;
-    }
 }
