@@ -36,7 +36,9 @@ public static class KubeExec
         }
         catch (WebSocketException e)
         {
-            throw new KubeConnectionException($"exec in {ns}/{pod}: {e.Message} (does the cluster allow pods/exec for these credentials?)");
+            throw new KubeConnectionException(e.InnerException is HttpRequestException { InnerException: System.Security.Authentication.AuthenticationException } request
+                ? $"exec in {ns}/{pod}: {KubeClient.Describe(request)}"
+                : $"exec in {ns}/{pod}: {e.Message} (does the cluster allow pods/exec for these credentials?)");
         }
 
         var stdout = new MemoryStream();

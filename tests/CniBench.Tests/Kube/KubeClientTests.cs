@@ -130,7 +130,8 @@ public class KubeClientTests
 /// <summary>pods/exec over the WebSocket channel protocol, against an in-process server that speaks it.</summary>
 public class KubeExecTests
 {
-    private static async Task ServeExecAsync(HttpListenerContext context, string? protocol, int exitCode)
+    /// <summary>A pods/exec endpoint as the API server serves it: the command echoed on stdout, a line on stderr, the exit code on the status channel.</summary>
+    internal static async Task ServeExecAsync(HttpListenerContext context, string? protocol, int exitCode)
     {
         var ws = (await context.AcceptWebSocketAsync(protocol)).WebSocket;
         async Task Send(byte channel, string text)

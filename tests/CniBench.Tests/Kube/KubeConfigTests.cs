@@ -171,6 +171,26 @@ public class KubeTlsTests
     }
 
     [Fact]
+    public async Task Pod_exec_over_a_websocket_uses_the_same_ca_and_client_certificate()
+    {
+        using var pki = new TestPki();
+        await using var api = new FakeApiServer((_, response) => FakeApiServer.Status(response, 400, "BadRequest", "expected a WebSocket"),
+            context => KubeExecTests.ServeExecAsync(context, "v5.channel.k8s.io", 0));
+        await using var front = new TlsFront(pki, api.Uri.Port);
+        using (var kube = new KubeClient(Connection(front, pki.CaPem, pki)))
+        {
+            var result = await KubeExec.RunAsync(kube, "bench", "agent-0", "agent", ["uname", "-r"], CancellationToken.None);
+            Assert.Equal("uname -r\n", result.Stdout);
+            Assert.Equal(0, result.ExitCode);
+        }
+        Assert.Equal(["CN=cnibench-user, O=system:masters"], front.ClientSubjects.Distinct());
+        using var other = new TestPki();
+        using var wrongCa = new KubeClient(Connection(front, other.CaPem, pki));
+        var e = await Assert.ThrowsAsync<KubeConnectionException>(() => KubeExec.RunAsync(wrongCa, "bench", "agent-0", "agent", ["uname"], CancellationToken.None));
+        Assert.StartsWith("exec in bench/agent-0: TLS handshake failed", e.Message);
+    }
+
+    [Fact]
     public async Task Tls_server_name_checks_the_certificate_against_the_name_given_instead_of_the_address()
     {
         using var pki = new TestPki(serverName: "kubernetes.default.svc");
