@@ -8,7 +8,7 @@ compare < 1 s.
 
     python3 bench/report_bench.py
 """
-import json, os, random, sqlite3, statistics, subprocess, sys, tempfile, time
+import json, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.path.join(ROOT, "src", "CniBench.Cli", "bin", "Release", "net10.0", "cnibench")
@@ -17,6 +17,13 @@ CLI = os.path.join(ROOT, "src", "CniBench.Cli", "bin", "Release", "net10.0", "cn
 def main():
     subprocess.run(["dotnet", "build", os.path.join(ROOT, "src", "CniBench.Cli"), "-c", "Release"], check=True, stdout=subprocess.DEVNULL)
     work = tempfile.mkdtemp(prefix="cnibench-report-bench-")
+    try:
+        run_bench(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_bench(work):
     db = os.path.join(work, "bench.db")
     subprocess.run([CLI, "run", "--suite", "quick", "-r", "1", "-d", "300ms", "--warmup", "0s", "--db", db, "--no-report"],
                    check=True, stdout=subprocess.DEVNULL, cwd=work)
@@ -37,7 +44,7 @@ def main():
                         (run_id, doc["case"], doc["workload"]["kind"], config, doc["repetition"], doc["target"], doc["startedAt"], doc["finishedAt"], doc["state"], json.dumps(doc)))
             total += 1
     con.commit()
-    print(f"{total} results in {db}")
+    print(f"{total} results")
 
     def timed(args):
         times = []

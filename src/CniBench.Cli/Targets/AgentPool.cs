@@ -34,7 +34,8 @@ public sealed class AgentPool : IAsyncDisposable
     public static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => kind switch
     {
         WorkloadKind.UdpStream or WorkloadKind.UdpRr => udp,
-        WorkloadKind.Http => http,
+        // A probe is an HTTP request on a new connection: the echo says which backend and address it reached.
+        WorkloadKind.Http or WorkloadKind.Probe => http,
         _ => tcp,
     };
 

@@ -42,17 +42,17 @@ public class LocalRunTests
         {
             var observer = new Observer();
             outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-                .RunAsync(Tiny(extra: "  - workload: http\n    parallel: 2"), "cfg-a", new Dictionary<string, string>(), CancellationToken.None);
+                .RunAsync(Tiny(extra: "  - workload: http\n    parallel: 2\n  - workload: probe\n    rate: 300"), "cfg-a", new Dictionary<string, string>(), CancellationToken.None);
             pids = target.AgentPids;
             Assert.Equal(2, pids.Count); // one server and one client agent, reused across cases
             Assert.All(pids, pid => Assert.True(AgentProcesses.IsAlive(pid)));
-            Assert.Equal(4, observer.Finished.Count);
+            Assert.Equal(6, observer.Finished.Count);
         }
         Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived the target"));
 
         Assert.Equal(RunState.Completed, outcome.State);
         var stored = store.Results(outcome.Run.Id);
-        Assert.Equal(4, stored.Count);
+        Assert.Equal(6, stored.Count);
         Assert.All(stored, r =>
         {
             Assert.Equal(ResultState.Ok, r.State);
