@@ -16,11 +16,10 @@ public sealed class KubeChurn : IEndpointChurn
 {
     private static readonly TimeSpan BetweenSteps = TimeSpan.FromSeconds(1);
     private readonly KubeEndpoints _endpoints;
+    private readonly int _count;
     private readonly EndpointSliceTracker _tracker;
     private readonly CancellationTokenSource _stopWatch;
     private readonly Task _watch;
-
-    private readonly int _count;
 
     private KubeChurn(KubeEndpoints endpoints, int count, EndpointSliceTracker tracker, IReadOnlyList<Prober> probers, string serviceAddress, CancellationTokenSource stopWatch, Task watch)
     {
