@@ -22,6 +22,20 @@ public class DeployArtifactTests
             Assert.True(ManifestRules.Check(checkable).Count == 0, string.Join("; ", ManifestRules.Check(checkable)));
         }
     }
+
+    [Fact]
+    public void The_kind_cluster_has_the_nodes_the_suites_place_agents_on_and_no_cni_of_its_own()
+    {
+        var cluster = DeployFiles.Documents(Path.Combine(DeployFiles.Root(), "deploy", "kind", "cluster.yaml")).Single();
+        Assert.Equal("kind.x-k8s.io/v1alpha4", (string?)cluster["apiVersion"]);
+        Assert.True((bool)cluster["networking"]!["disableDefaultCNI"]!);
+        var workers = cluster["nodes"]!.AsArray().Where(n => (string?)n!["role"] == "worker").Select(n => n!["labels"]!).ToArray();
+        Assert.Contains(workers, l => (string?)l["agenttype"] == "server");
+        Assert.Contains(workers, l => (string?)l["agenttype"] == "client");
+        // --zones same and cross can both be met.
+        Assert.True(workers.Select(l => (string?)l["topology.kubernetes.io/zone"]).Distinct().Count() >= 2);
+        Assert.True(workers.Count(l => (string?)l["topology.kubernetes.io/zone"] == (string?)workers[0]["topology.kubernetes.io/zone"]) >= 2);
+    }
 }
 
 /// <summary>Reading deploy/ files as the API objects they hold, and checking calls against the shipped RBAC role.</summary>
