@@ -99,6 +99,7 @@ public static class JobExecution
     {
         var measured = samples.Where(s => s.Phase == Phase.Measured).ToList();
         var latency = LatencyHistogram.Merge(workers.Select(w => w.Latency));
+        var windows = BackendWindows(workers);
         return new JobResult(
             startedUnixMs,
             DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
@@ -107,13 +108,13 @@ public static class JobExecution
             measured.Sum(s => s.Transactions),
             SumByKey(workers.Select(w => w.ErrorsByKind)),
             latency.ToSnapshot(),
-            SumByKey(workers.Select(w => w.Backends)),
+            SumByKey(windows ?? []),
             extras.Udp,
             extras.OpenModel,
             workers.Select(w => w.FirstError).FirstOrDefault(e => e is not null),
             workers.Any(w => w.Sources.Count > 0) ? SumByKey(workers.Select(w => w.Sources)) : null,
             extras.Probe,
-            BackendWindows(workers),
+            windows,
             extras.Node);
     }
 
@@ -126,7 +127,7 @@ public static class JobExecution
             .ToArray();
     }
 
-    private static Dictionary<string, long> SumByKey(IEnumerable<Dictionary<string, long>> dictionaries)
+    private static Dictionary<string, long> SumByKey(IEnumerable<IReadOnlyDictionary<string, long>> dictionaries)
     {
         var sum = new Dictionary<string, long>();
         foreach (var d in dictionaries)

@@ -13,7 +13,6 @@ public sealed class WorkerStats
     public long Errors;
     public readonly LatencyHistogram Latency = new();
     public readonly Dictionary<string, long> ErrorsByKind = new();
-    public readonly Dictionary<string, long> Backends = new();
     public readonly Dictionary<string, long> Sources = new();
     public string? FirstError;
 
@@ -24,14 +23,13 @@ public sealed class WorkerStats
         if (measuring) ErrorsByKind[kind] = ErrorsByKind.GetValueOrDefault(kind) + 1;
     }
 
-    /// <summary>Backends per window of the measured phase (how a weighted split holds over time).</summary>
+    /// <summary>Answers per backend in each window of the measured phase; the job's totals are their sum.</summary>
     public readonly List<Dictionary<string, long>> BackendWindows = new();
 
     public void RecordBackend(string backend, int window)
     {
-        Backends[backend] = Backends.GetValueOrDefault(backend) + 1;
         while (BackendWindows.Count <= window) BackendWindows.Add(new Dictionary<string, long>());
-        BackendWindows[window][backend] = BackendWindows[window].GetValueOrDefault(backend) + 1;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(BackendWindows[window], backend, out _)++;
     }
 
     /// <summary>The source address a server reported seeing (what SNAT made of ours).</summary>

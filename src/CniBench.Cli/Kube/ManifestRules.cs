@@ -65,27 +65,27 @@ public static partial class ManifestRules
         if (pod.ContainsKey("activeDeadlineSeconds")) fail("spec.template.spec.activeDeadlineSeconds", $"not supported in a {kind}");
     }
 
-    private static void CheckPod(JsonObject? spec, string at, Action<string, string> podFail)
+    /// <summary>A pod spec's rules; <paramref name="at"/> is where the spec sits (spec, or a template's spec.template.spec).</summary>
+    private static void CheckPod(JsonObject? spec, string at, Action<string, string> fail)
     {
-        void fail(string field, string problem) => podFail(at + field[4..], problem);
-        if (spec is null) { fail("spec", "missing"); return; }
-        if ((string?)spec["restartPolicy"] is not ("Always" or "OnFailure" or "Never")) fail("spec.restartPolicy", "allowed: Always, OnFailure, Never");
-        if (Number(spec["activeDeadlineSeconds"]) is <= 0) fail("spec.activeDeadlineSeconds", "must be positive");
+        if (spec is null) { fail(at, "missing"); return; }
+        if ((string?)spec["restartPolicy"] is not ("Always" or "OnFailure" or "Never")) fail($"{at}.restartPolicy", "allowed: Always, OnFailure, Never");
+        if (Number(spec["activeDeadlineSeconds"]) is <= 0) fail($"{at}.activeDeadlineSeconds", "must be positive");
         var containers = spec["containers"] as JsonArray;
-        if (containers is null || containers.Count == 0) fail("spec.containers", "at least one container");
+        if (containers is null || containers.Count == 0) fail($"{at}.containers", "at least one container");
         foreach (var c in containers?.OfType<JsonObject>() ?? [])
         {
             var cname = (string?)c["name"] ?? "";
-            if (!Dns1123Label().IsMatch(cname) || cname.Length > 63) fail("spec.containers[].name", $"'{cname}' is not a DNS-1123 label");
-            if (string.IsNullOrEmpty((string?)c["image"])) fail($"spec.containers[{cname}].image", "missing");
+            if (!Dns1123Label().IsMatch(cname) || cname.Length > 63) fail($"{at}.containers[].name", $"'{cname}' is not a DNS-1123 label");
+            if (string.IsNullOrEmpty((string?)c["image"])) fail($"{at}.containers[{cname}].image", "missing");
             var seen = new HashSet<string>();
             foreach (var p in (c["ports"] as JsonArray)?.OfType<JsonObject>() ?? [])
             {
                 var pname = (string?)p["name"] ?? "";
                 if (pname.Length > 15 || !PortName().IsMatch(pname) || !pname.Any(char.IsAsciiLetter) || !seen.Add(pname))
-                    fail($"spec.containers[{cname}].ports[].name", $"'{pname}' must be a unique IANA service name (at most 15 characters, a letter among them)");
-                CheckPortNumber($"spec.containers[{cname}].ports[{pname}].containerPort", Number(p["containerPort"]), fail);
-                if ((string?)p["protocol"] is not ("TCP" or "UDP" or "SCTP")) fail($"spec.containers[{cname}].ports[{pname}].protocol", "allowed: TCP, UDP, SCTP");
+                    fail($"{at}.containers[{cname}].ports[].name", $"'{pname}' must be a unique IANA service name (at most 15 characters, a letter among them)");
+                CheckPortNumber($"{at}.containers[{cname}].ports[{pname}].containerPort", Number(p["containerPort"]), fail);
+                if ((string?)p["protocol"] is not ("TCP" or "UDP" or "SCTP")) fail($"{at}.containers[{cname}].ports[{pname}].protocol", "allowed: TCP, UDP, SCTP");
             }
         }
     }

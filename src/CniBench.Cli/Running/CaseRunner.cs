@@ -26,6 +26,10 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var state = ResultState.Ok;
         string achieved = agents.AchievedPlacement;
         var samplers = agents.Samplers.Select(x => (Sampler: x, Job: new JobTracker(x.Agent))).ToArray();
+        async Task CancelAllAsync()
+        {
+            foreach (var job in new[] { client, server }.Concat(samplers.Select(x => x.Job))) await job.CancelQuietlyAsync();
+        }
 
         try
         {
@@ -59,9 +63,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         {
             state = ResultState.Interrupted;
             error = "interrupted";
-            await client.CancelQuietlyAsync();
-            await server.CancelQuietlyAsync();
-            foreach (var (_, job) in samplers) await job.CancelQuietlyAsync();
+            await CancelAllAsync();
         }
         catch (SourceCheckException e)
         {
@@ -72,9 +74,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         {
             state = ResultState.Failed;
             error = agents.Client.DeathNotice() ?? agents.Server.DeathNotice() ?? e.Message;
-            await client.CancelQuietlyAsync();
-            await server.CancelQuietlyAsync();
-            foreach (var (_, job) in samplers) await job.CancelQuietlyAsync();
+            await CancelAllAsync();
         }
 
         var clientResult = client.Status?.Result;

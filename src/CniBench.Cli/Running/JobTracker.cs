@@ -56,6 +56,26 @@ public sealed class JobTracker(AgentHandle agent)
         }
     }
 
+    /// <summary>Follows the job's one-second samples until one satisfies <paramref name="stop"/>; false if the job ended first.</summary>
+    public async Task<bool> FollowUntilAsync(Func<Sample, bool> stop, CancellationToken cancellationToken)
+    {
+        using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bool hit = false;
+        try
+        {
+            await FollowAsync(TimeSpan.FromMilliseconds(100), SilenceLimit, s =>
+            {
+                if (hit || !stop(s)) return;
+                hit = true;
+                until.Cancel();
+            }, until.Token);
+        }
+        catch (OperationCanceledException) when (hit && !cancellationToken.IsCancellationRequested)
+        {
+        }
+        return hit;
+    }
+
     /// <summary>Ends a running job's window now (it is done with what it measured); a job already over is left as it is.</summary>
     public async Task FinishAsync(CancellationToken cancellationToken)
     {

@@ -99,10 +99,10 @@ public class KubeConfigTests
 /// <summary>The kube client's TLS against a real TLS endpoint (the fake API server behind a TLS front that requires a client certificate).</summary>
 public class KubeTlsTests
 {
-    private static async Task<(FakeApiServer Api, TlsFront Front)> StartAsync(TestPki pki)
+    /// <summary>An API server answering /version, behind a TLS front with the PKI's server certificate.</summary>
+    private static (FakeApiServer Api, TlsFront Front) Start(TestPki pki)
     {
         var api = new FakeApiServer((r, response) => FakeApiServer.Json(response, new System.Text.Json.Nodes.JsonObject { ["gitVersion"] = "v1.31.2" }));
-        await Task.CompletedTask;
         return (api, new TlsFront(pki, api.Uri.Port));
     }
 
@@ -114,7 +114,7 @@ public class KubeTlsTests
     public async Task The_kubeconfigs_ca_and_client_certificate_carry_a_request_through_real_tls()
     {
         using var pki = new TestPki();
-        var (api, front) = await StartAsync(pki);
+        var (api, front) = Start(pki);
         await using var _ = api;
         await using var __ = front;
         using var dir = new TempDirectory();
@@ -149,7 +149,7 @@ public class KubeTlsTests
     {
         using var pki = new TestPki();
         using var other = new TestPki();
-        var (api, front) = await StartAsync(pki);
+        var (api, front) = Start(pki);
         await using var _ = api;
         await using var __ = front;
 
@@ -194,7 +194,7 @@ public class KubeTlsTests
     public async Task Tls_server_name_checks_the_certificate_against_the_name_given_instead_of_the_address()
     {
         using var pki = new TestPki(serverName: "kubernetes.default.svc");
-        var (api, front) = await StartAsync(pki);
+        var (api, front) = Start(pki);
         await using var _ = api;
         await using var __ = front;
         using (var byAddress = new KubeClient(Connection(front, pki.CaPem, pki)))

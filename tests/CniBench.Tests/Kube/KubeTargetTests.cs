@@ -1,6 +1,3 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
 using System.Text.Json.Nodes;
 using CniBench.Cli.Convergence;
 using CniBench.Cli.Kube;
@@ -20,9 +17,7 @@ namespace CniBench.Tests.Kube;
 /// </summary>
 public class KubeTargetTests
 {
-    private static KubeTarget Target(FakeCluster cluster, string runId) =>
-        new(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5)));
+    private static KubeTarget Target(FakeCluster cluster, string runId) => new(cluster.Client(), FakeCluster.Options(runId));
 
     [Fact]
     public async Task A_run_deploys_agents_as_pods_drives_them_through_the_pod_proxy_and_deletes_its_namespace()
@@ -72,14 +67,8 @@ public class KubeTargetTests
     public async Task In_a_namespace_of_the_users_only_what_the_run_made_is_deleted_and_a_kind_the_cluster_lacks_is_passed_over()
     {
         await using var cluster = new FakeCluster { MissingGroups = ["gateway.networking.k8s.io"] };
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("img:1", "u1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Namespace: "mine")))
-        {
-            Assert.Equal(RunState.Completed, (await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None)).State);
-        }
+        var outcome = await cluster.RunAsync("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", FakeCluster.Options("u1") with { Namespace = "mine" });
+        Assert.Equal(RunState.Completed, outcome.State);
         var deletes = cluster.Api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery).ToArray();
         Assert.DoesNotContain(deletes, d => d.StartsWith("/api/v1/namespaces/mine?") || d == "/api/v1/namespaces/mine");
         foreach (var kind in new[] { "/apis/apps/v1/namespaces/mine/deployments?", "/apis/apps/v1/namespaces/mine/daemonsets?", "/apis/gateway.networking.k8s.io/v1/namespaces/mine/gateways?", "/api/v1/namespaces/mine/pods?", "/api/v1/namespaces/mine/services?", "/api/v1/namespaces/mine/secrets?" })
@@ -216,16 +205,7 @@ public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task A_convergence_case_scales_and_restarts_the_deployment_and_measures_every_nodes_dataplane_from_the_watch()
     {
         await using var cluster = new FakeCluster(dataplaneDelay: TimeSpan.FromMilliseconds(150));
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: convergence\nrepetitions: 2\nplacement: pod-to-cluster-ip\ncases:\n  - workload: probe\n    rate: 400\n    endpoints: 4\n", "kube.yaml");
-        RunOutcome outcome;
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", "c1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), ChurnStepTimeout: TimeSpan.FromSeconds(20))))
-        {
-            Assert.Empty(target.Validate(scenario));
-            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
-        }
+        var outcome = await cluster.RunAsync("name: convergence\nrepetitions: 2\nplacement: pod-to-cluster-ip\ncases:\n  - workload: probe\n    rate: 400\n    endpoints: 4\n", FakeCluster.Options("c1") with { ChurnStepTimeout = TimeSpan.FromSeconds(20) });
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         foreach (var result in outcome.Results)
         {
@@ -289,16 +269,7 @@ public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task Cases_set_the_number_of_services_and_each_repetition_times_a_new_service_until_it_answers()
     {
         await using var cluster = new FakeCluster { ServiceDelay = TimeSpan.FromMilliseconds(300) };
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: service-scale\nrepetitions: 2\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    services: [20, 3]\n", "kube.yaml");
-        RunOutcome outcome;
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", "s1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))))
-        {
-            Assert.Empty(target.Validate(scenario));
-            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
-        }
+        var outcome = await cluster.RunAsync("name: service-scale\nrepetitions: 2\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    services: [20, 3]\n", FakeCluster.Options("s1"));
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         var reach = outcome.Results.Select(r => r.Metrics[Metrics.ServiceReachableMs]).ToArray();
         output.WriteLine($"reachable after {string.Join(", ", reach.Select(ms => $"{ms:0.0}"))} ms");
@@ -327,16 +298,7 @@ public class KubeEgressTests
     private static async Task<(RunOutcome Outcome, IReadOnlyList<FakeApiServer.Request> Requests)> RunAsync(KubeEgressOptions egress, string runId)
     {
         await using var cluster = new FakeCluster();
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: egress\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: [direct, gateway]\n", "kube.yaml");
-        RunOutcome outcome;
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), Egress: egress)))
-        {
-            Assert.Empty(target.Validate(scenario));
-            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
-        }
+        var outcome = await cluster.RunAsync("name: egress\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: [direct, gateway]\n", FakeCluster.Options(runId) with { Egress = egress });
         return (outcome, cluster.Api.Requests);
     }
 
@@ -383,17 +345,8 @@ public class KubeTrafficSplitTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task A_gateway_splits_by_the_routes_weights_and_each_window_shows_how_close_it_kept_to_them()
     {
         await using var cluster = new FakeCluster();
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
         // A new connection per request: the fake gateway balances connections, a real one balances requests.
-        var scenario = ScenarioLoader.Load("name: traffic-split\nrepetitions: 1\nwarmup: 0s\nduration: 6s\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    parallel: 8\n    keepAlive: false\n    weights: [80/20, 60/40]\n", "kube.yaml");
-        RunOutcome outcome;
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", "t1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), GatewayClass: "example-gw", GatewayPort: cluster.GatewayPort)))
-        {
-            Assert.Empty(target.Validate(scenario));
-            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
-        }
+        var outcome = await cluster.RunAsync("name: traffic-split\nrepetitions: 1\nwarmup: 0s\nduration: 6s\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    parallel: 8\n    keepAlive: false\n    weights: [80/20, 60/40]\n", FakeCluster.Options("t1") with { GatewayClass = "example-gw", GatewayPort = cluster.GatewayPort });
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         double[] configured = [20, 40];
         foreach (var (result, expected) in outcome.Results.Zip(configured))
@@ -428,15 +381,7 @@ public class KubeNodeSamplerTests
     public async Task With_the_node_sampler_each_case_reports_both_nodes_cpu_and_memory_and_the_dataplanes_processes()
     {
         await using var cluster = new FakeCluster();
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 200ms\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-pod-same-node]\n", "kube.yaml");
-        RunOutcome outcome;
-        await using (var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("registry.example/cnibench-agent:test", "n1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5), NodeSampler: true)))
-        {
-            outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
-        }
+        var outcome = await cluster.RunAsync("name: kube\nrepetitions: 1\nwarmup: 200ms\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-pod-same-node]\n", FakeCluster.Options("n1") with { NodeSampler = true });
         Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
         foreach (var result in outcome.Results)
         {
@@ -463,14 +408,10 @@ public class KubePlacementTests
     private static async Task<(RunOutcome? Outcome, string? Error, FakeCluster Cluster)> RunAsync(KubeNodePlacement placement)
     {
         var cluster = new FakeCluster();
-        using var dir = new TempDirectory();
-        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
-        await using var target = new KubeTarget(new KubeClient(new KubeConnection(cluster.Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null)),
-            new KubeTargetOptions("img:1", "p1", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5)) { Placement = placement });
         try
         {
-            return (await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None), null, cluster);
+            return (await cluster.RunAsync("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n",
+                FakeCluster.Options("p1") with { Placement = placement }), null, cluster);
         }
         catch (CniBench.Cli.Targets.TargetException e)
         {

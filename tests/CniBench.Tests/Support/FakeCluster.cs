@@ -50,6 +50,26 @@ public sealed class FakeCluster : IAsyncDisposable
     public TimeSpan ServiceDelay { get; init; } = TimeSpan.FromMilliseconds(300);
     public static readonly string[] NodeNames = ["node-a", "node-b"];
 
+    /// <summary>A client for this cluster with a bearer token, as a kubeconfig would give it.</summary>
+    public CniBench.Cli.Kube.KubeClient Client() =>
+        new(new CniBench.Cli.Kube.KubeConnection(Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null));
+
+    /// <summary>What a test's kube target deploys with: a made-up image (the fake "kubelet" runs agents itself), a short ready timeout.</summary>
+    public static CniBench.Cli.Targets.Kube.KubeTargetOptions Options(string runId) =>
+        new("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
+
+    /// <summary>Runs a scenario on a kube target against this cluster (checked valid first); the target is gone, its namespace deleted, when this returns.</summary>
+    public async Task<CniBench.Cli.Running.RunOutcome> RunAsync(string scenarioYaml, CniBench.Cli.Targets.Kube.KubeTargetOptions options)
+    {
+        using var dir = new TempDirectory();
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
+        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(scenarioYaml, "kube.yaml");
+        await using var target = new CniBench.Cli.Targets.Kube.KubeTarget(Client(), options);
+        Xunit.Assert.Empty(target.Validate(scenario));
+        return await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
+            .RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+    }
+
     /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
     public async Task FailPodAsync(string name, string reason)
     {

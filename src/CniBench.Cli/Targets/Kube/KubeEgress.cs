@@ -20,6 +20,16 @@ public sealed record KubeEgressOptions(string? ExternalAddress = null, Uri? Exte
     string Policy = "none", string? EgressIp = null, string? EgressNode = null, TimeSpan? PolicyWait = null)
 {
     public static readonly string[] Policies = ["none", "cilium", "antrea"];
+
+    /// <summary>What a run records of its egress setup; nothing when no external server was given.</summary>
+    public IReadOnlyDictionary<string, string> Describe() => ExternalAddress is null && ExternalAgent is null
+        ? new Dictionary<string, string>()
+        : new Dictionary<string, string>
+        {
+            ["kube.external"] = ExternalAgent?.ToString() ?? $"this machine at {ExternalAddress}",
+            ["kube.egress.policy"] = Policy,
+            ["kube.egress.ip"] = EgressIp ?? "",
+        };
 }
 
 /// <summary>The external server of a kube run, the egress policy it applies, and the source each case must be seen from.</summary>
@@ -161,13 +171,6 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
                 },
             };
     }
-
-    public IReadOnlyDictionary<string, string> Describe() => new Dictionary<string, string>
-    {
-        ["kube.external"] = options.ExternalAgent?.ToString() ?? $"this machine at {options.ExternalAddress}",
-        ["kube.egress.policy"] = options.Policy,
-        ["kube.egress.ip"] = options.EgressIp ?? "",
-    };
 
     public async ValueTask DisposeAsync()
     {

@@ -66,13 +66,13 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
 
             await kube.DeleteAsync(services.Named(name), cancellationToken);
             var gone = await StartProbeAsync(client, probe, cancellationToken);
-            if (!await FollowUntilAsync(gone, s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
+            if (!await gone.FollowUntilAsync(s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
                 throw new TargetException($"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} was deleted");
             await gone.FinishAsync(cancellationToken);
 
             var (offset, uncertainty) = await ClockOffset.MeasureAsync(client.Client, cancellationToken);
             var job = await StartProbeAsync(client, probe, cancellationToken);
-            await FollowUntilAsync(job, _ => true, cancellationToken); // running, and the address still silent for a second
+            await job.FollowUntilAsync(_ => true, cancellationToken); // running, and the address still silent for a second
             manifest["spec"]!["clusterIP"] = ip;
             manifest["spec"]!["clusterIPs"] = new System.Text.Json.Nodes.JsonArray(ip);
             if (!await CreateAgainAsync(services, manifest, cancellationToken))
@@ -82,7 +82,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
                 return null;
             }
             long createdUs = UnixClock.NowMicroseconds();
-            await FollowUntilAsync(job, s => s.Transactions > 0, cancellationToken);
+            await job.FollowUntilAsync(s => s.Transactions > 0, cancellationToken);
             await job.FinishAsync(cancellationToken);
             await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, _ => { }, cancellationToken);
             var seen = job.Status?.Result?.Probe?.Backends.Values.Select(b => (long?)b.FirstUnixUs).Min()
@@ -102,26 +102,6 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         await job.CreateAsync(new JobSpec(probe, 0, (int)ReachTimeout.TotalMilliseconds), cancellationToken);
         await job.StartAsync(0, cancellationToken);
         return job;
-    }
-
-    /// <summary>Follows a job's one-second samples until one satisfies <paramref name="stop"/>; false if the job ended first.</summary>
-    private static async Task<bool> FollowUntilAsync(JobTracker job, Func<Contracts.Measurement.Sample, bool> stop, CancellationToken cancellationToken)
-    {
-        using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bool hit = false;
-        try
-        {
-            await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, s =>
-            {
-                if (hit || !stop(s)) return;
-                hit = true;
-                until.Cancel();
-            }, until.Token);
-        }
-        catch (OperationCanceledException) when (hit && !cancellationToken.IsCancellationRequested)
-        {
-        }
-        return hit;
     }
 
     /// <summary>Creates the Service with the ClusterIP it had; the allocator may take a moment to have it free again.</summary>

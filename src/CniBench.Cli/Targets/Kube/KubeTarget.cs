@@ -28,6 +28,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
     private KubeServiceScale? _scale;
+    private KubeServiceScale Scale => _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
@@ -122,9 +123,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (plannedCase.Lab?.Services is int services)
         {
             // The run's own Service counts as one of them, as on the lab.
-            _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
-            await _scale.EnsureAsync(services - 1, cancellationToken);
-            if (await _scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken) is double reachable)
+            await Scale.EnsureAsync(services - 1, cancellationToken);
+            if (await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken) is double reachable)
                 metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
         }
         return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved) { TargetMetrics = metrics };
@@ -209,7 +209,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             await kube.ApplyAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)), cancellationToken);
         }
         if (plannedCase.Lab?.Services is int services)
-            await (_scale ??= new KubeServiceScale(kube, Namespace, options.RunId)).EnsureAsync(services - 1, cancellationToken);
+            await Scale.EnsureAsync(services - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
         _probers ??= await Pods.DaemonSetAsync(AgentManifests.ProberRole, cancellationToken);
         // Clocks drift: every case reads them afresh.
@@ -255,8 +255,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string>(await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken));
-        if (EgressOptions.ExternalAddress is not null || EgressOptions.ExternalAgent is not null)
-            foreach (var (k, v) in new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _token).Describe()) environment[k] = v;
+        foreach (var (k, v) in EgressOptions.Describe()) environment[k] = v;
         return environment;
     }
 
