@@ -274,7 +274,16 @@ public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
         var reach = outcome.Results.Select(r => r.Metrics[Metrics.ServiceReachableMs]).ToArray();
         output.WriteLine($"reachable after {string.Join(", ", reach.Select(ms => $"{ms:0.0}"))} ms");
         Assert.Equal(4, reach.Length);
-        Assert.All(reach, ms => Assert.InRange(ms, 290, 800)); // the fake answers 300 ms after the create
+        // The fake answers 300 ms after the create, or later when this busy host runs that delay late: each figure
+        // is held against when its Service really began to answer (every second create of a reach Service is timed).
+        var actual = cluster.ReachDelaysMs.Where((_, i) => i % 2 == 1).ToArray();
+        output.WriteLine($"the fake began answering after {string.Join(", ", actual.Select(ms => $"{ms:0.0}"))} ms");
+        Assert.Equal(reach.Length, actual.Length);
+        foreach (var (measured, real) in reach.Zip(actual))
+        {
+            Assert.InRange(real!.Value, 290, double.MaxValue);
+            Assert.InRange(measured, real.Value - 50, real.Value + 100);
+        }
         var requests = cluster.Api.Requests;
         string[] Names(string method) => requests.Where(r => r.Method == method && r.PathAndQuery.Contains("/services")).Select(r => method == "POST" ? (string)JsonNode.Parse(r.Body)!["metadata"]!["name"]! : r.PathAndQuery.Split('/')[^1].Split('?')[0]).ToArray();
         // 19 dummies beside the run's own Service, then 17 of them deleted for the case with 3; one reach probe per repetition, each deleted.

@@ -19,6 +19,13 @@ public sealed class FakeCluster : IAsyncDisposable
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
     private readonly ConcurrentDictionary<string, int> _reachPorts = new();
+    private readonly List<(TcpForwarder Forwarder, long CreatedUnixUs)> _reachDelays = new();
+
+    /// <summary>Every reach Service created, in order: how long after its create it really began to answer (ms), null if it never did.</summary>
+    public IReadOnlyList<double?> ReachDelaysMs
+    {
+        get { lock (_reachDelays) return _reachDelays.Select(r => (r.Forwarder.ListeningSinceUnixUs - r.CreatedUnixUs) / 1000.0).ToArray(); }
+    }
     private string _token = "";
 
     public FakeCluster(TimeSpan? dataplaneDelay = null)
@@ -217,6 +224,7 @@ public sealed class FakeCluster : IAsyncDisposable
                 var server = _pods["server"].Agent;
                 var forwarder = new TcpForwarder(() => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http), ServiceDelay, _reachPorts.GetValueOrDefault(name));
                 _forwarders[name] = forwarder;
+                lock (_reachDelays) _reachDelays.Add((forwarder, CniBench.Contracts.Protocol.UnixClock.NowMicroseconds()));
                 _reachPorts[name] = forwarder.Port;
                 service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = forwarder.Port });
             }

@@ -29,11 +29,15 @@ public sealed class TcpForwarder : IAsyncDisposable
             if (listenAfter is { } wait) await Task.Delay(wait, _stop.Token).ContinueWith(_ => { });
             if (_stop.IsCancellationRequested) return;
             _listener.Listen(512);
+            ListeningSinceUnixUs = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
             await AcceptAsync();
         });
     }
 
     public int Port { get; }
+
+    /// <summary>When it really began to listen (a busy test host may run the delay late); null until then.</summary>
+    public long? ListeningSinceUnixUs { get; private set; }
 
     private async Task AcceptAsync()
     {
