@@ -34,7 +34,33 @@ public sealed class WorkloadContext : IDisposable
     public void EnterMeasuredPhase()
     {
         Volatile.Write(ref _measuredSince, Stopwatch.GetTimestamp());
-        Volatile.Write(ref _phase, (int)Phase.Measured);
+        Action[] due;
+        lock (_gate)
+        {
+            Volatile.Write(ref _phase, (int)Phase.Measured);
+            due = _onMeasuring.ToArray();
+            _onMeasuring.Clear();
+        }
+        foreach (var action in due) action();
+    }
+
+    private readonly List<Action> _onMeasuring = new();
+
+    /// <summary>
+    /// Runs <paramref name="action"/> as the measured window opens, on the job's sampler thread (not a thread
+    /// pool that a saturating workload may starve), or at once if it is open already.
+    /// </summary>
+    public void WhenMeasuring(Action action)
+    {
+        lock (_gate)
+        {
+            if (!Measuring)
+            {
+                if (Volatile.Read(ref _phase) == (int)Phase.Warmup) _onMeasuring.Add(action);
+                return;
+            }
+        }
+        action();
     }
 
     /// <summary>Which <see cref="JobResult.BackendWindowSeconds"/>-second window of the measured phase it is now.</summary>

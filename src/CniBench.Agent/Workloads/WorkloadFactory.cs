@@ -34,23 +34,18 @@ public sealed class MonitorWorkload : IWorkload
 
     public async Task RunAsync(WorkloadContext context)
     {
-        if (context.Spec.Processes is not { Count: > 0 } processes)
+        if (context.Spec.Processes is { Count: > 0 } processes)
         {
-            var done = new TaskCompletionSource();
-            using var registration = context.Stopping.Register(() => done.TrySetResult());
-            await done.Task;
-            return;
+            var names = processes.ToHashSet(StringComparer.Ordinal);
+            context.WhenMeasuring(() =>
+            {
+                _beforeAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                _before = Sampling.ProcessCpu.Read(names);
+            });
         }
-        var names = processes.ToHashSet(StringComparer.Ordinal);
-        while (!context.Measuring && !context.IsStopping)
-        {
-            try { await Task.Delay(10, context.Stopping); }
-            catch (OperationCanceledException) { return; }
-        }
-        _beforeAt = System.Diagnostics.Stopwatch.GetTimestamp();
-        _before = Sampling.ProcessCpu.Read(names);
-        try { await Task.Delay(Timeout.Infinite, context.Stopping); }
-        catch (OperationCanceledException) { }
+        var done = new TaskCompletionSource();
+        using var registration = context.Stopping.Register(() => done.TrySetResult());
+        await done.Task;
     }
 
     public Task<WorkloadExtras> CompleteAsync(WorkloadContext context, CancellationToken cancellationToken)
