@@ -78,12 +78,7 @@ public class CompareCliTests
     [Fact]
     public async Task A_run_stored_in_postgres_reads_back_like_one_in_sqlite()
     {
-        using var db = TestDatabase.Create("postgres", out var reason);
-        if (db is null)
-        {
-            Console.WriteLine(reason);
-            return;
-        }
+        using var db = TestDatabase.CreateOrSkip("postgres");
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("tiny.yaml"), "name: tiny\nrepetitions: 2\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n");
         var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "run", "--file", "tiny.yaml", "--db", db.Db, "--no-report");

@@ -138,7 +138,7 @@ public class KubeTargetTests
 }
 
 /// <summary>Convergence on a cluster: the EndpointSlice watch turned into changes, and a whole case against a fake cluster with a real dataplane.</summary>
-public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
+public class KubeConvergenceTests(ITestOutputHelper output)
 {
     private static JsonObject SliceEvent(string type, string name, string resourceVersion, params (string Ip, bool? Ready)[] endpoints) => new()
     {
@@ -263,7 +263,7 @@ public class KubeConvergenceTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 }
 
-public class KubeServiceScaleTests(Xunit.Abstractions.ITestOutputHelper output)
+public class KubeServiceScaleTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Cases_set_the_number_of_services_and_each_repetition_times_a_new_service_until_it_answers()
@@ -348,7 +348,7 @@ public class KubeEgressTests
     }
 }
 
-public class KubeTrafficSplitTests(Xunit.Abstractions.ITestOutputHelper output)
+public class KubeTrafficSplitTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task A_gateway_splits_by_the_routes_weights_and_each_window_shows_how_close_it_kept_to_them()

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using CniBench.Cli.Convergence;
 using CniBench.Cli.Lab;
 using CniBench.Tests.Support;
-using Xunit.Abstractions;
+
 
 namespace CniBench.Tests.Lab;
 
@@ -71,7 +71,7 @@ public class LabNetworkTests(ITestOutputHelper output)
     [InlineData(LabRouting.Vxlan, 9000)]
     public async Task Every_placement_is_reachable_and_down_leaves_nothing(LabRouting routing, int mtu)
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, routing, mtu);
         var t = new LabTopology(spec);
         try
@@ -112,7 +112,7 @@ public class LabNetworkTests(ITestOutputHelper output)
     [Fact]
     public async Task A_build_interrupted_half_way_removes_what_it_made()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         // 3000 services in nftables take seconds to load: cancel while the rules are going in.
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, Services: 3000);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
@@ -129,12 +129,12 @@ public class LabNetworkTests(ITestOutputHelper output)
 }
 
 /// <summary>`cnibench run --target lab`: agents in the lab's namespaces, every supported placement, nothing left behind.</summary>
-public class LabTargetTests(ITestOutputHelper output)
+public class LabTargetTests
 {
     [Fact]
     public async Task A_run_on_the_lab_measures_every_placement_and_stops_its_agents()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
         await LabBuilder.UpAsync(spec, CancellationToken.None);
         try
@@ -178,7 +178,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
     public async Task The_cluster_ip_spreads_connections_over_every_endpoint_and_node_ports_work(CniBench.Cli.Lab.Services.ProxyMode mode)
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
         var up = await LabBuilder.UpAsync(spec, CancellationToken.None);
         output.WriteLine($"{mode}: programmed in {string.Join(", ", up.Programming.PerNode.Select(t => $"{t.TotalMilliseconds:0} ms"))}");
@@ -222,7 +222,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task The_ebpf_socket_balancer_spreads_connections_without_any_nat_rule_and_leaves_nothing()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         if (CniBench.Cli.Lab.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
         {
             output.WriteLine("SKIPPED: cgroup v2 is not mounted; the socket balancer attaches to a cgroup v2 directory");
@@ -276,7 +276,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Iptables_legacy_programs_the_same_rules_and_the_run_records_the_backend()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, Services: 50, Iptables: CniBench.Cli.Lab.Services.IptablesBackend.Legacy);
         await using var lab = await LabRuns.UpAsync(spec);
         var node = new LabTopology(spec).Node(1).Namespace;
@@ -292,7 +292,8 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Ctrl_c_during_a_run_on_a_lab_of_its_own_removes_the_lab_its_cgroups_and_agents()
     {
-        if (!LabRuns.Root(output) || !await LabRuns.NoLabUpAsync(output)) return;
+        Requires.Lab();
+        await LabRuns.RequireNoLabUpAsync();
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    proxy: ebpf\n");
         await using var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--target", "lab", "--file", "long.yaml");
@@ -315,7 +316,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Cases_choose_proxy_mode_and_service_count_and_the_users_lab_is_given_back()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
         await using var lab = await LabRuns.UpAsync(spec);
         var (outcome, _) = await LabRuns.RunAsync(spec, """
@@ -353,7 +354,8 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Without_a_lab_up_the_run_builds_its_own_rebuilds_it_per_routing_and_removes_it()
     {
-        if (!LabRuns.Root(output) || !await LabRuns.NoLabUpAsync(output)) return;
+        Requires.Lab();
+        await LabRuns.RequireNoLabUpAsync();
         string id;
         await using (var target = await CniBench.Cli.Targets.TargetFactory.CreateAsync("lab", null, CancellationToken.None))
         {
@@ -396,7 +398,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Ebpf)]
     public async Task Convergence_reports_an_injected_delay_within_tolerance(CniBench.Cli.Lab.Services.ProxyMode mode)
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode);
         await using var lab = await LabRuns.UpAsync(spec);
         var (outcome, _) = await LabRuns.RunAsync(spec, """
@@ -459,7 +461,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_dual_stack_lab_serves_every_placement_over_ipv6_too()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, IpFamily: LabIpFamily.Dual);
         await using var lab = await LabRuns.UpAsync(spec);
         var (outcome, _) = await LabRuns.RunAsync(spec, """
@@ -492,7 +494,7 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public async Task Egress_is_snatted_by_the_clients_node_or_the_gateway_and_a_wrong_source_fails_the_case()
     {
-        if (!LabRuns.Root(output)) return;
+        Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500);
         await LabBuilder.UpAsync(spec, CancellationToken.None);
         const string Yaml = """
@@ -558,11 +560,9 @@ public class DoctorTests(ITestOutputHelper output)
         var checks = await CniBench.Cli.Commands.DoctorCommand.RunAsync(CancellationToken.None);
         foreach (var c in checks) output.WriteLine($"{c.Name}: {c.Ok} {c.Detail}");
         Assert.Equal(Environment.IsPrivilegedProcess, checks.Single(c => c.Name == "root").Ok);
-        if (!Environment.IsPrivilegedProcess || checks.Any(c => c.Required && !c.Ok))
-        {
-            output.WriteLine("SKIPPED: not root or tools missing; the feature probes did not run");
-            return;
-        }
+        Requires.Root("the doctor's feature probes need root");
+        var missing = checks.Where(c => c.Required && !c.Ok).Select(c => $"{c.Name} ({c.Detail})").ToArray();
+        if (missing.Length > 0) Assert.Skip($"the doctor's feature probes did not run: {string.Join("; ", missing)}");
         Assert.All(new[] { "netns", "veth", "bridge device", "vxlan", "nf_tables", "iptables nat" }, name => Assert.True(checks.Single(c => c.Name == name).Ok, name));
         Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => n.Contains("doctor"));
     }
@@ -586,18 +586,9 @@ internal static class LabRuns
     }
 
     /// <summary>A run builds a lab of its own only when none is up; otherwise such a test cannot say anything.</summary>
-    public static async Task<bool> NoLabUpAsync(ITestOutputHelper output)
+    public static async Task RequireNoLabUpAsync()
     {
-        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count == 0) return true;
-        output.WriteLine("SKIPPED: another lab is up, so the run would use it instead of building its own");
-        return false;
-    }
-
-    public static bool Root(ITestOutputHelper output)
-    {
-        if (Environment.IsPrivilegedProcess) return true;
-        output.WriteLine("SKIPPED: the lab needs root to create network namespaces");
-        return false;
+        if ((await LabBuilder.LabIdsAsync(CancellationToken.None)).Count > 0) Assert.Skip("another lab is up, so the run would use it instead of building its own");
     }
 
     /// <summary>Runs a scenario on a lab target and stops its agents; returns the outcome and the pids the agents had.</summary>

@@ -3,23 +3,17 @@ using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 using Microsoft.Playwright;
-using Xunit.Abstractions;
+
 
 namespace CniBench.Tests.Reporting;
 
 /// <summary>The HTML report opened in a real browser (Debian's chromium, headless), as a reader would.</summary>
 public class BrowserReportTests(ITestOutputHelper output)
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     [Fact]
     public async Task The_report_renders_without_errors_and_shows_every_chart_with_its_data()
     {
-        if (!File.Exists(Chromium))
-        {
-            output.WriteLine($"SKIPPED: {Chromium} is not installed (apt-get install chromium; .ci/run does)");
-            return;
-        }
+        Requires.Browser();
         using var dir = new TempDirectory();
         var model = ChartedModel(dir);
         var html = ReportWriter.WriteAll(model, dir.File("report"), ["html"]).Single(p => p.EndsWith(".html"));
@@ -27,7 +21,7 @@ public class BrowserReportTests(ITestOutputHelper output)
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            ExecutablePath = Chromium,
+            ExecutablePath = Requires.Chromium,
             Headless = true,
             // The closed network here refuses the browser's own background connections: keep it from trying.
             Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],

@@ -1,26 +1,20 @@
 using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
-using Xunit.Abstractions;
+
 
 namespace CniBench.Tests.Storage;
 
 /// <summary>The same store tests against SQLite and a real PostgreSQL server.</summary>
-public class ResultStoreTests(ITestOutputHelper output)
+public class ResultStoreTests
 {
-    private TestDatabase? Database(string backend)
-    {
-        var db = TestDatabase.Create(backend, out var reason);
-        if (db is null) output.WriteLine(reason);
-        return db;
-    }
+    private static TestDatabase Database(string backend) => TestDatabase.CreateOrSkip(backend);
 
     [Theory]
     [MemberData(nameof(TestDatabase.Backends), MemberType = typeof(TestDatabase))]
     public void Runs_and_results_round_trip(string backend)
     {
         using var db = Database(backend);
-        if (db is null) return;
         using (var store = ResultStore.Open(db.Db))
         {
             store.CreateRun(Results.Run());
@@ -48,7 +42,6 @@ public class ResultStoreTests(ITestOutputHelper output)
     public void The_schema_is_versioned_and_indexed_columns_are_filled(string backend)
     {
         using var db = Database(backend);
-        if (db is null) return;
         using (var store = ResultStore.Open(db.Db))
         {
             store.CreateRun(Results.Run());
@@ -64,7 +57,6 @@ public class ResultStoreTests(ITestOutputHelper output)
     public void A_newer_schema_is_refused(string backend)
     {
         using var db = Database(backend);
-        if (db is null) return;
         using (ResultStore.Open(db.Db)) { }
         db.Execute(backend == "sqlite" ? "PRAGMA user_version = 99" : "UPDATE cnibench_schema SET version = 99");
         var e = Assert.Throws<StoreException>(() => ResultStore.Open(db.Db));
@@ -76,7 +68,6 @@ public class ResultStoreTests(ITestOutputHelper output)
     public void A_foreign_database_is_refused(string backend)
     {
         using var db = Database(backend);
-        if (db is null) return;
         db.Execute("CREATE TABLE runs (id INTEGER)");
         Assert.Contains("not a CniBench database", Assert.Throws<StoreException>(() => ResultStore.Open(db.Db)).Message);
     }

@@ -29,21 +29,16 @@ public sealed class TestDatabase : IDisposable
 
     public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
 
-    /// <summary>Null (and a reason to print) when the backend is not available here.</summary>
-    public static TestDatabase? Create(string backend, out string? skipReason)
+    /// <summary>A fresh database of the backend; the test is skipped, with the reason, where the backend is not available.</summary>
+    public static TestDatabase CreateOrSkip(string backend)
     {
-        skipReason = null;
         if (backend == "sqlite")
         {
             var dir = new TempDirectory();
             return new TestDatabase(backend, dir.File("results.db"), dir, null, null);
         }
         var admin = Environment.GetEnvironmentVariable(PostgresVariable);
-        if (string.IsNullOrEmpty(admin))
-        {
-            skipReason = $"SKIPPED (postgres): ${PostgresVariable} is not set; .ci/run installs and starts PostgreSQL and sets it";
-            return null;
-        }
+        if (string.IsNullOrEmpty(admin)) Assert.Skip($"PostgreSQL: ${PostgresVariable} is not set; .ci/run installs and starts PostgreSQL and sets it");
         var name = "cnibench_test_" + Guid.NewGuid().ToString("N")[..12];
         using (var connection = new NpgsqlConnection(admin))
         {
