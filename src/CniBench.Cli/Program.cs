@@ -1,9 +1,9 @@
 using System.CommandLine;
 using CniBench.Cli.Commands;
+using CniBench.Cli.Reporting;
 using Spectre.Console;
 
-// Written to a file or a CI log, tables must not be squeezed into 80 columns (ids would wrap).
-if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;
+AnsiConsole.Console = Terminal.ForStandardOutput();
 
 var root = new RootCommand("cnibench: measure, store, compare and report Kubernetes networking performance")
 {

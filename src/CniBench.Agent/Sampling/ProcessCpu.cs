@@ -18,8 +18,8 @@ public static class ProcessCpu
     /// <summary>Clock ticks per second, the unit of utime and stime.</summary>
     public static readonly long TicksPerSecond = Math.Max(1, SysConf(ScClkTck));
 
-    /// <summary>utime + stime in ticks of every process whose comm is one of <paramref name="names"/>, by PID.</summary>
-    public static Dictionary<int, (string Name, long Ticks)> Read(IReadOnlySet<string> names)
+    /// <summary>utime + stime in ticks of every process whose comm is one of <paramref name="names"/> (null: every process), by PID.</summary>
+    public static Dictionary<int, (string Name, long Ticks)> Read(IReadOnlySet<string>? names)
     {
         var found = new Dictionary<int, (string, long)>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -28,7 +28,7 @@ public static class ProcessCpu
             string stat;
             try { stat = File.ReadAllText(Path.Combine(dir, "stat")); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // gone meanwhile, or hidden
-            if (Parse(stat) is { } p && names.Contains(p.Name)) found[pid] = p;
+            if (Parse(stat) is { } p && (names is null || names.Contains(p.Name))) found[pid] = p;
         }
         return found;
     }

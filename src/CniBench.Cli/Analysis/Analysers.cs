@@ -7,8 +7,12 @@ namespace CniBench.Cli.Analysis;
 
 public enum Severity { Info, Warning }
 
-/// <summary>A hint or warning for the reader of a report; Case is null for run-wide findings.</summary>
-public sealed record Finding(Severity Severity, string Code, string? Case, string Message);
+/// <summary>A hint or warning for the reader of a report; Case (and its Config) is null for run-wide findings.</summary>
+public sealed record Finding(Severity Severity, string Code, string? Case, string Message)
+{
+    /// <summary>The configuration whose case this is about: a report of several configurations names it with every finding.</summary>
+    public string? Config { get; init; }
+}
 
 /// <summary>Looks at one case's summary and results (and the run's environment) and says what a reader should know.</summary>
 public interface IAnalyser
@@ -22,11 +26,14 @@ public static class Analysers
     public const double CpuBoundShare = 0.8;
     public const double ConntrackNearFullShare = 0.8;
     public const double HighCvPercent = 10;
+    public const double BusyHostPercent = 10;
+    public const double UdpLossWarnPercent = 1;
     public const int MinRepetitionsForInterval = 3;
 
     public static IReadOnlyList<IAnalyser> All { get; } =
     [
-        new CpuBound(), new HighVariation(), new ErrorsPresent(), new TooFewRepetitions(), new PlacementNotAchieved(), new OutliersDropped(),
+        new CpuBound(), new BusyHost(), new HighVariation(), new ErrorsPresent(), new UdpLoss(), new OpenModelBehind(), new TooFewRepetitions(),
+        new PlacementNotAchieved(), new OutliersDropped(),
     ];
 
     /// <summary>Every finding: run-wide ones first (environment), then per case.</summary>
@@ -36,7 +43,7 @@ public static class Analysers
         foreach (var s in summaries)
         {
             var own = results.Where(r => r.Case == s.Case && r.Config == s.Config).ToList();
-            foreach (var analyser in All) findings.AddRange(analyser.Analyse(s, own, environment));
+            foreach (var analyser in All) findings.AddRange(analyser.Analyse(s, own, environment).Select(f => f with { Config = s.Config }));
         }
         return findings;
     }
@@ -61,7 +68,11 @@ public static class Analysers
         s.Metrics.ContainsKey(Metrics.ThroughputGbps) ? Metrics.ThroughputGbps : Metrics.TransactionsPerSecond;
 }
 
-/// <summary>Over 80% of what the host, the client or the server can use: the figure measures CPU, not the network.</summary>
+/// <summary>
+/// Over 80% of what the host, the client or the server can use, by the benchmark itself: the figure
+/// measures CPU, not the network. Host CPU that other processes used is not the benchmark's (that is
+/// <see cref="BusyHost"/>'s finding).
+/// </summary>
 public sealed class CpuBound : IAnalyser
 {
     public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
@@ -70,12 +81,55 @@ public sealed class CpuBound : IAnalyser
         int parallel = results.Count > 0 ? results[0].Workload.Parallel : 1;
         // A workload with N workers can use at most N cores (but never more than there are).
         double processLimit = 100.0 * Math.Min(parallel + (results.FirstOrDefault()?.Workload.Kind == WorkloadKind.Http ? 1 : 0), cores);
+        double others = s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var o) ? o.Mean : 0;
         foreach (var (metric, limit, who) in new[] { (Metrics.HostCpuPercent, 100.0 * cores, "the host"), (Metrics.ClientCpuPercent, processLimit, "the client agent"), (Metrics.ServerCpuPercent, processLimit, "the server agent") })
         {
-            if (s.Metrics.TryGetValue(metric, out var st) && st.Mean > Analysers.CpuBoundShare * limit)
+            if (!s.Metrics.TryGetValue(metric, out var st)) continue;
+            double used = metric == Metrics.HostCpuPercent ? Math.Max(0, st.Mean - others) : st.Mean;
+            if (used > Analysers.CpuBoundShare * limit)
                 yield return new Finding(Severity.Warning, "cpu-bound", s.Case,
-                    $"{who} used {st.Mean.ToString("0", CultureInfo.InvariantCulture)}% CPU of {limit.ToString("0", CultureInfo.InvariantCulture)}% available: the result is limited by CPU, not by the network path");
+                    $"{who} used {used.ToString("0", CultureInfo.InvariantCulture)}% CPU{(metric == Metrics.HostCpuPercent && others > 0 ? " for the benchmark" : "")} of {limit.ToString("0", CultureInfo.InvariantCulture)}% available: the result is limited by CPU, not by the network path");
         }
+    }
+}
+
+/// <summary>Processes other than the benchmark used more than 10% of a core in the window: the machine was busy, the figures may be low.</summary>
+public sealed class BusyHost : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        if (!s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var others) || others.Max <= Analysers.BusyHostPercent) yield break;
+        var top = results.Where(r => r.BusiestOtherProcesses is not null).SelectMany(r => r.BusiestOtherProcesses!)
+            .GroupBy(p => p.Name).Select(g => (Name: g.Key, Percent: g.Sum(p => p.CpuPercent) / Math.Max(1, results.Count)))
+            .OrderByDescending(p => p.Percent).Take(3).Select(p => $"{p.Name} {p.Percent.ToString("0", CultureInfo.InvariantCulture)}%");
+        string host = s.Metrics.TryGetValue(Metrics.HostCpuPercent, out var h) ? $" of the host's {h.Mean.ToString("0", CultureInfo.InvariantCulture)}%" : "";
+        yield return new Finding(Severity.Warning, "busy-host", s.Case,
+            $"the machine was busy: other processes used {others.Mean.ToString("0", CultureInfo.InvariantCulture)}% CPU{host} in the window (up to {others.Max.ToString("0", CultureInfo.InvariantCulture)}%; {string.Join(", ", top)}): the figures may be lower than this path can do; quiet the machine and run again");
+    }
+}
+
+/// <summary>UDP datagrams lost beyond 1%: the sender outran the path or the receiver; the goodput is the figure that counts.</summary>
+public sealed class UdpLoss : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        if (s.Metrics.TryGetValue(Metrics.UdpLossPercent, out var loss) && loss.Mean > Analysers.UdpLossWarnPercent)
+            yield return new Finding(Severity.Warning, "udp-loss", s.Case,
+                $"{loss.Mean.ToString("0.0", CultureInfo.InvariantCulture)}% of the UDP datagrams sent did not arrive: throughput is what arrived" +
+                (s.Metrics.TryGetValue(Metrics.UdpSentGbps, out var sent) ? $" ({sent.Mean.ToString("0.00", CultureInfo.InvariantCulture)} Gbit/s were sent)" : "") +
+                "; lower the rate (--rate) to find what the path carries without loss");
+    }
+}
+
+/// <summary>An open-model load that fell behind its schedule: the arrival rate asked for was not what the server saw.</summary>
+public sealed class OpenModelBehind : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        double late = s.Metrics.TryGetValue(Metrics.HttpLate, out var l) ? l.Mean : 0, dropped = s.Metrics.TryGetValue(Metrics.HttpDropped, out var d) ? d.Mean : 0;
+        if (late > 0 || dropped > 0)
+            yield return new Finding(Severity.Warning, "open-model-behind", s.Case,
+                $"the open-model load fell behind its schedule: {late.ToString("0", CultureInfo.InvariantCulture)} requests late and {dropped.ToString("0", CultureInfo.InvariantCulture)} dropped per repetition (mean): the rate reached is below the rate asked for; add users (--parallel) or lower the rate");
     }
 }
 

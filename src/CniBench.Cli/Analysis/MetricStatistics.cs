@@ -3,10 +3,23 @@ using MathNet.Numerics.Statistics;
 
 namespace CniBench.Cli.Analysis;
 
+/// <summary>How a 95% confidence interval was computed; the report names it beside every interval.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<IntervalMethod>))]
+public enum IntervalMethod
+{
+    /// <summary>Student's t on the values: for metrics that may be negative.</summary>
+    StudentT,
+    /// <summary>Student's t on the logarithms, back-transformed: positive metrics, never below zero, wider above than below.</summary>
+    LogT,
+    /// <summary>Percentile bootstrap of the mean: non-negative metrics with a zero among the values (no logarithm).</summary>
+    Bootstrap,
+}
+
 /// <summary>
 /// Statistics of one metric over repetitions, computed once: n, mean, median, standard deviation,
-/// min/max, the 95% CI (Student's t), Tukey outliers and the truncated mean without them (seed 002
-/// drops an outlier run this way; <see cref="DroppedRepetitions"/> says which).
+/// min/max, the 95% CI, Tukey outliers and the truncated mean without them (a repeated-runs study
+/// drops an outlier run this way; <see cref="DroppedRepetitions"/> says which). The interval respects
+/// the metric's bounds: a throughput or a count cannot go below zero, so neither does its interval.
 /// </summary>
 public sealed record MetricStatistics(
     int N,
@@ -18,29 +31,77 @@ public sealed record MetricStatistics(
     double CiLow,
     double CiHigh,
     double TruncatedMean,
-    IReadOnlyList<int> DroppedRepetitions)
+    IReadOnlyList<int> DroppedRepetitions,
+    IntervalMethod Method = IntervalMethod.StudentT,
+    IReadOnlyList<double>? Values = null)
 {
+    private const int BootstrapResamples = 4000;
+
     /// <summary>Coefficient of variation in percent (NaN when the mean is zero or n &lt; 2).</summary>
     public double CvPercent => N < 2 || Mean == 0 ? double.NaN : 100 * StdDev / Math.Abs(Mean);
 
     public bool HasInterval => N >= 2;
 
-    public static MetricStatistics Of(IReadOnlyList<double> values) =>
-        Of(values.Select((v, i) => (Repetition: i + 1, Value: v)).ToArray());
+    public static MetricStatistics Of(IReadOnlyList<double> values, bool nonNegative = false) =>
+        Of(values.Select((v, i) => (Repetition: i + 1, Value: v)).ToArray(), nonNegative);
 
-    public static MetricStatistics Of(IReadOnlyList<(int Repetition, double Value)> samples)
+    public static MetricStatistics Of(IReadOnlyList<(int Repetition, double Value)> samples, bool nonNegative = false)
     {
         if (samples.Count == 0) throw new ArgumentException("no values", nameof(samples));
         var values = samples.Select(s => s.Value).ToArray();
         int n = values.Length;
         double mean = values.Mean();
         double stddev = n < 2 ? 0 : values.StandardDeviation();
-        double half = n < 2 ? double.NaN : StudentT.InvCDF(0, 1, n - 1, 0.975) * stddev / Math.Sqrt(n);
+        var method = !nonNegative || values.Any(v => v < 0) ? IntervalMethod.StudentT
+            : values.All(v => v > 0) ? IntervalMethod.LogT
+            : IntervalMethod.Bootstrap;
+        var (low, high) = n < 2 ? (double.NaN, double.NaN) : method switch
+        {
+            IntervalMethod.LogT => LogT(values),
+            IntervalMethod.Bootstrap => Bootstrap(values),
+            _ => StudentTInterval(mean, stddev, n),
+        };
 
         var dropped = TukeyOutliers(samples);
         var kept = samples.Where(s => !dropped.Contains(s.Repetition)).Select(s => s.Value).ToArray();
-        return new MetricStatistics(n, mean, values.Median(), stddev, values.Min(), values.Max(), mean - half, mean + half,
-            kept.Length > 0 ? kept.Mean() : mean, dropped);
+        return new MetricStatistics(n, mean, values.Median(), stddev, values.Min(), values.Max(), low, high,
+            kept.Length > 0 ? kept.Mean() : mean, dropped, method, values);
+    }
+
+    public static string Describe(IntervalMethod method) => method switch
+    {
+        IntervalMethod.LogT => "Student's t on the logarithms (positive metrics: never below zero)",
+        IntervalMethod.Bootstrap => "percentile bootstrap of the mean (non-negative metrics with zeros)",
+        _ => "Student's t",
+    };
+
+    private static (double, double) StudentTInterval(double mean, double stddev, int n)
+    {
+        double half = StudentT.InvCDF(0, 1, n - 1, 0.975) * stddev / Math.Sqrt(n);
+        return (mean - half, mean + half);
+    }
+
+    /// <summary>The t interval of the log values, back-transformed: multiplicative, around the geometric mean.</summary>
+    private static (double, double) LogT(double[] values)
+    {
+        var logs = values.Select(v => Math.Log(v)).ToArray();
+        var (low, high) = StudentTInterval(logs.Mean(), logs.StandardDeviation(), logs.Length);
+        return (Math.Exp(low), Math.Exp(high));
+    }
+
+    /// <summary>Percentile bootstrap of the mean with a fixed seed, so a report rebuilt from the store shows the same interval.</summary>
+    private static (double, double) Bootstrap(double[] values)
+    {
+        var random = new Random(20261204);
+        var means = new double[BootstrapResamples];
+        for (int b = 0; b < means.Length; b++)
+        {
+            double sum = 0;
+            for (int i = 0; i < values.Length; i++) sum += values[random.Next(values.Length)];
+            means[b] = sum / values.Length;
+        }
+        Array.Sort(means);
+        return (means[(int)(0.025 * (means.Length - 1))], means[(int)Math.Ceiling(0.975 * (means.Length - 1))]);
     }
 
     /// <summary>Repetitions outside Q1 − 1.5·IQR … Q3 + 1.5·IQR; quartiles need at least four values.</summary>

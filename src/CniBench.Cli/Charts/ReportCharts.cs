@@ -118,16 +118,17 @@ public static class ReportCharts
         return charts;
     }
 
+    /// <summary>Each sample at the middle of the second it covers, the measured window starting at 0: warm-up samples fall below 0.</summary>
     public static IReadOnlyList<LinePoint> TimeSeries(IReadOnlyList<Sample> samples, bool stream)
     {
         double warmup = samples.Where(s => s.Phase == Phase.Warmup).Sum(s => s.Seconds);
-        double t = -warmup;
+        double start = -warmup;
         var points = new List<LinePoint>();
         foreach (var s in samples)
         {
-            t += s.Seconds;
             double rate = s.Seconds <= 0 ? 0 : stream ? s.Bytes * 8 / s.Seconds / 1e9 : s.Transactions / s.Seconds;
-            points.Add(new LinePoint(Math.Round(t, 3), rate));
+            points.Add(new LinePoint(Math.Round(start + s.Seconds / 2, 3), rate));
+            start += s.Seconds;
         }
         return points;
     }

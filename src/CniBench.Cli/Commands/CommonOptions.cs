@@ -19,6 +19,9 @@ public static class CommonOptions
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultDatabase,
         };
 
+    public static Option<bool> IncludeIncomplete() =>
+        new("--include-incomplete") { Description = "With a configuration label: also take results of runs that did not complete (interrupted, failed, abandoned)" };
+
     /// <summary>Runs a command body, turning the user-facing failures into one line and an exit code.</summary>
     public static async Task<int> GuardAsync(Func<Task<int>> body)
     {
@@ -50,6 +53,13 @@ public static class CommonOptions
         catch (Exception e) when (e is Kube.KubeApiException or Kube.KubeConnectionException)
         {
             Console.Error.WriteLine($"cnibench: {e.Message}");
+            return ExitCodes.Failed;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug or a fault nobody foresaw: one line for the user, the stack trace in a log for the report.
+            Console.Error.WriteLine($"cnibench: failed: {e.Message}");
+            if (ErrorLog.Write(e) is { } log) Console.Error.WriteLine($"cnibench: details in {log}");
             return ExitCodes.Failed;
         }
     }

@@ -17,37 +17,50 @@ public static class CompareCommand
     public static Command Create()
     {
         var db = CommonOptions.Database();
-        var baseline = new Option<string>("--baseline", "-b") { Description = "Run id or configuration label", Required = true };
-        var candidate = new Option<string>("--candidate", "-c") { Description = "Run id or configuration label", Required = true };
+        var baseline = new Option<string>("--baseline", "-b") { Description = "Run id (its first characters, or 'latest') or configuration label", Required = true };
+        var candidate = new Option<string>("--candidate") { Description = "Run id (its first characters, or 'latest') or configuration label", Required = true };
+        var includeIncomplete = CommonOptions.IncludeIncomplete();
         var threshold = new Option<string>("--threshold") { Description = "Smallest change that counts, in percent (e.g. 5%)", DefaultValueFactory = _ => "5%" };
         var failOnRegression = new Option<bool>("--fail-on-regression") { Description = "Exit with 1 when a significant regression beyond the threshold is found" };
-        var output = new Option<string>("--output", "-o") { Description = "table, md or json", DefaultValueFactory = _ => "table" };
-        var command = new Command("compare", "Compare two runs or configurations metric by metric") { baseline, candidate, threshold, failOnRegression, output, db };
+        var output = new Option<string>("--output", "-o") { Description = "table, md, json or junit (JUnit XML for CI test reports)", DefaultValueFactory = _ => "table" };
+        var command = new Command("compare", "Compare two runs or configurations metric by metric") { baseline, candidate, includeIncomplete, threshold, failOnRegression, output, db };
         command.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
         {
             var thresholdText = parse.GetValue(threshold)!;
             if (!double.TryParse(thresholdText.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double percent) || percent < 0 || percent > 1000)
                 return Fail($"--threshold: '{thresholdText}' is not valid; allowed: a percentage 0..1000 such as 5%");
             var format = parse.GetValue(output);
-            if (format is not ("table" or "md" or "json")) return Fail($"--output: '{format}' is not valid; allowed: table, md, json");
+            if (format is not ("table" or "md" or "json" or "junit")) return Fail($"--output: '{format}' is not valid; allowed: table, md, json, junit");
 
             using var store = ResultStore.Open(parse.GetValue(db)!);
-            var b = Select(store, parse.GetValue(baseline)!, "--baseline");
-            var c = Select(store, parse.GetValue(candidate)!, "--candidate");
-            var comparisons = Comparison.Compare(CaseSummary.From(b), CaseSummary.From(c), percent);
+            var b = ResultSelection.ByKey(store, parse.GetValue(baseline)!, "--baseline", parse.GetValue(includeIncomplete));
+            var c = ResultSelection.ByKey(store, parse.GetValue(candidate)!, "--candidate", parse.GetValue(includeIncomplete));
+            var comparisons = Comparison.Compare(CaseSummary.From(b.Results), CaseSummary.From(c.Results), percent);
             if (comparisons.Count == 0)
                 throw new StoreException($"{parse.GetValue(baseline)} and {parse.GetValue(candidate)} have no case in common to compare");
+            string[] pooling = [$"baseline {b.Describe()}", $"candidate {c.Describe()}"];
 
             switch (format)
             {
                 case "json":
-                    Console.Out.WriteLine(JsonSerializer.Serialize(comparisons, StoreJson.Indented));
+                    Console.Out.WriteLine(JsonSerializer.Serialize(new
+                    {
+                        baseline = new { key = b.Key, runs = b.Runs.Select(r => r.Id), leftOut = b.LeftOut.Select(r => r.Id) },
+                        candidate = new { key = c.Key, runs = c.Runs.Select(r => r.Id), leftOut = c.LeftOut.Select(r => r.Id) },
+                        comparisons,
+                        verdict = Comparison.VerdictLine(comparisons),
+                    }, StoreJson.Indented));
                     break;
                 case "md":
-                    Console.Out.Write(ComparisonMarkdown.Write(parse.GetValue(baseline)!, parse.GetValue(candidate)!, percent, comparisons));
+                    Console.Out.Write(ComparisonMarkdown.Write(parse.GetValue(baseline)!, parse.GetValue(candidate)!, percent, comparisons, pooling));
+                    break;
+                case "junit":
+                    Console.Out.Write(ComparisonJunit.Write(parse.GetValue(baseline)!, parse.GetValue(candidate)!, percent, comparisons));
                     break;
                 default:
+                    foreach (var line in pooling) AnsiConsole.Console.WriteLine(line);
                     WriteTable(comparisons);
+                    AnsiConsole.Console.WriteLine(Comparison.VerdictLine(comparisons));
                     break;
             }
             int regressions = comparisons.Count(x => x.Verdict == Verdict.Regression);
@@ -60,15 +73,6 @@ public static class CompareCommand
     {
         Console.Error.WriteLine($"cnibench compare: {message}");
         return Task.FromResult(ExitCodes.BadInput);
-    }
-
-    /// <summary>A run id if one matches, else a configuration label; anything else is a clear error.</summary>
-    public static IReadOnlyList<CaseResult> Select(ResultStore store, string key, string flag)
-    {
-        if (store.FindRun(key) is not null) return store.Results(key);
-        var byConfig = store.ResultsForConfig(key);
-        if (byConfig.Count > 0) return byConfig;
-        throw new StoreException($"{flag}: no run or configuration label '{key}'; allowed: a run id from 'cnibench runs list' or one of the labels: {string.Join(", ", store.ConfigLabels())}");
     }
 
     private static void WriteTable(IReadOnlyList<MetricComparison> comparisons)

@@ -66,7 +66,7 @@ public static class RunCommand
 
             var environment = await EnvironmentInfo.EnvironmentProbe.DescribeAsync(cancellationToken);
             foreach (var (k, v) in await runTarget.DescribeEnvironmentAsync(cancellationToken)) environment[k] = v;
-            var orchestrator = new RunOrchestrator(runTarget, store, new ConsoleView(console));
+            var orchestrator = new RunOrchestrator(runTarget, store, new ConsoleView(console, scenario));
             var outcome = await orchestrator.RunAsync(scenario, parse.GetValue(config)!, environment, cancellationToken);
 
             var model = ReportModel.Load(store, outcome.Run.Id);
@@ -74,7 +74,7 @@ public static class RunCommand
             if (!parse.GetValue(noReport))
             {
                 var written = ReportWriter.WriteAll(model, parse.GetValue(output)!);
-                console.MarkupLine($"report: {string.Join(", ", written.Select(Markup.Escape))}");
+                console.MarkupLine($"report: {Markup.Escape(ReportWriter.Describe(written, parse.GetValue(output)!))}");
             }
             console.MarkupLine($"run [bold]{outcome.Run.Id}[/] {outcome.State.ToString().ToLowerInvariant()}: {outcome.Results.Count} results in {Markup.Escape(parse.GetValue(db)!)}");
             return outcome.State switch

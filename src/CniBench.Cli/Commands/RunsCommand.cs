@@ -2,12 +2,13 @@ using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Text.Json;
 using CniBench.Cli.Reporting;
+using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using Spectre.Console;
 
 namespace CniBench.Cli.Commands;
 
-/// <summary>`cnibench runs list` and `cnibench runs show ID [-o json]`: read the store back.</summary>
+/// <summary>`cnibench runs list|show|delete|prune`: read the store back and tidy it.</summary>
 public static class RunsCommand
 {
     public static Command Create()
@@ -28,7 +29,7 @@ public static class RunsCommand
         }));
 
         var showDb = CommonOptions.Database();
-        var id = new Argument<string>("run") { Description = "Run id (from 'runs list')" };
+        var id = new Argument<string>("run") { Description = "Run id from 'runs list', its first characters, or 'latest'" };
         var output = new Option<string>("--output", "-o") { Description = "table or json", DefaultValueFactory = _ => "table" };
         var show = new Command("show", "Show one run: per-case summary, or every stored document as JSON") { id, showDb, output };
         show.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
@@ -40,19 +41,75 @@ public static class RunsCommand
                 return Task.FromResult(ExitCodes.BadInput);
             }
             using var store = ResultStore.Open(parse.GetValue(showDb)!);
-            var model = ReportModel.Load(store, parse.GetValue(id)!);
+            var model = ReportModel.Load(store, store.ResolveRun(parse.GetValue(id)!).Id);
             if (format == "json")
             {
                 Console.Out.WriteLine(JsonSerializer.Serialize(new { run = model.Runs[0], results = model.Results }, StoreJson.Indented));
             }
             else
             {
-                AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(model.Runs[0].Id)}[/]: {Markup.Escape(model.Runs[0].Suite)} on {model.Runs[0].Target}, config {Markup.Escape(model.Runs[0].Config)}, {model.Runs[0].State.ToString().ToLowerInvariant()}");
+                var run = model.Runs[0];
+                AnsiConsole.MarkupLine($"run [bold]{Markup.Escape(run.Id)}[/]: {Markup.Escape(run.Suite)} on {run.Target}, config {Markup.Escape(run.Config)}, {run.State.ToString().ToLowerInvariant()}");
+                if (run.Error is not null) AnsiConsole.MarkupLine($"error: {Markup.Escape(run.Error)}");
+                if (run.Controller is { } c && run.State is RunState.Running or RunState.Abandoned)
+                    AnsiConsole.MarkupLine($"controller: pid {c.Pid} on {Markup.Escape(c.Host)}, last heartbeat {Format.Time(run.HeartbeatAt)}");
                 ConsoleView.WriteSummary(AnsiConsole.Console, model.Summaries);
             }
             return Task.FromResult(ExitCodes.Ok);
         }));
 
-        return new Command("runs", "Read stored runs") { list, show };
+        return new Command("runs", "Read and tidy stored runs") { list, show, Delete(), Prune() };
+    }
+
+    private static Command Delete()
+    {
+        var db = CommonOptions.Database();
+        var ids = new Argument<string[]>("runs") { Description = "Run ids (or their first characters)", Arity = ArgumentArity.OneOrMore };
+        var delete = new Command("delete", "Delete runs and their results") { ids, db };
+        delete.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
+        {
+            using var store = ResultStore.Open(parse.GetValue(db)!);
+            // Resolve every id before deleting any, so a typo deletes nothing.
+            var runs = parse.GetValue(ids)!.Select(store.ResolveRun).DistinctBy(r => r.Id).ToArray();
+            var running = runs.Where(r => r.State == RunState.Running).ToArray();
+            if (running.Length > 0)
+            {
+                Console.Error.WriteLine($"cnibench runs delete: {string.Join(", ", running.Select(r => r.Id))} still running (its controller is alive); stop it first");
+                return Task.FromResult(ExitCodes.BadInput);
+            }
+            foreach (var run in runs) store.DeleteRun(run.Id);
+            Console.Out.WriteLine($"deleted {runs.Length} run(s): {string.Join(", ", runs.Select(r => r.Id))}");
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return delete;
+    }
+
+    private static Command Prune()
+    {
+        RunState[] prunable = [RunState.Abandoned, RunState.Interrupted, RunState.Failed];
+        var db = CommonOptions.Database();
+        var status = new Option<string[]>("--status") { Description = "Which runs: abandoned, interrupted, failed (repeat or comma-separate)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only list what would be deleted" };
+        var prune = new Command("prune", "Delete every run in the given states") { status, dryRun, db };
+        prune.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
+        {
+            var wanted = new HashSet<RunState>();
+            foreach (var word in parse.GetValue(status)!.SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
+            {
+                var state = prunable.Where(p => p.ToString().Equals(word, StringComparison.OrdinalIgnoreCase)).Cast<RunState?>().FirstOrDefault();
+                if (state is null)
+                {
+                    Console.Error.WriteLine($"cnibench runs prune: --status: '{word}' is not valid; allowed: {string.Join(", ", prunable.Select(p => p.ToString().ToLowerInvariant()))}");
+                    return Task.FromResult(ExitCodes.BadInput);
+                }
+                wanted.Add(state.Value);
+            }
+            using var store = ResultStore.Open(parse.GetValue(db)!);
+            var runs = store.ListRuns().Where(r => wanted.Contains(r.State)).ToArray();
+            if (!parse.GetValue(dryRun)) foreach (var run in runs) store.DeleteRun(run.Id);
+            Console.Out.WriteLine($"{(parse.GetValue(dryRun) ? "would delete" : "deleted")} {runs.Length} run(s){(runs.Length > 0 ? ": " + string.Join(", ", runs.Select(r => $"{r.Id} ({r.State.ToString().ToLowerInvariant()})")) : "")}");
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return prune;
     }
 }

@@ -7,13 +7,14 @@ namespace CniBench.Cli.Reporting;
 /// <summary>A comparison as Markdown, to paste into a pull request.</summary>
 public static class ComparisonMarkdown
 {
-    public static string Write(string baseline, string candidate, double thresholdPercent, IReadOnlyList<MetricComparison> comparisons)
+    public static string Write(string baseline, string candidate, double thresholdPercent, IReadOnlyList<MetricComparison> comparisons, IReadOnlyList<string>? pooling = null)
     {
         var md = new StringBuilder();
         md.AppendLine(CultureInfo.InvariantCulture, $"## CniBench: `{candidate}` against `{baseline}`");
         md.AppendLine();
-        int regressions = comparisons.Count(c => c.Verdict == Verdict.Regression), improvements = comparisons.Count(c => c.Verdict == Verdict.Improvement);
-        md.AppendLine(CultureInfo.InvariantCulture, $"{regressions} regression(s), {improvements} improvement(s) beyond {Format.Number(thresholdPercent, 1)}% at p < {Comparison.Alpha.ToString(CultureInfo.InvariantCulture)} (Welch's t-test).");
+        foreach (var line in pooling ?? []) md.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
+        if (pooling is { Count: > 0 }) md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"A change counts beyond {Format.Number(thresholdPercent, 1)}% at p < {Comparison.Alpha.ToString(CultureInfo.InvariantCulture)} (Welch's t-test; latency percentiles on their logarithms).");
         md.AppendLine();
         md.AppendLine("| case | metric | baseline | candidate | delta | change | p | verdict |");
         md.AppendLine("|---|---|---:|---:|---:|---|---:|---|");
@@ -22,6 +23,8 @@ public static class ComparisonMarkdown
             md.AppendLine(CultureInfo.InvariantCulture,
                 $"| {c.Case} | {c.Metric} | {Format.MeanWithCi(c.Metric, c.Baseline)} | {Format.MeanWithCi(c.Metric, c.Candidate)} | {Delta(c.DeltaPercent)} | {c.Change} | {P(c.PValue)} | {Name(c.Verdict)} |");
         }
+        md.AppendLine();
+        md.AppendLine(Comparison.VerdictLine(comparisons));
         return md.ToString();
     }
 

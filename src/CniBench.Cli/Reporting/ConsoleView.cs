@@ -7,32 +7,39 @@ using Spectre.Console;
 namespace CniBench.Cli.Reporting;
 
 /// <summary>
-/// The live terminal view: on a terminal, the current case's latest per-second rate rewritten in
-/// place; everywhere, one line per finished repetition; at the end, the summary table.
+/// The live terminal view. On a terminal one status line is rewritten in place (the case, repetition
+/// i/n, the latest per-second rate, elapsed and the whole run's ETA); everywhere one plain line per
+/// finished repetition, with elapsed and ETA; at the end, the summary table. The status line uses a
+/// carriage return and padding only, never an escape sequence, so it is safe under NO_COLOR and in
+/// any terminal.
 /// </summary>
-public sealed class ConsoleView(IAnsiConsole console) : IRunObserver
+public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimeProvider? clock = null) : IRunObserver
 {
     private readonly bool _live = console.Profile.Capabilities.Interactive;
+    private readonly RunProgress _progress = new(scenario, clock ?? TimeProvider.System);
     private string _current = "";
+    private int _statusLength;
 
     public void CaseStarted(PlannedCase plannedCase, int repetition, int index, int total)
     {
-        _current = $"[{index}/{total}] {plannedCase.Name} #{repetition}";
-        if (_live) console.Markup($"\r{Markup.Escape(_current)}: starting…\u001b[K");
+        _progress.CaseStarted(plannedCase);
+        _current = $"[{index}/{total}] {plannedCase.Name} {repetition}/{plannedCase.Repetitions}";
+        Status($"{_current}: starting");
     }
 
     public void SampleReceived(PlannedCase plannedCase, Sample sample)
     {
-        if (!_live) return;
         string rate = plannedCase.Workload.Kind is Contracts.Workloads.WorkloadKind.TcpStream or Contracts.Workloads.WorkloadKind.UdpStream
             ? $"{Format.Number(sample.Bytes * 8 / Math.Max(sample.Seconds, 1e-9) / 1e9, 2)} Gbit/s"
             : $"{Format.Number(sample.Transactions / Math.Max(sample.Seconds, 1e-9), 0)} tx/s";
-        console.Markup($"\r{Markup.Escape(_current)}: {sample.Phase.ToString().ToLowerInvariant()} {Markup.Escape(rate)}, host CPU {Format.Number(sample.HostCpuPercent, 0)}%\u001b[K");
+        string phase = sample.Phase == Phase.Warmup ? "warm-up" : "measuring";
+        Status($"{_current}: {phase} {rate}, host CPU {Format.Number(sample.HostCpuPercent, 0)}%");
     }
 
     public void CaseFinished(CaseResult result, int index, int total)
     {
-        if (_live) console.Markup("\r\u001b[K");
+        _progress.CaseFinished();
+        Status("");
         string headline = Headline(result);
         string state = result.State switch
         {
@@ -40,7 +47,26 @@ public sealed class ConsoleView(IAnsiConsole console) : IRunObserver
             ResultState.Interrupted => "[yellow]interrupted[/]",
             _ => "[red]failed[/]",
         };
-        console.MarkupLine($"[[{index}/{total}]] {Markup.Escape(result.Case)} #{result.Repetition} {state} {Markup.Escape(headline)}");
+        console.MarkupLine($"[[{index}/{total}]] {Markup.Escape(result.Case)} {result.Repetition}/{RepetitionsOf(result.Case)} {state} {Markup.Escape(headline)} [dim]({Markup.Escape(Clock())})[/]");
+    }
+
+    private int RepetitionsOf(string caseName) => scenario.Cases.FirstOrDefault(c => c.Name == caseName)?.Repetitions ?? 0;
+
+    private string Clock() => $"{Format.Clock(_progress.Elapsed)} elapsed, ETA {Format.Clock(_progress.Remaining)}";
+
+    /// <summary>Rewrites the status line on a terminal (an empty text clears it); elsewhere nothing.</summary>
+    private void Status(string text)
+    {
+        if (!_live) return;
+        if (text.Length > 0) text = $"{text} · {Clock()}";
+        int width = Math.Max(20, console.Profile.Width - 1);
+        if (text.Length > width) text = text[..(width - 1)] + "…";
+        var writer = console.Profile.Out.Writer;
+        writer.Write('\r');
+        writer.Write(text.PadRight(_statusLength));
+        if (text.Length == 0) writer.Write('\r');
+        writer.Flush();
+        _statusLength = text.Length;
     }
 
     private static string Headline(CaseResult result)

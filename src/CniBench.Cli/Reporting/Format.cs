@@ -21,9 +21,20 @@ public static class Format
     public static string MeanWithCi(string metric, MetricStatistics s) =>
         s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
 
-    /// <summary>The truncated mean and which repetitions it leaves out; empty when no outlier was dropped.</summary>
+    /// <summary>The mean without Tukey outliers, and which repetitions it leaves out (the plain mean when none was dropped).</summary>
     public static string TruncatedMean(string metric, MetricStatistics s) =>
-        s.DroppedRepetitions.Count == 0 ? "" : $"{Metric(metric, s.TruncatedMean)} (without #{string.Join(", #", s.DroppedRepetitions)})";
+        s.DroppedRepetitions.Count == 0 ? Metric(metric, s.TruncatedMean) : $"{Metric(metric, s.TruncatedMean)} (without #{string.Join(", #", s.DroppedRepetitions)})";
+
+    /// <summary>Which interval methods a report's statistics used, for the sentence above its tables.</summary>
+    public static string IntervalMethods(IEnumerable<CaseSummary> summaries)
+    {
+        var used = summaries.SelectMany(s => s.Metrics.Values).Where(st => st.HasInterval).Select(st => st.Method).Distinct().Order().ToArray();
+        return used.Length == 0 ? "no interval (fewer than two repetitions)" : string.Join("; ", used.Select(MetricStatistics.Describe));
+    }
+
+    /// <summary>"`case` (config): " for a finding about a case; the configuration only when the report has several.</summary>
+    public static string FindingSubject(Finding f, bool severalConfigs, Func<string, string> code, Func<string, string>? escape = null) =>
+        f.Case is null ? "" : $"{code(f.Case)}{(severalConfigs && f.Config is not null ? $" ({(escape ?? (t => t))(f.Config)})" : "")}: ";
 
     /// <summary>A merged percentile in µs, or empty when the case has no latency.</summary>
     public static string Percentile(CaseSummary s, string label) =>
@@ -36,6 +47,15 @@ public static class Format
               string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Number(p.Value, 1)} µs")) + ".";
 
     public static string Percent(double value) => double.IsNaN(value) ? "–" : Number(value, 1) + "%";
+
+    /// <summary>A span as a clock shows it: m:ss, or h:mm:ss from an hour on.</summary>
+    public static string Clock(TimeSpan span)
+    {
+        long seconds = (long)Math.Round(Math.Max(0, span.TotalSeconds));
+        return seconds >= 3600
+            ? string.Create(Inv, $"{seconds / 3600}:{seconds / 60 % 60:00}:{seconds % 60:00}")
+            : string.Create(Inv, $"{seconds / 60}:{seconds % 60:00}");
+    }
 
     public static string Time(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", Inv) ?? "–";
 

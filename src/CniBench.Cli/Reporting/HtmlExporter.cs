@@ -40,13 +40,13 @@ public sealed class HtmlExporter : IReportExporter
         w.WriteLine("<ul class=\"meta\" id=\"runs\">");
         foreach (var run in model.Runs)
             w.WriteLine($"<li>run <code>{E(run.Id)}</code>: {E(run.Suite)} on <code>{E(run.Target)}</code>, configuration <code>{E(run.Config)}</code>, {E(Reporting.Format.Time(run.StartedAt))} → {E(Reporting.Format.Time(run.FinishedAt))}, <strong>{E(run.State.ToString().ToLowerInvariant())}</strong></li>");
-        w.WriteLine("</ul><p class=\"meta\">Means over repetitions with 95% confidence intervals (Student's t); latency percentiles from merged histograms.</p>");
+        w.WriteLine($"</ul><p class=\"meta\">Means over repetitions with 95% confidence intervals ({E(Reporting.Format.IntervalMethods(model.Summaries))}); latency percentiles from merged histograms.</p>");
 
         if (model.Findings.Count > 0)
         {
             w.WriteLine("<h2 id=\"findings\">Hints and warnings</h2><ul>");
             foreach (var f in model.Findings)
-                w.WriteLine($"<li class=\"{(f.Severity == Severity.Warning ? "warning" : "info")}\" data-code=\"{E(f.Code)}\"><strong>{E(f.Severity.ToString().ToLowerInvariant())}</strong> {(f.Case is null ? "" : $"<code>{E(f.Case)}</code>: ")}{E(f.Message)}</li>");
+                w.WriteLine($"<li class=\"{(f.Severity == Severity.Warning ? "warning" : "info")}\" data-code=\"{E(f.Code)}\"><strong>{E(f.Severity.ToString().ToLowerInvariant())}</strong> {Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}{E(f.Message)}</li>");
             w.WriteLine("</ul>");
         }
 

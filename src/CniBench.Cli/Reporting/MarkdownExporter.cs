@@ -18,14 +18,14 @@ public sealed class MarkdownExporter : IReportExporter
         foreach (var run in model.Runs)
             w.WriteLine($"- run `{run.Id}`: {run.Suite} on `{run.Target}`, configuration `{run.Config}`, {Reporting.Format.Time(run.StartedAt)} → {Reporting.Format.Time(run.FinishedAt)}, **{run.State.ToString().ToLowerInvariant()}**");
         w.WriteLine();
-        w.WriteLine("Means over repetitions with 95% confidence intervals (Student's t); latency percentiles from the merged histograms of all repetitions.");
+        w.WriteLine($"Means over repetitions with 95% confidence intervals ({Reporting.Format.IntervalMethods(model.Summaries)}); latency percentiles from the merged histograms of all repetitions.");
         w.WriteLine();
         if (model.Findings.Count > 0)
         {
             w.WriteLine("## Hints and warnings");
             w.WriteLine();
             foreach (var f in model.Findings)
-                w.WriteLine($"- **{f.Severity.ToString().ToLowerInvariant()}** {(f.Case is null ? "" : $"`{f.Case}`: ")}{f.Message}");
+                w.WriteLine($"- **{f.Severity.ToString().ToLowerInvariant()}** {Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"`{c}`")}{f.Message}");
             w.WriteLine();
         }
 

@@ -19,31 +19,28 @@ public sealed record ReportModel(
 {
     public IReadOnlyDictionary<string, string> Environment => Runs[0].Environment;
 
+    public bool SeveralConfigs => Summaries.Select(s => s.Config).Distinct().Count() > 1;
+
     public IEnumerable<IGrouping<string, CaseSummary>> BySuite => Summaries.GroupBy(s => s.Suite);
 
     public static string CaseKey(string suite, string caseName) => $"{suite}/{caseName}";
 
     public static ReportModel Load(ResultStore store, string runId) => Load(store, [runId], []);
 
-    /// <summary>The given runs and every result under the given configuration labels; with neither, the newest run.</summary>
-    public static ReportModel Load(ResultStore store, IReadOnlyList<string> runIds, IReadOnlyList<string> configs)
+    /// <summary>
+    /// The given runs (id, unique prefix or `latest`, whatever their state) and every result under the given
+    /// configuration labels (completed runs only unless <paramref name="includeIncomplete"/>); with neither,
+    /// the newest completed run.
+    /// </summary>
+    public static ReportModel Load(ResultStore store, IReadOnlyList<string> runIds, IReadOnlyList<string> configs, bool includeIncomplete = false)
     {
-        if (runIds.Count == 0 && configs.Count == 0)
-            runIds = [store.ListRuns().FirstOrDefault()?.Id ?? throw new StoreException("no runs stored yet; 'cnibench run' makes one")];
+        var selections = runIds.Select(id => ResultSelection.OfRun(store, store.ResolveRun(id)))
+            .Concat(configs.Select(c => ResultSelection.OfConfig(store, c, includeIncomplete))).ToList();
+        if (selections.Count == 0) selections.Add(ResultSelection.OfRun(store, ResultSelection.NewestCompleted(store)));
         var results = new List<CaseResult>();
-        foreach (var id in runIds)
-        {
-            if (store.FindRun(id) is null) throw new StoreException($"no run '{id}' in the database; 'cnibench runs list' shows the runs there");
-            results.AddRange(store.Results(id));
-        }
-        foreach (var config in configs)
-        {
-            var byConfig = store.ResultsForConfig(config);
-            if (byConfig.Count == 0)
-                throw new StoreException($"no results with configuration label '{config}'; allowed: {string.Join(", ", store.ConfigLabels())}");
-            results.AddRange(byConfig.Where(r => !results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition)));
-        }
-        var runs = results.Select(r => r.RunId).Concat(runIds).Distinct().Select(id => store.FindRun(id)!).ToArray();
+        foreach (var r in selections.SelectMany(s => s.Results))
+            if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition)) results.Add(r);
+        var runs = selections.SelectMany(s => s.Runs).DistinctBy(r => r.Id).ToArray();
         return Build(runs, results);
     }
 

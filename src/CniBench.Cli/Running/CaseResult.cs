@@ -9,7 +9,7 @@ namespace CniBench.Cli.Running;
 public enum ResultState { Ok, Failed, Interrupted }
 
 [JsonConverter(typeof(KebabEnumConverter<RunState>))]
-public enum RunState { Running, Completed, Failed, Interrupted }
+public enum RunState { Running, Completed, Failed, Interrupted, Abandoned }
 
 /// <summary>What one agent measured in one case: every sample (warm-up included, tagged) and its result.</summary>
 public sealed record AgentSide(string Agent, IReadOnlyList<Sample> Samples, JobResult? Result, string? Error);
@@ -42,6 +42,9 @@ public sealed record CaseResult(
 {
     /// <summary>Convergence cases only: every endpoint change and what each node's prober saw of it.</summary>
     public Convergence.ConvergenceData? Convergence { get; init; }
+
+    /// <summary>Targets whose agents run on this host: the processes other than the agents that used most CPU in the window.</summary>
+    public IReadOnlyList<ProcessShare>? BusiestOtherProcesses { get; init; }
 }
 
 public sealed record RunRecord(
@@ -53,4 +56,13 @@ public sealed record RunRecord(
     DateTimeOffset? FinishedAt,
     RunState State,
     IReadOnlyDictionary<string, string> Environment,
-    string Scenario);
+    string Scenario,
+    RunController? Controller = null,
+    DateTimeOffset? HeartbeatAt = null,
+    string? Error = null);
+
+/// <summary>
+/// The process that drives a run: its host, PID and the kernel's start time of that PID (so a reused
+/// PID is not taken for the same process).
+/// </summary>
+public sealed record RunController(string Host, int Pid, long StartTicks);

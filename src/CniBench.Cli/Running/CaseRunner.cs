@@ -26,6 +26,9 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var state = ResultState.Ok;
         string achieved = agents.AchievedPlacement;
         var samplers = agents.Samplers.Select(x => (Sampler: x, Job: new JobTracker(x.Agent))).ToArray();
+        Task<HostActivity.Reading>? hostBefore = null;
+        IReadOnlyList<ProcessShare>? busiest = null;
+        var hostMetrics = new Dictionary<string, double>();
         async Task CancelAllAsync()
         {
             foreach (var job in new[] { client, server }.Concat(samplers.Select(x => x.Job))) await job.CancelQuietlyAsync();
@@ -53,7 +56,15 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                 await server.StartAsync(startAt, cancellationToken);
                 foreach (var (_, job) in samplers) await job.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
+                if (agents.AgentsOnThisHost) hostBefore = HostActivity.ReadAtAsync(DateTimeOffset.FromUnixTimeMilliseconds(startAt + warmupMs), cancellationToken);
                 await client.FollowAsync(_poll, JobTracker.SilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
+                if (hostBefore is not null)
+                {
+                    var (other, kernel, top) = HostActivity.Since(await hostBefore);
+                    hostMetrics[Metrics.OtherProcessesCpuPercent] = other;
+                    hostMetrics[Metrics.KernelThreadsCpuPercent] = kernel;
+                    busiest = top;
+                }
                 await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
                 foreach (var (_, job) in samplers) await job.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
                 (state, error) = Judge(client, server);
@@ -80,8 +91,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var clientResult = client.Status?.Result;
         var metrics = clientResult is null
             ? new Dictionary<string, double>()
-            : MetricsCalculator.Compute(workload.Kind, clientResult, client.Samples, server.Samples);
-        foreach (var (name, value) in agents.TargetMetrics) metrics[name] = value;
+            : MetricsCalculator.Compute(workload, clientResult, client.Samples, server.Samples);
+        foreach (var (name, value) in agents.TargetMetrics.Concat(hostMetrics)) metrics[name] = value;
         foreach (var (name, value) in NodeSampling.MetricsOf(samplers.Select(x => (x.Sampler, x.Job.Status?.Result, x.Job.Samples)).ToArray())) metrics[name] = value;
         if (clientResult is not null && plannedCase.Split is { } weights && agents.SplitBackend is { } backend)
             foreach (var (name, value) in Split.SplitAnalysis.MetricsOf(clientResult, backend, weights)) metrics[name] = value;
@@ -89,7 +100,10 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
             new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),
-            new AgentSide(agents.Server.Info.Identity.Name, server.Samples, server.Status?.Result, server.Status?.Error));
+            new AgentSide(agents.Server.Info.Identity.Name, server.Samples, server.Status?.Result, server.Status?.Error))
+        {
+            BusiestOtherProcesses = busiest,
+        };
     }
 
     /// <summary>A finished client job is a success only if something got through and the server side stayed up.</summary>

@@ -7,8 +7,9 @@ namespace CniBench.Cli.Running;
 /// <summary>Derives a case's metrics from what the client and server agents measured in the window.</summary>
 public static class MetricsCalculator
 {
-    public static Dictionary<string, double> Compute(WorkloadKind kind, JobResult client, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
+    public static Dictionary<string, double> Compute(WorkloadSpec workload, JobResult client, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
     {
+        var kind = workload.Kind;
         var m = new Dictionary<string, double>();
         double seconds = client.MeasuredSeconds;
         if (seconds <= 0) return m;
@@ -17,6 +18,12 @@ public static class MetricsCalculator
 
         double gbps = client.Bytes * 8 / seconds / 1e9;
         double tps = client.Transactions / seconds;
+        if (client.Udp is { ReceiverAnswered: true, Sent: > 0 } sentUdp && kind == WorkloadKind.UdpStream)
+        {
+            // What was sent is not what arrived: the headline is the goodput (datagrams are all one size).
+            m[Metrics.UdpSentGbps] = gbps;
+            gbps *= Math.Min(1.0, (double)sentUdp.Received / sentUdp.Sent);
+        }
         if (kind.IsStream()) m[Metrics.ThroughputGbps] = gbps;
         else m[Metrics.TransactionsPerSecond] = tps;
 
@@ -49,7 +56,9 @@ public static class MetricsCalculator
             m[Metrics.ClientCpuPercent] = Fold(measuredClient, s => s.ProcessCpuPercent, Metrics.ClientCpuPercent);
             m[Metrics.ClientMemoryMiB] = Fold(measuredClient, s => s.ProcessMemoryMiB, Metrics.ClientMemoryMiB);
             if (kind.IsStream() && gbps > 0) m[Metrics.HostCpuPerGbps] = hostCpu / gbps;
-            if (!kind.IsStream() && tps > 0) m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
+            // A fixed-rate workload (probe, open-model HTTP) does as many transactions as it is told: CPU per transaction
+            // there measures the pacing, not the path, so it is left out.
+            if (!kind.IsStream() && tps > 0 && !IsFixedRate(workload)) m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
         }
         if (measuredServer.Count > 0)
         {
@@ -58,6 +67,9 @@ public static class MetricsCalculator
         }
         return m;
     }
+
+    public static bool IsFixedRate(WorkloadSpec workload) =>
+        workload.Kind == WorkloadKind.Probe || (workload.Kind == WorkloadKind.Http && workload.HttpModel == HttpModel.Open);
 
     /// <summary>Folds a per-second series as the metric's descriptor says; means are weighted by interval length.</summary>
     public static double Fold(IReadOnlyList<Sample> samples, Func<Sample, double> value, string metric)

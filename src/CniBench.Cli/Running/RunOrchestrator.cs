@@ -20,13 +20,17 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
 
     public async Task<RunOutcome> RunAsync(Scenario scenario, string config, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
-        var run = new RunRecord(NewRunId(DateTimeOffset.UtcNow), scenario.Name, target.Name, config, DateTimeOffset.UtcNow, null, RunState.Running, environment, scenario.Text);
+        var run = new RunRecord(NewRunId(DateTimeOffset.UtcNow), scenario.Name, target.Name, config, DateTimeOffset.UtcNow, null, RunState.Running, environment, scenario.Text,
+            ControllerProcess.Current());
         store.CreateRun(run);
+        using var stopHeartbeat = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(run.Id, stopHeartbeat.Token);
         var context = new RunContext(run.Id, scenario.Name, config, target.Name);
         var runner = new CaseRunner(context, pollInterval);
         var convergence = new Convergence.ConvergenceRunner(context, pollInterval);
         var results = new List<CaseResult>();
         var state = RunState.Completed;
+        string? error = null;
         int total = scenario.TotalRuns, index = 0;
         try
         {
@@ -60,17 +64,37 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
         {
             state = RunState.Interrupted;
         }
-        catch (TargetException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Whatever went wrong (a target, a bug, the store), the run did not complete: it says so, with why.
             state = RunState.Failed;
+            error = e.Message;
             throw;
         }
         finally
         {
+            await stopHeartbeat.CancelAsync();
+            await heartbeat;
             var finished = DateTimeOffset.UtcNow;
-            store.FinishRun(run.Id, state, finished);
-            run = run with { State = state, FinishedAt = finished };
+            store.FinishRun(run.Id, state, finished, error);
+            run = run with { State = state, FinishedAt = finished, Error = error };
         }
         return new RunOutcome(run, results);
+    }
+
+    /// <summary>Tells readers of the store that this controller is alive, until the run ends.</summary>
+    private async Task HeartbeatAsync(string runId, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(ControllerProcess.HeartbeatInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                // A missed beat only makes the run look abandoned sooner; the run itself goes on.
+                try { store.Heartbeat(runId, DateTimeOffset.UtcNow); }
+                catch (System.Data.Common.DbException) { }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 }

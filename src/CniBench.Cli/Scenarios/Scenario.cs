@@ -6,7 +6,7 @@ namespace CniBench.Cli.Scenarios;
 public sealed record Scenario(string Name, string Description, string Source, string Text, IReadOnlyList<PlannedCase> Cases)
 {
     public int TotalRuns => Cases.Sum(c => c.Repetitions);
-    public TimeSpan EstimatedDuration => TimeSpan.FromTicks(Cases.Sum(c => (c.Warmup + c.Duration + TimeSpan.FromSeconds(0.6)).Ticks * c.Repetitions));
+    public TimeSpan EstimatedDuration => TimeSpan.FromTicks(Cases.Sum(c => c.EstimatedRepetition.Ticks * c.Repetitions));
 }
 
 public enum IpFamily { Ipv4, Ipv6 }
@@ -23,7 +23,11 @@ public sealed record PlannedCase(
     IReadOnlyDictionary<string, string> Parameters,
     LabSettings? Lab = null,
     Churn? Churn = null,
-    SplitWeights? Split = null);
+    SplitWeights? Split = null)
+{
+    /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>
+    public TimeSpan EstimatedRepetition => Warmup + Duration + TimeSpan.FromSeconds(0.6);
+}
 
 /// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not necessarily summing to 100).</summary>
 public sealed record SplitWeights(int A, int B)

@@ -19,6 +19,8 @@ public sealed class ResultStore : IDisposable
     public const int SchemaVersion = StoreSchema.Version;
     private readonly DbConnection _connection;
     private readonly string _name;
+    // The run's heartbeat is written from a timer while the runner saves results: one command at a time.
+    private readonly Lock _gate = new();
 
     private ResultStore(string name, DbConnection connection)
     {
@@ -62,48 +64,100 @@ public sealed class ResultStore : IDisposable
     public void CreateRun(RunRecord run)
     {
         Execute("""
-            INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario)
-            VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario)
-            """, null,
+            INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario,
+                              controller_host, controller_pid, controller_start, heartbeat_at)
+            VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario, @host, @pid, @start, @started)
+            """,
             ("@id", run.Id), ("@suite", run.Suite), ("@target", run.Target), ("@config", run.Config),
             ("@started", Time(run.StartedAt)), ("@state", Enum(run.State)),
-            ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("@scenario", run.Scenario));
+            ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("@scenario", run.Scenario),
+            ("@host", (object?)run.Controller?.Host ?? DBNull.Value), ("@pid", (object?)run.Controller?.Pid ?? DBNull.Value),
+            ("@start", (object?)run.Controller?.StartTicks ?? DBNull.Value));
     }
 
-    public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt) =>
-        Execute("UPDATE runs SET state = @state, finished_at = @finished WHERE id = @id", null,
-            ("@state", Enum(state)), ("@finished", Time(finishedAt)), ("@id", runId));
+    /// <summary>The controller is alive: written every <see cref="ControllerProcess.HeartbeatInterval"/> while a run goes on.</summary>
+    public void Heartbeat(string runId, DateTimeOffset now) =>
+        Execute("UPDATE runs SET heartbeat_at = @now WHERE id = @id AND state = 'running'", ("@now", Time(now)), ("@id", runId));
+
+    public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt, string? error = null) =>
+        Execute("UPDATE runs SET state = @state, finished_at = @finished, heartbeat_at = @finished, error = @error WHERE id = @id",
+            ("@state", Enum(state)), ("@finished", Time(finishedAt)), ("@error", (object?)error ?? DBNull.Value), ("@id", runId));
+
+    /// <summary>Removes a run and its results; false when there is no such run.</summary>
+    public bool DeleteRun(string runId)
+    {
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            Execute("DELETE FROM results WHERE run_id = @id", tx, ("@id", runId));
+            int removed = Execute("DELETE FROM runs WHERE id = @id", tx, ("@id", runId));
+            tx.Commit();
+            return removed > 0;
+        }
+    }
 
     public void SaveResult(CaseResult result) =>
         Execute("""
             INSERT INTO results (run_id, case_name, workload, config, repetition, target, started_at, finished_at, state, document)
             VALUES (@run, @case, @workload, @config, @rep, @target, @started, @finished, @state, @doc)
-            """, null,
+            """,
             ("@run", result.RunId), ("@case", result.Case), ("@workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
             ("@config", result.Config), ("@rep", result.Repetition), ("@target", result.Target),
             ("@started", Time(result.StartedAt)), ("@finished", Time(result.FinishedAt)), ("@state", Enum(result.State)),
             ("@doc", JsonSerializer.Serialize(result, StoreJson.Options)));
 
+    /// <summary>Every run, newest first; a run still marked running whose controller is gone reads <see cref="RunState.Abandoned"/>.</summary>
     public IReadOnlyList<RunRecord> ListRuns()
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT id, suite, target, config, started_at, finished_at, state, environment, scenario FROM runs ORDER BY started_at DESC, id DESC";
-        using var reader = command.ExecuteReader();
-        var runs = new List<RunRecord>();
-        while (reader.Read())
+        lock (_gate)
         {
-            runs.Add(new RunRecord(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                DateTimeOffset.Parse(reader.GetString(4), CultureInfo.InvariantCulture),
-                reader.IsDBNull(5) ? null : DateTimeOffset.Parse(reader.GetString(5), CultureInfo.InvariantCulture),
-                JsonSerializer.Deserialize<RunState>($"\"{reader.GetString(6)}\"", StoreJson.Options),
-                JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7), StoreJson.Options) ?? new(),
-                reader.GetString(8)));
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                SELECT id, suite, target, config, started_at, finished_at, state, environment, scenario,
+                       controller_host, controller_pid, controller_start, heartbeat_at, error
+                FROM runs ORDER BY started_at DESC, id DESC
+                """;
+            using var reader = command.ExecuteReader();
+            var runs = new List<RunRecord>();
+            var now = DateTimeOffset.UtcNow;
+            while (reader.Read())
+            {
+                var controller = reader.IsDBNull(9) ? null
+                    : new RunController(reader.GetString(9), Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture), reader.IsDBNull(11) ? 0 : Convert.ToInt64(reader.GetValue(11), CultureInfo.InvariantCulture));
+                var heartbeat = reader.IsDBNull(12) ? (DateTimeOffset?)null : ParseTime(reader.GetString(12));
+                var state = JsonSerializer.Deserialize<RunState>($"\"{reader.GetString(6)}\"", StoreJson.Options);
+                if (state == RunState.Running && ControllerProcess.IsGone(controller, heartbeat, now)) state = RunState.Abandoned;
+                runs.Add(new RunRecord(
+                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    ParseTime(reader.GetString(4)),
+                    reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5)),
+                    state,
+                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7), StoreJson.Options) ?? new(),
+                    reader.GetString(8), controller, heartbeat, reader.IsDBNull(13) ? null : reader.GetString(13)));
+            }
+            return runs;
         }
-        return runs;
     }
 
     public RunRecord? FindRun(string id) => ListRuns().FirstOrDefault(r => r.Id == id);
+
+    /// <summary>
+    /// A run named as people type it: its full id, `latest` (the newest), or a prefix that only one id starts with.
+    /// </summary>
+    public RunRecord ResolveRun(string idOrPrefix)
+    {
+        var runs = ListRuns();
+        if (runs.Count == 0) throw new StoreException("no runs stored yet; 'cnibench run' makes one");
+        if (idOrPrefix == "latest") return runs[0];
+        if (runs.FirstOrDefault(r => r.Id == idOrPrefix) is { } exact) return exact;
+        var matches = runs.Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToArray();
+        return matches.Length switch
+        {
+            1 => matches[0],
+            0 => throw new StoreException($"no run '{idOrPrefix}' in the database; 'cnibench runs list' shows the runs there"),
+            _ => throw new StoreException($"'{idOrPrefix}' matches {matches.Length} runs ({string.Join(", ", matches.Take(5).Select(r => r.Id))}{(matches.Length > 5 ? ", ..." : "")}); give more of the id"),
+        };
+    }
 
     public IReadOnlyList<CaseResult> Results(string runId) =>
         Documents("SELECT document FROM results WHERE run_id = @key ORDER BY id", runId);
@@ -114,29 +168,37 @@ public sealed class ResultStore : IDisposable
 
     public IReadOnlyList<string> ConfigLabels()
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT DISTINCT config FROM results ORDER BY config";
-        using var reader = command.ExecuteReader();
-        var labels = new List<string>();
-        while (reader.Read()) labels.Add(reader.GetString(0));
-        return labels;
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT DISTINCT config FROM results ORDER BY config";
+            using var reader = command.ExecuteReader();
+            var labels = new List<string>();
+            while (reader.Read()) labels.Add(reader.GetString(0));
+            return labels;
+        }
     }
 
     private List<CaseResult> Documents(string sql, string key)
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        Add(command, "@key", key);
-        using var reader = command.ExecuteReader();
-        var results = new List<CaseResult>();
-        while (reader.Read())
-            results.Add(JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
-                        ?? throw new StoreException($"{_name}: an empty result document for '{key}'"));
-        return results;
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            Add(command, "@key", key);
+            using var reader = command.ExecuteReader();
+            var results = new List<CaseResult>();
+            while (reader.Read())
+                results.Add(JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
+                            ?? throw new StoreException($"{_name}: an empty result document for '{key}'"));
+            return results;
+        }
     }
 
     public int CountResults(string runId) =>
         (int)Scalar("SELECT count(*) FROM results WHERE run_id = @run", ("@run", runId));
+
+    private static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
 
     private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
@@ -144,19 +206,27 @@ public sealed class ResultStore : IDisposable
 
     private long Scalar(string sql, params (string Name, object Value)[] parameters)
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters) Add(command, name, value);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters) Add(command, name, value);
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
     }
 
-    private void Execute(string sql, DbTransaction? tx, params (string Name, object Value)[] parameters)
+    private int Execute(string sql, params (string Name, object Value)[] parameters) => Execute(sql, null, parameters);
+
+    private int Execute(string sql, DbTransaction? tx, params (string Name, object Value)[] parameters)
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = tx;
-        foreach (var (name, value) in parameters) Add(command, name, value);
-        command.ExecuteNonQuery();
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = tx;
+            foreach (var (name, value) in parameters) Add(command, name, value);
+            return command.ExecuteNonQuery();
+        }
     }
 
     private static void Add(DbCommand command, string name, object value)

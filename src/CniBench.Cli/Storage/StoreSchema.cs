@@ -10,14 +10,15 @@ namespace CniBench.Cli.Storage;
 /// </summary>
 public abstract class StoreSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The tables; {id} is the auto-increment key column, which each database spells its own way.</summary>
     protected const string Tables = """
         CREATE TABLE runs (
             id TEXT PRIMARY KEY, suite TEXT NOT NULL, target TEXT NOT NULL, config TEXT NOT NULL,
             started_at TEXT NOT NULL, finished_at TEXT, state TEXT NOT NULL,
-            environment TEXT NOT NULL, scenario TEXT NOT NULL);
+            environment TEXT NOT NULL, scenario TEXT NOT NULL,
+            controller_host TEXT, controller_pid INTEGER, controller_start BIGINT, heartbeat_at TEXT, error TEXT);
         CREATE TABLE results (
             {id}, run_id TEXT NOT NULL REFERENCES runs(id),
             case_name TEXT NOT NULL, workload TEXT NOT NULL, config TEXT NOT NULL, repetition INTEGER NOT NULL,
@@ -26,6 +27,15 @@ public abstract class StoreSchema
         CREATE INDEX ix_results_run ON results(run_id);
         CREATE INDEX ix_results_case ON results(case_name, config);
         CREATE INDEX ix_results_config ON results(config);
+        """;
+
+    /// <summary>From version 1: who runs a run, its heartbeat and why it failed (so a dead controller's run reads abandoned).</summary>
+    protected const string Version2 = """
+        ALTER TABLE runs ADD COLUMN controller_host TEXT;
+        ALTER TABLE runs ADD COLUMN controller_pid INTEGER;
+        ALTER TABLE runs ADD COLUMN controller_start BIGINT;
+        ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+        ALTER TABLE runs ADD COLUMN error TEXT;
         """;
 
     /// <summary>The name shown in messages (never a password).</summary>
@@ -79,7 +89,7 @@ public sealed class SqliteSchema(string path) : StoreSchema
         if (version > Version) throw Newer(version);
         if (version == Version) return;
         using var tx = connection.BeginTransaction();
-        Execute(connection, tx, Tables.Replace("{id}", "id INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal));
+        Execute(connection, tx, version == 1 ? Version2 : Tables.Replace("{id}", "id INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal));
         Execute(connection, tx, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {Version};");
         tx.Commit();
     }
@@ -142,5 +152,10 @@ public sealed class PostgresSchema(string db) : StoreSchema
         }
         long version = Scalar(connection, "SELECT max(version) FROM cnibench_schema");
         if (version > Version) throw Newer(version);
+        if (version == Version) return;
+        using var upgrade = connection.BeginTransaction();
+        Execute(connection, upgrade, Version2);
+        Execute(connection, upgrade, $"UPDATE cnibench_schema SET version = {Version};");
+        upgrade.Commit();
     }
 }

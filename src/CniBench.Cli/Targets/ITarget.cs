@@ -40,6 +40,9 @@ public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string Se
     /// <summary>Node samplers on the case's nodes (kube --node-sampler): whole-node CPU and memory, the dataplane's processes.</summary>
     public IReadOnlyList<Running.NodeSampler> Samplers { get; init; } = [];
 
+    /// <summary>Both agents run on the controller's host (local, lab): what else used its CPU in the window is measured too.</summary>
+    public bool AgentsOnThisHost { get; init; }
+
     /// <summary>Traffic-split cases: the backend name (as the echo reports it) of the route's second weight.</summary>
     public string? SplitBackend { get; init; }
 }

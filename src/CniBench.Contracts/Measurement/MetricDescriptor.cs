@@ -13,7 +13,8 @@ public enum AgentReduce { Sum, Mean, Max }
 
 /// <summary>
 /// Says what a number means, so analysis and reports never guess. A percentile is never averaged
-/// across repetitions or agents: analysis takes it from the merged histograms instead.
+/// across repetitions or agents: analysis takes it from the merged histograms instead. A
+/// non-negative metric (a rate, a count, a time) gets confidence intervals that stay at or above zero.
 /// </summary>
 public sealed record MetricDescriptor(
     string Name,
@@ -23,4 +24,5 @@ public sealed record MetricDescriptor(
     AgentReduce Reduce,
     string Description,
     int Decimals = 2,
-    bool IsPercentile = false);
+    bool IsPercentile = false,
+    bool NonNegative = true);

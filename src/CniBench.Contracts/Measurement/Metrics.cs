@@ -43,10 +43,14 @@ public static class Metrics
     public const string SplitDistancePercent = "split.distance.pct";
     public const string ConvergenceWriteMs = "convergence.write.ms";
     public const string ChurnFailures = "churn.failures";
+    public const string OtherProcessesCpuPercent = "cpu.other.percent";
+    public const string KernelThreadsCpuPercent = "cpu.kernel_threads.percent";
+    public const string UdpSentGbps = "udp.sent.gbps";
 
     public static IReadOnlyList<MetricDescriptor> All { get; } =
     [
-        new(ThroughputGbps, "Gbit/s", Direction.HigherIsBetter, TimeFold.Mean, AgentReduce.Sum, "payload throughput"),
+        new(ThroughputGbps, "Gbit/s", Direction.HigherIsBetter, TimeFold.Mean, AgentReduce.Sum, "payload throughput (UDP: what arrived, goodput)"),
+        new(UdpSentGbps, "Gbit/s", Direction.Neutral, TimeFold.Mean, AgentReduce.Sum, "UDP payload the client sent (what arrived is throughput.gbps, the rest is udp.loss.percent)"),
         new(TransactionsPerSecond, "tx/s", Direction.HigherIsBetter, TimeFold.Mean, AgentReduce.Sum, "completed transactions per second", 0),
         new(LatencyMeanUs, "µs", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Mean, "mean transaction latency", 1),
         new(LatencyP50Us, "µs", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "median latency (merged histogram)", 1, IsPercentile: true),
@@ -60,6 +64,8 @@ public static class Metrics
         new(HttpLate, "count", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Sum, "open-model arrivals sent later than their slot", 0),
         new(TcpRetransmits, "segments", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Max, "TCP segments retransmitted (whole network namespace)", 0),
         new(HostCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Max, "busy CPU of the whole host, 100 = one core", 1),
+        new(OtherProcessesCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "CPU of this host's processes other than the agents and cnibench in the window (local and lab targets): a busy machine, not the benchmark", 1),
+        new(KernelThreadsCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "CPU of the kernel's softirq, worker and interrupt threads in the window (local and lab targets): dataplane work outside any process", 1),
         new(ClientCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "CPU of the client agent process", 1),
         new(ServerCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "CPU of the server agent process", 1),
         new(HostCpuPerGbps, "% per Gbit/s", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "host CPU normalised per Gbit/s of throughput", 3),
@@ -91,5 +97,5 @@ public static class Metrics
     private static readonly Dictionary<string, MetricDescriptor> ByName = All.ToDictionary(m => m.Name);
 
     public static MetricDescriptor Describe(string name) =>
-        ByName.TryGetValue(name, out var d) ? d : new MetricDescriptor(name, "", Direction.Neutral, TimeFold.Mean, AgentReduce.Mean, name);
+        ByName.TryGetValue(name, out var d) ? d : new MetricDescriptor(name, "", Direction.Neutral, TimeFold.Mean, AgentReduce.Mean, name, NonNegative: false);
 }

@@ -133,6 +133,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), family.Endpoint(place.Address, port), achieved)
         {
             TargetMetrics = metrics,
+            AgentsOnThisHost = true,
             ExpectedSource = plannedCase.Placement != "pod-to-external" ? null : new SourceExpectation(
                 _topology.EgressSource(place.Client.Node, family),
                 Spec.Egress == EgressMode.Gateway ? "the gateway node's address" : "the client's own node's address",

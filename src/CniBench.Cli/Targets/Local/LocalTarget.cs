@@ -33,7 +33,7 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
         var server = await EnsureAsync("server", bind, cancellationToken);
         var client = await EnsureAsync("client", bind, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
-        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost);
+        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost) { AgentsOnThisHost = true };
     }
 
     private Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken) =>
