@@ -129,15 +129,19 @@ public static class RunCommand
         var latency = LatencyHistogram.FromSnapshot(result.Latency);
         double seconds = Math.Max(result.MeasuredSeconds, 1e-9);
         var parts = new List<string> { $"{spec.Kind.ToName()} to {spec.Target}, {spec.Parallel} parallel, {result.MeasuredSeconds.ToString("0.0", inv)}s:" };
-        if (spec.Kind.IsStream()) parts.Add($"{(result.Bytes * 8 / seconds / 1e9).ToString("0.000", inv)} Gbit/s");
-        if (result.Transactions > 0 && !spec.Kind.IsStream()) parts.Add($"{(result.Transactions / seconds).ToString("0", inv)} tx/s");
+        if (result.Transactions == 0 && result.Bytes == 0)
+            return string.Join(" ", parts) + " nothing got through: " + (result.FirstError ?? (result.Errors.Count > 0
+                ? $"errors {string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value.ToString("N0", inv)}"))} (first: {result.FirstError})"
+                : "no answer and no error"));
+        if (spec.Kind.IsStream()) parts.Add($"{(result.Bytes * 8 / seconds / 1e9).ToString("N3", inv)} Gbit/s");
+        if (result.Transactions > 0 && !spec.Kind.IsStream()) parts.Add($"{(result.Transactions / seconds).ToString("N0", inv)} tx/s");
         if (latency.Count > 0)
             parts.Add($"latency p50 {(latency.ValueAtQuantile(0.5) / 1000).ToString("0.0", inv)} µs, p99 {(latency.ValueAtQuantile(0.99) / 1000).ToString("0.0", inv)} µs");
         if (result.Udp is { } udp)
             parts.Add(udp.ReceiverAnswered ? $"loss {(udp.Sent == 0 ? 0 : 100.0 * (udp.Sent - udp.Received) / udp.Sent).ToString("0.00", inv)}%" : "loss unknown (server did not answer)");
-        if (result.OpenModel is { } open) parts.Add($"dropped {open.Dropped}, late {open.Late}");
+        if (result.OpenModel is { } open) parts.Add(string.Create(inv, $"dropped {open.Dropped:N0}, late {open.Late:N0}"));
         long errors = result.Errors.Values.Sum();
-        parts.Add(errors == 0 ? "no errors" : $"errors {string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value}"))} (first: {result.FirstError})");
+        parts.Add(errors == 0 ? "no errors" : $"errors {string.Join(", ", result.Errors.Select(e => string.Create(inv, $"{e.Key} {e.Value:N0}")))} (first: {result.FirstError})");
         return string.Join(" ", parts);
     }
 }

@@ -42,7 +42,7 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
         {
             return (request.Method, segments) switch
             {
-                ("GET", ["v1", "info"]) => Json(200, info(), ContractsJson.Default.AgentInfo),
+                ("GET", ["v1", "info"]) => Json(200, InfoFor(request), ContractsJson.Default.AgentInfo),
                 ("GET", ["v1", "clock"]) => Json(200, new ClockReading(UnixClock.NowMicroseconds()), ContractsJson.Default.ClockReading),
                 ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), cancellationToken)),
                 ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),
@@ -56,6 +56,13 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
         {
             return Error(400, $"malformed JSON body: {e.Message}");
         }
+    }
+
+    /// <summary>The agent's info, with the MTU of the interface this request came in by (loopback's on loopback).</summary>
+    private AgentInfo InfoFor(HttpRequest request)
+    {
+        var described = info();
+        return Sampling.InterfaceMtu.ForAddress(request.Connection?.LocalAddress) is { } mtu ? described with { Mtu = mtu } : described;
     }
 
     private static T Parse<T>(HttpRequest request, JsonTypeInfo<T> type) =>

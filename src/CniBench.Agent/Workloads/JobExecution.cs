@@ -52,7 +52,10 @@ public static class JobExecution
 
         if (run.IsFaulted) await run;
         var extras = await workload.CompleteAsync(context, cancellationToken);
-        return Fold(samples, context.Workers, extras, startedUnixMs);
+        var result = Fold(samples, context.Workers, extras, startedUnixMs);
+        if (result is { Transactions: 0, Bytes: 0, Errors.Count: 0 } && !finishEarly.IsCancellationRequested)
+            result = result with { FirstError = await PeerDiagnosis.ExplainAsync(job.Workload, cancellationToken) };
+        return result;
     }
 
     private static void SampleWindow(TimeSpan warmup, TimeSpan duration, WorkloadContext context, ResourceSampler sampler, Stopwatch clock,

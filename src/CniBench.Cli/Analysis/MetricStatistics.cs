@@ -70,8 +70,8 @@ public sealed record MetricStatistics(
 
     public static string Describe(IntervalMethod method) => method switch
     {
-        IntervalMethod.LogT => "Student's t on the logarithms (positive metrics: never below zero)",
-        IntervalMethod.Bootstrap => "percentile bootstrap of the mean (non-negative metrics with zeros)",
+        IntervalMethod.LogT => "Student's t on the logarithms for positive metrics, so never below zero",
+        IntervalMethod.Bootstrap => "a percentile bootstrap of the mean for non-negative metrics with zeros",
         _ => "Student's t",
     };
 
@@ -84,6 +84,7 @@ public sealed record MetricStatistics(
     /// <summary>The t interval of the log values, back-transformed: multiplicative, around the geometric mean.</summary>
     private static (double, double) LogT(double[] values)
     {
+        if (values.Min() == values.Max()) return (values[0], values[0]); // exactly, not exp(log(x))
         var logs = values.Select(v => Math.Log(v)).ToArray();
         var (low, high) = StudentTInterval(logs.Mean(), logs.StandardDeviation(), logs.Length);
         return (Math.Exp(low), Math.Exp(high));

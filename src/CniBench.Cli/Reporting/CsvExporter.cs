@@ -42,7 +42,7 @@ public sealed class CsvExporter : IReportExporter
     public static void WriteSummary(ReportModel model, TextWriter w)
     {
         using var csv = Open(w);
-        foreach (var h in new[] { "suite", "case", "config", "metric", "unit", "n", "mean", "median", "stddev", "ci95_low", "ci95_high", "min", "max", "cv_percent", "truncated_mean", "dropped_repetitions" })
+        foreach (var h in new[] { "suite", "case", "config", "metric", "unit", "n", "mean", "median", "stddev", "ci95_low", "ci95_high", "min", "max", "cv_percent", "truncated_mean", "dropped_repetitions", "ci95_method" })
             csv.WriteField(h);
         csv.EndRecord();
         static string N(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
@@ -52,7 +52,7 @@ public sealed class CsvExporter : IReportExporter
             {
                 foreach (var field in new[] { s.Suite, s.Case, s.Config, metric, Metrics.Describe(metric).Unit, st.N.ToString(CultureInfo.InvariantCulture),
                              N(st.Mean), N(st.Median), N(st.StdDev), N(st.CiLow), N(st.CiHigh), N(st.Min), N(st.Max), N(st.CvPercent), N(st.TruncatedMean),
-                             string.Join(" ", st.DroppedRepetitions) })
+                             string.Join(" ", st.DroppedRepetitions), st.HasInterval ? System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(st.Method.ToString()) : "" })
                     csv.WriteField(field);
                 csv.EndRecord();
             }

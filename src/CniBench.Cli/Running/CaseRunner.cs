@@ -118,7 +118,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             long errors = result.Errors.Values.Sum();
             return (ResultState.Failed, errors > 0
                 ? $"nothing got through: {errors} errors ({string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value}"))}; first: {result.FirstError})"
-                : "nothing got through and no error was seen");
+                : $"nothing got through and no error was seen{(result.FirstError is { } why ? $": {why}" : "")}");
         }
         return (ResultState.Ok, null);
     }

@@ -147,8 +147,7 @@ public sealed class ResultStore : IDisposable
     public RunRecord ResolveRun(string idOrPrefix)
     {
         var runs = ListRuns();
-        if (runs.Count == 0) throw new StoreException("no runs stored yet; 'cnibench run' makes one");
-        if (idOrPrefix == "latest") return runs[0];
+        if (idOrPrefix == "latest") return runs.Count > 0 ? runs[0] : throw new StoreException("no runs stored yet; 'cnibench run' makes one");
         if (runs.FirstOrDefault(r => r.Id == idOrPrefix) is { } exact) return exact;
         var matches = runs.Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToArray();
         return matches.Length switch

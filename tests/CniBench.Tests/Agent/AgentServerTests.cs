@@ -8,6 +8,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Agent;
 
 /// <summary>The server side under bad input: one bad connection is closed, the others go on.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class AgentServerTests
 {
     private static async Task<Socket> ConnectAsync(string address)

@@ -1,8 +1,10 @@
 using System.Text;
 using CniBench.Agent.Http;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Agent;
 
+[Trait(Category.Name, Category.Unit)]
 public class HttpRequestParserTests
 {
     private static readonly HttpLimits Limits = new(MaxHeaderBytes: 256, MaxHeaderCount: 4, MaxBodyBytes: 16);

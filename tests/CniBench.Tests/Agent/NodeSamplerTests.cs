@@ -6,6 +6,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Agent;
 
 /// <summary>A monitor job watching processes by name, as the kube node sampler runs it, against a real busy process.</summary>
+[Trait(Category.Name, Category.Unit)]
 public class NodeSamplerTests
 {
     [Fact]
@@ -40,6 +41,7 @@ public class NodeSamplerTests
     }
 }
 
+[Trait(Category.Name, Category.Unit)]
 public class InterfaceMtuTests
 {
     [Fact]

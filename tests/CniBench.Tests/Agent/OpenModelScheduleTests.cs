@@ -1,8 +1,10 @@
 using CniBench.Agent.Workloads;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Agent;
 
 /// <summary>The open model's arrival decisions, driven by a made-up clock (ticks = microseconds).</summary>
+[Trait(Category.Name, Category.Unit)]
 public class OpenModelScheduleTests
 {
     private const long Second = 1_000_000;

@@ -7,6 +7,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Agent;
 
 /// <summary>Every client workload against a real in-process agent server over loopback.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class WorkloadTests
 {
     [Theory]

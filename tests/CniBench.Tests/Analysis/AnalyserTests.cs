@@ -5,6 +5,7 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Analysis;
 
+[Trait(Category.Name, Category.Unit)]
 public class AnalyserTests
 {
     private static IReadOnlyList<Finding> Analyse(IReadOnlyList<CaseResult> results, Dictionary<string, string>? environment = null) =>

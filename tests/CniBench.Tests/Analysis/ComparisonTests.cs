@@ -1,8 +1,10 @@
 using CniBench.Cli.Analysis;
 using CniBench.Contracts.Measurement;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Analysis;
 
+[Trait(Category.Name, Category.Unit)]
 public class ComparisonTests
 {
     [Fact]

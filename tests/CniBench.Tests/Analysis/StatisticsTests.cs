@@ -4,6 +4,7 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Analysis;
 
+[Trait(Category.Name, Category.Unit)]
 public class StatisticsTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Cli;
 
 /// <summary>cnibench and cnibench-agent as a user runs them: real processes, exit codes, files, signals.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class CliTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
@@ -28,7 +29,7 @@ public class CliTests
         Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
         Assert.True(File.Exists(dir.File("cnibench.db")));
         Assert.True(File.Exists(Path.Combine(dir.Path, "cnibench-report", "report.html")));
-        Assert.Contains("[4/4] udp-stream #2 ok", stdout);
+        Assert.Contains("[4/4] udp-stream 2/2 ok", stdout);
         Assert.Contains("tcp-rr", stdout);
 
         var (listCode, list, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "list");

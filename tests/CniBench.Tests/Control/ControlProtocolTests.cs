@@ -9,6 +9,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Control;
 
 /// <summary>The control API of a real agent, spoken to over HTTP as a controller does.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class ControlProtocolTests
 {
     private static HttpRequestMessage Request(HttpMethod method, string path, string? version = "1", string? token = TestAgentServer.Token, string? body = null)

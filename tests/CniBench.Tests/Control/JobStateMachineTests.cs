@@ -1,9 +1,11 @@
 using CniBench.Agent.Control;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Control;
 
+[Trait(Category.Name, Category.Unit)]
 public class JobStateMachineTests
 {
     [Theory]

@@ -2,9 +2,11 @@ using CniBench.Cli.Convergence;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Convergence;
 
+[Trait(Category.Name, Category.Unit)]
 public class ConvergenceTests
 {
     [Fact]

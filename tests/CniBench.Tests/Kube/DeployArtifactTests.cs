@@ -1,10 +1,12 @@
 using System.Text.Json.Nodes;
 using CniBench.Cli.Kube;
 using YamlDotNet.RepresentationModel;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;
 
 /// <summary>The files under deploy/ hold to the API's rules, and the RBAC role grants every call the controller makes.</summary>
+[Trait(Category.Name, Category.Unit)]
 public class DeployArtifactTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Kube;
 
 /// <summary>`cnibench kube cleanup|check` and `run --target kube` bad input, as processes against an in-process API server.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeCliTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);

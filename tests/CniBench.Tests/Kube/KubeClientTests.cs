@@ -6,6 +6,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Kube;
 
 /// <summary>The kube client against an in-process server that speaks the API's wire format.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeClientTests
 {
     private static KubeConnection To(FakeApiServer server, string? token = "t0k", ExecCredentialSpec? exec = null) =>
@@ -128,6 +129,7 @@ public class KubeClientTests
 }
 
 /// <summary>pods/exec over the WebSocket channel protocol, against an in-process server that speaks it.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeExecTests
 {
     /// <summary>A pods/exec endpoint as the API server serves it: the command echoed on stdout, a line on stderr, the exit code on the status channel.</summary>

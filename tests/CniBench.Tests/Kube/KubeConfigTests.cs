@@ -3,6 +3,7 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;
 
+[Trait(Category.Name, Category.Unit)]
 public class KubeConfigTests
 {
     private const string Main = """
@@ -97,6 +98,7 @@ public class KubeConfigTests
 }
 
 /// <summary>The kube client's TLS against a real TLS endpoint (the fake API server behind a TLS front that requires a client certificate).</summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeTlsTests
 {
     /// <summary>An API server answering /version, behind a TLS front with the PKI's server certificate.</summary>

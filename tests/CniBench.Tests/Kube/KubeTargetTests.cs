@@ -15,6 +15,7 @@ namespace CniBench.Tests.Kube;
 /// services as the API returns them, and the pods' proxy subresource forwarding to real agents that the
 /// fake "kubelet" starts on loopback for every pod created (with the token from the run's Secret).
 /// </summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeTargetTests
 {
     private static KubeTarget Target(FakeCluster cluster, string runId) => new(cluster.Client(), FakeCluster.Options(runId));
@@ -138,6 +139,7 @@ public class KubeTargetTests
 }
 
 /// <summary>Convergence on a cluster: the EndpointSlice watch turned into changes, and a whole case against a fake cluster with a real dataplane.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class KubeConvergenceTests(ITestOutputHelper output)
 {
     private static JsonObject SliceEvent(string type, string name, string resourceVersion, params (string Ip, bool? Ready)[] endpoints) => new()
@@ -263,6 +265,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class KubeServiceScaleTests(ITestOutputHelper output)
 {
     [Fact]
@@ -302,6 +305,7 @@ public class KubeServiceScaleTests(ITestOutputHelper output)
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class KubeEgressTests
 {
     private static async Task<(RunOutcome Outcome, IReadOnlyList<FakeApiServer.Request> Requests)> RunAsync(KubeEgressOptions egress, string runId)
@@ -348,6 +352,7 @@ public class KubeEgressTests
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class KubeTrafficSplitTests(ITestOutputHelper output)
 {
     [Fact]
@@ -384,6 +389,7 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class KubeNodeSamplerTests
 {
     [Fact]
@@ -412,6 +418,7 @@ public class KubeNodeSamplerTests
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class KubePlacementTests
 {
     private static async Task<(RunOutcome? Outcome, string? Error, FakeCluster Cluster)> RunAsync(KubeNodePlacement placement)

@@ -6,6 +6,7 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Lab;
 
+[Trait(Category.Name, Category.Unit)]
 public class LabTopologyTests
 {
     [Fact]
@@ -64,6 +65,7 @@ public class LabTopologyTests
 }
 
 /// <summary>Real namespaces, links and routes (root only), with real traffic between them.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class LabNetworkTests(ITestOutputHelper output)
 {
     [Theory]
@@ -129,6 +131,7 @@ public class LabNetworkTests(ITestOutputHelper output)
 }
 
 /// <summary>`cnibench run --target lab`: agents in the lab's namespaces, every supported placement, nothing left behind.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class LabTargetTests
 {
     [Fact]
@@ -171,6 +174,7 @@ public class LabTargetTests
 }
 
 /// <summary>Services programmed as kube-proxy does, checked by the traffic that goes through them.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class LabServiceTests(ITestOutputHelper output)
 {
     [Theory]
@@ -552,6 +556,7 @@ public class LabServiceTests(ITestOutputHelper output)
     }
 }
 
+[Trait(Category.Name, Category.Integration)]
 public class DoctorTests(ITestOutputHelper output)
 {
     [Fact]
@@ -605,6 +610,7 @@ internal static class LabRuns
     }
 }
 
+[Trait(Category.Name, Category.Unit)]
 public class SocketBalancerProgramTests
 {
     [Fact]

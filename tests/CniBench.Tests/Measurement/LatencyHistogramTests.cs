@@ -1,9 +1,11 @@
 using System.Text.Json;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Measurement;
 
+[Trait(Category.Name, Category.Unit)]
 public class LatencyHistogramTests
 {
     [Fact]

@@ -1,7 +1,9 @@
 using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Measurement;
 
+[Trait(Category.Name, Category.Unit)]
 public class UnitsTests
 {
     [Theory]

@@ -8,6 +8,7 @@ using Microsoft.Playwright;
 namespace CniBench.Tests.Reporting;
 
 /// <summary>The HTML report opened in a real browser (Debian's chromium, headless), as a reader would.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class BrowserReportTests(ITestOutputHelper output)
 {
     [Fact]

@@ -1,8 +1,10 @@
 using AngleSharp.Html.Parser;
 using CniBench.Cli.Charts;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Reporting;
 
+[Trait(Category.Name, Category.Unit)]
 public class ChartTests
 {
     private static AngleSharp.Dom.IElement Parse(string svg) => new HtmlParser().ParseDocument($"<body>{svg}</body>").QuerySelector("svg")!;

@@ -8,6 +8,7 @@ namespace CniBench.Tests.Reporting;
 /// Every exporter's output for a fixed model, compared byte for byte with a checked-in snapshot under
 /// two real cultures: a decimal comma or another thousands separator must never leak into a report.
 /// </summary>
+[Trait(Category.Name, Category.Unit)]
 public class ExporterSnapshotTests
 {
     public static TheoryData<string, string> Cases()

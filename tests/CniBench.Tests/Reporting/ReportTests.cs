@@ -7,6 +7,7 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Reporting;
 
+[Trait(Category.Name, Category.Unit)]
 public class ReportTests
 {
     private static ReportModel StoredModel(TempDirectory dir)

@@ -1,9 +1,11 @@
 using System.Text.Json;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Scenarios;
 
+[Trait(Category.Name, Category.Unit)]
 public class ScenarioLoaderTests
 {
     private static ScenarioException Fails(string yaml) =>

@@ -6,6 +6,7 @@ using CniBench.Tests.Support;
 namespace CniBench.Tests.Storage;
 
 /// <summary>The same store tests against SQLite and a real PostgreSQL server.</summary>
+[Trait(Category.Name, Category.Integration)]
 public class ResultStoreTests
 {
     private static TestDatabase Database(string backend) => TestDatabase.CreateOrSkip(backend);
@@ -60,7 +61,7 @@ public class ResultStoreTests
         using (ResultStore.Open(db.Db)) { }
         db.Execute(backend == "sqlite" ? "PRAGMA user_version = 99" : "UPDATE cnibench_schema SET version = 99");
         var e = Assert.Throws<StoreException>(() => ResultStore.Open(db.Db));
-        Assert.Contains("schema version 99 is newer than this cnibench supports (1)", e.Message);
+        Assert.Contains("schema version 99 is newer than this cnibench supports (2)", e.Message);
     }
 
     [Theory]
