@@ -47,7 +47,7 @@ public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimePro
             ResultState.Interrupted => "[yellow]interrupted[/]",
             _ => "[red]failed[/]",
         };
-        console.MarkupLine($"[[{index}/{total}]] {Markup.Escape(result.Case)} {result.Repetition}/{RepetitionsOf(result.Case)} {state} {Markup.Escape(headline)} [dim]({Markup.Escape(Clock())})[/]");
+        console.MarkupLine($"[[{index}/{total}]] {Markup.Escape(result.Case)} {result.Repetition}/{RepetitionsOf(result.Case)} {state} {Markup.Escape(headline)} [dim]({Markup.Escape(_live ? Format.Clock(_progress.Elapsed) : Clock())})[/]");
     }
 
     private int RepetitionsOf(string caseName) => scenario.Cases.FirstOrDefault(c => c.Name == caseName)?.Repetitions ?? 0;

@@ -33,7 +33,7 @@ public static class ReportWriter
     {
         var main = written.Where(p => Path.GetDirectoryName(Path.GetRelativePath(directory, p)) is "" or null).Select(Path.GetFileName).ToArray();
         int charts = written.Count - main.Length;
-        return $"{Path.Combine(directory, "")} ({string.Join(", ", main)}{(charts > 0 ? $", {charts} charts in charts/" : "")})";
+        return $"{directory.TrimEnd('/')}/ ({string.Join(", ", main)}{(charts > 0 ? $", {charts} charts in charts/" : "")})";
     }
 
     private static void RemovePrevious(string directory)

@@ -34,7 +34,7 @@ public sealed record ResultSelection(string Key, IReadOnlyList<RunRecord> Runs, 
         var all = store.ResultsForConfig(label);
         var withResults = all.Select(r => r.RunId).ToHashSet();
         var runs = store.ListRuns().Where(r => withResults.Contains(r.Id)).ToArray();
-        var taken = runs.Where(r => includeIncomplete || r.State == RunState.Completed).OrderBy(r => r.StartedAt).ToArray();
+        var taken = runs.Where(r => includeIncomplete || r.State == RunState.Completed).OrderBy(r => r.StartedAt).ThenBy(r => r.Id, StringComparer.Ordinal).ToArray();
         var leftOut = runs.Except(taken).ToArray();
         var ids = taken.Select(r => r.Id).ToHashSet();
         var results = all.Where(r => ids.Contains(r.RunId)).ToArray();

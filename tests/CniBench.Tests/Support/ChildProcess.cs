@@ -19,7 +19,10 @@ public sealed partial class ChildProcess : IAsyncDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
     public Task FirstStdoutLine => _firstStdoutLine.Task;
 
-    public static ChildProcess Start(string program, string workingDirectory, params string[] args)
+    public static ChildProcess Start(string program, string workingDirectory, params string[] args) => Start(program, workingDirectory, null, args);
+
+    /// <summary>Starts with NO_COLOR=1 (plain output to assert on) unless <paramref name="environment"/> says otherwise; a null value removes a variable.</summary>
+    public static ChildProcess Start(string program, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo(Path.IsPathRooted(program) ? program : Path.Combine(AppContext.BaseDirectory, program))
         {
@@ -30,6 +33,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
         };
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["NO_COLOR"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
         var child = new ChildProcess(Process.Start(start)!);
         child._process.OutputDataReceived += (_, e) =>
         {
@@ -47,9 +53,12 @@ public sealed partial class ChildProcess : IAsyncDisposable
         return child;
     }
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string workingDirectory, TimeSpan timeout, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string workingDirectory, TimeSpan timeout, params string[] args) =>
+        RunAsync(program, workingDirectory, timeout, null, args);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        await using var child = Start(program, workingDirectory, args);
+        await using var child = Start(program, workingDirectory, environment, args);
         int code = await child.WaitAsync(timeout);
         return (code, child.Stdout, child.Stderr);
     }
