@@ -130,7 +130,15 @@ public class CliTests
 
         var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, Limit, "run", "--workload", "tcp-rr", "--to", $"127.0.0.1:{tcp}", "--duration", "500ms", "--parallel", "2");
         Assert.True(code == 0, stderr);
-        Assert.Matches(@"tcp-rr to 127\.0\.0\.1:\d+, 2 parallel, 0\.5s: \d+ tx/s latency p50 [\d.]+ µs, p99 [\d.]+ µs no errors", stdout.Trim());
+        // Rates with thousands separators, as people read them.
+        Assert.Matches(@"tcp-rr to 127\.0\.0\.1:\d+, 2 parallel, 0\.5s: \d{1,3}(,\d{3})+ tx/s latency p50 [\d.]+ µs, p99 [\d.]+ µs no errors", stdout.Trim());
+
+        // The HTTP port given to a TCP workload: not "no errors" and 0 transactions, but what happened.
+        int http = info.RootElement.GetProperty("ports").GetProperty("http").GetInt32();
+        (code, stdout, _) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, Limit, "run", "-w", "tcp-rr", "--to", $"127.0.0.1:{http}", "-d", "500ms");
+        Assert.Equal(1, code);
+        Assert.Contains($"nothing got through: the server at 127.0.0.1:{http} accepted the connection but sent nothing within 1 s: is it a cnibench agent's TCP data port (7201 by default)? The HTTP port (7280) answers only -w http", stdout);
+        Assert.DoesNotContain("no errors", stdout);
 
         (code, stdout, _) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, Limit, "run", "-w", "tcp-stream", "--to", $"127.0.0.1:{tcp}", "-d", "300ms", "--json");
         Assert.Equal(0, code);

@@ -52,6 +52,8 @@ public class ControlProtocolTests
         var info = JsonSerializer.Deserialize(body, ContractsJson.Default.AgentInfo)!;
         Assert.Equal(ControlProtocol.Version, info.ProtocolVersion);
         Assert.Equal(server.Info.Ports, info.Ports);
+        // Asked over loopback, the agent reports loopback's MTU, not the default route's interface.
+        Assert.Equal(int.Parse(File.ReadAllText("/sys/class/net/lo/mtu").Trim(), System.Globalization.CultureInfo.InvariantCulture), info.Mtu);
     }
 
     [Fact]
