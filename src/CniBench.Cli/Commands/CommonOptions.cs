@@ -15,7 +15,8 @@ public static class CommonOptions
     public static Option<string> Database() =>
         new("--db")
         {
-            Description = $"Results database: a SQLite file, or PostgreSQL as postgres://user:password@host:5432/db or Host=...;Username=... (default: ${DatabaseVariable}, else {DefaultDatabase})",
+            // One default in the help: the value below, which ${DatabaseVariable} sets when present.
+            Description = $"Results database: a SQLite file, or PostgreSQL as postgres://user:password@host:5432/db or Host=...;Username=... (${DatabaseVariable} sets the default)",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultDatabase,
         };
 

@@ -11,10 +11,10 @@ public static class ReportCommand
     public static Command Create()
     {
         var db = CommonOptions.Database();
-        var runs = new Option<string[]>("--run", "-r") { Description = "Run id, its first characters, or 'latest'; repeat for several (default: the newest completed run)", AllowMultipleArgumentsPerToken = true };
+        var runs = new Option<string[]>("--run") { Description = "Run id, its first characters, or 'latest'; repeat for several (default: the newest completed run)", AllowMultipleArgumentsPerToken = true };
         var configs = new Option<string[]>("--config", "-c") { Description = "Every result with this configuration label, from completed runs; repeat for several", AllowMultipleArgumentsPerToken = true };
         var includeIncomplete = CommonOptions.IncludeIncomplete();
-        var output = new Option<string>("--out", "-o") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
+        var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
         var formats = new Option<string>("--format") { Description = "Comma-separated: html, md, csv, json", DefaultValueFactory = _ => string.Join(",", ReportWriter.DefaultFormats) };
         var command = new Command("report", "Write the report of stored runs (HTML with charts, Markdown, CSV, JSON)") { runs, configs, includeIncomplete, db, output, formats };
         command.SetAction((parse, _) => CommonOptions.GuardAsync(() =>

@@ -22,7 +22,7 @@ public static class RunCommand
         var lab = new Option<string?>("--lab") { Description = "With --target lab: which lab (default: the only one up)" };
         var config = new Option<string>("--config", "-c") { Description = "Label of the configuration under test (e.g. cilium-1.16-kpr), so runs can be compared", DefaultValueFactory = _ => "default" };
         var db = CommonOptions.Database();
-        var output = new Option<string>("--out", "-o") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
+        var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
         var noReport = new Option<bool>("--no-report") { Description = "Store results but write no report" };
         var repetitions = new Option<int?>("--repetitions", "-r") { Description = "Override every case's repetitions (1..100)" };
         var duration = new Option<string?>("--duration", "-d") { Description = "Override every case's measured window, " + Units.DurationHelp };

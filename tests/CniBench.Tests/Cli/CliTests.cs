@@ -172,4 +172,32 @@ public class CliTests
         Assert.Equal("", stdout);
         Assert.Contains($"cannot listen on 127.0.0.1:{port}/tcp (--tcp-port): address already in use", stderr);
     }
+
+    [Fact]
+    public async Task A_short_flag_means_the_same_in_every_verb_and_help_shows_one_default()
+    {
+        using var dir = new TempDirectory();
+        string[][] verbs = [["run"], ["report"], ["compare"], ["runs", "list"], ["runs", "show"], ["runs", "delete"], ["runs", "prune"], ["validate"], ["suites"], ["doctor"], ["lab", "up"], ["kube", "check"]];
+        var meaning = new Dictionary<string, (string Long, string Verb)>();
+        foreach (var verb in verbs)
+        {
+            var (code, help, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, [.. verb, "--help"]);
+            Assert.True(code == 0, stderr);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(help, @"^\s+(-[a-zA-Z]), (--[a-z-]+)", System.Text.RegularExpressions.RegexOptions.Multiline))
+            {
+                var (flag, name) = (m.Groups[1].Value, m.Groups[2].Value);
+                if (flag == "-h") continue;
+                if (meaning.TryGetValue(flag, out var seen)) Assert.True(seen.Long == name, $"{flag} is {seen.Long} in '{seen.Verb}' but {name} in '{string.Join(' ', verb)}'");
+                else meaning[flag] = (name, string.Join(' ', verb));
+            }
+            var db = help.Split('\n').FirstOrDefault(l => l.TrimStart().StartsWith("--db", StringComparison.Ordinal));
+            if (db is not null)
+            {
+                Assert.Single(System.Text.RegularExpressions.Regex.Matches(db, @"\[default: [^\]]*\]"));
+                Assert.Contains("[default: cnibench.db]", db);
+                Assert.DoesNotContain("(default:", db);
+            }
+        }
+        Assert.Equal("--config", meaning["-c"].Long);
+    }
 }
