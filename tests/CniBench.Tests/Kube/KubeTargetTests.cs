@@ -35,7 +35,7 @@ public class KubeTargetTests
             environment = await target.DescribeEnvironmentAsync(CancellationToken.None);
             outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "cilium", environment, CancellationToken.None);
         }
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
         Assert.All(outcome.Results, r => Assert.Equal(CniBench.Agent.Sampling.InterfaceMtu.Primary(), (int?)r.Metrics.GetValueOrDefault(Metrics.PathMtu)));
         // IPv6 cases go to the pod's and the Service's IPv6 addresses (a dual-stack cluster gives both).
@@ -208,7 +208,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
     {
         await using var cluster = new FakeCluster(dataplaneDelay: TimeSpan.FromMilliseconds(150));
         var outcome = await cluster.RunAsync("name: convergence\nrepetitions: 2\nplacement: pod-to-cluster-ip\ncases:\n  - workload: probe\n    rate: 400\n    endpoints: 4\n", FakeCluster.Options("c1") with { ChurnStepTimeout = TimeSpan.FromSeconds(20) });
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         foreach (var result in outcome.Results)
         {
             var data = result.Convergence!;
@@ -273,7 +273,7 @@ public class KubeServiceScaleTests(ITestOutputHelper output)
     {
         await using var cluster = new FakeCluster { ServiceDelay = TimeSpan.FromMilliseconds(300) };
         var outcome = await cluster.RunAsync("name: service-scale\nrepetitions: 2\nwarmup: 0s\nduration: 500ms\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    services: [20, 3]\n", FakeCluster.Options("s1"));
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         var reach = outcome.Results.Select(r => r.Metrics[Metrics.ServiceReachableMs]).ToArray();
         output.WriteLine($"reachable after {string.Join(", ", reach.Select(ms => $"{ms:0.0}"))} ms");
         Assert.Equal(4, reach.Length);
@@ -319,7 +319,7 @@ public class KubeEgressTests
     public async Task Pods_reach_an_agent_on_this_machine_directly_and_through_the_policy_the_run_applies_and_the_source_is_checked()
     {
         var (outcome, requests) = await RunAsync(new KubeEgressOptions("127.0.0.1", Policy: "cilium", EgressIp: "127.0.0.1", EgressNode: "node-a", PolicyWait: TimeSpan.FromSeconds(2)), "e1");
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         Assert.Equal(["pod-to-external (direct), source seen 127.0.0.1", "pod-to-external (gateway), source seen 127.0.0.1"], outcome.Results.Select(r => r.AchievedPlacement));
         Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
         Assert.All(outcome.Results, r => Assert.StartsWith("127.0.0.1:", r.Workload.Target));
@@ -361,7 +361,7 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
         await using var cluster = new FakeCluster();
         // A new connection per request: the fake gateway balances connections, a real one balances requests.
         var outcome = await cluster.RunAsync("name: traffic-split\nrepetitions: 1\nwarmup: 0s\nduration: 6s\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    parallel: 8\n    keepAlive: false\n    weights: [80/20, 60/40]\n", FakeCluster.Options("t1") with { GatewayClass = "example-gw", GatewayPort = cluster.GatewayPort });
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         double[] configured = [20, 40];
         foreach (var (result, expected) in outcome.Results.Zip(configured))
         {
@@ -397,7 +397,7 @@ public class KubeNodeSamplerTests
     {
         await using var cluster = new FakeCluster();
         var outcome = await cluster.RunAsync("name: kube\nrepetitions: 1\nwarmup: 200ms\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-pod-same-node]\n", FakeCluster.Options("n1") with { NodeSampler = true });
-        Assert.True(outcome.State == RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         foreach (var result in outcome.Results)
         {
             // The fake's nodes are this machine: its CPU is busy with the case itself.

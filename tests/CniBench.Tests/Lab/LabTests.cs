@@ -206,7 +206,7 @@ public class LabServiceTests(ITestOutputHelper output)
                     workload: tcp-crr
                     placement: pod-to-cluster-ip
                 """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
 
             var backends = outcome.Results.Single(r => r.Case == "split").Client.Result!.Backends;
             var topology = new LabTopology(spec);
@@ -252,7 +252,7 @@ public class LabServiceTests(ITestOutputHelper output)
                     keepAlive: false
                     parallel: 2
                 """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
             var backends = outcome.Results.Single().Client.Result!.Backends;
             Assert.Equal(topology.Endpoints.Select(e => e.Namespace).Order(), backends.Keys.Order());
             double total = backends.Values.Sum();
@@ -289,7 +289,7 @@ public class LabServiceTests(ITestOutputHelper output)
         var nft = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-nft-save", "-t", "nat"], null, CancellationToken.None);
         Assert.DoesNotContain("KUBE-SERVICES", nft);
         var (outcome, _) = await LabRuns.RunAsync(spec, "name: legacy\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-crr\n    placement: pod-to-cluster-ip\n");
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
         Assert.EndsWith("(legacy)", outcome.Run.Environment["lab.iptables"]);
     }
 
@@ -334,7 +334,7 @@ public class LabServiceTests(ITestOutputHelper output)
                 proxy: [iptables, nftables]
                 services: [1, 300]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
         Assert.Equal(4, outcome.Results.Count);
         foreach (var r in outcome.Results)
         {
@@ -381,7 +381,7 @@ public class LabServiceTests(ITestOutputHelper output)
             Assert.Empty(target.Validate(scenario));
             var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
                 .RunAsync(scenario, "own-lab", await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
             Assert.Equal(LabRouting.Vxlan, lab.Spec.Routing);
             Assert.Equal(9000, lab.Spec.Mtu);
             var node = new LabTopology(lab.Spec).Node(1).Namespace;
@@ -417,7 +417,7 @@ public class LabServiceTests(ITestOutputHelper output)
                 changeInterval: 700ms
                 injectDelay: [0s, 400ms]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
         var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
         var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
         foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
@@ -433,21 +433,27 @@ public class LabServiceTests(ITestOutputHelper output)
         // (the injected 400 ms, or more if this process itself was held up — seen in CI under a full test run)
         // and ended. Reached must fall between them, give or take: below, a few ms (a probe is stamped when it
         // starts, one that started just before the write may connect just after it); above, 100 ms of scheduling.
-        foreach (var (n, node) in delayed.Nodes.Select((n, i) => (n, i)))
+        foreach (var (data, injected) in new[] { (baseline, 0), (delayed, 400) })
         {
-            for (int change = 1; change <= n.ReachedMs.Count; change++)
+            foreach (var n in data.Nodes)
             {
-                var issued = delayed.Changes[change - 1].IssuedUnixUs;
-                var write = delayed.Writes.Where(w => w.Node == n.Node && w.Version >= change).MinBy(w => w.Version)!;
-                double began = (write.StartedUnixUs - issued) / 1000.0, ended = (write.CompletedUnixUs - issued) / 1000.0;
-                Assert.True(began >= 400 - 1, $"{n.Node} change {change}: written {began} ms after its issue, before the injected delay");
-                Assert.InRange(n.ReachedMs[change - 1]!.Value, began - 5, ended + 100);
+                for (int change = 1; change <= n.ReachedMs.Count; change++)
+                {
+                    var issued = data.Changes[change - 1].IssuedUnixUs;
+                    var write = data.Writes.Where(w => w.Node == n.Node && w.Version >= change).MinBy(w => w.Version)!;
+                    double began = (write.StartedUnixUs - issued) / 1000.0, ended = (write.CompletedUnixUs - issued) / 1000.0;
+                    Assert.True(began >= injected - 1, $"{n.Node} change {change}: written {began} ms after its issue, before the injected {injected} ms");
+                    Assert.True(n.ReachedMs[change - 1] is { } reached && reached >= began - 5 && reached <= ended + 100,
+                        $"{n.Node} change {change} with {injected} ms injected: reached after {n.ReachedMs[change - 1]:0.0} ms, its write ran {began:0.0}..{ended:0.0} ms after the change was issued");
+                }
             }
         }
-        // And on the whole, the injected delay is what the report shows.
+        // And on the whole, the injected delay is what the report shows: no median below it. (Not a fixed gap to the
+        // run without delay: on a loaded machine that run's own rule writes take tens to hundreds of ms too.)
         double Median(ConvergenceData d) => ConvergenceCalculator.Quantile(d.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray(), 0.5);
-        Assert.True(Median(delayed) - Median(baseline) >= 400 - 50, $"median {Median(delayed)} vs {Median(baseline)} without delay");
-        Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 500, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
+        Assert.True(Median(delayed) >= 400 - 5, $"median {Median(delayed):0.0} ms with 400 ms injected ({Median(baseline):0.0} ms without)");
+        // Resolution: a probe every 5 ms or better on each node, even when the machine is busy.
+        Assert.All(baseline.Nodes.Concat(delayed.Nodes), n => Assert.True(n.ProbesPerSecond > 200, $"{n.Node} probed {n.ProbesPerSecond:0}/s"));
 
         // The convergence service and its addresses are gone again.
         var topology = new LabTopology(spec);
@@ -471,7 +477,7 @@ public class LabServiceTests(ITestOutputHelper output)
         var (outcome, _) = await LabRuns.RunAsync(spec, """
             name: dual
             repetitions: 1
-            warmup: 0s
+            warmup: 300ms
             duration: 500ms
             ipFamily: ipv6
             cases:
@@ -483,7 +489,7 @@ public class LabServiceTests(ITestOutputHelper output)
                 placement: pod-to-cluster-ip
                 ipFamily: [ipv4, ipv6]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
         Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[", r.Workload.Target));
         Assert.Equal("[fd00:96::10]:7201", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-cluster-ip").Workload.Target);
         Assert.EndsWith("source seen fd00:200::1", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-external").AchievedPlacement);
@@ -514,7 +520,7 @@ public class LabServiceTests(ITestOutputHelper output)
         try
         {
             var (outcome, _) = await LabRuns.RunAsync(spec, Yaml);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, string.Join("; ", outcome.Results.Select(r => r.Error)));
+            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
             Assert.Equal(["pod-to-external (direct), source seen 192.168.200.1", "pod-to-external (gateway), source seen 192.168.200.2"],
                 outcome.Results.Select(r => r.AchievedPlacement));
             Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));

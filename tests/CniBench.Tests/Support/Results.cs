@@ -8,6 +8,10 @@ namespace CniBench.Tests.Support;
 /// <summary>Stored-result documents made up for store, analysis and report tests.</summary>
 public static class Results
 {
+    /// <summary>For a failed assertion: which cases failed and why, never a row of empty separators.</summary>
+    public static string Failures(RunOutcome outcome) =>
+        $"run {outcome.State.ToString().ToLowerInvariant()}: " + string.Join("; ", outcome.Results.Where(r => r.State != ResultState.Ok).Select(r => $"{r.Case} #{r.Repetition} {r.State.ToString().ToLowerInvariant()}: {r.Error}"));
+
     public static RunRecord Run(string id = "run-1", RunState state = RunState.Completed) =>
         new(id, "quick", "local", "default", DateTimeOffset.Parse("2026-11-22T10:00:00Z"), DateTimeOffset.Parse("2026-11-22T10:01:00Z"), state,
             new Dictionary<string, string> { ["kernel"] = "6.1.0", ["cpu.model"] = "Test CPU <fast>" }, "name: quick\n");
