@@ -45,7 +45,7 @@ public class CliTests
 
         var (reportCode, reportOut, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "report", "--run", runId, "--out", "again");
         Assert.Equal(0, reportCode);
-        Assert.Contains("again/report.md", reportOut);
+        Assert.Contains("report: again/ (report.html, report.md, ", reportOut);
         Assert.Contains("| tcp-rr | baseline | 2/2 |", File.ReadAllText(Path.Combine(dir.Path, "again", "report.md")));
     }
 
