@@ -12,6 +12,9 @@ public static class ServeCommand
 {
     public const int DefaultControlPort = 7200, DefaultTcpPort = 7201, DefaultUdpPort = 7202, DefaultHttpPort = 7280;
 
+    public const string TokenVariable = "CNIBENCH_TOKEN";
+    public const int MinTokenBytes = 16;
+
     public static Command Create()
     {
         var bind = new Option<string>("--bind") { Description = "Address to listen on (0.0.0.0 or :: for every interface of one family, any for both)", DefaultValueFactory = _ => "127.0.0.1" };
@@ -19,11 +22,12 @@ public static class ServeCommand
         var tcp = new Option<int>("--tcp-port") { Description = "TCP data port for every TCP workload", DefaultValueFactory = _ => DefaultTcpPort };
         var udp = new Option<int>("--udp-port") { Description = "UDP data port", DefaultValueFactory = _ => DefaultUdpPort };
         var http = new Option<int>("--http-port") { Description = "HTTP port (GET /echo, /healthz)", DefaultValueFactory = _ => DefaultHttpPort };
-        var token = new Option<string?>("--token") { Description = "Token the controller must send (default: $CNIBENCH_TOKEN, else a random one printed to stderr)" };
+        var token = new Option<string?>("--token") { Description = "Token the controller must send, 16 bytes or more; visible to every local user in the process list: prefer --token-file or $CNIBENCH_TOKEN" };
+        var tokenFile = new Option<string?>("--token-file") { Description = "Read the token from this file (its first line)" };
         var controlSocket = new Option<string?>("--control-socket") { Description = "Serve the control API on this Unix socket instead of --control-port (for controllers in another network namespace)" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process ends (used by the local target so no agent outlives its controller)" };
 
-        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, controlSocket, parentPid };
+        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, tokenFile, controlSocket, parentPid };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var log = new AgentLog(Console.Error);
@@ -42,11 +46,27 @@ public static class ServeCommand
                     return ExitCodes.BadInput;
                 }
             }
-            var secret = parse.GetValue(token) ?? Environment.GetEnvironmentVariable("CNIBENCH_TOKEN");
+            string? secret = parse.GetValue(token);
+            if (secret is not null) log.Info("the token given with --token is visible in the process list to every local user; prefer --token-file or $CNIBENCH_TOKEN");
+            if (parse.GetValue(tokenFile) is { } path)
+            {
+                try { secret = File.ReadLines(path).FirstOrDefault()?.Trim(); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    Console.Error.WriteLine($"cnibench-agent: --token-file: cannot read {path}: {e.Message}");
+                    return ExitCodes.BadInput;
+                }
+            }
+            secret ??= Environment.GetEnvironmentVariable(TokenVariable);
             if (string.IsNullOrEmpty(secret))
             {
                 secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-                log.Info($"no --token given; generated token {secret}");
+                log.Info($"no token given; generated token {secret}");
+            }
+            if (System.Text.Encoding.UTF8.GetByteCount(secret) < MinTokenBytes)
+            {
+                Console.Error.WriteLine($"cnibench-agent: the token is {System.Text.Encoding.UTF8.GetByteCount(secret)} bytes; allowed: {MinTokenBytes} or more (e.g. `openssl rand -hex 16`), so that it cannot be guessed");
+                return ExitCodes.BadInput;
             }
             var identity = new AgentIdentity(Environment.MachineName, Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("NODE_NAME"));
             var options = new ServeOptions(address!, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket), dualStack);

@@ -15,6 +15,7 @@ public sealed class Job(string id, JobSpec spec)
     private readonly CancellationTokenSource _cancel = new();
     private readonly CancellationTokenSource _finish = new();
     private long _lastSeen = Stopwatch.GetTimestamp();
+    private int _startClaimed;
 
     public string Id { get; } = id;
     public JobSpec Spec { get; } = spec;
@@ -43,6 +44,18 @@ public sealed class Job(string id, JobSpec spec)
             Error ??= error;
             Result ??= result;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// True for the one start request that may start this ready job; a replayed or concurrent second start
+    /// is refused even while the job still waits for its start instant (and is still "ready").
+    /// </summary>
+    public bool TryClaimStart()
+    {
+        lock (_gate)
+        {
+            return State == JobState.Ready && Interlocked.Exchange(ref _startClaimed, 1) == 0;
         }
     }
 

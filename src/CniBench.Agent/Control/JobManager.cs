@@ -13,6 +13,9 @@ namespace CniBench.Agent.Control;
 public sealed class JobManager : IAsyncDisposable
 {
     private const int MaxJobs = 64;
+    private const int MaxWaitingJobs = 16;
+    /// <summary>A controller silent for longer than this is gone: its jobs are abandoned whatever it asked for.</summary>
+    public const int MaxControllerTimeoutMs = 600_000;
     private readonly ConcurrentDictionary<string, Job> _jobs = new();
     private readonly ConcurrentDictionary<string, Task> _running = new();
     private readonly AgentLog _log;
@@ -36,9 +39,13 @@ public sealed class JobManager : IAsyncDisposable
             problems.Add($"durationMs: {spec.DurationMs} is out of range; allowed: {Limits.MinDuration.TotalMilliseconds}..{Limits.MaxDuration.TotalMilliseconds}");
         if (spec.WarmupMs < 0 || spec.WarmupMs > Limits.MaxWarmup.TotalMilliseconds)
             problems.Add($"warmupMs: {spec.WarmupMs} is out of range; allowed: 0..{Limits.MaxWarmup.TotalMilliseconds}");
-        if (spec.ControllerTimeoutMs < 100)
-            problems.Add($"controllerTimeoutMs: {spec.ControllerTimeoutMs} is too small; allowed: >= 100");
+        if (spec.ControllerTimeoutMs is < 100 or > MaxControllerTimeoutMs)
+            problems.Add($"controllerTimeoutMs: {spec.ControllerTimeoutMs} is out of range; allowed: 100..{MaxControllerTimeoutMs}");
         if (problems.Count > 0) return new Outcome(400, null, string.Join("; ", problems));
+        // Ready jobs hold a prepared workload each and wait for a start: a bounded number, so a client that
+        // creates and never starts cannot pile them up.
+        if (_jobs.Values.Count(j => j.State is JobState.Prepared or JobState.Ready) >= MaxWaitingJobs)
+            return new Outcome(429, null, $"{MaxWaitingJobs} jobs already wait to start on this agent; start or cancel one first");
 
         EvictFinished();
         var job = new Job($"job-{Interlocked.Increment(ref _nextId)}", spec);
@@ -54,8 +61,10 @@ public sealed class JobManager : IAsyncDisposable
     {
         if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
         job.Touch();
-        if (job.State != JobState.Ready)
-            return new Outcome(409, job.Status(0), $"job {id} is {job.State.ToString().ToLowerInvariant()}; only a ready job can start");
+        if (!job.TryClaimStart())
+            return new Outcome(409, job.Status(0), job.State == JobState.Ready
+                ? $"job {id} is already starting; a job starts once"
+                : $"job {id} is {job.State.ToString().ToLowerInvariant()}; only a ready job can start");
         _running[id] = Task.Run(() => ExecuteAsync(job, startAtUnixMs));
         return new Outcome(200, job.Status(0), null);
     }

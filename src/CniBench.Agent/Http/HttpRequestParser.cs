@@ -45,14 +45,23 @@ public static class HttpRequestParser
                 return ParseResult.Fail(400, "malformed header line");
             if (headers.Count >= limits.MaxHeaderCount)
                 return ParseResult.Fail(431, $"more than {limits.MaxHeaderCount} headers");
-            headers[Encoding.ASCII.GetString(line[..colon])] = Encoding.ASCII.GetString(line[(colon + 1)..]).Trim();
+            var value = line[(colon + 1)..];
+            // NUL and other control bytes have no place in a field value (RFC 9110 5.5); a parser that kept them
+            // would disagree with the next one on where the value ends.
+            if (value.IndexOfAnyInRange((byte)0, (byte)8) >= 0 || value.IndexOfAnyInRange((byte)10, (byte)31) >= 0 || value.IndexOf((byte)127) >= 0)
+                return ParseResult.Fail(400, "control characters in a header value");
+            var name = Encoding.ASCII.GetString(line[..colon]);
+            // Two lengths for one body is the shape of request smuggling (RFC 9112 6.3): refuse, whatever the values.
+            if (headers.ContainsKey(name) && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+                return ParseResult.Fail(400, "more than one Content-Length");
+            headers[name] = Encoding.ASCII.GetString(value).Trim();
         }
 
         if (headers.ContainsKey("Transfer-Encoding"))
             return ParseResult.Fail(501, "chunked request bodies are not supported");
         long contentLength = 0;
-        if (headers.TryGetValue("Content-Length", out var cl) && (!long.TryParse(cl, out contentLength) || contentLength < 0))
-            return ParseResult.Fail(400, $"invalid Content-Length '{cl}'");
+        if (headers.TryGetValue("Content-Length", out var cl) && !TryParseLength(cl, out contentLength))
+            return ParseResult.Fail(400, $"invalid Content-Length '{cl}'; allowed: decimal digits only");
         if (contentLength > limits.MaxBodyBytes)
             return ParseResult.Fail(413, $"body of {contentLength} bytes exceeds {limits.MaxBodyBytes}");
 
@@ -75,6 +84,19 @@ public static class HttpRequestParser
             Connection = connection,
         };
         return new ParseResult(ParseStatus.Complete, request, total, keepAlive);
+    }
+
+    /// <summary>1*DIGIT and nothing else: no sign, no spaces, no hex; at most 18 digits so it cannot overflow.</summary>
+    private static bool TryParseLength(string text, out long length)
+    {
+        length = 0;
+        if (text.Length is 0 or > 18) return false;
+        foreach (char c in text)
+        {
+            if (c is < '0' or > '9') return false;
+            length = length * 10 + (c - '0');
+        }
+        return true;
     }
 
     private static bool TryParseRequestLine(ReadOnlySpan<byte> line, out string method, out string target, out bool http10, out string error)

@@ -56,7 +56,9 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicate
                 handedOff = true;
                 var thread = new Thread(() =>
                 {
+                    // Nothing a connection does may end the agent: an exception escaping a thread kills the process.
                     try { ServeBlocking(socket, hello); }
+                    catch (Exception e) { _rejects.Info($"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}"); }
                     finally { Interlocked.Decrement(ref _dedicatedThreads); registration.Dispose(); }
                 }) { IsBackground = true, Name = "tcp-conn" };
                 thread.Start();
@@ -69,10 +71,21 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicate
         {
             // Peer closed, reset or shutdown: the normal ends of a data connection.
         }
+        catch (Exception e)
+        {
+            // Anything else is a bug this connection found; the agent logs it and stays up for the next client.
+            _rejects.Info($"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}");
+        }
         finally
         {
             if (!handedOff) registration.Dispose();
         }
+    }
+
+    private static string Describe(Socket socket)
+    {
+        try { return socket.RemoteEndPoint?.ToString() ?? "?"; }
+        catch (ObjectDisposedException) { return "?"; }
     }
 
     /// <summary>Linux TCP_DEFER_ACCEPT: accept() returns once the client's first bytes (the hello) have arrived.</summary>

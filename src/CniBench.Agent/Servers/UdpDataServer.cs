@@ -71,9 +71,13 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
                         counters.Bytes += n;
                         break;
                     case UdpType.EchoRequest:
-                        int size = Math.Clamp(header.ReplySize, UdpHeader.Size, Limits.MaxUdpPayload);
+                        // Never more than was received: a datagram with a forged source cannot turn this agent into an amplifier.
+                        int size = Math.Clamp(header.ReplySize, UdpHeader.Size, n);
                         (header with { Type = UdpType.EchoReply }).Write(reply);
                         socket.SendTo(reply.AsSpan(0, size), SocketFlags.None, from);
+                        break;
+                    case UdpType.StatsRequest when n < UdpHeader.StatsReplySize:
+                        _rejects.Info($"udp: dropped a {n}-byte stats request from {Describe(from)}: it must be as large as its {UdpHeader.StatsReplySize}-byte answer");
                         break;
                     case UdpType.StatsRequest:
                         _sessions.TryGetValue(header.Session, out var stats);

@@ -48,11 +48,12 @@ public readonly record struct TcpHello(TcpMode Mode, bool ShortLived, int Reques
         }
         int request = BinaryPrimitives.ReadInt32LittleEndian(source[8..]);
         int response = BinaryPrimitives.ReadInt32LittleEndian(source[12..]);
-        bool needsRequest = mode == TcpMode.RequestResponse;
-        bool needsResponse = mode is TcpMode.RequestResponse or TcpMode.Source;
-        if ((needsRequest && request is < 1 or > Limits.MaxMessageSize) || (needsResponse && response is < 1 or > Limits.MaxMessageSize))
+        // Every size is checked in every mode, used or not: a server sizes its buffer from both.
+        int minRequest = mode == TcpMode.RequestResponse ? 1 : 0;
+        int minResponse = mode is TcpMode.RequestResponse or TcpMode.Source ? 1 : 0;
+        if (request < minRequest || request > Limits.MaxMessageSize || response < minResponse || response > Limits.MaxMessageSize)
         {
-            error = $"sizes out of range (request {request}, response {response}; allowed 1..{Limits.MaxMessageSize})";
+            error = $"sizes out of range (request {request}, response {response}; allowed {minRequest}..{Limits.MaxMessageSize} and {minResponse}..{Limits.MaxMessageSize} in mode {mode})";
             return false;
         }
         hello = new TcpHello(mode, (source[5] & ShortLivedFlag) != 0, request, response);

@@ -15,7 +15,9 @@ public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
         {
             var stats = context.NewWorker();
             var slot = context.Watchdog.NewSlot();
-            var request = new byte[spec.RequestSize];
+            // The server never answers with more than it was sent (no amplification for a spoofed source):
+            // a reply larger than the request is measured by padding the request to the reply's size.
+            var request = new byte[Math.Max(spec.RequestSize, spec.ResponseSize)];
             var reply = new byte[Math.Max(spec.ResponseSize, UdpHeader.Size) + 1];
             ulong session = (ulong)Environment.ProcessId << 32 | (uint)index;
             WorkerThreads.Loop(context, stats, slot, () =>
@@ -38,7 +40,7 @@ public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
                         if (UdpHeader.TryRead(reply.AsSpan(0, n), out var header) && header.Type == UdpType.EchoReply && header.Sequence == sequence) break;
                     }
                     stats.Transactions++;
-                    stats.Bytes += spec.RequestSize + spec.ResponseSize;
+                    stats.Bytes += request.Length + spec.ResponseSize;
                     if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
                 }
             });

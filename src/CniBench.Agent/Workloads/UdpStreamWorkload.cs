@@ -67,7 +67,7 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
         socket.Connect(server);
         long received = 0;
         bool answered = true;
-        var request = new byte[UdpHeader.Size];
+        var request = new byte[UdpHeader.StatsReplySize]; // as large as the answer: the server never amplifies
         var reply = new byte[UdpHeader.StatsReplySize + 64];
         for (int i = 0; i < context.Spec.Parallel; i++)
         {

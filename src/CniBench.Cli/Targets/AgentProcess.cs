@@ -40,14 +40,15 @@ public sealed class AgentProcess : IAsyncDisposable
         _process.HasExited ? $"{Role} agent (pid {Pid}) exited with code {_process.ExitCode}{(StderrTail.Length > 0 ? $": {StderrTail}" : "")}" : null;
 
     /// <summary>
-    /// Starts `[prefix...] cnibench-agent serve [serveArguments...] --token T --parent-pid P` and waits for its ready line.
+    /// Starts `[prefix...] cnibench-agent serve [serveArguments...] --parent-pid P` with the token in its environment
+    /// (not its arguments, which every local user can read) and waits for its ready line.
     /// The prefix runs it elsewhere, e.g. `ip netns exec NS` for the lab.
     /// </summary>
     public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IReadOnlyList<string> prefix, IReadOnlyList<string> serveArguments,
         string token, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? identity = null)
     {
         string[] agentCommand = [command.FileName, .. command.PrefixArguments, "serve", .. serveArguments,
-            "--token", token, "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
+            "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
         string[] full = [.. prefix, .. agentCommand];
         var start = new ProcessStartInfo(full[0])
         {
@@ -57,6 +58,7 @@ public sealed class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in full.Skip(1)) start.ArgumentList.Add(a);
+        start.Environment[Agent.Commands.ServeCommand.TokenVariable] = token;
         // The agent answers HTTP with its identity: what the target says it is, never what leaked in from our environment.
         start.Environment["POD_NAME"] = identity?.GetValueOrDefault("POD_NAME");
         start.Environment["NODE_NAME"] = identity?.GetValueOrDefault("NODE_NAME");

@@ -45,11 +45,12 @@ public static class Limits
                 break;
             case WorkloadKind.Http:
                 Range("responseSize", spec.ResponseSize, 0, MaxMessageSize);
-                if (spec.HttpModel == HttpModel.Open && (spec.Rate <= 0 || spec.Rate > MaxHttpRate))
+                // Written as "not inside" so that NaN, which compares false with everything, is refused too.
+                if (spec.HttpModel == HttpModel.Open && !(spec.Rate > 0 && spec.Rate <= MaxHttpRate))
                     errors.Add($"rate: {spec.Rate} is out of range for the open model; allowed: >0..{MaxHttpRate}");
                 break;
             case WorkloadKind.Probe:
-                if (spec.Rate <= 0 || spec.Rate > MaxProbeRate)
+                if (!(spec.Rate > 0 && spec.Rate <= MaxProbeRate))
                     errors.Add($"rate: {spec.Rate} is out of range for probes; allowed: >0..{MaxProbeRate}");
                 break;
         }

@@ -124,7 +124,7 @@ public class LabNetworkTests(ITestOutputHelper output)
     }
 
     private static ChildProcess ServeIn(string ns) =>
-        ChildProcess.Start("/usr/sbin/ip", AppContext.BaseDirectory, "netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), "serve", "--bind", "0.0.0.0", "--token", "t");
+        ChildProcess.Start("/usr/sbin/ip", AppContext.BaseDirectory, "netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), "serve", "--bind", "0.0.0.0", "--token", "0123456789abcdef");
 
     private static Task<(int, string, string)> RunIn(string ns, params string[] args) =>
         ChildProcess.RunAsync("/usr/sbin/ip", AppContext.BaseDirectory, TimeSpan.FromSeconds(30), ["netns", "exec", ns, Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. args]);

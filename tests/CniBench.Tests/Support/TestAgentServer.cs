@@ -9,7 +9,7 @@ namespace CniBench.Tests.Support;
 /// <summary>A real agent server in this process, on loopback with OS-chosen ports.</summary>
 public sealed class TestAgentServer : IAsyncDisposable
 {
-    public const string Token = "test-token";
+    public const string Token = "test-token-0123456789";
     private readonly CancellationTokenSource _stop = new();
     private readonly AgentServer _server;
     private readonly Task _run;

@@ -1,0 +1,206 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using CniBench.Agent.Http;
+using CniBench.Cli.Targets;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+using CniBench.Tests.Support;
+
+namespace CniBench.Tests.Agent;
+
+/// <summary>
+/// A real agent process probed as an attacker on the network would: each probe, then a normal client
+/// that must still be served (a crash would end the process, which an in-process server would hide).
+/// </summary>
+[Trait(Category.Name, Category.Integration)]
+public class HostileInputTests
+{
+    private const string Token = "hostile-0123456789abcdef";
+
+    private sealed class AgentUnderTest : IAsyncDisposable
+    {
+        public required ChildProcess Process { get; init; }
+        public required AgentPorts Ports { get; init; }
+        public required TempDirectory Dir { get; init; }
+
+        public static async Task<AgentUnderTest> StartAsync()
+        {
+            var dir = new TempDirectory();
+            var process = ChildProcess.Start("cnibench-agent", dir.Path, new Dictionary<string, string?> { ["CNIBENCH_TOKEN"] = Token },
+                "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0");
+            await process.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+            var info = JsonSerializer.Deserialize(process.Stdout.Split('\n')[0], ContractsJson.Default.AgentInfo)!;
+            return new AgentUnderTest { Process = process, Ports = info.Ports, Dir = dir };
+        }
+
+        public IPEndPoint Tcp => new(IPAddress.Loopback, Ports.Tcp);
+
+        /// <summary>The agent is alive and a normal tcp-rr client gets transactions through.</summary>
+        public async Task AssertServesAsync()
+        {
+            Assert.False(Process.HasExited, $"the agent died: {Process.Stderr}");
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(Tcp);
+            var hello = new CniBench.Agent.Wire.TcpHello(CniBench.Agent.Wire.TcpMode.RequestResponse, false, 4, 8).ToArray();
+            await socket.SendAsync(hello);
+            for (int i = 0; i < 3; i++)
+            {
+                await socket.SendAsync(new byte[4]);
+                var reply = new byte[8];
+                int got = 0;
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                while (got < reply.Length) got += await socket.ReceiveAsync(reply.AsMemory(got), timeout.Token);
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Process.DisposeAsync();
+            Dir.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 0xfffffffb, 0xfffffffb)] // sink with negative sizes: the 16-byte packet that killed the agent
+    [InlineData(1, 0x7fffffff, 0x7fffffff)] // sink with 2^31-1: the buffer size overflowed
+    [InlineData(2, 0, 0x7fffffff)]          // source
+    [InlineData(3, 0x7fffffff, 1)]          // request/response
+    [InlineData(9, 1, 1)]                   // no such mode
+    public async Task A_hostile_tcp_hello_is_refused_and_the_agent_serves_the_next_client(byte mode, uint request, uint response)
+    {
+        await using var agent = await AgentUnderTest.StartAsync();
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var packet = new byte[16];
+            "CNB1"u8.CopyTo(packet);
+            packet[4] = mode;
+            BinaryPrimitives.WriteUInt32LittleEndian(packet.AsSpan(8), request);
+            BinaryPrimitives.WriteUInt32LittleEndian(packet.AsSpan(12), response);
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(agent.Tcp);
+            await socket.SendAsync(packet);
+            // The agent closes such a connection: the read ends (0 bytes or a reset) instead of hanging.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try { Assert.Equal(0, await socket.ReceiveAsync(new byte[1], timeout.Token)); }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset) { }
+        }
+        await Task.Delay(200);
+        await agent.AssertServesAsync();
+        Assert.Matches("sizes out of range|unknown mode", agent.Process.Stderr);
+    }
+
+    [Fact]
+    public async Task A_udp_echo_reply_is_never_larger_than_its_request()
+    {
+        await using var agent = await AgentUnderTest.StartAsync();
+        using var udp = new UdpClient(AddressFamily.InterNetwork);
+        udp.Connect(IPAddress.Loopback, agent.Ports.Udp);
+        var request = new byte[CniBench.Agent.Wire.UdpHeader.Size];
+        new CniBench.Agent.Wire.UdpHeader(CniBench.Agent.Wire.UdpType.EchoRequest, Limits.MaxUdpPayload, 7, 1).Write(request);
+        await udp.SendAsync(request);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var reply = await udp.ReceiveAsync(timeout.Token);
+        Assert.Equal(request.Length, reply.Buffer.Length); // asked for 65,507 bytes, answered with the 24 it was sent
+
+        // A stats request smaller than its answer gets no answer at all.
+        var stats = new byte[CniBench.Agent.Wire.UdpHeader.Size];
+        new CniBench.Agent.Wire.UdpHeader(CniBench.Agent.Wire.UdpType.StatsRequest, 0, 7, 2).Write(stats);
+        await udp.SendAsync(stats);
+        using var quiet = new CancellationTokenSource(TimeSpan.FromMilliseconds(500));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await udp.ReceiveAsync(quiet.Token));
+        await agent.AssertServesAsync();
+    }
+
+    [Theory]
+    [InlineData("Content-Length: 5\r\nContent-Length: 40\r\n", "more than one Content-Length")]
+    [InlineData("Content-Length: +3\r\n", "invalid Content-Length '+3'")]
+    [InlineData("Content-Length: 3\0\r\n", "control characters in a header value")]
+    [InlineData("Content-Length: 0x10\r\n", "invalid Content-Length '0x10'")]
+    [InlineData("X-Note: a\0b\r\n", "control characters in a header value")]
+    public void Request_smuggling_shapes_are_refused(string headers, string reason)
+    {
+        var request = Encoding.ASCII.GetBytes($"POST /echo HTTP/1.1\r\nHost: a\r\n{headers}\r\nabcGET /echo HTTP/1.1\r\n\r\n");
+        var result = HttpRequestParser.TryParse(request, new HttpLimits());
+        Assert.Equal(ParseStatus.Invalid, result.Status);
+        Assert.Equal(400, result.ErrorStatus);
+        Assert.Contains(reason, result.Reason);
+    }
+
+    [Fact]
+    public async Task A_replayed_start_is_refused_and_the_workload_runs_once()
+    {
+        await using var server = new TestAgentServer();
+        using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
+        var job = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 300), default);
+        long startAt = DateTimeOffset.UtcNow.AddMilliseconds(500).ToUnixTimeMilliseconds();
+        await client.StartJobAsync(job.Id, startAt, default);
+        var replay = await Assert.ThrowsAsync<AgentRequestException>(() => client.StartJobAsync(job.Id, startAt, default));
+        Assert.Equal(409, replay.Status);
+        Assert.Contains("already starting; a job starts once", replay.Message);
+        JobStatus status;
+        do
+        {
+            await Task.Delay(100);
+            status = await client.PollAsync(job.Id, 0, default);
+        } while (status.State is JobState.Ready or JobState.Running);
+        Assert.Equal(JobState.Done, status.State);
+        // One run: the samples are one window's (0, 1, ...), not two interleaved ones.
+        Assert.Equal(Enumerable.Range(0, status.Samples.Count), status.Samples.Select(s => s.Index));
+        Assert.Equal(status.Result!.Transactions, status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions));
+    }
+
+    [Fact]
+    public async Task Non_finite_rates_huge_timeouts_and_piles_of_waiting_jobs_are_refused()
+    {
+        await using var server = new TestAgentServer();
+        using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
+        var nan = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Http, HttpModel = HttpModel.Open, Rate = double.NaN, Target = server.HttpAddress }, 0, 1000), default));
+        Assert.Equal(400, nan.Status);
+        Assert.Contains("rate: NaN is out of range", nan.Message);
+        var probe = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
+            new JobSpec(WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = double.PositiveInfinity, Target = server.HttpAddress }, 0, 1000), default));
+        Assert.Equal(400, probe.Status);
+
+        var forever = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000, ControllerTimeoutMs: int.MaxValue), default));
+        Assert.Equal(400, forever.Status);
+        Assert.Contains("controllerTimeoutMs: 2147483647 is out of range; allowed: 100..600000", forever.Message);
+
+        for (int i = 0; i < 16; i++) await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), default);
+        var pile = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), default));
+        Assert.Equal(429, pile.Status);
+        Assert.Contains("16 jobs already wait to start on this agent", pile.Message);
+    }
+
+    [Fact]
+    public async Task Short_tokens_are_refused_and_the_local_target_keeps_its_token_out_of_the_process_list()
+    {
+        using var dir = new TempDirectory();
+        var (code, _, stderr) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, TimeSpan.FromSeconds(30), "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0", "--token", "T");
+        Assert.Equal(2, code);
+        Assert.Contains("the token is 1 bytes; allowed: 16 or more", stderr);
+
+        File.WriteAllText(dir.File("token"), "from-a-file-0123456789\n");
+        await using (var fromFile = ChildProcess.Start("cnibench-agent", dir.Path, "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0", "--token-file", dir.File("token")))
+        {
+            await fromFile.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
+            var info = JsonSerializer.Deserialize(fromFile.Stdout.Split('\n')[0], ContractsJson.Default.AgentInfo)!;
+            using var client = new AgentClient(new Uri($"http://127.0.0.1:{info.Ports.Control}/"), "from-a-file-0123456789");
+            Assert.Equal(info.Ports, (await client.InfoAsync(default)).Ports);
+        }
+
+        await using var target = new CniBench.Cli.Targets.Local.LocalTarget(AgentCommand.Locate());
+        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("name: t\ncases:\n  - workload: tcp-rr\n", "t.yaml");
+        await target.PrepareAsync(scenario.Cases[0], default);
+        Assert.NotEmpty(target.AgentPids);
+        foreach (var pid in target.AgentPids)
+        {
+            var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            Assert.DoesNotContain("--token", argv);
+        }
+    }
+}
