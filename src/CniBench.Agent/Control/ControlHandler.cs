@@ -19,24 +19,14 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
     private readonly byte[] _expectedAuthorization = Encoding.ASCII.GetBytes($"{ControlProtocol.TokenScheme} {token}");
     private readonly byte[] _expectedToken = Encoding.ASCII.GetBytes(token);
 
+    /// <summary>Before a body is read: a request without the right token (or protocol version) is answered now, its body never buffered.</summary>
+    public HttpResponse? Admit(string method, string path, IReadOnlyDictionary<string, string> headers) =>
+        Refusal(new HttpRequest(method, path, "", headers, ReadOnlyMemory<byte>.Empty));
+
     public async ValueTask<HttpResponse> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.Path == "/healthz") return new HttpResponse(200, "ok\n"u8.ToArray());
-        if (!request.Path.StartsWith("/v1/", StringComparison.Ordinal)) return Error(404, $"no route {request.Path}; the control API lives under /v1/");
-
-        var version = request.Header(ControlProtocol.VersionHeader);
-        if (version is null)
-            return Error(400, $"missing {ControlProtocol.VersionHeader} header; this agent speaks protocol {ControlProtocol.Version}");
-        if (version != ControlProtocol.Version.ToString(CultureInfo.InvariantCulture))
-            return Error(400, $"unsupported protocol version '{version}'; this agent speaks protocol {ControlProtocol.Version}");
-        var authorization = request.Header(ControlProtocol.TokenHeader) ?? "";
-        var proxied = request.Header(ControlProtocol.ProxyTokenHeader);
-        bool authorized = proxied is not null
-            ? CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proxied), _expectedToken)
-            : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization);
-        if (!authorized)
-            return Error(401, $"missing or wrong token: send 'Authorization: Bearer <token>' (or {ControlProtocol.ProxyTokenHeader}: <token> through a proxy) with the token the agent was started with");
-
+        if (Refusal(request) is { } refusal) return refusal;
         var segments = request.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         try
         {
@@ -63,6 +53,25 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
     {
         var described = info();
         return Sampling.InterfaceMtu.ForAddress(request.Connection?.LocalAddress) is { } mtu ? described with { Mtu = mtu } : described;
+    }
+
+    /// <summary>Why a request may not be served: not under /v1, another protocol version, no or a wrong token; null when it may.</summary>
+    private HttpResponse? Refusal(HttpRequest request)
+    {
+        if (request.Path == "/healthz") return null;
+        if (!request.Path.StartsWith("/v1/", StringComparison.Ordinal)) return Error(404, $"no route {request.Path}; the control API lives under /v1/");
+        var version = request.Header(ControlProtocol.VersionHeader);
+        if (version is null)
+            return Error(400, $"missing {ControlProtocol.VersionHeader} header; this agent speaks protocol {ControlProtocol.Version}");
+        if (version != ControlProtocol.Version.ToString(CultureInfo.InvariantCulture))
+            return Error(400, $"unsupported protocol version '{version}'; this agent speaks protocol {ControlProtocol.Version}");
+        var authorization = request.Header(ControlProtocol.TokenHeader) ?? "";
+        var proxied = request.Header(ControlProtocol.ProxyTokenHeader);
+        bool authorized = proxied is not null
+            ? CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proxied), _expectedToken)
+            : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization);
+        return authorized ? null
+            : Error(401, $"missing or wrong token: send 'Authorization: Bearer <token>' (or {ControlProtocol.ProxyTokenHeader}: <token> through a proxy) with the token the agent was started with");
     }
 
     private static T Parse<T>(HttpRequest request, JsonTypeInfo<T> type) =>

@@ -49,7 +49,17 @@ public sealed record HttpResponse(
 public delegate ValueTask<HttpResponse> HttpHandler(HttpRequest request, CancellationToken cancellationToken);
 
 /// <summary>Bounds on what one connection may send; beyond them the connection is answered with an error and closed.</summary>
-public sealed record HttpLimits(int MaxHeaderBytes = 8 * 1024, int MaxHeaderCount = 64, int MaxBodyBytes = 64 * 1024, TimeSpan? RequestTimeout = null)
+public sealed record HttpLimits(int MaxHeaderBytes = 8 * 1024, int MaxHeaderCount = 64, int MaxBodyBytes = 64 * 1024, TimeSpan? RequestTimeout = null, TimeSpan? IdleTimeout = null)
 {
+    /// <summary>From a request's first byte to its last: a client trickling a byte at a time is cut off here, not served.</summary>
     public TimeSpan RequestTimeoutOrDefault => RequestTimeout ?? TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a keep-alive connection may sit with no request before it is closed.</summary>
+    public TimeSpan IdleTimeoutOrDefault => IdleTimeout ?? TimeSpan.FromSeconds(60);
 }
+
+/// <summary>
+/// Looks at a request's head before its body is read (the control API's token): a refusal is answered at
+/// once and the body is never buffered.
+/// </summary>
+public delegate HttpResponse? HttpAdmission(string method, string path, IReadOnlyDictionary<string, string> headers);

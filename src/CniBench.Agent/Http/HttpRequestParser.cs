@@ -8,6 +8,9 @@ public enum ParseStatus { Complete, Incomplete, Invalid }
 public readonly record struct ParseResult(ParseStatus Status, HttpRequest? Request = null, int Consumed = 0, bool KeepAlive = true, int ErrorStatus = 0, string? Reason = null)
 {
     public static ParseResult NeedMore { get; } = new(ParseStatus.Incomplete);
+
+    /// <summary>Incomplete with the head read: the request (its body still empty) for an admission check before the body comes.</summary>
+    public static ParseResult NeedBody(HttpRequest head) => new(ParseStatus.Incomplete, head);
     public static ParseResult Fail(int status, string reason) => new(ParseStatus.Invalid, ErrorStatus: status, Reason: reason);
 }
 
@@ -66,14 +69,15 @@ public static class HttpRequestParser
             return ParseResult.Fail(413, $"body of {contentLength} bytes exceeds {limits.MaxBodyBytes}");
 
         int total = headerEnd + HeaderEnd.Length + (int)contentLength;
-        if (data.Length < total) return ParseResult.NeedMore;
+        int q = target.IndexOf('?');
+        if (data.Length < total)
+            return ParseResult.NeedBody(new HttpRequest(method, q < 0 ? target : target[..q], q < 0 ? "" : target[(q + 1)..], headers, ReadOnlyMemory<byte>.Empty));
 
         var connectionHeader = headers.GetValueOrDefault("Connection");
         bool keepAlive = http10
             ? string.Equals(connectionHeader, "keep-alive", StringComparison.OrdinalIgnoreCase)
             : !string.Equals(connectionHeader, "close", StringComparison.OrdinalIgnoreCase);
 
-        int q = target.IndexOf('?');
         var request = new HttpRequest(
             method,
             q < 0 ? target : target[..q],

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -6,16 +7,31 @@ using System.Text;
 namespace CniBench.Agent.Http;
 
 /// <summary>
-/// A small HTTP/1.1 server on a listening socket: keep-alive, pipelining, bounded input.
+/// A small HTTP/1.1 server on a listening socket: keep-alive, pipelining, bounded input. Every byte is
+/// hostile: a request must be complete within its deadline from its first byte, an idle connection is
+/// closed, a refused head (see <see cref="HttpAdmission"/>) is answered before its body is read, large
+/// bodies go out from one shared buffer, and connections beyond the cap are closed at once.
 /// A bad request is answered with its status and that connection alone is closed.
 /// </summary>
-public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits limits, AgentLog log, string name)
+public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits limits, AgentLog log, string name, int maxConnections, HttpAdmission? admission = null)
 {
+    /// <summary>Bodies up to this size are copied behind their head (one send for a pipelined batch); larger ones are streamed.</summary>
+    private const int InlineFiller = 16 * 1024;
+    private static readonly byte[] Filler = CreateFiller();
     private readonly RateLimitedLog _rejects = new(log);
-    private readonly ConnectionSet _connections = new();
+    private readonly ConnectionSet _connections = new(maxConnections);
+
+    public int OpenConnections => _connections.Count;
 
     public Task RunAsync(CancellationToken cancellationToken) =>
         _connections.AcceptAsync(listener, socket => ServeConnectionAsync(socket, cancellationToken), log, name, cancellationToken);
+
+    private static byte[] CreateFiller()
+    {
+        var filler = new byte[64 * 1024];
+        filler.AsSpan().Fill((byte)'x');
+        return filler;
+    }
 
     private async Task ServeConnectionAsync(Socket socket, CancellationToken cancellationToken)
     {
@@ -27,17 +43,27 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);
         int start = 0, end = 0;
+        long requestStarted = 0; // when the first byte of the request being read arrived (0: none yet)
+        bool admitted = false;
         try
         {
             while (true)
             {
                 var parsed = HttpRequestParser.TryParse(buffer.AsSpan(start, end - start), limits, connection);
+                if (parsed.Status == ParseStatus.Incomplete && parsed.Request is { } head && !admitted && admission is not null)
+                {
+                    if (admission(head.Method, head.Path, head.Headers) is { } refusal)
+                    {
+                        _rejects.Info($"{name}: refused {head.Method} {head.Path} from {remote} before its body: {refusal.Status}");
+                        await RefuseAsync(socket, output, buffer, refusal, cancellationToken);
+                        return;
+                    }
+                    admitted = true;
+                }
                 if (parsed.Status == ParseStatus.Invalid)
                 {
                     _rejects.Info($"{name}: closing connection from {remote}: {parsed.Reason}");
-                    WriteResponse(output, new HttpResponse(parsed.ErrorStatus, Encoding.ASCII.GetBytes(parsed.Reason + "\n"), Close: true), keepAlive: false);
-                    await FlushAsync(socket, output, cancellationToken);
-                    await LingerAsync(socket, buffer, cancellationToken);
+                    await RefuseAsync(socket, output, buffer, new HttpResponse(parsed.ErrorStatus, Encoding.ASCII.GetBytes(parsed.Reason + "\n"), Close: true), cancellationToken);
                     return;
                 }
                 if (parsed.Status == ParseStatus.Incomplete)
@@ -51,8 +77,15 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                         start = 0;
                     }
                     if (end == buffer.Length) buffer = Grow(buffer, end);
-                    // A half-received request must complete in time; an idle keep-alive connection may wait.
-                    timeout.CancelAfter(end > 0 ? limits.RequestTimeoutOrDefault : Timeout.InfiniteTimeSpan);
+                    // A request must be complete within its deadline from its first byte, however it trickles in;
+                    // an idle keep-alive connection may wait longer, but not for ever.
+                    var wait = end == 0 ? limits.IdleTimeoutOrDefault : limits.RequestTimeoutOrDefault - Stopwatch.GetElapsedTime(requestStarted);
+                    if (wait <= TimeSpan.Zero)
+                    {
+                        _rejects.Info($"{name}: closing connection from {remote}: request not completed within {limits.RequestTimeoutOrDefault.TotalSeconds:0}s");
+                        return;
+                    }
+                    timeout.CancelAfter(wait);
                     int n;
                     try
                     {
@@ -60,29 +93,63 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
-                        _rejects.Info($"{name}: closing connection from {remote}: request not completed within {limits.RequestTimeoutOrDefault.TotalSeconds:0}s");
+                        _rejects.Info(end == 0
+                            ? $"{name}: closing connection from {remote}: idle for {limits.IdleTimeoutOrDefault.TotalSeconds:0}s"
+                            : $"{name}: closing connection from {remote}: request not completed within {limits.RequestTimeoutOrDefault.TotalSeconds:0}s");
                         return;
                     }
                     if (n == 0) return;
+                    if (end == 0) requestStarted = Stopwatch.GetTimestamp();
                     end += n;
                     continue;
                 }
 
                 start += parsed.Consumed;
+                admitted = false;
+                // A pipelined request already begun starts its clock now; none pending, the next one's first byte will.
+                requestStarted = start < end ? Stopwatch.GetTimestamp() : 0;
                 var response = await handler(parsed.Request!, cancellationToken);
                 bool keepAlive = parsed.KeepAlive && !response.Close;
-                WriteResponse(output, response, keepAlive);
-                if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(socket, output, cancellationToken);
+                long streamed = WriteResponse(output, response, keepAlive);
+                if (streamed > 0)
+                {
+                    await FlushAsync(socket, output, cancellationToken);
+                    await SendFillerAsync(socket, streamed, cancellationToken);
+                }
+                else if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(socket, output, cancellationToken);
                 if (!keepAlive) return;
+                if (start == end) start = end = 0;
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
         {
             // The peer went away or we are shutting down: nothing to answer.
         }
+        catch (Exception e)
+        {
+            // A bug this connection found: logged; the server stays up for the next client.
+            _rejects.Info($"{name}: connection from {remote} ended: {e.GetType().Name}: {e.Message}");
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task RefuseAsync(Socket socket, ArrayBufferWriter<byte> output, byte[] buffer, HttpResponse response, CancellationToken cancellationToken)
+    {
+        WriteResponse(output, response with { Close = true }, keepAlive: false);
+        await FlushAsync(socket, output, cancellationToken);
+        await LingerAsync(socket, buffer, cancellationToken);
+    }
+
+    /// <summary>A large body goes out from one shared read-only buffer: a slow reader holds a socket's buffer, not a copy of the body.</summary>
+    private static async Task SendFillerAsync(Socket socket, long length, CancellationToken cancellationToken)
+    {
+        while (length > 0)
+        {
+            int sent = await socket.SendAsync(Filler.AsMemory(0, (int)Math.Min(length, Filler.Length)), SocketFlags.None, cancellationToken);
+            length -= sent;
         }
     }
 
@@ -127,7 +194,8 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         output.ResetWrittenCount();
     }
 
-    public static void WriteResponse(ArrayBufferWriter<byte> output, HttpResponse response, bool keepAlive)
+    /// <summary>Writes the head, the body and a small filler; returns how many filler bytes the caller must still stream.</summary>
+    public static long WriteResponse(ArrayBufferWriter<byte> output, HttpResponse response, bool keepAlive)
     {
         var head = new StringBuilder(128);
         head.Append("HTTP/1.1 ").Append(response.Status.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(ReasonPhrase(response.Status)).Append("\r\n");
@@ -142,14 +210,11 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         int n = Encoding.ASCII.GetBytes(head.ToString(), output.GetSpan(head.Length));
         output.Advance(n);
         output.Write(response.Body.Span);
-        long filler = response.FillerLength;
-        while (filler > 0)
-        {
-            int chunk = (int)Math.Min(filler, 64 * 1024);
-            output.GetSpan(chunk)[..chunk].Fill((byte)'x');
-            output.Advance(chunk);
-            filler -= chunk;
-        }
+        if (response.FillerLength > InlineFiller) return response.FillerLength;
+        int filler = (int)response.FillerLength;
+        Filler.AsSpan(0, filler).CopyTo(output.GetSpan(filler));
+        output.Advance(filler);
+        return 0;
     }
 
     private static string ReasonPhrase(int status) => status switch
@@ -161,6 +226,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         404 => "Not Found",
         405 => "Method Not Allowed",
         409 => "Conflict",
+        429 => "Too Many Requests",
         413 => "Content Too Large",
         431 => "Request Header Fields Too Large",
         501 => "Not Implemented",

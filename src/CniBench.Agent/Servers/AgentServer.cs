@@ -126,15 +126,19 @@ public sealed class AgentServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A controller needs a handful; more are someone else's.</summary>
+    private const int MaxControlConnections = 64;
+
     public Task RunAsync(CancellationToken cancellationToken)
     {
         var echo = new EchoHandler(_options.Identity);
         var control = new ControlHandler(_jobs, () => Info, _options.Token);
+        int dataCapacity = ConnectionSet.DataPortCapacity();
         return Task.WhenAll(
-            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control").RunAsync(cancellationToken),
-            new TcpDataServer(_tcp, _log).RunAsync(cancellationToken),
+            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", MaxControlConnections, control.Admit).RunAsync(cancellationToken),
+            new TcpDataServer(_tcp, _log, dataCapacity).RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
-            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http").RunAsync(cancellationToken));
+            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", dataCapacity).RunAsync(cancellationToken));
     }
 
     public async ValueTask DisposeAsync()

@@ -1,11 +1,17 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace CniBench.Agent;
 
-/// <summary>The open connections of one server, so shutdown can close every one of them.</summary>
-public sealed class ConnectionSet
+/// <summary>
+/// The open connections of one server, bounded: past <c>maxConnections</c> a new connection is closed as
+/// soon as it is accepted, so idle clients cannot exhaust the agent's descriptors or memory; accept errors
+/// (a full descriptor table) back off instead of spinning; shutdown closes every connection.
+/// </summary>
+public sealed class ConnectionSet(int maxConnections)
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
 
     public int Count => _sockets.Count;
@@ -16,13 +22,16 @@ public sealed class ConnectionSet
     /// </summary>
     public async Task AcceptAsync(Socket listener, Func<Socket, Task> serve, AgentLog log, string name, CancellationToken cancellationToken)
     {
+        var rejects = new RateLimitedLog(log);
         await using var stop = cancellationToken.Register(() => { listener.Dispose(); CloseAll(); });
+        var backoff = TimeSpan.Zero;
         while (!cancellationToken.IsCancellationRequested)
         {
             Socket socket;
             try
             {
                 socket = await listener.AcceptAsync(cancellationToken);
+                backoff = TimeSpan.Zero;
             }
             catch (Exception) when (cancellationToken.IsCancellationRequested)
             {
@@ -30,7 +39,17 @@ public sealed class ConnectionSet
             }
             catch (SocketException e)
             {
-                log.Info($"{name}: accept failed: {e.SocketErrorCode}");
+                // EMFILE/ENFILE and the like: the pending connection stays queued; try again later, not at once.
+                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                rejects.Info($"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms");
+                try { await Task.Delay(backoff, cancellationToken); }
+                catch (OperationCanceledException) { break; }
+                continue;
+            }
+            if (_sockets.Count >= maxConnections)
+            {
+                rejects.Info($"{name}: {maxConnections} connections open; closing a new one from {socket.RemoteEndPoint}");
+                socket.Dispose();
                 continue;
             }
             _ = serve(socket);
@@ -47,6 +66,28 @@ public sealed class ConnectionSet
     {
         foreach (var socket in _sockets.Keys) socket.Dispose();
     }
+
+    /// <summary>
+    /// How many connections the data ports may hold each: half of what the descriptor limit leaves after a
+    /// reserve for everything else (files, the control port, workload sockets), at most <paramref name="ceiling"/>.
+    /// </summary>
+    public static int DataPortCapacity(int ceiling = 20_000, int reserve = 512)
+    {
+        long limit = GetRLimit(RlimitNofile, out var rlimit) == 0 ? (long)Math.Min(rlimit.Current, int.MaxValue) : 1024;
+        return (int)Math.Clamp((limit - reserve) / 2, 64, ceiling);
+    }
+
+    private const int RlimitNofile = 7;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [DllImport("libc", EntryPoint = "getrlimit")]
+    private static extern int GetRLimit(int resource, out RLimit limit);
 
     private sealed class Registration(ConnectionSet set, Socket socket) : IDisposable
     {

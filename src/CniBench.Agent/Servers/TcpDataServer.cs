@@ -9,11 +9,13 @@ namespace CniBench.Agent.Servers;
 /// dedicated thread with blocking calls, as netserver does, because a ping-pong is fastest without
 /// thread-pool hops; short-lived ones (connect/request/response/close) stay asynchronous.
 /// </summary>
-public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicatedThreads = 1024)
+public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnections, int maxDedicatedThreads = 1024)
 {
     private const int ChunkSize = 256 * 1024;
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
-    private readonly ConnectionSet _connections = new();
+    /// <summary>A data connection that neither sends nor reads for this long is gone (a benchmark never pauses that long).</summary>
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(120);
+    private readonly ConnectionSet _connections = new(maxConnections);
     private readonly RateLimitedLog _rejects = new(log);
     private int _dedicatedThreads;
 
@@ -32,6 +34,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxDedicate
         try
         {
             socket.NoDelay = true;
+            socket.ReceiveTimeout = socket.SendTimeout = (int)IdleTimeout.TotalMilliseconds;
             var helloBytes = new byte[ControlProtocol.TcpHelloSize];
             // Read the hello synchronously when it is already there (TCP_DEFER_ACCEPT makes that the
             // rule): a socket that has seen one async call stays in .NET's emulated-blocking mode, which

@@ -203,4 +203,133 @@ public class HostileInputTests
             Assert.DoesNotContain("--token", argv);
         }
     }
+
+    /// <summary>An in-process HTTP server with short limits, so that deadlines are seen in a test's time.</summary>
+    private sealed class SmallServer : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        private readonly Task _run;
+
+        public SmallServer(HttpLimits limits, int maxConnections)
+        {
+            _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            _listener.Listen(64);
+            var echo = new CniBench.Agent.Servers.EchoHandler(new AgentIdentity("h", "p", "n"));
+            Server = new HttpServer(_listener, echo.HandleAsync, limits, CniBench.Agent.AgentLog.Null, "http", maxConnections);
+            _run = Server.RunAsync(_stop.Token);
+        }
+
+        public HttpServer Server { get; }
+        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+        public async Task<Socket> ConnectAsync()
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(EndPoint);
+            return socket;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _run.WaitAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    /// <summary>Reads until the server closes (true) or <paramref name="within"/> passes (false).</summary>
+    private static async Task<bool> ClosedWithinAsync(Socket socket, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        var buffer = new byte[4096];
+        try
+        {
+            while (await socket.ReceiveAsync(buffer, timeout.Token) > 0) { }
+            return true;
+        }
+        catch (SocketException) { return true; }
+        catch (OperationCanceledException) { return false; }
+    }
+
+    [Fact]
+    public async Task A_request_trickled_a_byte_at_a_time_is_cut_off_at_its_deadline()
+    {
+        await using var server = new SmallServer(new HttpLimits(RequestTimeout: TimeSpan.FromSeconds(1)), 16);
+        using var socket = await server.ConnectAsync();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        bool closed = false;
+        foreach (byte b in "GET /echo HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"u8.ToArray())
+        {
+            try { await socket.SendAsync(new[] { b }); }
+            catch (SocketException) { closed = true; break; }
+            if (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0) { closed = true; break; }
+            await Task.Delay(200);
+            if (started.Elapsed > TimeSpan.FromSeconds(5)) break;
+        }
+        Assert.True(closed || await ClosedWithinAsync(socket, TimeSpan.FromSeconds(1)), "a trickled request was still being read after its deadline");
+        Assert.InRange(started.Elapsed.TotalSeconds, 0.9, 4); // the 1 s deadline counts from the first byte, not the last
+    }
+
+    [Fact]
+    public async Task Idle_connections_are_closed_and_past_the_cap_new_ones_are_refused_until_there_is_room()
+    {
+        await using var server = new SmallServer(new HttpLimits(IdleTimeout: TimeSpan.FromSeconds(1)), maxConnections: 4);
+        var idle = new List<Socket>();
+        for (int i = 0; i < 4; i++) idle.Add(await server.ConnectAsync());
+        await Task.Delay(200);
+        Assert.Equal(4, server.Server.OpenConnections);
+        using (var fifth = await server.ConnectAsync())
+            Assert.True(await ClosedWithinAsync(fifth, TimeSpan.FromSeconds(1)), "a connection past the cap was kept");
+        foreach (var socket in idle)
+        {
+            Assert.True(await ClosedWithinAsync(socket, TimeSpan.FromSeconds(3)), "an idle connection was kept open");
+            socket.Dispose();
+        }
+        // Room again: a normal client is served.
+        using var client = new HttpClient();
+        var body = await client.GetStringAsync($"http://{server.EndPoint}/healthz");
+        Assert.Equal("ok\n", body);
+    }
+
+    [Fact]
+    public async Task Control_requests_without_the_token_are_refused_before_their_body_is_read()
+    {
+        await using var server = new TestAgentServer();
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, server.Info.Ports.Control);
+        // A megabyte announced, none sent: the refusal must not wait for it.
+        await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /v1/jobs HTTP/1.1\r\nHost: a\r\n{ControlProtocol.VersionHeader}: 1\r\nContent-Length: 1000000\r\n\r\n"));
+        var buffer = new byte[4096];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        int n = await socket.ReceiveAsync(buffer, timeout.Token);
+        Assert.StartsWith("HTTP/1.1 401", Encoding.ASCII.GetString(buffer, 0, n));
+    }
+
+    [Fact]
+    public async Task Clients_that_never_read_a_large_echo_do_not_make_the_agent_hold_it()
+    {
+        await using var agent = await AgentUnderTest.StartAsync();
+        long Rss() => long.Parse(File.ReadLines($"/proc/{agent.Process.Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        long before = Rss();
+        var slow = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(IPAddress.Loopback, agent.Ports.Http);
+                await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /echo?size={Limits.MaxMessageSize} HTTP/1.1\r\nHost: a\r\n\r\n"));
+                slow.Add(socket);
+            }
+            await Task.Delay(1500);
+            long growth = Rss() - before;
+            // Ten 16 MiB bodies copied per connection would be 160 MiB and more (311 MiB was seen); streamed from one buffer, a few MiB.
+            Assert.True(growth < 64, $"RSS grew by {growth} MiB with 10 clients not reading 16 MiB each");
+        }
+        finally
+        {
+            foreach (var s in slow) s.Dispose();
+        }
+        await agent.AssertServesAsync();
+    }
 }
