@@ -41,6 +41,11 @@ public static class CommonOptions
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.BadInput;
         }
+        catch (Running.ResultsNotStoredException e)
+        {
+            Console.Error.WriteLine($"cnibench: {e.Message}; the run is failed, nothing it measured is lost");
+            return ExitCodes.Failed;
+        }
         catch (Targets.TargetException e)
         {
             Console.Error.WriteLine($"cnibench: {e.Message}");

@@ -54,16 +54,26 @@ public static class LabCommand
             {
                 var spec = LabBuilder.Load(id);
                 int count = namespaces.Count(n => LabTopology.IdOf(n) == id);
+                var holder = LabBuilder.HolderOf(id);
+                string held = holder switch
+                {
+                    null => "",
+                    { BuiltIt: true, Alive: true } => $"; built by the run of {holder.Process}, removed when it ends",
+                    { BuiltIt: true } => $"; ORPHAN: the run that built it ({holder.Process}) is gone; 'cnibench lab down --all' removes it",
+                    { Alive: true } => $"; in use by the run of {holder.Process}",
+                    _ => "",
+                };
                 Console.Out.WriteLine(spec is null
-                    ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench lab down --all' removes them)"
-                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy, {spec.Services + 1} services, {count} namespaces");
+                    ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench lab down --all' removes them){held}"
+                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy, {spec.Services + 1} services, {count} namespaces{held}");
             }
             return ExitCodes.Ok;
         }));
 
         var id = new Option<string?>("--id") { Description = "Lab to remove (default: the only one)" };
-        var all = new Option<bool>("--all") { Description = "Remove every lab and every leftover of crashed runs" };
-        var down = new Command("down", "Remove a lab (idempotent)") { id, all };
+        var all = new Option<bool>("--all") { Description = "Remove every lab and every leftover of crashed runs, except labs a living run holds" };
+        var force = new Option<bool>("--force") { Description = "Also remove labs that a living run built or uses" };
+        var down = new Command("down", "Remove a lab (idempotent)") { id, all, force };
         down.SetAction((parse, cancellationToken) => Guard(async () =>
         {
             var ids = await LabBuilder.LabIdsAsync(cancellationToken);
@@ -72,7 +82,16 @@ public static class LabCommand
                 : ids.Count <= 1 ? ids
                 : throw new LabException($"{ids.Count} labs are up ({string.Join(", ", ids)}); name one with --id or use --all");
             int removed = 0;
-            foreach (var lab in doomed) removed += await LabBuilder.DownAsync(lab, cancellationToken);
+            foreach (var lab in doomed)
+            {
+                // Another process's lab in the middle of a run: pulling its namespaces would fail that run.
+                if (LabBuilder.HolderOf(lab) is { Alive: true } holder && !parse.GetValue(force))
+                {
+                    Console.Error.WriteLine($"cnibench lab down: skipped {lab}: {(holder.BuiltIt ? "built" : "in use")} by the run of {holder.Process}, which is alive (--force removes it anyway)");
+                    continue;
+                }
+                removed += await LabBuilder.DownAsync(lab, cancellationToken);
+            }
             Console.Out.WriteLine($"removed {removed} namespaces");
             return ExitCodes.Ok;
         }));

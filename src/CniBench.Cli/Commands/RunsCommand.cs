@@ -58,7 +58,7 @@ public static class RunsCommand
             return Task.FromResult(ExitCodes.Ok);
         }));
 
-        return new Command("runs", "Read and tidy stored runs") { list, show, Delete(), Prune() };
+        return new Command("runs", "Read and tidy stored runs") { list, show, Delete(), Prune(), Import() };
     }
 
     private static Command Delete()
@@ -82,6 +82,25 @@ public static class RunsCommand
             return Task.FromResult(ExitCodes.Ok);
         }));
         return delete;
+    }
+
+    private static Command Import()
+    {
+        var db = CommonOptions.Database();
+        var files = new Argument<string[]>("files") { Description = "cnibench-unsaved-*.json files a run wrote when its database refused results", Arity = ArgumentArity.OneOrMore };
+        var import = new Command("import", "Put results a run could not store into the database") { files, db };
+        import.SetAction((parse, _) => CommonOptions.GuardAsync(() =>
+        {
+            var unsaved = parse.GetValue(files)!.Select(f => (File: f, Run: UnsavedResults.Read(f))).ToArray(); // every file readable before any is imported
+            using var store = ResultStore.Open(parse.GetValue(db)!);
+            foreach (var (file, run) in unsaved)
+            {
+                int added = store.Import(run);
+                Console.Out.WriteLine($"{file}: run {run.Run.Id} ({run.Run.State.ToString().ToLowerInvariant()}), {added} result(s) added");
+            }
+            return Task.FromResult(ExitCodes.Ok);
+        }));
+        return import;
     }
 
     private static Command Prune()

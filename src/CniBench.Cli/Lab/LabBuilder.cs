@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using CniBench.Cli.Ownership;
 using CniBench.Cli.Storage;
 
 namespace CniBench.Cli.Lab;
@@ -15,12 +16,15 @@ public static class LabBuilder
 
     public sealed record UpResult(TimeSpan Took, Services.ProgrammingTime Programming);
 
-    public static async Task<UpResult> UpAsync(LabSpec spec, CancellationToken cancellationToken)
+    /// <param name="owner">The run that builds the lab for itself (and removes it when it ends); null for a lab a user builds to keep.</param>
+    public static async Task<UpResult> UpAsync(LabSpec spec, CancellationToken cancellationToken, ProcessOwner? owner = null)
     {
         var clock = Stopwatch.StartNew();
         var topology = new LabTopology(spec);
         try
         {
+            // Written first: a run killed half-way through the build leaves a lab whose owner is known to be gone.
+            if (owner is not null) WriteHolder(spec.Id, OwnerSuffix, owner);
             await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', topology.Namespaces.Select(n => $"netns add {n}")) + "\n", cancellationToken);
             // Consecutive commands in the same namespace and tool go in one batch: a 2×2 lab is a few dozen processes, not hundreds.
             foreach (var group in Consecutive(topology.BuildCommands()))
@@ -50,7 +54,10 @@ public static class LabBuilder
         foreach (var node in topology.Nodes) Directory.CreateDirectory(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
     }
 
-    /// <summary>Removes a lab's cgroups (children first); a cgroup still holding a process is named, not hidden.</summary>
+    /// <summary>
+    /// Removes a lab's cgroups (children first). Processes still in them are the lab's own (agents of a run
+    /// that was killed and has not noticed yet): they are killed first; one that will not go is named, not hidden.
+    /// </summary>
     private static void RemoveCgroups(string id)
     {
         if (Ebpf.SocketBalancer.CgroupRoot() is not { } root) return;
@@ -58,13 +65,33 @@ public static class LabBuilder
         if (!Directory.Exists(lab)) return;
         try
         {
-            foreach (var node in Directory.GetDirectories(lab)) Directory.Delete(node);
+            foreach (var node in Directory.GetDirectories(lab))
+            {
+                KillMembers(node);
+                Directory.Delete(node);
+            }
             Directory.Delete(lab);
         }
         catch (IOException e)
         {
             throw new LabException($"cgroup {lab} could not be removed (a process of the lab still runs in it?): {e.Message}");
         }
+    }
+
+    private static void KillMembers(string cgroup)
+    {
+        var procs = Path.Combine(cgroup, "cgroup.procs");
+        int[] Members() => File.Exists(procs)
+            ? File.ReadAllLines(procs).Select(l => int.TryParse(l, out int pid) ? pid : 0).Where(pid => pid > 0).ToArray()
+            : [];
+        if (Members().Length == 0) return;
+        foreach (var pid in Members())
+        {
+            try { Process.GetProcessById(pid).Kill(); }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { } // gone meanwhile
+        }
+        // The kernel empties the cgroup once the processes have died; give it a moment.
+        for (var deadline = Stopwatch.StartNew(); Members().Length > 0 && deadline.Elapsed < TimeSpan.FromSeconds(3);) Thread.Sleep(20);
     }
 
     /// <summary>Points every node's pod egress at the external router or the gateway, and SNATs where the spec says.</summary>
@@ -101,6 +128,8 @@ public static class LabBuilder
             await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n", cancellationToken);
         RemoveCgroups(id);
         File.Delete(StatePath(id));
+        File.Delete(HolderPath(id, OwnerSuffix));
+        File.Delete(HolderPath(id, UserSuffix));
         var sockets = Path.Combine(StateDirectory, id);
         if (Directory.Exists(sockets)) Directory.Delete(sockets, recursive: true);
         return doomed.Length;
@@ -110,7 +139,10 @@ public static class LabBuilder
     public static async Task<IReadOnlyList<string>> LabIdsAsync(CancellationToken cancellationToken)
     {
         var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
-        var fromState = Directory.Exists(StateDirectory) ? Directory.GetFiles(StateDirectory, "*.json").Select(Path.GetFileNameWithoutExtension).OfType<string>() : [];
+        var fromState = Directory.Exists(StateDirectory)
+            ? Directory.GetFiles(StateDirectory).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith("." + OwnerSuffix, StringComparison.Ordinal))
+                .Select(Path.GetFileNameWithoutExtension).OfType<string>()
+            : [];
         var fromCgroups = Ebpf.SocketBalancer.CgroupRoot() is { } root && Directory.Exists(root)
             ? Directory.GetDirectories(root, "cnibench-*").Select(d => Path.GetFileName(d)["cnibench-".Length..])
             : [];
@@ -138,4 +170,36 @@ public static class LabBuilder
     }
 
     private static string StatePath(string id) => Path.Combine(StateDirectory, $"{id}.json");
+
+    private const string OwnerSuffix = "owner", UserSuffix = "user";
+
+    /// <summary>Who holds a lab: the run that built it for itself (owner), or a run using a user's lab now (user).</summary>
+    public sealed record Holder(ProcessOwner Process, bool BuiltIt)
+    {
+        /// <summary>Alive, or on another host (where this machine cannot tell: taken as alive).</summary>
+        public bool Alive => Process.IsAliveHere() ?? true;
+    }
+
+    public static Holder? HolderOf(string id)
+    {
+        foreach (var (suffix, built) in new[] { (OwnerSuffix, true), (UserSuffix, false) })
+        {
+            var path = HolderPath(id, suffix);
+            if (File.Exists(path) && ProcessOwner.FromLine(File.ReadAllText(path)) is { } process) return new Holder(process, built);
+        }
+        return null;
+    }
+
+    /// <summary>A run uses a lab it did not build: `lab down --all` leaves it alone while the run lives.</summary>
+    public static void Claim(string id, ProcessOwner user) => WriteHolder(id, UserSuffix, user);
+
+    public static void Release(string id) => File.Delete(HolderPath(id, UserSuffix));
+
+    private static void WriteHolder(string id, string suffix, ProcessOwner process)
+    {
+        Directory.CreateDirectory(StateDirectory);
+        File.WriteAllText(HolderPath(id, suffix), process.ToLine() + "\n");
+    }
+
+    private static string HolderPath(string id, string suffix) => Path.Combine(StateDirectory, $"{id}.{suffix}");
 }

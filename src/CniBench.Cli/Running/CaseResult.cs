@@ -57,12 +57,7 @@ public sealed record RunRecord(
     RunState State,
     IReadOnlyDictionary<string, string> Environment,
     string Scenario,
-    RunController? Controller = null,
+    Ownership.ProcessOwner? Controller = null,
     DateTimeOffset? HeartbeatAt = null,
     string? Error = null);
 
-/// <summary>
-/// The process that drives a run: its host, PID and the kernel's start time of that PID (so a reused
-/// PID is not taken for the same process).
-/// </summary>
-public sealed record RunController(string Host, int Pid, long StartTicks);

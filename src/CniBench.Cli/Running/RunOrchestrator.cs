@@ -4,6 +4,9 @@ using CniBench.Cli.Targets;
 
 namespace CniBench.Cli.Running;
 
+/// <summary>The database refused a result mid-run: the run ends failed, what it measured is kept in a file.</summary>
+public sealed class ResultsNotStoredException(string message) : Exception(message);
+
 public sealed record RunOutcome(RunRecord Run, IReadOnlyList<CaseResult> Results)
 {
     public RunState State => Run.State;
@@ -21,8 +24,10 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
     public async Task<RunOutcome> RunAsync(Scenario scenario, string config, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
     {
         var run = new RunRecord(NewRunId(DateTimeOffset.UtcNow), scenario.Name, target.Name, config, DateTimeOffset.UtcNow, null, RunState.Running, environment, scenario.Text,
-            ControllerProcess.Current());
-        store.CreateRun(run);
+            Ownership.ProcessOwner.Current());
+        try { store.CreateRun(run); }
+        catch (System.Data.Common.DbException e) { throw new StoreException($"{store.Name}: cannot record the run: {e.Message}"); }
+        UnsavedResults? unsaved = null;
         using var stopHeartbeat = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(run.Id, stopHeartbeat.Token);
         var context = new RunContext(run.Id, scenario.Name, config, target.Name);
@@ -52,8 +57,21 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                         var agents = await target.PrepareAsync(plannedCase, cancellationToken);
                         result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
                     }
-                    store.SaveResult(result);
                     results.Add(result);
+                    try
+                    {
+                        if (unsaved is null) store.SaveResult(result);
+                        else unsaved.Add(result);
+                    }
+                    catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
+                    {
+                        // The database refused it (read-only, full, gone): keep it in a file, and end the run, which
+                        // cannot be called completed with results missing from its database.
+                        unsaved = new UnsavedResults(store.FallbackDirectory, run);
+                        unsaved.Add(result);
+                        observer.CaseFinished(result, index, total);
+                        throw new ResultsNotStoredException($"{store.Name}: could not store a result ({e.Message})");
+                    }
                     observer.CaseFinished(result, index, total);
                     if (result.State == ResultState.Interrupted) throw new OperationCanceledException(cancellationToken);
                     if (result.State == ResultState.Failed) state = RunState.Failed;
@@ -76,8 +94,18 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
             await stopHeartbeat.CancelAsync();
             await heartbeat;
             var finished = DateTimeOffset.UtcNow;
-            store.FinishRun(run.Id, state, finished, error);
             run = run with { State = state, FinishedAt = finished, Error = error };
+            try { store.FinishRun(run.Id, state, finished, error); }
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+            {
+                (unsaved ??= new UnsavedResults(store.FallbackDirectory, run)).Finish(run);
+            }
+            if (unsaved is not null)
+            {
+                unsaved.Finish(run);
+                // Say where the results are, whatever else is being reported.
+                Console.Error.WriteLine($"cnibench: {unsaved.Count} result(s) and the run's final state are kept in {unsaved.Path}; 'cnibench runs import {unsaved.Path}' puts them into a database");
+            }
         }
         return new RunOutcome(run, results);
     }

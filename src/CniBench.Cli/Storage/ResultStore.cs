@@ -22,11 +22,18 @@ public sealed class ResultStore : IDisposable
     // The run's heartbeat is written from a timer while the runner saves results: one command at a time.
     private readonly Lock _gate = new();
 
-    private ResultStore(string name, DbConnection connection)
+    private ResultStore(string name, DbConnection connection, string fallbackDirectory)
     {
         _name = name;
         _connection = connection;
+        FallbackDirectory = fallbackDirectory;
     }
+
+    /// <summary>The database as messages name it (never a password).</summary>
+    public string Name => _name;
+
+    /// <summary>Where results go when this database refuses them: beside a SQLite file, else the current directory.</summary>
+    public string FallbackDirectory { get; }
 
     /// <summary>A SQLite file path, a postgres:// URL or an Npgsql connection string.</summary>
     public static ResultStore Open(string db)
@@ -37,7 +44,8 @@ public sealed class ResultStore : IDisposable
         {
             connection.Open();
             schema.Ensure(connection);
-            return new ResultStore(schema.DisplayName, connection);
+            var fallback = schema is SqliteSchema ? Path.GetDirectoryName(Path.GetFullPath(db)) ?? "." : Directory.GetCurrentDirectory();
+            return new ResultStore(schema.DisplayName, connection, fallback);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11) // SQLITE_NOTADB, SQLITE_CORRUPT
         {
@@ -61,13 +69,13 @@ public sealed class ResultStore : IDisposable
         }
     }
 
-    public void CreateRun(RunRecord run)
+    public void CreateRun(RunRecord run, DbTransaction? tx = null)
     {
         Execute("""
             INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario,
                               controller_host, controller_pid, controller_start, heartbeat_at)
             VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario, @host, @pid, @start, @started)
-            """,
+            """, tx,
             ("@id", run.Id), ("@suite", run.Suite), ("@target", run.Target), ("@config", run.Config),
             ("@started", Time(run.StartedAt)), ("@state", Enum(run.State)),
             ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("@scenario", run.Scenario),
@@ -79,9 +87,31 @@ public sealed class ResultStore : IDisposable
     public void Heartbeat(string runId, DateTimeOffset now) =>
         Execute("UPDATE runs SET heartbeat_at = @now WHERE id = @id AND state = 'running'", ("@now", Time(now)), ("@id", runId));
 
-    public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt, string? error = null) =>
-        Execute("UPDATE runs SET state = @state, finished_at = @finished, heartbeat_at = @finished, error = @error WHERE id = @id",
+    public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt, string? error = null, DbTransaction? tx = null) =>
+        Execute("UPDATE runs SET state = @state, finished_at = @finished, heartbeat_at = @finished, error = @error WHERE id = @id", tx,
             ("@state", Enum(state)), ("@finished", Time(finishedAt)), ("@error", (object?)error ?? DBNull.Value), ("@id", runId));
+
+    /// <summary>
+    /// Puts a run kept in a file (when the database refused it) into this database: the run if it is not
+    /// there (or its final state if it is), and every result it does not hold yet. Returns how many results were added.
+    /// </summary>
+    public int Import(UnsavedRun unsaved)
+    {
+        lock (_gate)
+        {
+            var run = unsaved.Run;
+            bool known = ListRuns().Any(r => r.Id == run.Id);
+            var held = Results(run.Id).Select(r => (r.Case, r.Repetition)).ToHashSet();
+            var missing = unsaved.Results.Where(r => !held.Contains((r.Case, r.Repetition))).ToArray();
+            // Reads first: inside the transaction every command must carry it.
+            using var tx = _connection.BeginTransaction();
+            if (!known) CreateRun(run, tx);
+            if (run.FinishedAt is { } finished) FinishRun(run.Id, run.State, finished, run.Error, tx);
+            foreach (var result in missing) SaveResult(result, tx);
+            tx.Commit();
+            return missing.Length;
+        }
+    }
 
     /// <summary>Removes a run and its results; false when there is no such run.</summary>
     public bool DeleteRun(string runId)
@@ -96,11 +126,11 @@ public sealed class ResultStore : IDisposable
         }
     }
 
-    public void SaveResult(CaseResult result) =>
+    public void SaveResult(CaseResult result, DbTransaction? tx = null) =>
         Execute("""
             INSERT INTO results (run_id, case_name, workload, config, repetition, target, started_at, finished_at, state, document)
             VALUES (@run, @case, @workload, @config, @rep, @target, @started, @finished, @state, @doc)
-            """,
+            """, tx,
             ("@run", result.RunId), ("@case", result.Case), ("@workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
             ("@config", result.Config), ("@rep", result.Repetition), ("@target", result.Target),
             ("@started", Time(result.StartedAt)), ("@finished", Time(result.FinishedAt)), ("@state", Enum(result.State)),
@@ -123,7 +153,7 @@ public sealed class ResultStore : IDisposable
             while (reader.Read())
             {
                 var controller = reader.IsDBNull(9) ? null
-                    : new RunController(reader.GetString(9), Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture), reader.IsDBNull(11) ? 0 : Convert.ToInt64(reader.GetValue(11), CultureInfo.InvariantCulture));
+                    : new Ownership.ProcessOwner(reader.GetString(9), Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture), reader.IsDBNull(11) ? 0 : Convert.ToInt64(reader.GetValue(11), CultureInfo.InvariantCulture));
                 var heartbeat = reader.IsDBNull(12) ? (DateTimeOffset?)null : ParseTime(reader.GetString(12));
                 var state = JsonSerializer.Deserialize<RunState>($"\"{reader.GetString(6)}\"", StoreJson.Options);
                 if (state == RunState.Running && ControllerProcess.IsGone(controller, heartbeat, now)) state = RunState.Abandoned;

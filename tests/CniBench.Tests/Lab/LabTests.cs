@@ -297,6 +297,7 @@ public class LabServiceTests(ITestOutputHelper output)
     public async Task Ctrl_c_during_a_run_on_a_lab_of_its_own_removes_the_lab_its_cgroups_and_agents()
     {
         Requires.Lab();
+        if (ChildProcess.IgnoredHere(ChildProcess.SIGINT)) Assert.Skip("SIGINT is ignored by this test process (started as a background job), so cnibench would inherit that");
         await LabRuns.RequireNoLabUpAsync();
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    proxy: ebpf\n");
@@ -315,6 +316,51 @@ public class LabServiceTests(ITestOutputHelper output)
         Assert.All(agents, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} left running"));
         if (CniBench.Cli.Lab.Ebpf.SocketBalancer.CgroupRoot() is { } root)
             Assert.False(Directory.Exists(CniBench.Cli.Lab.Ebpf.SocketBalancer.LabCgroup(root, id)));
+    }
+
+    [Fact]
+    public async Task A_killed_runs_lab_reads_orphan_and_down_all_spares_labs_whose_run_is_alive()
+    {
+        Requires.Lab();
+        await LabRuns.RequireNoLabUpAsync();
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 20\nwarmup: 0s\nduration: 1s\nplacement: pod-to-pod-cross-node\ncases:\n  - workload: tcp-rr\n");
+        var limit = TimeSpan.FromSeconds(60);
+        string? id = null;
+        try
+        {
+            await using (var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--target", "lab", "--file", "long.yaml", "--no-report"))
+            {
+                var deadline = DateTime.UtcNow.AddSeconds(60);
+                while (!cli.Stdout.Contains("[1/20]") && DateTime.UtcNow < deadline) await Task.Delay(100);
+                Assert.Contains("[1/20]", cli.Stdout);
+                id = Assert.Single(await LabBuilder.LabIdsAsync(CancellationToken.None));
+
+                // The run is alive: its lab is not another run's to remove.
+                var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, limit, "lab", "down", "--all");
+                Assert.True(code == 0, stderr);
+                Assert.Contains($"skipped {id}: built by the run of pid {cli.Pid} on", stderr);
+                Assert.Contains("removed 0 namespaces", stdout);
+                Assert.Contains(id, await LabBuilder.LabIdsAsync(CancellationToken.None));
+
+                cli.Signal(ChildProcess.SIGKILL); // none of the run's own cleanup happens
+                await cli.WaitAsync(limit);
+            }
+
+            var (_, status, _) = await ChildProcess.RunAsync("cnibench", dir.Path, limit, "lab", "status");
+            Assert.Contains($"{id}: 2 nodes", status);
+            Assert.Contains("ORPHAN: the run that built it (pid", status);
+            // Right after the kill its agents may still be in the lab's cgroups: down removes them with the rest.
+            var (downCode, downOut, downErr) = await ChildProcess.RunAsync("cnibench", dir.Path, limit, "lab", "down", "--all");
+            Assert.True(downCode == 0, downErr);
+            Assert.DoesNotContain("skipped", downErr);
+            Assert.Contains("removed 8 namespaces", downOut);
+            Assert.Empty(await LabBuilder.LabIdsAsync(CancellationToken.None));
+        }
+        finally
+        {
+            if (id is not null) await LabBuilder.DownAsync(id, CancellationToken.None);
+        }
     }
 
     [Fact]

@@ -27,6 +27,7 @@ public sealed class FakeEndpoints : IAsyncDisposable
     private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _controller = Task.CompletedTask;
     private (long Version, string[] Ips) _programmed = (0, []);
+    private readonly Dictionary<string, long> _firstProgrammedUs = new();
     private string? _restartedAt;
     private long _resourceVersion = 100;
     private int _nextIp = 10;
@@ -43,6 +44,12 @@ public sealed class FakeEndpoints : IAsyncDisposable
     public IReadOnlyList<IReadOnlyList<string>> Published
     {
         get { lock (_gate) return _events.Select(e => (IReadOnlyList<string>)ReadyOf(e.Event["object"]!.AsObject())).ToArray(); }
+    }
+
+    /// <summary>When the fake proxy really began to send to an address (µs, wall clock): on a busy machine later than the delay says.</summary>
+    public long? FirstProgrammedUnixUs(string address)
+    {
+        lock (_gate) return _firstProgrammedUs.TryGetValue(address, out var at) ? at : null;
     }
 
     private static string[] ReadyOf(JsonObject slice) => slice["endpoints"]!.AsArray()
@@ -102,7 +109,13 @@ public sealed class FakeEndpoints : IAsyncDisposable
         }
         _ = Task.Delay(_dataplaneDelay).ContinueWith(_ =>
         {
-            lock (_gate) if (version > _programmed.Version) _programmed = (version, ready);
+            lock (_gate)
+            {
+                if (version <= _programmed.Version) return;
+                _programmed = (version, ready);
+                long now = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
+                foreach (var ip in ready) _firstProgrammedUs.TryAdd(ip, now);
+            }
         });
     }
 

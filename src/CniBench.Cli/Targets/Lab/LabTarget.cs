@@ -36,12 +36,16 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     }
 
     /// <summary>A lab someone built with `cnibench lab up`: used as it is, its services given back after the run.</summary>
-    public static LabTarget Existing(LabSpec spec, AgentCommand command) => new(spec, command, owned: false);
+    public static LabTarget Existing(LabSpec spec, AgentCommand command)
+    {
+        LabBuilder.Claim(spec.Id, Ownership.ProcessOwner.Current());
+        return new(spec, command, owned: false);
+    }
 
     /// <summary>A lab built for this run alone and removed when it ends, whatever way it ends.</summary>
     public static async Task<LabTarget> BuildAsync(LabSpec spec, AgentCommand command, CancellationToken cancellationToken)
     {
-        var up = await LabBuilder.UpAsync(spec, cancellationToken);
+        var up = await LabBuilder.UpAsync(spec, cancellationToken, Ownership.ProcessOwner.Current());
         return new LabTarget(spec, command, owned: true) { _unreported = up.Programming };
     }
 
@@ -167,7 +171,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             await _agents.DisposeAsync();
             _agents = new AgentPool();
             await LabBuilder.DownAsync(current.Id, cancellationToken);
-            programming = (await LabBuilder.UpAsync(desired, cancellationToken)).Programming;
+            programming = (await LabBuilder.UpAsync(desired, cancellationToken, Ownership.ProcessOwner.Current())).Programming;
         }
         else
         {
@@ -261,5 +265,6 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             try { await ReconcileAsync(_original, CancellationToken.None); }
             catch (LabException e) { Console.Error.WriteLine($"cnibench: could not restore lab {_original.Id}'s services: {e.Message}"); }
         }
+        LabBuilder.Release(_original.Id);
     }
 }

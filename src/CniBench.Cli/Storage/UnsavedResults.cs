@@ -1,0 +1,76 @@
+using System.Text.Json;
+using CniBench.Cli.Running;
+
+namespace CniBench.Cli.Storage;
+
+/// <summary>A run and results the database would not take, kept as one JSON file: what `runs import` reads.</summary>
+public sealed record UnsavedRun(RunRecord Run, IReadOnlyList<CaseResult> Results);
+
+/// <summary>
+/// Where a run's results go when the database refuses them (read-only, disk full, server gone): a JSON
+/// file beside the database, else in the temporary directory when that place is full too. Nothing
+/// measured is lost; `cnibench runs import FILE` puts it into a database later.
+/// </summary>
+public sealed class UnsavedResults(string preferredDirectory, RunRecord run)
+{
+    private readonly List<CaseResult> _results = [];
+    private RunRecord _run = run;
+
+    /// <summary>The file written last; null until something was kept.</summary>
+    public string? Path { get; private set; }
+
+    public int Count => _results.Count;
+
+    public void Add(CaseResult result)
+    {
+        _results.Add(result);
+        Write();
+    }
+
+    public void Finish(RunRecord finished)
+    {
+        _run = finished;
+        Write();
+    }
+
+    private void Write()
+    {
+        var json = JsonSerializer.Serialize(new UnsavedRun(_run, _results), StoreJson.Indented);
+        var name = $"cnibench-unsaved-{_run.Id}.json";
+        foreach (var directory in new[] { preferredDirectory, System.IO.Path.GetTempPath() }.Distinct())
+        {
+            var path = System.IO.Path.Combine(directory, name);
+            try
+            {
+                // Whole or not at all: write beside, then move over the previous version.
+                File.WriteAllText(path + ".tmp", json);
+                File.Move(path + ".tmp", path, overwrite: true);
+                Path = path;
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                try { File.Delete(path + ".tmp"); }
+                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { } // the next place is tried all the same
+            }
+        }
+        throw new IOException($"could not keep the unsaved results anywhere (tried {preferredDirectory} and {System.IO.Path.GetTempPath()})");
+    }
+
+    public static UnsavedRun Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<UnsavedRun>(File.ReadAllText(path), StoreJson.Options)
+                   ?? throw new StoreException($"{path}: empty; allowed: a cnibench-unsaved-*.json file");
+        }
+        catch (JsonException e)
+        {
+            throw new StoreException($"{path}: not a file of unsaved results ({e.Message}); allowed: a cnibench-unsaved-*.json file");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StoreException($"{path}: cannot read it: {e.Message}");
+        }
+    }
+}
