@@ -8,6 +8,7 @@ using CniBench.Cli.Targets;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
+using CsCheck;
 
 namespace CniBench.Tests.Agent;
 
@@ -331,5 +332,33 @@ public class HostileInputTests
             foreach (var s in slow) s.Dispose();
         }
         await agent.AssertServesAsync();
+    }
+
+    [Fact]
+    public async Task Random_bytes_on_every_port_leave_the_agent_serving_the_next_client()
+    {
+        await using var agent = await AgentUnderTest.StartAsync();
+        var ports = new[] { agent.Ports.Tcp, agent.Ports.Http, agent.Ports.Control };
+        // Some blobs start like the real thing, so they get past the first checks.
+        var prefixed = Gen.Select(Gen.OneOf<byte[]>("CNB1"u8.ToArray(), "GET / HTTP/1.1\r\n"u8.ToArray(), "POST /v1/jobs HTTP/1.1\r\nContent-Length: 9\r\n\r\n"u8.ToArray()),
+            Gen.Byte.Array[0, 200], (head, tail) => head.Concat(tail).ToArray());
+        var blobs = Gen.OneOf(prefixed, Gen.Byte.Array[0, 400]);
+        using var udp = new UdpClient(AddressFamily.InterNetwork);
+        udp.Connect(IPAddress.Loopback, agent.Ports.Udp);
+        blobs.Sample(blob =>
+        {
+            foreach (var port in ports)
+            {
+                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Connect(IPAddress.Loopback, port);
+                socket.Send(blob);
+                socket.Shutdown(SocketShutdown.Send);
+            }
+            udp.Send(blob.Length > 0 ? blob : [0]);
+        }, iter: 300, threads: 1);
+        await Task.Delay(300);
+        await agent.AssertServesAsync();
+        using var client = new AgentClient(new Uri($"http://127.0.0.1:{agent.Ports.Control}/"), Token);
+        Assert.Equal(agent.Ports, (await client.InfoAsync(default)).Ports);
     }
 }
