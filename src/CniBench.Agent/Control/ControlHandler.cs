@@ -28,17 +28,18 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
         if (request.Path == "/healthz") return new HttpResponse(200, "ok\n"u8.ToArray());
         if (Refusal(request) is { } refusal) return refusal;
         var segments = request.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var controller = request.Header(ControlProtocol.ControllerHeader) is { Length: > 0 and <= 64 } named ? named : "anonymous";
         try
         {
             return (request.Method, segments) switch
             {
                 ("GET", ["v1", "info"]) => Json(200, InfoFor(request), ContractsJson.Default.AgentInfo),
                 ("GET", ["v1", "clock"]) => Json(200, new ClockReading(UnixClock.NowMicroseconds()), ContractsJson.Default.ClockReading),
-                ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), cancellationToken)),
-                ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),
-                ("POST", ["v1", "jobs", var id, "finish"]) => Reply(jobs.Finish(id)),
-                ("GET", ["v1", "jobs", var id]) => Reply(jobs.Poll(id, Cursor(request))),
-                ("DELETE", ["v1", "jobs", var id]) => Reply(jobs.Cancel(id)),
+                ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), controller, cancellationToken)),
+                ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, controller, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),
+                ("POST", ["v1", "jobs", var id, "finish"]) => Reply(jobs.Finish(id, controller)),
+                ("GET", ["v1", "jobs", var id]) => Reply(jobs.Poll(id, controller, Cursor(request))),
+                ("DELETE", ["v1", "jobs", var id]) => Reply(jobs.Cancel(id, controller)),
                 _ => Error(404, $"no route {request.Method} {request.Path}"),
             };
         }

@@ -8,7 +8,7 @@ namespace CniBench.Agent.Control;
 /// One job and its state machine: prepared → ready → running → done | failed. Any state before
 /// done may fail. Every control request touching the job counts as a sign of life from the controller.
 /// </summary>
-public sealed class Job(string id, JobSpec spec)
+public sealed class Job(string id, JobSpec spec, string owner)
 {
     private readonly Lock _gate = new();
     private readonly List<Sample> _samples = new();
@@ -18,6 +18,9 @@ public sealed class Job(string id, JobSpec spec)
     private int _startClaimed;
 
     public string Id { get; } = id;
+
+    /// <summary>The controller that created the job; no other may see, start or stop it.</summary>
+    public string Owner { get; } = owner;
     public JobSpec Spec { get; } = spec;
     public JobState State { get; private set; } = JobState.Prepared;
     public string? Error { get; private set; }

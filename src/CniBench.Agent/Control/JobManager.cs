@@ -20,7 +20,6 @@ public sealed class JobManager : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Task> _running = new();
     private readonly AgentLog _log;
     private readonly Timer _watchdog;
-    private long _nextId;
 
     public JobManager(AgentLog log, TimeSpan? watchdogPeriod = null)
     {
@@ -32,7 +31,7 @@ public sealed class JobManager : IAsyncDisposable
     public sealed record Outcome(int HttpStatus, JobStatus? Status, string? Error);
 
     /// <summary>Validates and prepares a job; a client job checks that its target answers before it is ready.</summary>
-    public async Task<Outcome> CreateAsync(JobSpec spec, CancellationToken cancellationToken)
+    public async Task<Outcome> CreateAsync(JobSpec spec, string controller, CancellationToken cancellationToken)
     {
         var problems = Limits.Check(spec.Workload).ToList();
         if (spec.DurationMs < Limits.MinDuration.TotalMilliseconds || spec.DurationMs > Limits.MaxDuration.TotalMilliseconds)
@@ -47,8 +46,14 @@ public sealed class JobManager : IAsyncDisposable
         if (_jobs.Values.Count(j => j.State is JobState.Prepared or JobState.Ready) >= MaxWaitingJobs)
             return new Outcome(429, null, $"{MaxWaitingJobs} jobs already wait to start on this agent; start or cancel one first");
 
+        // One controller at a time: another's live jobs (its controller still polling) make this agent busy.
+        var others = _jobs.Values.Where(j => j.Owner != controller && j.State is JobState.Prepared or JobState.Ready or JobState.Running
+                                             && j.SilentFor <= TimeSpan.FromMilliseconds(j.Spec.ControllerTimeoutMs)).ToArray();
+        if (others.Length > 0)
+            return new Outcome(409, null, $"this agent is busy: another controller has {others.Length} job(s) here; try again when they end (jobs are abandoned {others.Max(j => j.Spec.ControllerTimeoutMs) / 1000.0:0.#} s after their controller goes silent)");
         EvictFinished();
-        var job = new Job($"job-{Interlocked.Increment(ref _nextId)}", spec);
+        // Not guessable: a job id is no handle for anyone but its controller.
+        var job = new Job($"job-{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6)).ToLowerInvariant()}", spec, controller);
         _jobs[job.Id] = job;
         var unreachable = await Preflight.CheckAsync(spec.Workload, cancellationToken);
         if (unreachable is not null) job.TryMove(JobState.Failed, unreachable);
@@ -57,9 +62,9 @@ public sealed class JobManager : IAsyncDisposable
         return new Outcome(201, job.Status(0), null);
     }
 
-    public Outcome Start(string id, long startAtUnixMs)
+    public Outcome Start(string id, string controller, long startAtUnixMs)
     {
-        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        if (!_jobs.TryGetValue(id, out var job) || job.Owner != controller) return NotFound(id);
         job.Touch();
         if (!job.TryClaimStart())
             return new Outcome(409, job.Status(0), job.State == JobState.Ready
@@ -69,23 +74,23 @@ public sealed class JobManager : IAsyncDisposable
         return new Outcome(200, job.Status(0), null);
     }
 
-    public Outcome Poll(string id, int cursor)
+    public Outcome Poll(string id, string controller, int cursor)
     {
-        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        if (!_jobs.TryGetValue(id, out var job) || job.Owner != controller) return NotFound(id);
         job.Touch();
         return new Outcome(200, job.Status(cursor), null);
     }
 
-    public Outcome Cancel(string id)
+    public Outcome Cancel(string id, string controller)
     {
-        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        if (!_jobs.TryGetValue(id, out var job) || job.Owner != controller) return NotFound(id);
         job.Abort("cancelled by the controller");
         return new Outcome(200, job.Status(0), null);
     }
 
-    public Outcome Finish(string id)
+    public Outcome Finish(string id, string controller)
     {
-        if (!_jobs.TryGetValue(id, out var job)) return NotFound(id);
+        if (!_jobs.TryGetValue(id, out var job) || job.Owner != controller) return NotFound(id);
         job.Touch();
         return job.Finish()
             ? new Outcome(200, job.Status(0), null)

@@ -32,18 +32,23 @@ public static class HostActivity
     /// <summary>Other processes' CPU since <paramref name="before"/>: their total, the kernel threads' total, and the busiest few.</summary>
     public static (double Other, double KernelThreads, IReadOnlyList<ProcessShare> Top) Since(Reading before)
     {
-        var after = Read();
-        double seconds = Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp).TotalSeconds;
-        var self = Environment.ProcessId;
-        var perProcess = after.Processes.Where(p => p.Key != self && p.Value.Name != AgentProcessName)
-            .Select(p => (p.Value.Name, Percent: 100.0 * (p.Value.Ticks - (before.Processes.TryGetValue(p.Key, out var then) && then.Name == p.Value.Name ? then.Ticks : 0))
-                                                 / ProcessCpu.TicksPerSecond / Math.Max(1e-6, seconds)))
-            .Where(p => p.Percent > 0)
-            .ToArray();
+        var perProcess = OthersBetween(before, Read()).Select(p => (p.Name, p.Percent)).ToArray();
         var kernel = perProcess.Where(p => IsKernelWork(p.Name)).Sum(p => p.Percent);
         var others = perProcess.Where(p => !IsKernelWork(p.Name)).GroupBy(p => p.Name)
             .Select(g => new ProcessShare(g.Key, g.Sum(p => p.Percent))).OrderByDescending(p => p.CpuPercent).ToArray();
         return (others.Sum(p => p.CpuPercent), kernel, others.Take(TopProcesses).ToArray());
+    }
+
+    /// <summary>Every process but the agents and this one, with the CPU it used between two readings (percent of a core).</summary>
+    public static IReadOnlyList<(int Pid, string Name, double Percent)> OthersBetween(Reading before, Reading after)
+    {
+        double seconds = Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp).TotalSeconds;
+        var self = Environment.ProcessId;
+        return after.Processes.Where(p => p.Key != self && p.Value.Name != AgentProcessName)
+            .Select(p => (p.Key, p.Value.Name, Percent: 100.0 * (p.Value.Ticks - (before.Processes.TryGetValue(p.Key, out var then) && then.Name == p.Value.Name ? then.Ticks : 0))
+                                                   / ProcessCpu.TicksPerSecond / Math.Max(1e-6, seconds)))
+            .Where(p => p.Percent > 0)
+            .ToArray();
     }
 
     /// <summary>Kernel threads that carry network work (softirq, workqueues, interrupt threads): the dataplane's, not another program's.</summary>

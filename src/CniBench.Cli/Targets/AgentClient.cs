@@ -9,6 +9,9 @@ namespace CniBench.Cli.Targets;
 /// <summary>The controller's side of the control protocol (docs/protocol.md), over HTTP.</summary>
 public sealed class AgentClient : IDisposable
 {
+    /// <summary>This controller process, to every agent: its jobs are its own, and an agent busy with another's says so.</summary>
+    public static readonly string ControllerId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+
     private readonly HttpClient _http;
 
     public AgentClient(Uri baseAddress, string token, TimeSpan? requestTimeout = null, HttpMessageHandler? handler = null)
@@ -16,6 +19,7 @@ public sealed class AgentClient : IDisposable
         _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = requestTimeout ?? TimeSpan.FromSeconds(5) };
         _http.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, ControlProtocol.Version.ToString(CultureInfo.InvariantCulture));
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(ControlProtocol.TokenScheme, token);
+        _http.DefaultRequestHeaders.Add(ControlProtocol.ControllerHeader, ControllerId);
     }
 
     public Uri BaseAddress => _http.BaseAddress!;

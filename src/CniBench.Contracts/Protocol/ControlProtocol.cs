@@ -15,6 +15,9 @@ public static class ControlProtocol
     /// </summary>
     public const string ProxyTokenHeader = "X-CniBench-Token";
 
+    /// <summary>Which controller sends a request: jobs belong to the controller that created them.</summary>
+    public const string ControllerHeader = "X-CniBench-Controller";
+
     /// <summary>Data-path hello (TCP) and datagram header (UDP) magics.</summary>
     public static ReadOnlySpan<byte> TcpMagic => "CNB1"u8;
     public static ReadOnlySpan<byte> UdpMagic => "CNU1"u8;

@@ -361,4 +361,37 @@ public class HostileInputTests
         using var client = new AgentClient(new Uri($"http://127.0.0.1:{agent.Ports.Control}/"), Token);
         Assert.Equal(agent.Ports, (await client.InfoAsync(default)).Ports);
     }
+
+    [Fact]
+    public async Task A_second_controller_is_told_the_agent_is_busy_and_cannot_touch_the_first_ones_jobs()
+    {
+        await using var server = new TestAgentServer();
+        using var first = new AgentClient(server.ControlUri, TestAgentServer.Token);
+        var job = await first.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 1500), default);
+        await first.StartJobAsync(job.Id, 0, default);
+        Assert.Matches("^job-[0-9a-f]{12}$", job.Id); // not job-1, job-2, ...: nobody guesses another's
+
+        using var other = new HttpClient { BaseAddress = server.ControlUri };
+        other.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, "1");
+        other.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"Bearer {TestAgentServer.Token}");
+        other.DefaultRequestHeaders.Add(ControlProtocol.ControllerHeader, "someone-else");
+        var spec = JsonSerializer.Serialize(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 500), ContractsJson.Default.JobSpec);
+        using (var busy = await other.PostAsync("v1/jobs", new StringContent(spec)))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, busy.StatusCode);
+            Assert.Contains("this agent is busy: another controller has 1 job(s) here", await busy.Content.ReadAsStringAsync());
+        }
+        using (var cancel = await other.DeleteAsync($"v1/jobs/{job.Id}")) Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        using (var poll = await other.GetAsync($"v1/jobs/{job.Id}")) Assert.Equal(HttpStatusCode.NotFound, poll.StatusCode);
+
+        JobStatus status;
+        do
+        {
+            await Task.Delay(200);
+            status = await first.PollAsync(job.Id, 0, default);
+        } while (status.State is JobState.Ready or JobState.Running);
+        Assert.Equal(JobState.Done, status.State); // untouched by the other controller
+        using var free = await other.PostAsync("v1/jobs", new StringContent(spec));
+        Assert.Equal(HttpStatusCode.Created, free.StatusCode);
+    }
 }

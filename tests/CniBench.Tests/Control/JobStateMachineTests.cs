@@ -24,7 +24,7 @@ public class JobStateMachineTests
     [Fact]
     public void A_failed_job_keeps_its_first_reason()
     {
-        var job = new Job("j", new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000));
+        var job = new Job("j", new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), "controller");
         Assert.True(job.TryMove(JobState.Ready));
         job.Abort("first");
         job.Abort("second");

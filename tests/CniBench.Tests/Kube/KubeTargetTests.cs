@@ -234,7 +234,9 @@ public class KubeConvergenceTests(ITestOutputHelper output)
                 foreach (var (change, ms) in data.Changes.Zip(node.ReachedMs).Where(x => x.First.Added is not null))
                 {
                     double programmed = (cluster.Endpoints.FirstProgrammedUnixUs(change.Added!)!.Value - change.IssuedUnixUs) / 1000.0;
-                    Assert.True(ms is { } r && r >= programmed - 5 && r <= programmed + 1000,
+                    // Below by up to 50 ms: a probe is stamped when it starts, and on a busy machine one started just before
+                    // the switch may take that long to connect through it.
+                    Assert.True(ms is { } r && r >= programmed - 50 && r <= programmed + 1000,
                         $"{node.Node}: {change.Added} reached {ms:0.0} ms after the controller saw it added; the proxy sent to it from {programmed:0.0} ms");
                 }
             }

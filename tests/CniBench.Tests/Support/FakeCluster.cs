@@ -296,7 +296,7 @@ public sealed class FakeCluster : IAsyncDisposable
     private async Task ForwardAsync(TestAgentServer agent, string rest, FakeApiServer.Request r, HttpListenerResponse response)
     {
         using var request = new HttpRequestMessage(new HttpMethod(r.Method), new Uri(agent.ControlUri, rest.TrimStart('/')));
-        foreach (var name in new[] { "CniBench-Protocol", "X-CniBench-Token" })
+        foreach (var name in new[] { "CniBench-Protocol", "X-CniBench-Token", "X-CniBench-Controller" })
             if (r.Headers[name] is { } value) request.Headers.TryAddWithoutValidation(name, value);
         if (r.Body.Length > 0) request.Content = new StringContent(r.Body, Encoding.UTF8, "application/json");
         using var answer = await _forward.SendAsync(request);
