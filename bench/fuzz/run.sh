@@ -14,11 +14,10 @@ mkdir -p "$out"
 command -v afl-fuzz >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq afl++ >/dev/null; }
 [ -x "$out/tools/sharpfuzz" ] || dotnet tool install SharpFuzz.CommandLine --tool-path "$out/tools" >/dev/null
 
+rm -rf "$out/bin"
 dotnet publish CniBench.Fuzz -c Release -o "$out/bin" -nologo -v quiet
-# Instrument the code under test (not the harness, not the framework).
-for dll in CniBench.Agent.dll CniBench.Contracts.dll; do "$out/tools/sharpfuzz" "$out/bin/$dll" >/dev/null; done
-# cnibench-agent.dll is the agent's assembly name.
-[ -f "$out/bin/cnibench-agent.dll" ] && "$out/tools/sharpfuzz" "$out/bin/cnibench-agent.dll" >/dev/null || true
+# Instrument the code under test (the agent's assembly and the contracts; not the harness, not the framework).
+for dll in cnibench-agent.dll CniBench.Contracts.dll; do "$out/tools/sharpfuzz" "$out/bin/$dll" >/dev/null; done
 
 seeds=$out/seeds
 mkdir -p "$seeds"/{tcp-hello,udp-header,http,control-json}
@@ -31,7 +30,7 @@ printf '{"workload":{"kind":"probe","rate":"NaN","target":"127.0.0.1:1"},"warmup
 
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_SKIP_BIN_CHECK=1
 for t in "${targets[@]}"; do
-  rm -rf "$out/findings/$t"
+  rm -rf "$out/findings/$t"; mkdir -p "$out/findings"
   timeout $((seconds + 30)) afl-fuzz -i "$seeds/$t" -o "$out/findings/$t" -t 5000 -m none -V "$seconds" -- dotnet "$out/bin/cnibench-fuzz.dll" "$t" >"$out/$t.log" 2>&1 || true
   stats=$(find "$out/findings/$t" -name fuzzer_stats | head -n 1)
   if [ -z "$stats" ]; then echo "$t: afl-fuzz did not start (see $out/$t.log)"; continue; fi
