@@ -17,7 +17,8 @@ public sealed class AgentPool : IAsyncDisposable
     {
         if (_agents.TryGetValue(key, out var existing))
         {
-            if (!existing.HasExited) return existing;
+            // A stopped or hung agent has not exited but is no use: it is killed and replaced like a dead one.
+            if (!existing.HasExited && await existing.AnswersAsync()) return existing;
             await existing.DisposeAsync();
             _agents.Remove(key);
         }

@@ -126,6 +126,21 @@ public sealed class AgentProcess : IAsyncDisposable
         Client = new AgentClient(new Uri($"http://{host}/"), token);
     }
 
+    /// <summary>Whether the agent answers its control API within a second (a SIGSTOPped one does not).</summary>
+    public async Task<bool> AnswersAsync()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await Client.InfoAsync(timeout.Token);
+            return true;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or AgentRequestException)
+        {
+            return false;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         Client?.Dispose();

@@ -83,6 +83,42 @@ public class LocalRunTests
         Assert.All(outcome.Results, r => Assert.StartsWith("[::1]:", r.Workload.Target));
     }
 
+    [Fact]
+    public async Task A_stopped_agent_fails_its_case_is_replaced_for_the_next_and_is_gone_at_the_end()
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        await using var target = new LocalTarget(AgentCommand.Locate());
+        var scenario = Tiny(duration: "2s", repetitions: 2);
+        var agents = await target.PrepareAsync(scenario.Cases[0], CancellationToken.None);
+        int pid = agents.Server.Info.Pid;
+        bool stopped = false;
+        var observer = new Observer(s =>
+        {
+            if (stopped || s.Phase != Phase.Measured) return;
+            stopped = true;
+            ChildProcess.KillPid(pid, 19); // SIGSTOP: alive, holding its sockets, answering nothing
+        });
+        try
+        {
+            var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
+                .RunAsync(scenario, "stop", new Dictionary<string, string>(), CancellationToken.None);
+            Assert.Equal(RunState.Failed, outcome.State);
+            Assert.Equal(ResultState.Failed, outcome.Results[0].State);
+            Assert.Contains("server agent stopped answering for 5s", outcome.Results[0].Error);
+            Assert.NotEmpty(outcome.Results[0].Client.Samples); // what was measured before it stopped is kept
+            Assert.Equal(ResultState.Ok, outcome.Results[1].State); // a new server agent took its place
+            Assert.DoesNotContain(pid, target.AgentPids);
+        }
+        finally
+        {
+            ChildProcess.KillPid(pid, 18); // SIGCONT, in case the target did not kill it
+        }
+        await target.DisposeAsync();
+        await Task.Delay(200);
+        Assert.False(AgentProcesses.IsAlive(pid), $"the stopped agent {pid} was left behind");
+    }
+
     [Theory]
     [InlineData("client")]
     [InlineData("server")]
