@@ -13,7 +13,7 @@ public class DeployArtifactTests
     public void The_kustomize_manifests_hold_to_the_apis_rules()
     {
         var files = Directory.GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).ToArray();
-        Assert.Equal(4, files.Length);
+        Assert.Equal(5, files.Length);
         foreach (var doc in files.SelectMany(DeployFiles.Documents))
         {
             // A Deployment's pod template is checked as the Pod it becomes.
@@ -23,6 +23,24 @@ public class DeployArtifactTests
             if ((string?)checkable["kind"] == "Pod") checkable["spec"]!["restartPolicy"] ??= "Always";
             Assert.True(ManifestRules.Check(checkable).Count == 0, string.Join("; ", ManifestRules.Check(checkable)));
         }
+    }
+
+    [Fact]
+    public void The_control_port_is_admitted_only_from_the_controller_and_the_data_ports_from_anyone()
+    {
+        var policy = DeployFiles.Documents(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "networkpolicy.yaml")).Single();
+        Assert.Equal("NetworkPolicy", (string?)policy["kind"]);
+        var rules = policy["spec"]!["ingress"]!.AsArray().Select(r => r!.AsObject()).ToArray();
+        int[] Ports(JsonObject rule) => rule["ports"]!.AsArray().Select(p => (int)(long)p!["port"]!).ToArray();
+        var control = Assert.Single(rules, r => Ports(r).Contains(7200));
+        Assert.Equal([7200], Ports(control));
+        Assert.NotEmpty(control["from"]!.AsArray());
+        Assert.All(control["from"]!.AsArray(), peer => Assert.Equal("controller", (string?)peer!["podSelector"]!["matchLabels"]!["cnibench.dev/role"]));
+        var data = Assert.Single(rules, r => !Ports(r).Contains(7200));
+        Assert.Equal([7201, 7202, 7280], Ports(data));
+        Assert.Null(data["from"]); // from every peer
+        // Agents refuse short tokens, so no token may ship: the overlay reads one from a file of the user's.
+        Assert.DoesNotContain("secretGenerator", File.ReadAllText(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "kustomization.yaml")).Split('#')[0]);
     }
 
     [Fact]
