@@ -60,8 +60,7 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     results.Add(result);
                     try
                     {
-                        if (unsaved is null) store.SaveResult(result);
-                        else unsaved.Add(result);
+                        store.SaveResult(result);
                     }
                     catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
                     {
@@ -98,7 +97,7 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
             try { store.FinishRun(run.Id, state, finished, error); }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
             {
-                (unsaved ??= new UnsavedResults(store.FallbackDirectory, run)).Finish(run);
+                unsaved ??= new UnsavedResults(store.FallbackDirectory, run);
             }
             if (unsaved is not null)
             {
