@@ -34,7 +34,8 @@ def run_bench(work):
     rng = random.Random(1)
     total = 0
     for run_id, config, factor in (("bench-baseline", "baseline", 1.0), ("bench-candidate", "candidate", 0.9)):
-        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (run_id, run_row[0], run_row[1], config, *run_row[2:]))
+        con.execute("INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, run_row[0], run_row[1], config, *run_row[2:]))
         for i in range(500):
             doc = json.loads(json.dumps(docs[i % len(docs)]))
             doc.update(runId=run_id, config=config, repetition=i // len(docs) + 1)
@@ -56,7 +57,7 @@ def run_bench(work):
 
     for name, args, target in (
         ("report (html, md, csv, json)", ["report", "--run", "bench-baseline", "--run", "bench-candidate", "--format", "html,md,csv,json", "--out", os.path.join(work, "report")], 2.0),
-        ("compare", ["compare", "-b", "baseline", "-c", "candidate"], 1.0),
+        ("compare", ["compare", "-b", "baseline", "--candidate", "candidate"], 1.0),
     ):
         median, low, high = timed(args)
         print(f"{name:30} median {median:.2f} s (min {low:.2f}, max {high:.2f}) target < {target:.0f} s: {'ok' if median < target else 'MISSED'}")
