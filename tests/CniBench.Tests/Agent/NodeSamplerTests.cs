@@ -16,7 +16,12 @@ public class NodeSamplerTests
         Assert.Equal(("a (b) c", 7L + 8), ProcessCpu.Parse("17 (a (b) c) R 1 17 17 0 -1 0 0 0 0 0 7 8 0 0 20 0 1 0 0 0 0"));
         Assert.Null(ProcessCpu.Parse("garbage"));
     }
+}
 
+/// <summary>The same against a real busy process: it needs a share of a core, so it is an integration test.</summary>
+[Trait(Category.Name, Category.Integration)]
+public class NodeSamplerProcessTests
+{
     [Fact]
     public async Task A_monitor_job_measures_the_cpu_of_the_named_processes_and_the_nodes_memory()
     {
