@@ -37,9 +37,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
     {
         using var _ = _connections.Track(socket);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
-        var remote = socket.RemoteEndPoint?.ToString() ?? "?";
-        var connection = new HttpConnectionInfo(AddressOf(socket.LocalEndPoint), AddressOf(socket.RemoteEndPoint));
+        string remote = "?";
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);
         int start = 0, end = 0;
@@ -47,6 +45,10 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         bool admitted = false;
         try
         {
+            // Inside the try: a shutdown may close the socket before this connection is even looked at.
+            if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
+            remote = socket.RemoteEndPoint?.ToString() ?? "?";
+            var connection = new HttpConnectionInfo(AddressOf(socket.LocalEndPoint), AddressOf(socket.RemoteEndPoint));
             while (true)
             {
                 var parsed = HttpRequestParser.TryParse(buffer.AsSpan(start, end - start), limits, connection);

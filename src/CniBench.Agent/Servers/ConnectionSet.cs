@@ -48,7 +48,7 @@ public sealed class ConnectionSet(int maxConnections)
             }
             if (_sockets.Count >= maxConnections)
             {
-                rejects.Info($"{name}: {maxConnections} connections open; closing a new one from {socket.RemoteEndPoint}");
+                rejects.Info($"{name}: {maxConnections} connections open; closing a new one");
                 socket.Dispose();
                 continue;
             }
