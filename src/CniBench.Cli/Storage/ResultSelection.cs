@@ -25,8 +25,9 @@ public sealed record ResultSelection(string Key, IReadOnlyList<RunRecord> Runs, 
     {
         var runs = store.ListRuns();
         if (key == "latest" || runs.Any(r => r.Id.StartsWith(key, StringComparison.Ordinal))) return OfRun(store, store.ResolveRun(key));
-        if (store.ConfigLabels().Contains(key)) return OfConfig(store, key, includeIncomplete);
-        throw new StoreException($"{flag}: no run or configuration label '{key}'; allowed: a run id (or its first characters, or 'latest') from 'cnibench runs list', or one of the labels: {string.Join(", ", store.ConfigLabels())}");
+        var labels = store.ConfigLabels();
+        if (labels.Contains(key)) return OfConfig(store, key, includeIncomplete);
+        throw new StoreException($"{flag}: no run or configuration label '{key}'; allowed: a run id (or its first characters, or 'latest') from 'cnibench runs list', or one of the labels: {string.Join(", ", labels)}");
     }
 
     public static ResultSelection OfConfig(ResultStore store, string label, bool includeIncomplete)

@@ -297,7 +297,7 @@ public class LabServiceTests(ITestOutputHelper output)
     public async Task Ctrl_c_during_a_run_on_a_lab_of_its_own_removes_the_lab_its_cgroups_and_agents()
     {
         Requires.Lab();
-        if (ChildProcess.IgnoredHere(ChildProcess.SIGINT)) Assert.Skip("SIGINT is ignored by this test process (started as a background job), so cnibench would inherit that");
+        Requires.SignalReachesChildren(ChildProcess.SIGINT);
         await LabRuns.RequireNoLabUpAsync();
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\nplacement: pod-to-cluster-ip\ncases:\n  - workload: tcp-crr\n    proxy: ebpf\n");

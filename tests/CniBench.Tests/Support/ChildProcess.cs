@@ -86,13 +86,6 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
 
-    /// <summary>Whether this process ignores the signal (SigIgn in /proc/self/status): a child started from here would too.</summary>
-    public static bool IgnoredHere(int signal)
-    {
-        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (signal - 1))) != 0;
-    }
-
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 

@@ -26,6 +26,17 @@ public static class Requires
         if (!File.Exists(Chromium)) Assert.Skip($"{Chromium} is not installed (apt-get install chromium; .ci/run does)");
     }
 
+    /// <summary>
+    /// A signal sent to a child started from here reaches its handler: not so when this process ignores it
+    /// (SigIgn in /proc/self/status; a background job of a non-interactive shell ignores SIGINT), as children inherit that.
+    /// </summary>
+    public static void SignalReachesChildren(int signal)
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        if (line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (signal - 1))) != 0)
+            Assert.Skip($"signal {signal} is ignored by this test process (started as a background job), so a child would inherit that");
+    }
+
     public static bool OnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/sbin").Append("/sbin")
             .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, tool)));
