@@ -126,19 +126,18 @@ public sealed class AgentServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A controller needs a handful; more are someone else's.</summary>
-    private const int MaxControlConnections = 64;
-
     public Task RunAsync(CancellationToken cancellationToken)
     {
         var echo = new EchoHandler(_options.Identity);
         var control = new ControlHandler(_jobs, () => Info, _options.Token);
-        int dataCapacity = ConnectionSet.DataPortCapacity();
+        // A controller needs a handful of control connections; more are someone else's.
+        var budget = DescriptorBudget.ForThisProcess();
+        _log.Info($"connections at most: control {budget.Control}, tcp and http {budget.DataPort} each");
         return Task.WhenAll(
-            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", MaxControlConnections, control.Admit).RunAsync(cancellationToken),
-            new TcpDataServer(_tcp, _log, dataCapacity).RunAsync(cancellationToken),
+            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", budget.Control, control.Admit).RunAsync(cancellationToken),
+            new TcpDataServer(_tcp, _log, budget.DataPort).RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
-            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", dataCapacity).RunAsync(cancellationToken));
+            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort).RunAsync(cancellationToken));
     }
 
     public async ValueTask DisposeAsync()

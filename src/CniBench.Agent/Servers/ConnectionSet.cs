@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 
 namespace CniBench.Agent;
 
@@ -66,28 +65,6 @@ public sealed class ConnectionSet(int maxConnections)
     {
         foreach (var socket in _sockets.Keys) socket.Dispose();
     }
-
-    /// <summary>
-    /// How many connections the data ports may hold each: half of what the descriptor limit leaves after a
-    /// reserve for everything else (files, the control port, workload sockets), at most <paramref name="ceiling"/>.
-    /// </summary>
-    public static int DataPortCapacity(int ceiling = 20_000, int reserve = 512)
-    {
-        long limit = GetRLimit(RlimitNofile, out var rlimit) == 0 ? (long)Math.Min(rlimit.Current, int.MaxValue) : 1024;
-        return (int)Math.Clamp((limit - reserve) / 2, 64, ceiling);
-    }
-
-    private const int RlimitNofile = 7;
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct RLimit
-    {
-        public ulong Current;
-        public ulong Maximum;
-    }
-
-    [DllImport("libc", EntryPoint = "getrlimit")]
-    private static extern int GetRLimit(int resource, out RLimit limit);
 
     private sealed class Registration(ConnectionSet set, Socket socket) : IDisposable
     {

@@ -27,11 +27,15 @@ public class HostileInputTests
         public required AgentPorts Ports { get; init; }
         public required TempDirectory Dir { get; init; }
 
-        public static async Task<AgentUnderTest> StartAsync()
+        /// <param name="maxDescriptors">When set, the agent runs under prlimit with this RLIMIT_NOFILE.</param>
+        public static async Task<AgentUnderTest> StartAsync(int? maxDescriptors = null)
         {
             var dir = new TempDirectory();
-            var process = ChildProcess.Start("cnibench-agent", dir.Path, new Dictionary<string, string?> { ["CNIBENCH_TOKEN"] = Token },
-                "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0");
+            string[] serve = ["serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
+            var environment = new Dictionary<string, string?> { ["CNIBENCH_TOKEN"] = Token };
+            var process = maxDescriptors is int n
+                ? ChildProcess.Start("/usr/bin/prlimit", dir.Path, environment, [$"--nofile={n}:{n}", "--", Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. serve])
+                : ChildProcess.Start("cnibench-agent", dir.Path, environment, serve);
             await process.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
             var info = JsonSerializer.Deserialize(process.Stdout.Split('\n')[0], ContractsJson.Default.AgentInfo)!;
             return new AgentUnderTest { Process = process, Ports = info.Ports, Dir = dir };
@@ -290,6 +294,47 @@ public class HostileInputTests
         using var client = new HttpClient();
         var body = await client.GetStringAsync($"http://{server.EndPoint}/healthz");
         Assert.Equal("ok\n", body);
+    }
+
+    [Fact]
+    public async Task Clients_cannot_fill_the_descriptor_table_and_the_agent_serves_again_once_they_leave()
+    {
+        if (!File.Exists("/usr/bin/prlimit")) Assert.Skip("prlimit (util-linux) is not installed");
+        // 160 descriptors, 64 idle clients on each port: without caps sized from the limit the table filled,
+        // the runtime could not start a thread and the agent aborted ("Out of memory").
+        const int limit = 160;
+        await using var agent = await AgentUnderTest.StartAsync(maxDescriptors: limit);
+        var held = new List<Socket>();
+        try
+        {
+            foreach (var port in new[] { agent.Ports.Control, agent.Ports.Tcp, agent.Ports.Http })
+                for (int i = 0; i < 64; i++)
+                {
+                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    await socket.ConnectAsync(IPAddress.Loopback, port); // completes from the backlog whatever the agent does
+                    held.Add(socket);
+                }
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            Assert.False(agent.Process.HasExited, $"the agent exited for lack of descriptors: {agent.Process.Stderr}");
+            int open = Directory.GetFiles($"/proc/{agent.Process.Pid}/fd").Length;
+            Assert.True(open < limit - 16, $"the agent holds {open} of {limit} descriptors: no reserve left");
+            int closed = 0;
+            foreach (var socket in held) if (await ClosedWithinAsync(socket, TimeSpan.FromMilliseconds(20))) closed++;
+            Assert.True(closed >= 64, $"only {closed} of {held.Count} clients past the caps were closed");
+            int failures = agent.Process.Stderr.Split('\n').Count(l => l.Contains("accept failed", StringComparison.Ordinal));
+            Assert.InRange(failures, 0, 40); // never thousands of lines
+        }
+        finally
+        {
+            foreach (var socket in held) socket.Dispose();
+        }
+        // Room again: a normal client is served on the data port.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try { await agent.AssertServesAsync(); break; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(200); }
+        }
     }
 
     [Fact]
