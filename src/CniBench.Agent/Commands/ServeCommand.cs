@@ -2,6 +2,7 @@ using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;
@@ -25,9 +26,11 @@ public static class ServeCommand
         var token = new Option<string?>("--token") { Description = "Token the controller must send, 16 bytes or more; visible to every local user in the process list: prefer --token-file or $CNIBENCH_TOKEN" };
         var tokenFile = new Option<string?>("--token-file") { Description = "Read the token from this file (its first line)" };
         var controlSocket = new Option<string?>("--control-socket") { Description = "Serve the control API on this Unix socket instead of --control-port (for controllers in another network namespace)" };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "Serve the control API over TLS with this PEM certificate (with --tls-key); its SHA-256 is printed for the controller to pin" };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The PEM private key of --tls-cert" };
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process ends (used by the local target so no agent outlives its controller)" };
 
-        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, tokenFile, controlSocket, parentPid };
+        var command = new Command("serve", "Serve every workload and the control API until stopped") { bind, control, tcp, udp, http, token, tokenFile, controlSocket, tlsCert, tlsKey, parentPid };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var log = new AgentLog(Console.Error);
@@ -68,8 +71,23 @@ public static class ServeCommand
                 Console.Error.WriteLine($"cnibench-agent: the token is {System.Text.Encoding.UTF8.GetByteCount(secret)} bytes; allowed: {MinTokenBytes} or more (e.g. `openssl rand -hex 16`), so that it cannot be guessed");
                 return ExitCodes.BadInput;
             }
+            X509Certificate2? certificate = null;
+            if (parse.GetValue(tlsCert) is not null || parse.GetValue(tlsKey) is not null)
+            {
+                if (parse.GetValue(tlsCert) is not { } certPath || parse.GetValue(tlsKey) is not { } keyPath)
+                {
+                    Console.Error.WriteLine("cnibench-agent: --tls-cert and --tls-key: give both (PEM files) or neither");
+                    return ExitCodes.BadInput;
+                }
+                try { certificate = X509Certificate2.CreateFromPemFile(certPath, keyPath); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+                {
+                    Console.Error.WriteLine($"cnibench-agent: --tls-cert {certPath} / --tls-key {keyPath}: not a usable PEM certificate and key: {e.Message}");
+                    return ExitCodes.BadInput;
+                }
+            }
             var identity = new AgentIdentity(Environment.MachineName, Environment.GetEnvironmentVariable("POD_NAME"), Environment.GetEnvironmentVariable("NODE_NAME"));
-            var options = new ServeOptions(address!, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket), dualStack);
+            var options = new ServeOptions(address!, parse.GetValue(control), parse.GetValue(tcp), parse.GetValue(udp), parse.GetValue(http), secret, identity, parse.GetValue(controlSocket), dualStack, certificate);
 
             AgentServer server;
             try
@@ -90,6 +108,7 @@ public static class ServeCommand
                 Console.Out.Flush();
                 var p = server.Info.Ports;
                 log.Info($"serving on {address}: control {server.Info.ControlSocket ?? p.Control.ToString(System.Globalization.CultureInfo.InvariantCulture)}, tcp {p.Tcp}, udp {p.Udp}, http {p.Http}");
+                if (server.Info.ControlTlsSha256 is { } pin) log.Info($"control API over TLS; certificate SHA-256 {pin}");
                 await server.RunAsync(stop.Token);
             }
             log.Info("stopped");

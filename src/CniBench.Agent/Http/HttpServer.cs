@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
 namespace CniBench.Agent.Http;
@@ -11,9 +13,11 @@ namespace CniBench.Agent.Http;
 /// hostile: a request must be complete within its deadline from its first byte, an idle connection is
 /// closed, a refused head (see <see cref="HttpAdmission"/>) is answered before its body is read, large
 /// bodies go out from one shared buffer, and connections beyond the cap are closed at once.
-/// A bad request is answered with its status and that connection alone is closed.
+/// A bad request is answered with its status and that connection alone is closed. With a certificate
+/// every connection speaks TLS; the handshake, too, must finish within the request deadline.
 /// </summary>
-public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits limits, AgentLog log, string name, int maxConnections, HttpAdmission? admission = null)
+public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits limits, AgentLog log, string name, int maxConnections,
+    HttpAdmission? admission = null, X509Certificate2? certificate = null)
 {
     /// <summary>Bodies up to this size are copied behind their head (one send for a pipelined batch); larger ones are streamed.</summary>
     private const int InlineFiller = 16 * 1024;
@@ -48,6 +52,8 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
             // Inside the try: a shutdown may close the socket before this connection is even looked at.
             if (socket.ProtocolType == ProtocolType.Tcp) socket.NoDelay = true;
             remote = socket.RemoteEndPoint?.ToString() ?? "?";
+            await using var stream = await OpenStreamAsync(socket, remote, cancellationToken);
+            if (stream is null) return;
             var connection = new HttpConnectionInfo(AddressOf(socket.LocalEndPoint), AddressOf(socket.RemoteEndPoint));
             while (true)
             {
@@ -57,7 +63,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                     if (admission(head.Method, head.Path, head.Headers) is { } refusal)
                     {
                         _rejects.Info($"{name}: refused {head.Method} {head.Path} from {remote} before its body: {refusal.Status}");
-                        await RefuseAsync(socket, output, buffer, refusal, cancellationToken);
+                        await RefuseAsync(stream, socket, output, buffer, refusal, cancellationToken);
                         return;
                     }
                     admitted = true;
@@ -65,13 +71,13 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                 if (parsed.Status == ParseStatus.Invalid)
                 {
                     _rejects.Info($"{name}: closing connection from {remote}: {parsed.Reason}");
-                    await RefuseAsync(socket, output, buffer, new HttpResponse(parsed.ErrorStatus, Encoding.ASCII.GetBytes(parsed.Reason + "\n"), Close: true), cancellationToken);
+                    await RefuseAsync(stream, socket, output, buffer, new HttpResponse(parsed.ErrorStatus, Encoding.ASCII.GetBytes(parsed.Reason + "\n"), Close: true), cancellationToken);
                     return;
                 }
                 if (parsed.Status == ParseStatus.Incomplete)
                 {
                     // Pipelined responses go out before we wait for more input.
-                    if (output.WrittenCount > 0) await FlushAsync(socket, output, cancellationToken);
+                    if (output.WrittenCount > 0) await FlushAsync(stream, output, cancellationToken);
                     if (start > 0)
                     {
                         buffer.AsSpan(start, end - start).CopyTo(buffer);
@@ -91,7 +97,7 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                     int n;
                     try
                     {
-                        n = await socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None, timeout.Token);
+                        n = await stream.ReadAsync(buffer.AsMemory(end), timeout.Token);
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
@@ -115,15 +121,15 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
                 long streamed = WriteResponse(output, response, keepAlive);
                 if (streamed > 0)
                 {
-                    await FlushAsync(socket, output, cancellationToken);
-                    await SendFillerAsync(socket, streamed, cancellationToken);
+                    await FlushAsync(stream, output, cancellationToken);
+                    await SendFillerAsync(stream, streamed, cancellationToken);
                 }
-                else if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(socket, output, cancellationToken);
+                else if (output.WrittenCount > 64 * 1024 || !keepAlive) await FlushAsync(stream, output, cancellationToken);
                 if (!keepAlive) return;
                 if (start == end) start = end = 0;
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             // The peer went away or we are shutting down: nothing to answer.
         }
@@ -138,20 +144,42 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         }
     }
 
-    private static async Task RefuseAsync(Socket socket, ArrayBufferWriter<byte> output, byte[] buffer, HttpResponse response, CancellationToken cancellationToken)
+    /// <summary>The connection's stream: the socket itself, or TLS over it once the handshake finished in time (null: it did not).</summary>
+    private async Task<Stream?> OpenStreamAsync(Socket socket, string remote, CancellationToken cancellationToken)
+    {
+        var plain = new NetworkStream(socket, ownsSocket: false);
+        if (certificate is null) return plain;
+        var tls = new SslStream(plain, leaveInnerStreamOpen: false);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limits.RequestTimeoutOrDefault);
+        try
+        {
+            await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = certificate }, deadline.Token);
+            return tls;
+        }
+        catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            _rejects.Info($"{name}: closing connection from {remote}: TLS handshake failed: {(e is OperationCanceledException ? $"not done within {limits.RequestTimeoutOrDefault.TotalSeconds:0}s" : e.Message)}");
+            await tls.DisposeAsync();
+            return null;
+        }
+    }
+
+    private static async Task RefuseAsync(Stream stream, Socket socket, ArrayBufferWriter<byte> output, byte[] buffer, HttpResponse response, CancellationToken cancellationToken)
     {
         WriteResponse(output, response with { Close = true }, keepAlive: false);
-        await FlushAsync(socket, output, cancellationToken);
-        await LingerAsync(socket, buffer, cancellationToken);
+        await FlushAsync(stream, output, cancellationToken);
+        await LingerAsync(stream, socket, buffer, cancellationToken);
     }
 
     /// <summary>A large body goes out from one shared read-only buffer: a slow reader holds a socket's buffer, not a copy of the body.</summary>
-    private static async Task SendFillerAsync(Socket socket, long length, CancellationToken cancellationToken)
+    private static async Task SendFillerAsync(Stream stream, long length, CancellationToken cancellationToken)
     {
         while (length > 0)
         {
-            int sent = await socket.SendAsync(Filler.AsMemory(0, (int)Math.Min(length, Filler.Length)), SocketFlags.None, cancellationToken);
-            length -= sent;
+            int chunk = (int)Math.Min(length, Filler.Length);
+            await stream.WriteAsync(Filler.AsMemory(0, chunk), cancellationToken);
+            length -= chunk;
         }
     }
 
@@ -163,14 +191,15 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
     /// Closing a socket with unread input makes the kernel send a reset, which can destroy the error
     /// response before the client reads it: stop sending, then drain a bounded amount of input first.
     /// </summary>
-    private static async Task LingerAsync(Socket socket, byte[] buffer, CancellationToken cancellationToken)
+    private static async Task LingerAsync(Stream stream, Socket socket, byte[] buffer, CancellationToken cancellationToken)
     {
+        if (stream is SslStream tls) await tls.ShutdownAsync();
         socket.Shutdown(SocketShutdown.Send);
         using var linger = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         linger.CancelAfter(TimeSpan.FromSeconds(1));
         for (int drained = 0; drained < 256 * 1024;)
         {
-            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, linger.Token);
+            int n = await stream.ReadAsync(buffer, linger.Token);
             if (n == 0) return;
             drained += n;
         }
@@ -185,14 +214,9 @@ public sealed class HttpServer(Socket listener, HttpHandler handler, HttpLimits 
         return bigger;
     }
 
-    private static async ValueTask FlushAsync(Socket socket, ArrayBufferWriter<byte> output, CancellationToken cancellationToken)
+    private static async ValueTask FlushAsync(Stream stream, ArrayBufferWriter<byte> output, CancellationToken cancellationToken)
     {
-        var data = output.WrittenMemory;
-        while (!data.IsEmpty)
-        {
-            int sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
-            data = data[sent..];
-        }
+        await stream.WriteAsync(output.WrittenMemory, cancellationToken);
         output.ResetWrittenCount();
     }
 

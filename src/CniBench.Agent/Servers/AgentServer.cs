@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
 using CniBench.Agent.Control;
 using CniBench.Agent.Http;
 using CniBench.Contracts.Protocol;
@@ -9,7 +10,9 @@ namespace CniBench.Agent.Servers;
 /// <param name="ControlSocket">When set, the control API listens on this Unix socket instead of a TCP port:
 /// a controller in another network namespace (the lab) reaches it through the file system.</param>
 /// <param name="DualStack">Listen on every IPv4 and IPv6 address with one socket per port (`--bind any`); IPv4 only where the host has no IPv6.</param>
-public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null, bool DualStack = false);
+/// <param name="ControlCertificate">When set, the control port speaks TLS with this certificate (and its key).</param>
+public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null, bool DualStack = false,
+    X509Certificate2? ControlCertificate = null);
 
 /// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
 public sealed class AgentStartupException(string message) : Exception(message);
@@ -34,7 +37,7 @@ public sealed class AgentServer : IAsyncDisposable
         _jobs = new JobManager(log);
         Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
             options.DualStack ? "any" : options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket,
-            Sampling.InterfaceMtu.Primary());
+            Sampling.InterfaceMtu.Primary(), options.ControlCertificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant());
     }
 
     public AgentInfo Info { get; }
@@ -134,7 +137,7 @@ public sealed class AgentServer : IAsyncDisposable
         var budget = DescriptorBudget.ForThisProcess();
         _log.Info($"connections at most: control {budget.Control}, tcp and http {budget.DataPort} each");
         return Task.WhenAll(
-            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", budget.Control, control.Admit).RunAsync(cancellationToken),
+            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", budget.Control, control.Admit, _options.ControlCertificate).RunAsync(cancellationToken),
             new TcpDataServer(_tcp, _log, budget.DataPort).RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
             new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort).RunAsync(cancellationToken));

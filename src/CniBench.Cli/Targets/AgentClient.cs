@@ -24,6 +24,16 @@ public sealed class AgentClient : IDisposable
 
     public Uri BaseAddress => _http.BaseAddress!;
 
+    /// <summary>A client for an agent whose control API speaks TLS with the certificate <paramref name="pin"/> names, and no other.</summary>
+    public static AgentClient Pinned(Uri baseAddress, string token, CertificatePin pin, TimeSpan? requestTimeout = null) =>
+        new(baseAddress, token, requestTimeout, new SocketsHttpHandler
+        {
+            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => pin.Matches(certificate),
+            },
+        });
+
     /// <summary>A client for an agent whose control API listens on a Unix socket (agents inside lab namespaces).</summary>
     public static AgentClient ForUnixSocket(string path, string token) =>
         new(new Uri("http://agent/"), token, handler: new SocketsHttpHandler

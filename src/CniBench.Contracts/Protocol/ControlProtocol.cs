@@ -35,6 +35,7 @@ public sealed record AgentIdentity(string Host, string? Pod, string? Node)
     public string Name => Pod ?? Host;
 }
 
+/// <param name="ControlTlsSha256">When the control port speaks TLS: the SHA-256 of its certificate (hex), for a controller to pin.</param>
 public sealed record AgentInfo(
     int ProtocolVersion,
     string AgentVersion,
@@ -44,7 +45,8 @@ public sealed record AgentInfo(
     AgentPorts Ports,
     int ProcessorCount,
     string? ControlSocket = null,
-    int? Mtu = null);
+    int? Mtu = null,
+    string? ControlTlsSha256 = null);
 
 /// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
 public sealed record JobSpec(

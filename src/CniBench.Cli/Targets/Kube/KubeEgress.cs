@@ -17,7 +17,7 @@ namespace CniBench.Cli.Targets.Kube;
 /// policy none, trusts one the user made; the source the server sees must be <see cref="EgressIp"/>.
 /// </summary>
 public sealed record KubeEgressOptions(string? ExternalAddress = null, Uri? ExternalAgent = null, string? ExternalToken = null,
-    string Policy = "none", string? EgressIp = null, string? EgressNode = null, TimeSpan? PolicyWait = null)
+    string Policy = "none", string? EgressIp = null, string? EgressNode = null, TimeSpan? PolicyWait = null, string? ExternalAgentSha256 = null)
 {
     public static readonly string[] Policies = ["none", "cilium", "antrea"];
 
@@ -67,7 +67,10 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
         if (_server is { } known) return known;
         if (options.ExternalAgent is { } url)
         {
-            _remote = new AgentClient(url, options.ExternalToken ?? Environment.GetEnvironmentVariable("CNIBENCH_TOKEN") ?? "", TimeSpan.FromSeconds(10));
+            var token = options.ExternalToken ?? Environment.GetEnvironmentVariable("CNIBENCH_TOKEN") ?? "";
+            _remote = options.ExternalAgentSha256 is { } pin
+                ? AgentClient.Pinned(url, token, CertificatePin.Parse(pin), TimeSpan.FromSeconds(10))
+                : new AgentClient(url, token, TimeSpan.FromSeconds(10));
             AgentInfo info;
             try { info = await _remote.InfoAsync(cancellationToken); }
             catch (Exception e) when (e is HttpRequestException or AgentRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)

@@ -12,7 +12,7 @@ namespace CniBench.Cli.Targets.Kube;
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
 /// at the end however the run ends), agent pods pinned to nodes (nodes labelled agenttype=server/client
-/// first, as seed 004 places them), hostNetwork pods for the node-to-node baseline, a Service in front of
+/// first, as the CyPerf agent deployment notes place them), hostNetwork pods for the node-to-node baseline, a Service in front of
 /// the servers; the controller speaks to each agent through the API server's pod proxy, so it needs no
 /// route into the cluster.
 /// </summary>
@@ -164,7 +164,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     /// <summary>
     /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
-    /// agenttype=server/client (seed 004), then the first Ready, schedulable ones; the client's node in the
+    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the client's node in the
     /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
     /// </summary>
     private async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
