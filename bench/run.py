@@ -146,7 +146,7 @@ def main():
     servers = Servers()
     results = {}
     try:
-        servers.start("agent", [AGENT, "serve", "--token", "bench"] + sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), []),
+        servers.start("agent", [AGENT, "serve", "--token", "bench-0123456789abcdef"] + sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), []),
                       wait_for_port=PORTS["tcp"])
         if have("iperf3"):
             servers.start("iperf3", ["iperf3", "-s", "-p", str(PORTS["iperf3"])], wait_for_port=PORTS["iperf3"])
