@@ -128,12 +128,18 @@ public sealed class KubeClient : IDisposable
     public Task<JsonObject> ApplyAsync(KubeResource resource, JsonObject body, CancellationToken cancellationToken) =>
         SendAsync("patch", resource, HttpMethod.Patch, resource.Path + Query(("fieldManager", FieldManager), ("force", "true")), Json(body, "application/apply-patch+yaml"), cancellationToken);
 
-    /// <summary>Deletes with foreground propagation; an object already gone is not an error.</summary>
-    public async Task DeleteAsync(KubeResource resource, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes with foreground propagation; an object already gone is not an error. <paramref name="gracePeriodSeconds"/>
+    /// overrides the object's own; <paramref name="uid"/> deletes only that incarnation of the name.
+    /// </summary>
+    public async Task DeleteAsync(KubeResource resource, CancellationToken cancellationToken, long? gracePeriodSeconds = null, string? uid = null)
     {
+        var options = new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1", ["propagationPolicy"] = "Foreground" };
+        if (gracePeriodSeconds is long grace) options["gracePeriodSeconds"] = grace;
+        if (uid is not null) options["preconditions"] = new JsonObject { ["uid"] = uid };
         try
         {
-            await SendAsync("delete", resource, HttpMethod.Delete, resource.Path, Json(new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1", ["propagationPolicy"] = "Foreground" }, "application/json"), cancellationToken);
+            await SendAsync("delete", resource, HttpMethod.Delete, resource.Path, Json(options, "application/json"), cancellationToken);
         }
         catch (KubeApiException e) when (e.Status == HttpStatusCode.NotFound)
         {
