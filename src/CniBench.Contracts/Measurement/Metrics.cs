@@ -27,6 +27,7 @@ public static class Metrics
     public const string AddServiceMs = "lab.program.add_service.ms";
     public const string RenderMs = "lab.program.render.ms";
     public const string ServiceReachableMs = "kube.service.reachable.ms";
+    public const string ServiceSettleMs = "kube.service.settle.ms";
     public const string ConvergenceP50Ms = "convergence.p50.ms";
     public const string ConvergenceP99Ms = "convergence.p99.ms";
     public const string ConvergenceMaxMs = "convergence.max.ms";
@@ -74,6 +75,7 @@ public static class Metrics
         new(ServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "server agent resident memory (peak sample)", 1),
         new(ProgramTableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to load the whole service table into one node (mean over nodes)", 0),
         new(ServiceReachableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time from creating one more Service to the first answer through its ClusterIP from the client pod", 0),
+        new(ServiceSettleMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time the case waited, before it began, for its Service to answer the client pod (the proxy still programming it)", 0),
         new(AddServiceMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to add one service on one node, as the proxy mode writes it (mean over nodes)", 1),
         new(ConvergenceP50Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "median time from an endpoint change to the first success at the new endpoint, over changes and nodes", 1),
         new(ConvergenceP99Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile of the same", 1),

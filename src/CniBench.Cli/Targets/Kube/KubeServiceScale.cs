@@ -96,6 +96,27 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         }
     }
 
+    /// <summary>
+    /// Waits until <paramref name="target"/>, a Service's address, answers the client pod, so that a case never
+    /// starts while the client node's proxy is still programming it; returns how long that took (ms).
+    /// </summary>
+    public static async Task<double> WaitUntilAnswersAsync(AgentHandle client, string target, string what, CancellationToken cancellationToken)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 100, TimeoutMs = 200, Target = target };
+        var job = await StartProbeAsync(client, probe, cancellationToken);
+        try
+        {
+            if (!await job.FollowUntilAsync(s => s.Transactions > 0, cancellationToken))
+                throw new TargetException($"kube: {what} ({target}) did not answer the client pod within {ReachTimeout.TotalSeconds:0}s: the client node's proxy has not programmed it{(job.Status?.Error is { } e ? $" ({e})" : "")}");
+        }
+        finally
+        {
+            await job.CancelQuietlyAsync();
+        }
+        return System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+    }
+
     private static async Task<JobTracker> StartProbeAsync(AgentHandle client, WorkloadSpec probe, CancellationToken cancellationToken)
     {
         var job = new JobTracker(client);

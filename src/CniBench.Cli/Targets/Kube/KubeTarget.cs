@@ -110,6 +110,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             ip = KubeObjects.Pick(v6, new JsonArray((status?["podIPs"] as JsonArray)?.OfType<JsonObject>().Select(p => (JsonNode?)p["ip"]?.DeepClone()).ToArray() ?? []), (string?)status?["podIP"], $"pod {Namespace}/{(string?)server.Pod["metadata"]?["name"]}");
         }
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
+        var metrics = new Dictionary<string, double>();
+        if (plannedCase.Placement is "pod-to-cluster-ip" or "pod-to-node-port")
+        {
+            // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
+            int httpPort = plannedCase.Placement == "pod-to-node-port" ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
+            var settle = await KubeServiceScale.WaitUntilAnswersAsync(Pods.Handle("client", client), Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
+                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == "pod-to-node-port")}", cancellationToken);
+            metrics[Contracts.Measurement.Metrics.ServiceSettleMs] = settle;
+        }
         // What the scheduler did, not what was asked: both nodes are read back from the pods.
         var sNode = (string?)server.Pod["spec"]?["nodeName"];
         var cNode = (string?)client.Pod["spec"]?["nodeName"];
@@ -119,7 +128,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             "pod-to-pod-cross-node" or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
             _ => plannedCase.Placement,
         };
-        var metrics = new Dictionary<string, double>();
         if (plannedCase.Lab?.Services is int services)
         {
             // The run's own Service counts as one of them, as on the lab.
@@ -244,9 +252,11 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     }
 
     /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
+    private static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
+
     private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
     {
-        string name = nodePort ? "agents-nodeport" : "agents";
+        string name = ServiceName(nodePort);
         if (_servicesApplied.Add(name))
             await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), KubeObjects.Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")), cancellationToken);
         return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
