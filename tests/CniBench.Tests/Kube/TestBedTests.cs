@@ -40,4 +40,59 @@ public class TestBedTests(TestBed bed)
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.DoesNotContain("failed", stdout);
     }
+
+    [Theory]
+    [InlineData("iptables")]
+    [InlineData("nftables")]
+    public async Task Convergence_is_measured_through_the_real_kube_proxy(string mode)
+    {
+        bed.Require();
+        await bed.UseProxyModeAsync(mode, TestContext.Current.CancellationToken);
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("convergence.yaml"), """
+            name: convergence-small
+            repetitions: 1
+            placement: pod-to-cluster-ip
+            cases:
+              - name: scale-and-restart
+                workload: probe
+                rate: 200
+                endpoints: 6
+            """);
+        var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("convergence.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
+            "--config", $"kube-proxy-{mode}", "--no-report", "--db", dir.File("results.db"));
+        Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
+        Assert.True(stdout.Contains("1/1 ok", StringComparison.Ordinal) && stdout.Contains("converged p50 ms", StringComparison.Ordinal), stdout);
+        // The rules that carried it are the mode's own: kube-proxy's nftables table, or its iptables chains.
+        var node = bed.Nodes[0].Namespace;
+        var rules = mode == "nftables"
+            ? await CniBench.Cli.Lab.LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "table", "ip", "kube-proxy"], null, default)
+            : await CniBench.Cli.Lab.LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, default);
+        Assert.Contains(mode == "nftables" ? "service-" : "KUBE-SVC-", rules);
+    }
+
+    [Fact]
+    public async Task Service_scale_runs_at_1_and_200_services()
+    {
+        bed.Require();
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("scale.yaml"), """
+            name: service-scale-small
+            repetitions: 1
+            warmup: 0s
+            duration: 1s
+            placement: pod-to-cluster-ip
+            cases:
+              - name: tcp-crr
+                workload: tcp-crr
+                parallel: 2
+                requestSize: 1
+                responseSize: 1
+                services: [1, 200]
+            """);
+        var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("scale.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
+            "--no-report", "--db", dir.File("results.db"));
+        Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
+        Assert.Equal(2, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+    }
 }

@@ -33,6 +33,7 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly bool[] _used = new bool[256 * (nodes.Max(n => n.Index) + 1)];
+    private readonly int[] _cursor = new int[nodes.Max(n => n.Index) + 1];
     private Task? _watch, _heartbeat;
 
     /// <summary>What went wrong inside the kubelet (a test asserts it is empty, or prints it on failure).</summary>
@@ -160,12 +161,22 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
 
     private static string Name(JsonObject pod) => $"{pod["metadata"]?["namespace"]}/{pod["metadata"]?["name"]}";
 
+    /// <summary>
+    /// The next free address after the last one given, round the pod CIDR, as host-local IPAM does: an address
+    /// just freed is not handed out again at once (a rollout would otherwise give a new pod its predecessor's IP).
+    /// </summary>
     private int AllocateAddress(TestNode node)
     {
         lock (_used)
         {
-            for (int i = 2; i < 255; i++)
-                if (!_used[node.Index * 256 + i]) { _used[node.Index * 256 + i] = true; return i; }
+            for (int step = 0; step < 253; step++)
+            {
+                int i = 2 + (_cursor[node.Index] + step) % 253;
+                if (_used[node.Index * 256 + i]) continue;
+                _used[node.Index * 256 + i] = true;
+                _cursor[node.Index] = i - 1;
+                return i;
+            }
         }
         throw new InvalidOperationException($"node {node.Name} has no pod address left");
     }
