@@ -95,4 +95,97 @@ public class TestBedTests(TestBed bed)
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.Equal(2, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
     }
+
+    private const string SmallDataplane = """
+        name: dataplane-small
+        repetitions: 1
+        warmup: 0s
+        duration: 1s
+        placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-node-port]
+        cases:
+          - name: tcp-rr
+            workload: tcp-rr
+            requestSize: 1
+            responseSize: 1
+        """;
+
+    [Fact]
+    public async Task A_run_works_with_a_service_account_bound_only_to_the_shipped_role()
+    {
+        bed.Require();
+        var ct = TestContext.Current.CancellationToken;
+        // deploy/rbac.yaml as shipped: the ClusterRole, bound to ServiceAccount default/cnibench.
+        foreach (var document in DeployFiles.Documents(Path.Combine(DeployFiles.Root(), "deploy", "rbac.yaml")))
+        {
+            var kind = (string)document["kind"]!;
+            var name = (string)document["metadata"]!["name"]!;
+            await bed.Kube.ApplyAsync(new CniBench.Cli.Kube.KubeResource("rbac.authorization.k8s.io", "v1", kind == "ClusterRole" ? "clusterroles" : "clusterrolebindings", null, name), document, ct);
+        }
+        await bed.Kube.ApplyAsync(CniBench.Cli.Kube.KubeResource.Core("serviceaccounts", "default", "cnibench"),
+            new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "cnibench", ["namespace"] = "default" } }, ct);
+        var issued = await bed.Kube.CreateAsync(CniBench.Cli.Kube.KubeResource.Core("serviceaccounts", "default", "cnibench") with { Subresource = "token" },
+            new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "authentication.k8s.io/v1", ["kind"] = "TokenRequest", ["spec"] = new System.Text.Json.Nodes.JsonObject { ["expirationSeconds"] = 3600 } }, ct);
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("token"), (string)issued["status"]!["token"]!);
+        File.WriteAllText(dir.File("sa.kubeconfig"), $$"""
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: bed
+              cluster: {server: "https://127.0.0.1:{{ControlPlane.ApiPort}}", certificate-authority: {{ControlPlane.StateDirectory}}/pki/ca.crt}
+            users:
+            - name: cnibench
+              user: {tokenFile: {{dir.File("token")}}}
+            contexts:
+            - name: bed
+              context: {cluster: bed, user: cnibench}
+            current-context: bed
+            """);
+        File.WriteAllText(dir.File("small.yaml"), SmallDataplane);
+        var (checkCode, checkOut, checkErr) = await CliAsync(dir, "kube", "check", "--kubeconfig", dir.File("sa.kubeconfig"));
+        Assert.True(checkCode == 0, checkOut + checkErr);
+        var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("small.yaml"), "--kubeconfig", dir.File("sa.kubeconfig"),
+            "--node-sampler", "--no-report", "--db", dir.File("results.db"));
+        Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+        // The service account may not do more than the role says: it cannot read the cluster's own secrets.
+        using var limited = new CniBench.Cli.Kube.KubeClient(CniBench.Cli.Kube.KubeConfig.Load(dir.File("sa.kubeconfig"), null, null));
+        var denied = await Assert.ThrowsAsync<CniBench.Cli.Kube.KubeApiException>(() => limited.ListAsync(CniBench.Cli.Kube.KubeResource.Core("clusterroles"), null, ct));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, denied.Status);
+    }
+
+    [Fact]
+    public async Task After_the_controller_is_killed_mid_run_kube_cleanup_leaves_nothing_of_the_run()
+    {
+        bed.Require();
+        Requires.SignalReachesChildren(ChildProcess.SIGKILL);
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("long.yaml"), SmallDataplane.Replace("duration: 1s", "duration: 60s"));
+        await using (var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--target", "kube", "-f", dir.File("long.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
+                         "--no-report", "--db", dir.File("results.db")))
+        {
+            // Killed once its agents run: no cleanup of its own happens.
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (bed.Kubelet.RunningPods < 2 && DateTime.UtcNow < deadline) await Task.Delay(200, ct);
+            Assert.True(bed.Kubelet.RunningPods >= 2, $"the run's agents never started: {cli.Stdout}{cli.Stderr}");
+            await Task.Delay(TimeSpan.FromSeconds(3), ct);
+            cli.Signal(ChildProcess.SIGKILL);
+            await cli.WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
+        Assert.NotEmpty(left); // the run's namespace outlived its controller
+
+        var (code, stdout, stderr) = await CliAsync(dir, "kube", "cleanup", "--kubeconfig", bed.Plane.Kubeconfig);
+        Assert.True(code == 0, stdout + stderr);
+        var gone = DateTime.UtcNow.AddMinutes(2);
+        while (DateTime.UtcNow < gone)
+        {
+            (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
+            if (left.Count == 0 && bed.Kubelet.RunningPods == 0) break;
+            await Task.Delay(500, ct);
+        }
+        Assert.Empty(left.Select(n => (string?)n["metadata"]?["name"]));
+        Assert.Equal(0, bed.Kubelet.RunningPods); // every agent process of the run stopped, every pod namespace removed
+    }
 }
