@@ -6,6 +6,8 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
+using Polly;
 
 namespace CniBench.Cli.Kube;
 
@@ -28,19 +30,48 @@ public sealed class KubeClient : IDisposable
     public const string FieldManager = "cnibench";
     private readonly HttpClient _http;
     private readonly KubeCredentials _credentials;
+    private readonly ResiliencePipeline<HttpResponseMessage> _retry;
+    private readonly TokenBucketRateLimiter _limiter;
 
-    public KubeClient(KubeConnection connection, HttpMessageHandler? handler = null)
+    public KubeClient(KubeConnection connection, HttpMessageHandler? handler = null, RetryPolicy? retry = null)
     {
         Connection = connection;
         _credentials = new KubeCredentials(connection);
+        // The client's own timeout would also end watches: each request is bounded in SendOnceAsync instead.
         _http = new HttpClient(handler ?? CreateHandler(connection)) { BaseAddress = connection.Server, Timeout = Timeout.InfiniteTimeSpan };
+        retry ??= new RetryPolicy();
+        _retry = retry.Build();
+        _limiter = retry.Limiter();
     }
+
+    /// <summary>How long a call may wait for the server's answer (its headers, for a watch).</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     public KubeConnection Connection { get; }
 
     /// <summary>A handler with the kubeconfig's TLS settings.</summary>
-    public static SocketsHttpHandler CreateHandler(KubeConnection c) =>
-        new() { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15), SslOptions = Tls(c) };
+    public static SocketsHttpHandler CreateHandler(KubeConnection c)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(15), SslOptions = Tls(c) };
+        // The cluster's proxy-url wins over HTTPS_PROXY and friends, as in kubectl.
+        if (c.ProxyUrl is { } proxy) handler.Proxy = new WebProxy(proxy);
+        return handler;
+    }
+
+    /// <summary>What every request carries besides its body: the bearer token and, with `as`, the Impersonate-* headers.</summary>
+    private static async Task AuthorizeAsync(HttpRequestMessage request, KubeCredentials credentials, Impersonation? impersonate, CancellationToken cancellationToken)
+    {
+        request.Headers.Authorization = await credentials.TokenAsync(cancellationToken) is { } token ? new AuthenticationHeaderValue("Bearer", token) : null;
+        foreach (var (name, value) in ImpersonationHeaders(impersonate)) request.Headers.TryAddWithoutValidation(name, value);
+    }
+
+    private static IEnumerable<(string Name, string Value)> ImpersonationHeaders(Impersonation? impersonate)
+    {
+        if (impersonate is null) yield break;
+        yield return ("Impersonate-User", impersonate.User);
+        foreach (var group in impersonate.Groups) yield return ("Impersonate-Group", group);
+        if (impersonate.Uid is { } uid) yield return ("Impersonate-Uid", uid);
+    }
 
     /// <summary>
     /// TLS as the kubeconfig says: its CA (not the machine's) for the server if it gives one, the server's
@@ -59,7 +90,7 @@ public sealed class KubeClient : IDisposable
         {
             var roots = new X509Certificate2Collection();
             if (c.CertificateAuthorityPem is { } caPem) roots.ImportFromPem(Encoding.ASCII.GetString(caPem));
-            tls.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            tls.RemoteCertificateValidationCallback = (_, certificate, sent, errors) =>
             {
                 if (certificate is null) return false;
                 using var presented = new X509Certificate2(certificate);
@@ -70,6 +101,12 @@ public sealed class KubeClient : IDisposable
                 chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
                 chain.ChainPolicy.CustomTrustStore.AddRange(roots);
                 chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                // The intermediates the server sent: without them a leaf signed by an intermediate of the CA cannot be chained.
+                if (sent is not null)
+                {
+                    chain.ChainPolicy.ExtraStore.AddRange(sent.ChainPolicy.ExtraStore);
+                    foreach (var element in sent.ChainElements) chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+                }
                 return chain.Build(presented);
             };
         }
@@ -83,13 +120,13 @@ public sealed class KubeClient : IDisposable
     /// credentials in Authorization, <paramref name="extraHeaders"/> (e.g. the agent's token) beside them.
     /// </summary>
     public HttpMessageHandler CreateProxyHandler(IReadOnlyDictionary<string, string> extraHeaders, HttpMessageHandler? inner = null) =>
-        new ProxyHandler(_credentials, extraHeaders) { InnerHandler = inner ?? CreateHandler(Connection) };
+        new ProxyHandler(_credentials, Connection.Impersonate, extraHeaders) { InnerHandler = inner ?? CreateHandler(Connection) };
 
-    private sealed class ProxyHandler(KubeCredentials credentials, IReadOnlyDictionary<string, string> extraHeaders) : DelegatingHandler
+    private sealed class ProxyHandler(KubeCredentials credentials, Impersonation? impersonate, IReadOnlyDictionary<string, string> extraHeaders) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            request.Headers.Authorization = await credentials.TokenAsync(cancellationToken) is { } token ? new AuthenticationHeaderValue("Bearer", token) : null;
+            await AuthorizeAsync(request, credentials, impersonate, cancellationToken);
             foreach (var (k, v) in extraHeaders) request.Headers.TryAddWithoutValidation(k, v);
             return await base.SendAsync(request, cancellationToken);
         }
@@ -104,6 +141,8 @@ public sealed class KubeClient : IDisposable
         var tls = Tls(Connection);
         if (tls.RemoteCertificateValidationCallback is { } validate) options.RemoteCertificateValidationCallback = validate;
         if (tls.ClientCertificates is { } certificates) options.ClientCertificates = certificates;
+        if (Connection.ProxyUrl is { } proxy) options.Proxy = new WebProxy(proxy);
+        foreach (var (name, value) in ImpersonationHeaders(Connection.Impersonate)) options.SetRequestHeader(name, value);
     }
 
     /// <summary>The server's version (GET /version): gitVersion, platform.</summary>
@@ -176,9 +215,20 @@ public sealed class KubeClient : IDisposable
             {
                 yield break; // silent for too long: the caller resumes from the last resourceVersion
             }
+            catch (IOException e)
+            {
+                // The connection was cut mid-stream (HttpIOException): the caller resumes from the last resourceVersion.
+                throw new KubeConnectionException($"{Connection.Server}: the watch of {collection} was cut: {e.Message}");
+            }
             if (line is null) yield break;
             if (line.Length == 0) continue;
-            var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("a watch event that is not a JSON object");
+            JsonObject node;
+            try { node = JsonNode.Parse(line) as JsonObject ?? throw new JsonException("not a JSON object"); }
+            catch (JsonException e)
+            {
+                // A line cut short by a dropped connection reads as malformed JSON: the same as a cut.
+                throw new KubeConnectionException($"{Connection.Server}: the watch of {collection} sent an unreadable event ({e.Message})");
+            }
             var type = (string?)node["type"] ?? "";
             var obj = node["object"] as JsonObject ?? new JsonObject();
             if (type == "ERROR")
@@ -201,36 +251,63 @@ public sealed class KubeClient : IDisposable
     private async Task<HttpResponseMessage> SendRawAsync(string verb, KubeResource resource, HttpMethod method, string path, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
     {
         byte[]? body = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
-        for (int attempt = 0; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(RetryPolicy.Idempotent, method == HttpMethod.Get || method == HttpMethod.Delete);
+        try
         {
-            using var request = new HttpRequestMessage(method, path);
-            if (body is not null)
+            for (int attempt = 0; ; attempt++)
             {
-                request.Content = new ByteArrayContent(body);
-                request.Content.Headers.ContentType = content!.Headers.ContentType;
-            }
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            if (await _credentials.TokenAsync(cancellationToken) is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            HttpResponseMessage response;
-            try
-            {
-                response = await _http.SendAsync(request, completion, cancellationToken);
-            }
-            catch (HttpRequestException e)
-            {
-                throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): {Describe(e)}");
-            }
-            if (response.IsSuccessStatusCode) return response;
-            using (response)
-            {
-                // An exec plugin's credential may have expired early: run the plugin once more before giving up.
-                if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _credentials.CanRefresh)
+                var response = await _retry.ExecuteAsync(async (ctx, _) => await SendOnceAsync(method, path, body, content, completion, ctx.CancellationToken), context, 0);
+                if (response.IsSuccessStatusCode) return response;
+                using (response)
                 {
-                    _credentials.Invalidate();
-                    continue;
+                    // An exec plugin's credential may have expired early: run the plugin once more before giving up.
+                    if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 0 && _credentials.CanRefresh)
+                    {
+                        _credentials.Invalidate();
+                        continue;
+                    }
+                    var text = await response.Content.ReadAsStringAsync(cancellationToken);
+                    // A watch from a resourceVersion the server has compacted away: list again, as for the ERROR event.
+                    if (verb == "watch" && response.StatusCode == HttpStatusCode.Gone) throw new WatchExpiredException(text);
+                    throw KubeApiException.From(verb, resource, response.StatusCode, text);
                 }
-                throw KubeApiException.From(verb, resource, response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
             }
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    /// <summary>
+    /// One request, after the client-side rate limiter lets it go, bounded by <see cref="RequestTimeout"/> until its
+    /// headers arrive (a watch's body is bounded by its own silence deadline instead).
+    /// </summary>
+    private async Task<HttpResponseMessage> SendOnceAsync(HttpMethod method, string path, byte[]? body, HttpContent? content, HttpCompletionOption completion, CancellationToken cancellationToken)
+    {
+        using var lease = await _limiter.AcquireAsync(1, cancellationToken);
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = new ByteArrayContent(body);
+            request.Content.Headers.ContentType = content!.Headers.ContentType;
+        }
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+        await AuthorizeAsync(request, _credentials, Connection.Impersonate, cancellationToken);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(RequestTimeout);
+        try
+        {
+            return await _http.SendAsync(request, completion, deadline.Token);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): {Describe(e)}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new KubeConnectionException($"{Connection.Server} (context {Connection.ContextName}): no answer within {RequestTimeout.TotalSeconds:0}s to {method} {path}");
         }
     }
 
@@ -252,7 +329,11 @@ public sealed class KubeClient : IDisposable
         ? $"TLS handshake failed: {tls.Message} (the kubeconfig's certificate-authority must have signed the server's certificate for this address, tls-server-name names another, and the server may require the user's client certificate)"
         : e.Message;
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _limiter.Dispose();
+    }
 }
 
 /// <summary>The API server could not be reached at all (DNS, TCP, TLS).</summary>

@@ -14,7 +14,12 @@ public sealed record KubeConnection(
     byte[]? ClientKeyPem,
     string? Token,
     string? TokenFile,
-    ExecCredentialSpec? Exec);
+    ExecCredentialSpec? Exec,
+    Impersonation? Impersonate = null,
+    Uri? ProxyUrl = null);
+
+/// <summary>users[].user.as, as-groups, as-uid: act as this user, as kubectl --as does (the Impersonate-* headers).</summary>
+public sealed record Impersonation(string User, IReadOnlyList<string> Groups, string? Uid);
 
 /// <summary>A credential plugin (users[].user.exec): a command that prints an ExecCredential.</summary>
 public sealed record ExecCredentialSpec(string Command, IReadOnlyList<string> Args, IReadOnlyDictionary<string, string> Env, string ApiVersion, string BaseDirectory);
@@ -75,6 +80,11 @@ public static class KubeConfig
         if (!Uri.TryCreate(serverText, UriKind.Absolute, out var server) || server.Scheme is not ("https" or "http"))
             throw new KubeConfigException($"{cluster.File}:{Line(cluster.Body, "server")}: cluster.server: '{serverText}' is not an http(s) URL");
         var exec = user?.Body.Children.TryGetValue("exec", out var execNode) == true ? Exec(user, (YamlMappingNode)execNode) : null;
+        if (user is not null) Unsupported(user);
+        Uri? proxy = null;
+        if (Scalar(cluster.Body, "proxy-url") is { } proxyText
+            && (!Uri.TryCreate(proxyText, UriKind.Absolute, out proxy) || proxy.Scheme is not ("http" or "https" or "socks5")))
+            throw new KubeConfigException($"{cluster.File}:{Line(cluster.Body, "proxy-url")}: cluster.proxy-url: '{proxyText}' is not a proxy URL; allowed: http://, https://, socks5://");
         return new KubeConnection(
             server,
             namespaceOverride ?? Scalar(ctx.Body, "namespace") ?? "default",
@@ -86,7 +96,22 @@ public static class KubeConfig
             user is null ? null : Bytes(user, "client-key-data", "client-key"),
             user is null ? null : Scalar(user.Body, "token"),
             user is null ? null : ResolvePath(user, Scalar(user.Body, "tokenFile")),
-            exec);
+            exec,
+            user is not null && Scalar(user.Body, "as") is { } actAs
+                ? new Impersonation(actAs, user.Body.Children.TryGetValue("as-groups", out var g) && g is YamlSequenceNode groups ? groups.Children.OfType<YamlScalarNode>().Select(n => n.Value ?? "").ToArray() : [], Scalar(user.Body, "as-uid"))
+                : null,
+            proxy);
+    }
+
+    /// <summary>User settings kubectl knows and this client does not: said so, rather than quietly sending requests without them.</summary>
+    private static void Unsupported(Named user)
+    {
+        if (user.Body.Children.ContainsKey("auth-provider"))
+            throw new KubeConfigException($"{user.File}:{Line(user.Body, "auth-provider")}: user '{user.Name}': auth-provider is not supported (kubectl dropped its built-in providers in v1.26); use an exec plugin such as kubelogin or gke-gcloud-auth-plugin");
+        if (user.Body.Children.ContainsKey("username") || user.Body.Children.ContainsKey("password"))
+            throw new KubeConfigException($"{user.File}:{Line(user.Body, user.Body.Children.ContainsKey("username") ? "username" : "password")}: user '{user.Name}': basic authentication (username/password) is not supported (Kubernetes removed it in v1.19); use a token, a client certificate or an exec plugin such as kubelogin");
+        if (user.Body.Children.ContainsKey("as-user-extra"))
+            throw new KubeConfigException($"{user.File}:{Line(user.Body, "as-user-extra")}: user '{user.Name}': as-user-extra is not supported; as, as-groups and as-uid are");
     }
 
     private static KubeConnection InCluster(string host, string port, string? namespaceOverride)

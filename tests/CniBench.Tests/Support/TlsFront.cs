@@ -9,16 +9,28 @@ namespace CniBench.Tests.Support;
 /// <summary>A test PKI: a CA, and server and client certificates it signed, with PEM exports as a kubeconfig holds them.</summary>
 public sealed class TestPki : IDisposable
 {
-    public TestPki(string serverName = "127.0.0.1")
+    /// <param name="withIntermediate">The server certificate is signed by an intermediate CA (itself signed by <see cref="Ca"/>), which the server sends along.</param>
+    public TestPki(string serverName = "127.0.0.1", bool withIntermediate = false)
     {
         using var caKey = RSA.Create(2048);
         var caRequest = new CertificateRequest("CN=cnibench-test-ca", caKey, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         Ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-10), DateTimeOffset.UtcNow.AddDays(2));
-        Server = Issue("CN=kube-apiserver", serverName, X509EnhancedKeyUsageExtension_ServerAuth);
-        Client = Issue("CN=cnibench-user, O=system:masters", null, "1.3.6.1.5.5.7.3.2");
+        if (withIntermediate)
+        {
+            var key = RSA.Create(2048);
+            var request = new CertificateRequest("CN=cnibench-test-intermediate", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+            using var signed = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+            Intermediate = signed.CopyWithPrivateKey(key);
+        }
+        Server = Issue("CN=kube-apiserver", serverName, X509EnhancedKeyUsageExtension_ServerAuth, Intermediate ?? Ca);
+        Client = Issue("CN=cnibench-user, O=system:masters", null, "1.3.6.1.5.5.7.3.2", Ca);
     }
+
+    public X509Certificate2? Intermediate { get; }
 
     private const string X509EnhancedKeyUsageExtension_ServerAuth = "1.3.6.1.5.5.7.3.1";
 
@@ -30,7 +42,7 @@ public sealed class TestPki : IDisposable
     public byte[] ClientCertificatePem => System.Text.Encoding.ASCII.GetBytes(Client.ExportCertificatePem());
     public byte[] ClientKeyPem => System.Text.Encoding.ASCII.GetBytes(Client.GetRSAPrivateKey()!.ExportPkcs8PrivateKeyPem());
 
-    private X509Certificate2 Issue(string subject, string? serverName, string usage)
+    private static X509Certificate2 Issue(string subject, string? serverName, string usage, X509Certificate2 issuer)
     {
         var key = RSA.Create(2048);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
@@ -42,7 +54,7 @@ public sealed class TestPki : IDisposable
             else names.AddDnsName(serverName);
             request.CertificateExtensions.Add(names.Build());
         }
-        using var signed = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
         // Exported and loaded again: a server certificate for SslStream needs its key in a form the platform can use.
         using var withKey = signed.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
@@ -51,6 +63,7 @@ public sealed class TestPki : IDisposable
     public void Dispose()
     {
         Ca.Dispose();
+        Intermediate?.Dispose();
         Server.Dispose();
         Client.Dispose();
     }
@@ -105,7 +118,7 @@ public sealed class TlsFront : IAsyncDisposable
                 await using var tls = new SslStream(client.GetStream());
                 await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
                 {
-                    ServerCertificate = _pki.Server,
+                    ServerCertificateContext = SslStreamCertificateContext.Create(_pki.Server, _pki.Intermediate is null ? null : new X509Certificate2Collection(_pki.Intermediate), offline: true),
                     ClientCertificateRequired = true,
                     RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && SignedByCa(certificate),
                 }, _stop.Token);
