@@ -68,13 +68,30 @@ public static class LabBuilder
             foreach (var node in Directory.GetDirectories(lab))
             {
                 KillMembers(node);
-                Directory.Delete(node);
+                DeleteWhenReleased(node);
             }
-            Directory.Delete(lab);
+            DeleteWhenReleased(lab);
         }
         catch (IOException e)
         {
             throw new LabException($"cgroup {lab} could not be removed (a process of the lab still runs in it?): {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// A killed process leaves cgroup.procs before the kernel releases it (until its new parent reaps it the
+    /// cgroup stays busy): removal is tried again for a few seconds before the error stands.
+    /// </summary>
+    private static void DeleteWhenReleased(string cgroup)
+    {
+        for (var waited = Stopwatch.StartNew(); ; Thread.Sleep(50))
+        {
+            try
+            {
+                Directory.Delete(cgroup);
+                return;
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromSeconds(5)) { }
         }
     }
 

@@ -43,6 +43,8 @@ public class ControlTlsTests
         var (agent, info) = await StartAsync(dir, cert, key);
         await using var _ = agent;
         Assert.Equal(sha256, info.ControlTlsSha256);
+        // The log line follows the stdout line that announced the ports.
+        for (var waited = System.Diagnostics.Stopwatch.StartNew(); !agent.Stderr.Contains(sha256) && waited.Elapsed < TimeSpan.FromSeconds(10);) await Task.Delay(50);
         Assert.Contains($"certificate SHA-256 {sha256}", agent.Stderr);
         var url = new Uri($"https://127.0.0.1:{info.Ports.Control}/");
 

@@ -111,6 +111,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
         var metrics = new Dictionary<string, double>();
+        if (plannedCase.Lab?.Services is int services)
+        {
+            // The run's own Service counts as one of them, as on the lab.
+            await Scale.EnsureAsync(services - 1, cancellationToken);
+            if (await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken) is double reachable)
+                metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
+        }
+        // After any Services the case added: it starts once the client's node has programmed them all (the newest,
+        // the case's own at the end of the proxy's work, answers), not while its proxy is still rewriting rules.
         if (plannedCase.Placement is "pod-to-cluster-ip" or "pod-to-node-port")
         {
             // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
@@ -128,13 +137,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             "pod-to-pod-cross-node" or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
             _ => plannedCase.Placement,
         };
-        if (plannedCase.Lab?.Services is int services)
-        {
-            // The run's own Service counts as one of them, as on the lab.
-            await Scale.EnsureAsync(services - 1, cancellationToken);
-            if (await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken) is double reachable)
-                metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
-        }
         return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved) { TargetMetrics = metrics };
     }
 
@@ -294,6 +296,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             if (options.Namespace is null)
             {
                 await kube.DeleteAsync(KubeResource.Core("namespaces", null, Namespace), timeout.Token);
+                await WaitNamespaceGoneAsync(TimeSpan.FromSeconds(60));
             }
             else
             {
@@ -319,5 +322,21 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         {
             Console.Error.WriteLine($"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it later");
         }
+    }
+
+    /// <summary>
+    /// A namespace goes once every pod in it has stopped, which waits for the kubelets: the run ends when it is
+    /// gone or, after <paramref name="limit"/>, says that it is still terminating and what will finish it.
+    /// </summary>
+    private async Task WaitNamespaceGoneAsync(TimeSpan limit)
+    {
+        var deadline = DateTimeOffset.UtcNow + limit;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            try { await kube.GetAsync(KubeResource.Core("namespaces", null, Namespace), CancellationToken.None); }
+            catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound) { return; }
+            await Task.Delay(500);
+        }
+        Console.Error.WriteLine($"cnibench: namespace {Namespace} is still terminating after {limit.TotalSeconds:0}s (its pods wait for their nodes); it goes by itself, or 'cnibench kube cleanup' finishes it");
     }
 }
