@@ -9,14 +9,20 @@ namespace CniBench.Tests.Kube;
 /// </summary>
 [Collection(TestBedCollection.Name)]
 [Trait(Category.Name, Category.Integration)]
-public class TestBedTests(TestBed bed)
+public class TestBedTests(TestBed bed, ITestOutputHelper output)
 {
-    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(8);
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(20);
 
+    /// <summary>The scale of the convergence and service-scale runs: small by default; the full suites' sizes for figures
+    /// (CNIBENCH_TESTBED_ENDPOINTS=44 CNIBENCH_TESTBED_SERVICES="1, 1000").</summary>
+    private static string Setting(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
+
+    /// <summary>Runs the CLI; what it printed goes to the test's output (dotnet test --logger "console;verbosity=detailed" shows it).</summary>
     private async Task<(int Code, string Stdout, string Stderr)> CliAsync(TempDirectory dir, params string[] args)
     {
         var result = await ChildProcess.RunAsync("cnibench", dir.Path, RunLimit, args);
-        if (bed.Kubelet.Errors.Count > 0) Console.WriteLine($"test bed kubelet: {string.Join("; ", bed.Kubelet.Errors)}");
+        output.WriteLine($"cnibench {string.Join(' ', args)}\n{result.Stdout}{result.Stderr}");
+        if (bed.Kubelet.Errors.Count > 0) output.WriteLine($"test bed kubelet: {string.Join("; ", bed.Kubelet.Errors)}");
         return result;
     }
 
@@ -39,6 +45,9 @@ public class TestBedTests(TestBed bed)
             "-r", "1", "-d", "1s", "--warmup", "0s", "--no-report", "--db", dir.File("results.db"));
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.DoesNotContain("failed", stdout);
+        // The run ended once its namespace was gone, not while its pods were still stopping.
+        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", TestContext.Current.CancellationToken);
+        Assert.Empty(left.Select(n => (string?)n["metadata"]?["name"]));
     }
 
     [Theory]
@@ -49,7 +58,7 @@ public class TestBedTests(TestBed bed)
         bed.Require();
         await bed.UseProxyModeAsync(mode, TestContext.Current.CancellationToken);
         using var dir = new TempDirectory();
-        File.WriteAllText(dir.File("convergence.yaml"), """
+        File.WriteAllText(dir.File("convergence.yaml"), $$"""
             name: convergence-small
             repetitions: 1
             placement: pod-to-cluster-ip
@@ -57,7 +66,7 @@ public class TestBedTests(TestBed bed)
               - name: scale-and-restart
                 workload: probe
                 rate: 200
-                endpoints: 6
+                endpoints: {{Setting("CNIBENCH_TESTBED_ENDPOINTS", "6")}}
             """);
         var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("convergence.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
             "--config", $"kube-proxy-{mode}", "--no-report", "--db", dir.File("results.db"));
@@ -71,12 +80,16 @@ public class TestBedTests(TestBed bed)
         Assert.Contains(mode == "nftables" ? "service-" : "KUBE-SVC-", rules);
     }
 
-    [Fact]
-    public async Task Service_scale_runs_at_1_and_200_services()
+    [Theory]
+    [InlineData("iptables")]
+    [InlineData("nftables")]
+    public async Task Service_scale_runs_at_1_and_200_services(string mode)
     {
         bed.Require();
+        await bed.UseProxyModeAsync(mode, TestContext.Current.CancellationToken);
         using var dir = new TempDirectory();
-        File.WriteAllText(dir.File("scale.yaml"), """
+        var services = Setting("CNIBENCH_TESTBED_SERVICES", "1, 200");
+        File.WriteAllText(dir.File("scale.yaml"), $$"""
             name: service-scale-small
             repetitions: 1
             warmup: 0s
@@ -88,12 +101,18 @@ public class TestBedTests(TestBed bed)
                 parallel: 2
                 requestSize: 1
                 responseSize: 1
-                services: [1, 200]
+                services: [{{services}}]
+              - name: tcp-rr
+                workload: tcp-rr
+                parallel: 2
+                requestSize: 1
+                responseSize: 1
+                services: [{{services}}]
             """);
         var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("scale.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
-            "--no-report", "--db", dir.File("results.db"));
+            "--config", $"kube-proxy-{mode}", "--no-report", "--db", dir.File("results.db"));
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
-        Assert.Equal(2, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+        Assert.Equal(2 * services.Split(',').Length, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
     }
 
     private const string SmallDataplane = """

@@ -247,8 +247,21 @@ public sealed class FakeCluster : IAsyncDisposable
             await FakeApiServer.Json(response, service);
             return;
         }
+        // A namespace deleted is gone at once (its pods are not waited for here).
+        if (segments is ["api", "v1", "namespaces", var namespaceName])
+        {
+            if (r.Method == "DELETE") _deletedNamespaces[namespaceName] = 0;
+            else if (r.Method == "POST") _deletedNamespaces.TryRemove((string?)JsonNode.Parse(r.Body)!["metadata"]?["name"] ?? "", out _);
+            else if (r.Method == "GET" && _deletedNamespaces.ContainsKey(namespaceName))
+            {
+                await FakeApiServer.Status(response, 404, "NotFound", $"namespaces \"{namespaceName}\" not found");
+                return;
+            }
+        }
         await FakeApiServer.Json(response, r.Body.Length > 0 ? JsonNode.Parse(r.Body)! : new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, r.Method == "POST" ? 201 : 200);
     }
+
+    private readonly ConcurrentDictionary<string, byte> _deletedNamespaces = new();
 
     /// <summary>A DaemonSet of agents: applying it starts a pod (a real agent) on every node; its status counts them ready.</summary>
     private async Task DaemonSetAsync(string daemonSetName, FakeApiServer.Request r, HttpListenerResponse response)
