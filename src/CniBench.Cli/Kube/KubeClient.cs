@@ -169,11 +169,12 @@ public sealed class KubeClient : IDisposable
 
     /// <summary>
     /// Deletes with foreground propagation; an object already gone is not an error. <paramref name="gracePeriodSeconds"/>
-    /// overrides the object's own; <paramref name="uid"/> deletes only that incarnation of the name.
+    /// overrides the object's own; <paramref name="uid"/> deletes only that incarnation of the name. Background
+    /// (<paramref name="foreground"/> false) lets the name and what it holds go at once and its dependents after.
     /// </summary>
-    public async Task DeleteAsync(KubeResource resource, CancellationToken cancellationToken, long? gracePeriodSeconds = null, string? uid = null)
+    public async Task DeleteAsync(KubeResource resource, CancellationToken cancellationToken, long? gracePeriodSeconds = null, string? uid = null, bool foreground = true)
     {
-        var options = new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1", ["propagationPolicy"] = "Foreground" };
+        var options = new JsonObject { ["kind"] = "DeleteOptions", ["apiVersion"] = "v1", ["propagationPolicy"] = foreground ? "Foreground" : "Background" };
         if (gracePeriodSeconds is long grace) options["gracePeriodSeconds"] = grace;
         if (uid is not null) options["preconditions"] = new JsonObject { ["uid"] = uid };
         try

@@ -10,8 +10,6 @@ namespace CniBench.Tests.Kube;
 [Trait(Category.Name, Category.Integration)]
 public class KubeClientFaultTests
 {
-    private static KubeConnection To(FakeApiServer server) => new(server.Uri, "bench", "test", null, false, null, null, null, "t0k", null, null);
-
     private static readonly KubeResource Pods = KubeResource.Core("pods", "bench");
     private static readonly RetryPolicy Quick = new(BaseDelay: TimeSpan.FromMilliseconds(20), MaxDelay: TimeSpan.FromSeconds(2));
 
@@ -43,7 +41,7 @@ public class KubeClientFaultTests
                     break;
             }
         });
-        using var client = new KubeClient(To(server), retry: Quick);
+        using var client = new KubeClient(KubeClientTests.To(server), retry: Quick);
         var seen = new List<string>();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var watcher = new KubeWatcher(client, Pods, null) { Silence = TimeSpan.FromSeconds(5), RetryPause = TimeSpan.FromMilliseconds(50) };
@@ -57,7 +55,7 @@ public class KubeClientFaultTests
     public async Task A_server_that_never_answers_is_given_up_on_after_the_request_timeout()
     {
         await using var server = new FakeApiServer(async (_, _) => await Task.Delay(TimeSpan.FromSeconds(30)));
-        using var client = new KubeClient(To(server), retry: Quick with { MaxRetries = 1 }) { RequestTimeout = TimeSpan.FromMilliseconds(500) };
+        using var client = new KubeClient(KubeClientTests.To(server), retry: Quick with { MaxRetries = 1 }) { RequestTimeout = TimeSpan.FromMilliseconds(500) };
         var clock = Stopwatch.StartNew();
         var e = await Assert.ThrowsAsync<KubeConnectionException>(() => client.GetAsync(Pods.Named("a"), default));
         Assert.Contains("no answer within", e.Message);
@@ -78,7 +76,7 @@ public class KubeClientFaultTests
             }
             await FakeApiServer.Json(response, JsonNode.Parse(request.Body)!, 201);
         });
-        using var client = new KubeClient(To(server), retry: Quick);
+        using var client = new KubeClient(KubeClientTests.To(server), retry: Quick);
         var clock = Stopwatch.StartNew();
         var created = await client.CreateAsync(Pods, new JsonObject { ["metadata"] = new JsonObject { ["name"] = "a" } }, default);
         Assert.Equal("a", (string?)created["metadata"]!["name"]);
@@ -96,7 +94,7 @@ public class KubeClientFaultTests
             if (Interlocked.Increment(ref gets) <= 2) { await FakeApiServer.Status(response, 503, "ServiceUnavailable", "not ready"); return; }
             await List(response, "1");
         });
-        using var client = new KubeClient(To(server), retry: Quick);
+        using var client = new KubeClient(KubeClientTests.To(server), retry: Quick);
         var (items, _) = await client.ListAsync(Pods, null, default);
         Assert.Empty(items);
         Assert.Equal(3, gets);
@@ -108,7 +106,7 @@ public class KubeClientFaultTests
     public async Task Requests_beyond_the_rate_limit_wait_their_turn()
     {
         await using var server = new FakeApiServer((_, response) => List(response, "1"));
-        using var client = new KubeClient(To(server), retry: Quick with { Qps = 20, Burst = 5 });
+        using var client = new KubeClient(KubeClientTests.To(server), retry: Quick with { Qps = 20, Burst = 5 });
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, 25).Select(_ => client.ListAsync(Pods, null, default)));
         // 5 at once, the other 20 at 20 a second: about a second, not at once.

@@ -9,7 +9,7 @@ namespace CniBench.Tests.Kube;
 [Trait(Category.Name, Category.Integration)]
 public class KubeClientTests
 {
-    private static KubeConnection To(FakeApiServer server, string? token = "t0k", ExecCredentialSpec? exec = null) =>
+    internal static KubeConnection To(FakeApiServer server, string? token = "t0k", ExecCredentialSpec? exec = null) =>
         new(server.Uri, "bench", "test", null, false, null, null, null, token, null, exec);
 
     private static readonly KubeResource Pods = KubeResource.Core("pods", "bench");

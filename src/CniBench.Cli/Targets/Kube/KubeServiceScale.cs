@@ -36,12 +36,14 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         await Parallel.ForEachAsync(create, options, async (i, token) =>
         {
             var manifest = KubeObjects.Checked(AgentManifests.DummyService(ns, runId, DummyName(i)));
-            await kube.CreateAsync(services, manifest, token);
+            if (!await CreateAgainAsync(services, manifest, token, TimeSpan.FromSeconds(60)))
+                throw new TargetException($"kube: Service {ns}/{DummyName(i)} could not be created again within 60s (an earlier one of that name is still being deleted)");
             lock (_dummies) _dummies.Add(i);
         });
         await Parallel.ForEachAsync(delete, options, async (i, token) =>
         {
-            await kube.DeleteAsync(services.Named(DummyName(i)), token);
+            // Background: the name and its ClusterIP are free at once; its EndpointSlices go after.
+            await kube.DeleteAsync(services.Named(DummyName(i)), token, foreground: false);
             lock (_dummies) _dummies.Remove(i);
         });
     }
@@ -64,7 +66,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             int port = (int?)first["spec"]?["ports"]?[0]?["port"] ?? 80;
             var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 1000, TimeoutMs = 200, Target = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port)) };
 
-            await kube.DeleteAsync(services.Named(name), cancellationToken);
+            await kube.DeleteAsync(services.Named(name), cancellationToken, foreground: false);
             var gone = await StartProbeAsync(client, probe, cancellationToken);
             if (!await gone.FollowUntilAsync(s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
                 throw new TargetException($"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} was deleted");
@@ -75,7 +77,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             await job.FollowUntilAsync(_ => true, cancellationToken); // running, and the address still silent for a second
             manifest["spec"]!["clusterIP"] = ip;
             manifest["spec"]!["clusterIPs"] = new System.Text.Json.Nodes.JsonArray(ip);
-            if (!await CreateAgainAsync(services, manifest, cancellationToken))
+            if (!await CreateAgainAsync(services, manifest, cancellationToken, TimeSpan.FromSeconds(10)))
             {
                 await job.CancelQuietlyAsync();
                 Console.Error.WriteLine($"cnibench: the cluster would not give ClusterIP {ip} to a new Service {ns}/{name}; {Contracts.Measurement.Metrics.ServiceReachableMs} is not measured");
@@ -125,10 +127,13 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         return job;
     }
 
-    /// <summary>Creates the Service with the ClusterIP it had; the allocator may take a moment to have it free again.</summary>
-    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates a Service whose name (or ClusterIP) an earlier one may still hold while it is being deleted:
+    /// tried again until <paramref name="patience"/> is spent; false then.
+    /// </summary>
+    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, CancellationToken cancellationToken, TimeSpan patience)
     {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(10);
+        var deadline = DateTimeOffset.UtcNow + patience;
         while (true)
         {
             try
