@@ -62,11 +62,11 @@ public static class RunCommand
             }
             using var store = ResultStore.Open(parse.GetValue(db)!);
             var console = AnsiConsole.Console;
-            console.MarkupLine($"[bold]{Markup.Escape(scenario.Name)}[/]: {scenario.Cases.Count} cases, {scenario.TotalRuns} runs, about {Units.FormatDuration(TimeSpan.FromSeconds(Math.Ceiling(scenario.EstimatedDuration.TotalSeconds)))} on [bold]{runTarget.Name}[/]");
+            console.MarkupLine($"[bold]{Markup.Escape(scenario.Name)}[/]: {scenario.Cases.Count} cases, {scenario.TotalRuns} runs, about {Units.FormatDuration(TimeSpan.FromSeconds(Math.Ceiling(scenario.Estimate(runTarget.EstimatePreparation).TotalSeconds)))} on [bold]{runTarget.Name}[/]");
 
             var environment = await EnvironmentInfo.EnvironmentProbe.DescribeAsync(cancellationToken);
             foreach (var (k, v) in await runTarget.DescribeEnvironmentAsync(cancellationToken)) environment[k] = v;
-            var orchestrator = new RunOrchestrator(runTarget, store, new ConsoleView(console, scenario));
+            var orchestrator = new RunOrchestrator(runTarget, store, new ConsoleView(console, scenario, preparation: runTarget.EstimatePreparation));
             var outcome = await orchestrator.RunAsync(scenario, parse.GetValue(config)!, environment, cancellationToken);
 
             var model = ReportModel.Load(store, outcome.Run.Id);

@@ -13,10 +13,10 @@ namespace CniBench.Cli.Reporting;
 /// carriage return and padding only, never an escape sequence, so it is safe under NO_COLOR and in
 /// any terminal.
 /// </summary>
-public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimeProvider? clock = null) : IRunObserver
+public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimeProvider? clock = null, Func<PlannedCase, TimeSpan>? preparation = null) : IRunObserver
 {
     private readonly bool _live = console.Profile.Capabilities.Interactive;
-    private readonly RunProgress _progress = new(scenario, clock ?? TimeProvider.System);
+    private readonly RunProgress _progress = new(scenario, clock ?? TimeProvider.System, preparation);
     private string _current = "";
     private int _statusLength;
 

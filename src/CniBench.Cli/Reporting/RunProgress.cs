@@ -7,7 +7,7 @@ namespace CniBench.Cli.Reporting;
 /// scaled by how much longer than planned the finished repetitions really took (start-up, agents,
 /// lab programming are not in the plan).
 /// </summary>
-public sealed class RunProgress(Scenario scenario, TimeProvider clock)
+public sealed class RunProgress(Scenario scenario, TimeProvider clock, Func<PlannedCase, TimeSpan>? preparation = null)
 {
     private readonly long _started = clock.GetTimestamp();
     private long _caseStarted;
@@ -19,7 +19,7 @@ public sealed class RunProgress(Scenario scenario, TimeProvider clock)
     public void CaseStarted(PlannedCase plannedCase)
     {
         _caseStarted = clock.GetTimestamp();
-        _currentPlanned = plannedCase.EstimatedRepetition;
+        _currentPlanned = plannedCase.EstimateRepetition(preparation);
     }
 
     public void CaseFinished()
@@ -40,7 +40,7 @@ public sealed class RunProgress(Scenario scenario, TimeProvider clock)
         }
     }
 
-    private TimeSpan Total { get; } = scenario.EstimatedDuration;
+    private TimeSpan Total { get; } = scenario.Estimate(preparation);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

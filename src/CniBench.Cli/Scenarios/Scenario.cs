@@ -6,7 +6,11 @@ namespace CniBench.Cli.Scenarios;
 public sealed record Scenario(string Name, string Description, string Source, string Text, IReadOnlyList<PlannedCase> Cases)
 {
     public int TotalRuns => Cases.Sum(c => c.Repetitions);
-    public TimeSpan EstimatedDuration => TimeSpan.FromTicks(Cases.Sum(c => c.EstimatedRepetition.Ticks * c.Repetitions));
+    public TimeSpan EstimatedDuration => Estimate(null);
+
+    /// <summary>The whole plan, each repetition with what <paramref name="preparation"/> adds to it on the target.</summary>
+    public TimeSpan Estimate(Func<PlannedCase, TimeSpan>? preparation) =>
+        TimeSpan.FromTicks(Cases.Sum(c => c.EstimateRepetition(preparation).Ticks * c.Repetitions));
 }
 
 public enum IpFamily { Ipv4, Ipv6 }
@@ -27,6 +31,8 @@ public sealed record PlannedCase(
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>
     public TimeSpan EstimatedRepetition => Warmup + Duration + TimeSpan.FromSeconds(0.6);
+
+    public TimeSpan EstimateRepetition(Func<PlannedCase, TimeSpan>? preparation) => EstimatedRepetition + (preparation?.Invoke(this) ?? TimeSpan.Zero);
 }
 
 /// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not necessarily summing to 100).</summary>

@@ -18,6 +18,12 @@ public interface ITarget : IAsyncDisposable
     Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken);
 
     Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What a repetition of the case takes here beyond its warm-up and window (endpoint churn, Services to make and
+    /// settle), for the run's estimate; the plan knows the work, the target how long its steps take.
+    /// </summary>
+    TimeSpan EstimatePreparation(PlannedCase plannedCase) => TimeSpan.Zero;
 }
 
 /// <summary>A running agent as the runner sees it: its control client, and a way to ask whether it died.</summary>

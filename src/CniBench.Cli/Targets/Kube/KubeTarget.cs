@@ -254,6 +254,18 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     }
 
     /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
+    /// <summary>
+    /// On a cluster each endpoint change waits for a pod to start or stop (about half a second on a quiet one), the
+    /// churn's Deployment and probers take some seconds to come up, and Services are made at the client's 50 a second.
+    /// </summary>
+    public TimeSpan EstimatePreparation(PlannedCase plannedCase)
+    {
+        var extra = TimeSpan.Zero;
+        if (plannedCase.Churn is { } churn) extra += TimeSpan.FromSeconds(10) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
+        if (plannedCase.Lab?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions);
+        return extra;
+    }
+
     private static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
 
     private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)

@@ -51,6 +51,10 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
 
     public string Name => "lab";
 
+    /// <summary>The lab writes an endpoint change at once: its churn takes its changes' intervals, plus the probers' start.</summary>
+    public TimeSpan EstimatePreparation(PlannedCase plannedCase) =>
+        plannedCase.Churn is { } churn ? TimeSpan.FromSeconds(2) + churn.Changes * churn.Interval : TimeSpan.Zero;
+
     public LabSpec Spec => _topology.Spec;
 
     public IReadOnlyCollection<int> AgentPids => _agents.Pids;
