@@ -14,7 +14,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
     private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(20);
 
     /// <summary>The scale of the convergence and service-scale runs: small by default; the full suites' sizes for figures
-    /// (CNIBENCH_TESTBED_ENDPOINTS=44 CNIBENCH_TESTBED_SERVICES="1, 1000").</summary>
+    /// (CNIBENCH_TESTBED_ENDPOINTS=44 CNIBENCH_TESTBED_RATE=500 CNIBENCH_TESTBED_SERVICES="1, 1000").</summary>
     private static string Setting(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 
     /// <summary>Runs the CLI; what it printed goes to the test's output (dotnet test --logger "console;verbosity=detailed" shows it).</summary>
@@ -65,7 +65,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
             cases:
               - name: scale-and-restart
                 workload: probe
-                rate: 200
+                rate: {{Setting("CNIBENCH_TESTBED_RATE", "200")}}
                 endpoints: {{Setting("CNIBENCH_TESTBED_ENDPOINTS", "6")}}
             """);
         var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("convergence.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
