@@ -81,7 +81,7 @@ public static class JobExecution
             var elapsed = clock.Elapsed;
             emit(new Sample(index++, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
                 counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
-                resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits));
+                resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits, Sampling.NetStackReader.Read()));
             previous = counters;
             previousClock = elapsed;
             if (finishing) return;

@@ -28,12 +28,13 @@ public static class Analysers
     public const double HighCvPercent = 10;
     public const double BusyHostPercent = 10;
     public const double UdpLossWarnPercent = 1;
+    public const double TimeWaitPortsWarnPercent = 25;
     public const int MinRepetitionsForInterval = 3;
 
     public static IReadOnlyList<IAnalyser> All { get; } =
     [
         new CpuBound(), new BusyHost(), new HighVariation(), new ErrorsPresent(), new UdpLoss(), new OpenModelBehind(), new TooFewRepetitions(),
-        new PlacementNotAchieved(), new OutliersDropped(),
+        new PlacementNotAchieved(), new OutliersDropped(), new PortPressure(),
     ];
 
     /// <summary>Every finding: run-wide ones first (environment), then per case.</summary>
@@ -118,6 +119,29 @@ public sealed class UdpLoss : IAnalyser
                 $"{loss.Mean.ToString("0.0", CultureInfo.InvariantCulture)}% of the UDP datagrams sent did not arrive: throughput is what arrived" +
                 (s.Metrics.TryGetValue(Metrics.UdpSentGbps, out var sent) ? $" ({sent.Mean.ToString("0.00", CultureInfo.InvariantCulture)} Gbit/s were sent)" : "") +
                 "; lower the rate (--rate) to find what the path carries without loss");
+    }
+}
+
+/// <summary>
+/// A case that measured the host's socket bookkeeping, not the path: client sockets in TIME_WAIT taking a large
+/// share of the ephemeral ports (connects search for a free port and collide), a conntrack table nearly full, or
+/// connections dropped at the server's listen queue. Each figure is the worst repetition's.
+/// </summary>
+public sealed class PortPressure : IAnalyser
+{
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        static string N(double v, string format = "0") => v.ToString(format, CultureInfo.InvariantCulture);
+        if (s.Metrics.TryGetValue(Metrics.ClientTimeWaitPortsPercent, out var ports) && ports.Max > Analysers.TimeWaitPortsWarnPercent)
+            yield return new Finding(Severity.Warning, "time-wait-ports", s.Case,
+                $"up to {N(s.Metrics.TryGetValue(Metrics.ClientTimeWait, out var tw) ? tw.Max : 0)} client sockets in TIME_WAIT, {N(ports.Max)}% of the ephemeral ports: " +
+                "new connections search for a free port and collide, so a connection rate measures the client host; fewer flows, a cool-down between cases or a wider ip_local_port_range help");
+        if (s.Metrics.TryGetValue(Metrics.ConntrackFillPercent, out var fill) && fill.Max > 100 * Analysers.ConntrackNearFullShare)
+            yield return new Finding(Severity.Warning, "conntrack-near-full", s.Case,
+                $"a connection-tracking table was {N(fill.Max)}% full during the case: new connections may be dropped; raise nf_conntrack_max or let entries expire between cases");
+        if (s.Metrics.TryGetValue(Metrics.ServerListenDrops, out var drops) && drops.Max > 0)
+            yield return new Finding(Severity.Warning, "listen-drops", s.Case,
+                $"the server's namespace dropped up to {N(drops.Max)} connections at a full listen queue in a repetition: connects were retried after a timeout, which the latency shows");
     }
 }
 

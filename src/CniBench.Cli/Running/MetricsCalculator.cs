@@ -65,7 +65,28 @@ public static class MetricsCalculator
             m[Metrics.ServerCpuPercent] = Fold(measuredServer, s => s.ProcessCpuPercent, Metrics.ServerCpuPercent);
             m[Metrics.ServerMemoryMiB] = Fold(measuredServer, s => s.ProcessMemoryMiB, Metrics.ServerMemoryMiB);
         }
+        AddNetStack(m, clientSamples, serverSamples);
         return m;
+    }
+
+    /// <summary>
+    /// The namespaces' state from the case's first sample (warm-up included) to its last: what TIME_WAIT, the
+    /// conntrack table and the listen queues did to it. Agents too old to report it leave these out.
+    /// </summary>
+    private static void AddNetStack(Dictionary<string, double> m, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
+    {
+        var client = clientSamples.Select(s => s.Stack).OfType<NetStack>().ToList();
+        var server = serverSamples.Select(s => s.Stack).OfType<NetStack>().ToList();
+        if (client.Count > 0)
+        {
+            var worst = client.MaxBy(s => s.TimeWait)!;
+            m[Metrics.ClientTimeWait] = worst.TimeWait;
+            m[Metrics.ClientTimeWaitPortsPercent] = 100.0 * worst.TimeWait / Math.Max(1, worst.EphemeralPorts);
+        }
+        var fills = client.Concat(server).Where(s => s is { Conntrack: not null, ConntrackMax: > 0 }).Select(s => 100.0 * s.Conntrack!.Value / s.ConntrackMax!.Value).ToList();
+        if (fills.Count > 0) m[Metrics.ConntrackFillPercent] = fills.Max();
+        if (server.Count > 1)
+            m[Metrics.ServerListenDrops] = Math.Max(0, server[^1].ListenDrops - server[0].ListenDrops); // the kernel counts every overflow as a drop too
     }
 
     public static bool IsFixedRate(WorkloadSpec workload) =>

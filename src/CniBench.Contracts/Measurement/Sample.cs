@@ -19,4 +19,12 @@ public sealed record Sample(
     double HostCpuPercent,
     double ProcessCpuPercent,
     double ProcessMemoryMiB,
-    long TcpRetransmits);
+    long TcpRetransmits,
+    NetStack? Stack = null);
+
+/// <summary>
+/// The agent's network namespace at the end of an interval: sockets in TIME_WAIT against the ephemeral ports there
+/// are, the connection-tracking table's fill (null where conntrack is not loaded), and the listen queues'
+/// overflows and drops so far (counters since boot). A connection-rate case can end up measuring these, not the path.
+/// </summary>
+public sealed record NetStack(long TimeWait, int EphemeralPorts, long? Conntrack, long? ConntrackMax, long ListenOverflows, long ListenDrops);

@@ -71,6 +71,24 @@ public class LocalRunTests
     }
 
     [Fact]
+    public async Task A_connection_rate_case_reports_the_time_wait_sockets_it_left_and_the_conntrack_and_listen_queue_state()
+    {
+        using var dir = new TempDirectory();
+        using var store = ResultStore.Open(dir.File("r.db"));
+        await using var target = new LocalTarget(AgentCommand.Locate());
+        var observer = new Observer();
+        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
+            .RunAsync(Tiny(workload: "tcp-crr", repetitions: 1, duration: "1s"), "cfg", new Dictionary<string, string>(), CancellationToken.None);
+        Assert.Equal(RunState.Completed, outcome.State);
+        var result = Assert.Single(store.Results(outcome.Run.Id));
+        // Each closed connection leaves a socket in TIME_WAIT on the side that closed first (here, the client).
+        Assert.True(result.Metrics[Metrics.ClientTimeWait] > 100, $"{result.Metrics[Metrics.ClientTimeWait]} sockets in TIME_WAIT after {result.Metrics[Metrics.TransactionsPerSecond]:0} connections/s");
+        Assert.InRange(result.Metrics[Metrics.ClientTimeWaitPortsPercent], 0.1, 100);
+        Assert.True(result.Metrics.ContainsKey(Metrics.ServerListenDrops));
+        Assert.All(result.Client.Samples, s => Assert.NotNull(s.Stack));
+    }
+
+    [Fact]
     public async Task Ipv6_loopback_works_too()
     {
         using var dir = new TempDirectory();
