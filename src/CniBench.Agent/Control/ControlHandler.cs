@@ -34,6 +34,7 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
             return (request.Method, segments) switch
             {
                 ("GET", ["v1", "info"]) => Json(200, InfoFor(request), ContractsJson.Default.AgentInfo),
+                ("GET", ["v1", "netstack"]) => Json(200, Sampling.NetStackReader.Read(), ContractsJson.Default.NetStack),
                 ("GET", ["v1", "clock"]) => Json(200, new ClockReading(UnixClock.NowMicroseconds()), ContractsJson.Default.ClockReading),
                 ("POST", ["v1", "jobs"]) => Reply(await jobs.CreateAsync(Parse(request, ContractsJson.Default.JobSpec), controller, cancellationToken)),
                 ("POST", ["v1", "jobs", var id, "start"]) => Reply(jobs.Start(id, controller, Parse(request, ContractsJson.Default.StartRequest).StartAtUnixMs)),

@@ -28,7 +28,6 @@ public static class Analysers
     public const double HighCvPercent = 10;
     public const double BusyHostPercent = 10;
     public const double UdpLossWarnPercent = 1;
-    public const double TimeWaitPortsWarnPercent = 25;
     public const int MinRepetitionsForInterval = 3;
 
     public static IReadOnlyList<IAnalyser> All { get; } =
@@ -132,11 +131,11 @@ public sealed class PortPressure : IAnalyser
     public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
     {
         static string N(double v, string format = "0") => v.ToString(format, CultureInfo.InvariantCulture);
-        if (s.Metrics.TryGetValue(Metrics.ClientTimeWaitPortsPercent, out var ports) && ports.Max > Analysers.TimeWaitPortsWarnPercent)
+        if (s.Metrics.TryGetValue(Metrics.ClientTimeWaitPortsPercent, out var ports) && ports.Max > NetStack.TimeWaitPortsLimitPercent)
             yield return new Finding(Severity.Warning, "time-wait-ports", s.Case,
                 $"up to {N(s.Metrics.TryGetValue(Metrics.ClientTimeWait, out var tw) ? tw.Max : 0)} client sockets in TIME_WAIT, {N(ports.Max)}% of the ephemeral ports: " +
                 "new connections search for a free port and collide, so a connection rate measures the client host; fewer flows, a cool-down between cases or a wider ip_local_port_range help");
-        if (s.Metrics.TryGetValue(Metrics.ConntrackFillPercent, out var fill) && fill.Max > 100 * Analysers.ConntrackNearFullShare)
+        if (s.Metrics.TryGetValue(Metrics.ConntrackFillPercent, out var fill) && fill.Max > NetStack.ConntrackLimitPercent)
             yield return new Finding(Severity.Warning, "conntrack-near-full", s.Case,
                 $"a connection-tracking table was {N(fill.Max)}% full during the case: new connections may be dropped; raise nf_conntrack_max or let entries expire between cases");
         if (s.Metrics.TryGetValue(Metrics.ServerListenDrops, out var drops) && drops.Max > 0)

@@ -81,9 +81,9 @@ public static class MetricsCalculator
         {
             var worst = client.MaxBy(s => s.TimeWait)!;
             m[Metrics.ClientTimeWait] = worst.TimeWait;
-            m[Metrics.ClientTimeWaitPortsPercent] = 100.0 * worst.TimeWait / Math.Max(1, worst.EphemeralPorts);
+            m[Metrics.ClientTimeWaitPortsPercent] = worst.TimeWaitPortsPercent;
         }
-        var fills = client.Concat(server).Where(s => s is { Conntrack: not null, ConntrackMax: > 0 }).Select(s => 100.0 * s.Conntrack!.Value / s.ConntrackMax!.Value).ToList();
+        var fills = client.Concat(server).Select(s => s.ConntrackPercent).OfType<double>().ToList();
         if (fills.Count > 0) m[Metrics.ConntrackFillPercent] = fills.Max();
         if (server.Count > 1)
             m[Metrics.ServerListenDrops] = Math.Max(0, server[^1].ListenDrops - server[0].ListenDrops); // the kernel counts every overflow as a drop too

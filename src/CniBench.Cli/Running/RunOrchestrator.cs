@@ -55,6 +55,8 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     else
                     {
                         var agents = await target.PrepareAsync(plannedCase, cancellationToken);
+                        double cooled = await CooldownWait.WaitAsync(agents, plannedCase.Cooldown ?? Cooldown.Auto, cancellationToken);
+                        if (cooled > 0) agents = agents with { TargetMetrics = new Dictionary<string, double>(agents.TargetMetrics) { [Contracts.Measurement.Metrics.CooldownSeconds] = cooled } };
                         result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
                     }
                     results.Add(result);

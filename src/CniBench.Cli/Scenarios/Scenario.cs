@@ -27,12 +27,23 @@ public sealed record PlannedCase(
     IReadOnlyDictionary<string, string> Parameters,
     LabSettings? Lab = null,
     Churn? Churn = null,
-    SplitWeights? Split = null)
+    SplitWeights? Split = null,
+    Cooldown? Cooldown = null)
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>
     public TimeSpan EstimatedRepetition => Warmup + Duration + TimeSpan.FromSeconds(0.6);
 
     public TimeSpan EstimateRepetition(Func<PlannedCase, TimeSpan>? preparation) => EstimatedRepetition + (preparation?.Invoke(this) ?? TimeSpan.Zero);
+}
+
+/// <summary>
+/// Before a repetition: wait until what earlier cases left in the agents' namespaces (sockets in TIME_WAIT, conntrack
+/// entries) no longer distorts it (<see cref="UntilQuiet"/>, bounded by <see cref="Wait"/>), or for a fixed time.
+/// </summary>
+public sealed record Cooldown(bool UntilQuiet, TimeSpan Wait)
+{
+    public static readonly Cooldown Auto = new(true, TimeSpan.FromSeconds(120));
+    public static readonly Cooldown None = new(false, TimeSpan.Zero);
 }
 
 /// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not necessarily summing to 100).</summary>

@@ -18,7 +18,7 @@ public static class ScenarioFields
     public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
-    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "ipFamily", "placement", .. LabOnly];
+    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "cooldown", "ipFamily", "placement", .. LabOnly];
 
     public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", .. Inherited, "cases"];
 
@@ -39,6 +39,7 @@ public static class ScenarioFields
         new("repetitions", "an integer 1..100", Int(1, 100), false),
         new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),
         new("duration", "a duration 100ms..1h", Duration(Limits.MinDuration, Limits.MaxDuration), false),
+        new("cooldown", "auto (wait, at most 120s, until the last case's TIME_WAIT sockets and conntrack entries no longer distort the next), none, or a fixed duration 0s..10m", ReadCooldown, false),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
         new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
@@ -93,6 +94,16 @@ public static class ScenarioFields
         value = (int)Math.Clamp(n, 0, int.MaxValue);
         return ok;
     };
+
+    private static bool ReadCooldown(string text, out object value)
+    {
+        value = Cooldown.Auto;
+        if (text == "auto") return true;
+        if (text == "none") { value = Cooldown.None; return true; }
+        bool ok = Units.TryParseDuration(text, out var d) && d >= TimeSpan.Zero && d <= TimeSpan.FromMinutes(10);
+        value = new Cooldown(false, d);
+        return ok;
+    }
 
     private static Reader Duration(TimeSpan min, TimeSpan max) => (string text, out object value) =>
     {

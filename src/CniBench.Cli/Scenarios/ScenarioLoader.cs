@@ -287,6 +287,7 @@ public sealed class ScenarioLoader
             v.ContainsKey("endpoints")
                 ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))
                 : null,
-            (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null));
+            (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null),
+            Get("cooldown", Cooldown.Auto));
     }
 }

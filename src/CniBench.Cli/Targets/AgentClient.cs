@@ -57,6 +57,10 @@ public sealed class AgentClient : IDisposable
     public Task<AgentInfo> InfoAsync(CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, "v1/info", null, ContractsJson.Default.AgentInfo, cancellationToken);
 
+    /// <summary>The agent's network namespace now: TIME_WAIT sockets, conntrack fill, listen-queue drops.</summary>
+    public Task<Contracts.Measurement.NetStack> NetStackAsync(CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Get, "v1/netstack", null, ContractsJson.Default.NetStack, cancellationToken);
+
     public Task<JobStatus> CreateJobAsync(JobSpec spec, CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Post, "v1/jobs", Json(spec, ContractsJson.Default.JobSpec), ContractsJson.Default.JobStatus, cancellationToken);
 

@@ -20,6 +20,7 @@ public static class Metrics
     public const string ClientTimeWaitPortsPercent = "net.client.time_wait.ports.pct";
     public const string ConntrackFillPercent = "net.conntrack.fill.pct";
     public const string ServerListenDrops = "net.server.listen_drops";
+    public const string CooldownSeconds = "net.cooldown.s";
     public const string HostCpuPercent = "cpu.host.percent";
     public const string ClientCpuPercent = "cpu.client.percent";
     public const string ServerCpuPercent = "cpu.server.percent";
@@ -71,6 +72,7 @@ public static class Metrics
         new(ClientTimeWait, "sockets", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Max, "sockets in TIME_WAIT in the client's network namespace (most seen, from the case's start to its end)", 0),
         new(ClientTimeWaitPortsPercent, "% of ports", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Max, "the same against the client's ephemeral port range: near 100 a new connection must search for a port or collide", 1),
         new(ConntrackFillPercent, "% of table", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Max, "fullest connection-tracking table of the client's and server's namespaces (most seen in the case)", 1),
+        new(CooldownSeconds, "s", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "how long the case waited before it began for what earlier cases left (TIME_WAIT sockets, conntrack entries) to clear", 1),
         new(ServerListenDrops, "connections", Direction.LowerIsBetter, TimeFold.Sum, AgentReduce.Max, "connections the server's namespace dropped at its listen queues during the case (ListenDrops, which counts the overflows too)", 0),
         new(HostCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Max, "busy CPU of the whole host, 100 = one core", 1),
         new(OtherProcessesCpuPercent, "% of a core", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "CPU of this host's processes other than the agents and cnibench in the window (local and lab targets): a busy machine, not the benchmark", 1),

@@ -27,4 +27,14 @@ public sealed record Sample(
 /// are, the connection-tracking table's fill (null where conntrack is not loaded), and the listen queues'
 /// overflows and drops so far (counters since boot). A connection-rate case can end up measuring these, not the path.
 /// </summary>
-public sealed record NetStack(long TimeWait, int EphemeralPorts, long? Conntrack, long? ConntrackMax, long ListenOverflows, long ListenDrops);
+public sealed record NetStack(long TimeWait, int EphemeralPorts, long? Conntrack, long? ConntrackMax, long ListenOverflows, long ListenDrops)
+{
+    /// <summary>Above these a case is warned about, and an automatic cool-down waits for the namespace to fall below.</summary>
+    public const double TimeWaitPortsLimitPercent = 25, ConntrackLimitPercent = 80;
+
+    public double TimeWaitPortsPercent => 100.0 * TimeWait / Math.Max(1, EphemeralPorts);
+
+    public double? ConntrackPercent => Conntrack is { } count && ConntrackMax is > 0 ? 100.0 * count / ConntrackMax.Value : null;
+
+    public bool Quiet => TimeWaitPortsPercent <= TimeWaitPortsLimitPercent && !(ConntrackPercent > ConntrackLimitPercent);
+}

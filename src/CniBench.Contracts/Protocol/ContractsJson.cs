@@ -18,6 +18,7 @@ namespace CniBench.Contracts.Protocol;
 [JsonSerializable(typeof(RunOutput))]
 [JsonSerializable(typeof(AgentIdentity))]
 [JsonSerializable(typeof(Measurement.HistogramSnapshot))]
+[JsonSerializable(typeof(Measurement.NetStack))]
 [JsonSerializable(typeof(List<Measurement.Sample>))]
 public sealed partial class ContractsJson : JsonSerializerContext;
 
