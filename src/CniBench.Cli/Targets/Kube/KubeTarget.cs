@@ -253,7 +253,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return await Pods.EnsureAsync(placement, cancellationToken);
     }
 
-    /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
     /// <summary>
     /// On a cluster each endpoint change waits for a pod to start or stop (about half a second on a quiet one), the
     /// churn's Deployment and probers take some seconds to come up, and Services are made at the client's 50 a second.
@@ -268,6 +267,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     private static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
 
+    /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
     private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
     {
         string name = ServiceName(nodePort);
