@@ -9,13 +9,17 @@ namespace CniBench.Agent.Sampling;
 /// </summary>
 public static class NetStackReader
 {
-    public static NetStack Read() => new(
-        ParseTimeWait(Lines("/proc/net/sockstat")),
-        ParsePortRange(Text("/proc/sys/net/ipv4/ip_local_port_range")),
-        Number(Text("/proc/sys/net/netfilter/nf_conntrack_count")),
-        Number(Text("/proc/sys/net/netfilter/nf_conntrack_max")),
-        ParseTcpExt(Lines("/proc/net/netstat"), "ListenOverflows"),
-        ParseTcpExt(Lines("/proc/net/netstat"), "ListenDrops"));
+    public static NetStack Read()
+    {
+        var netstat = Lines("/proc/net/netstat");
+        return new(
+            ParseTimeWait(Lines("/proc/net/sockstat")),
+            ParsePortRange(Text("/proc/sys/net/ipv4/ip_local_port_range")),
+            Number(Text("/proc/sys/net/netfilter/nf_conntrack_count")),
+            Number(Text("/proc/sys/net/netfilter/nf_conntrack_max")),
+            ParseTcpExt(netstat, "ListenOverflows"),
+            ParseTcpExt(netstat, "ListenDrops"));
+    }
 
     /// <summary>"TCP: inuse 5 orphan 0 tw 17547 alloc 9 mem 1": the tw figure.</summary>
     internal static long ParseTimeWait(IReadOnlyList<string> lines)

@@ -16,18 +16,12 @@ public sealed class KubeProxies(string binary, string kubeconfig, string cluster
         await StopAsync();
         foreach (var node in nodes)
         {
-            // What another mode left in this namespace would otherwise keep answering for it.
-            await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, binary, "--cleanup"], null, cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "netns", "exec", node.Namespace, binary, "--kubeconfig", kubeconfig, "--hostname-override", node.Name,
-                         "--cluster-cidr", clusterCidr, "--proxy-mode", mode, "--conntrack-max-per-core=0", "--v=1" })
-                start.ArgumentList.Add(a);
-            var process = Process.Start(start)!;
-            var writer = new StreamWriter(Path.Combine(logDirectory, $"kube-proxy-{node.Name}-{mode}.log")) { AutoFlush = true };
-            process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (writer) writer.WriteLine(e.Data); };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
+            // What another mode left in this namespace would otherwise keep answering for it (nothing to clean is no error).
+            try { await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, binary, "--cleanup"], null, cancellationToken); }
+            catch (LabException) { }
+            var process = NamespaceProcess.Start(node.Namespace, binary, ["--kubeconfig", kubeconfig, "--hostname-override", node.Name,
+                "--cluster-cidr", clusterCidr, "--proxy-mode", mode, "--conntrack-max-per-core=0", "--v=1"],
+                Path.Combine(logDirectory, $"kube-proxy-{node.Name}-{mode}.log"));
             _processes.Add(process);
         }
         Mode = mode;

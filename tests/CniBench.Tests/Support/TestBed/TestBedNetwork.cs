@@ -26,10 +26,10 @@ public sealed class TestBedNetwork
     public static async Task SweepAsync()
     {
         var listed = await LabShell.RunAsync("ip", ["netns", "list"], null, CancellationToken.None);
-        foreach (var ns in listed.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)))
-            await KillAllInAsync(ns);
-        foreach (var ns in listed.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)))
-            await TryAsync("ip", "netns", "delete", ns);
+        var ours = listed.Split('\n').Select(l => l.Split(' ')[0]).Where(n => n.StartsWith(Prefix, StringComparison.Ordinal)).ToArray();
+        // Every process first, then the namespaces: a process left in one would keep its veth alive.
+        foreach (var ns in ours) await KillAllInAsync(ns);
+        foreach (var ns in ours) await TryAsync("ip", "netns", "delete", ns);
         await TryAsync("ip", "link", "delete", HostLink);
     }
 

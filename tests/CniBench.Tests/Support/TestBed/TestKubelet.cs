@@ -257,24 +257,9 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
             finally { _ended.TrySetResult(); }
         }
 
-        private Process StartAgent(IReadOnlyDictionary<string, string> environment)
-        {
-            var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "netns", "exec", _podNamespace ?? node.Namespace, kubelet._agentPath }) start.ArgumentList.Add(a);
-            foreach (var a in (Container["args"] as JsonArray ?? []).Select(a => (string)a!)) start.ArgumentList.Add(a);
-            foreach (var (k, v) in environment) start.Environment[k] = v;
-            var process = Process.Start(start)!;
-            var log = Path.Combine(kubelet._logDirectory, $"{_ns}_{_name}_{_restarts}.log");
-            var writer = new StreamWriter(log, append: true, Encoding.UTF8) { AutoFlush = true };
-            void Write(string? line) { if (line is null) return; lock (writer) writer.WriteLine(line); }
-            process.OutputDataReceived += (_, e) => Write(e.Data);
-            process.ErrorDataReceived += (_, e) => Write(e.Data);
-            process.Exited += (_, _) => { lock (writer) writer.Dispose(); };
-            process.EnableRaisingEvents = true;
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            return process;
-        }
+        private Process StartAgent(IReadOnlyDictionary<string, string> environment) =>
+            NamespaceProcess.Start(_podNamespace ?? node.Namespace, kubelet._agentPath, (Container["args"] as JsonArray ?? []).Select(a => (string)a!),
+                Path.Combine(kubelet._logDirectory, $"{_ns}_{_name}_{_restarts}.log"), environment);
 
         /// <summary>The container's env: plain values, fieldRef (name, namespace, node, IPs) and secretKeyRef.</summary>
         private async Task<IReadOnlyDictionary<string, string>> EnvironmentAsync(CancellationToken cancellationToken)
