@@ -33,7 +33,7 @@ public static class Analysers
     public static IReadOnlyList<IAnalyser> All { get; } =
     [
         new CpuBound(), new BusyHost(), new HighVariation(), new ErrorsPresent(), new UdpLoss(), new OpenModelBehind(), new TooFewRepetitions(),
-        new PlacementNotAchieved(), new OutliersDropped(), new PortPressure(),
+        new PlacementNotAchieved(), new OutliersDropped(), new PortPressure(), new ProxyBusy(),
     ];
 
     /// <summary>Every finding: run-wide ones first (environment), then per case.</summary>
@@ -141,6 +141,25 @@ public sealed class PortPressure : IAnalyser
         if (s.Metrics.TryGetValue(Metrics.ServerListenDrops, out var drops) && drops.Max > 0)
             yield return new Finding(Severity.Warning, "listen-drops", s.Case,
                 $"the server's namespace dropped up to {N(drops.Max)} connections at a full listen queue in a repetition: connects were retried after a timeout, which the latency shows");
+    }
+}
+
+/// <summary>
+/// kube-proxy is never on the packet path (the kernel's rules are), so CPU it spends in a case's window is rule
+/// programming: Services still being written after they were made, or a resync. That work competes with the
+/// measured traffic and its rules change under it. The CNI's agents are left out: some (Open vSwitch) handle
+/// new flows themselves, so their CPU grows with the traffic.
+/// </summary>
+public sealed class ProxyBusy : IAnalyser
+{
+    public const double BusyPercent = 10;
+
+    public IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment)
+    {
+        if (s.Metrics.TryGetValue(Metrics.KubeProxyCpuPercent, out var cpu) && cpu.Max > BusyPercent)
+            yield return new Finding(Severity.Warning, "proxy-busy", s.Case,
+                $"kube-proxy used up to {cpu.Max.ToString("0", CultureInfo.InvariantCulture)}% of a core on the case's nodes during a repetition: it was still writing rules while the case measured; " +
+                "the figures include that work (let the proxies settle before the case, or look for a resync)");
     }
 }
 

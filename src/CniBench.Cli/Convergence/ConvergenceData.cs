@@ -60,8 +60,10 @@ public static class ConvergenceCalculator
         var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray();
         var m = new Dictionary<string, double>
         {
-            // A removal has nothing new to reach.
-            [Metrics.ConvergenceUnreached] = data.Nodes.Sum(n => n.ReachedMs.Where((r, i) => r is null && data.Changes[i].Added is not null).Count()),
+            // A removal has nothing new to reach; an endpoint removed again before a node reached it (a cluster's rollout
+            // deletes the newest pods first) is a measurement cut short, not a dataplane that never got there.
+            [Metrics.ConvergenceUnreached] = Missed(data).Count(m => !m.Withdrawn),
+            [Metrics.ConvergenceWithdrawn] = Missed(data).Count(m => m.Withdrawn),
             [Metrics.ChurnFailures] = data.Nodes.Sum(n => n.Failures),
         };
         if (reached.Length > 0)
@@ -76,6 +78,12 @@ public static class ConvergenceCalculator
         if (writes.Length > 0) m[Metrics.ConvergenceWriteMs] = writes.Average();
         return m;
     }
+
+    /// <summary>Every (node, added endpoint) pair without a sighting, and whether a later change removed that endpoint.</summary>
+    public static IEnumerable<(string Node, int Change, bool Withdrawn)> Missed(ConvergenceData data) =>
+        data.Nodes.SelectMany(n => n.ReachedMs.Select((reached, i) => (n.Node, Reached: reached, Change: data.Changes[i])))
+            .Where(p => p.Reached is null && p.Change.Added is not null)
+            .Select(p => (p.Node, p.Change.Index, data.Changes.Any(c => c.Index > p.Change.Index && c.Removed == p.Change.Added)));
 
     /// <summary>Nearest-rank quantile of sorted values (no interpolation: every value reported was measured).</summary>
     public static double Quantile(IReadOnlyList<double> sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Count) - 1, 0, sorted.Count - 1)];

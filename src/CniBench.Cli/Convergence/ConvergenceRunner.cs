@@ -13,13 +13,12 @@ namespace CniBench.Cli.Convergence;
 public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = null)
 {
     private static readonly TimeSpan Lead = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan Tail = TimeSpan.FromSeconds(2);
     private readonly TimeSpan _poll = pollInterval ?? JobTracker.DefaultPoll;
 
     public async Task<CaseResult> RunAsync(PlannedCase plannedCase, int repetition, IEndpointChurn churn, IRunObserver observer, CancellationToken cancellationToken)
     {
         var started = DateTimeOffset.UtcNow;
-        var window = Lead + churn.Budget + Tail;
+        var window = Lead + churn.Budget + churn.Tail;
         var workload = plannedCase.Workload with { Target = churn.ServiceAddress };
         var trackers = churn.Probers.Select(p => (Prober: p, Job: new JobTracker(p.Agent))).ToArray();
         var record = new ChurnRecord([], []);
@@ -33,7 +32,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
             var follow = trackers.Select((t, i) => t.Job.FollowAsync(_poll, JobTracker.SilenceLimit, s => { if (i == 0) observer.SampleReceived(plannedCase, s); }, cancellationToken)).ToArray();
 
             record = await churn.DriveAsync(startAt + Lead, cancellationToken);
-            await Task.Delay(Tail, cancellationToken);
+            await Task.Delay(churn.Tail, cancellationToken);
             foreach (var t in trackers) await t.Job.FinishAsync(cancellationToken);
             await Task.WhenAll(follow);
             var failed = trackers.FirstOrDefault(t => t.Job.Status?.State == JobState.Failed);
@@ -62,7 +61,8 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
         var metrics = ConvergenceCalculator.MetricsOf(data);
         var first = trackers[0];
         if (state == ResultState.Ok && metrics[Contracts.Measurement.Metrics.ConvergenceUnreached] > 0)
-            (state, error) = (ResultState.Failed, $"{metrics[Contracts.Measurement.Metrics.ConvergenceUnreached]} (change, node) pairs never reached their new endpoint");
+            (state, error) = (ResultState.Failed, $"{metrics[Contracts.Measurement.Metrics.ConvergenceUnreached]} (change, node) pairs never reached their new endpoint within {churn.Tail.TotalSeconds:0}s of the last change: "
+                + string.Join(", ", ConvergenceCalculator.Missed(data).Where(m => !m.Withdrawn).Take(5).Select(m => $"change {m.Change} on {m.Node}")));
         return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, plannedCase.Placement,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, 0, (int)window.TotalMilliseconds, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,

@@ -46,6 +46,12 @@ public interface IEndpointChurn : IAsyncDisposable
     /// <summary>The most the changes may take, from the first until every node has them: sizes the probers' window.</summary>
     TimeSpan Budget { get; }
 
+    /// <summary>
+    /// How long the probers go on once the changes have settled where the target sees them: the lab has written every
+    /// node's rules by then; on a cluster the watch shows the last change before any proxy has programmed it.
+    /// </summary>
+    TimeSpan Tail => TimeSpan.FromSeconds(2);
+
     /// <summary>Makes the changes, the first at <paramref name="firstChangeAt"/>, and returns once they have settled.</summary>
     Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken);
 }

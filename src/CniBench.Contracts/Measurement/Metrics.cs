@@ -33,10 +33,12 @@ public static class Metrics
     public const string RenderMs = "lab.program.render.ms";
     public const string ServiceReachableMs = "kube.service.reachable.ms";
     public const string ServiceSettleMs = "kube.service.settle.ms";
+    public const string DataplaneQuietMs = "kube.dataplane.quiet.ms";
     public const string ConvergenceP50Ms = "convergence.p50.ms";
     public const string ConvergenceP99Ms = "convergence.p99.ms";
     public const string ConvergenceMaxMs = "convergence.max.ms";
     public const string ConvergenceUnreached = "convergence.unreached";
+    public const string ConvergenceWithdrawn = "convergence.withdrawn";
     public const string ConvergenceStaleMaxMs = "convergence.stale.max.ms";
     public const string NodeServerCpuPercent = "node.server.cpu.pct";
     public const string NodeClientCpuPercent = "node.client.cpu.pct";
@@ -85,12 +87,14 @@ public static class Metrics
         new(ServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Max, AgentReduce.Sum, "server agent resident memory (peak sample)", 1),
         new(ProgramTableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to load the whole service table into one node (mean over nodes)", 0),
         new(ServiceReachableMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time from creating one more Service to the first answer through its ClusterIP from the client pod", 0),
+        new(DataplaneQuietMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time the case waited, with the node samplers, before it began, for kube-proxy and the CNI agents on its nodes to fall under a tenth of a core (the proxies still rewriting rules)", 0),
         new(ServiceSettleMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time the case waited, before it began, for its Service to answer the client pod (the proxy still programming it)", 0),
         new(AddServiceMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "time to add one service on one node, as the proxy mode writes it (mean over nodes)", 1),
         new(ConvergenceP50Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "median time from an endpoint change to the first success at the new endpoint, over changes and nodes", 1),
         new(ConvergenceP99Ms, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "99th percentile of the same", 1),
         new(ConvergenceMaxMs, "ms", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Max, "slowest change on the slowest node", 1),
-        new(ConvergenceUnreached, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was never reached", 0),
+        new(ConvergenceUnreached, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was never reached, though it stayed until the end", 0),
+        new(ConvergenceWithdrawn, "count", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "(change, node) pairs whose new endpoint was removed again before that node reached it (its latency is only known to exceed the endpoint's life)", 0),
         new(NodeServerCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "whole-node CPU of the server's node in the window, node sampler (percent of one core)", 1),
         new(NodeClientCpuPercent, "%", Direction.LowerIsBetter, TimeFold.Mean, AgentReduce.Sum, "whole-node CPU of the client's node in the window, node sampler (percent of one core)", 1),
         new(NodeServerMemoryMiB, "MiB", Direction.LowerIsBetter, TimeFold.Last, AgentReduce.Sum, "memory in use on the server's node at the end of the window (total − available), node sampler", 0),

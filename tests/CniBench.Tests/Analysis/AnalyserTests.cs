@@ -56,4 +56,15 @@ public class AnalyserTests
         Assert.Contains(findings, f => f.Code == "failed-repetitions" && f.Message.StartsWith("1 of 8"));
         Assert.Contains(findings, f => f.Code == "outliers" && f.Message.Contains("repetition(s) 4"));
     }
+
+    [Fact]
+    public void Kube_proxy_busy_in_a_window_is_flagged_and_the_cni_agents_are_not()
+    {
+        var quiet = Enumerable.Range(1, 3).Select(i => With(With(Results.Case("r", "c", i, 1000 + i, [1000]), Metrics.KubeProxyCpuPercent, 2), Metrics.CniCpuPercent, 60)).ToArray();
+        Assert.DoesNotContain(Analyse(quiet), f => f.Code == "proxy-busy");
+
+        var busy = quiet.Select((r, i) => i == 1 ? With(r, Metrics.KubeProxyCpuPercent, 85) : r).ToArray();
+        var finding = Assert.Single(Analyse(busy), f => f.Code == "proxy-busy");
+        Assert.Contains("up to 85% of a core", finding.Message);
+    }
 }

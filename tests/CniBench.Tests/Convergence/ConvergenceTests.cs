@@ -56,11 +56,29 @@ public class ConvergenceTests
 
         var m = ConvergenceCalculator.MetricsOf(data);
         Assert.Equal(1, m[Metrics.ConvergenceUnreached]);
+        Assert.Equal(0, m[Metrics.ConvergenceWithdrawn]); // c stayed
         Assert.Equal(12.5, m[Metrics.ConvergenceP50Ms]); // nearest rank of 0, 1, 12.5, 30, 41
         Assert.Equal(41.0, m[Metrics.ConvergenceMaxMs]);
         Assert.Equal(10.0, m[Metrics.ConvergenceStaleMaxMs]);
         Assert.Equal(16.8, m[Metrics.ConvergenceWriteMs], 1); // (20 + 30 + 0.4) / 3
         Assert.Equal(1, m[Metrics.ChurnFailures]);
+    }
+
+    [Fact]
+    public void An_endpoint_removed_before_a_node_reached_it_is_withdrawn_not_unreached()
+    {
+        long t0 = 1_000_000_000;
+        EndpointChange[] changes =
+        [
+            new(1, "add", "a", null, t0, null),
+            new(2, "add", "b", null, t0 + 100_000, null), // a rollout deletes the newest pod first
+            new(3, "add", "c", null, t0 + 200_000, null),
+            new(4, "remove", null, "b", t0 + 400_000, null),
+        ];
+        var probe = new ProbeTotals(new Dictionary<string, BackendSeen> { ["a"] = new(t0 + 50_000, t0 + 900_000, 9) }, [], 0);
+        var m = ConvergenceCalculator.MetricsOf(ConvergenceCalculator.Compute(changes, [("n1", probe, 1.0)]));
+        Assert.Equal(1, m[Metrics.ConvergenceWithdrawn]); // b
+        Assert.Equal(1, m[Metrics.ConvergenceUnreached]); // c stayed and was never reached
     }
 
     [Fact]

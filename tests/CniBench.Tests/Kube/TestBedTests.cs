@@ -110,9 +110,19 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
                 services: [{{services}}]
             """);
         var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("scale.yaml"), "--kubeconfig", bed.Plane.Kubeconfig,
-            "--config", $"kube-proxy-{mode}", "--no-report", "--db", dir.File("results.db"));
+            "--config", $"kube-proxy-{mode}", "--node-sampler", "--no-report", "--db", dir.File("results.db"));
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.Equal(2 * services.Split(',').Length, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+        // Every case began once its Service answered and, read by the node samplers, the proxies had gone quiet.
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("results.db"));
+        var results = store.Results(store.ListRuns().Single().Id);
+        foreach (var r in results)
+        {
+            Assert.True(r.Metrics.ContainsKey(CniBench.Contracts.Measurement.Metrics.ServiceSettleMs), r.Case);
+            Assert.InRange(r.Metrics[CniBench.Contracts.Measurement.Metrics.DataplaneQuietMs], 900, CniBench.Cli.Targets.Kube.DataplaneQuiet.Limit.TotalMilliseconds + 5000);
+            Assert.True(r.Metrics.ContainsKey(CniBench.Contracts.Measurement.Metrics.KubeProxyCpuPercent), r.Case);
+            output.WriteLine($"{r.Case}: quiet after {r.Metrics[CniBench.Contracts.Measurement.Metrics.DataplaneQuietMs]:0} ms, kube-proxy {r.Metrics[CniBench.Contracts.Measurement.Metrics.KubeProxyCpuPercent]:0.0}% in the window");
+        }
     }
 
     private const string SmallDataplane = """

@@ -14,7 +14,11 @@ namespace CniBench.Cli.Targets.Kube;
 /// </summary>
 public sealed class KubeChurn : IEndpointChurn
 {
-    private static readonly TimeSpan BetweenSteps = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Between the scale-up and the restart: the restart deletes the newest pods first, and an endpoint deleted before
+    /// the nodes reached it is a measurement lost (counted as withdrawn), so the proxies get time to program them.
+    /// </summary>
+    private static readonly TimeSpan BetweenSteps = TimeSpan.FromSeconds(3);
     private readonly KubeEndpoints _endpoints;
     private readonly int _count;
     private readonly EndpointSliceTracker _tracker;
@@ -34,6 +38,9 @@ public sealed class KubeChurn : IEndpointChurn
 
     public IReadOnlyList<Prober> Probers { get; }
     public string ServiceAddress { get; }
+
+    /// <summary>The watch shows the last change before any proxy has it; a proxy that has not got there 5 s later counts as never reaching it.</summary>
+    public TimeSpan Tail => TimeSpan.FromSeconds(5);
 
     /// <summary>Scale-up and rollout may each take up to the step timeout.</summary>
     public TimeSpan Budget => _endpoints.StepTimeout * 2 + BetweenSteps;

@@ -69,11 +69,17 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             _samplers = await Pods.DaemonSetAsync(AgentManifests.SamplerRole, cancellationToken);
         }
         string serverNode = pair.Server.Info.Identity.Node ?? "", clientNode = pair.Client.Info.Identity.Node ?? "";
-        return pair with
+        var samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
+            .Select(s => new Running.NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray();
+        if (plannedCase.Lab?.Services is not null)
         {
-            Samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
-                .Select(s => new Running.NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray(),
-        };
+            // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
+            var quiet = await DataplaneQuiet.WaitAsync(samplers, cancellationToken);
+            pair = pair with { TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics) { [Contracts.Measurement.Metrics.DataplaneQuietMs] = quiet.WaitedMs } };
+            if (!quiet.Quiet)
+                Console.Error.WriteLine($"cnibench: {plannedCase.Name}: the dataplane's processes still used {quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway");
+        }
+        return pair with { Samplers = samplers };
     }
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
@@ -255,13 +261,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     /// <summary>
     /// On a cluster each endpoint change waits for a pod to start or stop (about half a second on a quiet one), the
-    /// churn's Deployment and probers take some seconds to come up, and Services are made at the client's 50 a second.
+    /// churn's Deployment and probers take some seconds to come up and the probers go on for the tail, and Services are
+    /// made at the client's 50 a second; every repetition then times one more Service out and in again, which took
+    /// about 30 ms per Service already there on a test cluster (30 s at 1000).
     /// </summary>
     public TimeSpan EstimatePreparation(PlannedCase plannedCase)
     {
         var extra = TimeSpan.Zero;
-        if (plannedCase.Churn is { } churn) extra += TimeSpan.FromSeconds(10) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
-        if (plannedCase.Lab?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions);
+        if (plannedCase.Churn is { } churn) extra += TimeSpan.FromSeconds(15) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
+        if (plannedCase.Lab?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
         return extra;
     }
 
