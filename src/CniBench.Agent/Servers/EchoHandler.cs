@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using CniBench.Agent.Http;
+using CniBench.Agent.Wire;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
@@ -15,9 +16,6 @@ namespace CniBench.Agent.Servers;
 /// </summary>
 public sealed class EchoHandler
 {
-    public const string BackendHeader = "X-CniBench-Backend";
-    public const string AddressHeader = "X-CniBench-Address";
-    public const string PeerHeader = "X-CniBench-Peer";
     private static readonly HttpResponse Ok = new(200, "ok\n"u8.ToArray());
     private readonly string _name;
     private readonly byte[] _identityBody;
@@ -56,7 +54,7 @@ public sealed class EchoHandler
     {
         if (connection?.HandlerState is KeyValuePair<string, string>[] cached) return cached;
         KeyValuePair<string, string>[] headers =
-            [new(BackendHeader, _name), new(AddressHeader, connection?.LocalAddress ?? "?"), new(PeerHeader, connection?.RemoteAddress ?? "?")];
+            [new(EchoHeaders.Backend, _name), new(EchoHeaders.Address, connection?.LocalAddress ?? "?"), new(EchoHeaders.Peer, connection?.RemoteAddress ?? "?")];
         if (connection is not null) connection.HandlerState = headers;
         return headers;
     }

@@ -119,7 +119,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                     var chunk = buffer.AsSpan(0, Math.Min(buffer.Length, hello.ResponseSize));
                     while (true) socket.Send(chunk);
                 case TcpMode.RequestResponse:
-                    while (ReceiveExactly(socket, buffer, hello.RequestSize)) SendCount(socket, buffer, hello.ResponseSize);
+                    while (SocketCounts.ReceiveExactly(socket, buffer, hello.RequestSize)) SocketCounts.SendCount(socket, buffer, hello.ResponseSize);
                     break;
             }
         }
@@ -147,23 +147,6 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 }
                 break;
         }
-    }
-
-    /// <summary>Reads exactly count bytes (discarding them through buffer); false on a clean end of stream.</summary>
-    internal static bool ReceiveExactly(Socket socket, byte[] buffer, int count)
-    {
-        while (count > 0)
-        {
-            int n = socket.Receive(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
-            if (n == 0) return false;
-            count -= n;
-        }
-        return true;
-    }
-
-    internal static void SendCount(Socket socket, byte[] buffer, int count)
-    {
-        while (count > 0) count -= socket.Send(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
     }
 
     private static async ValueTask<bool> ReceiveCountAsync(Socket socket, byte[] buffer, int count, CancellationToken cancellationToken)

@@ -2,7 +2,7 @@ using System.Buffers.Text;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using CniBench.Agent.Servers;
+using CniBench.Agent.Wire;
 
 namespace CniBench.Agent.Workloads;
 
@@ -13,9 +13,9 @@ namespace CniBench.Agent.Workloads;
 public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slot) : IDisposable
 {
     private const int MaxHeaderBytes = 16 * 1024;
-    private static readonly byte[] BackendHeaderName = Encoding.ASCII.GetBytes(EchoHandler.BackendHeader);
-    private static readonly byte[] AddressHeaderName = Encoding.ASCII.GetBytes(EchoHandler.AddressHeader);
-    private static readonly byte[] PeerHeaderName = Encoding.ASCII.GetBytes(EchoHandler.PeerHeader);
+    private static readonly byte[] BackendHeaderName = Encoding.ASCII.GetBytes(EchoHeaders.Backend);
+    private static readonly byte[] AddressHeaderName = Encoding.ASCII.GetBytes(EchoHeaders.Address);
+    private static readonly byte[] PeerHeaderName = Encoding.ASCII.GetBytes(EchoHeaders.Peer);
     private readonly byte[] _buffer = new byte[MaxHeaderBytes];
     private readonly RepeatedString _backend = new(), _address = new(), _peer = new();
     private Socket? _socket;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using CniBench.Agent.Servers;
 using CniBench.Agent.Wire;
 
 namespace CniBench.Agent.Workloads;
@@ -36,8 +35,8 @@ public sealed class TcpRrWorkload(IPEndPoint server, bool connectEachTime) : IWo
                 {
                     long start = Stopwatch.GetTimestamp();
                     Volatile.Write(ref slot.Deadline, start + context.TimeoutTicks);
-                    TcpDataServer.SendCount(socket, request, spec.RequestSize);
-                    if (!TcpDataServer.ReceiveExactly(socket, response, spec.ResponseSize))
+                    SocketCounts.SendCount(socket, request, spec.RequestSize);
+                    if (!SocketCounts.ReceiveExactly(socket, response, spec.ResponseSize))
                         throw new EndOfStreamException("server closed the connection mid-transaction");
                     Complete(start);
                 }
@@ -51,7 +50,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, bool connectEachTime) : IWo
                     using (var socket = TcpConnector.Connect(server, context, slot))
                     {
                         socket.Send(helloAndRequest);
-                        if (!TcpDataServer.ReceiveExactly(socket, response, spec.ResponseSize))
+                        if (!SocketCounts.ReceiveExactly(socket, response, spec.ResponseSize))
                             throw new EndOfStreamException("server closed the connection mid-transaction");
                     }
                     Complete(start);
