@@ -1,9 +1,9 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using CniBench.Agent.Control;
 using CniBench.Agent.Workloads;
+using CniBench.Contracts.Cli;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;

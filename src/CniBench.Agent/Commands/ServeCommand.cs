@@ -1,17 +1,17 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using CniBench.Agent.Servers;
+using CniBench.Contracts.Cli;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Agent.Commands;
 
 public static class ServeCommand
 {
-    public const int DefaultControlPort = 7200, DefaultTcpPort = 7201, DefaultUdpPort = 7202, DefaultHttpPort = 7280;
+    public const int DefaultControlPort = DefaultPorts.Control, DefaultTcpPort = DefaultPorts.Tcp, DefaultUdpPort = DefaultPorts.Udp, DefaultHttpPort = DefaultPorts.Http;
 
     public const string TokenVariable = "CNIBENCH_TOKEN";
     public const int MinTokenBytes = 16;

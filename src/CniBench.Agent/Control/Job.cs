@@ -8,6 +8,7 @@ namespace CniBench.Agent.Control;
 /// One job and its state machine: prepared → ready → running → done | failed. Any state before
 /// done may fail. Every control request touching the job counts as a sign of life from the controller.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its token sources have no timer: nothing to release, and a job may be dropped while a worker still holds its tokens.")]
 public sealed class Job(string id, JobSpec spec, string owner)
 {
     private readonly Lock _gate = new();

@@ -156,8 +156,9 @@ public static class Preflight
     {
         // A prober is there to see a service that may not answer yet: its failures are its data.
         if (spec.Kind is WorkloadKind.Monitor or WorkloadKind.Probe || spec.Kind.IsUdp()) return null;
-        Endpoints.TryParse(spec.Target, out var endpoint);
-        using var socket = new Socket(endpoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        // The spec was checked: its target parses.
+        if (!Endpoints.TryParse(spec.Target, out var endpoint)) return null;
+        using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(spec.TimeoutMs, 500)));
         try

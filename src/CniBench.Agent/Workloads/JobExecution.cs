@@ -2,7 +2,6 @@ using System.Diagnostics;
 using CniBench.Agent.Sampling;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
-using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Workloads;
 

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using CniBench.Agent.Wire;
+using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Workloads;
@@ -43,7 +44,7 @@ public static class PeerDiagnosis
         if (spec.Kind == WorkloadKind.Http)
             return http ? null : $"the server at {spec.Target} answered with {n} bytes that are not HTTP: " + Hint(spec);
         return http
-            ? $"the server at {spec.Target} answered with HTTP ('{Printable(start)}'): that is an HTTP port; use -w http there, or the agent's TCP data port (7201 by default) for {spec.Kind.ToName()}"
+            ? $"the server at {spec.Target} answered with HTTP ('{Printable(start)}'): that is an HTTP port; use -w http there, or the agent's TCP data port ({DefaultPorts.Tcp} by default) for {spec.Kind.ToName()}"
             : $"the server at {spec.Target} answered with {n} bytes that are not a cnibench agent's: " + Hint(spec);
     }
 
@@ -56,8 +57,8 @@ public static class PeerDiagnosis
     }
 
     private static string Hint(WorkloadSpec spec) => spec.Kind == WorkloadKind.Http
-        ? "is it a cnibench agent's HTTP port (7280 by default)?"
-        : "is it a cnibench agent's TCP data port (7201 by default)? The HTTP port (7280) answers only -w http";
+        ? $"is it a cnibench agent's HTTP port ({DefaultPorts.Http} by default)?"
+        : $"is it a cnibench agent's TCP data port ({DefaultPorts.Tcp} by default)? The HTTP port ({DefaultPorts.Http}) answers only -w http";
 
     private static string Printable(string text) => new(text.Take(40).Select(c => char.IsControl(c) ? '.' : c).ToArray());
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Workloads;
 
@@ -17,7 +17,7 @@ public sealed record Finding(Severity Severity, string Code, string? Case, strin
 /// <summary>Looks at one case's summary and results (and the run's environment) and says what a reader should know.</summary>
 public interface IAnalyser
 {
-    IEnumerable<Finding> Analyse(CaseSummary summary, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment);
+    IEnumerable<Finding> Analyse(CaseSummary s, IReadOnlyList<CaseResult> results, IReadOnlyDictionary<string, string> environment);
 }
 
 /// <summary>The analysers, run as a list: adding one is adding a line here.</summary>
@@ -80,7 +80,7 @@ public sealed class CpuBound : IAnalyser
         int cores = Analysers.Cores(environment);
         int parallel = results.Count > 0 ? results[0].Workload.Parallel : 1;
         // A workload with N workers can use at most N cores (but never more than there are).
-        double processLimit = 100.0 * Math.Min(parallel + (results.FirstOrDefault()?.Workload.Kind == WorkloadKind.Http ? 1 : 0), cores);
+        double processLimit = 100.0 * Math.Min(parallel + (results.Count > 0 && results[0].Workload.Kind == WorkloadKind.Http ? 1 : 0), cores);
         double others = s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var o) ? o.Mean : 0;
         foreach (var (metric, limit, who) in new[] { (Metrics.HostCpuPercent, 100.0 * cores, "the host"), (Metrics.ClientCpuPercent, processLimit, "the client agent"), (Metrics.ServerCpuPercent, processLimit, "the server agent") })
         {

@@ -1,4 +1,4 @@
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 
 namespace CniBench.Cli.Analysis;

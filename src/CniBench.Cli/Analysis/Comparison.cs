@@ -3,7 +3,7 @@ using MathNet.Numerics.Distributions;
 
 namespace CniBench.Cli.Analysis;
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<Verdict>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<Verdict>))]
 public enum Verdict { Improvement, Regression, NoChange, Inconclusive }
 
 /// <summary>One metric of one case, baseline against candidate, judged by a Welch t-test and the metric's direction.</summary>

@@ -4,7 +4,7 @@ using MathNet.Numerics.Statistics;
 namespace CniBench.Cli.Analysis;
 
 /// <summary>How a 95% confidence interval was computed; the report names it beside every interval.</summary>
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<IntervalMethod>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<IntervalMethod>))]
 public enum IntervalMethod
 {
     /// <summary>Student's t on the values: for metrics that may be negative.</summary>

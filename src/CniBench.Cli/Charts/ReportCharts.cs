@@ -1,5 +1,5 @@
 using CniBench.Cli.Analysis;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 
 namespace CniBench.Cli.Charts;
@@ -97,9 +97,8 @@ public static class ReportCharts
         // Traffic-split cases: each backend's share per 5-second window (first repetition of each configuration) against the configured share.
         var splits = results.Where(r => r.Client.Result?.BackendWindows is not null && r.Parameters.TryGetValue("weights", out var w) && Scenarios.SplitWeights.TryParse(w, out _))
             .GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First()).ToArray();
-        if (splits.Length > 0)
+        if (splits.Length > 0 && Scenarios.SplitWeights.TryParse(splits[0].Parameters["weights"], out var weights))
         {
-            Scenarios.SplitWeights.TryParse(splits[0].Parameters["weights"], out var weights);
             var lines = splits.SelectMany(r => r.Client.Result!.Backends.Keys.Order(StringComparer.Ordinal)
                     .Select(b => (Backend: byConfig.Length > 1 ? $"{r.Config} {b}" : b, Windows: Split.SplitAnalysis.Shares(r.Client.Result!, b))))
                 .Take(MaxSeries).ToArray();

@@ -6,8 +6,9 @@ namespace CniBench.Cli.Charts;
 
 /// <summary>
 /// The pieces every chart shares: a colour-blind-safe palette (Okabe–Ito), "nice" axis ticks,
-/// culture-free numbers and escaped text. No chart package is served here, so this is the small
-/// clean version: inline SVG that any browser, wiki or paper can show without scripts.
+/// culture-free numbers and escaped text: inline SVG that any browser, wiki or paper can show without scripts.
+/// Our own rather than a chart package: a few hundred lines, no native drawing library, and the output is text a
+/// test can read.
 /// </summary>
 public static class Svg
 {

@@ -1,7 +1,7 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
+using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;
 
@@ -51,12 +51,12 @@ public static class CommonOptions
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.Failed;
         }
-        catch (Kube.KubeConfigException e)
+        catch (CniBench.Cli.Targets.Kube.Api.KubeConfigException e)
         {
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.BadInput;
         }
-        catch (Exception e) when (e is Kube.KubeApiException or Kube.KubeConnectionException)
+        catch (Exception e) when (e is CniBench.Cli.Targets.Kube.Api.KubeApiException or CniBench.Cli.Targets.Kube.Api.KubeConnectionException)
         {
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.Failed;

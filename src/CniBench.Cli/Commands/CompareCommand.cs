@@ -3,10 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using CniBench.Cli.Analysis;
 using CniBench.Cli.Reporting;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 using CniBench.Contracts.Cli;
-using CniBench.Contracts.Measurement;
 using Spectre.Console;
 
 namespace CniBench.Cli.Commands;

@@ -1,6 +1,7 @@
 using System.CommandLine;
-using CniBench.Cli.Lab;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Kube;
+using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;
@@ -8,8 +9,6 @@ namespace CniBench.Cli.Commands;
 /// <summary>`cnibench doctor`: can this machine run the lab? Says what is missing and how to get it.</summary>
 public static class DoctorCommand
 {
-    public sealed record Check(string Name, bool Ok, string Detail, bool Required = true);
-
     public static Command Create()
     {
         var target = new Option<string>("--target") { Description = "lab (this machine's kernel and tools) or kube (a cluster: reachability, permissions, nodes, CNI)", DefaultValueFactory = _ => "lab" };
@@ -102,14 +101,14 @@ public static class DoctorCommand
     /// <summary>The ebpf proxy needs a cgroup v2 mount and the bpf syscall: try both without attaching anything.</summary>
     private static Check EbpfCheck()
     {
-        if (Lab.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+        if (CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
             return new("ebpf proxy", false, "cgroup v2 is not mounted (mount -t cgroup2 none /sys/fs/cgroup/unified); --proxy ebpf needs it", Required: false);
         try
         {
-            Lab.Ebpf.Bpf.Close(Lab.Ebpf.Bpf.CreateMap(Lab.Ebpf.Bpf.MapTypeArray, 4, 8, 1, "cnbdoctor"));
+            CniBench.Cli.Targets.Lab.Network.Ebpf.Bpf.Close(CniBench.Cli.Targets.Lab.Network.Ebpf.Bpf.CreateMap(CniBench.Cli.Targets.Lab.Network.Ebpf.Bpf.MapTypeArray, 4, 8, 1, "cnbdoctor"));
             return new("ebpf proxy", true, $"bpf(2) works, cgroup v2 at {root}", Required: false);
         }
-        catch (Lab.Ebpf.BpfException e)
+        catch (CniBench.Cli.Targets.Lab.Network.Ebpf.BpfException e)
         {
             return new("ebpf proxy", false, e.Message, Required: false);
         }

@@ -1,6 +1,6 @@
 using System.CommandLine;
-using CniBench.Cli.Kube;
 using CniBench.Cli.Targets.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;

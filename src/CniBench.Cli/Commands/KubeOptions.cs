@@ -1,5 +1,5 @@
 using System.CommandLine;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Commands;
 
@@ -57,7 +57,7 @@ public sealed class KubeOptions
         if (parse.GetValue(ExternalAgent) is { } url && (!Uri.TryCreate(url, UriKind.Absolute, out agent) || agent.Scheme is not ("http" or "https") || !System.Net.IPAddress.TryParse(agent.Host.Trim('[', ']'), out _)))
             problems.Add($"{ExternalAgent.Name}: '{url}' is not an agent URL; allowed: http://IP:PORT, https://IP:PORT");
         var pin = parse.GetValue(ExternalSha256);
-        if (pin is not null && !Targets.CertificatePin.TryParse(pin, out _))
+        if (pin is not null && !CniBench.Cli.Agents.CertificatePin.TryParse(pin, out _))
             problems.Add($"{ExternalSha256.Name}: '{pin}' is not a SHA-256; allowed: 64 hex digits, colons between pairs allowed");
         else if (pin is not null && agent?.Scheme != "https")
             problems.Add($"{ExternalSha256.Name}: only with an https:// {ExternalAgent.Name} (the agent started with --tls-cert and --tls-key)");

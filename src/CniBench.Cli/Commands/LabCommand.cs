@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
-using CniBench.Cli.Lab;
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;
@@ -13,9 +14,9 @@ public static class LabCommand
         var nodes = new Option<int>("--nodes") { Description = $"Nodes (1..{LabSpec.MaxNodes})", DefaultValueFactory = _ => 2 };
         var pods = new Option<int>("--pods-per-node") { Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})", DefaultValueFactory = _ => 2 };
         var routing = new Option<string>("--routing") { Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)", DefaultValueFactory = _ => "native" };
-        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSpec.MinMtu}..{LabSpec.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
+        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSettings.MinMtu}..{LabSettings.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
         var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables (its nftables mode), ebpf (a socket balancer at connect()), none", DefaultValueFactory = _ => "iptables" };
-        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSpec.MaxServices})", DefaultValueFactory = _ => 0 };
+        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSettings.MaxServices})", DefaultValueFactory = _ => 0 };
         var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
         var egress = new Option<string>("--egress") { Description = "How pods reach the external host: direct (each node SNATs its pods) or gateway (through the last node)", DefaultValueFactory = _ => "direct" };
         var ipFamily = new Option<string>("--ip-family") { Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual", DefaultValueFactory = _ => "ipv4" };
@@ -24,9 +25,9 @@ public static class LabCommand
         {
             if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
                 return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
-            if (!Enum.TryParse<Lab.Services.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode) || !Enum.IsDefined(proxyMode))
+            if (!Enum.TryParse<CniBench.Cli.Scenarios.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode) || !Enum.IsDefined(proxyMode))
                 return Fail($"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, ebpf, none");
-            if (!Enum.TryParse<Lab.Services.IptablesBackend>(parse.GetValue(iptables), true, out var backend) || !Enum.IsDefined(backend))
+            if (!Enum.TryParse<CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend>(parse.GetValue(iptables), true, out var backend) || !Enum.IsDefined(backend))
                 return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
             if (!Enum.TryParse<EgressMode>(parse.GetValue(egress), true, out var egressMode) || !Enum.IsDefined(egressMode))
                 return Fail($"--egress: '{parse.GetValue(egress)}' is not valid; allowed: direct, gateway");

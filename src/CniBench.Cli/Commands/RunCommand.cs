@@ -1,10 +1,11 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Reporting;
+using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
 using CniBench.Cli.Targets;
+using CniBench.Contracts.Cli;
 using CniBench.Contracts.Workloads;
 using Spectre.Console;
 

@@ -1,9 +1,9 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using System.Text.Json;
 using CniBench.Cli.Reporting;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
+using CniBench.Contracts.Cli;
 using Spectre.Console;
 
 namespace CniBench.Cli.Commands;

@@ -1,6 +1,6 @@
-using CniBench.Contracts.Cli;
 using System.CommandLine;
 using CniBench.Cli.Scenarios;
+using CniBench.Contracts.Cli;
 
 namespace CniBench.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using CniBench.Cli.Analysis;
+using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Measurement;

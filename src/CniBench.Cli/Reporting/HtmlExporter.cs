@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using CniBench.Cli.Analysis;
 using CniBench.Cli.Charts;
-using CniBench.Cli.Storage;
+using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 
 namespace CniBench.Cli.Reporting;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using CniBench.Cli.Storage;
+using CniBench.Cli.Results;
 
 namespace CniBench.Cli.Reporting;
 

@@ -1,6 +1,6 @@
 using CniBench.Cli.Analysis;
 using CniBench.Cli.Charts;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 
 namespace CniBench.Cli.Reporting;

@@ -1,3 +1,5 @@
+using CniBench.Cli.Agents;
+using CniBench.Cli.Results;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Measurement;
@@ -25,25 +27,25 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         string? error = null;
         var state = ResultState.Ok;
         string achieved = agents.AchievedPlacement;
-        var samplers = agents.Samplers.Select(x => (Sampler: x, Job: new JobTracker(x.Agent))).ToArray();
         Task<HostActivity.Reading>? hostBefore = null;
         IReadOnlyList<ProcessShare>? busiest = null;
         var hostMetrics = new Dictionary<string, double>();
         async Task CancelAllAsync()
         {
-            foreach (var job in new[] { client, server }.Concat(samplers.Select(x => x.Job))) await job.CancelQuietlyAsync();
+            foreach (var job in new[] { client, server }) await job.CancelQuietlyAsync();
+            foreach (var hook in agents.Hooks) await hook.CancelAsync();
         }
 
         try
         {
-            if (agents.ExpectedSource is { } expected)
+            foreach (var hook in agents.Hooks)
             {
-                var (seen, problem) = await SourceCheck.RunAsync(agents.Client, expected, cancellationToken);
-                achieved = $"{achieved}, source seen {(seen.Count == 0 ? "none" : string.Join(", ", seen))}";
-                if (problem is not null) throw new SourceCheckException(problem);
+                var check = await hook.CheckAsync(cancellationToken);
+                if (check.Note is not null) achieved = $"{achieved}, {check.Note}";
+                if (check.Problem is not null) throw new HookCheckException(check.Problem);
             }
             await server.CreateAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs), cancellationToken);
-            foreach (var (_, job) in samplers) await job.CreateAsync(new JobSpec(NodeSampling.Monitor, warmupMs, durationMs), cancellationToken);
+            foreach (var hook in agents.Hooks) await hook.CreateAsync(warmupMs, durationMs, cancellationToken);
             await client.CreateAsync(new JobSpec(workload, warmupMs, durationMs), cancellationToken);
             if (client.Status?.State == JobState.Failed)
             {
@@ -54,7 +56,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             {
                 long startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead).ToUnixTimeMilliseconds();
                 await server.StartAsync(startAt, cancellationToken);
-                foreach (var (_, job) in samplers) await job.StartAsync(startAt, cancellationToken);
+                foreach (var hook in agents.Hooks) await hook.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
                 if (agents.AgentsOnThisHost) hostBefore = HostActivity.ReadAtAsync(DateTimeOffset.FromUnixTimeMilliseconds(startAt + warmupMs), cancellationToken);
                 await client.FollowAsync(_poll, JobTracker.SilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
@@ -66,7 +68,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                     busiest = top;
                 }
                 await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
-                foreach (var (_, job) in samplers) await job.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
+                foreach (var hook in agents.Hooks) await hook.FinishAsync(_poll, cancellationToken);
                 (state, error) = Judge(client, server);
             }
         }
@@ -76,7 +78,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             error = "interrupted";
             await CancelAllAsync();
         }
-        catch (SourceCheckException e)
+        catch (HookCheckException e)
         {
             state = ResultState.Failed;
             error = e.Message;
@@ -93,9 +95,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload, clientResult, client.Samples, server.Samples);
         foreach (var (name, value) in agents.TargetMetrics.Concat(hostMetrics)) metrics[name] = value;
-        foreach (var (name, value) in NodeSampling.MetricsOf(samplers.Select(x => (x.Sampler, x.Job.Status?.Result, x.Job.Samples)).ToArray())) metrics[name] = value;
-        if (clientResult is not null && plannedCase.Split is { } weights && agents.SplitBackend is { } backend)
-            foreach (var (name, value) in Split.SplitAnalysis.MetricsOf(clientResult, backend, weights)) metrics[name] = value;
+        foreach (var (name, value) in agents.Hooks.SelectMany(h => h.Metrics(clientResult))) metrics[name] = value;
         return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, achieved,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
@@ -124,9 +124,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
     }
 }
 
-public sealed class AgentLostException(string message) : Exception(message);
-
-public sealed class SourceCheckException(string message) : Exception(message);
+/// <summary>A hook's check before the window failed: the case is failed unmeasured.</summary>
+public sealed class HookCheckException(string message) : Exception(message);
 
 /// <summary>The labels every result of a run carries.</summary>
 public sealed record RunContext(string RunId, string Suite, string Config, string Target);

@@ -1,3 +1,4 @@
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Measurement;
@@ -31,9 +32,10 @@ public static class CooldownWait
                 client = await agents.Client.Client.NetStackAsync(cancellationToken);
                 server = await agents.Server.Client.NetStackAsync(cancellationToken);
             }
-            catch (AgentRequestException)
+            catch (Exception e) when (e is AgentRequestException or HttpRequestException || e is TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                return waited.Elapsed.TotalSeconds; // an agent too old to say: no wait
+                // An agent too old to say, or one that is gone: no wait; the case itself meets and reports a dead agent.
+                return waited.Elapsed.TotalSeconds;
             }
             if (client.Quiet && server.Quiet || waited.Elapsed >= cooldown.Wait) return waited.Elapsed.TotalSeconds;
             await Task.Delay(Poll, cancellationToken);

@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using CniBench.Agent.Sampling;
+using CniBench.Cli.Results;
 
 namespace CniBench.Cli.Running;
-
-/// <summary>A process (by name) and the CPU it used in a case's window, in percent of one core.</summary>
-public sealed record ProcessShare(string Name, double CpuPercent);
 
 /// <summary>
 /// What else ran on this host in a case's window, for targets whose agents run here (local, lab): the

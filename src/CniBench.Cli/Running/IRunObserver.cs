@@ -1,3 +1,4 @@
+using CniBench.Cli.Results;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Measurement;
 

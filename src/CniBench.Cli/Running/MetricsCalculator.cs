@@ -93,15 +93,6 @@ public static class MetricsCalculator
         workload.Kind == WorkloadKind.Probe || (workload.Kind == WorkloadKind.Http && workload.HttpModel == HttpModel.Open);
 
     /// <summary>Folds a per-second series as the metric's descriptor says; means are weighted by interval length.</summary>
-    public static double Fold(IReadOnlyList<Sample> samples, Func<Sample, double> value, string metric)
-    {
-        if (samples.Count == 0) return 0;
-        return Contracts.Measurement.Metrics.Describe(metric).Fold switch
-        {
-            TimeFold.Sum => samples.Sum(value),
-            TimeFold.Max => samples.Max(value),
-            TimeFold.Last => value(samples[^1]),
-            _ => samples.Sum(s => value(s) * s.Seconds) / Math.Max(1e-9, samples.Sum(s => s.Seconds)),
-        };
-    }
+    public static double Fold(IReadOnlyList<Sample> samples, Func<Sample, double> value, string metric) =>
+        Contracts.Measurement.Metrics.Describe(metric).FoldSamples(samples, value);
 }

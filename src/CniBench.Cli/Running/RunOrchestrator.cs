@@ -1,3 +1,5 @@
+using CniBench.Cli.Ownership;
+using CniBench.Cli.Results;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
 using CniBench.Cli.Targets;
@@ -32,7 +34,7 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
         var heartbeat = HeartbeatAsync(run.Id, stopHeartbeat.Token);
         var context = new RunContext(run.Id, scenario.Name, config, target.Name);
         var runner = new CaseRunner(context, pollInterval);
-        var convergence = new Convergence.ConvergenceRunner(context, pollInterval);
+        var convergence = new ConvergenceRunner(context, pollInterval);
         var results = new List<CaseResult>();
         var state = RunState.Completed;
         string? error = null;
@@ -47,7 +49,7 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     index++;
                     observer.CaseStarted(plannedCase, repetition, index, total);
                     CaseResult result;
-                    if (plannedCase.Churn is not null && target is Convergence.IChurnTarget churnTarget)
+                    if (plannedCase.Churn is not null && target is CniBench.Cli.Targets.IChurnTarget churnTarget)
                     {
                         await using var churn = await churnTarget.PrepareChurnAsync(plannedCase, cancellationToken);
                         result = await convergence.RunAsync(plannedCase, repetition, churn, observer, cancellationToken);

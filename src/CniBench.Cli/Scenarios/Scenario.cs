@@ -79,19 +79,22 @@ public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDe
 }
 
 /// <summary>What a case asks of the lab (each null: whatever the lab has).</summary>
-public sealed record LabSettings(Lab.Services.ProxyMode? Proxy = null, int? Services = null, Lab.LabRouting? Routing = null, int? Mtu = null, Lab.EgressMode? Egress = null)
+public sealed record LabSettings(ProxyMode? Proxy = null, int? Services = null, LabRouting? Routing = null, int? Mtu = null, EgressMode? Egress = null)
 {
+    /// <summary>The bounds a scenario's (and `lab up`'s) MTU and number of extra services must keep.</summary>
+    public const int MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
+
     public bool Topology => Routing is not null || Mtu is not null;
 }
 
 public static class Placements
 {
-    public const string HostToHost = "host-to-host";
-    public const string PodToGateway = "pod-to-gateway";
+    public const string HostToHost = "host-to-host", PodToPodSameNode = "pod-to-pod-same-node", PodToPodCrossNode = "pod-to-pod-cross-node",
+        PodToClusterIp = "pod-to-cluster-ip", PodToNodePort = "pod-to-node-port", PodToExternal = "pod-to-external", PodToGateway = "pod-to-gateway";
 
     /// <summary>Every placement the project knows; which ones a target can provide is the target's to say.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
-        HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external", PodToGateway,
+        HostToHost, PodToPodSameNode, PodToPodCrossNode, PodToClusterIp, PodToNodePort, PodToExternal, PodToGateway,
     ];
 }

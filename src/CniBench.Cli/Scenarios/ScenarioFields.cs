@@ -45,12 +45,12 @@ public static class ScenarioFields
         new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
         new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
         new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
-        new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<Lab.Services.ProxyMode>(), true),
-        new("services", $"the number of services in the tables, real one included, an integer 1..{Lab.LabSpec.MaxServices + 1} (lab and kube targets)", Int(1, Lab.LabSpec.MaxServices + 1), true),
-        new("routing", "native, vxlan (lab target)", Enum<Lab.LabRouting>(), true),
-        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<Lab.EgressMode>(), true),
+        new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<CniBench.Cli.Scenarios.ProxyMode>(), true),
+        new("services", $"the number of services in the tables, real one included, an integer 1..{LabSettings.MaxServices + 1} (lab and kube targets)", Int(1, LabSettings.MaxServices + 1), true),
+        new("routing", "native, vxlan (lab target)", Enum<CniBench.Cli.Scenarios.LabRouting>(), true),
+        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<CniBench.Cli.Scenarios.EgressMode>(), true),
         new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, [WorkloadKind.Http]),
-        new("mtu", $"an integer {Lab.LabSpec.MinMtu}..{Lab.LabSpec.MaxMtu} (lab target)", Int(Lab.LabSpec.MinMtu, Lab.LabSpec.MaxMtu), true),
+        new("mtu", $"an integer {LabSettings.MinMtu}..{LabSettings.MaxMtu} (lab target)", Int(LabSettings.MinMtu, LabSettings.MaxMtu), true),
     ];
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using CniBench.Contracts.Workloads;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -282,7 +281,7 @@ public sealed class ScenarioLoader
             Get("repetitions", 3),
             parameters,
             ScenarioFields.LabOnly.Any(v.ContainsKey)
-                ? new LabSettings(Optional<Lab.Services.ProxyMode>("proxy"), Optional<int>("services"), Optional<Lab.LabRouting>("routing"), Optional<int>("mtu"), Optional<Lab.EgressMode>("egress"))
+                ? new LabSettings(Optional<CniBench.Cli.Scenarios.ProxyMode>("proxy"), Optional<int>("services"), Optional<CniBench.Cli.Scenarios.LabRouting>("routing"), Optional<int>("mtu"), Optional<CniBench.Cli.Scenarios.EgressMode>("egress"))
                 : null,
             v.ContainsKey("endpoints")
                 ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))

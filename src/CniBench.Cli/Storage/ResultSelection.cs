@@ -1,4 +1,4 @@
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 
 namespace CniBench.Cli.Storage;
 

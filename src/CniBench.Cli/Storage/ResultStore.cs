@@ -1,7 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
-using CniBench.Cli.Running;
+using CniBench.Cli.Ownership;
+using CniBench.Cli.Results;
 using Microsoft.Data.Sqlite;
 
 namespace CniBench.Cli.Storage;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 
 namespace CniBench.Cli.Storage;
 

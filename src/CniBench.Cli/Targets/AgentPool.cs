@@ -1,3 +1,4 @@
+using CniBench.Cli.Agents;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 

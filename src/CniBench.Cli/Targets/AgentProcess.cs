@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using CniBench.Cli.Agents;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 

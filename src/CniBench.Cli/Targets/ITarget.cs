@@ -1,5 +1,5 @@
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
-using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets;
 
@@ -26,9 +26,6 @@ public interface ITarget : IAsyncDisposable
     TimeSpan EstimatePreparation(PlannedCase plannedCase) => TimeSpan.Zero;
 }
 
-/// <summary>A running agent as the runner sees it: its control client, and a way to ask whether it died.</summary>
-public sealed record AgentHandle(string Role, AgentInfo Info, AgentClient Client, Func<string?> DeathNotice);
-
 /// <summary>
 /// The agents of a case, where the client sends, the placement the target actually achieved, and what the
 /// target itself measured while preparing the case (e.g. the lab's rule programming times).
@@ -37,23 +34,12 @@ public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string Se
 {
     public IReadOnlyDictionary<string, double> TargetMetrics { get; init; } = new Dictionary<string, double>();
 
-    /// <summary>
-    /// Egress cases: the source address the server must see (the SNAT address of the path the case is about)
-    /// and the server's HTTP address that the runner asks before the case. A mismatch fails the case.
-    /// </summary>
-    public SourceExpectation? ExpectedSource { get; init; }
-
-    /// <summary>Node samplers on the case's nodes (kube --node-sampler): whole-node CPU and memory, the dataplane's processes.</summary>
-    public IReadOnlyList<Running.NodeSampler> Samplers { get; init; } = [];
+    /// <summary>What the case carries besides its two jobs (egress source check, node samplers, split backend).</summary>
+    public IReadOnlyList<Hooks.ICaseHook> Hooks { get; init; } = [];
 
     /// <summary>Both agents run on the controller's host (local, lab): what else used its CPU in the window is measured too.</summary>
     public bool AgentsOnThisHost { get; init; }
-
-    /// <summary>Traffic-split cases: the backend name (as the echo reports it) of the route's second weight.</summary>
-    public string? SplitBackend { get; init; }
 }
-
-public sealed record SourceExpectation(string Address, string Why, string HttpAddress);
 
 /// <summary>The target could not provide what was asked (an agent would not start, a host is missing).</summary>
 public sealed class TargetException(string message) : Exception(message);

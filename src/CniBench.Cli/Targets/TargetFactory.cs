@@ -1,5 +1,6 @@
-using CniBench.Cli.Lab;
+using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Lab;
+using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Targets.Local;
 
 namespace CniBench.Cli.Targets;

@@ -1,6 +1,6 @@
 namespace CniBench.Contracts.Measurement;
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<Phase>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<Phase>))]
 public enum Phase { Warmup, Measured }
 
 /// <summary>

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace CniBench.Contracts.Protocol;
@@ -21,7 +20,3 @@ namespace CniBench.Contracts.Protocol;
 [JsonSerializable(typeof(Measurement.NetStack))]
 [JsonSerializable(typeof(List<Measurement.Sample>))]
 public sealed partial class ContractsJson : JsonSerializerContext;
-
-/// <summary>Enums travel as the kebab-case names users type (tcp-rr, measured, open).</summary>
-public sealed class KebabEnumConverter<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
-    where T : struct, Enum;

@@ -24,7 +24,7 @@ public static class ControlProtocol
     public const int TcpHelloSize = 16;
 }
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<JobState>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<JobState>))]
 public enum JobState { Prepared, Ready, Running, Done, Failed }
 
 public sealed record AgentPorts(int Control, int Tcp, int Udp, int Http);

@@ -1,6 +1,6 @@
 namespace CniBench.Contracts.Workloads;
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<WorkloadKind>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<WorkloadKind>))]
 public enum WorkloadKind
 {
     TcpStream,
@@ -15,10 +15,10 @@ public enum WorkloadKind
     Monitor,
 }
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<StreamDirection>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<StreamDirection>))]
 public enum StreamDirection { Send, Receive }
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Protocol.KebabEnumConverter<HttpModel>))]
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<HttpModel>))]
 public enum HttpModel { Closed, Open }
 
 public static class WorkloadNames

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using CniBench.Agent.Wire;
@@ -13,8 +12,8 @@ public class AgentServerTests
 {
     private static async Task<Socket> ConnectAsync(string address)
     {
-        Endpoints.TryParse(address, out var ep);
-        var s = new Socket(ep!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        Assert.True(Endpoints.TryParse(address, out var ep));
+        var s = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         await s.ConnectAsync(ep);
         return s;
     }
@@ -97,8 +96,8 @@ public class AgentServerTests
     {
         await using var server = new TestAgentServer();
         using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        Endpoints.TryParse(server.UdpAddress, out var ep);
-        udp.Connect(ep!);
+        Assert.True(Endpoints.TryParse(server.UdpAddress, out var ep));
+        udp.Connect(ep);
         udp.Send(Encoding.ASCII.GetBytes("not a cnibench datagram at all"));
         udp.Send(new byte[3]);
         var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 64 }, warmupMs: 200, durationMs: 500);

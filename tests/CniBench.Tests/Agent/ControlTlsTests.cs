@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
-using CniBench.Cli.Targets;
+using CniBench.Cli.Agents;
 using CniBench.Contracts.Cli;
 using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;

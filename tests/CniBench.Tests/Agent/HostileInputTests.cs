@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using CniBench.Agent.Http;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
@@ -355,7 +356,7 @@ public class HostileInputTests
     public async Task Clients_that_never_read_a_large_echo_do_not_make_the_agent_hold_it()
     {
         await using var agent = await AgentUnderTest.StartAsync();
-        long Rss() => long.Parse(File.ReadLines($"/proc/{agent.Process.Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024;
+        long Rss() => long.Parse(File.ReadLines($"/proc/{agent.Process.Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
         long before = Rss();
         var slow = new List<Socket>();
         try

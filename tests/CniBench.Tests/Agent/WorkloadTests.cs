@@ -200,9 +200,9 @@ public class WorkloadTests
 
     private static long TcpConnectionsOpened()
     {
-        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Tcp:")).ToArray();
+        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Tcp:", StringComparison.Ordinal)).ToArray();
         var names = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var values = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return long.Parse(values[Array.IndexOf(names, "ActiveOpens")]);
+        return long.Parse(values[Array.IndexOf(names, "ActiveOpens")], System.Globalization.CultureInfo.InvariantCulture);
     }
 }

@@ -1,5 +1,5 @@
 using CniBench.Cli.Analysis;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 using CniBench.Tests.Support;
 
@@ -53,7 +53,7 @@ public class AnalyserTests
         var results = Enumerable.Range(1, 7).Select(i => Results.Case("r", "c", i, i == 4 ? 5000 : 1000 + i, [1000]))
             .Append(Results.Case("r", "c", 8, 0, [], ResultState.Failed, "boom")).ToArray();
         var findings = Analyse(results);
-        Assert.Contains(findings, f => f.Code == "failed-repetitions" && f.Message.StartsWith("1 of 8"));
+        Assert.Contains(findings, f => f.Code == "failed-repetitions" && f.Message.StartsWith("1 of 8", StringComparison.Ordinal));
         Assert.Contains(findings, f => f.Code == "outliers" && f.Message.Contains("repetition(s) 4"));
     }
 

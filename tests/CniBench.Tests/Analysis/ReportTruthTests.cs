@@ -1,6 +1,7 @@
 using CniBench.Cli.Analysis;
 using CniBench.Cli.Charts;
 using CniBench.Cli.Reporting;
+using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
@@ -107,12 +108,12 @@ public class ReportTruthTests
         var model = ReportModel.Build([Results.Run("r")], results);
         Assert.True(model.SeveralConfigs);
         using var dir = new TempDirectory();
-        var md = File.ReadAllText(ReportWriter.WriteAll(model, dir.Path, ["md"]).Single(p => p.EndsWith(".md")));
+        var md = File.ReadAllText(ReportWriter.WriteAll(model, dir.Path, ["md"]).Single(p => p.EndsWith(".md", StringComparison.Ordinal)));
         Assert.Contains("`tcp-rr` (kpr): only 1 successful repetition(s)", md);
         Assert.Contains("`tcp-rr` (iptables): only 1 successful repetition(s)", md);
 
         var single = ReportModel.Build([Results.Run("r")], [results[0]]);
-        Assert.Contains("`tcp-rr`: only 1", File.ReadAllText(ReportWriter.WriteAll(single, dir.File("one"), ["md"]).Single(p => p.EndsWith(".md"))));
+        Assert.Contains("`tcp-rr`: only 1", File.ReadAllText(ReportWriter.WriteAll(single, dir.File("one"), ["md"]).Single(p => p.EndsWith(".md", StringComparison.Ordinal))));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using CniBench.Cli.Analysis;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Analysis;

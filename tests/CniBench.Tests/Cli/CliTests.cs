@@ -168,7 +168,7 @@ public class CliTests
         using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         taken.Start();
         int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
-        var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, Limit, "serve", "--control-port", "0", "--tcp-port", port.ToString(), "--udp-port", "0", "--http-port", "0", "--token", "0123456789abcdef");
+        var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, Limit, "serve", "--control-port", "0", "--tcp-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--udp-port", "0", "--http-port", "0", "--token", "0123456789abcdef");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
         Assert.Contains($"cannot listen on 127.0.0.1:{port}/tcp (--tcp-port): address already in use", stderr);

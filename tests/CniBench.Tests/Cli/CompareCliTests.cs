@@ -80,7 +80,7 @@ public class CompareCliTests
         foreach (var file in new[] { "report.html", "report.md", "results.csv", "summary.csv", "report.json", "charts/quick-summary-transactions-per-sec.svg" })
             Assert.True(File.Exists(Path.Combine(dir.Path, "out", file)), $"{file} missing; wrote: {stdout}");
         var summary = File.ReadAllLines(Path.Combine(dir.Path, "out", "summary.csv"));
-        Assert.Contains(summary, l => l.StartsWith("quick,tcp-rr,candidate,transactions.per_sec,tx/s,4,1207.5,"));
+        Assert.Contains(summary, l => l.StartsWith("quick,tcp-rr,candidate,transactions.per_sec,tx/s,4,1207.5,", StringComparison.Ordinal));
 
         var (badFormat, _, err) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "report", "--format", "html,pdf");
         Assert.Equal(2, badFormat);
@@ -129,7 +129,7 @@ public class CompareCliTests
         using (var store = ResultStore.Open(db))
         {
             // An interrupted baseline run that measured far more: pooled silently, it would move the baseline fivefold.
-            store.CreateRun(Results.Run("run-c", CniBench.Cli.Running.RunState.Interrupted) with { Config = "baseline" });
+            store.CreateRun(Results.Run("run-c", CniBench.Cli.Results.RunState.Interrupted) with { Config = "baseline" });
             for (int rep = 1; rep <= 2; rep++) store.SaveResult(Results.Case("run-c", "tcp-rr", rep, 5000, [20_000]) with { Config = "baseline" });
         }
         var (code, stdout, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "compare", "-b", "baseline", "--candidate", "candidate", "--fail-on-regression");

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 
@@ -47,7 +46,7 @@ public partial class RunLifecycleTests
         Assert.DoesNotContain("   at ", screen);
         // The status line: case, repetition i/n, the rate, elapsed and ETA, rewritten with a carriage return.
         Assert.Matches(@"\r\[1/2\] tcp-rr 1/2: (warm-up|measuring) [\d,]+ tx/s, host CPU \d+% · \d+:\d\d elapsed, ETA \d+:\d\d", screen);
-        Assert.True(Regex.Matches(screen, @"\r\[2/2\] tcp-rr 2/2: ").Count >= 2, "the status line is rewritten in place, not appended");
+        Assert.True(Regex.Count(screen, @"\r\[2/2\] tcp-rr 2/2: ") >= 2, "the status line is rewritten in place, not appended");
         Assert.Matches(@"\[2/2\] tcp-rr 2/2 .*ok", screen);
         Assert.Contains("completed: 2 results", screen);
         Assert.Contains("report: cnibench-report/ (report.html, report.md,", screen);

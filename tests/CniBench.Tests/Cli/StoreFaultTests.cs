@@ -1,5 +1,4 @@
-using System.Text.Json;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
-using CniBench.Cli.Targets;
+using CniBench.Cli.Agents;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
@@ -162,5 +162,32 @@ public class ControlProtocolTests
         var status = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = "127.0.0.1:1" }, 0, 1000), default);
         Assert.Equal(JobState.Failed, status.State);
         Assert.Contains("cannot connect to 127.0.0.1:1: connection refused", status.Error);
+    }
+}
+
+/// <summary>What a controller makes of answers no agent sends: a proxy in between may give them.</summary>
+[Trait(Category.Name, Category.Integration)]
+public class AgentClientAnswerTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("<html>502</html>")]
+    public async Task A_success_without_json_is_an_agent_request_error_not_a_json_exception(string body)
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            using var connection = await listener.AcceptTcpClientAsync();
+            var stream = connection.GetStream();
+            var buffer = new byte[4096];
+            var seen = new StringBuilder();
+            while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal)) seen.Append(Encoding.ASCII.GetString(buffer, 0, await stream.ReadAsync(buffer)));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+        });
+        using var client = new AgentClient(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"), TestAgentServer.Token);
+        var e = await Assert.ThrowsAsync<AgentRequestException>(() => client.NetStackAsync(TestContext.Current.CancellationToken));
+        Assert.Contains("unreadable answer to /v1/netstack", e.Message);
+        await serve.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 }

@@ -1,5 +1,8 @@
-using CniBench.Cli.Convergence;
+using CniBench.Cli.Agents;
+using CniBench.Cli.Results;
+using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Lab;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
-using YamlDotNet.RepresentationModel;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
+using YamlDotNet.RepresentationModel;
 
 namespace CniBench.Tests.Kube;
 
@@ -12,7 +12,7 @@ public class DeployArtifactTests
     [Fact]
     public void The_kustomize_manifests_hold_to_the_apis_rules()
     {
-        var files = Directory.GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml")).ToArray();
+        var files = Directory.GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal)).ToArray();
         Assert.Equal(5, files.Length);
         foreach (var doc in files.SelectMany(DeployFiles.Documents))
         {

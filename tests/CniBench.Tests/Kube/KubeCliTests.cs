@@ -36,9 +36,9 @@ public class KubeCliTests
     [Fact]
     public async Task Cleanup_deletes_the_namespaces_crashed_runs_left_and_nothing_else()
     {
-        await using var api = new FakeApiServer((r, response) => r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/crd.antrea.io/")
+        await using var api = new FakeApiServer((r, response) => r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/crd.antrea.io/", StringComparison.Ordinal)
             ? FakeApiServer.Status(response, 404, "NotFound", "the server could not find the requested resource")
-            : r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/cilium.io/")
+            : r.Method == "GET" && r.PathAndQuery.StartsWith("/apis/cilium.io/", StringComparison.Ordinal)
             ? FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cnibench-aa11" } }) })
             : r.Method == "GET"
             ? FakeApiServer.Json(response, new JsonObject
@@ -68,7 +68,7 @@ public class KubeCliTests
         {
             var path = r.PathAndQuery.Split('?')[0];
             if (path == "/version") return FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.30.2" });
-            if (path.EndsWith("/selfsubjectaccessreviews"))
+            if (path.EndsWith("/selfsubjectaccessreviews", StringComparison.Ordinal))
             {
                 var review = JsonNode.Parse(r.Body)!.AsObject();
                 var attributes = review["spec"]!["resourceAttributes"]!;
@@ -99,7 +99,7 @@ public class KubeCliTests
     {
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
-        File.WriteAllText(dir.File("kube.yaml"), "name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-external]\n");
+        File.WriteAllText(dir.File("kube.yaml"), "name: kube\ncooldown: none\nrepetitions: 1\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-external]\n");
         var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, TimeSpan.FromSeconds(120),
             "run", "--target", "kube", "--kubeconfig", Kubeconfig(dir, cluster.Api.Uri), "-f", dir.File("kube.yaml"), "--no-report",
             "--server-node", "node-b", "--zones", "cross", "--node-sampler", "--external-address", "127.0.0.1");
@@ -109,7 +109,7 @@ public class KubeCliTests
         var pods = requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods?")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
         Assert.Equal(["server@node-b", "client@node-a"], pods.Select(p => $"{p["metadata"]!["name"]}@{p["spec"]!["nodeName"]}"));
         Assert.Contains(requests, r => r.Method == "PATCH" && r.PathAndQuery.Contains("/daemonsets/node-sampler"));
-        Assert.Contains(requests, r => r.Method == "DELETE" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-"));
+        Assert.Contains(requests, r => r.Method == "DELETE" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-", StringComparison.Ordinal));
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("cnibench.db"));
         var results = store.Results(store.ListRuns().Single().Id);
         Assert.Equal(["pod-to-pod-cross-node", "pod-to-external (direct), source seen 127.0.0.1"], results.Select(r => r.AchievedPlacement));

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;

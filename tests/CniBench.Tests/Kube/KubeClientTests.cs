@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;

@@ -1,4 +1,4 @@
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;

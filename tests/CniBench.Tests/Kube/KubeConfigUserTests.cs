@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Kube;

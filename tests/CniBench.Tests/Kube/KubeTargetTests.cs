@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;
@@ -26,7 +26,7 @@ public class KubeTargetTests
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, host-to-host]\n  - name: dual\n    workload: tcp-rr\n    ipFamily: ipv6\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n", "kube.yaml");
+        var scenario = ScenarioLoader.Load("name: kube\ncooldown: none\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, host-to-host]\n  - name: dual\n    workload: tcp-rr\n    ipFamily: ipv6\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n", "kube.yaml");
         RunOutcome outcome;
         IReadOnlyDictionary<string, string> environment;
         await using (var target = Target(cluster, "r1"))
@@ -48,10 +48,10 @@ public class KubeTargetTests
         Assert.Equal("v1.31.0", environment["kube.version"]);
 
         var requests = cluster.Api.Requests;
-        var ns = JsonNode.Parse(requests.First(r => r.Method == "POST" && r.PathAndQuery.StartsWith("/api/v1/namespaces?")).Body)!;
+        var ns = JsonNode.Parse(requests.First(r => r.Method == "POST" && r.PathAndQuery.StartsWith("/api/v1/namespaces?", StringComparison.Ordinal)).Body)!;
         Assert.Equal("cnibench-r1", (string?)ns["metadata"]!["name"]);
         Assert.Equal("cnibench", (string?)ns["metadata"]!["labels"]![AgentManifests.ManagedBy]);
-        var pods = requests.Where(r => r.Method == "POST" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-r1/pods?")).Select(r => JsonNode.Parse(r.Body)!).ToArray();
+        var pods = requests.Where(r => r.Method == "POST" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-r1/pods?", StringComparison.Ordinal)).Select(r => JsonNode.Parse(r.Body)!).ToArray();
         Assert.Equal(["server", "client", "server-host", "client-host"], pods.Select(p => (string?)p["metadata"]!["name"]));
         Assert.Equal(["node-a", "node-b", "node-a", "node-b"], pods.Select(p => (string?)p["spec"]!["nodeName"]));
         Assert.Equal([false, false, true, true], pods.Select(p => (bool)p["spec"]!["hostNetwork"]!));
@@ -72,9 +72,9 @@ public class KubeTargetTests
         var outcome = await cluster.RunAsync("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", FakeCluster.Options("u1") with { Namespace = "mine" });
         Assert.Equal(RunState.Completed, outcome.State);
         var deletes = cluster.Api.Requests.Where(r => r.Method == "DELETE").Select(r => r.PathAndQuery).ToArray();
-        Assert.DoesNotContain(deletes, d => d.StartsWith("/api/v1/namespaces/mine?") || d == "/api/v1/namespaces/mine");
+        Assert.DoesNotContain(deletes, d => d.StartsWith("/api/v1/namespaces/mine?", StringComparison.Ordinal) || d == "/api/v1/namespaces/mine");
         foreach (var kind in new[] { "/apis/apps/v1/namespaces/mine/deployments?", "/apis/apps/v1/namespaces/mine/daemonsets?", "/apis/gateway.networking.k8s.io/v1/namespaces/mine/gateways?", "/api/v1/namespaces/mine/pods?", "/api/v1/namespaces/mine/services?", "/api/v1/namespaces/mine/secrets?" })
-            Assert.Contains(deletes, d => d.StartsWith(kind) && d.Contains("labelSelector=cnibench.dev%2Frun%3Du1"));
+            Assert.Contains(deletes, d => d.StartsWith(kind, StringComparison.Ordinal) && d.Contains("labelSelector=cnibench.dev%2Frun%3Du1"));
     }
 
     [Fact]
@@ -99,11 +99,11 @@ public class KubeTargetTests
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load("name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 3s\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
+        var scenario = ScenarioLoader.Load("name: kube\ncooldown: none\nrepetitions: 1\nwarmup: 0s\nduration: 3s\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n", "kube.yaml");
         await using var target = Target(cluster, "r3");
         var run = new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200)).RunAsync(scenario, "x", new Dictionary<string, string>(), CancellationToken.None);
         // Once the case runs, the server's pod is OOM-killed.
-        for (int i = 0; i < 100 && !cluster.Api.Requests.Any(r => r.PathAndQuery.EndsWith("/start")); i++) await Task.Delay(100);
+        for (int i = 0; i < 100 && !cluster.Api.Requests.Any(r => r.PathAndQuery.EndsWith("/start", StringComparison.Ordinal)); i++) await Task.Delay(100);
         await Task.Delay(500);
         await cluster.FailPodAsync("server", "OOMKilled");
         var outcome = await run.WaitAsync(TimeSpan.FromSeconds(30));
@@ -123,7 +123,7 @@ public class KubeTargetTests
         var bad = AgentManifests.AgentPod("ns", "run id!", placement with { Name = "Server_1" }, "", TimeSpan.FromMinutes(1), new AgentResources());
         bad["spec"]!["containers"]![0]!["ports"]!.AsArray().Add(new JsonObject { ["name"] = "a-very-long-port-name", ["containerPort"] = 70000, ["protocol"] = "ICMP" });
         var problems = ManifestRules.Check(bad);
-        Assert.Contains(problems, p => p.StartsWith("Pod/Server_1: metadata.name: 'Server_1' is not a DNS-1123 subdomain"));
+        Assert.Contains(problems, p => p.StartsWith("Pod/Server_1: metadata.name: 'Server_1' is not a DNS-1123 subdomain", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Contains("metadata.labels[cnibench.dev/run]: 'run id!' is not a valid label value"));
         Assert.Contains(problems, p => p.Contains("spec.containers[agent].image: missing"));
         Assert.Contains(problems, p => p.Contains("'a-very-long-port-name' must be a unique IANA service name"));
@@ -219,7 +219,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
             Assert.Equal(4, data.Changes.Count(c => c.Kind == "remove"));
             // The control plane's part: from each request to the first slice change it caused (the fake controller takes 40 ms a step).
             Assert.Equal(["scale to 4", "rollout restart"], data.Actions.Select(a => a.Name));
-            var firstAfterScale = data.Changes.First().IssuedUnixUs - data.Actions[0].AtUnixUs;
+            var firstAfterScale = data.Changes[0].IssuedUnixUs - data.Actions[0].AtUnixUs;
             var firstAfterRestart = data.Changes.First(c => c.IssuedUnixUs > data.Actions[1].AtUnixUs).IssuedUnixUs - data.Actions[1].AtUnixUs;
             Assert.InRange(firstAfterScale / 1000.0, 30, 500);
             Assert.InRange(firstAfterRestart / 1000.0, 30, 500);
@@ -303,11 +303,11 @@ public class KubeServiceScaleTests(ITestOutputHelper output)
         var requests = cluster.Api.Requests;
         string[] Names(string method) => requests.Where(r => r.Method == method && r.PathAndQuery.Contains("/services")).Select(r => method == "POST" ? (string)JsonNode.Parse(r.Body)!["metadata"]!["name"]! : r.PathAndQuery.Split('/')[^1].Split('?')[0]).ToArray();
         // 19 dummies beside the run's own Service, then 17 of them deleted for the case with 3; one reach probe per repetition, each deleted.
-        Assert.Equal(19, Names("POST").Count(n => n.StartsWith("dummy-")));
-        Assert.Equal(Enumerable.Range(2, 17).Select(i => $"dummy-{i:D5}").Order(), Names("DELETE").Where(n => n.StartsWith("dummy-")).Order());
+        Assert.Equal(19, Names("POST").Count(n => n.StartsWith("dummy-", StringComparison.Ordinal)));
+        Assert.Equal(Enumerable.Range(2, 17).Select(i => $"dummy-{i:D5}").Order(), Names("DELETE").Where(n => n.StartsWith("dummy-", StringComparison.Ordinal)).Order());
         // Per repetition a reach Service: created to learn its address, deleted until that stops answering, created again with it (and deleted).
-        Assert.Equal(8, Names("POST").Count(n => n.StartsWith("reach-")));
-        Assert.Equal(Names("POST").Where(n => n.StartsWith("reach-")).Order(), Names("DELETE").Where(n => n.StartsWith("reach-")).Order());
+        Assert.Equal(8, Names("POST").Count(n => n.StartsWith("reach-", StringComparison.Ordinal)));
+        Assert.Equal(Names("POST").Where(n => n.StartsWith("reach-", StringComparison.Ordinal)).Order(), Names("DELETE").Where(n => n.StartsWith("reach-", StringComparison.Ordinal)).Order());
         var again = requests.Where(r => r.Method == "POST" && r.Body.Contains("\"reach-1\"")).Select(r => JsonNode.Parse(r.Body)!["spec"]!["clusterIP"]).ToArray();
         Assert.Equal([null, "127.0.0.1"], again.Select(ip => (string?)ip));
         // The report draws it against the number of services and puts it in the summary table.
@@ -337,7 +337,7 @@ public class KubeEgressTests
         Assert.All(outcome.Results, r => Assert.True(r.Metrics[Metrics.TransactionsPerSecond] > 100));
         Assert.All(outcome.Results, r => Assert.StartsWith("127.0.0.1:", r.Workload.Target));
         // The policy went in for the gateway case only, for the run's client pods to the external server, and left with the run.
-        var applied = requests.Where(r => r.PathAndQuery.StartsWith("/apis/cilium.io/v2/ciliumegressgatewaypolicies/cnibench-e1")).ToArray();
+        var applied = requests.Where(r => r.PathAndQuery.StartsWith("/apis/cilium.io/v2/ciliumegressgatewaypolicies/cnibench-e1", StringComparison.Ordinal)).ToArray();
         Assert.Equal(["PATCH", "DELETE"], applied.Select(r => r.Method));
         var policy = JsonNode.Parse(applied[0].Body)!;
         Assert.Equal("127.0.0.1/32", (string?)policy["spec"]!["destinationCIDRs"]![0]);
@@ -425,7 +425,7 @@ public class KubeNodeSamplerTests
         Assert.True((bool)daemonSet["spec"]!["template"]!["spec"]!["hostPID"]!);
         Assert.Equal("Exists", (string?)daemonSet["spec"]!["template"]!["spec"]!["tolerations"]![0]!["operator"]);
         // Monitor jobs ran on the samplers of both nodes, asking for the dataplane's processes.
-        var jobs = cluster.Api.Requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods/node-sampler-") && r.PathAndQuery.EndsWith("/v1/jobs")).ToArray();
+        var jobs = cluster.Api.Requests.Where(r => r.Method == "POST" && r.PathAndQuery.Contains("/pods/node-sampler-") && r.PathAndQuery.EndsWith("/v1/jobs", StringComparison.Ordinal)).ToArray();
         Assert.Equal(["node-sampler-node-a", "node-sampler-node-b", "node-sampler-node-a"], jobs.Select(r => r.PathAndQuery.Split("/pods/")[1].Split(':')[0]));
         Assert.All(jobs, r => Assert.Contains("kube-proxy", r.Body));
     }

@@ -46,7 +46,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.DoesNotContain("failed", stdout);
         // The run ended once its namespace was gone, not while its pods were still stopping.
-        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", TestContext.Current.CancellationToken);
+        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", TestContext.Current.CancellationToken);
         Assert.Empty(left.Select(n => (string?)n["metadata"]?["name"]));
     }
 
@@ -75,8 +75,8 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         // The rules that carried it are the mode's own: kube-proxy's nftables table, or its iptables chains.
         var node = bed.Nodes[0].Namespace;
         var rules = mode == "nftables"
-            ? await CniBench.Cli.Lab.LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "table", "ip", "kube-proxy"], null, default)
-            : await CniBench.Cli.Lab.LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, default);
+            ? await CniBench.Cli.Targets.Lab.Network.LabShell.RunAsync("ip", ["netns", "exec", node, "nft", "list", "table", "ip", "kube-proxy"], null, default)
+            : await CniBench.Cli.Targets.Lab.Network.LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-save", "-t", "nat"], null, default);
         Assert.Contains(mode == "nftables" ? "service-" : "KUBE-SVC-", rules);
     }
 
@@ -148,11 +148,11 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         {
             var kind = (string)document["kind"]!;
             var name = (string)document["metadata"]!["name"]!;
-            await bed.Kube.ApplyAsync(new CniBench.Cli.Kube.KubeResource("rbac.authorization.k8s.io", "v1", kind == "ClusterRole" ? "clusterroles" : "clusterrolebindings", null, name), document, ct);
+            await bed.Kube.ApplyAsync(new CniBench.Cli.Targets.Kube.Api.KubeResource("rbac.authorization.k8s.io", "v1", kind == "ClusterRole" ? "clusterroles" : "clusterrolebindings", null, name), document, ct);
         }
-        await bed.Kube.ApplyAsync(CniBench.Cli.Kube.KubeResource.Core("serviceaccounts", "default", "cnibench"),
+        await bed.Kube.ApplyAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("serviceaccounts", "default", "cnibench"),
             new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "v1", ["kind"] = "ServiceAccount", ["metadata"] = new System.Text.Json.Nodes.JsonObject { ["name"] = "cnibench", ["namespace"] = "default" } }, ct);
-        var issued = await bed.Kube.CreateAsync(CniBench.Cli.Kube.KubeResource.Core("serviceaccounts", "default", "cnibench") with { Subresource = "token" },
+        var issued = await bed.Kube.CreateAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("serviceaccounts", "default", "cnibench") with { Subresource = "token" },
             new System.Text.Json.Nodes.JsonObject { ["apiVersion"] = "authentication.k8s.io/v1", ["kind"] = "TokenRequest", ["spec"] = new System.Text.Json.Nodes.JsonObject { ["expirationSeconds"] = 3600 } }, ct);
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("token"), (string)issued["status"]!["token"]!);
@@ -178,8 +178,8 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.Equal(3, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
         // The service account may not do more than the role says: it cannot read the cluster's own secrets.
-        using var limited = new CniBench.Cli.Kube.KubeClient(CniBench.Cli.Kube.KubeConfig.Load(dir.File("sa.kubeconfig"), null, null));
-        var denied = await Assert.ThrowsAsync<CniBench.Cli.Kube.KubeApiException>(() => limited.ListAsync(CniBench.Cli.Kube.KubeResource.Core("clusterroles"), null, ct));
+        using var limited = new CniBench.Cli.Targets.Kube.Api.KubeClient(CniBench.Cli.Targets.Kube.Api.KubeConfig.Load(dir.File("sa.kubeconfig"), null, null));
+        var denied = await Assert.ThrowsAsync<CniBench.Cli.Targets.Kube.Api.KubeApiException>(() => limited.ListAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("clusterroles"), null, ct));
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, denied.Status);
     }
 
@@ -202,7 +202,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
             cli.Signal(ChildProcess.SIGKILL);
             await cli.WaitAsync(TimeSpan.FromSeconds(10));
         }
-        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
+        var (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
         Assert.NotEmpty(left); // the run's namespace outlived its controller
 
         var (code, stdout, stderr) = await CliAsync(dir, "kube", "cleanup", "--kubeconfig", bed.Plane.Kubeconfig);
@@ -210,7 +210,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         var gone = DateTime.UtcNow.AddMinutes(2);
         while (DateTime.UtcNow < gone)
         {
-            (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Kube.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
+            (left, _) = await bed.Kube.ListAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("namespaces"), "app.kubernetes.io/managed-by=cnibench", ct);
             if (left.Count == 0 && bed.Kubelet.RunningPods == 0) break;
             await Task.Delay(500, ct);
         }

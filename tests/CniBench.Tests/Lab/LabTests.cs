@@ -1,6 +1,8 @@
 using System.Diagnostics;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Lab;
+using CniBench.Cli.Results;
+using CniBench.Cli.Running;
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Tests.Support;
 
 
@@ -28,9 +30,9 @@ public class LabTopologyTests
         var t = new LabTopology(new LabSpec("cd34", 3, 1, LabRouting.Vxlan, 9000));
         Assert.Equal(8950, t.PodMtu);
         var commands = t.BuildCommands();
-        Assert.Contains(commands, c => c.Tool == "bridge" && c.Namespace == "cnb-cd34-n1" && c.Command.EndsWith("dst 192.168.200.3"));
+        Assert.Contains(commands, c => c.Tool == "bridge" && c.Namespace == "cnb-cd34-n1" && c.Command.EndsWith("dst 192.168.200.3", StringComparison.Ordinal));
         Assert.Contains(commands, c => c.Command == "route add 10.244.2.0/24 via 10.245.0.2 dev vxlan0");
-        Assert.DoesNotContain(commands, c => c.Command.StartsWith("route add 10.244.2.0/24 via 192.168.200.2"));
+        Assert.DoesNotContain(commands, c => c.Command.StartsWith("route add 10.244.2.0/24 via 192.168.200.2", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -116,7 +118,7 @@ public class LabNetworkTests(ITestOutputHelper output)
     {
         Requires.Lab();
         // 3000 services in nftables take seconds to load: cancel while the rules are going in.
-        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, Services: 3000);
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Scenarios.ProxyMode.Nftables, Services: 3000);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(400));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => LabBuilder.UpAsync(spec, cancel.Token));
         Assert.DoesNotContain(await LabBuilder.NamespacesAsync(CancellationToken.None), n => LabTopology.IdOf(n) == spec.Id);
@@ -153,13 +155,13 @@ public class LabTargetTests
                 """);
             Assert.Equal(5, pids.Count); // servers in n2, n1p2, n2p1; clients in n1 and n1p1 (reused)
             Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived the target"));
-            Assert.Equal(CniBench.Cli.Running.RunState.Completed, outcome.State);
+            Assert.Equal(CniBench.Cli.Results.RunState.Completed, outcome.State);
             Assert.Equal(["host-to-host", "pod-to-pod-same-node", "pod-to-pod-cross-node"], outcome.Results.Select(r => r.AchievedPlacement));
             Assert.Equal(["192.168.200.2", "10.244.1.3", "10.244.2.2"], outcome.Results.Select(r => r.Workload.Target.Split(':')[0]));
             Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
             Assert.False(Directory.Exists(Path.Combine(LabBuilder.StateDirectory, spec.Id)), "control sockets were left behind");
 
-            var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { Nodes = 1, Proxy = CniBench.Cli.Lab.Services.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
+            var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { Nodes = 1, Proxy = CniBench.Cli.Scenarios.ProxyMode.None }, CniBench.Cli.Targets.AgentCommand.Locate())
                 .Validate(CniBench.Cli.Scenarios.ScenarioLoader.Load("name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip, pod-to-external]\n    egress: gateway\n", "x.yaml"));
             Assert.Contains(refused, p => p.Contains("pod-to-pod-cross-node needs 2 nodes"));
             Assert.Contains(refused, p => p.Contains("pod-to-cluster-ip needs services; the lab's proxy is none"));
@@ -178,9 +180,9 @@ public class LabTargetTests
 public class LabServiceTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Iptables)]
-    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
-    public async Task The_cluster_ip_spreads_connections_over_every_endpoint_and_node_ports_work(CniBench.Cli.Lab.Services.ProxyMode mode)
+    [InlineData(CniBench.Cli.Scenarios.ProxyMode.Iptables)]
+    [InlineData(CniBench.Cli.Scenarios.ProxyMode.Nftables)]
+    public async Task The_cluster_ip_spreads_connections_over_every_endpoint_and_node_ports_work(CniBench.Cli.Scenarios.ProxyMode mode)
     {
         Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode, Services: 200);
@@ -206,7 +208,7 @@ public class LabServiceTests(ITestOutputHelper output)
                     workload: tcp-crr
                     placement: pod-to-cluster-ip
                 """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+            Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
 
             var backends = outcome.Results.Single(r => r.Case == "split").Client.Result!.Backends;
             var topology = new LabTopology(spec);
@@ -227,12 +229,12 @@ public class LabServiceTests(ITestOutputHelper output)
     public async Task The_ebpf_socket_balancer_spreads_connections_without_any_nat_rule_and_leaves_nothing()
     {
         Requires.Lab();
-        if (CniBench.Cli.Lab.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+        if (CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.CgroupRoot() is not { } root)
         {
             output.WriteLine("SKIPPED: cgroup v2 is not mounted; the socket balancer attaches to a cgroup v2 directory");
             return;
         }
-        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Ebpf, Services: 300);
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Scenarios.ProxyMode.Ebpf, Services: 300);
         var up = await LabBuilder.UpAsync(spec, CancellationToken.None);
         output.WriteLine($"ebpf: 301 services written per node in {string.Join(", ", up.Programming.PerNode.Select(t => $"{t.TotalMilliseconds:0.0} ms"))}");
         var topology = new LabTopology(spec);
@@ -252,28 +254,28 @@ public class LabServiceTests(ITestOutputHelper output)
                     keepAlive: false
                     parallel: 2
                 """);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+            Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
             var backends = outcome.Results.Single().Client.Result!.Backends;
             Assert.Equal(topology.Endpoints.Select(e => e.Namespace).Order(), backends.Keys.Order());
             double total = backends.Values.Sum();
             Assert.All(backends.Values, count => Assert.InRange(count / total, 0.3, 0.7));
-            Assert.True(Directory.Exists(new CniBench.Cli.Lab.Ebpf.SocketBalancer(spec.Id, 1).NodeCgroup(root)));
+            Assert.True(Directory.Exists(new CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer(spec.Id, 1).NodeCgroup(root)));
         }
         finally
         {
             await LabBuilder.DownAsync(spec.Id, CancellationToken.None);
         }
-        Assert.False(Directory.Exists(CniBench.Cli.Lab.Ebpf.SocketBalancer.LabCgroup(root, spec.Id)), "the lab's cgroup was left behind");
+        Assert.False(Directory.Exists(CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.LabCgroup(root, spec.Id)), "the lab's cgroup was left behind");
         // The kernel frees a detached program's maps a moment later, not at once.
-        var mapName = new CniBench.Cli.Lab.Ebpf.SocketBalancer(spec.Id, 1).ServicesMapName;
+        var mapName = new CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer(spec.Id, 1).ServicesMapName;
         for (int i = 0; i < 50 && MapCount(mapName) > 0; i++) await Task.Delay(100);
         Assert.Equal(0, MapCount(mapName));
     }
 
     private static int MapCount(string name)
     {
-        var fds = CniBench.Cli.Lab.Ebpf.Bpf.FindMaps(name);
-        foreach (var fd in fds) CniBench.Cli.Lab.Ebpf.Bpf.Close(fd);
+        var fds = CniBench.Cli.Targets.Lab.Network.Ebpf.Bpf.FindMaps(name);
+        foreach (var fd in fds) CniBench.Cli.Targets.Lab.Network.Ebpf.Bpf.Close(fd);
         return fds.Count;
     }
 
@@ -281,7 +283,7 @@ public class LabServiceTests(ITestOutputHelper output)
     public async Task Iptables_legacy_programs_the_same_rules_and_the_run_records_the_backend()
     {
         Requires.Lab();
-        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, Services: 50, Iptables: CniBench.Cli.Lab.Services.IptablesBackend.Legacy);
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, Services: 50, Iptables: CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend.Legacy);
         await using var lab = await LabRuns.UpAsync(spec);
         var node = new LabTopology(spec).Node(1).Namespace;
         var legacy = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-legacy-save", "-t", "nat"], null, CancellationToken.None);
@@ -289,7 +291,7 @@ public class LabServiceTests(ITestOutputHelper output)
         var nft = await LabShell.RunAsync("ip", ["netns", "exec", node, "iptables-nft-save", "-t", "nat"], null, CancellationToken.None);
         Assert.DoesNotContain("KUBE-SERVICES", nft);
         var (outcome, _) = await LabRuns.RunAsync(spec, "name: legacy\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-crr\n    placement: pod-to-cluster-ip\n");
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+        Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
         Assert.EndsWith("(legacy)", outcome.Run.Environment["lab.iptables"]);
     }
 
@@ -314,8 +316,8 @@ public class LabServiceTests(ITestOutputHelper output)
         Assert.True(code == 130, $"exit {code}\n{cli.Stdout}\n{cli.Stderr}");
         Assert.Empty(await LabBuilder.LabIdsAsync(CancellationToken.None)); // namespaces, state and cgroups: all gone
         Assert.All(agents, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} left running"));
-        if (CniBench.Cli.Lab.Ebpf.SocketBalancer.CgroupRoot() is { } root)
-            Assert.False(Directory.Exists(CniBench.Cli.Lab.Ebpf.SocketBalancer.LabCgroup(root, id)));
+        if (CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.CgroupRoot() is { } root)
+            Assert.False(Directory.Exists(CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.LabCgroup(root, id)));
     }
 
     [Fact]
@@ -380,11 +382,11 @@ public class LabServiceTests(ITestOutputHelper output)
                 proxy: [iptables, nftables]
                 services: [1, 300]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+        Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
         Assert.Equal(4, outcome.Results.Count);
         foreach (var r in outcome.Results)
         {
-            output.WriteLine($"{r.Case}: {string.Join(", ", r.Metrics.Where(m => m.Key.StartsWith("lab.")).Select(m => $"{m.Key} {m.Value:0.0}"))}");
+            output.WriteLine($"{r.Case}: {string.Join(", ", r.Metrics.Where(m => m.Key.StartsWith("lab.", StringComparison.Ordinal)).Select(m => $"{m.Key} {m.Value:0.0}"))}");
             Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.AddServiceMs] > 0);
             Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100);
         }
@@ -427,7 +429,7 @@ public class LabServiceTests(ITestOutputHelper output)
             Assert.Empty(target.Validate(scenario));
             var outcome = await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
                 .RunAsync(scenario, "own-lab", await target.DescribeEnvironmentAsync(CancellationToken.None), CancellationToken.None);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+            Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
             Assert.Equal(LabRouting.Vxlan, lab.Spec.Routing);
             Assert.Equal(9000, lab.Spec.Mtu);
             var node = new LabTopology(lab.Spec).Node(1).Namespace;
@@ -443,10 +445,10 @@ public class LabServiceTests(ITestOutputHelper output)
     /// is issued, so each node must report 400 ms plus what a change costs without the delay.
     /// </summary>
     [Theory]
-    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Iptables)]
-    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Nftables)]
-    [InlineData(CniBench.Cli.Lab.Services.ProxyMode.Ebpf)]
-    public async Task Convergence_reports_an_injected_delay_within_tolerance(CniBench.Cli.Lab.Services.ProxyMode mode)
+    [InlineData(CniBench.Cli.Scenarios.ProxyMode.Iptables)]
+    [InlineData(CniBench.Cli.Scenarios.ProxyMode.Nftables)]
+    [InlineData(CniBench.Cli.Scenarios.ProxyMode.Ebpf)]
+    public async Task Convergence_reports_an_injected_delay_within_tolerance(CniBench.Cli.Scenarios.ProxyMode mode)
     {
         Requires.Lab();
         var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, mode);
@@ -463,7 +465,7 @@ public class LabServiceTests(ITestOutputHelper output)
                 changeInterval: 700ms
                 injectDelay: [0s, 400ms]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+        Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
         var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
         var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
         foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
@@ -503,13 +505,13 @@ public class LabServiceTests(ITestOutputHelper output)
 
         // The convergence service and its addresses are gone again.
         var topology = new LabTopology(spec);
-        if (mode != CniBench.Cli.Lab.Services.ProxyMode.Ebpf)
+        if (mode != CniBench.Cli.Scenarios.ProxyMode.Ebpf)
         {
-            var rules = mode == CniBench.Cli.Lab.Services.ProxyMode.Iptables
+            var rules = mode == CniBench.Cli.Scenarios.ProxyMode.Iptables
                 ? await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(1).Namespace, "iptables-save", "-t", "nat"], null, CancellationToken.None)
                 : await LabShell.RunAsync("ip", ["netns", "exec", topology.Node(2).Namespace, "nft", "list", "ruleset"], null, CancellationToken.None);
             Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
-            Assert.Contains(CniBench.Cli.Lab.Services.LabServices.ClusterIp, rules);
+            Assert.Contains(CniBench.Cli.Targets.Lab.Network.Services.LabServices.ClusterIp, rules);
         }
         Assert.DoesNotContain("10.244.1.100", await LabShell.RunAsync("ip", ["-n", topology.Pod(1, 2).Namespace, "addr"], null, CancellationToken.None));
     }
@@ -518,7 +520,7 @@ public class LabServiceTests(ITestOutputHelper output)
     public async Task A_dual_stack_lab_serves_every_placement_over_ipv6_too()
     {
         Requires.Lab();
-        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Lab.Services.ProxyMode.Nftables, IpFamily: LabIpFamily.Dual);
+        var spec = new LabSpec(LabRuns.NewId(), 2, 2, LabRouting.Native, 1500, CniBench.Cli.Scenarios.ProxyMode.Nftables, IpFamily: LabIpFamily.Dual);
         await using var lab = await LabRuns.UpAsync(spec);
         var (outcome, _) = await LabRuns.RunAsync(spec, """
             name: dual
@@ -535,11 +537,11 @@ public class LabServiceTests(ITestOutputHelper output)
                 placement: pod-to-cluster-ip
                 ipFamily: [ipv4, ipv6]
             """);
-        Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+        Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
         Assert.All(outcome.Results.Where(r => r.IpFamily == "ipv6"), r => Assert.StartsWith("[", r.Workload.Target));
         Assert.Equal("[fd00:96::10]:7201", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-cluster-ip").Workload.Target);
         Assert.EndsWith("source seen fd00:200::1", outcome.Results.Single(r => r.Case == "tcp-rr/placement=pod-to-external").AchievedPlacement);
-        foreach (var split in outcome.Results.Where(r => r.Case.StartsWith("split/")))
+        foreach (var split in outcome.Results.Where(r => r.Case.StartsWith("split/", StringComparison.Ordinal)))
             Assert.Equal(2, split.Client.Result!.Backends.Count); // both endpoints, in either family
 
         var refused = CniBench.Cli.Targets.Lab.LabTarget.Existing(spec with { IpFamily = LabIpFamily.Ipv4 }, CniBench.Cli.Targets.AgentCommand.Locate())
@@ -566,7 +568,7 @@ public class LabServiceTests(ITestOutputHelper output)
         try
         {
             var (outcome, _) = await LabRuns.RunAsync(spec, Yaml);
-            Assert.True(outcome.State == CniBench.Cli.Running.RunState.Completed, Support.Results.Failures(outcome));
+            Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
             Assert.Equal(["pod-to-external (direct), source seen 192.168.200.1", "pod-to-external (gateway), source seen 192.168.200.2"],
                 outcome.Results.Select(r => r.AchievedPlacement));
             Assert.All(outcome.Results, r => Assert.True(r.Metrics[CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond] > 100));
@@ -576,7 +578,7 @@ public class LabServiceTests(ITestOutputHelper output)
             // the external host sees node 1, not the gateway, and the case fails rather than measure the wrong path.
             var (wrongPath, _) = await LabRuns.RunAsync(spec with { Egress = EgressMode.Gateway }, Yaml.Replace("[direct, gateway]", "gateway"));
             var failed = Assert.Single(wrongPath.Results);
-            Assert.Equal(CniBench.Cli.Running.ResultState.Failed, failed.State);
+            Assert.Equal(CniBench.Cli.Results.ResultState.Failed, failed.State);
             Assert.Equal("source check: the server saw 192.168.200.1; expected 192.168.200.2 (the gateway node's address)", failed.Error);
         }
         finally
@@ -588,13 +590,13 @@ public class LabServiceTests(ITestOutputHelper output)
     [Fact]
     public void Iptables_rules_have_kube_proxys_shape_with_the_real_service_last()
     {
-        var services = CniBench.Cli.Lab.Services.LabServices.Dummies(3).Concat(CniBench.Cli.Lab.Services.LabServices.Real(["10.244.1.3", "10.244.2.3", "10.244.3.3"], 7201, 7202, 7280)).ToArray();
-        var rules = CniBench.Cli.Lab.Services.IptablesRules.Render(services).Split('\n');
-        var serviceJumps = rules.Where(r => r.StartsWith("-A KUBE-SERVICES -d ")).ToArray();
+        var services = CniBench.Cli.Targets.Lab.Network.Services.LabServices.Dummies(3).Concat(CniBench.Cli.Targets.Lab.Network.Services.LabServices.Real(["10.244.1.3", "10.244.2.3", "10.244.3.3"], 7201, 7202, 7280)).ToArray();
+        var rules = CniBench.Cli.Targets.Lab.Network.Services.IptablesRules.Render(services).Split('\n');
+        var serviceJumps = rules.Where(r => r.StartsWith("-A KUBE-SERVICES -d ", StringComparison.Ordinal)).ToArray();
         Assert.Equal(6, serviceJumps.Length);
         Assert.StartsWith("-A KUBE-SERVICES -d 10.96.0.10/32", serviceJumps[^1]);
         var real = services.First(s => s.Name == "cnibench/agent:tcp");
-        var picks = rules.Where(r => r.StartsWith($"-A KUBE-SVC-{real.Hash} -m comment")).ToArray();
+        var picks = rules.Where(r => r.StartsWith($"-A KUBE-SVC-{real.Hash} -m comment", StringComparison.Ordinal)).ToArray();
         Assert.Contains("--probability 0.33333333333", picks[0]);
         Assert.Contains("--probability 0.50000000000", picks[1]);
         Assert.DoesNotContain("--probability", picks[2]);
@@ -602,7 +604,7 @@ public class LabServiceTests(ITestOutputHelper output)
         Assert.Contains(rules, r => r == "-A KUBE-SERVICES -m comment --comment \"kubernetes service nodeports\" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS");
         Assert.Equal("COMMIT", rules[^2]);
 
-        var nft = CniBench.Cli.Lab.Services.NftablesRules.Render(services);
+        var nft = CniBench.Cli.Targets.Lab.Network.Services.NftablesRules.Render(services);
         Assert.Contains("10.96.0.10 . tcp . 7201 : goto service-" + real.Hash, nft);
         Assert.Contains("numgen random mod 3 vmap", nft);
     }
@@ -668,7 +670,7 @@ public class SocketBalancerProgramTests
     [Fact]
     public void The_connect4_program_is_encoded_with_map_fds_and_jumps_to_the_common_exit()
     {
-        var code = CniBench.Cli.Lab.Ebpf.SocketBalancer.Connect4(7, 9);
+        var code = CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.Connect4(7, 9);
         Assert.Equal(0, code.Length % 8);
         var insns = Enumerable.Range(0, code.Length / 8).Select(i => code.AsSpan(i * 8, 8).ToArray()).ToArray();
         Assert.Equal(new byte[] { 0xbf, 0x16, 0, 0, 0, 0, 0, 0 }, insns[0]); // mov64 r6, r1
@@ -680,6 +682,6 @@ public class SocketBalancerProgramTests
         Assert.Equal(0x95, insns[^1][0]);
         foreach (var (jump, at) in insns.Select((b, i) => (b, i)).Where(x => x.b[0] == 0x15))
             Assert.Equal(exit, at + 1 + BitConverter.ToInt16(jump, 2));
-        Assert.Equal(new byte[] { 10, 0, 0, 5, 0x1f, 0x90, 0, 0 }, CniBench.Cli.Lab.Ebpf.SocketBalancer.Address("10.0.0.5", 8080)); // network order
+        Assert.Equal(new byte[] { 10, 0, 0, 5, 0x1f, 0x90, 0, 0 }, CniBench.Cli.Targets.Lab.Network.Ebpf.SocketBalancer.Address("10.0.0.5", 8080)); // network order
     }
 }

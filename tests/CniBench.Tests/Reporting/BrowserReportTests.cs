@@ -1,5 +1,4 @@
 using CniBench.Cli.Reporting;
-using CniBench.Cli.Running;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 using Microsoft.Playwright;
@@ -17,7 +16,7 @@ public class BrowserReportTests(ITestOutputHelper output)
         Requires.Browser();
         using var dir = new TempDirectory();
         var model = ChartedModel(dir);
-        var html = ReportWriter.WriteAll(model, dir.File("report"), ["html"]).Single(p => p.EndsWith(".html"));
+        var html = ReportWriter.WriteAll(model, dir.File("report"), ["html"]).Single(p => p.EndsWith(".html", StringComparison.Ordinal));
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions

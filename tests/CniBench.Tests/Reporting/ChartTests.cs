@@ -75,7 +75,7 @@ public class ChartTests
         var iptables = svg.QuerySelectorAll(".series[data-series='tcp-crr/proxy=iptables default'] .point").Select(p => (p.GetAttribute("data-x"), p.GetAttribute("data-y"))).ToArray();
         Assert.Equal([("1", "9000"), ("1000", "7000"), ("10000", "4000")], iptables); // sorted by N
         Assert.Equal(2, svg.QuerySelectorAll(".series[data-series='tcp-crr/proxy=nftables default'] .point").Length);
-        Assert.Empty(ReportCharts.ScaleCurves(CniBench.Cli.Analysis.CaseSummary.From(results.Where(r => r.Case.EndsWith("=1")).ToArray()), "s-")); // one N: no curve
+        Assert.Empty(ReportCharts.ScaleCurves(CniBench.Cli.Analysis.CaseSummary.From(results.Where(r => r.Case.EndsWith("=1", StringComparison.Ordinal)).ToArray()), "s-")); // one N: no curve
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public class ChartTests
         var r = CniBench.Tests.Support.Results.Case("run", "churn", 1, 1000, [1000]);
         r = r with
         {
-            Convergence = new CniBench.Cli.Convergence.ConvergenceData(
+            Convergence = new CniBench.Cli.Results.ConvergenceData(
                 [new(1, "add", "a", null, 0, 10), new(2, "replace", "b", "a", 300_000, 310_000)],
                 [new("node-1", [12.0, 25.5], [null, 3.0], 0, 1000), new("node-2", [14.0, null], [null, null], 1, 1000)]),
         };

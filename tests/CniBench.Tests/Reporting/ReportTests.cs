@@ -1,7 +1,7 @@
 using System.Text.Json;
 using AngleSharp.Html.Parser;
 using CniBench.Cli.Reporting;
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 
@@ -47,7 +47,7 @@ public class ReportTests
         using var dir = new TempDirectory();
         var model = StoredModel(dir);
         var paths = ReportWriter.WriteAll(model, dir.File("report"), ["html"]);
-        var html = File.ReadAllText(paths.Single(p => p.EndsWith(".html")));
+        var html = File.ReadAllText(paths.Single(p => p.EndsWith(".html", StringComparison.Ordinal)));
         var document = new HtmlParser().ParseDocument(html);
 
         var rows = document.QuerySelectorAll(".summary-table tbody tr");

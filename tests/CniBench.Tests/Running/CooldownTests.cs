@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;

@@ -1,10 +1,10 @@
+using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Storage;
 using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Local;
 using CniBench.Contracts.Measurement;
-using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
 
@@ -17,6 +17,8 @@ public class LocalRunTests
     private static Scenario Tiny(string workload = "tcp-rr", string duration = "600ms", int repetitions = 2, string extra = "") =>
         ScenarioLoader.Load($"""
             name: tiny
+            # Local agents share this host's namespace with every other test's lingering connections (CooldownTests cover the wait).
+            cooldown: none
             repetitions: {repetitions}
             warmup: 200ms
             duration: {duration}

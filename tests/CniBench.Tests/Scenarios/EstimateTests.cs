@@ -1,6 +1,6 @@
-using CniBench.Cli.Kube;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Scenarios;

@@ -86,9 +86,9 @@ public class ScenarioLoaderTests
             """);
         var lines = e.Errors.Select(x => x.ToString()).ToArray();
         Assert.Contains("test.yaml:2:11: duration: '-5s' is not valid; allowed: a duration 100ms..1h", lines);
-        Assert.Contains(lines, l => l.StartsWith("test.yaml:4:15: cases[0].workload: 'tcp-rx' is not valid; allowed: tcp-stream, tcp-rr, tcp-crr, udp-stream, udp-rr, http"));
-        Assert.Contains(lines, l => l.StartsWith("test.yaml:6:5: cases[1].paralel: unknown field (did you mean 'parallel'?); allowed: name, workload, parallel"));
-        Assert.Contains(lines, l => l.StartsWith("test.yaml:8:15: cases[2].parallel: '100000' is not valid; allowed: an integer 1..1024"));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:4:15: cases[0].workload: 'tcp-rx' is not valid; allowed: tcp-stream, tcp-rr, tcp-crr, udp-stream, udp-rr, http", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:6:5: cases[1].paralel: unknown field (did you mean 'parallel'?); allowed: name, workload, parallel", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:8:15: cases[2].parallel: '100000' is not valid; allowed: an integer 1..1024", StringComparison.Ordinal));
         Assert.Contains("test.yaml:10:14: cases[3].bitrate: does not apply to tcp-rr; allowed: only with udp-stream", lines);
         Assert.Equal(5, lines.Length);
     }
@@ -118,10 +118,10 @@ public class ScenarioLoaderTests
         Assert.Equal(6, ScenarioLoader.LoadSuite("dataplane", "local").Cases.Count);
         var lab = ScenarioLoader.LoadSuite("dataplane", "lab");
         Assert.Equal(36, lab.Cases.Count); // 3 workloads × 3 placements × 2 routings × 2 MTUs
-        Assert.Contains(lab.Cases, c => c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan" && c.Lab == new LabSettings(Routing: CniBench.Cli.Lab.LabRouting.Vxlan, Mtu: 9000));
+        Assert.Contains(lab.Cases, c => c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan" && c.Lab == new LabSettings(Routing: CniBench.Cli.Scenarios.LabRouting.Vxlan, Mtu: 9000));
 
         var scale = ScenarioLoader.LoadSuite("service-scale", "lab");
-        Assert.Equal([1, 1000, 5000, 10000], scale.Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables")).Select(c => c.Lab!.Services!.Value));
+        Assert.Equal([1, 1000, 5000, 10000], scale.Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables", StringComparison.Ordinal)).Select(c => c.Lab!.Services!.Value));
         var convergence = ScenarioLoader.LoadSuite("convergence", "lab");
         Assert.All(convergence.Cases, c => Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn));
         Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c => Assert.Equal("pod-to-external", c.Placement));

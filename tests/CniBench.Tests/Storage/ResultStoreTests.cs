@@ -1,4 +1,4 @@
-using CniBench.Cli.Running;
+using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 
@@ -21,12 +21,12 @@ public class ResultStoreTests
             store.CreateRun(Results.Run());
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000, 2000]));
             store.SaveResult(Results.Case("run-1", "tcp-rr", 2, 1100, [1500]) with { Config = "other" });
-            store.FinishRun("run-1", RunState.Interrupted, DateTimeOffset.Parse("2026-11-22T10:05:00Z"));
+            store.FinishRun("run-1", RunState.Interrupted, DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture));
         }
         using var reopened = ResultStore.Open(db.Db);
         var run = Assert.Single(reopened.ListRuns());
         Assert.Equal(RunState.Interrupted, run.State);
-        Assert.Equal(DateTimeOffset.Parse("2026-11-22T10:05:00Z"), run.FinishedAt);
+        Assert.Equal(DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture), run.FinishedAt);
         Assert.Equal("Test CPU <fast>", run.Environment["cpu.model"]);
         var results = reopened.Results("run-1");
         Assert.Equal([1, 2], results.Select(r => r.Repetition));
@@ -49,7 +49,7 @@ public class ResultStoreTests
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000]));
         }
         var version = db.Scalar(backend == "sqlite" ? "PRAGMA user_version" : "SELECT version FROM cnibench_schema");
-        Assert.Equal(ResultStore.SchemaVersion, Convert.ToInt32(version));
+        Assert.Equal(ResultStore.SchemaVersion, Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal("tcp-rr|tcp-rr|ok|default", db.Scalar("SELECT case_name || '|' || workload || '|' || state || '|' || config FROM results"));
     }
 

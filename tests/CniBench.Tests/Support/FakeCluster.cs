@@ -58,8 +58,8 @@ public sealed class FakeCluster : IAsyncDisposable
     public static readonly string[] NodeNames = ["node-a", "node-b"];
 
     /// <summary>A client for this cluster with a bearer token, as a kubeconfig would give it.</summary>
-    public CniBench.Cli.Kube.KubeClient Client() =>
-        new(new CniBench.Cli.Kube.KubeConnection(Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null));
+    public CniBench.Cli.Targets.Kube.Api.KubeClient Client() =>
+        new(new CniBench.Cli.Targets.Kube.Api.KubeConnection(Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null));
 
     /// <summary>What a test's kube target deploys with: a made-up image (the fake "kubelet" runs agents itself), a short ready timeout.</summary>
     public static CniBench.Cli.Targets.Kube.KubeTargetOptions Options(string runId) =>
@@ -70,7 +70,9 @@ public sealed class FakeCluster : IAsyncDisposable
     {
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(scenarioYaml, "kube.yaml");
+        // The fake's agents share this host's network namespace with every other test, whose connections linger in
+        // TIME_WAIT: an automatic cool-down would wait for them at each repetition (CooldownTests test it on its own).
+        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(scenarioYaml.Contains("cooldown:") ? scenarioYaml : "cooldown: none\n" + scenarioYaml, "kube.yaml");
         await using var target = new CniBench.Cli.Targets.Kube.KubeTarget(Client(), options);
         Xunit.Assert.Empty(target.Validate(scenario));
         return await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
@@ -129,7 +131,7 @@ public sealed class FakeCluster : IAsyncDisposable
         if (segments is ["apis", "apps", "v1", "namespaces", _, "deployments", _] && r.Method == "PATCH")
         {
             var deployment = JsonNode.Parse(r.Body)!.AsObject();
-            Endpoints.Apply((int)deployment["spec"]!["replicas"]!, (string?)deployment["spec"]!["template"]!["metadata"]!["annotations"]?[CniBench.Cli.Kube.AgentManifests.RestartedAtAnnotation]);
+            Endpoints.Apply((int)deployment["spec"]!["replicas"]!, (string?)deployment["spec"]!["template"]!["metadata"]!["annotations"]?[CniBench.Cli.Targets.Kube.Api.AgentManifests.RestartedAtAnnotation]);
             await FakeApiServer.Json(response, deployment);
             return;
         }
@@ -243,7 +245,7 @@ public sealed class FakeCluster : IAsyncDisposable
             service["spec"]!["clusterIP"] = "127.0.0.1";
             service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
             // The churn Service's ClusterIP is the fake dataplane's proxy.
-            if (segments[5] == CniBench.Cli.Kube.AgentManifests.ChurnService) service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = Endpoints.ProxyPort });
+            if (segments[5] == CniBench.Cli.Targets.Kube.Api.AgentManifests.ChurnService) service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = Endpoints.ProxyPort });
             await FakeApiServer.Json(response, service);
             return;
         }

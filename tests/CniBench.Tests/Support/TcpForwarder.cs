@@ -6,7 +6,7 @@ namespace CniBench.Tests.Support;
 /// <summary>
 /// A userspace TCP balancer on loopback, as a proxy in front of a ClusterIP: each new connection goes where
 /// <see cref="_pick"/> says at that instant (null: reset, as when no rule or a gone pod takes it). Listens
-/// only after <paramref name="listenAfter"/>, so connections before that are refused, as to a Service whose
+/// only after <c>listenAfter</c>, so connections before that are refused, as to a Service whose
 /// rules are not written yet.
 /// </summary>
 public sealed class TcpForwarder : IAsyncDisposable

@@ -54,7 +54,8 @@ public sealed class TestPki : IDisposable
             else names.AddDnsName(serverName);
             request.CertificateExtensions.Add(names.Build());
         }
-        using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+        // Within the issuer's validity: one made a second earlier with "a day from now" ends a second sooner.
+        using var signed = request.Create(issuer, new DateTimeOffset(issuer.NotBefore.ToUniversalTime()), new DateTimeOffset(issuer.NotAfter.ToUniversalTime()).AddMinutes(-1), RandomNumberGenerator.GetBytes(8));
         // Exported and loaded again: a server certificate for SslStream needs its key in a form the platform can use.
         using var withKey = signed.CopyWithPrivateKey(key);
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);

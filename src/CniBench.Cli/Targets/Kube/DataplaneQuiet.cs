@@ -1,4 +1,4 @@
-using CniBench.Cli.Running;
+using CniBench.Cli.Agents;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Kube;
@@ -39,7 +39,7 @@ public static class DataplaneQuiet
         var job = new JobTracker(sampler);
         try
         {
-            await job.CreateAsync(new JobSpec(NodeSampling.Monitor, 0, (int)Window.TotalMilliseconds), cancellationToken);
+            await job.CreateAsync(new JobSpec(NodeSampler.Monitor, 0, (int)Window.TotalMilliseconds), cancellationToken);
             await job.StartAsync(0, cancellationToken);
             await job.FollowAsync(TimeSpan.FromMilliseconds(200), JobTracker.SilenceLimit, _ => { }, cancellationToken);
             return job.Status?.Result?.Node?.ProcessCpuPercent.Values.Sum()

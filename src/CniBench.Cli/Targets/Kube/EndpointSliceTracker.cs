@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Convergence;
+using CniBench.Cli.Results;
 
 namespace CniBench.Cli.Targets.Kube;
 

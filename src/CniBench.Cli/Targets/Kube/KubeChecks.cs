@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Commands;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
 
@@ -26,9 +25,9 @@ public static class KubeChecks
         ("patch", "cilium.io", "ciliumegressgatewaypolicies"), ("patch", "crd.antrea.io", "egresses"),
     ];
 
-    public static async Task<IReadOnlyList<DoctorCommand.Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
     {
-        var checks = new List<DoctorCommand.Check>();
+        var checks = new List<Check>();
         try
         {
             var version = await kube.VersionAsync(cancellationToken);

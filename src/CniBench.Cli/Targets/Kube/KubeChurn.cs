@@ -1,6 +1,6 @@
 using System.Globalization;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Results;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Kube;
@@ -76,7 +76,7 @@ public sealed class KubeChurn : IEndpointChurn
                 listed.TrySetException(new TargetException($"kube: cannot watch the EndpointSlices of Service {endpoints.Namespace}/{AgentManifests.ChurnService}: {e.Message}"));
                 throw;
             }
-        });
+        }, CancellationToken.None); // stopped by its own token, on dispose
         var churn = new KubeChurn(endpoints, count, tracker, probers, serviceAddress, stop, watch);
         try
         {

@@ -1,9 +1,8 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
-using CniBench.Cli.Lab;
-using CniBench.Cli.Running;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
@@ -48,7 +47,7 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     /// <summary>What makes the case impossible with the options given.</summary>
     public static IEnumerable<string> Validate(PlannedCase c, KubeEgressOptions options)
     {
-        if (c.Placement != "pod-to-external")
+        if (c.Placement != Placements.PodToExternal)
         {
             if (c.Lab?.Egress is not null) yield return $"case {c.Name}: egress applies to placement pod-to-external only";
             yield break;

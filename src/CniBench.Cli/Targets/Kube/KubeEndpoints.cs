@@ -1,4 +1,4 @@
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
 

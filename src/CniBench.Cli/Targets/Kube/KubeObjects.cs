@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
 

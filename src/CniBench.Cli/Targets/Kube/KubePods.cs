@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Agents;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Kube;

@@ -1,7 +1,6 @@
 using System.Globalization;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Kube;
-using CniBench.Cli.Running;
+using CniBench.Cli.Agents;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
@@ -36,7 +35,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         await Parallel.ForEachAsync(create, options, async (i, token) =>
         {
             var manifest = KubeObjects.Checked(AgentManifests.DummyService(ns, runId, DummyName(i)));
-            if (!await CreateAgainAsync(services, manifest, token, TimeSpan.FromSeconds(60)))
+            if (!await CreateAgainAsync(services, manifest, TimeSpan.FromSeconds(60), token))
                 throw new TargetException($"kube: Service {ns}/{DummyName(i)} could not be created again within 60s (an earlier one of that name is still being deleted)");
             lock (_dummies) _dummies.Add(i);
         });
@@ -77,7 +76,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             await job.FollowUntilAsync(_ => true, cancellationToken); // running, and the address still silent for a second
             manifest["spec"]!["clusterIP"] = ip;
             manifest["spec"]!["clusterIPs"] = new System.Text.Json.Nodes.JsonArray(ip);
-            if (!await CreateAgainAsync(services, manifest, cancellationToken, TimeSpan.FromSeconds(10)))
+            if (!await CreateAgainAsync(services, manifest, TimeSpan.FromSeconds(10), cancellationToken))
             {
                 await job.CancelQuietlyAsync();
                 Console.Error.WriteLine($"cnibench: the cluster would not give ClusterIP {ip} to a new Service {ns}/{name}; {Contracts.Measurement.Metrics.ServiceReachableMs} is not measured");
@@ -131,7 +130,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     /// Creates a Service whose name (or ClusterIP) an earlier one may still hold while it is being deleted:
     /// tried again until <paramref name="patience"/> is spent; false then.
     /// </summary>
-    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, CancellationToken cancellationToken, TimeSpan patience)
+    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, TimeSpan patience, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + patience;
         while (true)

@@ -1,10 +1,9 @@
-using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
-using CniBench.Contracts.Protocol;
+using CniBench.Cli.Targets.Hooks;
+using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Cli.Targets.Kube;
@@ -18,7 +17,7 @@ namespace CniBench.Cli.Targets.Kube;
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external", Placements.PodToGateway];
+    private static readonly string[] Supported = [Placements.HostToHost, Placements.PodToPodSameNode, Placements.PodToPodCrossNode, Placements.PodToClusterIp, Placements.PodToNodePort, Placements.PodToExternal, Placements.PodToGateway];
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private KubePods? _pods;
     private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
@@ -47,7 +46,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             problems.AddRange(KubeEgress.Validate(c, EgressOptions));
             if (c.Placement == Placements.PodToGateway && options.GatewayClass is null)
                 problems.Add($"case {c.Name}: {Placements.PodToGateway} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)");
-            if (c.Churn is not null && c.Placement != "pod-to-cluster-ip") problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
+            if (c.Churn is not null && c.Placement != Placements.PodToClusterIp) problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
             foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
                 problems.Add($"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
         }
@@ -70,7 +69,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         string serverNode = pair.Server.Info.Identity.Node ?? "", clientNode = pair.Client.Info.Identity.Node ?? "";
         var samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
-            .Select(s => new Running.NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray();
+            .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray();
         if (plannedCase.Lab?.Services is not null)
         {
             // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
@@ -79,12 +78,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             if (!quiet.Quiet)
                 Console.Error.WriteLine($"cnibench: {plannedCase.Name}: the dataplane's processes still used {quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway");
         }
-        return pair with { Samplers = samplers };
+        return pair with { Hooks = [.. pair.Hooks, new NodeSamplersHook(samplers)] };
     }
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        if (plannedCase.Placement == "pod-to-external") return await PrepareExternalAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placements.PodToExternal) return await PrepareExternalAsync(plannedCase, cancellationToken);
         if (plannedCase.Placement == Placements.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
@@ -93,18 +92,18 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var clientPlacement = plannedCase.Placement switch
         {
             Placements.HostToHost => new AgentPlacement("client-host", "client", clientNode, true),
-            "pod-to-pod-same-node" => new AgentPlacement("client-same-node", "client", serverNode, false),
+            Placements.PodToPodSameNode => new AgentPlacement("client-same-node", "client", serverNode, false),
             _ => new AgentPlacement("client", "client", clientNode, false),
         };
         var client = await EnsureAgentAsync(clientPlacement, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
         string ip;
-        if (plannedCase.Placement == "pod-to-cluster-ip")
+        if (plannedCase.Placement == Placements.PodToClusterIp)
         {
             var service = await ServiceAsync(false, cancellationToken);
             ip = KubeObjects.ClusterIp(v6, service);
         }
-        else if (plannedCase.Placement == "pod-to-node-port")
+        else if (plannedCase.Placement == Placements.PodToNodePort)
         {
             await ServiceAsync(true, cancellationToken);
             ip = KubeObjects.NodeAddress(v6, serverNodeObject);
@@ -126,12 +125,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         // After any Services the case added: it starts once the client's node has programmed them all (the newest,
         // the case's own at the end of the proxy's work, answers), not while its proxy is still rewriting rules.
-        if (plannedCase.Placement is "pod-to-cluster-ip" or "pod-to-node-port")
+        if (plannedCase.Placement is Placements.PodToClusterIp or Placements.PodToNodePort)
         {
             // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
-            int httpPort = plannedCase.Placement == "pod-to-node-port" ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
+            int httpPort = plannedCase.Placement == Placements.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
             var settle = await KubeServiceScale.WaitUntilAnswersAsync(Pods.Handle("client", client), Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
-                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == "pod-to-node-port")}", cancellationToken);
+                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placements.PodToNodePort)}", cancellationToken);
             metrics[Contracts.Measurement.Metrics.ServiceSettleMs] = settle;
         }
         // What the scheduler did, not what was asked: both nodes are read back from the pods.
@@ -139,8 +138,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var cNode = (string?)client.Pod["spec"]?["nodeName"];
         string achieved = plannedCase.Placement switch
         {
-            "pod-to-pod-same-node" when sNode != cNode => $"{plannedCase.Placement} (not achieved: {sNode} and {cNode})",
-            "pod-to-pod-cross-node" or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
+            Placements.PodToPodSameNode when sNode != cNode => $"{plannedCase.Placement} (not achieved: {sNode} and {cNode})",
+            Placements.PodToPodCrossNode or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
             _ => plannedCase.Placement,
         };
         return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved) { TargetMetrics = metrics };
@@ -159,7 +158,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var (server, host) = await _egress.ServerAsync(cancellationToken);
         var expected = await _egress.PrepareAsync(plannedCase, client, KubeObjects.NodeAddress(v6, clientNodeObject), clientNode, cancellationToken);
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)));
-        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Lab?.Egress == CniBench.Cli.Lab.EgressMode.Gateway ? "gateway" : "direct")})") { ExpectedSource = expected };
+        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Lab?.Egress == CniBench.Cli.Scenarios.EgressMode.Gateway ? "gateway" : "direct")})") { Hooks = [new SourceCheckHook(client, expected)] };
     }
 
     /// <summary>
@@ -175,7 +174,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         _split ??= new KubeTrafficSplit(kube, Namespace, options.RunId, options.GatewayClass!, options.GatewayPort, options.ReadyTimeout);
         var ip = await _split.PrepareAsync(plannedCase.Split!, plannedCase.IpFamily == IpFamily.Ipv6, cancellationToken);
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort));
-        return new AgentPair(Pods.Handle("server", a), Pods.Handle("client", client), address, $"{Placements.PodToGateway} ({plannedCase.Split})") { SplitBackend = b.Info.Identity.Name };
+        return new AgentPair(Pods.Handle("server", a), Pods.Handle("client", client), address, $"{Placements.PodToGateway} ({plannedCase.Split})") { Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)] };
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Kube;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
 

@@ -1,9 +1,9 @@
-using CniBench.Contracts.Protocol;
 using System.Globalization;
 using System.Threading.Channels;
-using CniBench.Cli.Convergence;
-using CniBench.Cli.Lab;
-using CniBench.Cli.Lab.Services;
+using CniBench.Cli.Results;
+using CniBench.Cli.Targets.Lab.Network;
+using CniBench.Cli.Targets.Lab.Network.Services;
+using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Lab;
 
@@ -61,7 +61,7 @@ public sealed class LabChurn : IEndpointChurn
     }
 
     private IReadOnlyList<LabService> Services(IReadOnlyList<string> endpoints) =>
-        [.. _others, new LabService("cnibench/churn:http", ClusterIp, "tcp", Port, null, endpoints.Select(a => new ServiceEndpoint(a, 7280)).ToArray())];
+        [.. _others, new LabService("cnibench/churn:http", ClusterIp, "tcp", Port, null, endpoints.Select(a => new ServiceEndpoint(a, DefaultPorts.Http)).ToArray())];
 
     public async Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken)
     {

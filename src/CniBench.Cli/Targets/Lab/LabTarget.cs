@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using CniBench.Cli.Lab;
-using CniBench.Cli.Lab.Ebpf;
-using CniBench.Cli.Lab.Services;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Hooks;
+using CniBench.Cli.Targets.Lab.Network;
+using CniBench.Cli.Targets.Lab.Network.Ebpf;
+using CniBench.Cli.Targets.Lab.Network.Services;
 using CniBench.Contracts.Measurement;
+using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Cli.Targets.Lab;
@@ -15,9 +18,9 @@ namespace CniBench.Cli.Targets.Lab;
 /// case asks. Before each case the lab is brought to what the case asks (proxy mode, number of services,
 /// and for a lab this run built itself, routing and MTU); a lab the user built is given back as it was.
 /// </summary>
-public sealed class LabTarget : ITarget, Convergence.IChurnTarget
+public sealed class LabTarget : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, "pod-to-pod-same-node", "pod-to-pod-cross-node", "pod-to-cluster-ip", "pod-to-node-port", "pod-to-external"];
+    private static readonly string[] Supported = [Placements.HostToHost, Placements.PodToPodSameNode, Placements.PodToPodCrossNode, Placements.PodToClusterIp, Placements.PodToNodePort, Placements.PodToExternal];
     private readonly LabSpec _original;
     private readonly bool _owned;
     private readonly AgentCommand _command;
@@ -69,22 +72,22 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
             var spec = Desired(c.Lab);
             if (!Supported.Contains(c.Placement))
                 problems.Add($"case {c.Name}: placement {c.Placement} is not available on the lab target yet; allowed: {string.Join(", ", Supported)}");
-            else if (c.Placement == "pod-to-pod-same-node" && spec.PodsPerNode < 2)
+            else if (c.Placement == Placements.PodToPodSameNode && spec.PodsPerNode < 2)
                 problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
-            else if (c.Placement is not ("pod-to-pod-same-node" or "pod-to-external") && spec.Nodes < 2)
+            else if (c.Placement is not (Placements.PodToPodSameNode or Placements.PodToExternal) && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
-            if (c.Placement == "pod-to-node-port" && spec.Proxy == ProxyMode.Ebpf)
+            if (c.Placement == Placements.PodToNodePort && spec.Proxy == ProxyMode.Ebpf)
                 problems.Add($"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables or nftables");
-            if (c.Placement is "pod-to-cluster-ip" or "pod-to-node-port" && spec.Proxy == ProxyMode.None)
+            if (c.Placement is Placements.PodToClusterIp or Placements.PodToNodePort && spec.Proxy == ProxyMode.None)
                 problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
-            if (c.Churn is not null && c.Placement != "pod-to-cluster-ip")
+            if (c.Churn is not null && c.Placement != Placements.PodToClusterIp)
                 problems.Add($"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip");
             var topology = new LabTopology(spec);
             if (c.IpFamily == IpFamily.Ipv6 && !topology.HasV6)
                 problems.Add($"case {c.Name}: ipFamily ipv6 needs a lab with IPv6 pods; this one is {Lower(spec.IpFamily)} (lab up --ip-family dual or ipv6)");
             if (c.IpFamily == IpFamily.Ipv4 && !topology.HasV4)
                 problems.Add($"case {c.Name}: ipFamily ipv4 needs a lab with IPv4 pods; this one is ipv6 only (set ipFamily: ipv6, or lab up --ip-family dual)");
-            if (c.IpFamily == IpFamily.Ipv6 && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null) && c.Placement == "pod-to-cluster-ip")
+            if (c.IpFamily == IpFamily.Ipv6 && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null) && c.Placement == Placements.PodToClusterIp)
                 problems.Add($"case {c.Name}: {(c.Churn is not null ? "convergence cases" : "the ebpf proxy")} are IPv4 only so far; allowed: ipFamily ipv4");
             if (c.Lab?.Egress == EgressMode.Gateway && spec.Nodes < 2)
                 problems.Add($"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); this lab has {spec.Nodes}");
@@ -111,15 +114,15 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     public LabPlacement Place(string placement, LabFamily family) => placement switch
     {
         Placements.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).At(family), null),
-        "pod-to-pod-same-node" => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).At(family), null),
-        "pod-to-pod-cross-node" => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).At(family), null),
+        Placements.PodToPodSameNode => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).At(family), null),
+        Placements.PodToPodCrossNode => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).At(family), null),
         // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
-        "pod-to-cluster-ip" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), family.ClusterIp,
-            kind => AgentPool.DataPort(kind, 7201, 7202, 7280)),
-        "pod-to-node-port" => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).At(family),
+        Placements.PodToClusterIp => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), family.ClusterIp,
+            kind => AgentPool.DataPort(kind, DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)),
+        Placements.PodToNodePort => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).At(family),
             kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress mode says.
-        "pod-to-external" => new([_topology.External], _topology.Pod(1, 1), _topology.External.At(family), null),
+        Placements.PodToExternal => new([_topology.External], _topology.Pod(1, 1), _topology.External.At(family), null),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
     };
 
@@ -137,15 +140,15 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
-        var achieved = plannedCase.Placement == "pod-to-external" ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement;
+        var achieved = plannedCase.Placement == Placements.PodToExternal ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement;
         return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), family.Endpoint(place.Address, port), achieved)
         {
             TargetMetrics = metrics,
             AgentsOnThisHost = true,
-            ExpectedSource = plannedCase.Placement != "pod-to-external" ? null : new SourceExpectation(
+            Hooks = plannedCase.Placement != Placements.PodToExternal ? [] : [new SourceCheckHook(AgentPool.Handle(client), new SourceExpectation(
                 _topology.EgressSource(place.Client.Node, family),
                 Spec.Egress == EgressMode.Gateway ? "the gateway node's address" : "the client's own node's address",
-                family.Endpoint(place.Address, servers[0].Info.Ports.Http)),
+                family.Endpoint(place.Address, servers[0].Info.Ports.Http)))],
         };
     }
 
@@ -195,11 +198,11 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
         return metrics;
     }
 
-    public async Task<Convergence.IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         await ReconcileAsync(Desired(plannedCase.Lab), cancellationToken);
         foreach (var pod in _topology.Endpoints) await EnsureAsync("server", pod, cancellationToken);
-        var probers = new List<Convergence.Prober>();
+        var probers = new List<Prober>();
         // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
         foreach (var node in _topology.Nodes)
             probers.Add(new(node.Namespace, AgentPool.Handle(await EnsureAsync("client", _topology.Pod(node.Node, 1), cancellationToken))));
@@ -210,7 +213,7 @@ public sealed class LabTarget : ITarget, Convergence.IChurnTarget
     private async Task<ProgrammingTime> TimeOneAddedServiceAsync(CancellationToken cancellationToken)
     {
         var before = ServiceProgrammer.ServicesOf(_topology);
-        var added = LabServices.Dummies(LabSpec.MaxServices + 1, _topology.Families[0]).Last();
+        var added = LabServices.Dummies(LabSettings.MaxServices + 1, _topology.Families[0]).Last();
         IReadOnlyList<LabService> after = [added, .. before];
         var time = await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, before, after, cancellationToken);
         await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, after, before, cancellationToken);

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CniBench.Cli.Kube;
+using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Tests.Support.TestBed;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CniBench.Cli.Lab;
+using CniBench.Cli.Targets.Lab.Network;
 
 namespace CniBench.Tests.Support.TestBed;
 

@@ -1,4 +1,4 @@
-using CniBench.Cli.Lab;
+using CniBench.Cli.Targets.Lab.Network;
 
 namespace CniBench.Tests.Support.TestBed;
 
@@ -127,7 +127,7 @@ public sealed class TestBedNetwork
         try
         {
             var pids = await LabShell.RunAsync("ip", ["netns", "pids", ns], null, CancellationToken.None);
-            foreach (var pid in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries)) ChildProcess.KillPid(int.Parse(pid), ChildProcess.SIGKILL);
+            foreach (var pid in pids.Split('\n', StringSplitOptions.RemoveEmptyEntries)) ChildProcess.KillPid(int.Parse(pid, System.Globalization.CultureInfo.InvariantCulture), ChildProcess.SIGKILL);
         }
         catch (LabException) { }
     }

@@ -1,0 +1,35 @@
+using CniBench.Contracts.Protocol;
+
+namespace CniBench.Cli.Targets.Hooks;
+
+/// <summary>
+/// Work a case carries besides its client and server jobs, attached by the target for what the case is about (the
+/// source an egress path must show, node samplers, a traffic split's backend), so that the runner stays the same
+/// whatever a suite adds: a check before the window, jobs in it, figures after it.
+/// </summary>
+public interface ICaseHook
+{
+    /// <summary>Before any job: a note for the achieved placement, and a problem that fails the case unmeasured.</summary>
+    Task<HookCheck> CheckAsync(CancellationToken cancellationToken) => Task.FromResult(HookCheck.Passed);
+
+    /// <summary>Its own jobs for the window, made beside the case's (started by <see cref="StartAsync"/>).</summary>
+    Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>After the client's job: its own jobs followed to their end.</summary>
+    Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The case failed or was interrupted: its jobs stopped, quietly.</summary>
+    Task CancelAsync() => Task.CompletedTask;
+
+    /// <summary>The figures it adds, from whatever it has (also after a failure).</summary>
+    IReadOnlyDictionary<string, double> Metrics(JobResult? client);
+}
+
+/// <param name="Note">Added to the achieved placement (e.g. the source address the server saw).</param>
+/// <param name="Problem">Fails the case before it is measured.</param>
+public sealed record HookCheck(string? Note, string? Problem)
+{
+    public static readonly HookCheck Passed = new(null, null);
+}
