@@ -64,7 +64,8 @@ public static class Format
     [
         (Metrics.ThroughputGbps, "Gbit/s"), (Metrics.TransactionsPerSecond, "tx/s"), (Metrics.HostCpuPercent, "host CPU %"),
         (Metrics.HostCpuPerGbps, "CPU % per Gbit/s"), (Metrics.HostCpuPer100kTps, "CPU % per 100k tx/s"), (Metrics.Errors, "errors"),
-        (Metrics.ConvergenceP50Ms, "converged p50 ms"), (Metrics.ConvergenceP99Ms, "converged p99 ms"), (Metrics.ChurnFailures, "failed probes"),
+        (Metrics.ConvergenceP50Ms, "converged p50 ms"), (Metrics.ConvergenceP99Ms, "converged p99 ms"), (Metrics.ConvergenceWithdrawn, "removed before reached"),
+        (Metrics.ChurnFailures, "failed probes"),
         (Metrics.ProgramTableMs, "table load ms"), (Metrics.AddServiceMs, "add 1 service ms"), (Metrics.ServiceReachableMs, "new service answers ms"),
         (Metrics.SplitSharePercent, "2nd backend %"), (Metrics.SplitDistancePercent, "off weight, points"),
         (Metrics.CniCpuPercent, "CNI agent CPU %"), (Metrics.KubeProxyCpuPercent, "kube-proxy CPU %"),
