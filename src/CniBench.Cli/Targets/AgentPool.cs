@@ -33,11 +33,10 @@ public sealed class AgentPool : IAsyncDisposable
     /// <summary>The server data port a workload talks to.</summary>
     public static int DataPort(WorkloadKind kind, AgentPorts ports) => DataPort(kind, ports.Tcp, ports.Udp, ports.Http);
 
-    public static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => kind switch
+    public static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => WorkloadCatalog.Of(kind).Port switch
     {
-        WorkloadKind.UdpStream or WorkloadKind.UdpRr => udp,
-        // A probe is an HTTP request on a new connection: the echo says which backend and address it reached.
-        WorkloadKind.Http or WorkloadKind.Probe => http,
+        DataPortKind.Udp => udp,
+        DataPortKind.Http => http,
         _ => tcp,
     };
 

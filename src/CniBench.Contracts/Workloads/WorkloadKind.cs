@@ -21,40 +21,22 @@ public enum StreamDirection { Send, Receive }
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<HttpModel>))]
 public enum HttpModel { Closed, Open }
 
+/// <summary>The names users type for workloads, and the questions every side asks of a kind: read from <see cref="WorkloadCatalog"/>.</summary>
 public static class WorkloadNames
 {
-    private static readonly (WorkloadKind Kind, string Name)[] Table =
-    [
-        (WorkloadKind.TcpStream, "tcp-stream"),
-        (WorkloadKind.TcpRr, "tcp-rr"),
-        (WorkloadKind.TcpCrr, "tcp-crr"),
-        (WorkloadKind.UdpStream, "udp-stream"),
-        (WorkloadKind.UdpRr, "udp-rr"),
-        (WorkloadKind.Http, "http"),
-        (WorkloadKind.Probe, "probe"),
-        (WorkloadKind.Monitor, "monitor"),
-    ];
-
     /// <summary>Names a user may ask for (monitor is internal).</summary>
     public static IReadOnlyList<string> UserFacing { get; } =
-        Table.Where(t => t.Kind != WorkloadKind.Monitor).Select(t => t.Name).ToArray();
+        WorkloadCatalog.All.Where(d => d.UserFacing).Select(d => d.Name).ToArray();
 
-    public static string ToName(this WorkloadKind kind) => Table.First(t => t.Kind == kind).Name;
+    public static string ToName(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Name;
 
     public static bool TryParse(string? name, out WorkloadKind kind)
     {
-        foreach (var (k, n) in Table)
-        {
-            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase))
-            {
-                kind = k;
-                return true;
-            }
-        }
-        kind = default;
-        return false;
+        var found = WorkloadCatalog.All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
+        kind = found?.Kind ?? default;
+        return found is not null;
     }
 
-    public static bool IsStream(this WorkloadKind kind) => kind is WorkloadKind.TcpStream or WorkloadKind.UdpStream;
-    public static bool IsUdp(this WorkloadKind kind) => kind is WorkloadKind.UdpStream or WorkloadKind.UdpRr;
+    public static bool IsStream(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Shape == WorkloadShape.Stream;
+    public static bool IsUdp(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Port == DataPortKind.Udp;
 }

@@ -46,14 +46,6 @@ public sealed record WorkloadSpec
 
 public static class WorkloadDefaults
 {
-    /// <summary>A spec with the defaults that suit the workload (datagrams must fit a UDP packet; HTTP asks for a small body).</summary>
-    public static WorkloadSpec For(WorkloadKind kind) => kind switch
-    {
-        WorkloadKind.UdpStream => new WorkloadSpec { Kind = kind, MessageSize = 1400 },
-        WorkloadKind.UdpRr => new WorkloadSpec { Kind = kind, RequestSize = 64, ResponseSize = 64 },
-        WorkloadKind.Http => new WorkloadSpec { Kind = kind, ResponseSize = 64 },
-        // Several loops: a probe whose SYN was lost stalls its loop until the timeout, not the whole prober.
-        WorkloadKind.Probe => new WorkloadSpec { Kind = kind, Parallel = 4, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 500 },
-        _ => new WorkloadSpec { Kind = kind },
-    };
+    /// <summary>A spec with the defaults that suit the workload (from <see cref="WorkloadCatalog"/>).</summary>
+    public static WorkloadSpec For(WorkloadKind kind) => WorkloadCatalog.Of(kind).Defaults;
 }
