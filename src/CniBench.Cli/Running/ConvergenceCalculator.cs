@@ -30,12 +30,13 @@ public static class ConvergenceCalculator
     public static Dictionary<string, double> MetricsOf(ConvergenceData data)
     {
         var reached = data.Nodes.SelectMany(n => n.ReachedMs).OfType<double>().Order().ToArray();
+        // A removal has nothing new to reach; an endpoint removed again before a node reached it (a cluster's rollout
+        // deletes the newest pods first) is a measurement cut short, not a dataplane that never got there.
+        var missed = Missed(data).ToArray();
         var m = new Dictionary<string, double>
         {
-            // A removal has nothing new to reach; an endpoint removed again before a node reached it (a cluster's rollout
-            // deletes the newest pods first) is a measurement cut short, not a dataplane that never got there.
-            [Metrics.ConvergenceUnreached] = Missed(data).Count(m => !m.Withdrawn),
-            [Metrics.ConvergenceWithdrawn] = Missed(data).Count(m => m.Withdrawn),
+            [Metrics.ConvergenceUnreached] = missed.Count(p => !p.Withdrawn),
+            [Metrics.ConvergenceWithdrawn] = missed.Count(p => p.Withdrawn),
             [Metrics.ChurnFailures] = data.Nodes.Sum(n => n.Failures),
         };
         if (reached.Length > 0)

@@ -17,7 +17,8 @@ namespace CniBench.Cli.Targets.Kube;
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, Placements.PodToPodSameNode, Placements.PodToPodCrossNode, Placements.PodToClusterIp, Placements.PodToNodePort, Placements.PodToExternal, Placements.PodToGateway];
+    /// <summary>A cluster provides every placement the project knows.</summary>
+    private static readonly IReadOnlyList<string> Supported = Placements.All;
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private KubePods? _pods;
     private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
