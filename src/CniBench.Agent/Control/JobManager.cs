@@ -154,8 +154,9 @@ public static class Preflight
 {
     public static async Task<string?> CheckAsync(WorkloadSpec spec, CancellationToken cancellationToken)
     {
-        // A prober is there to see a service that may not answer yet: its failures are its data.
-        if (spec.Kind is WorkloadKind.Monitor or WorkloadKind.Probe || spec.Kind.IsUdp()) return null;
+        // Only connections that are the measurement are checked: UDP has none, and a prober is there to see a service
+        // that may not answer yet (its failures are its data).
+        if (!WorkloadCatalog.Of(spec.Kind).MeasuresTcp) return null;
         // The spec was checked: its target parses.
         if (!Endpoints.TryParse(spec.Target, out var endpoint)) return null;
         using var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

@@ -17,7 +17,7 @@ public static class PeerDiagnosis
 
     public static async Task<string?> ExplainAsync(WorkloadSpec spec, CancellationToken cancellationToken)
     {
-        if (spec.Kind is not (WorkloadKind.TcpRr or WorkloadKind.TcpCrr or WorkloadKind.TcpStream or WorkloadKind.Http)) return null;
+        if (!WorkloadCatalog.Of(spec.Kind).MeasuresTcp) return null;
         if (!Endpoints.TryParse(spec.Target, out var endpoint)) return null;
         using var socket = new Socket(endpoint!.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -30,7 +30,7 @@ public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimePro
 
     public void SampleReceived(PlannedCase plannedCase, Sample sample)
     {
-        string rate = plannedCase.Workload.Kind is Contracts.Workloads.WorkloadKind.TcpStream or Contracts.Workloads.WorkloadKind.UdpStream
+        string rate = Contracts.Workloads.WorkloadNames.IsStream(plannedCase.Workload.Kind)
             ? $"{Format.Number(sample.Bytes * 8 / Math.Max(sample.Seconds, 1e-9) / 1e9, 2)} Gbit/s"
             : $"{Format.Number(sample.Transactions / Math.Max(sample.Seconds, 1e-9), 0)} tx/s";
         string phase = sample.Phase == Phase.Warmup ? "warm-up" : "measuring";

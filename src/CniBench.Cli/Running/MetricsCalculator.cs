@@ -46,7 +46,7 @@ public static class MetricsCalculator
             m[Metrics.HttpDropped] = open.Dropped;
             m[Metrics.HttpLate] = open.Late;
         }
-        if (kind is WorkloadKind.TcpStream or WorkloadKind.TcpRr or WorkloadKind.TcpCrr or WorkloadKind.Http)
+        if (WorkloadCatalog.Of(kind).MeasuresTcp)
             m[Metrics.TcpRetransmits] = Fold(measuredClient, s => s.TcpRetransmits, Metrics.TcpRetransmits);
 
         if (measuredClient.Count > 0)

@@ -12,7 +12,14 @@ public static class ScenarioFields
 {
     public delegate bool Reader(string text, out object value);
 
-    public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, IReadOnlyList<WorkloadKind>? AppliesTo = null);
+    /// <param name="PerWorkload">Only some workloads read it: those whose catalog row lists it.</param>
+    public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, bool PerWorkload = false)
+    {
+        /// <summary>The workloads it applies to; null when it applies to all.</summary>
+        public IReadOnlyList<WorkloadKind>? AppliesTo { get; } = PerWorkload
+            ? WorkloadCatalog.All.Where(d => d.Fields.Contains(Name)).Select(d => d.Kind).ToArray()
+            : null;
+    }
 
     /// <summary>What a case asks of the lab it runs on; the lab target re-programs or rebuilds to match, other targets refuse them.</summary>
     public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu", "egress"];
@@ -27,14 +34,14 @@ public static class ScenarioFields
         new("name", "a name made of letters, digits, '-', '_' and '.'", ReadName, false),
         new("workload", string.Join(", ", WorkloadNames.UserFacing), ReadWorkload, false),
         new("parallel", $"an integer 1..{Limits.MaxParallel}", Int(1, Limits.MaxParallel), true),
-        new("messageSize", Units.SizeHelp + $", 1..{Limits.MaxMessageSize} (udp-stream: {Limits.UdpHeaderSize}..{Limits.MaxUdpPayload})", Size(1, Limits.MaxMessageSize), true, [WorkloadKind.TcpStream, WorkloadKind.UdpStream]),
-        new("direction", "send, receive", Enum<StreamDirection>(), true, [WorkloadKind.TcpStream]),
-        new("requestSize", Units.SizeHelp + $", 1..{Limits.MaxMessageSize} (udp-rr: {Limits.UdpHeaderSize}..{Limits.MaxUdpPayload})", Size(1, Limits.MaxMessageSize), true, [WorkloadKind.TcpRr, WorkloadKind.TcpCrr, WorkloadKind.UdpRr]),
-        new("responseSize", Units.SizeHelp + $", 0..{Limits.MaxMessageSize}", Size(0, Limits.MaxMessageSize), true, [WorkloadKind.TcpRr, WorkloadKind.TcpCrr, WorkloadKind.UdpRr, WorkloadKind.Http]),
-        new("bitrate", Units.BitrateHelp, Bitrate, true, [WorkloadKind.UdpStream]),
-        new("model", "closed, open", Enum<HttpModel>(), true, [WorkloadKind.Http]),
-        new("rate", $"requests per second, a number >0..{Limits.MaxHttpRate} (probe: ..{Limits.MaxProbeRate})", Rate, true, [WorkloadKind.Http, WorkloadKind.Probe]),
-        new("keepAlive", "true, false", Bool, true, [WorkloadKind.Http]),
+        new("messageSize", SizeAllowed("messageSize"), Size(1, Limits.MaxMessageSize), true, PerWorkload: true),
+        new("direction", "send, receive", Enum<StreamDirection>(), true, PerWorkload: true),
+        new("requestSize", SizeAllowed("requestSize"), Size(1, Limits.MaxMessageSize), true, PerWorkload: true),
+        new("responseSize", SizeAllowed("responseSize"), Size(0, Limits.MaxMessageSize), true, PerWorkload: true),
+        new("bitrate", Units.BitrateHelp, Bitrate, true, PerWorkload: true),
+        new("model", "closed, open", Enum<HttpModel>(), true, PerWorkload: true),
+        new("rate", "requests per second, a number " + string.Join(", ", WorkloadCatalog.All.Where(d => d.MaxRate > 0).Select(d => $">0..{d.MaxRate} ({d.Name})")), Rate, true, PerWorkload: true),
+        new("keepAlive", "true, false", Bool, true, PerWorkload: true),
         new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),
         new("repetitions", "an integer 1..100", Int(1, 100), false),
         new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),
@@ -42,18 +49,25 @@ public static class ScenarioFields
         new("cooldown", "auto (wait, at most 120s, until the last case's TIME_WAIT sockets and conntrack entries no longer distort the next), none, or a fixed duration 0s..10m", ReadCooldown, false),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
-        new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, [WorkloadKind.Probe]),
-        new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
-        new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, [WorkloadKind.Probe]),
+        new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, PerWorkload: true),
+        new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, PerWorkload: true),
+        new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, PerWorkload: true),
         new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<CniBench.Cli.Scenarios.ProxyMode>(), true),
         new("services", $"the number of services in the tables, real one included, an integer 1..{LabSettings.MaxServices + 1} (lab and kube targets)", Int(1, LabSettings.MaxServices + 1), true),
         new("routing", "native, vxlan (lab target)", Enum<CniBench.Cli.Scenarios.LabRouting>(), true),
         new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<CniBench.Cli.Scenarios.EgressMode>(), true),
-        new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, [WorkloadKind.Http]),
+        new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, PerWorkload: true),
         new("mtu", $"an integer {LabSettings.MinMtu}..{LabSettings.MaxMtu} (lab target)", Int(LabSettings.MinMtu, LabSettings.MaxMtu), true),
     ];
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
+
+    /// <summary>"a size ..., 1..16777216 (tcp-stream), 24..65507 (udp-stream)": each range with the workloads that allow it.</summary>
+    private static string SizeAllowed(string field) => Units.SizeHelp + ", " + string.Join(", ",
+        WorkloadCatalog.All
+            .SelectMany(d => d.Bounds.Where(b => b.Field == field).Select(b => (Range: $"{b.Min}..{b.Max}", d.Name)))
+            .GroupBy(r => r.Range, StringComparer.Ordinal)
+            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(r => r.Name))})"));
 
     private static bool ReadName(string text, out object value)
     {

@@ -1,35 +1,119 @@
 namespace CniBench.Contracts.Workloads;
 
+/// <summary>The workloads, named as the rows of <see cref="WorkloadCatalog"/>.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(Json.KebabEnumConverter<WorkloadKind>))]
+public enum WorkloadKind
+{
+    TcpStream,
+    TcpRr,
+    TcpCrr,
+    UdpStream,
+    UdpRr,
+    Http,
+    /// <summary>Paced HTTP requests, each on a new connection, noting when each backend first and last answered.</summary>
+    Probe,
+    /// <summary>No traffic: samples CPU and memory only (used on the server side of a case).</summary>
+    Monitor,
+}
+
 /// <summary>Which of an agent's data ports a workload's client sends to (none: it sends nothing).</summary>
 public enum DataPortKind { None, Tcp, Udp, Http }
 
 /// <summary>What one unit of a workload is: bytes of a stream, a transaction, a request, a probe, or nothing.</summary>
 public enum WorkloadShape { Stream, RequestResponse, Requests, Probes, Monitor }
 
+/// <summary>The allowed range of one integer field of a spec (a size or a bitrate) for one workload.</summary>
+public sealed record FieldBound(string Field, long Min, long Max);
+
 /// <summary>A workload as every side knows it: the name users type, the port it uses, its shape, its defaults.</summary>
-/// <param name="UserFacing">Whether a scenario or a flag may ask for it (a monitor job is internal).</param>
-public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPortKind Port, WorkloadShape Shape, bool UserFacing, WorkloadSpec Defaults);
+/// <param name="Defaults">The spec a case starts from before its scenario fields are applied.</param>
+public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPortKind Port, WorkloadShape Shape, WorkloadSpec Defaults)
+{
+    /// <summary>Whether a scenario or a flag may ask for it (a monitor job is internal).</summary>
+    public bool UserFacing { get; init; } = true;
+
+    /// <summary>Request/response: a new connection for every transaction, so each one includes the handshake.</summary>
+    public bool ConnectionPerTransaction { get; init; }
+
+    /// <summary>The sizes and rates this workload reads, with their ranges (checked wherever a spec enters).</summary>
+    public IReadOnlyList<FieldBound> Bounds { get; init; } = [];
+
+    /// <summary>The most requests per second it may be paced at; 0 when it is not paced.</summary>
+    public double MaxRate { get; init; }
+
+    /// <summary>Scenario fields it reads besides its bounds and rate.</summary>
+    public IReadOnlyList<string> OtherFields { get; init; } = [];
+
+    /// <summary>Every per-workload scenario field that applies to it.</summary>
+    public IEnumerable<string> Fields =>
+        Bounds.Select(b => b.Field).Concat(MaxRate > 0 ? ["rate"] : []).Concat(OtherFields);
+
+    /// <summary>
+    /// Its traffic is TCP connections whose counters (retransmits) belong to the measurement. A prober's are left out:
+    /// its failures during a change are its data, not the path's cost.
+    /// </summary>
+    public bool MeasuresTcp => Port == DataPortKind.Tcp || Shape == WorkloadShape.Requests;
+}
 
 /// <summary>
-/// The one table of workloads: names, ports, shapes and defaults are read from here (the loader, the agent pool, the
-/// agent's flags), so a new workload is a row here, its client and server in the agent, and its metrics.
+/// The one table of workloads: names, ports, shapes, bounds, scenario fields and defaults are read from here (the
+/// loader, the schema, the agent's factory and flags, the agent pool, the metrics), so a new workload is a row here and
+/// its client and server in the agent.
 /// </summary>
 public static class WorkloadCatalog
 {
+    private static readonly FieldBound[] RequestResponseSizes =
+        [new("requestSize", 1, Limits.MaxMessageSize), new("responseSize", 1, Limits.MaxMessageSize)];
+
     public static IReadOnlyList<WorkloadDescriptor> All { get; } =
     [
-        new(WorkloadKind.TcpStream, "tcp-stream", DataPortKind.Tcp, WorkloadShape.Stream, true, new WorkloadSpec { Kind = WorkloadKind.TcpStream }),
-        new(WorkloadKind.TcpRr, "tcp-rr", DataPortKind.Tcp, WorkloadShape.RequestResponse, true, new WorkloadSpec { Kind = WorkloadKind.TcpRr }),
-        new(WorkloadKind.TcpCrr, "tcp-crr", DataPortKind.Tcp, WorkloadShape.RequestResponse, true, new WorkloadSpec { Kind = WorkloadKind.TcpCrr }),
-        // Datagrams must fit a UDP packet.
-        new(WorkloadKind.UdpStream, "udp-stream", DataPortKind.Udp, WorkloadShape.Stream, true, new WorkloadSpec { Kind = WorkloadKind.UdpStream, MessageSize = 1400 }),
-        new(WorkloadKind.UdpRr, "udp-rr", DataPortKind.Udp, WorkloadShape.RequestResponse, true, new WorkloadSpec { Kind = WorkloadKind.UdpRr, RequestSize = 64, ResponseSize = 64 }),
-        new(WorkloadKind.Http, "http", DataPortKind.Http, WorkloadShape.Requests, true, new WorkloadSpec { Kind = WorkloadKind.Http, ResponseSize = 64 }),
+        new(WorkloadKind.TcpStream, "tcp-stream", DataPortKind.Tcp, WorkloadShape.Stream, new WorkloadSpec { Kind = WorkloadKind.TcpStream })
+        {
+            Bounds = [new("messageSize", 1, Limits.MaxMessageSize)],
+            OtherFields = ["direction"],
+        },
+        new(WorkloadKind.TcpRr, "tcp-rr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TcpRr })
+        {
+            Bounds = RequestResponseSizes,
+        },
+        new(WorkloadKind.TcpCrr, "tcp-crr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TcpCrr })
+        {
+            Bounds = RequestResponseSizes,
+            ConnectionPerTransaction = true,
+        },
+        // Datagrams must fit a UDP packet and carry the sequence header.
+        new(WorkloadKind.UdpStream, "udp-stream", DataPortKind.Udp, WorkloadShape.Stream,
+            new WorkloadSpec { Kind = WorkloadKind.UdpStream, MessageSize = 1400 })
+        {
+            Bounds = [new("messageSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload), new("bitrate", 0, Limits.MaxBitrate)],
+        },
+        new(WorkloadKind.UdpRr, "udp-rr", DataPortKind.Udp, WorkloadShape.RequestResponse,
+            new WorkloadSpec { Kind = WorkloadKind.UdpRr, RequestSize = 64, ResponseSize = 64 })
+        {
+            Bounds =
+            [
+                new("requestSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload),
+                new("responseSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload),
+            ],
+        },
+        new(WorkloadKind.Http, "http", DataPortKind.Http, WorkloadShape.Requests, new WorkloadSpec { Kind = WorkloadKind.Http, ResponseSize = 64 })
+        {
+            Bounds = [new("responseSize", 0, Limits.MaxMessageSize)],
+            MaxRate = Limits.MaxHttpRate,
+            OtherFields = ["model", "keepAlive", "weights"],
+        },
         // A probe is an HTTP request on a new connection: the echo says which backend and address it reached. Several
         // loops: a probe whose SYN was lost stalls its loop until the timeout, not the whole prober.
-        new(WorkloadKind.Probe, "probe", DataPortKind.Http, WorkloadShape.Probes, true,
-            new WorkloadSpec { Kind = WorkloadKind.Probe, Parallel = 4, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 500 }),
-        new(WorkloadKind.Monitor, "monitor", DataPortKind.None, WorkloadShape.Monitor, false, new WorkloadSpec { Kind = WorkloadKind.Monitor }),
+        new(WorkloadKind.Probe, "probe", DataPortKind.Http, WorkloadShape.Probes,
+            new WorkloadSpec { Kind = WorkloadKind.Probe, Parallel = 4, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 500 })
+        {
+            MaxRate = Limits.MaxProbeRate,
+            OtherFields = ["endpoints", "changeInterval", "injectDelay"],
+        },
+        new(WorkloadKind.Monitor, "monitor", DataPortKind.None, WorkloadShape.Monitor, new WorkloadSpec { Kind = WorkloadKind.Monitor })
+        {
+            UserFacing = false,
+        },
     ];
 
     public static WorkloadDescriptor Of(WorkloadKind kind) => All.First(d => d.Kind == kind);

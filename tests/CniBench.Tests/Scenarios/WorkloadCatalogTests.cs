@@ -1,3 +1,4 @@
+using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
@@ -27,5 +28,30 @@ public class WorkloadCatalogTests
         Assert.Equal([WorkloadKind.TcpStream, WorkloadKind.UdpStream], Enum.GetValues<WorkloadKind>().Where(k => k.IsStream()));
         Assert.Equal([WorkloadKind.UdpStream, WorkloadKind.UdpRr], Enum.GetValues<WorkloadKind>().Where(k => k.IsUdp()));
         Assert.Equal(1400, WorkloadDefaults.For(WorkloadKind.UdpStream).MessageSize);
+    }
+
+    [Fact]
+    public void The_fields_a_row_lists_are_the_per_workload_scenario_fields_and_apply_to_it_alone()
+    {
+        var perWorkload = ScenarioFields.CaseFields.Where(f => f.PerWorkload).Select(f => f.Name).Order().ToArray();
+        Assert.Equal(perWorkload, WorkloadCatalog.All.SelectMany(d => d.Fields).Distinct().Order());
+        Assert.Equal([WorkloadKind.UdpStream], ScenarioFields.Find("bitrate")!.AppliesTo);
+        Assert.Equal([WorkloadKind.Http, WorkloadKind.Probe], ScenarioFields.Find("rate")!.AppliesTo);
+        Assert.Null(ScenarioFields.Find("parallel")!.AppliesTo);
+        Assert.Contains("24..65507 (udp-stream)", ScenarioFields.Find("messageSize")!.Allowed, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_spec_is_checked_against_its_own_rows_bounds()
+    {
+        var udp = WorkloadDefaults.For(WorkloadKind.UdpRr) with { RequestSize = 8, Target = "127.0.0.1:1" };
+        Assert.Equal(["requestSize: 8 is out of range; allowed: 24..65507"], Limits.Check(udp));
+        var tcp = WorkloadDefaults.For(WorkloadKind.TcpRr) with { RequestSize = 8, Target = "127.0.0.1:1" };
+        Assert.Empty(Limits.Check(tcp));
+        var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = double.NaN, Target = "127.0.0.1:1" };
+        Assert.Single(Limits.Check(probe), e => e.StartsWith("rate: NaN is out of range for probe", StringComparison.Ordinal));
+        var closed = WorkloadDefaults.For(WorkloadKind.Http) with { Rate = 0, Target = "127.0.0.1:1" };
+        Assert.Empty(Limits.Check(closed));
+        Assert.NotEmpty(Limits.Check(closed with { HttpModel = HttpModel.Open }));
     }
 }

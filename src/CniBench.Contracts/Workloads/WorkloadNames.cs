@@ -1,20 +1,5 @@
 namespace CniBench.Contracts.Workloads;
 
-[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<WorkloadKind>))]
-public enum WorkloadKind
-{
-    TcpStream,
-    TcpRr,
-    TcpCrr,
-    UdpStream,
-    UdpRr,
-    Http,
-    /// <summary>Paced HTTP requests, each on a new connection, noting when each backend first and last answered.</summary>
-    Probe,
-    /// <summary>No traffic: samples CPU and memory only (used on the server side of a case).</summary>
-    Monitor,
-}
-
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<StreamDirection>))]
 public enum StreamDirection { Send, Receive }
 
