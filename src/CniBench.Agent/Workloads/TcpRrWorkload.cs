@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using CniBench.Agent.Wire;
+using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Workloads;
 
@@ -8,10 +9,11 @@ namespace CniBench.Agent.Workloads;
 /// Request/response on persistent connections (tcp-rr), or a new connection per transaction
 /// (tcp-crr: connect, one request/response, close — latency includes the handshake).
 /// </summary>
-public sealed class TcpRrWorkload(IPEndPoint server, bool connectEachTime) : IWorkload
+public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload) : IWorkload
 {
     public Task RunAsync(WorkloadContext context)
     {
+        bool connectEachTime = workload.ConnectionPerTransaction;
         var spec = context.Spec;
         var hello = new TcpHello(TcpMode.RequestResponse, connectEachTime, spec.RequestSize, spec.ResponseSize);
         // tcp-crr sends hello and request in one write, so a transaction is one connect plus one round trip.
@@ -19,7 +21,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, bool connectEachTime) : IWo
         hello.Write(helloAndRequest);
         long bytesPerTransaction = (long)spec.RequestSize + spec.ResponseSize;
 
-        return WorkerThreads.Run(spec.Parallel, connectEachTime ? "tcp-crr" : "tcp-rr", _ =>
+        return WorkerThreads.Run(spec.Parallel, workload.Name, _ =>
         {
             var stats = context.NewWorker();
             var slot = context.Watchdog.NewSlot();

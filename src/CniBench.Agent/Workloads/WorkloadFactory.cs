@@ -14,7 +14,7 @@ public static class WorkloadFactory
         return (workload.Port, workload.Shape) switch
         {
             (DataPortKind.Tcp, WorkloadShape.Stream) => new TcpStreamWorkload(server),
-            (DataPortKind.Tcp, WorkloadShape.RequestResponse) => new TcpRrWorkload(server, workload.ConnectionPerTransaction),
+            (DataPortKind.Tcp, WorkloadShape.RequestResponse) => new TcpRrWorkload(server, workload),
             (DataPortKind.Udp, WorkloadShape.Stream) => new UdpStreamWorkload(server),
             (DataPortKind.Udp, WorkloadShape.RequestResponse) => new UdpRrWorkload(server),
             (DataPortKind.Http, WorkloadShape.Requests) => new HttpWorkload(server),

@@ -181,6 +181,15 @@ public class ScenarioLoaderTests
         Assert.Equal(ScenarioFields.CaseFields.Select(f => f.Name).Order(), caseFields);
         var workloads = schema.RootElement.GetProperty("$defs").GetProperty("case").GetProperty("properties").GetProperty("workload").GetProperty("enum").EnumerateArray().Select(e => e.GetString());
         Assert.Equal(WorkloadNames.UserFacing, workloads);
+        // A field that applies to some workloads names exactly those in its description, as the workload table has it.
+        var caseProperties = schema.RootElement.GetProperty("$defs").GetProperty("case").GetProperty("properties");
+        foreach (var field in ScenarioFields.CaseFields.Where(f => f.PerWorkload))
+        {
+            string description = caseProperties.GetProperty(field.Name).GetProperty("description").GetString()!;
+            var named = System.Text.RegularExpressions.Regex.Matches(description, "[a-z]+(-[a-z]+)*").Select(m => m.Value).Intersect(WorkloadNames.UserFacing);
+            Assert.True(field.AppliesTo!.Select(k => k.ToName()).Order().SequenceEqual(named.Order()),
+                $"docs/scenario.schema.json: {field.Name}'s description names {string.Join(", ", named)}; the workload table: {string.Join(", ", field.AppliesTo!.Select(k => k.ToName()))}");
+        }
         var placements = schema.RootElement.GetProperty("$defs").GetProperty("placement").GetProperty("enum").EnumerateArray().Select(e => e.GetString());
         Assert.Equal(Placements.All, placements);
     }
