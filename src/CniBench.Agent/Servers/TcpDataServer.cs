@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Net.Sockets;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Protocol;
@@ -7,7 +8,8 @@ namespace CniBench.Agent.Servers;
 /// <summary>
 /// Serves every TCP workload on one port. Long-lived connections (stream, request/response) get a
 /// dedicated thread with blocking calls, as netserver does, because a ping-pong is fastest without
-/// thread-pool hops; short-lived ones (connect/request/response/close) stay asynchronous.
+/// thread-pool hops; short-lived ones (connect/request/response/close) stay asynchronous. A connection that starts
+/// with a TLS handshake (tls-rr, tls-crr) gets the same protocol inside TLS 1.3, asynchronously.
 /// </summary>
 public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnections, int maxDedicatedThreads = 1024)
 {
@@ -18,6 +20,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     private readonly ConnectionSet _connections = new(maxConnections);
     private readonly RateLimitedLog _rejects = new(log);
     private int _dedicatedThreads;
+    /// <summary>Made at the first TLS connection: an agent nobody asks for TLS never makes a key.</summary>
+    private readonly Lazy<SslServerAuthenticationOptions> _tls = new(TlsSession.CreateServerOptions);
 
     public int OpenConnections => _connections.Count;
 
@@ -35,6 +39,11 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         {
             socket.NoDelay = true;
             socket.ReceiveTimeout = socket.SendTimeout = (int)IdleTimeout.TotalMilliseconds;
+            if (await PeekFirstByteAsync(socket, cancellationToken) == TlsSession.HandshakeRecord)
+            {
+                await ServeTlsAsync(socket, cancellationToken);
+                return;
+            }
             var helloBytes = new byte[ControlProtocol.TcpHelloSize];
             // Read the hello synchronously when it is already there (TCP_DEFER_ACCEPT makes that the
             // rule): a socket that has seen one async call stays in .NET's emulated-blocking mode, which
@@ -68,9 +77,10 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 return;
             }
             if (!hello.ShortLived) Interlocked.Decrement(ref _dedicatedThreads);
-            await ServeAsync(socket, hello, cancellationToken);
+            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            await ServeAsync(stream, hello, cancellationToken);
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             // Peer closed, reset or shutdown: the normal ends of a data connection.
         }
@@ -83,6 +93,35 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         {
             if (!handedOff) registration.Dispose();
         }
+    }
+
+    /// <summary>The first byte without taking it (-1 at a close): a TLS handshake record or the hello's magic.</summary>
+    private static async ValueTask<int> PeekFirstByteAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        var first = new byte[1];
+        // Synchronously when the byte is there (see the hello below for why).
+        if (socket.Available > 0) return socket.Receive(first, 0, 1, SocketFlags.Peek) == 1 ? first[0] : -1;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(HelloTimeout);
+        return await socket.ReceiveAsync(first, SocketFlags.Peek, timeout.Token) == 1 ? first[0] : -1;
+    }
+
+    private async Task ServeTlsAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        var helloBytes = new byte[ControlProtocol.TcpHelloSize];
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            timeout.CancelAfter(HelloTimeout);
+            await tls.AuthenticateAsServerAsync(_tls.Value, timeout.Token);
+            await tls.ReadExactlyAsync(helloBytes, timeout.Token);
+        }
+        if (!TcpHello.TryRead(helloBytes, out var hello, out var error))
+        {
+            _rejects.Info($"tcp: closing TLS connection from {Describe(socket)}: {error}");
+            return;
+        }
+        await ServeAsync(tls, hello, cancellationToken);
     }
 
     private static string Describe(Socket socket)
@@ -128,32 +167,32 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         }
     }
 
-    private static async Task ServeAsync(Socket socket, TcpHello hello, CancellationToken cancellationToken)
+    private static async Task ServeAsync(Stream stream, TcpHello hello, CancellationToken cancellationToken)
     {
         var buffer = new byte[Math.Min(ChunkSize, Math.Max(hello.RequestSize, hello.ResponseSize) + 1)];
         switch (hello.Mode)
         {
             case TcpMode.Sink:
-                while (await socket.ReceiveAsync(buffer, SocketFlags.None, cancellationToken) > 0) { }
+                while (await stream.ReadAsync(buffer, cancellationToken) > 0) { }
                 break;
             case TcpMode.Source:
                 int chunk = Math.Min(buffer.Length, hello.ResponseSize);
-                while (true) await socket.SendAsync(buffer.AsMemory(0, chunk), SocketFlags.None, cancellationToken);
+                while (true) await stream.WriteAsync(buffer.AsMemory(0, chunk), cancellationToken);
             case TcpMode.RequestResponse:
-                while (await ReceiveCountAsync(socket, buffer, hello.RequestSize, cancellationToken))
+                while (await ReadCountAsync(stream, buffer, hello.RequestSize, cancellationToken))
                 {
-                    for (int left = hello.ResponseSize; left > 0;)
-                        left -= await socket.SendAsync(buffer.AsMemory(0, Math.Min(left, buffer.Length)), SocketFlags.None, cancellationToken);
+                    for (int left = hello.ResponseSize; left > 0; left -= Math.Min(left, buffer.Length))
+                        await stream.WriteAsync(buffer.AsMemory(0, Math.Min(left, buffer.Length)), cancellationToken);
                 }
                 break;
         }
     }
 
-    private static async ValueTask<bool> ReceiveCountAsync(Socket socket, byte[] buffer, int count, CancellationToken cancellationToken)
+    private static async ValueTask<bool> ReadCountAsync(Stream stream, byte[] buffer, int count, CancellationToken cancellationToken)
     {
         while (count > 0)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(0, Math.Min(count, buffer.Length)), SocketFlags.None, cancellationToken);
+            int n = await stream.ReadAsync(buffer.AsMemory(0, Math.Min(count, buffer.Length)), cancellationToken);
             if (n == 0) return false;
             count -= n;
         }

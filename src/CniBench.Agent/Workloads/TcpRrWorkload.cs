@@ -1,23 +1,26 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
 using CniBench.Agent.Wire;
+using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Workloads;
 
 /// <summary>
 /// Request/response on persistent connections (tcp-rr), or a new connection per transaction
-/// (tcp-crr: connect, one request/response, close — latency includes the handshake).
+/// (tcp-crr: connect, one request/response, close — latency includes the handshake). Over TLS 1.3 when the row
+/// says so (tls-rr, tls-crr: each tls-crr transaction then includes the TLS handshake too).
 /// </summary>
 public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload) : IWorkload
 {
     public Task RunAsync(WorkloadContext context)
     {
-        bool connectEachTime = workload.ConnectionPerTransaction;
         var spec = context.Spec;
-        var hello = new TcpHello(TcpMode.RequestResponse, connectEachTime, spec.RequestSize, spec.ResponseSize);
-        // tcp-crr sends hello and request in one write, so a transaction is one connect plus one round trip.
-        var helloAndRequest = new byte[Contracts.Protocol.ControlProtocol.TcpHelloSize + spec.RequestSize];
+        var hello = new TcpHello(TcpMode.RequestResponse, workload.ConnectionPerTransaction, spec.RequestSize, spec.ResponseSize);
+        // A new connection sends hello and request in one write, so a transaction is one connect plus one round trip.
+        var helloAndRequest = new byte[ControlProtocol.TcpHelloSize + spec.RequestSize];
         hello.Write(helloAndRequest);
         long bytesPerTransaction = (long)spec.RequestSize + spec.ResponseSize;
 
@@ -27,19 +30,18 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             var slot = context.Watchdog.NewSlot();
             var request = new byte[spec.RequestSize];
             var response = new byte[Math.Min(spec.ResponseSize, 256 * 1024)];
-            WorkerThreads.Loop(context, stats, slot, connectEachTime ? ConnectRequestClose : Persistent);
+            WorkerThreads.Loop(context, stats, slot, workload.ConnectionPerTransaction ? ConnectRequestClose : Persistent);
 
             void Persistent()
             {
-                using var socket = TcpConnector.Connect(server, context, slot);
-                socket.Send(helloAndRequest, 0, Contracts.Protocol.ControlProtocol.TcpHelloSize, System.Net.Sockets.SocketFlags.None);
+                using var connection = Open();
+                connection.Send(helloAndRequest, ControlProtocol.TcpHelloSize);
                 while (!context.IsStopping)
                 {
                     long start = Stopwatch.GetTimestamp();
                     Volatile.Write(ref slot.Deadline, start + context.TimeoutTicks);
-                    SocketCounts.SendCount(socket, request, spec.RequestSize);
-                    if (!SocketCounts.ReceiveExactly(socket, response, spec.ResponseSize))
-                        throw new EndOfStreamException("server closed the connection mid-transaction");
+                    connection.SendCount(request, spec.RequestSize);
+                    connection.ReceiveCount(response, spec.ResponseSize);
                     Complete(start);
                 }
             }
@@ -49,13 +51,26 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                 while (!context.IsStopping)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    using (var socket = TcpConnector.Connect(server, context, slot))
+                    using (var connection = Open())
                     {
-                        socket.Send(helloAndRequest);
-                        if (!SocketCounts.ReceiveExactly(socket, response, spec.ResponseSize))
-                            throw new EndOfStreamException("server closed the connection mid-transaction");
+                        connection.Send(helloAndRequest, helloAndRequest.Length);
+                        connection.ReceiveCount(response, spec.ResponseSize);
                     }
                     Complete(start);
+                }
+            }
+
+            Connection Open()
+            {
+                var socket = TcpConnector.Connect(server, context, slot);
+                try
+                {
+                    return new Connection(socket, workload.Tls ? TlsSession.Connect(socket) : null);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
                 }
             }
 
@@ -66,5 +81,35 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                 if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
             }
         });
+    }
+
+    /// <summary>One connection, plain or TLS: blocking calls on the socket itself when plain (the fastest path).</summary>
+    private sealed class Connection(Socket socket, SslStream? tls) : IDisposable
+    {
+        /// <summary>Sends the first count bytes of data as they are (the hello, the request).</summary>
+        public void Send(byte[] data, int count)
+        {
+            if (tls is null) socket.Send(data, 0, count, SocketFlags.None);
+            else tls.Write(data, 0, count);
+        }
+
+        /// <summary>Sends count payload bytes through buffer, repeating it when count is larger.</summary>
+        public void SendCount(byte[] buffer, int count)
+        {
+            if (tls is null) SocketCounts.SendCount(socket, buffer, count);
+            else TlsSession.WriteCount(tls, buffer, count);
+        }
+
+        public void ReceiveCount(byte[] buffer, int count)
+        {
+            bool complete = tls is null ? SocketCounts.ReceiveExactly(socket, buffer, count) : TlsSession.ReadCount(tls, buffer, count);
+            if (!complete) throw new EndOfStreamException("server closed the connection mid-transaction");
+        }
+
+        public void Dispose()
+        {
+            tls?.Dispose();
+            socket.Dispose();
+        }
     }
 }

@@ -7,6 +7,10 @@ public enum WorkloadKind
     TcpStream,
     TcpRr,
     TcpCrr,
+    /// <summary>tcp-rr inside a TLS 1.3 session kept for the whole run.</summary>
+    TlsRr,
+    /// <summary>tcp-crr with a full TLS 1.3 handshake on every connection.</summary>
+    TlsCrr,
     UdpStream,
     UdpRr,
     Http,
@@ -34,6 +38,9 @@ public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPort
 
     /// <summary>Request/response: a new connection for every transaction, so each one includes the handshake.</summary>
     public bool ConnectionPerTransaction { get; init; }
+
+    /// <summary>Its TCP connections carry TLS 1.3 (on the same port: the server tells them apart by the first byte).</summary>
+    public bool Tls { get; init; }
 
     /// <summary>The sizes and rates this workload reads, with their ranges (checked wherever a spec enters).</summary>
     public IReadOnlyList<FieldBound> Bounds { get; init; } = [];
@@ -80,6 +87,17 @@ public static class WorkloadCatalog
         {
             Bounds = RequestResponseSizes,
             ConnectionPerTransaction = true,
+        },
+        new(WorkloadKind.TlsRr, "tls-rr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TlsRr })
+        {
+            Bounds = RequestResponseSizes,
+            Tls = true,
+        },
+        new(WorkloadKind.TlsCrr, "tls-crr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TlsCrr })
+        {
+            Bounds = RequestResponseSizes,
+            ConnectionPerTransaction = true,
+            Tls = true,
         },
         // Datagrams must fit a UDP packet and carry the sequence header.
         new(WorkloadKind.UdpStream, "udp-stream", DataPortKind.Udp, WorkloadShape.Stream,

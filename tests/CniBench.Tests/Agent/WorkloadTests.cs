@@ -54,6 +54,56 @@ public class WorkloadTests
         Assert.True(opened >= result.Transactions, $"{opened} connections for {result.Transactions} transactions");
     }
 
+    [Theory]
+    [InlineData(WorkloadKind.TlsRr)]
+    [InlineData(WorkloadKind.TlsCrr)]
+    public async Task Tls_workloads_carry_the_tcp_protocol_inside_tls_13_on_the_tcp_port(WorkloadKind kind)
+    {
+        await using var server = new TestAgentServer();
+        await using var relay = new RecordingRelay(server.TcpAddress);
+        var before = TcpConnectionsOpened();
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = kind, Target = relay.Address, RequestSize = 100, ResponseSize = 3000 });
+        var opened = TcpConnectionsOpened() - before;
+        Assert.True(result.Transactions > 20, $"only {result.Transactions} transactions; errors {string.Join(", ", result.Errors)}; first {result.FirstError}");
+        Assert.Empty(result.Errors);
+        Assert.Equal(result.Transactions * 3100, result.Bytes);
+        // What crossed the wire was a TLS handshake, and the hello was never in clear.
+        Assert.Equal(22, relay.FirstClientBytes[0]);
+        Assert.DoesNotContain("CNB1", System.Text.Encoding.ASCII.GetString(relay.FirstClientBytes), StringComparison.Ordinal);
+        if (kind == WorkloadKind.TlsCrr) Assert.True(opened >= 2 * result.Transactions, $"{opened} connections (client to relay, relay to agent) for {result.Transactions} transactions");
+        else Assert.InRange(opened, 2, 6);
+    }
+
+    [Fact]
+    public async Task The_tcp_port_refuses_tls_below_13_and_a_broken_handshake_and_stays_up()
+    {
+        await using var server = new TestAgentServer();
+        Assert.True(Endpoints.TryParse(server.TcpAddress, out var endpoint));
+        using (var old = new TcpClient())
+        {
+            await old.ConnectAsync(endpoint);
+            await using var tls = new System.Net.Security.SslStream(old.GetStream());
+            await Assert.ThrowsAnyAsync<Exception>(() => tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
+            {
+                TargetHost = "cnibench-agent",
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,
+#pragma warning disable CA5359 // Accepting the certificate leaves the protocol version as the only reason to fail.
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+#pragma warning restore CA5359
+            }));
+        }
+        using (var garbage = new TcpClient())
+        {
+            await garbage.ConnectAsync(endpoint);
+            await garbage.GetStream().WriteAsync(new byte[] { 22, 3, 1, 0, 5, 1, 2, 3, 4, 5, 6, 7 });
+            var buffer = new byte[256];
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (await garbage.GetStream().ReadAsync(buffer, wait.Token) > 0) { }
+        }
+        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TlsRr, Target = server.TcpAddress }, durationMs: 300);
+        Assert.True(result.Transactions > 0 && result.Errors.Count == 0, $"{result.Transactions} transactions; first error {result.FirstError}");
+    }
+
     [Fact]
     public async Task Udp_stream_at_a_fixed_rate_reports_loss_from_the_server_count()
     {
@@ -204,5 +254,78 @@ public class WorkloadTests
         var names = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var values = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return long.Parse(values[Array.IndexOf(names, "ActiveOpens")], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A TCP relay in front of a server that keeps the first bytes its first client sent: what the wire carried.</summary>
+    private sealed class RecordingRelay : IAsyncDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _accepting;
+        private readonly MemoryStream _first = new();
+
+        public RecordingRelay(string target)
+        {
+            Assert.True(Endpoints.TryParse(target, out var server));
+            _listener.Start();
+            _accepting = AcceptAsync(server!);
+        }
+
+        public string Address => Endpoints.Format((IPEndPoint)_listener.LocalEndpoint);
+
+        public byte[] FirstClientBytes { get { lock (_first) return _first.ToArray(); } }
+
+        private async Task AcceptAsync(IPEndPoint server)
+        {
+            bool first = true;
+            var pumps = new List<Task>();
+            try
+            {
+                while (true)
+                {
+                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                    var upstream = new TcpClient();
+                    await upstream.ConnectAsync(server, _stop.Token);
+                    pumps.Add(PumpAsync(client, upstream, record: first));
+                    first = false;
+                }
+            }
+            catch (OperationCanceledException) { }
+            await Task.WhenAll(pumps);
+        }
+
+        private async Task PumpAsync(TcpClient client, TcpClient upstream, bool record)
+        {
+            using (client)
+            using (upstream)
+            {
+                var toServer = CopyAsync(client.GetStream(), upstream.GetStream(), record);
+                var toClient = CopyAsync(upstream.GetStream(), client.GetStream(), false);
+                await Task.WhenAny(toServer, toClient);
+            }
+        }
+
+        private async Task CopyAsync(Stream from, Stream to, bool record)
+        {
+            var buffer = new byte[64 * 1024];
+            try
+            {
+                int n;
+                while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+                {
+                    if (record) lock (_first) if (_first.Length < 64) _first.Write(buffer, 0, Math.Min(n, 64 - (int)_first.Length));
+                    await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
+                }
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _listener.Stop();
+            await _accepting;
+            _stop.Dispose();
+        }
     }
 }

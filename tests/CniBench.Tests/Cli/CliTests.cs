@@ -49,6 +49,21 @@ public class CliTests
         Assert.Contains("| tcp-rr | baseline | 2/2 |", File.ReadAllText(Path.Combine(dir.Path, "again", "report.md")));
     }
 
+    [Fact]
+    public async Task Tls_cases_run_locally_and_show_in_the_report()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("tls.yaml"), "name: tls\nrepetitions: 1\nwarmup: 100ms\nduration: 400ms\ncooldown: none\ncases:\n  - workload: tls-rr\n  - workload: tls-crr\n");
+        var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "run", "--file", "tls.yaml");
+        Assert.True(code == 0, $"exit {code}\n{stdout}\n{stderr}");
+        Assert.Contains("[2/2] tls-crr 1/1 ok", stdout, StringComparison.Ordinal);
+        string report = Path.Combine(dir.Path, "cnibench-report");
+        var markdown = File.ReadAllText(Path.Combine(report, "report.md"));
+        Assert.Contains("| tls-rr | default | 1/1 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| tls-crr | default | 1/1 |", markdown, StringComparison.Ordinal);
+        Assert.Contains("tls-crr", File.ReadAllText(Path.Combine(report, "report.html")), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new[] { "run", "--suite", "nope" }, "unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale")]
     [InlineData(new[] { "run", "--suite", "egress" }, "suite 'egress' runs on --target kube or lab, not local")]

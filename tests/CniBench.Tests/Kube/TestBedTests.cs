@@ -138,6 +138,9 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
             workload: tcp-rr
             requestSize: 1
             responseSize: 1
+          - name: tls-crr
+            workload: tls-crr
+            placement: pod-to-cluster-ip
         """;
 
     [Fact]
@@ -178,7 +181,8 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         var (code, stdout, stderr) = await CliAsync(dir, "run", "--target", "kube", "-f", dir.File("small.yaml"), "--kubeconfig", dir.File("sa.kubeconfig"),
             "--node-sampler", "--no-report", "--db", dir.File("results.db"));
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
-        Assert.Equal(3, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+        Assert.Equal(4, stdout.Split('\n').Count(l => l.Contains("1/1 ok", StringComparison.Ordinal)));
+        Assert.Contains("tls-crr 1/1 ok", stdout, StringComparison.Ordinal);
         // The service account may not do more than the role says: it cannot read the cluster's own secrets.
         using var limited = new CniBench.Cli.Targets.Kube.Api.KubeClient(CniBench.Cli.Targets.Kube.Api.KubeConfig.Load(dir.File("sa.kubeconfig"), null, null));
         var denied = await Assert.ThrowsAsync<CniBench.Cli.Targets.Kube.Api.KubeApiException>(() => limited.ListAsync(CniBench.Cli.Targets.Kube.Api.KubeResource.Core("clusterroles"), null, ct));

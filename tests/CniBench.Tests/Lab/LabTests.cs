@@ -207,8 +207,14 @@ public class LabServiceTests(ITestOutputHelper output)
                   - name: crr
                     workload: tcp-crr
                     placement: pod-to-cluster-ip
+                  - name: tls
+                    workload: tls-crr
+                    placement: pod-to-cluster-ip
                 """);
             Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
+            // TLS through the service's NAT: a handshake per connection, spread like any other connection.
+            var tls = outcome.Results.Single(r => r.Case == "tls").Client.Result!;
+            Assert.True(tls.Transactions > 20 && tls.Errors.Count == 0, $"tls-crr: {tls.Transactions} transactions, first error {tls.FirstError}");
 
             var backends = outcome.Results.Single(r => r.Case == "split").Client.Result!.Backends;
             var topology = new LabTopology(spec);

@@ -12,7 +12,7 @@ public class ScenarioLoaderTests
         Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(yaml, "test.yaml"));
 
     [Theory]
-    [InlineData("quick", 9)]
+    [InlineData("quick", 11)]
     [InlineData("dataplane", 6)]
     public void Built_in_suites_load(string suite, int cases)
     {
@@ -86,7 +86,7 @@ public class ScenarioLoaderTests
             """);
         var lines = e.Errors.Select(x => x.ToString()).ToArray();
         Assert.Contains("test.yaml:2:11: duration: '-5s' is not valid; allowed: a duration 100ms..1h", lines);
-        Assert.Contains(lines, l => l.StartsWith("test.yaml:4:15: cases[0].workload: 'tcp-rx' is not valid; allowed: tcp-stream, tcp-rr, tcp-crr, udp-stream, udp-rr, http", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("test.yaml:4:15: cases[0].workload: 'tcp-rx' is not valid; allowed: tcp-stream, tcp-rr, tcp-crr, tls-rr, tls-crr, udp-stream, udp-rr, http", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("test.yaml:6:5: cases[1].paralel: unknown field (did you mean 'parallel'?); allowed: name, workload, parallel", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("test.yaml:8:15: cases[2].parallel: '100000' is not valid; allowed: an integer 1..1024", StringComparison.Ordinal));
         Assert.Contains("test.yaml:10:14: cases[3].bitrate: does not apply to tcp-rr; allowed: only with udp-stream", lines);
