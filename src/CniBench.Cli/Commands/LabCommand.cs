@@ -14,9 +14,9 @@ public static class LabCommand
         var nodes = new Option<int>("--nodes") { Description = $"Nodes (1..{LabSpec.MaxNodes})", DefaultValueFactory = _ => 2 };
         var pods = new Option<int>("--pods-per-node") { Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})", DefaultValueFactory = _ => 2 };
         var routing = new Option<string>("--routing") { Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)", DefaultValueFactory = _ => "native" };
-        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({LabSettings.MinMtu}..{LabSettings.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
+        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
         var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables (its nftables mode), ebpf (a socket balancer at connect()), none", DefaultValueFactory = _ => "iptables" };
-        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{LabSettings.MaxServices})", DefaultValueFactory = _ => 0 };
+        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{DataplaneSettings.MaxServices})", DefaultValueFactory = _ => 0 };
         var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
         var egress = new Option<string>("--egress") { Description = "How pods reach the external host: direct (each node SNATs its pods) or gateway (through the last node)", DefaultValueFactory = _ => "direct" };
         var ipFamily = new Option<string>("--ip-family") { Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual", DefaultValueFactory = _ => "ipv4" };

@@ -16,7 +16,7 @@ public static class ValidateCommand
             var scenario = ScenarioLoader.LoadFile(parse.GetValue(file)!);
             Console.Out.WriteLine($"{scenario.Source}: valid; {scenario.Cases.Count} cases, {scenario.TotalRuns} runs");
             foreach (var c in scenario.Cases)
-                Console.Out.WriteLine($"  {c.Name} × {c.Repetitions} ({c.Placement}, {c.IpFamily.ToString().ToLowerInvariant()})");
+                Console.Out.WriteLine($"  {c.Name} × {c.Repetitions} ({c.Placement.ToName()}, {c.IpFamily.ToString().ToLowerInvariant()})");
             return Task.FromResult(ExitCodes.Ok);
         }));
         return command;

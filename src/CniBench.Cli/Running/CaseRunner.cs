@@ -96,7 +96,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             : MetricsCalculator.Compute(workload, clientResult, client.Samples, server.Samples);
         foreach (var (name, value) in agents.TargetMetrics.Concat(hostMetrics)) metrics[name] = value;
         foreach (var (name, value) in agents.Hooks.SelectMany(h => h.Metrics(clientResult))) metrics[name] = value;
-        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, achieved,
+        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement.ToName(), achieved,
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
             new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),

@@ -64,7 +64,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
         if (state == ResultState.Ok && metrics[Contracts.Measurement.Metrics.ConvergenceUnreached] > 0)
             (state, error) = (ResultState.Failed, $"{metrics[Contracts.Measurement.Metrics.ConvergenceUnreached]} (change, node) pairs never reached their new endpoint within {churn.Tail.TotalSeconds:0}s of the last change: "
                 + string.Join(", ", ConvergenceCalculator.Missed(data).Where(m => !m.Withdrawn).Take(5).Select(m => $"change {m.Change} on {m.Node}")));
-        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement, plannedCase.Placement,
+        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement.ToName(), plannedCase.Placement.ToName(),
             plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, 0, (int)window.TotalMilliseconds, plannedCase.Parameters,
             started, DateTimeOffset.UtcNow, state, error, metrics,
             new AgentSide(first.Prober.Agent.Info.Identity.Name, first.Job.Samples, first.Job.Status?.Result, first.Job.Status?.Error), null)

@@ -19,13 +19,13 @@ public enum IpFamily { Ipv4, Ipv6 }
 public sealed record PlannedCase(
     string Name,
     WorkloadSpec Workload,
-    string Placement,
+    Placement Placement,
     IpFamily IpFamily,
     TimeSpan Warmup,
     TimeSpan Duration,
     int Repetitions,
     IReadOnlyDictionary<string, string> Parameters,
-    LabSettings? Lab = null,
+    DataplaneSettings? Dataplane = null,
     Churn? Churn = null,
     SplitWeights? Split = null,
     Cooldown? Cooldown = null)
@@ -78,23 +78,14 @@ public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDe
     public int Changes => Endpoints - 1 + Endpoints;
 }
 
-/// <summary>What a case asks of the lab (each null: whatever the lab has).</summary>
-public sealed record LabSettings(ProxyMode? Proxy = null, int? Services = null, LabRouting? Routing = null, int? Mtu = null, EgressMode? Egress = null)
+/// <summary>
+/// What a case asks of the dataplane (each null: whatever it has). The lab applies all of it; a cluster only the
+/// number of Services and the egress path (its proxy, routing and MTU are its own).
+/// </summary>
+public sealed record DataplaneSettings(ProxyMode? Proxy = null, int? Services = null, LabRouting? Routing = null, int? Mtu = null, EgressMode? Egress = null)
 {
     /// <summary>The bounds a scenario's (and `lab up`'s) MTU and number of extra services must keep.</summary>
     public const int MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
 
     public bool Topology => Routing is not null || Mtu is not null;
-}
-
-public static class Placements
-{
-    public const string HostToHost = "host-to-host", PodToPodSameNode = "pod-to-pod-same-node", PodToPodCrossNode = "pod-to-pod-cross-node",
-        PodToClusterIp = "pod-to-cluster-ip", PodToNodePort = "pod-to-node-port", PodToExternal = "pod-to-external", PodToGateway = "pod-to-gateway";
-
-    /// <summary>Every placement the project knows; which ones a target can provide is the target's to say.</summary>
-    public static IReadOnlyList<string> All { get; } =
-    [
-        HostToHost, PodToPodSameNode, PodToPodCrossNode, PodToClusterIp, PodToNodePort, PodToExternal, PodToGateway,
-    ];
 }

@@ -21,11 +21,11 @@ public static class ScenarioFields
             : null;
     }
 
-    /// <summary>What a case asks of the lab it runs on; the lab target re-programs or rebuilds to match, other targets refuse them.</summary>
-    public static IReadOnlyList<string> LabOnly { get; } = ["proxy", "services", "routing", "mtu", "egress"];
+    /// <summary>What a case asks of the dataplane it runs on; a target applies those it can (its capabilities) and refuses the rest.</summary>
+    public static IReadOnlyList<string> Dataplane { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
-    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "cooldown", "ipFamily", "placement", .. LabOnly];
+    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "cooldown", "ipFamily", "placement", .. Dataplane];
 
     public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", .. Inherited, "cases"];
 
@@ -53,11 +53,11 @@ public static class ScenarioFields
         new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, PerWorkload: true),
         new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, PerWorkload: true),
         new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<CniBench.Cli.Scenarios.ProxyMode>(), true),
-        new("services", $"the number of services in the tables, real one included, an integer 1..{LabSettings.MaxServices + 1} (lab and kube targets)", Int(1, LabSettings.MaxServices + 1), true),
+        new("services", $"the number of services in the tables, real one included, an integer 1..{DataplaneSettings.MaxServices + 1} (lab and kube targets)", Int(1, DataplaneSettings.MaxServices + 1), true),
         new("routing", "native, vxlan (lab target)", Enum<CniBench.Cli.Scenarios.LabRouting>(), true),
         new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<CniBench.Cli.Scenarios.EgressMode>(), true),
         new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, PerWorkload: true),
-        new("mtu", $"an integer {LabSettings.MinMtu}..{LabSettings.MaxMtu} (lab target)", Int(LabSettings.MinMtu, LabSettings.MaxMtu), true),
+        new("mtu", $"an integer {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu} (lab target)", Int(DataplaneSettings.MinMtu, DataplaneSettings.MaxMtu), true),
     ];
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
@@ -91,8 +91,9 @@ public static class ScenarioFields
 
     private static bool ReadPlacement(string text, out object value)
     {
-        value = text;
-        return Placements.All.Contains(text);
+        bool ok = Placements.TryParse(text, out var placement);
+        value = placement;
+        return ok;
     }
 
     private static Reader Int(int min, int max) => (string text, out object value) =>

@@ -252,11 +252,11 @@ public sealed class ScenarioLoader
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
         if (!v.ContainsKey("endpoints") && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField)))
             Error(churnField.Node, $"{path}.endpoints", "missing: changeInterval and injectDelay describe endpoint churn", "endpoints: N (e.g. 44)");
-        bool toGateway = Get("placement", Placements.HostToHost) == Placements.PodToGateway;
+        bool toGateway = Get("placement", Placement.HostToHost) == Placement.PodToGateway;
         if (toGateway && !v.ContainsKey("weights"))
-            Error(caseNode, $"{path}.weights", $"missing: {Placements.PodToGateway} splits the traffic between two backends", "weights: 95/5");
+            Error(caseNode, $"{path}.weights", $"missing: {Placement.PodToGateway.ToName()} splits the traffic between two backends", "weights: 95/5");
         if (!toGateway && v.TryGetValue("weights", out var weights))
-            Error(weights.Node, $"{path}.weights", $"applies to placement {Placements.PodToGateway} only", $"placement: {Placements.PodToGateway}");
+            Error(weights.Node, $"{path}.weights", $"applies to placement {Placement.PodToGateway.ToName()} only", $"placement: {Placement.PodToGateway.ToName()}");
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
@@ -274,14 +274,14 @@ public sealed class ScenarioLoader
         return new PlannedCase(
             name,
             spec,
-            Get("placement", Placements.HostToHost),
+            Get("placement", Placement.HostToHost),
             Get("ipFamily", IpFamily.Ipv4),
             Get("warmup", TimeSpan.FromSeconds(1)),
             Get("duration", TimeSpan.FromSeconds(5)),
             Get("repetitions", 3),
             parameters,
-            ScenarioFields.LabOnly.Any(v.ContainsKey)
-                ? new LabSettings(Optional<CniBench.Cli.Scenarios.ProxyMode>("proxy"), Optional<int>("services"), Optional<CniBench.Cli.Scenarios.LabRouting>("routing"), Optional<int>("mtu"), Optional<CniBench.Cli.Scenarios.EgressMode>("egress"))
+            ScenarioFields.Dataplane.Any(v.ContainsKey)
+                ? new DataplaneSettings(Optional<CniBench.Cli.Scenarios.ProxyMode>("proxy"), Optional<int>("services"), Optional<CniBench.Cli.Scenarios.LabRouting>("routing"), Optional<int>("mtu"), Optional<CniBench.Cli.Scenarios.EgressMode>("egress"))
                 : null,
             v.ContainsKey("endpoints")
                 ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))

@@ -11,8 +11,14 @@ public interface ITarget : IAsyncDisposable
 {
     string Name { get; }
 
-    /// <summary>Problems that make the plan impossible here (e.g. a placement this target cannot provide).</summary>
-    IReadOnlyList<string> Validate(Scenario scenario);
+    /// <summary>What it can provide at all (placements, dataplane settings, endpoint churn): checked the same way everywhere.</summary>
+    TargetCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// Problems with a case that depend on this target's state or options (a lab's node count, a missing flag), for a
+    /// case whose placement it provides. <see cref="TargetValidation.Validate"/> checks the capabilities first.
+    /// </summary>
+    IEnumerable<string> CheckCase(PlannedCase plannedCase);
 
     /// <summary>A server and a client agent placed as the case asks, started if needed.</summary>
     Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken);

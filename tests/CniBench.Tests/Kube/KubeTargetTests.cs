@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Measurement;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Tests.Support;
 

@@ -25,10 +25,10 @@ public class EstimateTests
         var scale = ScenarioLoader.LoadSuite("service-scale", "kube");
         using var kube = new KubeClient(new KubeConnection(new Uri("https://127.0.0.1:6443"), "default", "test", null, false, null, null, null, "t", null, null));
         var target = new KubeTarget(kube, new KubeTargetOptions("cnibench-agent:latest", "r1", TimeSpan.FromHours(1), TimeSpan.FromMinutes(2)));
-        var tenThousand = scale.Cases.First(c => c.Lab?.Services == 10000);
+        var tenThousand = scale.Cases.First(c => c.Dataplane?.Services == 10000);
         Assert.True(target.EstimatePreparation(tenThousand) >= TimeSpan.FromSeconds(10000 / 50.0 / tenThousand.Repetitions));
         // Timing one more Service out and in again took about 30 s per repetition at 1000 on the test cluster.
-        Assert.True(target.EstimatePreparation(scale.Cases.First(c => c.Lab?.Services == 1000)) >= TimeSpan.FromSeconds(30));
+        Assert.True(target.EstimatePreparation(scale.Cases.First(c => c.Dataplane?.Services == 1000)) >= TimeSpan.FromSeconds(30));
         var plain = ScenarioLoader.LoadSuite("dataplane", "kube").Cases[0];
         Assert.Equal(TimeSpan.Zero, target.EstimatePreparation(plain));
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
 
@@ -118,13 +119,13 @@ public class ScenarioLoaderTests
         Assert.Equal(6, ScenarioLoader.LoadSuite("dataplane", "local").Cases.Count);
         var lab = ScenarioLoader.LoadSuite("dataplane", "lab");
         Assert.Equal(36, lab.Cases.Count); // 3 workloads × 3 placements × 2 routings × 2 MTUs
-        Assert.Contains(lab.Cases, c => c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan" && c.Lab == new LabSettings(Routing: CniBench.Cli.Scenarios.LabRouting.Vxlan, Mtu: 9000));
+        Assert.Contains(lab.Cases, c => c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan" && c.Dataplane == new DataplaneSettings(Routing: CniBench.Cli.Scenarios.LabRouting.Vxlan, Mtu: 9000));
 
         var scale = ScenarioLoader.LoadSuite("service-scale", "lab");
-        Assert.Equal([1, 1000, 5000, 10000], scale.Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables", StringComparison.Ordinal)).Select(c => c.Lab!.Services!.Value));
+        Assert.Equal([1, 1000, 5000, 10000], scale.Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables", StringComparison.Ordinal)).Select(c => c.Dataplane!.Services!.Value));
         var convergence = ScenarioLoader.LoadSuite("convergence", "lab");
         Assert.All(convergence.Cases, c => Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn));
-        Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c => Assert.Equal("pod-to-external", c.Placement));
+        Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c => Assert.Equal(Placement.PodToExternal, c.Placement));
 
         var kube = ScenarioLoader.LoadSuite("dataplane", "kube");
         Assert.Equal(24, kube.Cases.Count); // 3 workloads × 2 flow counts × 4 placements
@@ -157,8 +158,17 @@ public class ScenarioLoaderTests
             e => e.ToString().Contains("cases[0].endpoints: does not apply to tcp-rr"));
         var scenario = ScenarioLoader.Load("name: x\nproxy: nftables\ncases:\n  - workload: probe\n    endpoints: 3\n", "x.yaml");
         var problems = new CniBench.Cli.Targets.Local.LocalTarget(CniBench.Cli.Targets.AgentCommand.Locate()).Validate(scenario);
-        Assert.Contains("case probe: proxy apply to the lab target only (--target lab)", problems);
-        Assert.Contains("case probe: endpoints (a convergence case) needs a service whose endpoints can change: --target lab", problems);
+        Assert.Equal(
+            [
+                "case probe: proxy cannot be set on the local target (the lab target sets them: --target lab)",
+                "case probe: endpoints (a convergence case) needs a service whose endpoints can change; the local target has none (--target lab or kube)",
+            ], problems);
+        var onKube = ScenarioLoader.Load("name: x\nmtu: 9000\nservices: 10\ncases:\n  - workload: probe\n    endpoints: 3\n    placement: pod-to-pod-cross-node\n", "x.yaml");
+        Assert.Equal(
+            [
+                "case probe: mtu cannot be set on the kube target (a cluster's own: compare its modes with --config, one run per configuration)",
+                "case probe: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip",
+            ], new CniBench.Cli.Targets.Kube.KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(onKube));
     }
 
     [Fact]

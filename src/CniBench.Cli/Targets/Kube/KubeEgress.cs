@@ -47,16 +47,16 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     /// <summary>What makes the case impossible with the options given.</summary>
     public static IEnumerable<string> Validate(PlannedCase c, KubeEgressOptions options)
     {
-        if (c.Placement != Placements.PodToExternal)
+        if (c.Placement != Placement.PodToExternal)
         {
-            if (c.Lab?.Egress is not null) yield return $"case {c.Name}: egress applies to placement pod-to-external only";
+            if (c.Dataplane?.Egress is not null) yield return $"case {c.Name}: egress applies to placement pod-to-external only";
             yield break;
         }
         if (options.ExternalAddress is null && options.ExternalAgent is null)
             yield return $"case {c.Name}: pod-to-external needs --external-address (the address the cluster reaches this machine at) or --external-agent (an agent already serving elsewhere)";
-        if (c.Lab?.Egress == EgressMode.Gateway && options.EgressIp is null)
+        if (c.Dataplane?.Egress == EgressMode.Gateway && options.EgressIp is null)
             yield return $"case {c.Name}: egress gateway needs --egress-ip (the source address the external server must see)";
-        if (c.Lab?.Egress == EgressMode.Gateway && options.Policy == "cilium" && options.EgressNode is null)
+        if (c.Dataplane?.Egress == EgressMode.Gateway && options.Policy == "cilium" && options.EgressNode is null)
             yield return $"case {c.Name}: --egress-policy cilium needs --egress-node (the gateway node's name)";
     }
 
@@ -97,7 +97,7 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     {
         var (server, host) = await ServerAsync(cancellationToken);
         string httpAddress = Endpoints.Format(new IPEndPoint(IPAddress.Parse(host), server.Info.Ports.Http));
-        bool gateway = c.Lab?.Egress == EgressMode.Gateway;
+        bool gateway = c.Dataplane?.Egress == EgressMode.Gateway;
         var expected = gateway
             ? new SourceExpectation(options.EgressIp!, options.Policy == "none" ? "the egress gateway's address (--egress-ip)" : $"the {options.Policy} egress policy's address (--egress-ip)", httpAddress)
             : new SourceExpectation(clientNodeAddress, $"direct: SNAT to the client's node {clientNode}", httpAddress);

@@ -17,8 +17,6 @@ namespace CniBench.Cli.Targets.Kube;
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    /// <summary>A cluster provides every placement the project knows.</summary>
-    private static readonly IReadOnlyList<string> Supported = Placements.All;
     private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
     private KubePods? _pods;
     private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
@@ -35,23 +33,21 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public string Name => "kube";
     public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
 
-    public IReadOnlyList<string> Validate(Scenario scenario)
+    /// <summary>
+    /// A cluster provides every placement the project knows. Its proxy, routing and MTU are its own; the number of
+    /// Services and the egress path are the run's to set.
+    /// </summary>
+    public TargetCapabilities Capabilities { get; } = new(Enum.GetValues<Placement>(), ["services", "egress"], EndpointChurn: true,
+        "a cluster's own: compare its modes with --config, one run per configuration");
+
+    public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
-        var problems = new List<string>();
-        foreach (var c in scenario.Cases)
-        {
-            if (!Supported.Contains(c.Placement)) problems.Add($"case {c.Name}: placement {c.Placement} is not available on the kube target yet; allowed: {string.Join(", ", Supported)}");
-            // A cluster's proxy, routing and MTU are its own; the number of Services and the egress path are the run's to set.
-            var labOnly = ScenarioFields.LabOnly.Where(f => f is not ("services" or "egress") && c.Parameters.ContainsKey(f)).ToArray();
-            if (labOnly.Length > 0) problems.Add($"case {c.Name}: {string.Join(", ", labOnly)} apply to the lab target only (compare a cluster's modes with --config, one run per configuration)");
-            problems.AddRange(KubeEgress.Validate(c, EgressOptions));
-            if (c.Placement == Placements.PodToGateway && options.GatewayClass is null)
-                problems.Add($"case {c.Name}: {Placements.PodToGateway} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)");
-            if (c.Churn is not null && c.Placement != Placements.PodToClusterIp) problems.Add($"case {c.Name}: convergence cases probe a ClusterIP; allowed: placement pod-to-cluster-ip");
-            foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
-                problems.Add($"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)");
-        }
-        return problems;
+        var c = plannedCase;
+        foreach (var problem in KubeEgress.Validate(c, EgressOptions)) yield return problem;
+        if (c.Placement == Placement.PodToGateway && options.GatewayClass is null)
+            yield return $"case {c.Name}: {Placement.PodToGateway.ToName()} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)";
+        foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
+            yield return $"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)";
     }
 
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
@@ -71,7 +67,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         string serverNode = pair.Server.Info.Identity.Node ?? "", clientNode = pair.Client.Info.Identity.Node ?? "";
         var samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
             .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray();
-        if (plannedCase.Lab?.Services is not null)
+        if (plannedCase.Dataplane?.Services is not null)
         {
             // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
             var quiet = await DataplaneQuiet.WaitAsync(samplers, cancellationToken);
@@ -84,27 +80,27 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        if (plannedCase.Placement == Placements.PodToExternal) return await PrepareExternalAsync(plannedCase, cancellationToken);
-        if (plannedCase.Placement == Placements.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placement.PodToExternal) return await PrepareExternalAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placement.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
-        bool host = plannedCase.Placement == Placements.HostToHost;
+        bool host = plannedCase.Placement == Placement.HostToHost;
         var server = await EnsureAgentAsync(new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host), cancellationToken);
         var clientPlacement = plannedCase.Placement switch
         {
-            Placements.HostToHost => new AgentPlacement("client-host", "client", clientNode, true),
-            Placements.PodToPodSameNode => new AgentPlacement("client-same-node", "client", serverNode, false),
+            Placement.HostToHost => new AgentPlacement("client-host", "client", clientNode, true),
+            Placement.PodToPodSameNode => new AgentPlacement("client-same-node", "client", serverNode, false),
             _ => new AgentPlacement("client", "client", clientNode, false),
         };
         var client = await EnsureAgentAsync(clientPlacement, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
         string ip;
-        if (plannedCase.Placement == Placements.PodToClusterIp)
+        if (plannedCase.Placement == Placement.PodToClusterIp)
         {
             var service = await ServiceAsync(false, cancellationToken);
             ip = KubeObjects.ClusterIp(v6, service);
         }
-        else if (plannedCase.Placement == Placements.PodToNodePort)
+        else if (plannedCase.Placement == Placement.PodToNodePort)
         {
             await ServiceAsync(true, cancellationToken);
             ip = KubeObjects.NodeAddress(v6, serverNodeObject);
@@ -117,7 +113,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
         var metrics = new Dictionary<string, double>();
-        if (plannedCase.Lab?.Services is int services)
+        if (plannedCase.Dataplane?.Services is int services)
         {
             // The run's own Service counts as one of them, as on the lab.
             await Scale.EnsureAsync(services - 1, cancellationToken);
@@ -126,12 +122,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         // After any Services the case added: it starts once the client's node has programmed them all (the newest,
         // the case's own at the end of the proxy's work, answers), not while its proxy is still rewriting rules.
-        if (plannedCase.Placement is Placements.PodToClusterIp or Placements.PodToNodePort)
+        if (plannedCase.Placement is Placement.PodToClusterIp or Placement.PodToNodePort)
         {
             // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
-            int httpPort = plannedCase.Placement == Placements.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
+            int httpPort = plannedCase.Placement == Placement.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
             var settle = await KubeServiceScale.WaitUntilAnswersAsync(Pods.Handle("client", client), Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
-                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placements.PodToNodePort)}", cancellationToken);
+                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placement.PodToNodePort)}", cancellationToken);
             metrics[Contracts.Measurement.Metrics.ServiceSettleMs] = settle;
         }
         // What the scheduler did, not what was asked: both nodes are read back from the pods.
@@ -139,9 +135,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var cNode = (string?)client.Pod["spec"]?["nodeName"];
         string achieved = plannedCase.Placement switch
         {
-            Placements.PodToPodSameNode when sNode != cNode => $"{plannedCase.Placement} (not achieved: {sNode} and {cNode})",
-            Placements.PodToPodCrossNode or Placements.HostToHost when sNode == cNode => $"{plannedCase.Placement} (not achieved: both on {sNode}; the cluster has one schedulable node)",
-            _ => plannedCase.Placement,
+            Placement.PodToPodSameNode when sNode != cNode => $"{plannedCase.Placement.ToName()} (not achieved: {sNode} and {cNode})",
+            Placement.PodToPodCrossNode or Placement.HostToHost when sNode == cNode => $"{plannedCase.Placement.ToName()} (not achieved: both on {sNode}; the cluster has one schedulable node)",
+            _ => plannedCase.Placement.ToName(),
         };
         return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved) { TargetMetrics = metrics };
     }
@@ -159,7 +155,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var (server, host) = await _egress.ServerAsync(cancellationToken);
         var expected = await _egress.PrepareAsync(plannedCase, client, KubeObjects.NodeAddress(v6, clientNodeObject), clientNode, cancellationToken);
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)));
-        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Lab?.Egress == CniBench.Cli.Scenarios.EgressMode.Gateway ? "gateway" : "direct")})") { Hooks = [new SourceCheckHook(client, expected)] };
+        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Dataplane?.Egress == CniBench.Cli.Scenarios.EgressMode.Gateway ? "gateway" : "direct")})") { Hooks = [new SourceCheckHook(client, expected)] };
     }
 
     /// <summary>
@@ -175,7 +171,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         _split ??= new KubeTrafficSplit(kube, Namespace, options.RunId, options.GatewayClass!, options.GatewayPort, options.ReadyTimeout);
         var ip = await _split.PrepareAsync(plannedCase.Split!, plannedCase.IpFamily == IpFamily.Ipv6, cancellationToken);
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort));
-        return new AgentPair(Pods.Handle("server", a), Pods.Handle("client", client), address, $"{Placements.PodToGateway} ({plannedCase.Split})") { Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)] };
+        return new AgentPair(Pods.Handle("server", a), Pods.Handle("client", client), address, $"{Placement.PodToGateway.ToName()} ({plannedCase.Split})") { Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)] };
     }
 
     /// <summary>
@@ -224,7 +220,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
             await kube.ApplyAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)), cancellationToken);
         }
-        if (plannedCase.Lab?.Services is int services)
+        if (plannedCase.Dataplane?.Services is int services)
             await Scale.EnsureAsync(services - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
         _probers ??= await Pods.DaemonSetAsync(AgentManifests.ProberRole, cancellationToken);
@@ -269,7 +265,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         var extra = TimeSpan.Zero;
         if (plannedCase.Churn is { } churn) extra += TimeSpan.FromSeconds(15) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
-        if (plannedCase.Lab?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
+        if (plannedCase.Dataplane?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
         return extra;
     }
 

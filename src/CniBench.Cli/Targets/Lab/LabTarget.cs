@@ -20,7 +20,10 @@ namespace CniBench.Cli.Targets.Lab;
 /// </summary>
 public sealed class LabTarget : ITarget, IChurnTarget
 {
-    private static readonly string[] Supported = [Placements.HostToHost, Placements.PodToPodSameNode, Placements.PodToPodCrossNode, Placements.PodToClusterIp, Placements.PodToNodePort, Placements.PodToExternal];
+    /// <summary>Namespaces on this host: no Gateway API; every dataplane setting is the lab's to rebuild or re-program.</summary>
+    public TargetCapabilities Capabilities { get; } = new(
+        [Placement.HostToHost, Placement.PodToPodSameNode, Placement.PodToPodCrossNode, Placement.PodToClusterIp, Placement.PodToNodePort, Placement.PodToExternal],
+        ScenarioFields.Dataplane, EndpointChurn: true);
     private readonly LabSpec _original;
     private readonly bool _owned;
     private readonly AgentCommand _command;
@@ -64,42 +67,34 @@ public sealed class LabTarget : ITarget, IChurnTarget
 
     private string SocketDirectory => Path.Combine(LabBuilder.StateDirectory, _original.Id);
 
-    public IReadOnlyList<string> Validate(Scenario scenario)
+    public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
-        var problems = new List<string>();
-        foreach (var c in scenario.Cases)
-        {
-            var spec = Desired(c.Lab);
-            if (!Supported.Contains(c.Placement))
-                problems.Add($"case {c.Name}: placement {c.Placement} is not available on the lab target yet; allowed: {string.Join(", ", Supported)}");
-            else if (c.Placement == Placements.PodToPodSameNode && spec.PodsPerNode < 2)
-                problems.Add($"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)");
-            else if (c.Placement is not (Placements.PodToPodSameNode or Placements.PodToExternal) && spec.Nodes < 2)
-                problems.Add($"case {c.Name}: {c.Placement} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)");
-            if (c.Placement == Placements.PodToNodePort && spec.Proxy == ProxyMode.Ebpf)
-                problems.Add($"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables or nftables");
-            if (c.Placement is Placements.PodToClusterIp or Placements.PodToNodePort && spec.Proxy == ProxyMode.None)
-                problems.Add($"case {c.Name}: {c.Placement} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)");
-            if (c.Churn is not null && c.Placement != Placements.PodToClusterIp)
-                problems.Add($"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip");
-            var topology = new LabTopology(spec);
-            if (c.IpFamily == IpFamily.Ipv6 && !topology.HasV6)
-                problems.Add($"case {c.Name}: ipFamily ipv6 needs a lab with IPv6 pods; this one is {Lower(spec.IpFamily)} (lab up --ip-family dual or ipv6)");
-            if (c.IpFamily == IpFamily.Ipv4 && !topology.HasV4)
-                problems.Add($"case {c.Name}: ipFamily ipv4 needs a lab with IPv4 pods; this one is ipv6 only (set ipFamily: ipv6, or lab up --ip-family dual)");
-            if (c.IpFamily == IpFamily.Ipv6 && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null) && c.Placement == Placements.PodToClusterIp)
-                problems.Add($"case {c.Name}: {(c.Churn is not null ? "convergence cases" : "the ebpf proxy")} are IPv4 only so far; allowed: ipFamily ipv4");
-            if (c.Lab?.Egress == EgressMode.Gateway && spec.Nodes < 2)
-                problems.Add($"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); this lab has {spec.Nodes}");
-            if (!_owned && c.Lab is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
-                problems.Add($"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab {_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
-                    + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings");
-        }
-        return problems;
+        var c = plannedCase;
+        var spec = Desired(c.Dataplane);
+        if (c.Placement == Placement.PodToPodSameNode && spec.PodsPerNode < 2)
+            yield return $"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has {spec.PodsPerNode} (lab up --pods-per-node 2)";
+        else if (c.Placement is not (Placement.PodToPodSameNode or Placement.PodToExternal) && spec.Nodes < 2)
+            yield return $"case {c.Name}: {c.Placement.ToName()} needs 2 nodes; this lab has {spec.Nodes} (lab up --nodes 2)";
+        if (c.Placement == Placement.PodToNodePort && spec.Proxy == ProxyMode.Ebpf)
+            yield return $"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables or nftables";
+        if (c.Placement is Placement.PodToClusterIp or Placement.PodToNodePort && spec.Proxy == ProxyMode.None)
+            yield return $"case {c.Name}: {c.Placement.ToName()} needs services; the lab's proxy is none (set proxy: iptables or nftables in the case, or lab up --proxy iptables)";
+        var topology = new LabTopology(spec);
+        if (c.IpFamily == IpFamily.Ipv6 && !topology.HasV6)
+            yield return $"case {c.Name}: ipFamily ipv6 needs a lab with IPv6 pods; this one is {Lower(spec.IpFamily)} (lab up --ip-family dual or ipv6)";
+        if (c.IpFamily == IpFamily.Ipv4 && !topology.HasV4)
+            yield return $"case {c.Name}: ipFamily ipv4 needs a lab with IPv4 pods; this one is ipv6 only (set ipFamily: ipv6, or lab up --ip-family dual)";
+        if (c.IpFamily == IpFamily.Ipv6 && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null) && c.Placement == Placement.PodToClusterIp)
+            yield return $"case {c.Name}: {(c.Churn is not null ? "convergence cases" : "the ebpf proxy")} are IPv4 only so far; allowed: ipFamily ipv4";
+        if (c.Dataplane?.Egress == EgressMode.Gateway && spec.Nodes < 2)
+            yield return $"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); this lab has {spec.Nodes}";
+        if (!_owned && c.Dataplane is { Topology: true } && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu))
+            yield return $"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab {_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
+                + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings";
     }
 
     /// <summary>The lab a case runs on: the lab as built, with what the case asks for in place.</summary>
-    private LabSpec Desired(LabSettings? wanted) => _original with
+    private LabSpec Desired(DataplaneSettings? wanted) => _original with
     {
         Proxy = wanted?.Proxy ?? _original.Proxy,
         Services = wanted?.Services is int n ? n - 1 : _original.Services,
@@ -111,25 +106,25 @@ public sealed class LabTarget : ITarget, IChurnTarget
     /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
     public sealed record LabPlacement(IReadOnlyList<LabHost> Servers, LabHost Client, string Address, Func<WorkloadKind, int>? ServicePort);
 
-    public LabPlacement Place(string placement, LabFamily family) => placement switch
+    public LabPlacement Place(Placement placement, LabFamily family) => placement switch
     {
-        Placements.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).At(family), null),
-        Placements.PodToPodSameNode => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).At(family), null),
-        Placements.PodToPodCrossNode => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).At(family), null),
+        Placement.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).At(family), null),
+        Placement.PodToPodSameNode => new([_topology.Pod(1, 2)], _topology.Pod(1, 1), _topology.Pod(1, 2).At(family), null),
+        Placement.PodToPodCrossNode => new([_topology.Pod(2, 1)], _topology.Pod(1, 1), _topology.Pod(2, 1).At(family), null),
         // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
-        Placements.PodToClusterIp => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), family.ClusterIp,
+        Placement.PodToClusterIp => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), family.ClusterIp,
             kind => AgentPool.DataPort(kind, DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)),
-        Placements.PodToNodePort => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).At(family),
+        Placement.PodToNodePort => new(_topology.Endpoints.ToArray(), _topology.Pod(1, 1), _topology.Node(Spec.Nodes).At(family),
             kind => AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)),
         // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress mode says.
-        Placements.PodToExternal => new([_topology.External], _topology.Pod(1, 1), _topology.External.At(family), null),
+        Placement.PodToExternal => new([_topology.External], _topology.Pod(1, 1), _topology.External.At(family), null),
         _ => throw new TargetException($"placement {placement} is not available on the lab target"),
     };
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var metrics = await ReconcileAsync(Desired(plannedCase.Lab), cancellationToken);
-        if (plannedCase.Lab?.Services is not null && Spec.Proxy != ProxyMode.None)
+        var metrics = await ReconcileAsync(Desired(plannedCase.Dataplane), cancellationToken);
+        if (plannedCase.Dataplane?.Services is not null && Spec.Proxy != ProxyMode.None)
             metrics[Metrics.AddServiceMs] = (await TimeOneAddedServiceAsync(cancellationToken)).MeanPerNode.TotalMilliseconds;
 
         var family = plannedCase.IpFamily == IpFamily.Ipv6 ? LabFamily.V6 : LabFamily.V4;
@@ -140,12 +135,12 @@ public sealed class LabTarget : ITarget, IChurnTarget
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
-        var achieved = plannedCase.Placement == Placements.PodToExternal ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement;
+        var achieved = plannedCase.Placement == Placement.PodToExternal ? $"pod-to-external ({Lower(Spec.Egress)})" : plannedCase.Placement.ToName();
         return new AgentPair(AgentPool.Handle(servers[0]), AgentPool.Handle(client), family.Endpoint(place.Address, port), achieved)
         {
             TargetMetrics = metrics,
             AgentsOnThisHost = true,
-            Hooks = plannedCase.Placement != Placements.PodToExternal ? [] : [new SourceCheckHook(AgentPool.Handle(client), new SourceExpectation(
+            Hooks = plannedCase.Placement != Placement.PodToExternal ? [] : [new SourceCheckHook(AgentPool.Handle(client), new SourceExpectation(
                 _topology.EgressSource(place.Client.Node, family),
                 Spec.Egress == EgressMode.Gateway ? "the gateway node's address" : "the client's own node's address",
                 family.Endpoint(place.Address, servers[0].Info.Ports.Http)))],
@@ -200,7 +195,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
 
     public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        await ReconcileAsync(Desired(plannedCase.Lab), cancellationToken);
+        await ReconcileAsync(Desired(plannedCase.Dataplane), cancellationToken);
         foreach (var pod in _topology.Endpoints) await EnsureAsync("server", pod, cancellationToken);
         var probers = new List<Prober>();
         // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
@@ -213,7 +208,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
     private async Task<ProgrammingTime> TimeOneAddedServiceAsync(CancellationToken cancellationToken)
     {
         var before = ServiceProgrammer.ServicesOf(_topology);
-        var added = LabServices.Dummies(LabSettings.MaxServices + 1, _topology.Families[0]).Last();
+        var added = LabServices.Dummies(DataplaneSettings.MaxServices + 1, _topology.Families[0]).Last();
         IReadOnlyList<LabService> after = [added, .. before];
         var time = await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, before, after, cancellationToken);
         await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, after, before, cancellationToken);

@@ -18,14 +18,10 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
 
     public IReadOnlyCollection<int> AgentPids => _agents.Pids;
 
-    public IReadOnlyList<string> Validate(Scenario scenario) =>
-        scenario.Cases.Where(c => c.Placement != Placements.HostToHost)
-            .Select(c => $"case {c.Name}: placement {c.Placement} is not available on the local target; allowed: {Placements.HostToHost}")
-            .Concat(scenario.Cases.Where(c => c.Lab is not null)
-                .Select(c => $"case {c.Name}: {string.Join(", ", ScenarioFields.LabOnly.Where(c.Parameters.ContainsKey))} apply to the lab target only (--target lab)"))
-            .Concat(scenario.Cases.Where(c => c.Churn is not null)
-                .Select(c => $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change: --target lab"))
-            .ToArray();
+    /// <summary>Two processes on this host's loopback: no pods, no services, nothing of a dataplane to set.</summary>
+    public TargetCapabilities Capabilities { get; } = new([Placement.HostToHost], [], EndpointChurn: false, "the lab target sets them: --target lab");
+
+    public IEnumerable<string> CheckCase(PlannedCase plannedCase) => [];
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
@@ -33,7 +29,7 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
         var server = await EnsureAsync("server", bind, cancellationToken);
         var client = await EnsureAsync("client", bind, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
-        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placements.HostToHost) { AgentsOnThisHost = true };
+        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placement.HostToHost.ToName()) { AgentsOnThisHost = true };
     }
 
     private Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken) =>
