@@ -13,7 +13,6 @@ public static class ServeCommand
 {
     public const int DefaultControlPort = DefaultPorts.Control, DefaultTcpPort = DefaultPorts.Tcp, DefaultUdpPort = DefaultPorts.Udp, DefaultHttpPort = DefaultPorts.Http;
 
-    public const string TokenVariable = "CNIBENCH_TOKEN";
     public const int MinTokenBytes = 16;
 
     public static Command Create()
@@ -60,7 +59,7 @@ public static class ServeCommand
                     return ExitCodes.BadInput;
                 }
             }
-            secret ??= Environment.GetEnvironmentVariable(TokenVariable);
+            secret ??= Environment.GetEnvironmentVariable(ControlProtocol.TokenVariable);
             if (string.IsNullOrEmpty(secret))
             {
                 secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using CniBench.Agent.Sampling;
 using CniBench.Cli.Results;
+using CniBench.Contracts.Sampling;
 
 namespace CniBench.Cli.Running;
 

@@ -59,7 +59,7 @@ public sealed class AgentProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in full.Skip(1)) start.ArgumentList.Add(a);
-        start.Environment[Agent.Commands.ServeCommand.TokenVariable] = token;
+        start.Environment[Contracts.Protocol.ControlProtocol.TokenVariable] = token;
         // The agent answers HTTP with its identity: what the target says it is, never what leaked in from our environment.
         start.Environment["POD_NAME"] = identity?.GetValueOrDefault("POD_NAME");
         start.Environment["NODE_NAME"] = identity?.GetValueOrDefault("NODE_NAME");

@@ -9,6 +9,9 @@ public static class ControlProtocol
     public const string TokenHeader = "Authorization";
     public const string TokenScheme = "Bearer";
 
+    /// <summary>The environment variable an agent reads its token from (so it never shows in a process list).</summary>
+    public const string TokenVariable = "CNIBENCH_TOKEN";
+
     /// <summary>
     /// The token in a header of its own, for requests that reach the agent through the Kubernetes API
     /// server's pod proxy, which keeps Authorization for itself.

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CniBench.Agent.Sampling;
+using CniBench.Contracts.Sampling;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
 

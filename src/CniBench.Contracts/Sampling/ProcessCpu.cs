@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace CniBench.Agent.Sampling;
+namespace CniBench.Contracts.Sampling;
 
 /// <summary>
 /// CPU time of named processes from /proc/PID/stat (readable by anyone), and a node's memory in use from
 /// /proc/meminfo. In a pod with the host's PID namespace this covers every process of the node: the CNI's
-/// agent, kube-proxy.
+/// agent, kube-proxy. Shared: the controller reads its own host the same way, so the two sides' figures agree.
 /// </summary>
 public static class ProcessCpu
 {
