@@ -11,7 +11,9 @@ public sealed class AgentLog(TextWriter writer)
     {
         lock (_gate)
         {
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {message}"));
+            writer.WriteLine(
+                string.Create(CultureInfo.InvariantCulture, $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {message}")
+            );
             writer.Flush();
         }
     }
@@ -19,7 +21,8 @@ public sealed class AgentLog(TextWriter writer)
     public static AgentLog Null { get; } = new(TextWriter.Null);
 }
 
-/// <summary>Logs the first few occurrences of a repeated event, then one in a thousand, so a flood of bad input cannot flood the log.</summary>
+/// <summary>Logs the first few occurrences of a repeated event, then one in a thousand, so a flood of bad input cannot
+/// flood the log.</summary>
 public sealed class RateLimitedLog(AgentLog log, int firstN = 10, int every = 1000)
 {
     private long _count;

@@ -7,7 +7,9 @@ using CniBench.Agent.Commands;
 if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
-var root = new RootCommand("cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a server.")
+var root = new RootCommand(
+    "cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a server."
+)
 {
     ServeCommand.Create(),
     RunCommand.Create(),

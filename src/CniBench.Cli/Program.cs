@@ -17,6 +17,7 @@ var root = new RootCommand("cnibench: measure, store, compare and report Kuberne
     SuitesCommand.Create(),
     ValidateCommand.Create(),
 };
+
 // A Ctrl-C or SIGTERM cancels the running command, which then stores what it has and stops its agents.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
 return await root.Parse(args).InvokeAsync(invocation);

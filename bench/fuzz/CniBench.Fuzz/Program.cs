@@ -13,7 +13,10 @@ var targets = new Dictionary<string, Action<byte[]>>
     {
         if (TcpHello.TryRead(bytes, out var hello, out _))
         {
-            if (hello.RequestSize is < 0 or > Limits.MaxMessageSize || hello.ResponseSize is < 0 or > Limits.MaxMessageSize)
+            if (
+                hello.RequestSize is < 0 or > Limits.MaxMessageSize
+                || hello.ResponseSize is < 0 or > Limits.MaxMessageSize
+            )
                 throw new InvalidOperationException($"accepted sizes out of range: {hello}");
             _ = checked(Math.Max(hello.RequestSize, hello.ResponseSize) + 1);
         }
@@ -28,9 +31,16 @@ var targets = new Dictionary<string, Action<byte[]>>
     ["control-json"] = bytes =>
     {
         JobSpec? spec;
-        try { spec = JsonSerializer.Deserialize(bytes, ContractsJson.Default.JobSpec); }
-        catch (JsonException) { return; }
-        if (spec?.Workload is { } workload) _ = Limits.Check(workload);
+        try
+        {
+            spec = JsonSerializer.Deserialize(bytes, ContractsJson.Default.JobSpec);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+        if (spec?.Workload is { } workload)
+            _ = Limits.Check(workload);
     },
 };
 

@@ -8,7 +8,12 @@ namespace CniBench.Agent.Control;
 /// One job and its state machine: prepared → ready → running → done | failed. Any state before
 /// done may fail. Every control request touching the job counts as a sign of life from the controller.
 /// </summary>
-[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its token sources have no timer: nothing to release, and a job may be dropped while a worker still holds its tokens.")]
+[System.Diagnostics.CodeAnalysis.SuppressMessage(
+    "Design",
+    "CA1001",
+    Justification = "Its token sources have no timer: nothing to release, and a job may be dropped while a worker "
+        + "still holds its tokens."
+)]
 public sealed class Job(string id, JobSpec spec, string owner)
 {
     private readonly Lock _gate = new();
@@ -29,21 +34,23 @@ public sealed class Job(string id, JobSpec spec, string owner)
     public CancellationToken Cancellation => _cancel.Token;
     public CancellationToken FinishEarly => _finish.Token;
 
-    public static bool IsAllowed(JobState from, JobState to) => (from, to) switch
-    {
-        (JobState.Prepared, JobState.Ready) => true,
-        (JobState.Ready, JobState.Running) => true,
-        (JobState.Running, JobState.Done) => true,
-        (JobState.Prepared or JobState.Ready or JobState.Running, JobState.Failed) => true,
-        _ => false,
-    };
+    public static bool IsAllowed(JobState from, JobState to) =>
+        (from, to) switch
+        {
+            (JobState.Prepared, JobState.Ready) => true,
+            (JobState.Ready, JobState.Running) => true,
+            (JobState.Running, JobState.Done) => true,
+            (JobState.Prepared or JobState.Ready or JobState.Running, JobState.Failed) => true,
+            _ => false,
+        };
 
     /// <summary>Moves to <paramref name="to"/> if the machine allows it; false otherwise (state unchanged).</summary>
     public bool TryMove(JobState to, string? error = null, JobResult? result = null)
     {
         lock (_gate)
         {
-            if (!IsAllowed(State, to)) return false;
+            if (!IsAllowed(State, to))
+                return false;
             State = to;
             Error ??= error;
             Result ??= result;
@@ -69,15 +76,18 @@ public sealed class Job(string id, JobSpec spec, string owner)
 
     public void AddSample(Sample sample)
     {
-        lock (_gate) _samples.Add(sample);
+        lock (_gate)
+            _samples.Add(sample);
     }
 
-    /// <summary>Ends a running job's measured window now; it is done with what it measured. False unless running.</summary>
+    /// <summary>Ends a running job's measured window now; it is done with what it measured. False unless
+    /// running.</summary>
     public bool Finish()
     {
         lock (_gate)
         {
-            if (State != JobState.Running) return false;
+            if (State != JobState.Running)
+                return false;
         }
         _finish.Cancel();
         return true;
@@ -86,7 +96,8 @@ public sealed class Job(string id, JobSpec spec, string owner)
     /// <summary>Fails the job and stops its workload.</summary>
     public void Abort(string reason)
     {
-        if (TryMove(JobState.Failed, reason)) _cancel.Cancel();
+        if (TryMove(JobState.Failed, reason))
+            _cancel.Cancel();
     }
 
     public JobStatus Status(int cursor)

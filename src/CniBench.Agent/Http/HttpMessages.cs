@@ -5,7 +5,8 @@ public sealed record HttpRequest(
     string Path,
     string Query,
     IReadOnlyDictionary<string, string> Headers,
-    ReadOnlyMemory<byte> Body)
+    ReadOnlyMemory<byte> Body
+)
 {
     /// <summary>The connection the request came on (null when parsed outside a server).</summary>
     public HttpConnectionInfo? Connection { get; init; }
@@ -19,7 +20,8 @@ public sealed record HttpRequest(
         {
             int eq = part.IndexOf('=');
             var key = eq < 0 ? part : part[..eq];
-            if (key == name) return eq < 0 ? "" : part[(eq + 1)..];
+            if (key == name)
+                return eq < 0 ? "" : part[(eq + 1)..];
         }
         return null;
     }
@@ -37,21 +39,31 @@ public sealed class HttpConnectionInfo(string? localAddress, string? remoteAddre
     public object? HandlerState { get; set; }
 }
 
-/// <summary>A response; <see cref="FillerLength"/> appends that many filler bytes after <see cref="Body"/> without allocating them.</summary>
+/// <summary>A response; <see cref="FillerLength"/> appends that many filler bytes after <see cref="Body"/> without
+/// allocating them.</summary>
 public sealed record HttpResponse(
     int Status,
     ReadOnlyMemory<byte> Body,
     string ContentType = "text/plain",
     IReadOnlyList<KeyValuePair<string, string>>? Headers = null,
     long FillerLength = 0,
-    bool Close = false);
+    bool Close = false
+);
 
 public delegate ValueTask<HttpResponse> HttpHandler(HttpRequest request, CancellationToken cancellationToken);
 
-/// <summary>Bounds on what one connection may send; beyond them the connection is answered with an error and closed.</summary>
-public sealed record HttpLimits(int MaxHeaderBytes = 8 * 1024, int MaxHeaderCount = 64, int MaxBodyBytes = 64 * 1024, TimeSpan? RequestTimeout = null, TimeSpan? IdleTimeout = null)
+/// <summary>Bounds on what one connection may send; beyond them the connection is answered with an error and
+/// closed.</summary>
+public sealed record HttpLimits(
+    int MaxHeaderBytes = 8 * 1024,
+    int MaxHeaderCount = 64,
+    int MaxBodyBytes = 64 * 1024,
+    TimeSpan? RequestTimeout = null,
+    TimeSpan? IdleTimeout = null
+)
 {
-    /// <summary>From a request's first byte to its last: a client trickling a byte at a time is cut off here, not served.</summary>
+    /// <summary>From a request's first byte to its last: a client trickling a byte at a time is cut off here, not
+    /// served.</summary>
     public TimeSpan RequestTimeoutOrDefault => RequestTimeout ?? TimeSpan.FromSeconds(10);
 
     /// <summary>How long a keep-alive connection may sit with no request before it is closed.</summary>

@@ -2,16 +2,31 @@ using System.Text;
 
 namespace CniBench.Agent.Http;
 
-public enum ParseStatus { Complete, Incomplete, Invalid }
+public enum ParseStatus
+{
+    Complete,
+    Incomplete,
+    Invalid,
+}
 
 /// <summary>The outcome of parsing: on Invalid, the status to answer and why (for the log).</summary>
-public readonly record struct ParseResult(ParseStatus Status, HttpRequest? Request = null, int Consumed = 0, bool KeepAlive = true, int ErrorStatus = 0, string? Reason = null)
+public readonly record struct ParseResult(
+    ParseStatus Status,
+    HttpRequest? Request = null,
+    int Consumed = 0,
+    bool KeepAlive = true,
+    int ErrorStatus = 0,
+    string? Reason = null
+)
 {
     public static ParseResult NeedMore { get; } = new(ParseStatus.Incomplete);
 
-    /// <summary>Incomplete with the head read: the request (its body still empty) for an admission check before the body comes.</summary>
+    /// <summary>Incomplete with the head read: the request (its body still empty) for an admission check before the
+    /// body comes.</summary>
     public static ParseResult NeedBody(HttpRequest head) => new(ParseStatus.Incomplete, head);
-    public static ParseResult Fail(int status, string reason) => new(ParseStatus.Invalid, ErrorStatus: status, Reason: reason);
+
+    public static ParseResult Fail(int status, string reason) =>
+        new(ParseStatus.Invalid, ErrorStatus: status, Reason: reason);
 }
 
 /// <summary>HTTP/1.x request parsing with hard bounds; never throws on bad input.</summary>
@@ -19,7 +34,11 @@ public static class HttpRequestParser
 {
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
 
-    public static ParseResult TryParse(ReadOnlySpan<byte> data, HttpLimits limits, HttpConnectionInfo? connection = null)
+    public static ParseResult TryParse(
+        ReadOnlySpan<byte> data,
+        HttpLimits limits,
+        HttpConnectionInfo? connection = null
+    )
     {
         int searchLength = Math.Min(data.Length, limits.MaxHeaderBytes);
         int headerEnd = data[..searchLength].IndexOf(HeaderEnd);
@@ -51,7 +70,11 @@ public static class HttpRequestParser
             var value = line[(colon + 1)..];
             // NUL and other control bytes have no place in a field value (RFC 9110 5.5); a parser that kept them
             // would disagree with the next one on where the value ends.
-            if (value.IndexOfAnyInRange((byte)0, (byte)8) >= 0 || value.IndexOfAnyInRange((byte)10, (byte)31) >= 0 || value.IndexOf((byte)127) >= 0)
+            if (
+                value.IndexOfAnyInRange((byte)0, (byte)8) >= 0
+                || value.IndexOfAnyInRange((byte)10, (byte)31) >= 0
+                || value.IndexOf((byte)127) >= 0
+            )
                 return ParseResult.Fail(400, "control characters in a header value");
             var name = Encoding.ASCII.GetString(line[..colon]);
             // Two lengths for one body is the shape of request smuggling (RFC 9112 6.3): refuse, whatever the values.
@@ -71,7 +94,15 @@ public static class HttpRequestParser
         int total = headerEnd + HeaderEnd.Length + (int)contentLength;
         int q = target.IndexOf('?');
         if (data.Length < total)
-            return ParseResult.NeedBody(new HttpRequest(method, q < 0 ? target : target[..q], q < 0 ? "" : target[(q + 1)..], headers, ReadOnlyMemory<byte>.Empty));
+            return ParseResult.NeedBody(
+                new HttpRequest(
+                    method,
+                    q < 0 ? target : target[..q],
+                    q < 0 ? "" : target[(q + 1)..],
+                    headers,
+                    ReadOnlyMemory<byte>.Empty
+                )
+            );
 
         var connectionHeader = headers.GetValueOrDefault("Connection");
         bool keepAlive = http10
@@ -83,27 +114,37 @@ public static class HttpRequestParser
             q < 0 ? target : target[..q],
             q < 0 ? "" : target[(q + 1)..],
             headers,
-            data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray())
+            data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray()
+        )
         {
             Connection = connection,
         };
         return new ParseResult(ParseStatus.Complete, request, total, keepAlive);
     }
 
-    /// <summary>1*DIGIT and nothing else: no sign, no spaces, no hex; at most 18 digits so it cannot overflow.</summary>
+    /// <summary>1*DIGIT and nothing else: no sign, no spaces, no hex; at most 18 digits so it cannot
+    /// overflow.</summary>
     private static bool TryParseLength(string text, out long length)
     {
         length = 0;
-        if (text.Length is 0 or > 18) return false;
+        if (text.Length is 0 or > 18)
+            return false;
         foreach (char c in text)
         {
-            if (c is < '0' or > '9') return false;
+            if (c is < '0' or > '9')
+                return false;
             length = length * 10 + (c - '0');
         }
         return true;
     }
 
-    private static bool TryParseRequestLine(ReadOnlySpan<byte> line, out string method, out string target, out bool http10, out string error)
+    private static bool TryParseRequestLine(
+        ReadOnlySpan<byte> line,
+        out string method,
+        out string target,
+        out bool http10,
+        out string error
+    )
     {
         method = target = "";
         http10 = false;
@@ -125,14 +166,21 @@ public static class HttpRequestParser
             }
         }
         var targetBytes = line[(sp1 + 1)..sp2];
-        if (targetBytes.IsEmpty || targetBytes[0] != (byte)'/' || targetBytes.IndexOfAnyInRange((byte)0, (byte)32) >= 0 || targetBytes.IndexOf((byte)127) >= 0)
+        if (
+            targetBytes.IsEmpty
+            || targetBytes[0] != (byte)'/'
+            || targetBytes.IndexOfAnyInRange((byte)0, (byte)32) >= 0
+            || targetBytes.IndexOf((byte)127) >= 0
+        )
         {
             error = "target must be an origin-form path";
             return false;
         }
         var version = line[(sp2 + 1)..];
-        if (version.SequenceEqual("HTTP/1.1"u8)) http10 = false;
-        else if (version.SequenceEqual("HTTP/1.0"u8)) http10 = true;
+        if (version.SequenceEqual("HTTP/1.1"u8))
+            http10 = false;
+        else if (version.SequenceEqual("HTTP/1.0"u8))
+            http10 = true;
         else
         {
             error = "version";

@@ -18,7 +18,8 @@ public static class NetStackReader
             Number(Text("/proc/sys/net/netfilter/nf_conntrack_count")),
             Number(Text("/proc/sys/net/netfilter/nf_conntrack_max")),
             ParseTcpExt(netstat, "ListenOverflows"),
-            ParseTcpExt(netstat, "ListenDrops"));
+            ParseTcpExt(netstat, "ListenDrops")
+        );
     }
 
     /// <summary>"TCP: inuse 5 orphan 0 tw 17547 alloc 9 mem 1": the tw figure.</summary>
@@ -26,10 +27,16 @@ public static class NetStackReader
     {
         foreach (var line in lines)
         {
-            if (!line.StartsWith("TCP:", StringComparison.Ordinal)) continue;
+            if (!line.StartsWith("TCP:", StringComparison.Ordinal))
+                continue;
             var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             int index = Array.IndexOf(fields, "tw");
-            if (index > 0 && index + 1 < fields.Length && long.TryParse(fields[index + 1], CultureInfo.InvariantCulture, out long tw)) return tw;
+            if (
+                index > 0
+                && index + 1 < fields.Length
+                && long.TryParse(fields[index + 1], CultureInfo.InvariantCulture, out long tw)
+            )
+                return tw;
         }
         return 0;
     }
@@ -38,8 +45,13 @@ public static class NetStackReader
     internal static int ParsePortRange(string? text)
     {
         var fields = (text ?? "").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
-        return fields.Length == 2 && int.TryParse(fields[0], CultureInfo.InvariantCulture, out int low) && int.TryParse(fields[1], CultureInfo.InvariantCulture, out int high) && high >= low
-            ? high - low + 1 : 28232; // the kernel's default range
+        return
+            fields.Length == 2
+            && int.TryParse(fields[0], CultureInfo.InvariantCulture, out int low)
+            && int.TryParse(fields[1], CultureInfo.InvariantCulture, out int high)
+            && high >= low
+            ? high - low + 1
+            : 28232; // the kernel's default range
     }
 
     /// <summary>/proc/net/netstat: a "TcpExt:" line of names, then one of values.</summary>
@@ -47,26 +59,48 @@ public static class NetStackReader
     {
         for (int i = 0; i + 1 < lines.Count; i++)
         {
-            if (!lines[i].StartsWith("TcpExt:", StringComparison.Ordinal) || !lines[i + 1].StartsWith("TcpExt:", StringComparison.Ordinal)) continue;
+            if (
+                !lines[i].StartsWith("TcpExt:", StringComparison.Ordinal)
+                || !lines[i + 1].StartsWith("TcpExt:", StringComparison.Ordinal)
+            )
+                continue;
             var names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             int index = Array.IndexOf(names, name);
-            if (index > 0 && index < values.Length && long.TryParse(values[index], CultureInfo.InvariantCulture, out long value)) return value;
+            if (
+                index > 0
+                && index < values.Length
+                && long.TryParse(values[index], CultureInfo.InvariantCulture, out long value)
+            )
+                return value;
         }
         return 0;
     }
 
-    private static long? Number(string? text) => long.TryParse(text?.Trim(), CultureInfo.InvariantCulture, out long n) ? n : null;
+    private static long? Number(string? text) =>
+        long.TryParse(text?.Trim(), CultureInfo.InvariantCulture, out long n) ? n : null;
 
     private static string? Text(string path)
     {
-        try { return File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string[] Lines(string path)
     {
-        try { return File.ReadAllLines(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 }

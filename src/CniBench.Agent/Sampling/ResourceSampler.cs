@@ -15,7 +15,12 @@ public sealed class ResourceSampler
 
     public ResourceSampler() => Reset();
 
-    public readonly record struct Reading(double HostCpuPercent, double ProcessCpuPercent, double ProcessMemoryMiB, long TcpRetransmits);
+    public readonly record struct Reading(
+        double HostCpuPercent,
+        double ProcessCpuPercent,
+        double ProcessMemoryMiB,
+        long TcpRetransmits
+    );
 
     private readonly record struct CpuTimes(long Busy, long Total);
 
@@ -37,9 +42,15 @@ public sealed class ResourceSampler
         double wallSeconds = Math.Max(1e-6, (now - _lastTimestamp) / (double)System.Diagnostics.Stopwatch.Frequency);
 
         long totalDelta = host.Total - _lastHost.Total;
-        double hostPercent = totalDelta > 0 ? 100.0 * Environment.ProcessorCount * (host.Busy - _lastHost.Busy) / totalDelta : 0;
+        double hostPercent =
+            totalDelta > 0 ? 100.0 * Environment.ProcessorCount * (host.Busy - _lastHost.Busy) / totalDelta : 0;
         double processPercent = 100.0 * (process - _lastProcess).TotalSeconds / wallSeconds;
-        var reading = new Reading(hostPercent, processPercent, Environment.WorkingSet / (1024.0 * 1024.0), Math.Max(0, retransmits - _lastRetransmits));
+        var reading = new Reading(
+            hostPercent,
+            processPercent,
+            Environment.WorkingSet / (1024.0 * 1024.0),
+            Math.Max(0, retransmits - _lastRetransmits)
+        );
 
         _lastHost = host;
         _lastProcess = process;
@@ -54,9 +65,12 @@ public sealed class ResourceSampler
         {
             using var reader = new StreamReader("/proc/stat");
             var line = reader.ReadLine();
-            if (line is null || !line.StartsWith("cpu ", StringComparison.Ordinal)) return default;
-            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1)
-                .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+            if (line is null || !line.StartsWith("cpu ", StringComparison.Ordinal))
+                return default;
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Skip(1)
+                .Select(f => long.Parse(f, CultureInfo.InvariantCulture))
+                .ToArray();
             // user nice system idle iowait irq softirq steal [guest guest_nice: already inside user/nice]
             long total = fields.Take(8).Sum();
             long idle = fields[3] + (fields.Length > 4 ? fields[4] : 0);
@@ -85,11 +99,20 @@ public sealed class ResourceSampler
     {
         for (int i = 0; i + 1 < lines.Count; i++)
         {
-            if (!lines[i].StartsWith("Tcp:", StringComparison.Ordinal) || !lines[i + 1].StartsWith("Tcp:", StringComparison.Ordinal)) continue;
+            if (
+                !lines[i].StartsWith("Tcp:", StringComparison.Ordinal)
+                || !lines[i + 1].StartsWith("Tcp:", StringComparison.Ordinal)
+            )
+                continue;
             var names = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var values = lines[i + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             int index = Array.IndexOf(names, "RetransSegs");
-            if (index > 0 && index < values.Length && long.TryParse(values[index], CultureInfo.InvariantCulture, out long value)) return value;
+            if (
+                index > 0
+                && index < values.Length
+                && long.TryParse(values[index], CultureInfo.InvariantCulture, out long value)
+            )
+                return value;
         }
         return 0;
     }

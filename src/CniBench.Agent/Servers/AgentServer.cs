@@ -9,10 +9,21 @@ namespace CniBench.Agent.Servers;
 
 /// <param name="ControlSocket">When set, the control API listens on this Unix socket instead of a TCP port:
 /// a controller in another network namespace (the lab) reaches it through the file system.</param>
-/// <param name="DualStack">Listen on every IPv4 and IPv6 address with one socket per port (`--bind any`); IPv4 only where the host has no IPv6.</param>
+/// <param name="DualStack">Listen on every IPv4 and IPv6 address with one socket per port (`--bind any`); IPv4 only
+/// where the host has no IPv6.</param>
 /// <param name="ControlCertificate">When set, the control port speaks TLS with this certificate (and its key).</param>
-public sealed record ServeOptions(IPAddress Bind, int ControlPort, int TcpPort, int UdpPort, int HttpPort, string Token, AgentIdentity Identity, string? ControlSocket = null, bool DualStack = false,
-    X509Certificate2? ControlCertificate = null);
+public sealed record ServeOptions(
+    IPAddress Bind,
+    int ControlPort,
+    int TcpPort,
+    int UdpPort,
+    int HttpPort,
+    string Token,
+    AgentIdentity Identity,
+    string? ControlSocket = null,
+    bool DualStack = false,
+    X509Certificate2? ControlCertificate = null
+);
 
 /// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
 public sealed class AgentStartupException(string message) : Exception(message);
@@ -24,7 +35,10 @@ public sealed class AgentStartupException(string message) : Exception(message);
 /// </summary>
 public sealed class AgentServer : IAsyncDisposable
 {
-    private readonly Socket _control, _tcp, _udp, _http;
+    private readonly Socket _control,
+        _tcp,
+        _udp,
+        _http;
     private readonly JobManager _jobs;
     private readonly AgentLog _log;
     private readonly ServeOptions _options;
@@ -35,9 +49,20 @@ public sealed class AgentServer : IAsyncDisposable
         _log = log;
         (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
         _jobs = new JobManager(log);
-        Info = new AgentInfo(ControlProtocol.Version, AgentVersion.Current, options.Identity, Environment.ProcessId,
-            options.DualStack ? "any" : options.Bind.ToString(), new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)), Environment.ProcessorCount, options.ControlSocket,
-            Sampling.InterfaceMtu.Primary(), options.ControlCertificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256).ToLowerInvariant());
+        Info = new AgentInfo(
+            ControlProtocol.Version,
+            AgentVersion.Current,
+            options.Identity,
+            Environment.ProcessId,
+            options.DualStack ? "any" : options.Bind.ToString(),
+            new AgentPorts(Port(control), Port(tcp), Port(udp), Port(http)),
+            Environment.ProcessorCount,
+            options.ControlSocket,
+            Sampling.InterfaceMtu.Primary(),
+            options
+                .ControlCertificate?.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)
+                .ToLowerInvariant()
+        );
     }
 
     public AgentInfo Info { get; }
@@ -57,8 +82,10 @@ public sealed class AgentServer : IAsyncDisposable
                 return s;
             }
             Socket control;
-            if (options.ControlSocket is { } path) bound.Add(control = ListenUnix(path));
-            else control = Listen(options.ControlPort, "--control-port");
+            if (options.ControlSocket is { } path)
+                bound.Add(control = ListenUnix(path));
+            else
+                control = Listen(options.ControlPort, "--control-port");
             var tcp = Listen(options.TcpPort, "--tcp-port");
             var udp = Open(address, dual, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
             bound.Add(udp);
@@ -67,12 +94,14 @@ public sealed class AgentServer : IAsyncDisposable
         }
         catch
         {
-            foreach (var s in bound) s.Dispose();
+            foreach (var s in bound)
+                s.Dispose();
             throw;
         }
     }
 
-    /// <summary>Whether an IPv6 socket can be bound here (pods of IPv4-only clusters may have IPv6 switched off).</summary>
+    /// <summary>Whether an IPv6 socket can be bound here (pods of IPv4-only clusters may have IPv6 switched
+    /// off).</summary>
     private static bool HasIpv6()
     {
         try
@@ -87,12 +116,21 @@ public sealed class AgentServer : IAsyncDisposable
         }
     }
 
-    private static Socket Open(IPAddress bind, bool dualStack, int port, SocketType type, ProtocolType protocol, string flag, string proto)
+    private static Socket Open(
+        IPAddress bind,
+        bool dualStack,
+        int port,
+        SocketType type,
+        ProtocolType protocol,
+        string flag,
+        string proto
+    )
     {
         var socket = new Socket(bind.AddressFamily, type, protocol);
         try
         {
-            if (bind.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = dualStack;
+            if (bind.AddressFamily == AddressFamily.InterNetworkV6)
+                socket.DualMode = dualStack;
             socket.Bind(new IPEndPoint(bind, port));
             return socket;
         }
@@ -106,7 +144,10 @@ public sealed class AgentServer : IAsyncDisposable
                 SocketError.AccessDenied => "permission denied (ports below 1024 need privileges)",
                 _ => e.SocketErrorCode.ToString(),
             };
-            throw new AgentStartupException($"cannot listen on {Contracts.Workloads.Endpoints.Format(new IPEndPoint(bind, port))}/{proto} ({flag}): {why}");
+            throw new AgentStartupException(
+                $"cannot listen on {Contracts.Workloads.Endpoints.Format(new IPEndPoint(bind, port))}/{proto} "
+                    + $"({flag}): {why}"
+            );
         }
     }
 
@@ -137,17 +178,30 @@ public sealed class AgentServer : IAsyncDisposable
         var budget = DescriptorBudget.ForThisProcess();
         _log.Info($"connections at most: control {budget.Control}, tcp and http {budget.DataPort} each");
         return Task.WhenAll(
-            new HttpServer(_control, control.HandleAsync, new HttpLimits(MaxBodyBytes: 1024 * 1024), _log, "control", budget.Control, control.Admit, _options.ControlCertificate).RunAsync(cancellationToken),
+            new HttpServer(
+                _control,
+                control.HandleAsync,
+                new HttpLimits(MaxBodyBytes: 1024 * 1024),
+                _log,
+                "control",
+                budget.Control,
+                control.Admit,
+                _options.ControlCertificate
+            ).RunAsync(cancellationToken),
             new TcpDataServer(_tcp, _log, budget.DataPort).RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
-            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort).RunAsync(cancellationToken));
+            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort).RunAsync(
+                cancellationToken
+            )
+        );
     }
 
     public async ValueTask DisposeAsync()
     {
         await _jobs.DisposeAsync();
         _control.Dispose();
-        if (_options.ControlSocket is { } path) File.Delete(path);
+        if (_options.ControlSocket is { } path)
+            File.Delete(path);
         _tcp.Dispose();
         _udp.Dispose();
         _http.Dispose();
@@ -156,6 +210,5 @@ public sealed class AgentServer : IAsyncDisposable
 
 public static class AgentVersion
 {
-    public static string Current { get; } =
-        typeof(AgentVersion).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+    public static string Current { get; } = typeof(AgentVersion).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

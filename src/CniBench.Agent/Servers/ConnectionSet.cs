@@ -19,10 +19,20 @@ public sealed class ConnectionSet(int maxConnections)
     /// Accepts connections until cancelled and hands each to <paramref name="serve"/> without waiting
     /// for it; on cancellation closes the listener and every tracked connection.
     /// </summary>
-    public async Task AcceptAsync(Socket listener, Func<Socket, Task> serve, AgentLog log, string name, CancellationToken cancellationToken)
+    public async Task AcceptAsync(
+        Socket listener,
+        Func<Socket, Task> serve,
+        AgentLog log,
+        string name,
+        CancellationToken cancellationToken
+    )
     {
         var rejects = new RateLimitedLog(log);
-        await using var stop = cancellationToken.Register(() => { listener.Dispose(); CloseAll(); });
+        await using var stop = cancellationToken.Register(() =>
+        {
+            listener.Dispose();
+            CloseAll();
+        });
         var backoff = TimeSpan.Zero;
         while (!cancellationToken.IsCancellationRequested)
         {
@@ -39,10 +49,21 @@ public sealed class ConnectionSet(int maxConnections)
             catch (SocketException e)
             {
                 // EMFILE/ENFILE and the like: the pending connection stays queued; try again later, not at once.
-                backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-                rejects.Info($"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms");
-                try { await Task.Delay(backoff, cancellationToken); }
-                catch (OperationCanceledException) { break; }
+                backoff =
+                    backoff == TimeSpan.Zero
+                        ? TimeSpan.FromMilliseconds(10)
+                        : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
+                rejects.Info(
+                    $"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms"
+                );
+                try
+                {
+                    await Task.Delay(backoff, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
                 continue;
             }
             if (_sockets.Count >= maxConnections)
@@ -63,7 +84,8 @@ public sealed class ConnectionSet(int maxConnections)
 
     public void CloseAll()
     {
-        foreach (var socket in _sockets.Keys) socket.Dispose();
+        foreach (var socket in _sockets.Keys)
+            socket.Dispose();
     }
 
     private sealed class Registration(ConnectionSet set, Socket socket) : IDisposable

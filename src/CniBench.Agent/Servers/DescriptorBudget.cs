@@ -13,7 +13,8 @@ public sealed record DescriptorBudget(int Control, int DataPort)
     private const int ControlCeiling = 64;
     private const int DataPortCeiling = 20_000;
 
-    /// <summary>Of the descriptors still free, half at least (up to a full workload's sockets and some) stays in reserve.</summary>
+    /// <summary>Of the descriptors still free, half at least (up to a full workload's sockets and some) stays in
+    /// reserve.</summary>
     public static DescriptorBudget For(long limit, long inUse)
     {
         long free = Math.Max(0, limit - inUse);
@@ -36,7 +37,8 @@ public sealed record DescriptorBudget(int Control, int DataPort)
             if (rlimit.Current < rlimit.Maximum)
             {
                 var raised = rlimit with { Current = rlimit.Maximum };
-                if (SetRLimit(RlimitNofile, in raised) == 0) rlimit = raised;
+                if (SetRLimit(RlimitNofile, in raised) == 0)
+                    rlimit = raised;
             }
             limit = (long)Math.Min(rlimit.Current, int.MaxValue);
         }

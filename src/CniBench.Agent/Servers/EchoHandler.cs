@@ -23,7 +23,9 @@ public sealed class EchoHandler
     public EchoHandler(AgentIdentity identity)
     {
         _name = identity.Name;
-        _identityBody = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(identity, ContractsJson.Default.AgentIdentity) + "\n");
+        _identityBody = Encoding.UTF8.GetBytes(
+            JsonSerializer.Serialize(identity, ContractsJson.Default.AgentIdentity) + "\n"
+        );
     }
 
     public ValueTask<HttpResponse> HandleAsync(HttpRequest request, CancellationToken cancellationToken)
@@ -44,18 +46,34 @@ public sealed class EchoHandler
         var headers = Headers(request.Connection);
         if (size is null)
             return new HttpResponse(200, _identityBody, "application/json", headers);
-        if (!long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) || bytes > Limits.MaxMessageSize)
+        if (
+            !long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes)
+            || bytes > Limits.MaxMessageSize
+        )
             return Text(400, $"size must be 0..{Limits.MaxMessageSize}\n");
-        return new HttpResponse(200, ReadOnlyMemory<byte>.Empty, "application/octet-stream", headers, FillerLength: bytes);
+        return new HttpResponse(
+            200,
+            ReadOnlyMemory<byte>.Empty,
+            "application/octet-stream",
+            headers,
+            FillerLength: bytes
+        );
     }
 
-    /// <summary>The identity headers of a connection's responses: built when its first request comes, then reused.</summary>
+    /// <summary>The identity headers of a connection's responses: built when its first request comes, then
+    /// reused.</summary>
     private KeyValuePair<string, string>[] Headers(HttpConnectionInfo? connection)
     {
-        if (connection?.HandlerState is KeyValuePair<string, string>[] cached) return cached;
+        if (connection?.HandlerState is KeyValuePair<string, string>[] cached)
+            return cached;
         KeyValuePair<string, string>[] headers =
-            [new(EchoHeaders.Backend, _name), new(EchoHeaders.Address, connection?.LocalAddress ?? "?"), new(EchoHeaders.Peer, connection?.RemoteAddress ?? "?")];
-        if (connection is not null) connection.HandlerState = headers;
+        [
+            new(EchoHeaders.Backend, _name),
+            new(EchoHeaders.Address, connection?.LocalAddress ?? "?"),
+            new(EchoHeaders.Peer, connection?.RemoteAddress ?? "?"),
+        ];
+        if (connection is not null)
+            connection.HandlerState = headers;
         return headers;
     }
 

@@ -15,11 +15,14 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
 {
     private const int ChunkSize = 256 * 1024;
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
-    /// <summary>A data connection that neither sends nor reads for this long is gone (a benchmark never pauses that long).</summary>
+
+    /// <summary>A data connection that neither sends nor reads for this long is gone (a benchmark never pauses that
+    /// long).</summary>
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(120);
     private readonly ConnectionSet _connections = new(maxConnections);
     private readonly RateLimitedLog _rejects = new(log);
     private int _dedicatedThreads;
+
     /// <summary>Made at the first TLS connection: an agent nobody asks for TLS never makes a key.</summary>
     private readonly Lazy<SslServerAuthenticationOptions> _tls = new(TlsSession.CreateServerOptions);
 
@@ -28,7 +31,13 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     public Task RunAsync(CancellationToken cancellationToken)
     {
         DeferAcceptUntilData(listener);
-        return _connections.AcceptAsync(listener, socket => HandleAsync(socket, cancellationToken), log, "tcp", cancellationToken);
+        return _connections.AcceptAsync(
+            listener,
+            socket => HandleAsync(socket, cancellationToken),
+            log,
+            "tcp",
+            cancellationToken
+        );
     }
 
     private async Task HandleAsync(Socket socket, CancellationToken cancellationToken)
@@ -56,7 +65,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 timeout.CancelAfter(HelloTimeout);
-                if (!await ReceiveExactlyAsync(socket, helloBytes, timeout.Token)) return;
+                if (!await ReceiveExactlyAsync(socket, helloBytes, timeout.Token))
+                    return;
             }
             if (!TcpHello.TryRead(helloBytes, out var hello, out var error))
             {
@@ -69,18 +79,36 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 var thread = new Thread(() =>
                 {
                     // Nothing a connection does may end the agent: an exception escaping a thread kills the process.
-                    try { ServeBlocking(socket, hello); }
-                    catch (Exception e) { _rejects.Info($"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}"); }
-                    finally { Interlocked.Decrement(ref _dedicatedThreads); registration.Dispose(); }
-                }) { IsBackground = true, Name = "tcp-conn" };
+                    try
+                    {
+                        ServeBlocking(socket, hello);
+                    }
+                    catch (Exception e)
+                    {
+                        _rejects.Info(
+                            $"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}"
+                        );
+                    }
+                    finally
+                    {
+                        Interlocked.Decrement(ref _dedicatedThreads);
+                        registration.Dispose();
+                    }
+                })
+                {
+                    IsBackground = true,
+                    Name = "tcp-conn",
+                };
                 thread.Start();
                 return;
             }
-            if (!hello.ShortLived) Interlocked.Decrement(ref _dedicatedThreads);
+            if (!hello.ShortLived)
+                Interlocked.Decrement(ref _dedicatedThreads);
             await using var stream = new NetworkStream(socket, ownsSocket: false);
             await ServeAsync(stream, hello, cancellationToken);
         }
-        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
+        catch (Exception e)
+            when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
         {
             // Peer closed, reset or shutdown: the normal ends of a data connection.
         }
@@ -91,16 +119,19 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         }
         finally
         {
-            if (!handedOff) registration.Dispose();
+            if (!handedOff)
+                registration.Dispose();
         }
     }
 
-    /// <summary>The first byte without taking it (-1 at a close): a TLS handshake record or the hello's magic.</summary>
+    /// <summary>The first byte without taking it (-1 at a close): a TLS handshake record or the hello's
+    /// magic.</summary>
     private static async ValueTask<int> PeekFirstByteAsync(Socket socket, CancellationToken cancellationToken)
     {
         var first = new byte[1];
         // Synchronously when the byte is there (see the hello below for why).
-        if (socket.Available > 0) return socket.Receive(first, 0, 1, SocketFlags.Peek) == 1 ? first[0] : -1;
+        if (socket.Available > 0)
+            return socket.Receive(first, 0, 1, SocketFlags.Peek) == 1 ? first[0] : -1;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(HelloTimeout);
         return await socket.ReceiveAsync(first, SocketFlags.Peek, timeout.Token) == 1 ? first[0] : -1;
@@ -126,17 +157,29 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
 
     private static string Describe(Socket socket)
     {
-        try { return socket.RemoteEndPoint?.ToString() ?? "?"; }
-        catch (ObjectDisposedException) { return "?"; }
-    }
-
-    /// <summary>Linux TCP_DEFER_ACCEPT: accept() returns once the client's first bytes (the hello) have arrived.</summary>
-    private static void DeferAcceptUntilData(Socket listener)
-    {
-        const int IpProtoTcp = 6, TcpDeferAccept = 9;
         try
         {
-            listener.SetRawSocketOption(IpProtoTcp, TcpDeferAccept, BitConverter.GetBytes((int)HelloTimeout.TotalSeconds));
+            return socket.RemoteEndPoint?.ToString() ?? "?";
+        }
+        catch (ObjectDisposedException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>Linux TCP_DEFER_ACCEPT: accept() returns once the client's first bytes (the hello) have
+    /// arrived.</summary>
+    private static void DeferAcceptUntilData(Socket listener)
+    {
+        const int IpProtoTcp = 6,
+            TcpDeferAccept = 9;
+        try
+        {
+            listener.SetRawSocketOption(
+                IpProtoTcp,
+                TcpDeferAccept,
+                BitConverter.GetBytes((int)HelloTimeout.TotalSeconds)
+            );
         }
         catch (SocketException)
         {
@@ -156,15 +199,15 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                     break;
                 case TcpMode.Source:
                     var chunk = buffer.AsSpan(0, Math.Min(buffer.Length, hello.ResponseSize));
-                    while (true) socket.Send(chunk);
+                    while (true)
+                        socket.Send(chunk);
                 case TcpMode.RequestResponse:
-                    while (SocketCounts.ReceiveExactly(socket, buffer, hello.RequestSize)) SocketCounts.SendCount(socket, buffer, hello.ResponseSize);
+                    while (SocketCounts.ReceiveExactly(socket, buffer, hello.RequestSize))
+                        SocketCounts.SendCount(socket, buffer, hello.ResponseSize);
                     break;
             }
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
     }
 
     private static async Task ServeAsync(Stream stream, TcpHello hello, CancellationToken cancellationToken)
@@ -177,7 +220,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 break;
             case TcpMode.Source:
                 int chunk = Math.Min(buffer.Length, hello.ResponseSize);
-                while (true) await stream.WriteAsync(buffer.AsMemory(0, chunk), cancellationToken);
+                while (true)
+                    await stream.WriteAsync(buffer.AsMemory(0, chunk), cancellationToken);
             case TcpMode.RequestResponse:
                 while (await ReadCountAsync(stream, buffer, hello.RequestSize, cancellationToken))
                 {
@@ -188,23 +232,34 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         }
     }
 
-    private static async ValueTask<bool> ReadCountAsync(Stream stream, byte[] buffer, int count, CancellationToken cancellationToken)
+    private static async ValueTask<bool> ReadCountAsync(
+        Stream stream,
+        byte[] buffer,
+        int count,
+        CancellationToken cancellationToken
+    )
     {
         while (count > 0)
         {
             int n = await stream.ReadAsync(buffer.AsMemory(0, Math.Min(count, buffer.Length)), cancellationToken);
-            if (n == 0) return false;
+            if (n == 0)
+                return false;
             count -= n;
         }
         return true;
     }
 
-    private static async ValueTask<bool> ReceiveExactlyAsync(Socket socket, Memory<byte> destination, CancellationToken cancellationToken)
+    private static async ValueTask<bool> ReceiveExactlyAsync(
+        Socket socket,
+        Memory<byte> destination,
+        CancellationToken cancellationToken
+    )
     {
         while (!destination.IsEmpty)
         {
             int n = await socket.ReceiveAsync(destination, SocketFlags.None, cancellationToken);
-            if (n == 0) return false;
+            if (n == 0)
+                return false;
             destination = destination[n..];
         }
         return true;

@@ -28,9 +28,20 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
         var registration = cancellationToken.Register(socket.Dispose);
         var thread = new Thread(() =>
         {
-            try { ReceiveLoop(); }
-            finally { registration.Dispose(); done.TrySetResult(); }
-        }) { IsBackground = true, Name = "udp-server" };
+            try
+            {
+                ReceiveLoop();
+            }
+            finally
+            {
+                registration.Dispose();
+                done.TrySetResult();
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "udp-server",
+        };
         thread.Start();
         return done.Task;
     }
@@ -47,7 +58,12 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
             {
                 n = socket.ReceiveFrom(buffer, SocketFlags.None, from);
             }
-            catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionRefused or SocketError.MessageSize)
+            catch (SocketException e)
+                when (e.SocketErrorCode
+                        is SocketError.ConnectionReset
+                            or SocketError.ConnectionRefused
+                            or SocketError.MessageSize
+                )
             {
                 continue; // ICMP errors from earlier replies surface here; they concern one peer only.
             }
@@ -71,13 +87,17 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
                         counters.Bytes += n;
                         break;
                     case UdpType.EchoRequest:
-                        // Never more than was received: a datagram with a forged source cannot turn this agent into an amplifier.
+                        // Never more than was received: a datagram with a forged source cannot turn this agent into an
+                        // amplifier.
                         int size = Math.Clamp(header.ReplySize, UdpHeader.Size, n);
                         (header with { Type = UdpType.EchoReply }).Write(reply);
                         socket.SendTo(reply.AsSpan(0, size), SocketFlags.None, from);
                         break;
                     case UdpType.StatsRequest when n < UdpHeader.StatsReplySize:
-                        _rejects.Info($"udp: dropped a {n}-byte stats request from {Describe(from)}: it must be as large as its {UdpHeader.StatsReplySize}-byte answer");
+                        _rejects.Info(
+                            $"udp: dropped a {n}-byte stats request from {Describe(from)}: it must be as large as "
+                                + $"its {UdpHeader.StatsReplySize}-byte answer"
+                        );
                         break;
                     case UdpType.StatsRequest:
                         _sessions.TryGetValue(header.Session, out var stats);
@@ -87,7 +107,10 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
                         socket.SendTo(reply.AsSpan(0, UdpHeader.StatsReplySize), SocketFlags.None, from);
                         break;
                     default:
-                        _rejects.Info($"udp: dropped a {header.Type} datagram from {Describe(from)}: servers do not accept replies");
+                        _rejects.Info(
+                            $"udp: dropped a {header.Type} datagram from {Describe(from)}: servers do not accept "
+                                + $"replies"
+                        );
                         break;
                 }
             }
@@ -100,8 +123,10 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
 
     private SessionCounters Session(ulong id)
     {
-        if (_sessions.TryGetValue(id, out var counters)) return counters;
-        if (_sessions.Count >= maxSessions) _sessions.Remove(_sessionOrder.Dequeue());
+        if (_sessions.TryGetValue(id, out var counters))
+            return counters;
+        if (_sessions.Count >= maxSessions)
+            _sessions.Remove(_sessionOrder.Dequeue());
         counters = new SessionCounters();
         _sessions[id] = counters;
         _sessionOrder.Enqueue(id);
@@ -112,7 +137,10 @@ public sealed class UdpDataServer(Socket socket, AgentLog log, int maxSessions =
     {
         try
         {
-            var template = socket.AddressFamily == AddressFamily.InterNetworkV6 ? new IPEndPoint(IPAddress.IPv6Any, 0) : new IPEndPoint(IPAddress.Any, 0);
+            var template =
+                socket.AddressFamily == AddressFamily.InterNetworkV6
+                    ? new IPEndPoint(IPAddress.IPv6Any, 0)
+                    : new IPEndPoint(IPAddress.Any, 0);
             return template.Create(address).ToString() ?? "?";
         }
         catch (Exception)

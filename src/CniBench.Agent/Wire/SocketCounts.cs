@@ -2,7 +2,8 @@ using System.Net.Sockets;
 
 namespace CniBench.Agent.Wire;
 
-/// <summary>Blocking sends and receives of a byte count through a smaller buffer: both ends of a request/response connection.</summary>
+/// <summary>Blocking sends and receives of a byte count through a smaller buffer: both ends of a request/response
+/// connection.</summary>
 public static class SocketCounts
 {
     /// <summary>Reads exactly count bytes (discarding them through buffer); false on a clean end of stream.</summary>
@@ -11,7 +12,8 @@ public static class SocketCounts
         while (count > 0)
         {
             int n = socket.Receive(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
-            if (n == 0) return false;
+            if (n == 0)
+                return false;
             count -= n;
         }
         return true;
@@ -19,6 +21,7 @@ public static class SocketCounts
 
     public static void SendCount(Socket socket, byte[] buffer, int count)
     {
-        while (count > 0) count -= socket.Send(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
+        while (count > 0)
+            count -= socket.Send(buffer, 0, Math.Min(count, buffer.Length), SocketFlags.None);
     }
 }

@@ -4,11 +4,17 @@ using CniBench.Contracts.Workloads;
 
 namespace CniBench.Agent.Wire;
 
-public enum TcpMode : byte { Sink = 1, Source = 2, RequestResponse = 3 }
+public enum TcpMode : byte
+{
+    Sink = 1,
+    Source = 2,
+    RequestResponse = 3,
+}
 
 /// <summary>
 /// The first 16 bytes of every data connection: which workload it serves, so that one TCP port
-/// answers them all. Layout (little-endian): "CNB1", mode u8, flags u8, reserved u16, request size u32, response size u32.
+/// answers them all. Layout (little-endian): "CNB1", mode u8, flags u8, reserved u16, request size u32, response size
+/// u32.
 /// </summary>
 public readonly record struct TcpHello(TcpMode Mode, bool ShortLived, int RequestSize, int ResponseSize)
 {
@@ -51,9 +57,16 @@ public readonly record struct TcpHello(TcpMode Mode, bool ShortLived, int Reques
         // Every size is checked in every mode, used or not: a server sizes its buffer from both.
         int minRequest = mode == TcpMode.RequestResponse ? 1 : 0;
         int minResponse = mode is TcpMode.RequestResponse or TcpMode.Source ? 1 : 0;
-        if (request < minRequest || request > Limits.MaxMessageSize || response < minResponse || response > Limits.MaxMessageSize)
+        if (
+            request < minRequest
+            || request > Limits.MaxMessageSize
+            || response < minResponse
+            || response > Limits.MaxMessageSize
+        )
         {
-            error = $"sizes out of range (request {request}, response {response}; allowed {minRequest}..{Limits.MaxMessageSize} and {minResponse}..{Limits.MaxMessageSize} in mode {mode})";
+            error =
+                $"sizes out of range (request {request}, response {response}; allowed "
+                + $"{minRequest}..{Limits.MaxMessageSize} and {minResponse}..{Limits.MaxMessageSize} in mode {mode})";
             return false;
         }
         hello = new TcpHello(mode, (source[5] & ShortLivedFlag) != 0, request, response);

@@ -14,7 +14,8 @@ namespace CniBench.Agent.Wire;
 /// </summary>
 public static class TlsSession
 {
-    /// <summary>TLS record type 22: the first byte a TLS client sends. A plain connection starts with the hello's 'C'.</summary>
+    /// <summary>TLS record type 22: the first byte a TLS client sends. A plain connection starts with the hello's
+    /// 'C'.</summary>
     public const byte HandshakeRecord = 22;
 
     private const string ServerName = "cnibench-agent";
@@ -24,12 +25,18 @@ public static class TlsSession
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest("CN=" + ServerName, key, HashAlgorithmName.SHA256);
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(
+            new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true)
+        );
         var now = DateTimeOffset.UtcNow;
         var certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(1));
         return new SslServerAuthenticationOptions
         {
-            ServerCertificateContext = SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true),
+            ServerCertificateContext = SslStreamCertificateContext.Create(
+                certificate,
+                additionalCertificates: null,
+                offline: true
+            ),
             EnabledSslProtocols = SslProtocols.Tls13,
             AllowTlsResume = false,
         };
@@ -44,20 +51,23 @@ public static class TlsSession
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
         try
         {
-            tls.AuthenticateAsClient(new SslClientAuthenticationOptions
-            {
-                TargetHost = ServerName,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                // The chain is built even when the callback accepts it: keep that offline and quick.
-                CertificateChainPolicy = new X509ChainPolicy
+            tls.AuthenticateAsClient(
+                new SslClientAuthenticationOptions
                 {
-                    RevocationMode = X509RevocationMode.NoCheck,
-                    DisableCertificateDownloads = true,
-                },
-#pragma warning disable CA5359 // See above: an ephemeral certificate of an agent this run started; nothing to validate it against.
-                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+                    TargetHost = ServerName,
+                    EnabledSslProtocols = SslProtocols.Tls13,
+                    // The chain is built even when the callback accepts it: keep that offline and quick.
+                    CertificateChainPolicy = new X509ChainPolicy
+                    {
+                        RevocationMode = X509RevocationMode.NoCheck,
+                        DisableCertificateDownloads = true,
+                    },
+                    // See above: an ephemeral certificate of an agent this run started; nothing to validate it against.
+#pragma warning disable CA5359
+                    RemoteCertificateValidationCallback = (_, _, _, _) => true,
 #pragma warning restore CA5359
-            });
+                }
+            );
             return tls;
         }
         catch
@@ -73,7 +83,8 @@ public static class TlsSession
         while (count > 0)
         {
             int n = stream.Read(buffer, 0, Math.Min(count, buffer.Length));
-            if (n == 0) return false;
+            if (n == 0)
+                return false;
             count -= n;
         }
         return true;
@@ -81,6 +92,7 @@ public static class TlsSession
 
     public static void WriteCount(Stream stream, byte[] buffer, int count)
     {
-        for (int left = count; left > 0; left -= Math.Min(left, buffer.Length)) stream.Write(buffer, 0, Math.Min(left, buffer.Length));
+        for (int left = count; left > 0; left -= Math.Min(left, buffer.Length))
+            stream.Write(buffer, 0, Math.Min(left, buffer.Length));
     }
 }

@@ -3,7 +3,14 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Agent.Wire;
 
-public enum UdpType : byte { Data = 1, EchoRequest = 2, EchoReply = 3, StatsRequest = 4, StatsReply = 5 }
+public enum UdpType : byte
+{
+    Data = 1,
+    EchoRequest = 2,
+    EchoReply = 3,
+    StatsRequest = 4,
+    StatsReply = 5,
+}
 
 /// <summary>
 /// The 24-byte header of every datagram: "CNU1", type u8, reply size u24 (echo requests), session u64, sequence u64.
@@ -28,11 +35,18 @@ public readonly record struct UdpHeader(UdpType Type, int ReplySize, ulong Sessi
     public static bool TryRead(ReadOnlySpan<byte> source, out UdpHeader header)
     {
         header = default;
-        if (source.Length < Size || !source[..4].SequenceEqual(ControlProtocol.UdpMagic)) return false;
+        if (source.Length < Size || !source[..4].SequenceEqual(ControlProtocol.UdpMagic))
+            return false;
         var type = (UdpType)source[4];
-        if (type is < UdpType.Data or > UdpType.StatsReply) return false;
+        if (type is < UdpType.Data or > UdpType.StatsReply)
+            return false;
         int replySize = source[5] | source[6] << 8 | source[7] << 16;
-        header = new UdpHeader(type, replySize, BinaryPrimitives.ReadUInt64LittleEndian(source[8..]), BinaryPrimitives.ReadUInt64LittleEndian(source[16..]));
+        header = new UdpHeader(
+            type,
+            replySize,
+            BinaryPrimitives.ReadUInt64LittleEndian(source[8..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(source[16..])
+        );
         return true;
     }
 

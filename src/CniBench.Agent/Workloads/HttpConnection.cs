@@ -17,14 +17,21 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
     private static readonly byte[] AddressHeaderName = Encoding.ASCII.GetBytes(EchoHeaders.Address);
     private static readonly byte[] PeerHeaderName = Encoding.ASCII.GetBytes(EchoHeaders.Peer);
     private readonly byte[] _buffer = new byte[MaxHeaderBytes];
-    private readonly RepeatedString _backend = new(), _address = new(), _peer = new();
+    private readonly RepeatedString _backend = new(),
+        _address = new(),
+        _peer = new();
     private Socket? _socket;
-    private int _start, _end;
+    private int _start,
+        _end;
 
     /// <summary>Status and what the echo server said of itself: name, the address reached, the source it saw.</summary>
     public readonly record struct Response(int Status, string? Backend, string? Address = null, string? Peer = null);
 
-    public async ValueTask<Response> ExchangeAsync(ReadOnlyMemory<byte> request, long deadline, CancellationToken cancellationToken)
+    public async ValueTask<Response> ExchangeAsync(
+        ReadOnlyMemory<byte> request,
+        long deadline,
+        CancellationToken cancellationToken
+    )
     {
         if (_socket is null)
         {
@@ -40,7 +47,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         var socket = _socket;
         try
         {
-            for (var rest = request; !rest.IsEmpty;)
+            for (var rest = request; !rest.IsEmpty; )
                 rest = rest[await socket.SendAsync(rest, SocketFlags.None, cancellationToken)..];
 
             int headerEnd;
@@ -52,12 +59,14 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             long remaining = contentLength;
             while (remaining > 0)
             {
-                if (_end == _start) await FillAsync(socket, cancellationToken);
+                if (_end == _start)
+                    await FillAsync(socket, cancellationToken);
                 int take = (int)Math.Min(remaining, _end - _start);
                 _start += take;
                 remaining -= take;
             }
-            if (close) Reset();
+            if (close)
+                Reset();
             return response;
         }
         catch
@@ -75,30 +84,41 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             _end -= _start;
             _start = 0;
         }
-        if (_end == _buffer.Length) throw new InvalidDataException($"response header exceeds {MaxHeaderBytes} bytes");
+        if (_end == _buffer.Length)
+            throw new InvalidDataException($"response header exceeds {MaxHeaderBytes} bytes");
         int n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
-        if (n == 0) throw new EndOfStreamException("server closed the connection");
+        if (n == 0)
+            throw new EndOfStreamException("server closed the connection");
         _end += n;
     }
 
     private (Response Response, long ContentLength, bool Close) ParseHead(ReadOnlySpan<byte> head)
     {
         // "HTTP/1.1 200 OK"
-        if (head.Length < 12 || !head.StartsWith("HTTP/1."u8) || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _))
+        if (
+            head.Length < 12
+            || !head.StartsWith("HTTP/1."u8)
+            || !Utf8Parser.TryParse(head.Slice(9, 3), out int status, out _)
+        )
             throw new InvalidDataException("malformed status line");
         long contentLength = -1;
-        string? backend = null, address = null, peer = null;
+        string? backend = null,
+            address = null,
+            peer = null;
         bool close = false;
         while (true)
         {
             int lineEnd = head.IndexOf("\r\n"u8);
-            if (lineEnd < 0) break;
+            if (lineEnd < 0)
+                break;
             head = head[(lineEnd + 2)..];
             var line = head;
             int next = line.IndexOf("\r\n"u8);
-            if (next >= 0) line = line[..next];
+            if (next >= 0)
+                line = line[..next];
             int colon = line.IndexOf((byte)':');
-            if (colon <= 0) continue;
+            if (colon <= 0)
+                continue;
             var name = line[..colon];
             var value = line[(colon + 1)..].Trim((byte)' ');
             if (Ascii.EqualsIgnoreCase(name, "Content-Length"u8))
@@ -123,11 +143,13 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
                 close = true;
             }
         }
-        if (contentLength < 0) throw new InvalidDataException("response without Content-Length");
+        if (contentLength < 0)
+            throw new InvalidDataException("response without Content-Length");
         return (new Response(status, backend, address, peer), contentLength, close);
     }
 
-    /// <summary>A header value that rarely changes between responses: the last string is reused instead of allocating one.</summary>
+    /// <summary>A header value that rarely changes between responses: the last string is reused instead of allocating
+    /// one.</summary>
     private sealed class RepeatedString
     {
         private byte[] _bytes = [];

@@ -17,16 +17,28 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
     public static readonly TimeSpan DropAfter = TimeSpan.FromMilliseconds(10);
     private OpenModelSchedule? _schedule;
 
-    public static byte[] BuildRequest(WorkloadSpec spec) => Encoding.ASCII.GetBytes(
-        $"GET /echo?size={spec.ResponseSize} HTTP/1.1\r\nHost: {spec.Target}\r\n{(spec.KeepAlive ? "" : "Connection: close\r\n")}\r\n");
+    public static byte[] BuildRequest(WorkloadSpec spec) =>
+        Encoding.ASCII.GetBytes(
+            $"GET /echo?size={spec.ResponseSize} HTTP/1.1\r\nHost: "
+                + $"{spec.Target}\r\n{(spec.KeepAlive ? "" : "Connection: close\r\n")}\r\n"
+        );
 
     public Task RunAsync(WorkloadContext context) =>
         context.Spec.HttpModel == HttpModel.Closed ? RunClosedAsync(context) : RunOpenAsync(context);
 
     public Task<WorkloadExtras> CompleteAsync(WorkloadContext context, CancellationToken cancellationToken) =>
-        Task.FromResult(_schedule is null
-            ? new WorkloadExtras()
-            : new WorkloadExtras(OpenModel: new OpenModelTotals(_schedule.Scheduled, _schedule.Sent, _schedule.Late, _schedule.Dropped)));
+        Task.FromResult(
+            _schedule is null
+                ? new WorkloadExtras()
+                : new WorkloadExtras(
+                    OpenModel: new OpenModelTotals(
+                        _schedule.Scheduled,
+                        _schedule.Sent,
+                        _schedule.Late,
+                        _schedule.Dropped
+                    )
+                )
+        );
 
     private sealed class User(HttpConnection connection, WorkerStats stats, OperationWatchdog.Slot slot)
     {
@@ -54,8 +66,10 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 if (measuring)
                 {
                     user.Stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
-                    if (response.Backend is not null) user.Stats.RecordBackend(response.Backend, context.BackendWindow);
-                    if (response.Peer is not null) user.Stats.RecordSource(response.Peer);
+                    if (response.Backend is not null)
+                        user.Stats.RecordBackend(response.Backend, context.BackendWindow);
+                    if (response.Peer is not null)
+                        user.Stats.RecordSource(response.Peer);
                 }
             }
             else
@@ -63,12 +77,14 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 user.Stats.RecordError($"http-{response.Status}", $"HTTP status {response.Status}", measuring);
             }
         }
-        catch (Exception) when (context.IsStopping)
-        {
-        }
+        catch (Exception) when (context.IsStopping) { }
         catch (Exception e)
         {
-            user.Stats.RecordError(SocketErrors.Classify(e, user.Slot.TakeFired()), SocketErrors.Describe(e), context.Measuring);
+            user.Stats.RecordError(
+                SocketErrors.Classify(e, user.Slot.TakeFired()),
+                SocketErrors.Describe(e),
+                context.Measuring
+            );
             await Task.Delay(10);
         }
         finally
@@ -80,12 +96,17 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
     private Task RunClosedAsync(WorkloadContext context)
     {
         var request = BuildRequest(context.Spec);
-        var users = Enumerable.Range(0, context.Spec.Parallel).Select(_ => Task.Run(async () =>
-        {
-            var user = NewUser(context);
-            using var _ = user.Connection;
-            while (!context.IsStopping) await ExchangeOnceAsync(user, request, context);
-        }));
+        var users = Enumerable
+            .Range(0, context.Spec.Parallel)
+            .Select(_ =>
+                Task.Run(async () =>
+                {
+                    var user = NewUser(context);
+                    using var _ = user.Connection;
+                    while (!context.IsStopping)
+                        await ExchangeOnceAsync(user, request, context);
+                })
+            );
         return Task.WhenAll(users);
     }
 
@@ -96,13 +117,19 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
         var all = idle.ToArray();
         var inFlight = new ConcurrentDictionary<Task, byte>();
         long frequency = Stopwatch.Frequency;
-        var schedule = new OpenModelSchedule(context.Spec.Rate, Stopwatch.GetTimestamp(), frequency,
-            (long)(LateTolerance.TotalSeconds * frequency), (long)(DropAfter.TotalSeconds * frequency));
+        var schedule = new OpenModelSchedule(
+            context.Spec.Rate,
+            Stopwatch.GetTimestamp(),
+            frequency,
+            (long)(LateTolerance.TotalSeconds * frequency),
+            (long)(DropAfter.TotalSeconds * frequency)
+        );
         _schedule = schedule;
 
         bool TryDispatch()
         {
-            if (!idle.TryPop(out var user)) return false;
+            if (!idle.TryPop(out var user))
+                return false;
             var task = Task.Run(async () =>
             {
                 await ExchangeOnceAsync(user, request, context);
@@ -123,14 +150,16 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                     schedule.Advance(Stopwatch.GetTimestamp(), TryDispatch, context.Measuring);
                     long wait = schedule.NextSlotTimestamp - Stopwatch.GetTimestamp();
                     // Waits round down to whole milliseconds; a zero wait would spin a core.
-                    if (wait > 0) context.Stopping.WaitHandle.WaitOne(Math.Max(1, (int)(wait * 1000 / frequency)));
+                    if (wait > 0)
+                        context.Stopping.WaitHandle.WaitOne(Math.Max(1, (int)(wait * 1000 / frequency)));
                 }
             });
             await Task.WhenAll(inFlight.Keys);
         }
         finally
         {
-            foreach (var user in all) user.Connection.Dispose();
+            foreach (var user in all)
+                user.Connection.Dispose();
         }
     }
 }

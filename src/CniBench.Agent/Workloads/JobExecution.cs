@@ -15,11 +15,19 @@ public static class JobExecution
     private static readonly TimeSpan SampleInterval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(5);
 
-    /// <param name="finishEarly">Ends the measured window now (the controller has seen what it needed): the result covers what ran.</param>
-    public static async Task<JobResult> RunAsync(JobSpec job, long startAtUnixMs, Action onStarted, Action<Sample> onSample, CancellationToken cancellationToken, CancellationToken finishEarly = default)
+    /// <param name="finishEarly">Ends the measured window now (the controller has seen what it needed): the result
+    /// covers what ran.</param>
+    public static async Task<JobResult> RunAsync(
+        JobSpec job,
+        long startAtUnixMs,
+        Action onStarted,
+        Action<Sample> onSample,
+        CancellationToken cancellationToken,
+        CancellationToken finishEarly = default
+    )
     {
         // Timers can fire a little early against the wall clock: wait until the instant has really come.
-        for (long waitMs; (waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) > 0;)
+        for (long waitMs; (waitMs = startAtUnixMs - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) > 0; )
             await Task.Delay(TimeSpan.FromMilliseconds(waitMs), cancellationToken);
         onStarted();
 
@@ -37,11 +45,21 @@ public static class JobExecution
         {
             // Sample on a thread of its own: the phase switches and window edges must not wait for a
             // thread pool (or a caller's synchronization context) that a saturating workload starves.
-            await WorkerThreads.Run(1, "sampler", _ => SampleWindow(warmup, duration, context, sampler, clock, run, sample =>
-            {
-                samples.Add(sample);
-                onSample(sample);
-            }, cancellationToken, finishEarly));
+            await WorkerThreads.Run(1, "sampler", _ => SampleWindow(
+                    warmup,
+                    duration,
+                    context,
+                    sampler,
+                    clock,
+                    run,
+                    sample =>
+                    {
+                        samples.Add(sample);
+                        onSample(sample);
+                    },
+                    cancellationToken,
+                    finishEarly
+                ));
         }
         finally
         {
@@ -49,7 +67,8 @@ public static class JobExecution
             await Task.WhenAny(run, Task.Delay(StopGrace, CancellationToken.None));
         }
 
-        if (run.IsFaulted) await run;
+        if (run.IsFaulted)
+            await run;
         var extras = await workload.CompleteAsync(context, cancellationToken);
         var result = Fold(samples, context.Workers, extras, startedUnixMs);
         if (result is { Transactions: 0, Bytes: 0, Errors.Count: 0 } && !finishEarly.IsCancellationRequested)
@@ -57,47 +76,88 @@ public static class JobExecution
         return result;
     }
 
-    private static void SampleWindow(TimeSpan warmup, TimeSpan duration, WorkloadContext context, ResourceSampler sampler, Stopwatch clock,
-        Task run, Action<Sample> emit, CancellationToken cancellationToken, CancellationToken finishEarly)
+    private static void SampleWindow(
+        TimeSpan warmup,
+        TimeSpan duration,
+        WorkloadContext context,
+        ResourceSampler sampler,
+        Stopwatch clock,
+        Task run,
+        Action<Sample> emit,
+        CancellationToken cancellationToken,
+        CancellationToken finishEarly
+    )
     {
         var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
         var previousClock = TimeSpan.Zero;
-        WaitHandle[] wakeUps = [cancellationToken.WaitHandle, ((IAsyncResult)run).AsyncWaitHandle, finishEarly.WaitHandle];
+        WaitHandle[] wakeUps =
+        [
+            cancellationToken.WaitHandle,
+            ((IAsyncResult)run).AsyncWaitHandle,
+            finishEarly.WaitHandle,
+        ];
         int index = 0;
         foreach (var (at, phase) in Boundaries(warmup, duration))
         {
             var wait = at - clock.Elapsed;
-            if (wait > TimeSpan.Zero) WaitHandle.WaitAny(wakeUps, wait);
+            if (wait > TimeSpan.Zero)
+                WaitHandle.WaitAny(wakeUps, wait);
             cancellationToken.ThrowIfCancellationRequested();
-            if (run.IsFaulted) run.GetAwaiter().GetResult(); // a workload only ends early by failing: surface it
+            if (run.IsFaulted)
+                run.GetAwaiter().GetResult(); // a workload only ends early by failing: surface it
             bool finishing = finishEarly.IsCancellationRequested;
             // Close the window before reading, so the histograms hold no transaction the counters miss.
-            if (finishing || at == warmup + duration) context.EndMeasuredPhase();
+            if (finishing || at == warmup + duration)
+                context.EndMeasuredPhase();
             var counters = context.ReadCounters();
             var resources = sampler.Read();
-            if (!finishing && phase == Phase.Warmup && at == warmup) context.EnterMeasuredPhase();
+            if (!finishing && phase == Phase.Warmup && at == warmup)
+                context.EnterMeasuredPhase();
             // Rates use the time that really passed, even if this thread woke late.
             var elapsed = clock.Elapsed;
-            emit(new Sample(index++, phase, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), (elapsed - previousClock).TotalSeconds,
-                counters.Bytes - previous.Bytes, counters.Transactions - previous.Transactions, counters.Errors - previous.Errors,
-                resources.HostCpuPercent, resources.ProcessCpuPercent, resources.ProcessMemoryMiB, resources.TcpRetransmits, Sampling.NetStackReader.Read()));
+            emit(
+                new Sample(
+                    index++,
+                    phase,
+                    DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+                    (elapsed - previousClock).TotalSeconds,
+                    counters.Bytes - previous.Bytes,
+                    counters.Transactions - previous.Transactions,
+                    counters.Errors - previous.Errors,
+                    resources.HostCpuPercent,
+                    resources.ProcessCpuPercent,
+                    resources.ProcessMemoryMiB,
+                    resources.TcpRetransmits,
+                    Sampling.NetStackReader.Read()
+                )
+            );
             previous = counters;
             previousClock = elapsed;
-            if (finishing) return;
+            if (finishing)
+                return;
         }
     }
 
-    /// <summary>Sample instants: every second of warm-up, its end, every second of the measured window, its end.</summary>
+    /// <summary>Sample instants: every second of warm-up, its end, every second of the measured window, its
+    /// end.</summary>
     public static IEnumerable<(TimeSpan At, Phase Phase)> Boundaries(TimeSpan warmup, TimeSpan duration)
     {
-        for (var t = SampleInterval; t < warmup; t += SampleInterval) yield return (t, Phase.Warmup);
-        if (warmup > TimeSpan.Zero) yield return (warmup, Phase.Warmup);
+        for (var t = SampleInterval; t < warmup; t += SampleInterval)
+            yield return (t, Phase.Warmup);
+        if (warmup > TimeSpan.Zero)
+            yield return (warmup, Phase.Warmup);
         var end = warmup + duration;
-        for (var t = warmup + SampleInterval; t < end; t += SampleInterval) yield return (t, Phase.Measured);
+        for (var t = warmup + SampleInterval; t < end; t += SampleInterval)
+            yield return (t, Phase.Measured);
         yield return (end, Phase.Measured);
     }
 
-    private static JobResult Fold(List<Sample> samples, IReadOnlyList<WorkerStats> workers, WorkloadExtras extras, long startedUnixMs)
+    private static JobResult Fold(
+        List<Sample> samples,
+        IReadOnlyList<WorkerStats> workers,
+        WorkloadExtras extras,
+        long startedUnixMs
+    )
     {
         var measured = samples.Where(s => s.Phase == Phase.Measured).ToList();
         var latency = LatencyHistogram.Merge(workers.Select(w => w.Latency));
@@ -117,15 +177,21 @@ public static class JobExecution
             workers.Any(w => w.Sources.Count > 0) ? SumByKey(workers.Select(w => w.Sources)) : null,
             extras.Probe,
             windows,
-            extras.Node);
+            extras.Node
+        );
     }
 
     private static IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows(IReadOnlyList<WorkerStats> workers)
     {
         int windows = workers.Select(w => w.BackendWindows.Count).DefaultIfEmpty(0).Max();
-        if (windows == 0) return null;
-        return Enumerable.Range(0, windows)
-            .Select(i => (IReadOnlyDictionary<string, long>)SumByKey(workers.Where(w => w.BackendWindows.Count > i).Select(w => w.BackendWindows[i])))
+        if (windows == 0)
+            return null;
+        return Enumerable
+            .Range(0, windows)
+            .Select(i =>
+                (IReadOnlyDictionary<string, long>)
+                    SumByKey(workers.Where(w => w.BackendWindows.Count > i).Select(w => w.BackendWindows[i]))
+            )
             .ToArray();
     }
 
@@ -133,8 +199,8 @@ public static class JobExecution
     {
         var sum = new Dictionary<string, long>();
         foreach (var d in dictionaries)
-            foreach (var (key, value) in d)
-                sum[key] = sum.GetValueOrDefault(key) + value;
+        foreach (var (key, value) in d)
+            sum[key] = sum.GetValueOrDefault(key) + value;
         return sum;
     }
 }

@@ -1,7 +1,8 @@
 namespace CniBench.Agent.Workloads;
 
 /// <summary>
-/// Sends nothing: the server side of a case runs it so its CPU and memory are sampled in the same window. With processes to watch, also reads their CPU time when the
+/// Sends nothing: the server side of a case runs it so its CPU and memory are sampled in the same window. With
+/// processes to watch, also reads their CPU time when the
 /// measured window opens and when it has closed, and the node's memory then: a node sampler's figures.
 /// </summary>
 public sealed class MonitorWorkload : IWorkload
@@ -27,10 +28,19 @@ public sealed class MonitorWorkload : IWorkload
 
     public Task<WorkloadExtras> CompleteAsync(WorkloadContext context, CancellationToken cancellationToken)
     {
-        if (_before is null || context.Spec.Processes is not { } processes) return Task.FromResult(new WorkloadExtras());
+        if (_before is null || context.Spec.Processes is not { } processes)
+            return Task.FromResult(new WorkloadExtras());
         var after = Contracts.Sampling.ProcessCpu.Read(processes.ToHashSet(StringComparer.Ordinal));
         double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_beforeAt).TotalSeconds;
         var (used, total) = Contracts.Sampling.ProcessCpu.Memory();
-        return Task.FromResult(new WorkloadExtras(Node: new Contracts.Protocol.NodeTotals(Contracts.Sampling.ProcessCpu.Between(_before, after, seconds, processes), used, total)));
+        return Task.FromResult(
+            new WorkloadExtras(
+                Node: new Contracts.Protocol.NodeTotals(
+                    Contracts.Sampling.ProcessCpu.Between(_before, after, seconds, processes),
+                    used,
+                    total
+                )
+            )
+        );
     }
 }

@@ -6,7 +6,13 @@ namespace CniBench.Agent.Workloads;
 /// and a slot more than the drop window behind — the scheduler overslept — is dropped, never sent in a burst.
 /// Pure logic over a timestamp source, so it is tested with a made-up clock.
 /// </summary>
-public sealed class OpenModelSchedule(double ratePerSecond, long startTimestamp, long ticksPerSecond, long lateToleranceTicks, long dropAfterTicks)
+public sealed class OpenModelSchedule(
+    double ratePerSecond,
+    long startTimestamp,
+    long ticksPerSecond,
+    long lateToleranceTicks,
+    long dropAfterTicks
+)
 {
     private readonly double _ticksPerSlot = ticksPerSecond / ratePerSecond;
     private long _nextSlot;
@@ -18,7 +24,8 @@ public sealed class OpenModelSchedule(double ratePerSecond, long startTimestamp,
 
     public long NextSlotTimestamp => startTimestamp + (long)(_nextSlot * _ticksPerSlot);
 
-    /// <summary>Handles every slot due at <paramref name="now"/>; <paramref name="tryDispatch"/> returns false when no user is free.</summary>
+    /// <summary>Handles every slot due at <paramref name="now"/>; <paramref name="tryDispatch"/> returns false when no
+    /// user is free.</summary>
     public void Advance(long now, Func<bool> tryDispatch, bool counting = true)
     {
         while (NextSlotTimestamp <= now)
@@ -26,13 +33,16 @@ public sealed class OpenModelSchedule(double ratePerSecond, long startTimestamp,
             long lateness = now - NextSlotTimestamp;
             _nextSlot++;
             bool sent = lateness <= dropAfterTicks && tryDispatch();
-            if (!counting) continue;
+            if (!counting)
+                continue;
             Scheduled++;
-            if (!sent) Dropped++;
+            if (!sent)
+                Dropped++;
             else
             {
                 Sent++;
-                if (lateness > lateToleranceTicks) Late++;
+                if (lateness > lateToleranceTicks)
+                    Late++;
             }
         }
     }

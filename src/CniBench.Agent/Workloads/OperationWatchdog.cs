@@ -40,7 +40,8 @@ public sealed class OperationWatchdog : IDisposable
     public Slot NewSlot()
     {
         var slot = new Slot();
-        lock (_gate) _slots.Add(slot);
+        lock (_gate)
+            _slots.Add(slot);
         return slot;
     }
 
@@ -53,9 +54,11 @@ public sealed class OperationWatchdog : IDisposable
             {
                 long deadline = Volatile.Read(ref slot.Deadline);
                 var socket = Volatile.Read(ref slot.Socket);
-                if (socket is null || deadline == 0 || now <= deadline) continue;
+                if (socket is null || deadline == 0 || now <= deadline)
+                    continue;
                 // Re-read: the worker may have moved on to a new operation meanwhile.
-                if (Volatile.Read(ref slot.Deadline) != deadline) continue;
+                if (Volatile.Read(ref slot.Deadline) != deadline)
+                    continue;
                 slot.Fired = true;
                 socket.Dispose();
             }
@@ -66,7 +69,8 @@ public sealed class OperationWatchdog : IDisposable
     {
         lock (_gate)
         {
-            foreach (var slot in _slots) Volatile.Read(ref slot.Socket)?.Dispose();
+            foreach (var slot in _slots)
+                Volatile.Read(ref slot.Socket)?.Dispose();
         }
     }
 

@@ -24,30 +24,62 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
         int loops = context.Spec.Parallel;
         long interval = (long)(Stopwatch.Frequency * loops / context.Spec.Rate);
         var clock = new WallClock();
-        return Task.WhenAll(Enumerable.Range(0, loops).Select(loop => Task.Run(async () =>
-        {
-            var slot = context.Watchdog.NewSlot();
-            var stats = context.NewWorker();
-            using var connection = new HttpConnection(server, slot);
-            // Loops are staggered so the probes of all loops are evenly spaced.
-            long next = Stopwatch.GetTimestamp() + interval * loop / loops;
-            while (!context.IsStopping)
-            {
-                long wait = next - Stopwatch.GetTimestamp();
-                if (wait > 0)
-                {
-                    try { await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency), context.Stopping); }
-                    catch (OperationCanceledException) { break; }
-                }
-                long start = Stopwatch.GetTimestamp();
-                // After a stall (a probe that waited for its timeout) the pace resumes; missed slots are not made up in a burst.
-                next = Math.Max(next + interval, start);
-                await ProbeOnceAsync(connection, request, slot, stats, start, clock.UnixMicroseconds(start), context);
-            }
-        })));
+        return Task.WhenAll(
+            Enumerable
+                .Range(0, loops)
+                .Select(loop =>
+                    Task.Run(async () =>
+                    {
+                        var slot = context.Watchdog.NewSlot();
+                        var stats = context.NewWorker();
+                        using var connection = new HttpConnection(server, slot);
+                        // Loops are staggered so the probes of all loops are evenly spaced.
+                        long next = Stopwatch.GetTimestamp() + interval * loop / loops;
+                        while (!context.IsStopping)
+                        {
+                            long wait = next - Stopwatch.GetTimestamp();
+                            if (wait > 0)
+                            {
+                                try
+                                {
+                                    await Task.Delay(
+                                        TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency),
+                                        context.Stopping
+                                    );
+                                }
+                                catch (OperationCanceledException)
+                                {
+                                    break;
+                                }
+                            }
+                            long start = Stopwatch.GetTimestamp();
+                            // After a stall (a probe that waited for its timeout) the pace resumes; missed slots are
+                            // not made up in a burst.
+                            next = Math.Max(next + interval, start);
+                            await ProbeOnceAsync(
+                                connection,
+                                request,
+                                slot,
+                                stats,
+                                start,
+                                clock.UnixMicroseconds(start),
+                                context
+                            );
+                        }
+                    })
+                )
+        );
     }
 
-    private async Task ProbeOnceAsync(HttpConnection connection, byte[] request, OperationWatchdog.Slot slot, WorkerStats stats, long start, long atUs, WorkloadContext context)
+    private async Task ProbeOnceAsync(
+        HttpConnection connection,
+        byte[] request,
+        OperationWatchdog.Slot slot,
+        WorkerStats stats,
+        long start,
+        long atUs,
+        WorkloadContext context
+    )
     {
         try
         {
@@ -56,8 +88,10 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
             if (response.Status is >= 200 and < 300)
             {
                 stats.Transactions++;
-                if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
-                if (response.Peer is not null) stats.RecordSource(response.Peer);
+                if (context.Measuring)
+                    stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
+                if (response.Peer is not null)
+                    stats.RecordSource(response.Peer);
                 Seen(response.Address ?? response.Backend ?? "unknown", atUs);
             }
             else
@@ -66,9 +100,7 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
                 Failed(atUs, $"http-{response.Status}");
             }
         }
-        catch (Exception) when (context.IsStopping)
-        {
-        }
+        catch (Exception) when (context.IsStopping) { }
         catch (Exception e)
         {
             connection.Reset();
@@ -96,8 +128,10 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
     {
         lock (_gate)
         {
-            if (_failures.Count < MaxFailuresListed) _failures.Add(new ProbeFailure(atUs, kind));
-            else _notListed++;
+            if (_failures.Count < MaxFailuresListed)
+                _failures.Add(new ProbeFailure(atUs, kind));
+            else
+                _notListed++;
         }
     }
 
@@ -105,17 +139,26 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
     {
         lock (_gate)
         {
-            return Task.FromResult(new WorkloadExtras(Probe: new ProbeTotals(
-                new Dictionary<string, BackendSeen>(_seen), _failures.OrderBy(f => f.AtUnixUs).ToArray(), _notListed)));
+            return Task.FromResult(
+                new WorkloadExtras(
+                    Probe: new ProbeTotals(
+                        new Dictionary<string, BackendSeen>(_seen),
+                        _failures.OrderBy(f => f.AtUnixUs).ToArray(),
+                        _notListed
+                    )
+                )
+            );
         }
     }
 
-    /// <summary>Wall-clock microseconds from the monotonic clock: read once, then advanced by Stopwatch (no jumps, µs resolution).</summary>
+    /// <summary>Wall-clock microseconds from the monotonic clock: read once, then advanced by Stopwatch (no jumps, µs
+    /// resolution).</summary>
     private sealed class WallClock
     {
         private readonly long _unixUs = UnixClock.NowMicroseconds();
         private readonly long _ticks = Stopwatch.GetTimestamp();
 
-        public long UnixMicroseconds(long timestamp) => _unixUs + (timestamp - _ticks) * 1_000_000 / Stopwatch.Frequency;
+        public long UnixMicroseconds(long timestamp) =>
+            _unixUs + (timestamp - _ticks) * 1_000_000 / Stopwatch.Frequency;
     }
 }

@@ -15,7 +15,8 @@ public static class SocketErrors
 
     public static string Classify(Exception e, bool watchdogFired)
     {
-        if (watchdogFired) return Timeout;
+        if (watchdogFired)
+            return Timeout;
         return e switch
         {
             SocketException s => s.SocketErrorCode switch
@@ -23,7 +24,8 @@ public static class SocketErrors
                 SocketError.ConnectionRefused => Refused,
                 SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.Shutdown => Reset,
                 SocketError.TimedOut or SocketError.WouldBlock => Timeout,
-                SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound => Unreachable,
+                SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostNotFound =>
+                    Unreachable,
                 _ => Other,
             },
             EndOfStreamException => Closed,
@@ -34,9 +36,10 @@ public static class SocketErrors
         };
     }
 
-    public static string Describe(Exception e) => e switch
-    {
-        SocketException s => $"{s.SocketErrorCode}: {s.Message}",
-        _ => e.Message,
-    };
+    public static string Describe(Exception e) =>
+        e switch
+        {
+            SocketException s => $"{s.SocketErrorCode}: {s.Message}",
+            _ => e.Message,
+        };
 }

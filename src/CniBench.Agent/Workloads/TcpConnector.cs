@@ -6,7 +6,8 @@ namespace CniBench.Agent.Workloads;
 
 public static class TcpConnector
 {
-    /// <summary>Blocking connect under the watchdog's deadline, with Nagle off as every request/response tool does.</summary>
+    /// <summary>Blocking connect under the watchdog's deadline, with Nagle off as every request/response tool
+    /// does.</summary>
     public static Socket Connect(IPEndPoint endpoint, WorkloadContext context, OperationWatchdog.Slot slot)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

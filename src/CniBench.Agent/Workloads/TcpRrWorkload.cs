@@ -18,7 +18,12 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
     public Task RunAsync(WorkloadContext context)
     {
         var spec = context.Spec;
-        var hello = new TcpHello(TcpMode.RequestResponse, workload.ConnectionPerTransaction, spec.RequestSize, spec.ResponseSize);
+        var hello = new TcpHello(
+            TcpMode.RequestResponse,
+            workload.ConnectionPerTransaction,
+            spec.RequestSize,
+            spec.ResponseSize
+        );
         // A new connection sends hello and request in one write, so a transaction is one connect plus one round trip.
         var helloAndRequest = new byte[ControlProtocol.TcpHelloSize + spec.RequestSize];
         hello.Write(helloAndRequest);
@@ -30,7 +35,12 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             var slot = context.Watchdog.NewSlot();
             var request = new byte[spec.RequestSize];
             var response = new byte[Math.Min(spec.ResponseSize, 256 * 1024)];
-            WorkerThreads.Loop(context, stats, slot, workload.ConnectionPerTransaction ? ConnectRequestClose : Persistent);
+            WorkerThreads.Loop(
+                context,
+                stats,
+                slot,
+                workload.ConnectionPerTransaction ? ConnectRequestClose : Persistent
+            );
 
             void Persistent()
             {
@@ -78,32 +88,41 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             {
                 stats.Transactions++;
                 stats.Bytes += bytesPerTransaction;
-                if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
+                if (context.Measuring)
+                    stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
             }
         });
     }
 
-    /// <summary>One connection, plain or TLS: blocking calls on the socket itself when plain (the fastest path).</summary>
+    /// <summary>One connection, plain or TLS: blocking calls on the socket itself when plain (the fastest
+    /// path).</summary>
     private sealed class Connection(Socket socket, SslStream? tls) : IDisposable
     {
         /// <summary>Sends the first count bytes of data as they are (the hello, the request).</summary>
         public void Send(byte[] data, int count)
         {
-            if (tls is null) socket.Send(data, 0, count, SocketFlags.None);
-            else tls.Write(data, 0, count);
+            if (tls is null)
+                socket.Send(data, 0, count, SocketFlags.None);
+            else
+                tls.Write(data, 0, count);
         }
 
         /// <summary>Sends count payload bytes through buffer, repeating it when count is larger.</summary>
         public void SendCount(byte[] buffer, int count)
         {
-            if (tls is null) SocketCounts.SendCount(socket, buffer, count);
-            else TlsSession.WriteCount(tls, buffer, count);
+            if (tls is null)
+                SocketCounts.SendCount(socket, buffer, count);
+            else
+                TlsSession.WriteCount(tls, buffer, count);
         }
 
         public void ReceiveCount(byte[] buffer, int count)
         {
-            bool complete = tls is null ? SocketCounts.ReceiveExactly(socket, buffer, count) : TlsSession.ReadCount(tls, buffer, count);
-            if (!complete) throw new EndOfStreamException("server closed the connection mid-transaction");
+            bool complete = tls is null
+                ? SocketCounts.ReceiveExactly(socket, buffer, count)
+                : TlsSession.ReadCount(tls, buffer, count);
+            if (!complete)
+                throw new EndOfStreamException("server closed the connection mid-transaction");
         }
 
         public void Dispose()

@@ -11,7 +11,12 @@ public sealed class TcpStreamWorkload(IPEndPoint server) : IWorkload
     {
         var spec = context.Spec;
         bool send = spec.Direction == StreamDirection.Send;
-        var hello = new TcpHello(send ? TcpMode.Sink : TcpMode.Source, ShortLived: false, 0, spec.MessageSize).ToArray();
+        var hello = new TcpHello(
+            send ? TcpMode.Sink : TcpMode.Source,
+            ShortLived: false,
+            0,
+            spec.MessageSize
+        ).ToArray();
         return WorkerThreads.Run(spec.Parallel, "tcp-stream", _ =>
         {
             var stats = context.NewWorker();
@@ -25,7 +30,8 @@ public sealed class TcpStreamWorkload(IPEndPoint server) : IWorkload
                 {
                     Volatile.Write(ref slot.Deadline, context.DeadlineFromNow());
                     int n = send ? socket.Send(buffer) : socket.Receive(buffer);
-                    if (n == 0) throw new EndOfStreamException("server closed the stream");
+                    if (n == 0)
+                        throw new EndOfStreamException("server closed the stream");
                     stats.Bytes += n;
                 }
             });

@@ -5,7 +5,8 @@ using CniBench.Agent.Wire;
 
 namespace CniBench.Agent.Workloads;
 
-/// <summary>Datagram request/response: one outstanding request per socket; a reply not seen in time counts as a timeout.</summary>
+/// <summary>Datagram request/response: one outstanding request per socket; a reply not seen in time counts as a
+/// timeout.</summary>
 public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
 {
     public Task RunAsync(WorkloadContext context)
@@ -37,11 +38,17 @@ public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
                     {
                         int n = socket.Receive(reply);
                         // Late replies to earlier (timed-out) requests are skipped, not counted.
-                        if (UdpHeader.TryRead(reply.AsSpan(0, n), out var header) && header.Type == UdpType.EchoReply && header.Sequence == sequence) break;
+                        if (
+                            UdpHeader.TryRead(reply.AsSpan(0, n), out var header)
+                            && header.Type == UdpType.EchoReply
+                            && header.Sequence == sequence
+                        )
+                            break;
                     }
                     stats.Transactions++;
                     stats.Bytes += request.Length + spec.ResponseSize;
-                    if (context.Measuring) stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
+                    if (context.Measuring)
+                        stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
                 }
             });
         });

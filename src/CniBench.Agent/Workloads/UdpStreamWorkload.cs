@@ -16,10 +16,12 @@ namespace CniBench.Agent.Workloads;
 public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
 {
     private static readonly TimeSpan MaxBacklog = TimeSpan.FromMilliseconds(10);
-    private readonly ulong _sessionBase = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8)) & ~0xFFFFFUL;
+    private readonly ulong _sessionBase =
+        BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8)) & ~0xFFFFFUL;
     private long _sentMeasured;
 
-    private ulong SessionId(int socketIndex, bool measured) => _sessionBase | ((ulong)socketIndex << 1) | (measured ? 1UL : 0UL);
+    private ulong SessionId(int socketIndex, bool measured) =>
+        _sessionBase | ((ulong)socketIndex << 1) | (measured ? 1UL : 0UL);
 
     public Task RunAsync(WorkloadContext context)
     {
@@ -42,7 +44,8 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
                 ulong sequence = 0;
                 while (!context.IsStopping)
                 {
-                    if (!pacer.MaySend()) continue;
+                    if (!pacer.MaySend())
+                        continue;
                     if (context.Measuring != measured)
                     {
                         measured = !measured;
@@ -52,7 +55,8 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
                     int n = socket.Send(datagram);
                     stats.Bytes += n;
                     stats.Transactions++;
-                    if (measured) sentMeasured++;
+                    if (measured)
+                        sentMeasured++;
                 }
             });
             Interlocked.Add(ref _sentMeasured, sentMeasured);
@@ -74,13 +78,20 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
             ulong session = SessionId(i, measured: true);
             new UdpHeader(UdpType.StatsRequest, 0, session, 0).Write(request);
             long? count = await AskAsync(socket, request, reply, session, cancellationToken);
-            if (count is null) answered = false;
+            if (count is null)
+                answered = false;
             received += count ?? 0;
         }
         return new WorkloadExtras(Udp: new UdpTotals(Interlocked.Read(ref _sentMeasured), received, answered));
     }
 
-    private static async Task<long?> AskAsync(Socket socket, byte[] request, byte[] reply, ulong session, CancellationToken cancellationToken)
+    private static async Task<long?> AskAsync(
+        Socket socket,
+        byte[] request,
+        byte[] reply,
+        ulong session,
+        CancellationToken cancellationToken
+    )
     {
         for (int attempt = 0; attempt < 3; attempt++)
         {
@@ -92,13 +103,16 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
                 while (true)
                 {
                     int n = await socket.ReceiveAsync(reply, SocketFlags.None, timeout.Token);
-                    if (n >= UdpHeader.StatsReplySize && UdpHeader.TryRead(reply.AsSpan(0, n), out var h) && h.Type == UdpType.StatsReply && h.Session == session)
+                    if (
+                        n >= UdpHeader.StatsReplySize
+                        && UdpHeader.TryRead(reply.AsSpan(0, n), out var h)
+                        && h.Type == UdpType.StatsReply
+                        && h.Session == session
+                    )
                         return BinaryPrimitives.ReadInt64LittleEndian(reply.AsSpan(UdpHeader.Size));
                 }
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { }
             catch (SocketException)
             {
                 return null;
@@ -107,7 +121,8 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
         return null;
     }
 
-    /// <summary>Paces sends to a rate in coarse sleeps; a sender more than the backlog behind drops the missed slots.</summary>
+    /// <summary>Paces sends to a rate in coarse sleeps; a sender more than the backlog behind drops the missed
+    /// slots.</summary>
     private sealed class Pacer(double perSecond, TimeSpan maxBacklog)
     {
         private readonly long _start = Stopwatch.GetTimestamp();
@@ -117,14 +132,16 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
 
         public bool MaySend()
         {
-            if (_ticksPerPacket == 0) return true;
+            if (_ticksPerPacket == 0)
+                return true;
             long due = (long)((Stopwatch.GetTimestamp() - _start) / _ticksPerPacket) + 1;
             if (_sent >= due)
             {
                 Thread.Sleep(1);
                 return false;
             }
-            if (due - _sent > _maxBacklogPackets) _sent = due - _maxBacklogPackets;
+            if (due - _sent > _maxBacklogPackets)
+                _sent = due - _maxBacklogPackets;
             _sent++;
             return true;
         }

@@ -20,7 +20,8 @@ public sealed class WorkerStats
     {
         Errors++;
         FirstError ??= message;
-        if (measuring) ErrorsByKind[kind] = ErrorsByKind.GetValueOrDefault(kind) + 1;
+        if (measuring)
+            ErrorsByKind[kind] = ErrorsByKind.GetValueOrDefault(kind) + 1;
     }
 
     /// <summary>Answers per backend in each window of the measured phase; the job's totals are their sum.</summary>
@@ -28,8 +29,13 @@ public sealed class WorkerStats
 
     public void RecordBackend(string backend, int window)
     {
-        while (BackendWindows.Count <= window) BackendWindows.Add(new Dictionary<string, long>());
-        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(BackendWindows[window], backend, out _)++;
+        while (BackendWindows.Count <= window)
+            BackendWindows.Add(new Dictionary<string, long>());
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(
+            BackendWindows[window],
+            backend,
+            out _
+        )++;
     }
 
     /// <summary>The source address a server reported seeing (what SNAT made of ours).</summary>

@@ -1,6 +1,7 @@
 namespace CniBench.Agent.Workloads;
 
-/// <summary>Runs blocking workers on dedicated threads (like netperf processes) and completes when all have exited.</summary>
+/// <summary>Runs blocking workers on dedicated threads (like netperf processes) and completes when all have
+/// exited.</summary>
 public static class WorkerThreads
 {
     public static Task Run(int count, string name, Action<int> body)
@@ -13,9 +14,20 @@ public static class WorkerThreads
             tasks[i] = done.Task;
             new Thread(() =>
             {
-                try { body(index); done.TrySetResult(); }
-                catch (Exception e) { done.TrySetException(e); }
-            }) { IsBackground = true, Name = $"{name}-{index}" }.Start();
+                try
+                {
+                    body(index);
+                    done.TrySetResult();
+                }
+                catch (Exception e)
+                {
+                    done.TrySetException(e);
+                }
+            })
+            {
+                IsBackground = true,
+                Name = $"{name}-{index}",
+            }.Start();
         }
         return Task.WhenAll(tasks);
     }
@@ -32,7 +44,8 @@ public static class WorkerThreads
             {
                 body();
             }
-            catch (Exception e) when (context.IsStopping && e is System.Net.Sockets.SocketException or ObjectDisposedException)
+            catch (Exception e)
+                when (context.IsStopping && e is System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 return;
             }

@@ -18,7 +18,8 @@ public sealed class WorkloadContext : IDisposable
     {
         Spec = spec;
         _phase = (int)initialPhase;
-        if (initialPhase == Phase.Measured) _measuredSince = Stopwatch.GetTimestamp();
+        if (initialPhase == Phase.Measured)
+            _measuredSince = Stopwatch.GetTimestamp();
         Watchdog = new OperationWatchdog(TimeSpan.FromMilliseconds(50));
         TimeoutTicks = spec.TimeoutMs * Stopwatch.Frequency / 1000;
         _stop.Token.Register(Watchdog.CloseAll);
@@ -41,7 +42,8 @@ public sealed class WorkloadContext : IDisposable
             due = _onMeasuring.ToArray();
             _onMeasuring.Clear();
         }
-        foreach (var action in due) action();
+        foreach (var action in due)
+            action();
     }
 
     private readonly List<Action> _onMeasuring = new();
@@ -56,37 +58,51 @@ public sealed class WorkloadContext : IDisposable
         {
             if (!Measuring)
             {
-                if (Volatile.Read(ref _phase) == (int)Phase.Warmup) _onMeasuring.Add(action);
+                if (Volatile.Read(ref _phase) == (int)Phase.Warmup)
+                    _onMeasuring.Add(action);
                 return;
             }
         }
         action();
     }
 
-    /// <summary>Which <see cref="JobResult.BackendWindowSeconds"/>-second window of the measured phase it is now.</summary>
-    public int BackendWindow => (int)((Stopwatch.GetTimestamp() - Volatile.Read(ref _measuredSince)) / (Stopwatch.Frequency * JobResult.BackendWindowSeconds));
+    /// <summary>Which <see cref="JobResult.BackendWindowSeconds"/>-second window of the measured phase it is
+    /// now.</summary>
+    public int BackendWindow =>
+        (int)(
+            (Stopwatch.GetTimestamp() - Volatile.Read(ref _measuredSince))
+            / (Stopwatch.Frequency * JobResult.BackendWindowSeconds)
+        );
 
     /// <summary>After the window: workers keep running until stopped but record nothing more.</summary>
     public void EndMeasuredPhase() => Volatile.Write(ref _phase, WindowClosed);
 
     private const int WindowClosed = -1;
+
     public void Stop() => _stop.Cancel();
 
     public WorkerStats NewWorker()
     {
         var stats = new WorkerStats();
-        lock (_gate) _workers.Add(stats);
+        lock (_gate)
+            _workers.Add(stats);
         return stats;
     }
 
     public IReadOnlyList<WorkerStats> Workers
     {
-        get { lock (_gate) return _workers.ToArray(); }
+        get
+        {
+            lock (_gate)
+                return _workers.ToArray();
+        }
     }
 
     public (long Bytes, long Transactions, long Errors) ReadCounters()
     {
-        long bytes = 0, transactions = 0, errors = 0;
+        long bytes = 0,
+            transactions = 0,
+            errors = 0;
         foreach (var w in Workers)
         {
             bytes += Volatile.Read(ref w.Bytes);
@@ -106,8 +122,12 @@ public sealed class WorkloadContext : IDisposable
 }
 
 /// <summary>Figures a workload adds beyond the common counters.</summary>
-public sealed record WorkloadExtras(Contracts.Protocol.UdpTotals? Udp = null, Contracts.Protocol.OpenModelTotals? OpenModel = null, Contracts.Protocol.ProbeTotals? Probe = null,
-    Contracts.Protocol.NodeTotals? Node = null);
+public sealed record WorkloadExtras(
+    Contracts.Protocol.UdpTotals? Udp = null,
+    Contracts.Protocol.OpenModelTotals? OpenModel = null,
+    Contracts.Protocol.ProbeTotals? Probe = null,
+    Contracts.Protocol.NodeTotals? Node = null
+);
 
 public interface IWorkload
 {

@@ -8,7 +8,8 @@ public static class WorkloadFactory
     public static IWorkload Create(WorkloadSpec spec)
     {
         var workload = WorkloadCatalog.Of(spec.Kind);
-        if (workload.Shape == WorkloadShape.Monitor) return new MonitorWorkload();
+        if (workload.Shape == WorkloadShape.Monitor)
+            return new MonitorWorkload();
         if (!Endpoints.TryParse(spec.Target, out var server))
             throw new ArgumentException($"target '{spec.Target}' is not host:port");
         return (workload.Port, workload.Shape) switch

@@ -9,50 +9,88 @@ namespace CniBench.Cli.Agents;
 /// <summary>The controller's side of the control protocol (docs/protocol.md), over HTTP.</summary>
 public sealed class AgentClient : IDisposable
 {
-    /// <summary>This controller process, to every agent: its jobs are its own, and an agent busy with another's says so.</summary>
-    public static readonly string ControllerId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+    /// <summary>This controller process, to every agent: its jobs are its own, and an agent busy with another's says
+    /// so.</summary>
+    public static readonly string ControllerId = Convert
+        .ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8))
+        .ToLowerInvariant();
 
     private readonly HttpClient _http;
 
-    public AgentClient(Uri baseAddress, string token, TimeSpan? requestTimeout = null, HttpMessageHandler? handler = null)
+    public AgentClient(
+        Uri baseAddress,
+        string token,
+        TimeSpan? requestTimeout = null,
+        HttpMessageHandler? handler = null
+    )
     {
-        _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress, Timeout = requestTimeout ?? TimeSpan.FromSeconds(5) };
-        _http.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, ControlProtocol.Version.ToString(CultureInfo.InvariantCulture));
+        _http = new HttpClient(handler ?? new SocketsHttpHandler(), disposeHandler: true)
+        {
+            BaseAddress = baseAddress,
+            Timeout = requestTimeout ?? TimeSpan.FromSeconds(5),
+        };
+        _http.DefaultRequestHeaders.Add(
+            ControlProtocol.VersionHeader,
+            ControlProtocol.Version.ToString(CultureInfo.InvariantCulture)
+        );
         _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue(ControlProtocol.TokenScheme, token);
         _http.DefaultRequestHeaders.Add(ControlProtocol.ControllerHeader, ControllerId);
     }
 
     public Uri BaseAddress => _http.BaseAddress!;
 
-    /// <summary>A client for an agent whose control API speaks TLS with the certificate <paramref name="pin"/> names, and no other.</summary>
-    public static AgentClient Pinned(Uri baseAddress, string token, CertificatePin pin, TimeSpan? requestTimeout = null) =>
-        new(baseAddress, token, requestTimeout, new SocketsHttpHandler
-        {
-            SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+    /// <summary>A client for an agent whose control API speaks TLS with the certificate <paramref name="pin"/> names,
+    /// and no other.</summary>
+    public static AgentClient Pinned(
+        Uri baseAddress,
+        string token,
+        CertificatePin pin,
+        TimeSpan? requestTimeout = null
+    ) =>
+        new(
+            baseAddress,
+            token,
+            requestTimeout,
+            new SocketsHttpHandler
             {
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => pin.Matches(certificate),
-            },
-        });
+                SslOptions = new System.Net.Security.SslClientAuthenticationOptions
+                {
+                    RemoteCertificateValidationCallback = (_, certificate, _, _) => pin.Matches(certificate),
+                },
+            }
+        );
 
-    /// <summary>A client for an agent whose control API listens on a Unix socket (agents inside lab namespaces).</summary>
+    /// <summary>A client for an agent whose control API listens on a Unix socket (agents inside lab
+    /// namespaces).</summary>
     public static AgentClient ForUnixSocket(string path, string token) =>
-        new(new Uri("http://agent/"), token, handler: new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
+        new(
+            new Uri("http://agent/"),
+            token,
+            handler: new SocketsHttpHandler
             {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
-                try
+                ConnectCallback = async (_, cancellationToken) =>
                 {
-                    await socket.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(path), cancellationToken);
-                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        });
+                    var socket = new System.Net.Sockets.Socket(
+                        System.Net.Sockets.AddressFamily.Unix,
+                        System.Net.Sockets.SocketType.Stream,
+                        System.Net.Sockets.ProtocolType.Unspecified
+                    );
+                    try
+                    {
+                        await socket.ConnectAsync(
+                            new System.Net.Sockets.UnixDomainSocketEndPoint(path),
+                            cancellationToken
+                        );
+                        return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                    }
+                    catch
+                    {
+                        socket.Dispose();
+                        throw;
+                    }
+                },
+            }
+        );
 
     public Task<AgentInfo> InfoAsync(CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, "v1/info", null, ContractsJson.Default.AgentInfo, cancellationToken);
@@ -62,13 +100,31 @@ public sealed class AgentClient : IDisposable
         SendAsync(HttpMethod.Get, "v1/netstack", null, ContractsJson.Default.NetStack, cancellationToken);
 
     public Task<JobStatus> CreateJobAsync(JobSpec spec, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, "v1/jobs", Json(spec, ContractsJson.Default.JobSpec), ContractsJson.Default.JobStatus, cancellationToken);
+        SendAsync(
+            HttpMethod.Post,
+            "v1/jobs",
+            Json(spec, ContractsJson.Default.JobSpec),
+            ContractsJson.Default.JobStatus,
+            cancellationToken
+        );
 
     public Task<JobStatus> StartJobAsync(string id, long startAtUnixMs, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Post, $"v1/jobs/{id}/start", Json(new StartRequest(startAtUnixMs), ContractsJson.Default.StartRequest), ContractsJson.Default.JobStatus, cancellationToken);
+        SendAsync(
+            HttpMethod.Post,
+            $"v1/jobs/{id}/start",
+            Json(new StartRequest(startAtUnixMs), ContractsJson.Default.StartRequest),
+            ContractsJson.Default.JobStatus,
+            cancellationToken
+        );
 
     public Task<JobStatus> PollAsync(string id, int cursor, CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, $"v1/jobs/{id}?cursor={cursor.ToString(CultureInfo.InvariantCulture)}", null, ContractsJson.Default.JobStatus, cancellationToken);
+        SendAsync(
+            HttpMethod.Get,
+            $"v1/jobs/{id}?cursor={cursor.ToString(CultureInfo.InvariantCulture)}",
+            null,
+            ContractsJson.Default.JobStatus,
+            cancellationToken
+        );
 
     /// <summary>Ends a running job's measured window now; the job finishes with what it measured.</summary>
     public Task<JobStatus> FinishJobAsync(string id, CancellationToken cancellationToken) =>
@@ -88,7 +144,13 @@ public sealed class AgentClient : IDisposable
         return content;
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(
+        HttpMethod method,
+        string path,
+        HttpContent? content,
+        JsonTypeInfo<T> type,
+        CancellationToken cancellationToken
+    )
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         using var response = await _http.SendAsync(request, cancellationToken);
@@ -97,23 +159,36 @@ public sealed class AgentClient : IDisposable
             string message;
             try
             {
-                message = (await response.Content.ReadFromJsonAsync(ContractsJson.Default.ErrorResponse, cancellationToken))?.Error ?? response.ReasonPhrase ?? "";
+                message = (
+                    await response.Content.ReadFromJsonAsync(ContractsJson.Default.ErrorResponse, cancellationToken)
+                )?.Error
+                    ?? response.ReasonPhrase
+                    ?? "";
             }
             catch (System.Text.Json.JsonException)
             {
                 message = response.ReasonPhrase ?? "";
             }
-            throw new AgentRequestException((int)response.StatusCode, $"agent at {BaseAddress} refused {method} /{path}: {(int)response.StatusCode} {message}");
+            throw new AgentRequestException(
+                (int)response.StatusCode,
+                $"agent at {BaseAddress} refused {method} /{path}: {(int)response.StatusCode} {message}"
+            );
         }
         try
         {
             return await response.Content.ReadFromJsonAsync(type, cancellationToken)
-                ?? throw new AgentRequestException((int)response.StatusCode, $"agent at {BaseAddress} sent an empty answer to /{path}");
+                ?? throw new AgentRequestException(
+                    (int)response.StatusCode,
+                    $"agent at {BaseAddress} sent an empty answer to /{path}"
+                );
         }
         catch (System.Text.Json.JsonException e)
         {
             // Something in between (a pod proxy whose pod just went) may answer 200 with nothing an agent would send.
-            throw new AgentRequestException((int)response.StatusCode, $"agent at {BaseAddress} sent an unreadable answer to /{path}: {e.Message}");
+            throw new AgentRequestException(
+                (int)response.StatusCode,
+                $"agent at {BaseAddress} sent an unreadable answer to /{path}: {e.Message}"
+            );
         }
     }
 

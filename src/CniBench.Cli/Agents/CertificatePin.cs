@@ -13,9 +13,11 @@ public sealed record CertificatePin(byte[] Sha256)
     public static bool TryParse(string text, out CertificatePin pin)
     {
         var hex = text.Replace(":", "", StringComparison.Ordinal).Trim();
-        if (hex.StartsWith("sha256/", StringComparison.OrdinalIgnoreCase)) hex = hex[7..];
+        if (hex.StartsWith("sha256/", StringComparison.OrdinalIgnoreCase))
+            hex = hex[7..];
         pin = new CertificatePin([]);
-        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit)) return false;
+        if (hex.Length != 64 || !hex.All(char.IsAsciiHexDigit))
+            return false;
         pin = new CertificatePin(Convert.FromHexString(hex));
         return true;
     }
@@ -24,7 +26,8 @@ public sealed record CertificatePin(byte[] Sha256)
         TryParse(text, out var pin) ? pin : throw new FormatException($"'{text}' is not a SHA-256 (64 hex digits)");
 
     public bool Matches(X509Certificate? certificate) =>
-        certificate is not null && CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.GetRawCertData()), Sha256);
+        certificate is not null
+        && CryptographicOperations.FixedTimeEquals(SHA256.HashData(certificate.GetRawCertData()), Sha256);
 
     public override string ToString() => Convert.ToHexString(Sha256).ToLower(CultureInfo.InvariantCulture);
 }

@@ -17,15 +17,21 @@ public static class ClockOffset
     public static long Proven(long offsetUs, long uncertaintyUs) =>
         Math.Abs(offsetUs) <= uncertaintyUs ? 0 : offsetUs - Math.Sign(offsetUs) * uncertaintyUs;
 
-    public static async Task<(long OffsetUs, long UncertaintyUs)> MeasureAsync(AgentClient agent, CancellationToken cancellationToken, int tries = 5)
+    public static async Task<(long OffsetUs, long UncertaintyUs)> MeasureAsync(
+        AgentClient agent,
+        CancellationToken cancellationToken,
+        int tries = 5
+    )
     {
-        long bestRoundTrip = long.MaxValue, offset = 0;
+        long bestRoundTrip = long.MaxValue,
+            offset = 0;
         for (int i = 0; i < tries; i++)
         {
             long sent = UnixClock.NowMicroseconds();
             var reading = await agent.ClockAsync(cancellationToken);
             long received = UnixClock.NowMicroseconds();
-            if (received - sent >= bestRoundTrip) continue;
+            if (received - sent >= bestRoundTrip)
+                continue;
             bestRoundTrip = received - sent;
             offset = reading.UnixUs - (sent + received) / 2;
         }

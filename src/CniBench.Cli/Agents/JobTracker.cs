@@ -28,14 +28,21 @@ public sealed class JobTracker(AgentHandle agent)
     public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) =>
         Status = await agent.Client.StartJobAsync(_id!, startAtUnixMs, cancellationToken);
 
-    public async Task FollowAsync(TimeSpan interval, TimeSpan silenceLimit, Action<Sample> onSample, CancellationToken cancellationToken)
+    public async Task FollowAsync(
+        TimeSpan interval,
+        TimeSpan silenceLimit,
+        Action<Sample> onSample,
+        CancellationToken cancellationToken
+    )
     {
         var lastAnswer = DateTimeOffset.UtcNow;
         // Poll first, then wait: the server's monitor job has usually ended with the client's.
         for (bool first = true; Status!.State is not (JobState.Done or JobState.Failed); first = false)
         {
-            if (!first) await Task.Delay(interval, cancellationToken);
-            if (agent.DeathNotice() is { } death) throw new AgentLostException(death);
+            if (!first)
+                await Task.Delay(interval, cancellationToken);
+            if (agent.DeathNotice() is { } death)
+                throw new AgentLostException(death);
             try
             {
                 var status = await agent.Client.PollAsync(_id!, _samples.Count, cancellationToken);
@@ -47,38 +54,48 @@ public sealed class JobTracker(AgentHandle agent)
                 }
                 Status = status;
             }
-            catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e)
+                when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
                 if (DateTimeOffset.UtcNow - lastAnswer > silenceLimit)
-                    throw new AgentLostException($"{agent.Role} agent stopped answering for {silenceLimit.TotalSeconds:0}s: {e.Message}");
+                    throw new AgentLostException(
+                        $"{agent.Role} agent stopped answering for {silenceLimit.TotalSeconds:0}s: {e.Message}"
+                    );
             }
         }
     }
 
-    /// <summary>Follows the job's one-second samples until one satisfies <paramref name="stop"/>; false if the job ended first.</summary>
+    /// <summary>Follows the job's one-second samples until one satisfies <paramref name="stop"/>; false if the job
+    /// ended first.</summary>
     public async Task<bool> FollowUntilAsync(Func<Sample, bool> stop, CancellationToken cancellationToken)
     {
         using var until = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bool hit = false;
         try
         {
-            await FollowAsync(TimeSpan.FromMilliseconds(100), SilenceLimit, s =>
-            {
-                if (hit || !stop(s)) return;
-                hit = true;
-                until.Cancel();
-            }, until.Token);
+            await FollowAsync(
+                TimeSpan.FromMilliseconds(100),
+                SilenceLimit,
+                s =>
+                {
+                    if (hit || !stop(s))
+                        return;
+                    hit = true;
+                    until.Cancel();
+                },
+                until.Token
+            );
         }
-        catch (OperationCanceledException) when (hit && !cancellationToken.IsCancellationRequested)
-        {
-        }
+        catch (OperationCanceledException) when (hit && !cancellationToken.IsCancellationRequested) { }
         return hit;
     }
 
-    /// <summary>Ends a running job's window now (it is done with what it measured); a job already over is left as it is.</summary>
+    /// <summary>Ends a running job's window now (it is done with what it measured); a job already over is left as it
+    /// is.</summary>
     public async Task FinishAsync(CancellationToken cancellationToken)
     {
-        if (_id is null || Status?.State is JobState.Done or JobState.Failed) return;
+        if (_id is null || Status?.State is JobState.Done or JobState.Failed)
+            return;
         try
         {
             Status = await agent.Client.FinishJobAsync(_id, cancellationToken);
@@ -91,7 +108,8 @@ public sealed class JobTracker(AgentHandle agent)
 
     public async Task CancelQuietlyAsync()
     {
-        if (_id is null || Status?.State is JobState.Done or JobState.Failed || agent.DeathNotice() is not null) return;
+        if (_id is null || Status?.State is JobState.Done or JobState.Failed || agent.DeathNotice() is not null)
+            return;
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));

@@ -9,9 +9,13 @@ public enum IntervalMethod
 {
     /// <summary>Student's t on the values: for metrics that may be negative.</summary>
     StudentT,
-    /// <summary>Student's t on the logarithms, back-transformed: positive metrics, never below zero, wider above than below.</summary>
+
+    /// <summary>Student's t on the logarithms, back-transformed: positive metrics, never below zero, wider above than
+    /// below.</summary>
     LogT,
-    /// <summary>Percentile bootstrap of the mean: non-negative metrics with a zero among the values (no logarithm).</summary>
+
+    /// <summary>Percentile bootstrap of the mean: non-negative metrics with a zero among the values (no
+    /// logarithm).</summary>
     Bootstrap,
 }
 
@@ -33,7 +37,8 @@ public sealed record MetricStatistics(
     double TruncatedMean,
     IReadOnlyList<int> DroppedRepetitions,
     IntervalMethod Method = IntervalMethod.StudentT,
-    IReadOnlyList<double>? Values = null)
+    IReadOnlyList<double>? Values = null
+)
 {
     private const int BootstrapResamples = 4000;
 
@@ -47,33 +52,51 @@ public sealed record MetricStatistics(
 
     public static MetricStatistics Of(IReadOnlyList<(int Repetition, double Value)> samples, bool nonNegative = false)
     {
-        if (samples.Count == 0) throw new ArgumentException("no values", nameof(samples));
+        if (samples.Count == 0)
+            throw new ArgumentException("no values", nameof(samples));
         var values = samples.Select(s => s.Value).ToArray();
         int n = values.Length;
         double mean = values.Mean();
         double stddev = n < 2 ? 0 : values.StandardDeviation();
-        var method = !nonNegative || values.Any(v => v < 0) ? IntervalMethod.StudentT
+        var method =
+            !nonNegative || values.Any(v => v < 0) ? IntervalMethod.StudentT
             : values.All(v => v > 0) ? IntervalMethod.LogT
             : IntervalMethod.Bootstrap;
-        var (low, high) = n < 2 ? (double.NaN, double.NaN) : method switch
-        {
-            IntervalMethod.LogT => LogT(values),
-            IntervalMethod.Bootstrap => Bootstrap(values),
-            _ => StudentTInterval(mean, stddev, n),
-        };
+        var (low, high) =
+            n < 2
+                ? (double.NaN, double.NaN)
+                : method switch
+                {
+                    IntervalMethod.LogT => LogT(values),
+                    IntervalMethod.Bootstrap => Bootstrap(values),
+                    _ => StudentTInterval(mean, stddev, n),
+                };
 
         var dropped = TukeyOutliers(samples);
         var kept = samples.Where(s => !dropped.Contains(s.Repetition)).Select(s => s.Value).ToArray();
-        return new MetricStatistics(n, mean, values.Median(), stddev, values.Min(), values.Max(), low, high,
-            kept.Length > 0 ? kept.Mean() : mean, dropped, method, values);
+        return new MetricStatistics(
+            n,
+            mean,
+            values.Median(),
+            stddev,
+            values.Min(),
+            values.Max(),
+            low,
+            high,
+            kept.Length > 0 ? kept.Mean() : mean,
+            dropped,
+            method,
+            values
+        );
     }
 
-    public static string Describe(IntervalMethod method) => method switch
-    {
-        IntervalMethod.LogT => "Student's t on the logarithms for positive metrics, so never below zero",
-        IntervalMethod.Bootstrap => "a percentile bootstrap of the mean for non-negative metrics with zeros",
-        _ => "Student's t",
-    };
+    public static string Describe(IntervalMethod method) =>
+        method switch
+        {
+            IntervalMethod.LogT => "Student's t on the logarithms for positive metrics, so never below zero",
+            IntervalMethod.Bootstrap => "a percentile bootstrap of the mean for non-negative metrics with zeros",
+            _ => "Student's t",
+        };
 
     private static (double, double) StudentTInterval(double mean, double stddev, int n)
     {
@@ -81,16 +104,19 @@ public sealed record MetricStatistics(
         return (mean - half, mean + half);
     }
 
-    /// <summary>The t interval of the log values, back-transformed: multiplicative, around the geometric mean.</summary>
+    /// <summary>The t interval of the log values, back-transformed: multiplicative, around the geometric
+    /// mean.</summary>
     private static (double, double) LogT(double[] values)
     {
-        if (values.Min() == values.Max()) return (values[0], values[0]); // exactly, not exp(log(x))
+        if (values.Min() == values.Max())
+            return (values[0], values[0]); // exactly, not exp(log(x))
         var logs = values.Select(v => Math.Log(v)).ToArray();
         var (low, high) = StudentTInterval(logs.Mean(), logs.StandardDeviation(), logs.Length);
         return (Math.Exp(low), Math.Exp(high));
     }
 
-    /// <summary>Percentile bootstrap of the mean with a fixed seed, so a report rebuilt from the store shows the same interval.</summary>
+    /// <summary>Percentile bootstrap of the mean with a fixed seed, so a report rebuilt from the store shows the same
+    /// interval.</summary>
     private static (double, double) Bootstrap(double[] values)
     {
         var random = new Random(20261204);
@@ -98,7 +124,8 @@ public sealed record MetricStatistics(
         for (int b = 0; b < means.Length; b++)
         {
             double sum = 0;
-            for (int i = 0; i < values.Length; i++) sum += values[random.Next(values.Length)];
+            for (int i = 0; i < values.Length; i++)
+                sum += values[random.Next(values.Length)];
             means[b] = sum / values.Length;
         }
         Array.Sort(means);
@@ -108,9 +135,15 @@ public sealed record MetricStatistics(
     /// <summary>Repetitions outside Q1 − 1.5·IQR … Q3 + 1.5·IQR; quartiles need at least four values.</summary>
     private static int[] TukeyOutliers(IReadOnlyList<(int Repetition, double Value)> samples)
     {
-        if (samples.Count < 4) return [];
+        if (samples.Count < 4)
+            return [];
         var values = samples.Select(s => s.Value).ToArray();
-        double q1 = values.LowerQuartile(), q3 = values.UpperQuartile(), iqr = q3 - q1;
-        return samples.Where(s => s.Value < q1 - 1.5 * iqr || s.Value > q3 + 1.5 * iqr).Select(s => s.Repetition).ToArray();
+        double q1 = values.LowerQuartile(),
+            q3 = values.UpperQuartile(),
+            iqr = q3 - q1;
+        return samples
+            .Where(s => s.Value < q1 - 1.5 * iqr || s.Value > q3 + 1.5 * iqr)
+            .Select(s => s.Repetition)
+            .ToArray();
     }
 }

@@ -11,7 +11,13 @@ public sealed record Chart(string Id, string Title, string Svg);
 public static class ReportCharts
 {
     private const int MaxSeries = 8;
-    private static readonly string[] BarMetrics = [Metrics.ThroughputGbps, Metrics.TransactionsPerSecond, Metrics.HostCpuPerGbps, Metrics.HostCpuPer100kTps];
+    private static readonly string[] BarMetrics =
+    [
+        Metrics.ThroughputGbps,
+        Metrics.TransactionsPerSecond,
+        Metrics.HostCpuPerGbps,
+        Metrics.HostCpuPer100kTps,
+    ];
 
     /// <summary>Bars per case and configuration with 95% CI error bars, as in the Cilium guide's figures.</summary>
     public static IReadOnlyList<Chart> Summary(IReadOnlyList<CaseSummary> summaries, string idPrefix)
@@ -19,19 +25,38 @@ public static class ReportCharts
         var charts = new List<Chart>();
         foreach (var metric in BarMetrics)
         {
-            var groups = summaries.Where(s => s.Metrics.ContainsKey(metric)).GroupBy(s => s.Case)
-                .Select(g => new BarGroup(g.Key, g.Select(s => Bar(s, metric)).ToArray())).ToArray();
-            if (groups.Length == 0) continue;
+            var groups = summaries
+                .Where(s => s.Metrics.ContainsKey(metric))
+                .GroupBy(s => s.Case)
+                .Select(g => new BarGroup(g.Key, g.Select(s => Bar(s, metric)).ToArray()))
+                .ToArray();
+            if (groups.Length == 0)
+                continue;
             var d = Metrics.Describe(metric);
             string title = $"{d.Description} ({d.Unit})";
-            charts.Add(new Chart($"{idPrefix}{Slug(metric)}", title, BarChart.Render(title, $"{d.Unit}, mean with 95% CI", groups, "case")));
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}{Slug(metric)}",
+                    title,
+                    BarChart.Render(title, $"{d.Unit}, mean with 95% CI", groups, "case")
+                )
+            );
         }
         charts.AddRange(ScaleCurves(summaries, idPrefix));
         return charts;
     }
 
-    private static readonly string[] ScaleMetrics = [Metrics.TransactionsPerSecond, Metrics.ProgramTableMs, Metrics.AddServiceMs, Metrics.ServiceReachableMs];
-    private static readonly System.Text.RegularExpressions.Regex ServicesInName = new(@"(^|,|/)services=(\d+)(,|$)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static readonly string[] ScaleMetrics =
+    [
+        Metrics.TransactionsPerSecond,
+        Metrics.ProgramTableMs,
+        Metrics.AddServiceMs,
+        Metrics.ServiceReachableMs,
+    ];
+    private static readonly System.Text.RegularExpressions.Regex ServicesInName = new(
+        @"(^|,|/)services=(\d+)(,|$)",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant
+    );
 
     /// <summary>
     /// The service-scale curves: a metric against the number of services, a line per case family (the case
@@ -40,8 +65,12 @@ public static class ReportCharts
     private static string WithoutServices(string caseName)
     {
         int slash = caseName.IndexOf('/');
-        if (slash < 0) return caseName;
-        var rest = caseName[(slash + 1)..].Split(',').Where(p => !p.StartsWith("services=", StringComparison.Ordinal)).ToArray();
+        if (slash < 0)
+            return caseName;
+        var rest = caseName[(slash + 1)..]
+            .Split(',')
+            .Where(p => !p.StartsWith("services=", StringComparison.Ordinal))
+            .ToArray();
         return rest.Length == 0 ? caseName[..slash] : $"{caseName[..slash]}/{string.Join(',', rest)}";
     }
 
@@ -54,13 +83,29 @@ public static class ReportCharts
                 .Select(s => (Summary: s, Match: ServicesInName.Match(s.Case)))
                 .Where(x => x.Match.Success && x.Summary.Metrics.ContainsKey(metric))
                 .GroupBy(x => $"{WithoutServices(x.Summary.Case)} {x.Summary.Config}")
-                .Select(g => new LineSeries(g.Key, g.Select(x => new LinePoint(double.Parse(x.Match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), x.Summary.Metrics[metric].Mean))
-                    .OrderBy(p => p.X).ToArray()))
-                .Where(l => l.Points.Count >= 2).Take(MaxSeries).ToArray();
-            if (series.Length == 0) continue;
+                .Select(g => new LineSeries(
+                    g.Key,
+                    g.Select(x => new LinePoint(
+                            double.Parse(x.Match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture),
+                            x.Summary.Metrics[metric].Mean
+                        ))
+                        .OrderBy(p => p.X)
+                        .ToArray()
+                ))
+                .Where(l => l.Points.Count >= 2)
+                .Take(MaxSeries)
+                .ToArray();
+            if (series.Length == 0)
+                continue;
             var d = Metrics.Describe(metric);
             string title = $"{d.Description} against the number of services";
-            charts.Add(new Chart($"{idPrefix}scale-{Slug(metric)}", title, LineChart.Render(title, "services", $"{d.Unit} (mean)", series)));
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}scale-{Slug(metric)}",
+                    title,
+                    LineChart.Render(title, "services", $"{d.Unit} (mean)", series)
+                )
+            );
         }
         return charts;
     }
@@ -71,8 +116,14 @@ public static class ReportCharts
         return st.HasInterval ? new BarValue(s.Config, st.Mean, st.CiLow, st.CiHigh) : new BarValue(s.Config, st.Mean);
     }
 
-    /// <summary>Per-second rate of every repetition (warm-up at negative times), and the merged percentile spectrum per configuration.</summary>
-    public static IReadOnlyList<Chart> ForCase(string caseName, IReadOnlyList<CaseSummary> summaries, IReadOnlyList<CaseResult> results, string idPrefix)
+    /// <summary>Per-second rate of every repetition (warm-up at negative times), and the merged percentile spectrum per
+    /// configuration.</summary>
+    public static IReadOnlyList<Chart> ForCase(
+        string caseName,
+        IReadOnlyList<CaseSummary> summaries,
+        IReadOnlyList<CaseResult> results,
+        string idPrefix
+    )
     {
         var charts = new List<Chart>();
         bool stream = results.Count > 0 && Contracts.Workloads.WorkloadNames.IsStream(results[0].Workload.Kind);
@@ -81,43 +132,123 @@ public static class ReportCharts
         var byConfig = results.GroupBy(r => r.Config).ToArray();
         int perConfig = Math.Max(1, MaxSeries / Math.Max(1, byConfig.Length));
         var shown = byConfig.SelectMany(g => g.OrderBy(r => r.Repetition).Take(perConfig)).ToArray();
-        var series = shown.Select(r => new LineSeries($"{r.Config} #{r.Repetition}", TimeSeries(r.Client.Samples, stream))).Where(s => s.Points.Count > 0).ToArray();
-        string rateTitle = $"{caseName}: rate per second" + (shown.Length < results.Count ? $" (first {perConfig} repetitions of each configuration)" : "");
+        var series = shown
+            .Select(r => new LineSeries($"{r.Config} #{r.Repetition}", TimeSeries(r.Client.Samples, stream)))
+            .Where(s => s.Points.Count > 0)
+            .ToArray();
+        string rateTitle =
+            $"{caseName}: rate per second"
+            + (shown.Length < results.Count ? $" (first {perConfig} repetitions of each configuration)" : "");
         if (series.Length > 0)
-            charts.Add(new Chart($"{idPrefix}rate", rateTitle,
-                LineChart.Render(rateTitle, "seconds from the start of the measured window (warm-up below 0)", unit, series)));
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}rate",
+                    rateTitle,
+                    LineChart.Render(
+                        rateTitle,
+                        "seconds from the start of the measured window (warm-up below 0)",
+                        unit,
+                        series
+                    )
+                )
+            );
 
-        var spectra = summaries.Where(s => s.MergedLatencyUs.Count > 0)
-            .Select(s => new LineSeries(s.Config, CaseSummary.Percentiles.Select((p, i) => new LinePoint(i, s.MergedLatencyUs[p.Label])).ToArray())).ToArray();
+        var spectra = summaries
+            .Where(s => s.MergedLatencyUs.Count > 0)
+            .Select(s => new LineSeries(
+                s.Config,
+                CaseSummary.Percentiles.Select((p, i) => new LinePoint(i, s.MergedLatencyUs[p.Label])).ToArray()
+            ))
+            .ToArray();
         if (spectra.Length > 0)
-            charts.Add(new Chart($"{idPrefix}latency", $"{caseName}: latency percentiles",
-                LineChart.Render($"{caseName}: latency percentiles (merged histograms)", "percentile", "µs", spectra,
-                    xLabels: CaseSummary.Percentiles.Select((p, i) => ((double)i, p.Label)).ToArray())));
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}latency",
+                    $"{caseName}: latency percentiles",
+                    LineChart.Render(
+                        $"{caseName}: latency percentiles (merged histograms)",
+                        "percentile",
+                        "µs",
+                        spectra,
+                        xLabels: CaseSummary.Percentiles.Select((p, i) => ((double)i, p.Label)).ToArray()
+                    )
+                )
+            );
 
-        // Traffic-split cases: each backend's share per 5-second window (first repetition of each configuration) against the configured share.
-        var splits = results.Where(r => r.Client.Result?.BackendWindows is not null && r.Parameters.TryGetValue("weights", out var w) && Scenarios.SplitWeights.TryParse(w, out _))
-            .GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First()).ToArray();
+        // Traffic-split cases: each backend's share per 5-second window (first repetition of each configuration)
+        // against the configured share.
+        var splits = results
+            .Where(r =>
+                r.Client.Result?.BackendWindows is not null
+                && r.Parameters.TryGetValue("weights", out var w)
+                && Scenarios.SplitWeights.TryParse(w, out _)
+            )
+            .GroupBy(r => r.Config)
+            .Select(g => g.OrderBy(r => r.Repetition).First())
+            .ToArray();
         if (splits.Length > 0 && Scenarios.SplitWeights.TryParse(splits[0].Parameters["weights"], out var weights))
         {
-            var lines = splits.SelectMany(r => r.Client.Result!.Backends.Keys.Order(StringComparer.Ordinal)
-                    .Select(b => (Backend: byConfig.Length > 1 ? $"{r.Config} {b}" : b, Windows: Split.SplitAnalysis.Shares(r.Client.Result!, b))))
-                .Take(MaxSeries).ToArray();
-            charts.Add(new Chart($"{idPrefix}split", $"{caseName}: share of each backend per {Contracts.Protocol.JobResult.BackendWindowSeconds}-second window",
-                SplitRatio($"{caseName}: % of answers per backend and window (weights {weights})", lines, weights.SharePercentB)));
+            var lines = splits
+                .SelectMany(r =>
+                    r.Client.Result!.Backends.Keys.Order(StringComparer.Ordinal)
+                        .Select(b =>
+                            (
+                                Backend: byConfig.Length > 1 ? $"{r.Config} {b}" : b,
+                                Windows: Split.SplitAnalysis.Shares(r.Client.Result!, b)
+                            )
+                        )
+                )
+                .Take(MaxSeries)
+                .ToArray();
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}split",
+                    $"{caseName}: share of each backend per "
+                        + $"{Contracts.Protocol.JobResult.BackendWindowSeconds}-second window",
+                    SplitRatio(
+                        $"{caseName}: % of answers per backend and window (weights {weights})",
+                        lines,
+                        weights.SharePercentB
+                    )
+                )
+            );
         }
 
         // Convergence cases: the first repetition of each configuration, a line per node.
-        var timelines = results.Where(r => r.Convergence is not null).GroupBy(r => r.Config).Select(g => g.OrderBy(r => r.Repetition).First())
-            .SelectMany(r => r.Convergence!.Nodes.Select(n => (Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,
-                Events: (IReadOnlyList<(int, double)>)n.ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN)).Where((_, i) => r.Convergence.Changes[i].Added is not null).ToArray())))
-            .Take(MaxSeries).ToArray();
+        var timelines = results
+            .Where(r => r.Convergence is not null)
+            .GroupBy(r => r.Config)
+            .Select(g => g.OrderBy(r => r.Repetition).First())
+            .SelectMany(r =>
+                r.Convergence!.Nodes.Select(n =>
+                    (
+                        Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,
+                        Events: (IReadOnlyList<(int, double)>)
+                            n
+                                .ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN))
+                                .Where((_, i) => r.Convergence.Changes[i].Added is not null)
+                                .ToArray()
+                    )
+                )
+            )
+            .Take(MaxSeries)
+            .ToArray();
         if (timelines.Length > 0)
-            charts.Add(new Chart($"{idPrefix}convergence", $"{caseName}: time to reach each new endpoint",
-                ConvergenceTimeline($"{caseName}: ms from each endpoint change to the first success at the new endpoint, per node", timelines)));
+            charts.Add(
+                new Chart(
+                    $"{idPrefix}convergence",
+                    $"{caseName}: time to reach each new endpoint",
+                    ConvergenceTimeline(
+                        $"{caseName}: ms from each endpoint change to the first success at the new endpoint, per node",
+                        timelines
+                    )
+                )
+            );
         return charts;
     }
 
-    /// <summary>Each sample at the middle of the second it covers, the measured window starting at 0: warm-up samples fall below 0.</summary>
+    /// <summary>Each sample at the middle of the second it covers, the measured window starting at 0: warm-up samples
+    /// fall below 0.</summary>
     public static IReadOnlyList<LinePoint> TimeSeries(IReadOnlyList<Sample> samples, bool stream)
     {
         double warmup = samples.Where(s => s.Phase == Phase.Warmup).Sum(s => s.Seconds);
@@ -125,23 +256,58 @@ public static class ReportCharts
         var points = new List<LinePoint>();
         foreach (var s in samples)
         {
-            double rate = s.Seconds <= 0 ? 0 : stream ? s.Bytes * 8 / s.Seconds / 1e9 : s.Transactions / s.Seconds;
+            double rate =
+                s.Seconds <= 0 ? 0
+                : stream ? s.Bytes * 8 / s.Seconds / 1e9
+                : s.Transactions / s.Seconds;
             points.Add(new LinePoint(Math.Round(start + s.Seconds / 2, 3), rate));
             start += s.Seconds;
         }
         return points;
     }
 
-    /// <summary>Share of requests answered by one backend per time window against the configured weight (traffic-split suite).</summary>
-    public static string SplitRatio(string title, IReadOnlyList<(string Backend, IReadOnlyList<(double WindowStartSeconds, double SharePercent)> Windows)> backends, double configuredPercent) =>
-        LineChart.Render(title, "window start (s)", "% of responses",
-            backends.Select(b => new LineSeries(b.Backend, b.Windows.Select(w => new LinePoint(w.WindowStartSeconds, w.SharePercent)).ToArray())).ToArray(),
-            reference: configuredPercent, referenceLabel: $"configured {Svg.Label(configuredPercent)}%");
+    /// <summary>Share of requests answered by one backend per time window against the configured weight (traffic-split
+    /// suite).</summary>
+    public static string SplitRatio(
+        string title,
+        IReadOnlyList<(
+            string Backend,
+            IReadOnlyList<(double WindowStartSeconds, double SharePercent)> Windows
+        )> backends,
+        double configuredPercent
+    ) =>
+        LineChart.Render(
+            title,
+            "window start (s)",
+            "% of responses",
+            backends
+                .Select(b => new LineSeries(
+                    b.Backend,
+                    b.Windows.Select(w => new LinePoint(w.WindowStartSeconds, w.SharePercent)).ToArray()
+                ))
+                .ToArray(),
+            reference: configuredPercent,
+            referenceLabel: $"configured {Svg.Label(configuredPercent)}%"
+        );
 
-    /// <summary>Milliseconds from each endpoint change to the first success seen by each node (convergence suite).</summary>
-    public static string ConvergenceTimeline(string title, IReadOnlyList<(string Node, IReadOnlyList<(int Change, double Milliseconds)> Events)> nodes) =>
-        LineChart.Render(title, "endpoint change #", "ms to first success",
-            nodes.Select(n => new LineSeries(n.Node, n.Events.Select(e => new LinePoint(e.Change, e.Milliseconds)).ToArray())).ToArray());
+    /// <summary>Milliseconds from each endpoint change to the first success seen by each node (convergence
+    /// suite).</summary>
+    public static string ConvergenceTimeline(
+        string title,
+        IReadOnlyList<(string Node, IReadOnlyList<(int Change, double Milliseconds)> Events)> nodes
+    ) =>
+        LineChart.Render(
+            title,
+            "endpoint change #",
+            "ms to first success",
+            nodes
+                .Select(n => new LineSeries(
+                    n.Node,
+                    n.Events.Select(e => new LinePoint(e.Change, e.Milliseconds)).ToArray()
+                ))
+                .ToArray()
+        );
 
-    public static string Slug(string text) => new(text.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+    public static string Slug(string text) =>
+        new(text.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
 }

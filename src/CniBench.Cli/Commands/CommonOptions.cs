@@ -16,12 +16,22 @@ public static class CommonOptions
         new("--db")
         {
             // One default in the help: the value below, which ${DatabaseVariable} sets when present.
-            Description = $"Results database: a SQLite file, or PostgreSQL as postgres://user:password@host:5432/db or Host=...;Username=... (${DatabaseVariable} sets the default)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } fromEnvironment ? fromEnvironment : DefaultDatabase,
+            Description =
+                $"Results database: a SQLite file, or PostgreSQL as postgres://user:password@host:5432/db or "
+                + $"Host=...;Username=... (${DatabaseVariable} sets the default)",
+            DefaultValueFactory = _ =>
+                Environment.GetEnvironmentVariable(DatabaseVariable) is { Length: > 0 } fromEnvironment
+                    ? fromEnvironment
+                    : DefaultDatabase,
         };
 
     public static Option<bool> IncludeIncomplete() =>
-        new("--include-incomplete") { Description = "With a configuration label: also take results of runs that did not complete (interrupted, failed, abandoned)" };
+        new("--include-incomplete")
+        {
+            Description =
+                "With a configuration label: also take results of runs that did not complete (interrupted, failed, "
+                + "abandoned)",
+        };
 
     /// <summary>Runs a command body, turning the user-facing failures into one line and an exit code.</summary>
     public static async Task<int> GuardAsync(Func<Task<int>> body)
@@ -32,7 +42,8 @@ public static class CommonOptions
         }
         catch (ScenarioException e)
         {
-            foreach (var error in e.Errors) Console.Error.WriteLine(error.ToString());
+            foreach (var error in e.Errors)
+                Console.Error.WriteLine(error.ToString());
             Console.Error.WriteLine($"cnibench: {e.Errors.Count} problem(s) in the scenario; nothing was run");
             return ExitCodes.BadInput;
         }
@@ -56,7 +67,11 @@ public static class CommonOptions
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.BadInput;
         }
-        catch (Exception e) when (e is CniBench.Cli.Targets.Kube.Api.KubeApiException or CniBench.Cli.Targets.Kube.Api.KubeConnectionException)
+        catch (Exception e)
+            when (e
+                    is CniBench.Cli.Targets.Kube.Api.KubeApiException
+                        or CniBench.Cli.Targets.Kube.Api.KubeConnectionException
+            )
         {
             Console.Error.WriteLine($"cnibench: {e.Message}");
             return ExitCodes.Failed;
@@ -65,9 +80,9 @@ public static class CommonOptions
         {
             // A bug or a fault nobody foresaw: one line for the user, the stack trace in a log for the report.
             Console.Error.WriteLine($"cnibench: failed: {e.Message}");
-            if (ErrorLog.Write(e) is { } log) Console.Error.WriteLine($"cnibench: details in {log}");
+            if (ErrorLog.Write(e) is { } log)
+                Console.Error.WriteLine($"cnibench: details in {log}");
             return ExitCodes.Failed;
         }
     }
-
 }

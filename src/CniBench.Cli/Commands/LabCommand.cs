@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Security.Cryptography;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Lab.Network;
@@ -11,91 +12,218 @@ public static class LabCommand
 {
     public static Command Create()
     {
-        var nodes = new Option<int>("--nodes") { Description = $"Nodes (1..{LabSpec.MaxNodes})", DefaultValueFactory = _ => 2 };
-        var pods = new Option<int>("--pods-per-node") { Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})", DefaultValueFactory = _ => 2 };
-        var routing = new Option<string>("--routing") { Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)", DefaultValueFactory = _ => "native" };
-        var mtu = new Option<int>("--mtu") { Description = $"MTU of the underlay ({DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu}); pods get 50 less with vxlan", DefaultValueFactory = _ => 1500 };
-        var proxy = new Option<string>("--proxy") { Description = "How services are programmed: iptables (kube-proxy's iptables mode), nftables (its nftables mode), ebpf (a socket balancer at connect()), none", DefaultValueFactory = _ => "iptables" };
-        var services = new Option<int>("--services") { Description = $"Extra dummy services that grow the tables (0..{DataplaneSettings.MaxServices})", DefaultValueFactory = _ => 0 };
-        var iptables = new Option<string>("--iptables") { Description = "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)", DefaultValueFactory = _ => "nft" };
-        var egress = new Option<string>("--egress") { Description = "How pods reach the external host: direct (each node SNATs its pods) or gateway (through the last node)", DefaultValueFactory = _ => "direct" };
-        var ipFamily = new Option<string>("--ip-family") { Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual", DefaultValueFactory = _ => "ipv4" };
-        var up = new Command("up", "Build a lab and print its id") { nodes, pods, routing, mtu, proxy, services, iptables, egress, ipFamily };
-        up.SetAction((parse, cancellationToken) => Guard(async () =>
+        var nodes = new Option<int>("--nodes")
         {
-            if (!Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode))
-                return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
-            if (!Enum.TryParse<CniBench.Cli.Scenarios.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode) || !Enum.IsDefined(proxyMode))
-                return Fail($"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, ebpf, none");
-            if (!Enum.TryParse<CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend>(parse.GetValue(iptables), true, out var backend) || !Enum.IsDefined(backend))
-                return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
-            if (!Enum.TryParse<EgressMode>(parse.GetValue(egress), true, out var egressMode) || !Enum.IsDefined(egressMode))
-                return Fail($"--egress: '{parse.GetValue(egress)}' is not valid; allowed: direct, gateway");
-            if (!Enum.TryParse<LabIpFamily>(parse.GetValue(ipFamily), true, out var family) || !Enum.IsDefined(family))
-                return Fail($"--ip-family: '{parse.GetValue(ipFamily)}' is not valid; allowed: ipv4, ipv6, dual");
-            var spec = new LabSpec(Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), parse.GetValue(nodes), parse.GetValue(pods), mode, parse.GetValue(mtu),
-                proxyMode, parse.GetValue(services), backend, egressMode, family);
-            var problems = spec.Check();
-            if (problems.Count > 0) return Fail(string.Join(Environment.NewLine, problems));
-            var result = await LabBuilder.UpAsync(spec, cancellationToken);
-            Console.Out.WriteLine(FormattableString.Invariant(
-                $"lab {spec.Id} up in {result.Took.TotalSeconds:0.00}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()} routing, MTU {spec.Mtu}, {spec.IpFamily.ToString().ToLowerInvariant()}, {spec.Proxy.ToString().ToLowerInvariant()} proxy with {spec.Services + 1} services"));
-            if (result.Programming.PerNode.Count > 0)
-                Console.Out.WriteLine(FormattableString.Invariant($"services programmed per node in {string.Join(", ", result.Programming.PerNode.Select(t => FormattableString.Invariant($"{t.TotalMilliseconds:0} ms")))} (rules generated in {result.Programming.Render.TotalMilliseconds:0.0} ms)"));
-            return ExitCodes.Ok;
-        }));
+            Description = $"Nodes (1..{LabSpec.MaxNodes})",
+            DefaultValueFactory = _ => 2,
+        };
+        var pods = new Option<int>("--pods-per-node")
+        {
+            Description = $"Pods per node (1..{LabSpec.MaxPodsPerNode})",
+            DefaultValueFactory = _ => 2,
+        };
+        var routing = new Option<string>("--routing")
+        {
+            Description = "native (routes to other nodes' pod CIDRs) or vxlan (overlay)",
+            DefaultValueFactory = _ => "native",
+        };
+        var mtu = new Option<int>("--mtu")
+        {
+            Description =
+                $"MTU of the underlay ({DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu}); pods get 50 less "
+                + $"with vxlan",
+            DefaultValueFactory = _ => 1500,
+        };
+        var proxy = new Option<string>("--proxy")
+        {
+            Description =
+                "How services are programmed: iptables (kube-proxy's iptables mode), nftables (its nftables mode), "
+                + "ebpf (a socket balancer at connect()), none",
+            DefaultValueFactory = _ => "iptables",
+        };
+        var services = new Option<int>("--services")
+        {
+            Description = $"Extra dummy services that grow the tables (0..{DataplaneSettings.MaxServices})",
+            DefaultValueFactory = _ => 0,
+        };
+        var iptables = new Option<string>("--iptables")
+        {
+            Description =
+                "iptables backend of the iptables proxy: nft (Debian's default iptables) or legacy (iptables-legacy)",
+            DefaultValueFactory = _ => "nft",
+        };
+        var egress = new Option<string>("--egress")
+        {
+            Description =
+                "How pods reach the external host: direct (each node SNATs its pods) "
+                + "or gateway (through the last node)",
+            DefaultValueFactory = _ => "direct",
+        };
+        var ipFamily = new Option<string>("--ip-family")
+        {
+            Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual",
+            DefaultValueFactory = _ => "ipv4",
+        };
+        var up = new Command("up", "Build a lab and print its id")
+        {
+            nodes,
+            pods,
+            routing,
+            mtu,
+            proxy,
+            services,
+            iptables,
+            egress,
+            ipFamily,
+        };
+        up.SetAction(
+            (parse, cancellationToken) =>
+                Guard(async () =>
+                {
+                    if (
+                        !Enum.TryParse<LabRouting>(parse.GetValue(routing), true, out var mode) || !Enum.IsDefined(mode)
+                    )
+                        return Fail($"--routing: '{parse.GetValue(routing)}' is not valid; allowed: native, vxlan");
+                    if (
+                        !Enum.TryParse<CniBench.Cli.Scenarios.ProxyMode>(parse.GetValue(proxy), true, out var proxyMode)
+                        || !Enum.IsDefined(proxyMode)
+                    )
+                        return Fail(
+                            $"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, ebpf, none"
+                        );
+                    if (
+                        !Enum.TryParse<CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend>(
+                            parse.GetValue(iptables),
+                            true,
+                            out var backend
+                        ) || !Enum.IsDefined(backend)
+                    )
+                        return Fail($"--iptables: '{parse.GetValue(iptables)}' is not valid; allowed: nft, legacy");
+                    if (
+                        !Enum.TryParse<EgressMode>(parse.GetValue(egress), true, out var egressMode)
+                        || !Enum.IsDefined(egressMode)
+                    )
+                        return Fail($"--egress: '{parse.GetValue(egress)}' is not valid; allowed: direct, gateway");
+                    if (
+                        !Enum.TryParse<LabIpFamily>(parse.GetValue(ipFamily), true, out var family)
+                        || !Enum.IsDefined(family)
+                    )
+                        return Fail(
+                            $"--ip-family: '{parse.GetValue(ipFamily)}' is not valid; allowed: ipv4, ipv6, dual"
+                        );
+                    var spec = new LabSpec(
+                        Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(),
+                        parse.GetValue(nodes),
+                        parse.GetValue(pods),
+                        mode,
+                        parse.GetValue(mtu),
+                        proxyMode,
+                        parse.GetValue(services),
+                        backend,
+                        egressMode,
+                        family
+                    );
+                    var problems = spec.Check();
+                    if (problems.Count > 0)
+                        return Fail(string.Join(Environment.NewLine, problems));
+                    var result = await LabBuilder.UpAsync(spec, cancellationToken);
+                    string Lower<T>(T value) => value!.ToString()!.ToLowerInvariant();
+                    string took = result.Took.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture);
+                    Console.Out.WriteLine(
+                        $"lab {spec.Id} up in {took}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, "
+                            + $"{Lower(spec.Routing)} routing, MTU {spec.Mtu}, {Lower(spec.IpFamily)}, "
+                            + $"{Lower(spec.Proxy)} proxy with {spec.Services + 1} services"
+                    );
+                    if (result.Programming.PerNode.Count > 0)
+                    {
+                        var inv = CultureInfo.InvariantCulture;
+                        var perNode = result.Programming.PerNode.Select(t => t.TotalMilliseconds.ToString("0", inv));
+                        var render = result.Programming.Render.TotalMilliseconds.ToString("0.0", inv);
+                        Console.Out.WriteLine(
+                            $"services programmed per node in {string.Join(" ms, ", perNode)} ms "
+                                + $"(rules generated in {render} ms)"
+                        );
+                    }
+                    return ExitCodes.Ok;
+                })
+        );
 
         var status = new Command("status", "List labs, including leftovers of crashed runs");
-        status.SetAction((_, cancellationToken) => Guard(async () =>
-        {
-            var ids = await LabBuilder.LabIdsAsync(cancellationToken);
-            if (ids.Count == 0) Console.Out.WriteLine("no lab is up");
-            var namespaces = await LabBuilder.NamespacesAsync(cancellationToken);
-            foreach (var id in ids)
-            {
-                var spec = LabBuilder.Load(id);
-                int count = namespaces.Count(n => LabTopology.IdOf(n) == id);
-                var holder = LabBuilder.HolderOf(id);
-                string held = holder switch
+        status.SetAction(
+            (_, cancellationToken) =>
+                Guard(async () =>
                 {
-                    null => "",
-                    { BuiltIt: true, Alive: true } => $"; built by the run of {holder.Process}, removed when it ends",
-                    { BuiltIt: true } => $"; ORPHAN: the run that built it ({holder.Process}) is gone; 'cnibench lab down --all' removes it",
-                    { Alive: true } => $"; in use by the run of {holder.Process}",
-                    _ => "",
-                };
-                Console.Out.WriteLine(spec is null
-                    ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench lab down --all' removes them){held}"
-                    : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, {spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, {spec.Proxy.ToString().ToLowerInvariant()} proxy, {spec.Services + 1} services, {count} namespaces{held}");
-            }
-            return ExitCodes.Ok;
-        }));
+                    var ids = await LabBuilder.LabIdsAsync(cancellationToken);
+                    if (ids.Count == 0)
+                        Console.Out.WriteLine("no lab is up");
+                    var namespaces = await LabBuilder.NamespacesAsync(cancellationToken);
+                    foreach (var id in ids)
+                    {
+                        var spec = LabBuilder.Load(id);
+                        int count = namespaces.Count(n => LabTopology.IdOf(n) == id);
+                        var holder = LabBuilder.HolderOf(id);
+                        string held = holder switch
+                        {
+                            null => "",
+                            { BuiltIt: true, Alive: true } =>
+                                $"; built by the run of {holder.Process}, removed when it ends",
+                            { BuiltIt: true } =>
+                                $"; ORPHAN: the run that built it ({holder.Process}) is gone; 'cnibench lab down "
+                                    + $"--all' removes it",
+                            { Alive: true } => $"; in use by the run of {holder.Process}",
+                            _ => "",
+                        };
+                        Console.Out.WriteLine(
+                            spec is null
+                                ? $"{id}: {count} namespaces without a spec (a crashed run's leftovers; 'cnibench "
+                                    + $"lab down --all' removes them){held}"
+                                : $"{id}: {spec.Nodes} nodes × {spec.PodsPerNode} pods, "
+                                    + $"{spec.Routing.ToString().ToLowerInvariant()}, MTU {spec.Mtu}, "
+                                    + $"{spec.Proxy.ToString().ToLowerInvariant()} proxy, {spec.Services + 1} "
+                                    + $"services, {count} namespaces{held}"
+                        );
+                    }
+                    return ExitCodes.Ok;
+                })
+        );
 
         var id = new Option<string?>("--id") { Description = "Lab to remove (default: the only one)" };
-        var all = new Option<bool>("--all") { Description = "Remove every lab and every leftover of crashed runs, except labs a living run holds" };
+        var all = new Option<bool>("--all")
+        {
+            Description = "Remove every lab and every leftover of crashed runs, except labs a living run holds",
+        };
         var force = new Option<bool>("--force") { Description = "Also remove labs that a living run built or uses" };
         var down = new Command("down", "Remove a lab (idempotent)") { id, all, force };
-        down.SetAction((parse, cancellationToken) => Guard(async () =>
-        {
-            var ids = await LabBuilder.LabIdsAsync(cancellationToken);
-            IEnumerable<string> doomed = parse.GetValue(all) ? ids
-                : parse.GetValue(id) is { } one ? [one]
-                : ids.Count <= 1 ? ids
-                : throw new LabException($"{ids.Count} labs are up ({string.Join(", ", ids)}); name one with --id or use --all");
-            int removed = 0;
-            foreach (var lab in doomed)
-            {
-                // Another process's lab in the middle of a run: pulling its namespaces would fail that run.
-                if (LabBuilder.HolderOf(lab) is { Alive: true } holder && !parse.GetValue(force))
+        down.SetAction(
+            (parse, cancellationToken) =>
+                Guard(async () =>
                 {
-                    Console.Error.WriteLine($"cnibench lab down: skipped {lab}: {(holder.BuiltIt ? "built" : "in use")} by the run of {holder.Process}, which is alive (--force removes it anyway)");
-                    continue;
-                }
-                removed += await LabBuilder.DownAsync(lab, cancellationToken);
-            }
-            Console.Out.WriteLine($"removed {removed} namespaces");
-            return ExitCodes.Ok;
-        }));
+                    var ids = await LabBuilder.LabIdsAsync(cancellationToken);
+                    IEnumerable<string> doomed =
+                        parse.GetValue(all) ? ids
+                        : parse.GetValue(id) is { } one ? [one]
+                        : ids.Count <= 1 ? ids
+                        : throw new LabException(
+                            $"{ids.Count} labs are up ({string.Join(", ", ids)}); name one with --id or use --all"
+                        );
+                    int removed = 0;
+                    foreach (var lab in doomed)
+                    {
+                        // Another process's lab in the middle of a run: pulling its namespaces would fail that run.
+                        if (LabBuilder.HolderOf(lab) is { Alive: true } holder && !parse.GetValue(force))
+                        {
+                            Console.Error.WriteLine(
+                                $"cnibench lab down: skipped {lab}: {(holder.BuiltIt ? "built" : "in use")} by the "
+                                    + $"run of {holder.Process}, which is alive (--force removes it anyway)"
+                            );
+                            continue;
+                        }
+                        removed += await LabBuilder.DownAsync(lab, cancellationToken);
+                    }
+                    Console.Out.WriteLine($"removed {removed} namespaces");
+                    return ExitCodes.Ok;
+                })
+        );
 
         return new Command("lab", "An emulated cluster in network namespaces (needs root)") { up, status, down };
     }
@@ -108,7 +236,8 @@ public static class LabCommand
 
     private static async Task<int> Guard(Func<Task<int>> body)
     {
-        if (!Environment.IsPrivilegedProcess) return Fail("the lab needs root to create network namespaces; run it with sudo");
+        if (!Environment.IsPrivilegedProcess)
+            return Fail("the lab needs root to create network namespaces; run it with sudo");
         try
         {
             return await body();

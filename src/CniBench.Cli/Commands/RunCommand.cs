@@ -14,106 +14,223 @@ namespace CniBench.Cli.Commands;
 /// <summary>`cnibench run`: validate a scenario, run it on a target, store every result, write the report.</summary>
 public static class RunCommand
 {
-
     public static Command Create()
     {
-        var suite = new Option<string?>("--suite", "-s") { Description = $"Built-in suite: {string.Join(", ", ScenarioLoader.BuiltInSuites)} (default quick)" };
+        var suite = new Option<string?>("--suite", "-s")
+        {
+            Description = $"Built-in suite: {string.Join(", ", ScenarioLoader.BuiltInSuites)} (default quick)",
+        };
         var file = new Option<string?>("--file", "-f") { Description = "Scenario YAML file (see docs/scenarios.md)" };
-        var target = new Option<string>("--target", "-t") { Description = $"Where agents run: {string.Join(", ", TargetFactory.Names)}", DefaultValueFactory = _ => "local" };
-        var lab = new Option<string?>("--lab") { Description = "With --target lab: which lab (default: the only one up)" };
-        var config = new Option<string>("--config", "-c") { Description = "Label of the configuration under test (e.g. cilium-1.16-kpr), so runs can be compared", DefaultValueFactory = _ => "default" };
+        var target = new Option<string>("--target", "-t")
+        {
+            Description = $"Where agents run: {string.Join(", ", TargetFactory.Names)}",
+            DefaultValueFactory = _ => "local",
+        };
+        var lab = new Option<string?>("--lab")
+        {
+            Description = "With --target lab: which lab (default: the only one up)",
+        };
+        var config = new Option<string>("--config", "-c")
+        {
+            Description = "Label of the configuration under test (e.g. cilium-1.16-kpr), so runs can be compared",
+            DefaultValueFactory = _ => "default",
+        };
         var db = CommonOptions.Database();
-        var output = new Option<string>("--out") { Description = "Report directory", DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory };
+        var output = new Option<string>("--out")
+        {
+            Description = "Report directory",
+            DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory,
+        };
         var noReport = new Option<bool>("--no-report") { Description = "Store results but write no report" };
-        var repetitions = new Option<int?>("--repetitions", "-r") { Description = "Override every case's repetitions (1..100)" };
-        var duration = new Option<string?>("--duration", "-d") { Description = "Override every case's measured window, " + Units.DurationHelp };
+        var repetitions = new Option<int?>("--repetitions", "-r")
+        {
+            Description = "Override every case's repetitions (1..100)",
+        };
+        var duration = new Option<string?>("--duration", "-d")
+        {
+            Description = "Override every case's measured window, " + Units.DurationHelp,
+        };
         var warmup = new Option<string?>("--warmup") { Description = "Override every case's warm-up" };
-        var ipFamily = new Option<string?>("--ip-family") { Description = "Override every case's IP family: ipv4, ipv6" };
+        var ipFamily = new Option<string?>("--ip-family")
+        {
+            Description = "Override every case's IP family: ipv4, ipv6",
+        };
         var kube = new KubeOptions();
 
         var command = new Command("run", "Run a suite or scenario, store the results and write a report")
         {
-            suite, file, target, lab, config, db, output, noReport, repetitions, duration, warmup, ipFamily,
+            suite,
+            file,
+            target,
+            lab,
+            config,
+            db,
+            output,
+            noReport,
+            repetitions,
+            duration,
+            warmup,
+            ipFamily,
         };
-        foreach (var o in kube.All.Concat(kube.EgressAll).Concat(kube.PlacementAll).Append(kube.GatewayClass).Append(kube.NodeSampler)) command.Options.Add(o);
-        command.SetAction((parse, cancellationToken) => CommonOptions.GuardAsync(async () =>
-        {
-            var problems = new List<string>();
-            if (parse.GetValue(suite) is not null && parse.GetValue(file) is not null) problems.Add("--suite and --file: give one, not both");
-            if (!TargetFactory.Names.Contains(parse.GetValue(target))) problems.Add($"--target: '{parse.GetValue(target)}' is not available; allowed: {string.Join(", ", TargetFactory.Names)}");
-            var overrides = Overrides.Parse(parse.GetValue(repetitions), parse.GetValue(duration), parse.GetValue(warmup), parse.GetValue(ipFamily), problems);
-            var egress = kube.Egress(parse, problems);
-            var placement = kube.Placement(parse, problems);
-            if (problems.Count > 0)
-            {
-                foreach (var p in problems) Console.Error.WriteLine($"cnibench run: {p}");
-                return ExitCodes.BadInput;
-            }
+        foreach (
+            var o in kube
+                .All.Concat(kube.EgressAll)
+                .Concat(kube.PlacementAll)
+                .Append(kube.GatewayClass)
+                .Append(kube.NodeSampler)
+        )
+            command.Options.Add(o);
+        command.SetAction(
+            (parse, cancellationToken) =>
+                CommonOptions.GuardAsync(async () =>
+                {
+                    var problems = new List<string>();
+                    if (parse.GetValue(suite) is not null && parse.GetValue(file) is not null)
+                        problems.Add("--suite and --file: give one, not both");
+                    if (!TargetFactory.Names.Contains(parse.GetValue(target)))
+                        problems.Add(
+                            $"--target: '{parse.GetValue(target)}' is not available; allowed: "
+                                + $"{string.Join(", ", TargetFactory.Names)}"
+                        );
+                    var overrides = Overrides.Parse(
+                        parse.GetValue(repetitions),
+                        parse.GetValue(duration),
+                        parse.GetValue(warmup),
+                        parse.GetValue(ipFamily),
+                        problems
+                    );
+                    var egress = kube.Egress(parse, problems);
+                    var placement = kube.Placement(parse, problems);
+                    if (problems.Count > 0)
+                    {
+                        foreach (var p in problems)
+                            Console.Error.WriteLine($"cnibench run: {p}");
+                        return ExitCodes.BadInput;
+                    }
 
-            var scenario = parse.GetValue(file) is { } path ? ScenarioLoader.LoadFile(path) : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
-            scenario = overrides.ApplyTo(scenario);
+                    var scenario = parse.GetValue(file) is { } path
+                        ? ScenarioLoader.LoadFile(path)
+                        : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
+                    scenario = overrides.ApplyTo(scenario);
 
-            await using var runTarget = await TargetFactory.CreateAsync(parse.GetValue(target)!, parse.GetValue(lab), cancellationToken,
-                options => new Targets.Kube.KubeTarget(kube.Connect(parse), options with { Image = parse.GetValue(kube.Image)!, Namespace = parse.GetValue(kube.Namespace), Egress = egress, GatewayClass = parse.GetValue(kube.GatewayClass), NodeSampler = parse.GetValue(kube.NodeSampler), Placement = placement }));
-            var invalid = runTarget.Validate(scenario);
-            if (invalid.Count > 0)
-            {
-                foreach (var p in invalid) Console.Error.WriteLine($"cnibench run: {p}");
-                return ExitCodes.BadInput;
-            }
-            using var store = ResultStore.Open(parse.GetValue(db)!);
-            var console = AnsiConsole.Console;
-            console.MarkupLine($"[bold]{Markup.Escape(scenario.Name)}[/]: {scenario.Cases.Count} cases, {scenario.TotalRuns} runs, about {Units.FormatDuration(TimeSpan.FromSeconds(Math.Ceiling(scenario.Estimate(runTarget.EstimatePreparation).TotalSeconds)))} on [bold]{runTarget.Name}[/]");
+                    await using var runTarget = await TargetFactory.CreateAsync(
+                        parse.GetValue(target)!,
+                        parse.GetValue(lab),
+                        cancellationToken,
+                        options => new Targets.Kube.KubeTarget(
+                            kube.Connect(parse),
+                            options with
+                            {
+                                Image = parse.GetValue(kube.Image)!,
+                                Namespace = parse.GetValue(kube.Namespace),
+                                Egress = egress,
+                                GatewayClass = parse.GetValue(kube.GatewayClass),
+                                NodeSampler = parse.GetValue(kube.NodeSampler),
+                                Placement = placement,
+                            }
+                        )
+                    );
+                    var invalid = runTarget.Validate(scenario);
+                    if (invalid.Count > 0)
+                    {
+                        foreach (var p in invalid)
+                            Console.Error.WriteLine($"cnibench run: {p}");
+                        return ExitCodes.BadInput;
+                    }
+                    using var store = ResultStore.Open(parse.GetValue(db)!);
+                    var console = AnsiConsole.Console;
+                    double seconds = Math.Ceiling(scenario.Estimate(runTarget.EstimatePreparation).TotalSeconds);
+                    var estimate = Units.FormatDuration(TimeSpan.FromSeconds(seconds));
+                    console.MarkupLine(
+                        $"[bold]{Markup.Escape(scenario.Name)}[/]: {scenario.Cases.Count} cases, "
+                            + $"{scenario.TotalRuns} runs, about {estimate}"
+                            + $" on [bold]{runTarget.Name}[/]"
+                    );
 
-            var environment = await EnvironmentInfo.EnvironmentProbe.DescribeAsync(cancellationToken);
-            foreach (var (k, v) in await runTarget.DescribeEnvironmentAsync(cancellationToken)) environment[k] = v;
-            var orchestrator = new RunOrchestrator(runTarget, store, new ConsoleView(console, scenario, preparation: runTarget.EstimatePreparation));
-            var outcome = await orchestrator.RunAsync(scenario, parse.GetValue(config)!, environment, cancellationToken);
+                    var environment = await EnvironmentInfo.EnvironmentProbe.DescribeAsync(cancellationToken);
+                    foreach (var (k, v) in await runTarget.DescribeEnvironmentAsync(cancellationToken))
+                        environment[k] = v;
+                    var orchestrator = new RunOrchestrator(
+                        runTarget,
+                        store,
+                        new ConsoleView(console, scenario, preparation: runTarget.EstimatePreparation)
+                    );
+                    var outcome = await orchestrator.RunAsync(
+                        scenario,
+                        parse.GetValue(config)!,
+                        environment,
+                        cancellationToken
+                    );
 
-            var model = ReportModel.Load(store, outcome.Run.Id);
-            ConsoleView.WriteSummary(console, model.Summaries);
-            if (!parse.GetValue(noReport))
-            {
-                var written = ReportWriter.WriteAll(model, parse.GetValue(output)!);
-                console.MarkupLine($"report: {Markup.Escape(ReportWriter.Describe(written, parse.GetValue(output)!))}");
-            }
-            console.MarkupLine($"run [bold]{outcome.Run.Id}[/] {outcome.State.ToString().ToLowerInvariant()}: {outcome.Results.Count} results in {Markup.Escape(parse.GetValue(db)!)}");
-            return outcome.State switch
-            {
-                RunState.Completed => ExitCodes.Ok,
-                RunState.Interrupted => ExitCodes.Interrupted,
-                _ => ExitCodes.Failed,
-            };
-        }));
+                    var model = ReportModel.Load(store, outcome.Run.Id);
+                    ConsoleView.WriteSummary(console, model.Summaries);
+                    if (!parse.GetValue(noReport))
+                    {
+                        var written = ReportWriter.WriteAll(model, parse.GetValue(output)!);
+                        console.MarkupLine(
+                            $"report: {Markup.Escape(ReportWriter.Describe(written, parse.GetValue(output)!))}"
+                        );
+                    }
+                    console.MarkupLine(
+                        $"run [bold]{outcome.Run.Id}[/] {outcome.State.ToString().ToLowerInvariant()}: "
+                            + $"{outcome.Results.Count} results in {Markup.Escape(parse.GetValue(db)!)}"
+                    );
+                    return outcome.State switch
+                    {
+                        RunState.Completed => ExitCodes.Ok,
+                        RunState.Interrupted => ExitCodes.Interrupted,
+                        _ => ExitCodes.Failed,
+                    };
+                })
+        );
         return command;
     }
 
     /// <summary>Command-line overrides of what the scenario says, validated like the scenario's own fields.</summary>
     private sealed record Overrides(int? Repetitions, TimeSpan? Duration, TimeSpan? Warmup, IpFamily? IpFamily)
     {
-        public static Overrides Parse(int? repetitions, string? duration, string? warmup, string? ipFamily, List<string> problems)
+        public static Overrides Parse(
+            int? repetitions,
+            string? duration,
+            string? warmup,
+            string? ipFamily,
+            List<string> problems
+        )
         {
             object? Read(string flag, string field, string? text)
             {
-                if (text is null) return null;
+                if (text is null)
+                    return null;
                 var f = ScenarioFields.Find(field)!;
-                if (f.Read(text, out var value)) return value;
+                if (f.Read(text, out var value))
+                    return value;
                 problems.Add($"{flag}: '{text}' is not valid; allowed: {f.Allowed}");
                 return null;
             }
-            if (repetitions is < 1 or > 100) problems.Add($"--repetitions: {repetitions} is out of range; allowed: 1..100");
-            return new Overrides(repetitions, (TimeSpan?)Read("--duration", "duration", duration), (TimeSpan?)Read("--warmup", "warmup", warmup), (IpFamily?)Read("--ip-family", "ipFamily", ipFamily));
+            if (repetitions is < 1 or > 100)
+                problems.Add($"--repetitions: {repetitions} is out of range; allowed: 1..100");
+            return new Overrides(
+                repetitions,
+                (TimeSpan?)Read("--duration", "duration", duration),
+                (TimeSpan?)Read("--warmup", "warmup", warmup),
+                (IpFamily?)Read("--ip-family", "ipFamily", ipFamily)
+            );
         }
 
-        public Scenario ApplyTo(Scenario scenario) => scenario with
-        {
-            Cases = scenario.Cases.Select(c => c with
+        public Scenario ApplyTo(Scenario scenario) =>
+            scenario with
             {
-                Repetitions = Repetitions ?? c.Repetitions,
-                Duration = Duration ?? c.Duration,
-                Warmup = Warmup ?? c.Warmup,
-                IpFamily = IpFamily ?? c.IpFamily,
-            }).ToArray(),
-        };
+                Cases = scenario
+                    .Cases.Select(c =>
+                        c with
+                        {
+                            Repetitions = Repetitions ?? c.Repetitions,
+                            Duration = Duration ?? c.Duration,
+                            Warmup = Warmup ?? c.Warmup,
+                            IpFamily = IpFamily ?? c.IpFamily,
+                        }
+                    )
+                    .ToArray(),
+            };
     }
 }

@@ -23,43 +23,77 @@ public static class EnvironmentProbe
         };
         env["offloads.lo"] = await OffloadsAsync("lo", cancellationToken);
         // Read only: nf_conntrack_max can be changed only from the root namespace, and never by us.
-        if (Read("/proc/sys/net/netfilter/nf_conntrack_count") is { } count) env["conntrack.count"] = count;
-        if (Read("/proc/sys/net/netfilter/nf_conntrack_max") is { } max) env["conntrack.max"] = max;
+        if (Read("/proc/sys/net/netfilter/nf_conntrack_count") is { } count)
+            env["conntrack.count"] = count;
+        if (Read("/proc/sys/net/netfilter/nf_conntrack_max") is { } max)
+            env["conntrack.max"] = max;
         return env;
     }
 
     private static string? Read(string path)
     {
-        try { return File.Exists(path) ? File.ReadAllText(path).Trim() : null; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+        try
+        {
+            return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     private static string OsName() =>
         File.Exists("/etc/os-release")
-            ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?["PRETTY_NAME=".Length..].Trim('"') ?? "unknown"
+            ? File.ReadLines("/etc/os-release")
+                .FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))
+                ?["PRETTY_NAME=".Length..].Trim('"')
+                ?? "unknown"
             : RuntimeInformation.OSDescription;
 
     private static string CpuModel() =>
         File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
+            ? File.ReadLines("/proc/cpuinfo")
+                .FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
+                ?.Split(':', 2)[1]
+                .Trim()
+                ?? "unknown"
             : "unknown";
 
     private static string MemoryTotal() =>
         File.Exists("/proc/meminfo")
-            ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))?["MemTotal:".Length..].Trim() ?? "unknown"
+            ? File.ReadLines("/proc/meminfo")
+                .FirstOrDefault(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))
+                ?["MemTotal:".Length..].Trim()
+                ?? "unknown"
             : "unknown";
 
     /// <summary>The offloads that change throughput figures (ethtool -k), or why they are unknown.</summary>
     private static async Task<string> OffloadsAsync(string device, CancellationToken cancellationToken)
     {
-        string[] wanted = ["tcp-segmentation-offload", "generic-segmentation-offload", "generic-receive-offload", "large-receive-offload"];
+        string[] wanted =
+        [
+            "tcp-segmentation-offload",
+            "generic-segmentation-offload",
+            "generic-receive-offload",
+            "large-receive-offload",
+        ];
         try
         {
-            using var process = Process.Start(new ProcessStartInfo("ethtool", ["-k", device]) { RedirectStandardOutput = true, RedirectStandardError = true });
-            if (process is null) return "unknown";
+            using var process = Process.Start(
+                new ProcessStartInfo("ethtool", ["-k", device])
+                {
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                }
+            );
+            if (process is null)
+                return "unknown";
             var output = await process.StandardOutput.ReadToEndAsync(cancellationToken);
             await process.WaitForExitAsync(cancellationToken);
-            var found = output.Split('\n').Select(l => l.Split(':', 2)).Where(p => p.Length == 2 && wanted.Contains(p[0].Trim()))
+            var found = output
+                .Split('\n')
+                .Select(l => l.Split(':', 2))
+                .Where(p => p.Length == 2 && wanted.Contains(p[0].Trim()))
                 .Select(p => $"{p[0].Trim()}={p[1].Trim().Split(' ')[0]}");
             return string.Join(",", found) is { Length: > 0 } s ? s : "unknown";
         }

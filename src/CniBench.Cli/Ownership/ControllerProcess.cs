@@ -10,7 +10,8 @@ public static class ControllerProcess
     /// <summary>How often a running controller writes its heartbeat.</summary>
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(10);
 
-    /// <summary>Six missed heartbeats: long enough for a stalled disk or a suspended laptop lid to be forgiven.</summary>
+    /// <summary>Six missed heartbeats: long enough for a stalled disk or a suspended laptop lid to be
+    /// forgiven.</summary>
     public static readonly TimeSpan HeartbeatTimeout = TimeSpan.FromSeconds(60);
 
     public static bool IsGone(ProcessOwner? controller, DateTimeOffset? heartbeat, DateTimeOffset now) =>

@@ -14,7 +14,12 @@ namespace CniBench.Cli.Reporting;
 /// carriage return and padding only, never an escape sequence, so it is safe under NO_COLOR and in
 /// any terminal.
 /// </summary>
-public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimeProvider? clock = null, Func<PlannedCase, TimeSpan>? preparation = null) : IRunObserver
+public sealed class ConsoleView(
+    IAnsiConsole console,
+    Scenario scenario,
+    TimeProvider? clock = null,
+    Func<PlannedCase, TimeSpan>? preparation = null
+) : IRunObserver
 {
     private readonly bool _live = console.Profile.Capabilities.Interactive;
     private readonly RunProgress _progress = new(scenario, clock ?? TimeProvider.System, preparation);
@@ -48,38 +53,53 @@ public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimePro
             ResultState.Interrupted => "[yellow]interrupted[/]",
             _ => "[red]failed[/]",
         };
-        console.MarkupLine($"[[{index}/{total}]] {Markup.Escape(result.Case)} {result.Repetition}/{RepetitionsOf(result.Case)} {state} {Markup.Escape(headline)} [dim]({Markup.Escape(_live ? Format.Clock(_progress.Elapsed) : Clock())})[/]");
+        console.MarkupLine(
+            $"[[{index}/{total}]] {Markup.Escape(result.Case)} {result.Repetition}/{RepetitionsOf(result.Case)} "
+                + $"{state} {Markup.Escape(headline)} "
+                + $"[dim]({Markup.Escape(_live ? Format.Clock(_progress.Elapsed) : Clock())})[/]"
+        );
     }
 
-    private int RepetitionsOf(string caseName) => scenario.Cases.FirstOrDefault(c => c.Name == caseName)?.Repetitions ?? 0;
+    private int RepetitionsOf(string caseName) =>
+        scenario.Cases.FirstOrDefault(c => c.Name == caseName)?.Repetitions ?? 0;
 
     private string Clock() => $"{Format.Clock(_progress.Elapsed)} elapsed, ETA {Format.Clock(_progress.Remaining)}";
 
     /// <summary>Rewrites the status line on a terminal (an empty text clears it); elsewhere nothing.</summary>
     private void Status(string text)
     {
-        if (!_live) return;
-        if (text.Length > 0) text = $"{text} · {Clock()}";
+        if (!_live)
+            return;
+        if (text.Length > 0)
+            text = $"{text} · {Clock()}";
         int width = Math.Max(20, console.Profile.Width - 1);
-        if (text.Length > width) text = text[..(width - 1)] + "…";
+        if (text.Length > width)
+            text = text[..(width - 1)] + "…";
         var writer = console.Profile.Out.Writer;
         writer.Write('\r');
         writer.Write(text.PadRight(_statusLength));
-        if (text.Length == 0) writer.Write('\r');
+        if (text.Length == 0)
+            writer.Write('\r');
         writer.Flush();
         _statusLength = text.Length;
     }
 
     private static string Headline(CaseResult result)
     {
-        if (result.State != ResultState.Ok) return result.Error ?? "";
+        if (result.State != ResultState.Ok)
+            return result.Error ?? "";
         var m = result.Metrics;
         var parts = new List<string>();
-        if (m.TryGetValue(Metrics.ThroughputGbps, out var gbps)) parts.Add($"{Format.Number(gbps, 2)} Gbit/s");
-        if (m.TryGetValue(Metrics.TransactionsPerSecond, out var tps)) parts.Add($"{Format.Number(tps, 0)} tx/s");
-        if (m.TryGetValue(Metrics.LatencyP99Us, out var p99)) parts.Add($"p99 {Format.Number(p99, 1)} µs");
-        if (m.TryGetValue(Metrics.HostCpuPercent, out var cpu)) parts.Add($"host CPU {Format.Number(cpu, 0)}%");
-        if (m.TryGetValue(Metrics.Errors, out var errors) && errors > 0) parts.Add($"{Format.Number(errors, 0)} errors");
+        if (m.TryGetValue(Metrics.ThroughputGbps, out var gbps))
+            parts.Add($"{Format.Number(gbps, 2)} Gbit/s");
+        if (m.TryGetValue(Metrics.TransactionsPerSecond, out var tps))
+            parts.Add($"{Format.Number(tps, 0)} tx/s");
+        if (m.TryGetValue(Metrics.LatencyP99Us, out var p99))
+            parts.Add($"p99 {Format.Number(p99, 1)} µs");
+        if (m.TryGetValue(Metrics.HostCpuPercent, out var cpu))
+            parts.Add($"host CPU {Format.Number(cpu, 0)}%");
+        if (m.TryGetValue(Metrics.Errors, out var errors) && errors > 0)
+            parts.Add($"{Format.Number(errors, 0)} errors");
         return string.Join(", ", parts);
     }
 
@@ -87,12 +107,23 @@ public sealed class ConsoleView(IAnsiConsole console, Scenario scenario, TimePro
     {
         var columns = Format.ColumnsFor(summaries);
         var table = new Table().Border(TableBorder.Rounded).AddColumn("case").AddColumn("ok/runs");
-        foreach (var (_, header) in columns) table.AddColumn(new TableColumn(header).RightAligned());
+        foreach (var (_, header) in columns)
+            table.AddColumn(new TableColumn(header).RightAligned());
         table.AddColumn(new TableColumn("p50 µs").RightAligned()).AddColumn(new TableColumn("p99 µs").RightAligned());
         foreach (var s in summaries)
         {
-            var cells = new List<string> { Markup.Escape(s.Case), s.Failed > 0 ? $"[red]{s.Repetitions - s.Failed}/{s.Repetitions}[/]" : $"{s.Repetitions}/{s.Repetitions}" };
-            cells.AddRange(columns.Select(c => s.Metrics.TryGetValue(c.Metric, out var st) ? Markup.Escape(Format.MeanWithCi(c.Metric, st)) : ""));
+            var cells = new List<string>
+            {
+                Markup.Escape(s.Case),
+                s.Failed > 0
+                    ? $"[red]{s.Repetitions - s.Failed}/{s.Repetitions}[/]"
+                    : $"{s.Repetitions}/{s.Repetitions}",
+            };
+            cells.AddRange(
+                columns.Select(c =>
+                    s.Metrics.TryGetValue(c.Metric, out var st) ? Markup.Escape(Format.MeanWithCi(c.Metric, st)) : ""
+                )
+            );
             cells.Add(Format.Percentile(s, "p50"));
             cells.Add(Format.Percentile(s, "p99"));
             table.AddRow(cells.ToArray());

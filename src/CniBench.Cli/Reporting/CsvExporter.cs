@@ -13,25 +13,58 @@ public sealed class CsvExporter : IReportExporter
     public string Format => "csv";
 
     public IReadOnlyList<string> Write(ReportModel model, string directory) =>
-    [
-        ReportWriter.WriteText(directory, "results.csv", w => WriteResults(model, w)),
-        ReportWriter.WriteText(directory, "summary.csv", w => WriteSummary(model, w)),
-    ];
+        [
+            ReportWriter.WriteText(directory, "results.csv", w => WriteResults(model, w)),
+            ReportWriter.WriteText(directory, "summary.csv", w => WriteSummary(model, w)),
+        ];
 
-    /// <summary>Every field is written as text already formatted in the invariant culture; the writer only quotes.</summary>
+    /// <summary>Every field is written as text already formatted in the invariant culture; the writer only
+    /// quotes.</summary>
     private static CsvWriter Open(TextWriter w) =>
-        CsvWriter.Create(w, new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture, NewLine = "\n" }, true);
+        CsvWriter.Create(
+            w,
+            new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture, NewLine = "\n" },
+            true
+        );
 
     public static void WriteResults(ReportModel model, TextWriter w)
     {
         using var csv = Open(w);
-        foreach (var h in new[] { "run_id", "suite", "case", "config", "workload", "repetition", "state", "metric", "unit", "value" }) csv.WriteField(h);
+        foreach (
+            var h in new[]
+            {
+                "run_id",
+                "suite",
+                "case",
+                "config",
+                "workload",
+                "repetition",
+                "state",
+                "metric",
+                "unit",
+                "value",
+            }
+        )
+            csv.WriteField(h);
         csv.EndRecord();
         foreach (var r in model.Results)
         {
             foreach (var (metric, value) in r.Metrics.OrderBy(m => m.Key, StringComparer.Ordinal))
             {
-                foreach (var field in new[] { r.RunId, r.Suite, r.Case, r.Config, Contracts.Workloads.WorkloadNames.ToName(r.Workload.Kind), r.Repetition.ToString(CultureInfo.InvariantCulture), r.State.ToString().ToLowerInvariant(), metric, Metrics.Describe(metric).Unit })
+                foreach (
+                    var field in new[]
+                    {
+                        r.RunId,
+                        r.Suite,
+                        r.Case,
+                        r.Config,
+                        Contracts.Workloads.WorkloadNames.ToName(r.Workload.Kind),
+                        r.Repetition.ToString(CultureInfo.InvariantCulture),
+                        r.State.ToString().ToLowerInvariant(),
+                        metric,
+                        Metrics.Describe(metric).Unit,
+                    }
+                )
                     csv.WriteField(field);
                 csv.WriteField(value.ToString("R", CultureInfo.InvariantCulture));
                 csv.EndRecord();
@@ -42,7 +75,28 @@ public sealed class CsvExporter : IReportExporter
     public static void WriteSummary(ReportModel model, TextWriter w)
     {
         using var csv = Open(w);
-        foreach (var h in new[] { "suite", "case", "config", "metric", "unit", "n", "mean", "median", "stddev", "ci95_low", "ci95_high", "min", "max", "cv_percent", "truncated_mean", "dropped_repetitions", "ci95_method" })
+        foreach (
+            var h in new[]
+            {
+                "suite",
+                "case",
+                "config",
+                "metric",
+                "unit",
+                "n",
+                "mean",
+                "median",
+                "stddev",
+                "ci95_low",
+                "ci95_high",
+                "min",
+                "max",
+                "cv_percent",
+                "truncated_mean",
+                "dropped_repetitions",
+                "ci95_method",
+            }
+        )
             csv.WriteField(h);
         csv.EndRecord();
         static string N(double v) => double.IsNaN(v) ? "" : v.ToString("R", CultureInfo.InvariantCulture);
@@ -50,9 +104,30 @@ public sealed class CsvExporter : IReportExporter
         {
             foreach (var (metric, st) in s.Metrics)
             {
-                foreach (var field in new[] { s.Suite, s.Case, s.Config, metric, Metrics.Describe(metric).Unit, st.N.ToString(CultureInfo.InvariantCulture),
-                             N(st.Mean), N(st.Median), N(st.StdDev), N(st.CiLow), N(st.CiHigh), N(st.Min), N(st.Max), N(st.CvPercent), N(st.TruncatedMean),
-                             string.Join(" ", st.DroppedRepetitions), st.HasInterval ? System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(st.Method.ToString()) : "" })
+                foreach (
+                    var field in new[]
+                    {
+                        s.Suite,
+                        s.Case,
+                        s.Config,
+                        metric,
+                        Metrics.Describe(metric).Unit,
+                        st.N.ToString(CultureInfo.InvariantCulture),
+                        N(st.Mean),
+                        N(st.Median),
+                        N(st.StdDev),
+                        N(st.CiLow),
+                        N(st.CiHigh),
+                        N(st.Min),
+                        N(st.Max),
+                        N(st.CvPercent),
+                        N(st.TruncatedMean),
+                        string.Join(" ", st.DroppedRepetitions),
+                        st.HasInterval
+                            ? System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(st.Method.ToString())
+                            : "",
+                    }
+                )
                     csv.WriteField(field);
                 csv.EndRecord();
             }

@@ -19,22 +19,44 @@ public static class Format
 
     /// <summary>"mean ± half-width" for tables that have room for one cell.</summary>
     public static string MeanWithCi(string metric, MetricStatistics s) =>
-        s.HasInterval && s.StdDev > 0 ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}" : Metric(metric, s.Mean);
+        s.HasInterval && s.StdDev > 0
+            ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}"
+            : Metric(metric, s.Mean);
 
-    /// <summary>The mean without Tukey outliers, and which repetitions it leaves out (the plain mean when none was dropped).</summary>
+    /// <summary>The mean without Tukey outliers, and which repetitions it leaves out (the plain mean when none was
+    /// dropped).</summary>
     public static string TruncatedMean(string metric, MetricStatistics s) =>
-        s.DroppedRepetitions.Count == 0 ? Metric(metric, s.TruncatedMean) : $"{Metric(metric, s.TruncatedMean)} (without #{string.Join(", #", s.DroppedRepetitions)})";
+        s.DroppedRepetitions.Count == 0
+            ? Metric(metric, s.TruncatedMean)
+            : $"{Metric(metric, s.TruncatedMean)} (without #{string.Join(", #", s.DroppedRepetitions)})";
 
     /// <summary>Which interval methods a report's statistics used, for the sentence above its tables.</summary>
     public static string IntervalMethods(IEnumerable<CaseSummary> summaries)
     {
-        var used = summaries.SelectMany(s => s.Metrics.Values).Where(st => st.HasInterval).Select(st => st.Method).Distinct().Order().ToArray();
-        return used.Length == 0 ? "no interval (fewer than two repetitions)" : string.Join("; ", used.Select(MetricStatistics.Describe));
+        var used = summaries
+            .SelectMany(s => s.Metrics.Values)
+            .Where(st => st.HasInterval)
+            .Select(st => st.Method)
+            .Distinct()
+            .Order()
+            .ToArray();
+        return used.Length == 0
+            ? "no interval (fewer than two repetitions)"
+            : string.Join("; ", used.Select(MetricStatistics.Describe));
     }
 
-    /// <summary>"`case` (config): " for a finding about a case; the configuration only when the report has several.</summary>
-    public static string FindingSubject(Finding f, bool severalConfigs, Func<string, string> code, Func<string, string>? escape = null) =>
-        f.Case is null ? "" : $"{code(f.Case)}{(severalConfigs && f.Config is not null ? $" ({(escape ?? (t => t))(f.Config)})" : "")}: ";
+    /// <summary>"`case` (config): " for a finding about a case; the configuration only when the report has
+    /// several.</summary>
+    public static string FindingSubject(
+        Finding f,
+        bool severalConfigs,
+        Func<string, string> code,
+        Func<string, string>? escape = null
+    ) =>
+        f.Case is null
+            ? ""
+            : $"{code(f.Case)}"
+                + $"{(severalConfigs && f.Config is not null ? $" ({(escape ?? (t => t))(f.Config)})" : "")}: ";
 
     /// <summary>A merged percentile in µs, or empty when the case has no latency.</summary>
     public static string Percentile(CaseSummary s, string label) =>
@@ -42,9 +64,11 @@ public static class Format
 
     /// <summary>"Latency over N transactions (merged histogram): p50 …" — null when the case has no latency.</summary>
     public static string? MergedLatencySentence(CaseSummary s) =>
-        s.MergedLatencyUs.Count == 0 ? null
-            : $"Latency over {Number(s.MergedLatencyCount, 0)} transactions (merged histogram): " +
-              string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Number(p.Value, 1)} µs")) + ".";
+        s.MergedLatencyUs.Count == 0
+            ? null
+            : $"Latency over {Number(s.MergedLatencyCount, 0)} transactions (merged histogram): "
+                + string.Join(", ", s.MergedLatencyUs.Select(p => $"{p.Key} {Number(p.Value, 1)} µs"))
+                + ".";
 
     public static string Percent(double value) => double.IsNaN(value) ? "–" : Number(value, 1) + "%";
 
@@ -62,13 +86,23 @@ public static class Format
     /// <summary>The columns of the summary table (the figures people compare first) with short headers.</summary>
     public static readonly (string Metric, string Header)[] SummaryColumns =
     [
-        (Metrics.ThroughputGbps, "Gbit/s"), (Metrics.TransactionsPerSecond, "tx/s"), (Metrics.HostCpuPercent, "host CPU %"),
-        (Metrics.HostCpuPerGbps, "CPU % per Gbit/s"), (Metrics.HostCpuPer100kTps, "CPU % per 100k tx/s"), (Metrics.Errors, "errors"),
-        (Metrics.ConvergenceP50Ms, "converged p50 ms"), (Metrics.ConvergenceP99Ms, "converged p99 ms"), (Metrics.ConvergenceWithdrawn, "removed before reached"),
+        (Metrics.ThroughputGbps, "Gbit/s"),
+        (Metrics.TransactionsPerSecond, "tx/s"),
+        (Metrics.HostCpuPercent, "host CPU %"),
+        (Metrics.HostCpuPerGbps, "CPU % per Gbit/s"),
+        (Metrics.HostCpuPer100kTps, "CPU % per 100k tx/s"),
+        (Metrics.Errors, "errors"),
+        (Metrics.ConvergenceP50Ms, "converged p50 ms"),
+        (Metrics.ConvergenceP99Ms, "converged p99 ms"),
+        (Metrics.ConvergenceWithdrawn, "removed before reached"),
         (Metrics.ChurnFailures, "failed probes"),
-        (Metrics.ProgramTableMs, "table load ms"), (Metrics.AddServiceMs, "add 1 service ms"), (Metrics.ServiceReachableMs, "new service answers ms"),
-        (Metrics.SplitSharePercent, "2nd backend %"), (Metrics.SplitDistancePercent, "off weight, points"),
-        (Metrics.CniCpuPercent, "CNI agent CPU %"), (Metrics.KubeProxyCpuPercent, "kube-proxy CPU %"),
+        (Metrics.ProgramTableMs, "table load ms"),
+        (Metrics.AddServiceMs, "add 1 service ms"),
+        (Metrics.ServiceReachableMs, "new service answers ms"),
+        (Metrics.SplitSharePercent, "2nd backend %"),
+        (Metrics.SplitDistancePercent, "off weight, points"),
+        (Metrics.CniCpuPercent, "CNI agent CPU %"),
+        (Metrics.KubeProxyCpuPercent, "kube-proxy CPU %"),
     ];
 
     public static IReadOnlyList<(string Metric, string Header)> ColumnsFor(IEnumerable<CaseSummary> summaries) =>

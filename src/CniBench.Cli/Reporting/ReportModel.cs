@@ -15,7 +15,8 @@ public sealed record ReportModel(
     IReadOnlyList<CaseSummary> Summaries,
     IReadOnlyList<Finding> Findings,
     IReadOnlyList<Chart> SummaryCharts,
-    IReadOnlyDictionary<string, IReadOnlyList<Chart>> CaseCharts)
+    IReadOnlyDictionary<string, IReadOnlyList<Chart>> CaseCharts
+)
 {
     public IReadOnlyDictionary<string, string> Environment => Runs[0].Environment;
 
@@ -32,14 +33,23 @@ public sealed record ReportModel(
     /// configuration labels (completed runs only unless <paramref name="includeIncomplete"/>); with neither,
     /// the newest completed run.
     /// </summary>
-    public static ReportModel Load(ResultStore store, IReadOnlyList<string> runIds, IReadOnlyList<string> configs, bool includeIncomplete = false)
+    public static ReportModel Load(
+        ResultStore store,
+        IReadOnlyList<string> runIds,
+        IReadOnlyList<string> configs,
+        bool includeIncomplete = false
+    )
     {
-        var selections = runIds.Select(id => ResultSelection.OfRun(store, store.ResolveRun(id)))
-            .Concat(configs.Select(c => ResultSelection.OfConfig(store, c, includeIncomplete))).ToList();
-        if (selections.Count == 0) selections.Add(ResultSelection.OfRun(store, ResultSelection.NewestCompleted(store)));
+        var selections = runIds
+            .Select(id => ResultSelection.OfRun(store, store.ResolveRun(id)))
+            .Concat(configs.Select(c => ResultSelection.OfConfig(store, c, includeIncomplete)))
+            .ToList();
+        if (selections.Count == 0)
+            selections.Add(ResultSelection.OfRun(store, ResultSelection.NewestCompleted(store)));
         var results = new List<CaseResult>();
         foreach (var r in selections.SelectMany(s => s.Results))
-            if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition)) results.Add(r);
+            if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition))
+                results.Add(r);
         var runs = selections.SelectMany(s => s.Runs).DistinctBy(r => r.Id).ToArray();
         return Build(runs, results);
     }
@@ -47,13 +57,26 @@ public sealed record ReportModel(
     public static ReportModel Build(IReadOnlyList<RunRecord> runs, IReadOnlyList<CaseResult> results)
     {
         var summaries = CaseSummary.From(results);
-        var findings = runs.SelectMany(r => Analysers.EnvironmentFindings(r.Environment)).Distinct()
-            .Concat(Analysers.Run(summaries, results, runs[0].Environment).Where(f => f.Case is not null)).ToArray();
-        var summaryCharts = summaries.GroupBy(s => s.Suite).SelectMany(g => ReportCharts.Summary(g.ToArray(), $"{ReportCharts.Slug(g.Key)}-summary-")).ToArray();
-        var caseCharts = summaries.GroupBy(s => (s.Suite, s.Case)).ToDictionary(
-            g => CaseKey(g.Key.Suite, g.Key.Case),
-            g => ReportCharts.ForCase(g.Key.Case, g.ToArray(), results.Where(r => r.Suite == g.Key.Suite && r.Case == g.Key.Case).ToArray(),
-                $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-"));
+        var findings = runs.SelectMany(r => Analysers.EnvironmentFindings(r.Environment))
+            .Distinct()
+            .Concat(Analysers.Run(summaries, results, runs[0].Environment).Where(f => f.Case is not null))
+            .ToArray();
+        var summaryCharts = summaries
+            .GroupBy(s => s.Suite)
+            .SelectMany(g => ReportCharts.Summary(g.ToArray(), $"{ReportCharts.Slug(g.Key)}-summary-"))
+            .ToArray();
+        var caseCharts = summaries
+            .GroupBy(s => (s.Suite, s.Case))
+            .ToDictionary(
+                g => CaseKey(g.Key.Suite, g.Key.Case),
+                g =>
+                    ReportCharts.ForCase(
+                        g.Key.Case,
+                        g.ToArray(),
+                        results.Where(r => r.Suite == g.Key.Suite && r.Case == g.Key.Case).ToArray(),
+                        $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-"
+                    )
+            );
         return new ReportModel(runs, results, summaries, findings, summaryCharts, caseCharts);
     }
 

@@ -11,7 +11,8 @@ public sealed class RunProgress(Scenario scenario, TimeProvider clock, Func<Plan
 {
     private readonly long _started = clock.GetTimestamp();
     private long _caseStarted;
-    private TimeSpan _plannedDone, _elapsedAtLastFinish;
+    private TimeSpan _plannedDone,
+        _elapsedAtLastFinish;
     private TimeSpan _currentPlanned;
 
     public TimeSpan Elapsed => clock.GetElapsedTime(_started);

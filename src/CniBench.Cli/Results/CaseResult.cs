@@ -7,10 +7,22 @@ using CniBench.Contracts.Workloads;
 namespace CniBench.Cli.Results;
 
 [JsonConverter(typeof(KebabEnumConverter<ResultState>))]
-public enum ResultState { Ok, Failed, Interrupted }
+public enum ResultState
+{
+    Ok,
+    Failed,
+    Interrupted,
+}
 
 [JsonConverter(typeof(KebabEnumConverter<RunState>))]
-public enum RunState { Running, Completed, Failed, Interrupted, Abandoned }
+public enum RunState
+{
+    Running,
+    Completed,
+    Failed,
+    Interrupted,
+    Abandoned,
+}
 
 /// <summary>What one agent measured in one case: every sample (warm-up included, tagged) and its result.</summary>
 public sealed record AgentSide(string Agent, IReadOnlyList<Sample> Samples, JobResult? Result, string? Error);
@@ -39,12 +51,14 @@ public sealed record CaseResult(
     string? Error,
     IReadOnlyDictionary<string, double> Metrics,
     AgentSide Client,
-    AgentSide? Server)
+    AgentSide? Server
+)
 {
     /// <summary>Convergence cases only: every endpoint change and what each node's prober saw of it.</summary>
     public ConvergenceData? Convergence { get; init; }
 
-    /// <summary>Targets whose agents run on this host: the processes other than the agents that used most CPU in the window.</summary>
+    /// <summary>Targets whose agents run on this host: the processes other than the agents that used most CPU in the
+    /// window.</summary>
     public IReadOnlyList<ProcessShare>? BusiestOtherProcesses { get; init; }
 }
 
@@ -60,5 +74,5 @@ public sealed record RunRecord(
     string Scenario,
     Ownership.ProcessOwner? Controller = null,
     DateTimeOffset? HeartbeatAt = null,
-    string? Error = null);
-
+    string? Error = null
+);

@@ -17,13 +17,20 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
 {
     private readonly TimeSpan _poll = pollInterval ?? JobTracker.DefaultPoll;
 
-    public async Task<CaseResult> RunAsync(PlannedCase plannedCase, int repetition, AgentPair agents, IRunObserver observer, CancellationToken cancellationToken)
+    public async Task<CaseResult> RunAsync(
+        PlannedCase plannedCase,
+        int repetition,
+        AgentPair agents,
+        IRunObserver observer,
+        CancellationToken cancellationToken
+    )
     {
         var started = DateTimeOffset.UtcNow;
         var client = new JobTracker(agents.Client);
         var server = new JobTracker(agents.Server);
         var workload = plannedCase.Workload with { Target = agents.ServerDataAddress };
-        int warmupMs = (int)plannedCase.Warmup.TotalMilliseconds, durationMs = (int)plannedCase.Duration.TotalMilliseconds;
+        int warmupMs = (int)plannedCase.Warmup.TotalMilliseconds,
+            durationMs = (int)plannedCase.Duration.TotalMilliseconds;
         string? error = null;
         var state = ResultState.Ok;
         string achieved = agents.AchievedPlacement;
@@ -32,8 +39,10 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var hostMetrics = new Dictionary<string, double>();
         async Task CancelAllAsync()
         {
-            foreach (var job in new[] { client, server }) await job.CancelQuietlyAsync();
-            foreach (var hook in agents.Hooks) await hook.CancelAsync();
+            foreach (var job in new[] { client, server })
+                await job.CancelQuietlyAsync();
+            foreach (var hook in agents.Hooks)
+                await hook.CancelAsync();
         }
 
         try
@@ -41,11 +50,17 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             foreach (var hook in agents.Hooks)
             {
                 var check = await hook.CheckAsync(cancellationToken);
-                if (check.Note is not null) achieved = $"{achieved}, {check.Note}";
-                if (check.Problem is not null) throw new HookCheckException(check.Problem);
+                if (check.Note is not null)
+                    achieved = $"{achieved}, {check.Note}";
+                if (check.Problem is not null)
+                    throw new HookCheckException(check.Problem);
             }
-            await server.CreateAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs), cancellationToken);
-            foreach (var hook in agents.Hooks) await hook.CreateAsync(warmupMs, durationMs, cancellationToken);
+            await server.CreateAsync(
+                new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, warmupMs, durationMs),
+                cancellationToken
+            );
+            foreach (var hook in agents.Hooks)
+                await hook.CreateAsync(warmupMs, durationMs, cancellationToken);
             await client.CreateAsync(new JobSpec(workload, warmupMs, durationMs), cancellationToken);
             if (client.Status?.State == JobState.Failed)
             {
@@ -56,10 +71,20 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             {
                 long startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead).ToUnixTimeMilliseconds();
                 await server.StartAsync(startAt, cancellationToken);
-                foreach (var hook in agents.Hooks) await hook.StartAsync(startAt, cancellationToken);
+                foreach (var hook in agents.Hooks)
+                    await hook.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
-                if (agents.AgentsOnThisHost) hostBefore = HostActivity.ReadAtAsync(DateTimeOffset.FromUnixTimeMilliseconds(startAt + warmupMs), cancellationToken);
-                await client.FollowAsync(_poll, JobTracker.SilenceLimit, s => observer.SampleReceived(plannedCase, s), cancellationToken);
+                if (agents.AgentsOnThisHost)
+                    hostBefore = HostActivity.ReadAtAsync(
+                        DateTimeOffset.FromUnixTimeMilliseconds(startAt + warmupMs),
+                        cancellationToken
+                    );
+                await client.FollowAsync(
+                    _poll,
+                    JobTracker.SilenceLimit,
+                    s => observer.SampleReceived(plannedCase, s),
+                    cancellationToken
+                );
                 if (hostBefore is not null)
                 {
                     var (other, kernel, top) = HostActivity.Since(await hostBefore);
@@ -68,7 +93,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                     busiest = top;
                 }
                 await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
-                foreach (var hook in agents.Hooks) await hook.FinishAsync(_poll, cancellationToken);
+                foreach (var hook in agents.Hooks)
+                    await hook.FinishAsync(_poll, cancellationToken);
                 (state, error) = Judge(client, server);
             }
         }
@@ -83,7 +109,8 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             state = ResultState.Failed;
             error = e.Message;
         }
-        catch (Exception e) when (e is AgentRequestException or HttpRequestException or TaskCanceledException or AgentLostException)
+        catch (Exception e)
+            when (e is AgentRequestException or HttpRequestException or TaskCanceledException or AgentLostException)
         {
             state = ResultState.Failed;
             error = agents.Client.DeathNotice() ?? agents.Server.DeathNotice() ?? e.Message;
@@ -94,31 +121,58 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var metrics = clientResult is null
             ? new Dictionary<string, double>()
             : MetricsCalculator.Compute(workload, clientResult, client.Samples, server.Samples);
-        foreach (var (name, value) in agents.TargetMetrics.Concat(hostMetrics)) metrics[name] = value;
-        foreach (var (name, value) in agents.Hooks.SelectMany(h => h.Metrics(clientResult))) metrics[name] = value;
-        return new CaseResult(run.RunId, run.Suite, plannedCase.Name, run.Config, repetition, run.Target, plannedCase.Placement.ToName(), achieved,
-            plannedCase.IpFamily.ToString().ToLowerInvariant(), workload, warmupMs, durationMs, plannedCase.Parameters,
-            started, DateTimeOffset.UtcNow, state, error, metrics,
+        foreach (var (name, value) in agents.TargetMetrics.Concat(hostMetrics))
+            metrics[name] = value;
+        foreach (var (name, value) in agents.Hooks.SelectMany(h => h.Metrics(clientResult)))
+            metrics[name] = value;
+        return new CaseResult(
+            run.RunId,
+            run.Suite,
+            plannedCase.Name,
+            run.Config,
+            repetition,
+            run.Target,
+            plannedCase.Placement.ToName(),
+            achieved,
+            plannedCase.IpFamily.ToString().ToLowerInvariant(),
+            workload,
+            warmupMs,
+            durationMs,
+            plannedCase.Parameters,
+            started,
+            DateTimeOffset.UtcNow,
+            state,
+            error,
+            metrics,
             new AgentSide(agents.Client.Info.Identity.Name, client.Samples, clientResult, client.Status?.Error),
-            new AgentSide(agents.Server.Info.Identity.Name, server.Samples, server.Status?.Result, server.Status?.Error))
+            new AgentSide(agents.Server.Info.Identity.Name, server.Samples, server.Status?.Result, server.Status?.Error)
+        )
         {
             BusiestOtherProcesses = busiest,
         };
     }
 
-    /// <summary>A finished client job is a success only if something got through and the server side stayed up.</summary>
+    /// <summary>A finished client job is a success only if something got through and the server side stayed
+    /// up.</summary>
     private static (ResultState, string?) Judge(JobTracker client, JobTracker server)
     {
         var c = client.Status!;
-        if (c.State == JobState.Failed) return (ResultState.Failed, $"client job failed: {c.Error}");
-        if (server.Status?.State == JobState.Failed) return (ResultState.Failed, $"server agent job failed: {server.Status.Error}");
+        if (c.State == JobState.Failed)
+            return (ResultState.Failed, $"client job failed: {c.Error}");
+        if (server.Status?.State == JobState.Failed)
+            return (ResultState.Failed, $"server agent job failed: {server.Status.Error}");
         var result = c.Result!;
         if (result.Transactions == 0 && result.Bytes == 0)
         {
             long errors = result.Errors.Values.Sum();
-            return (ResultState.Failed, errors > 0
-                ? $"nothing got through: {errors} errors ({string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value}"))}; first: {result.FirstError})"
-                : $"nothing got through and no error was seen{(result.FirstError is { } why ? $": {why}" : "")}");
+            return (
+                ResultState.Failed,
+                errors > 0
+                    ? $"nothing got through: {errors} errors "
+                        + $"({string.Join(", ", result.Errors.Select(e => $"{e.Key} {e.Value}"))}; first: "
+                        + $"{result.FirstError})"
+                    : $"nothing got through and no error was seen{(result.FirstError is { } why ? $": {why}" : "")}"
+            );
         }
         return (ResultState.Ok, null);
     }

@@ -20,24 +20,31 @@ public static class CooldownWait
     {
         if (!cooldown.UntilQuiet)
         {
-            if (cooldown.Wait > TimeSpan.Zero) await Task.Delay(cooldown.Wait, cancellationToken);
+            if (cooldown.Wait > TimeSpan.Zero)
+                await Task.Delay(cooldown.Wait, cancellationToken);
             return cooldown.Wait.TotalSeconds;
         }
         var waited = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
-            NetStack client, server;
+            NetStack client,
+                server;
             try
             {
                 client = await agents.Client.Client.NetStackAsync(cancellationToken);
                 server = await agents.Server.Client.NetStackAsync(cancellationToken);
             }
-            catch (Exception e) when (e is AgentRequestException or HttpRequestException || e is TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            catch (Exception e)
+                when (e is AgentRequestException or HttpRequestException
+                    || e is TaskCanceledException && !cancellationToken.IsCancellationRequested
+                )
             {
-                // An agent too old to say, or one that is gone: no wait; the case itself meets and reports a dead agent.
+                // An agent too old to say, or one that is gone: no wait; the case itself meets and reports a dead
+                // agent.
                 return waited.Elapsed.TotalSeconds;
             }
-            if (client.Quiet && server.Quiet || waited.Elapsed >= cooldown.Wait) return waited.Elapsed.TotalSeconds;
+            if (client.Quiet && server.Quiet || waited.Elapsed >= cooldown.Wait)
+                return waited.Elapsed.TotalSeconds;
             await Task.Delay(Poll, cancellationToken);
         }
     }

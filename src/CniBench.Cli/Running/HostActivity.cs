@@ -23,33 +23,59 @@ public static class HostActivity
     public static async Task<Reading> ReadAtAsync(DateTimeOffset at, CancellationToken cancellationToken)
     {
         var wait = at - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
+        if (wait > TimeSpan.Zero)
+            await Task.Delay(wait, cancellationToken);
         return Read();
     }
 
-    /// <summary>Other processes' CPU since <paramref name="before"/>: their total, the kernel threads' total, and the busiest few.</summary>
+    /// <summary>Other processes' CPU since <paramref name="before"/>: their total, the kernel threads' total, and the
+    /// busiest few.</summary>
     public static (double Other, double KernelThreads, IReadOnlyList<ProcessShare> Top) Since(Reading before)
     {
         var perProcess = OthersBetween(before, Read()).Select(p => (p.Name, p.Percent)).ToArray();
         var kernel = perProcess.Where(p => IsKernelWork(p.Name)).Sum(p => p.Percent);
-        var others = perProcess.Where(p => !IsKernelWork(p.Name)).GroupBy(p => p.Name)
-            .Select(g => new ProcessShare(g.Key, g.Sum(p => p.Percent))).OrderByDescending(p => p.CpuPercent).ToArray();
+        var others = perProcess
+            .Where(p => !IsKernelWork(p.Name))
+            .GroupBy(p => p.Name)
+            .Select(g => new ProcessShare(g.Key, g.Sum(p => p.Percent)))
+            .OrderByDescending(p => p.CpuPercent)
+            .ToArray();
         return (others.Sum(p => p.CpuPercent), kernel, others.Take(TopProcesses).ToArray());
     }
 
-    /// <summary>Every process but the agents and this one, with the CPU it used between two readings (percent of a core).</summary>
+    /// <summary>Every process but the agents and this one, with the CPU it used between two readings (percent of a
+    /// core).</summary>
     public static IReadOnlyList<(int Pid, string Name, double Percent)> OthersBetween(Reading before, Reading after)
     {
         double seconds = Stopwatch.GetElapsedTime(before.Timestamp, after.Timestamp).TotalSeconds;
         var self = Environment.ProcessId;
-        return after.Processes.Where(p => p.Key != self && p.Value.Name != AgentProcessName)
-            .Select(p => (p.Key, p.Value.Name, Percent: 100.0 * (p.Value.Ticks - (before.Processes.TryGetValue(p.Key, out var then) && then.Name == p.Value.Name ? then.Ticks : 0))
-                                                   / ProcessCpu.TicksPerSecond / Math.Max(1e-6, seconds)))
+        return after
+            .Processes.Where(p => p.Key != self && p.Value.Name != AgentProcessName)
+            .Select(p =>
+                (
+                    p.Key,
+                    p.Value.Name,
+                    Percent: 100.0
+                        * (
+                            p.Value.Ticks
+                            - (
+                                before.Processes.TryGetValue(p.Key, out var then) && then.Name == p.Value.Name
+                                    ? then.Ticks
+                                    : 0
+                            )
+                        )
+                        / ProcessCpu.TicksPerSecond
+                        / Math.Max(1e-6, seconds)
+                )
+            )
             .Where(p => p.Percent > 0)
             .ToArray();
     }
 
-    /// <summary>Kernel threads that carry network work (softirq, workqueues, interrupt threads): the dataplane's, not another program's.</summary>
+    /// <summary>Kernel threads that carry network work (softirq, workqueues, interrupt threads): the dataplane's, not
+    /// another program's.</summary>
     private static bool IsKernelWork(string name) =>
-        name.StartsWith("ksoftirqd", StringComparison.Ordinal) || name.StartsWith("kworker", StringComparison.Ordinal) || name.StartsWith("irq/", StringComparison.Ordinal);
+        name.StartsWith("ksoftirqd", StringComparison.Ordinal)
+        || name.StartsWith("kworker", StringComparison.Ordinal)
+        || name.StartsWith("irq/", StringComparison.Ordinal);
 }

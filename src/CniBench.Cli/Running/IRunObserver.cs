@@ -15,6 +15,8 @@ public interface IRunObserver
 public sealed class SilentObserver : IRunObserver
 {
     public void CaseStarted(PlannedCase plannedCase, int repetition, int index, int total) { }
+
     public void SampleReceived(PlannedCase plannedCase, Sample sample) { }
+
     public void CaseFinished(CaseResult result, int index, int total) { }
 }

@@ -7,12 +7,18 @@ namespace CniBench.Cli.Running;
 /// <summary>Derives a case's metrics from what the client and server agents measured in the window.</summary>
 public static class MetricsCalculator
 {
-    public static Dictionary<string, double> Compute(WorkloadSpec workload, JobResult client, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
+    public static Dictionary<string, double> Compute(
+        WorkloadSpec workload,
+        JobResult client,
+        IReadOnlyList<Sample> clientSamples,
+        IReadOnlyList<Sample> serverSamples
+    )
     {
         var kind = workload.Kind;
         var m = new Dictionary<string, double>();
         double seconds = client.MeasuredSeconds;
-        if (seconds <= 0) return m;
+        if (seconds <= 0)
+            return m;
         var measuredClient = clientSamples.Where(s => s.Phase == Phase.Measured).ToList();
         var measuredServer = serverSamples.Where(s => s.Phase == Phase.Measured).ToList();
 
@@ -24,8 +30,10 @@ public static class MetricsCalculator
             m[Metrics.UdpSentGbps] = gbps;
             gbps *= Math.Min(1.0, (double)sentUdp.Received / sentUdp.Sent);
         }
-        if (kind.IsStream()) m[Metrics.ThroughputGbps] = gbps;
-        else m[Metrics.TransactionsPerSecond] = tps;
+        if (kind.IsStream())
+            m[Metrics.ThroughputGbps] = gbps;
+        else
+            m[Metrics.TransactionsPerSecond] = tps;
 
         var latency = LatencyHistogram.FromSnapshot(client.Latency);
         if (latency.Count > 0)
@@ -39,8 +47,10 @@ public static class MetricsCalculator
 
         long errors = client.Errors.Values.Sum();
         m[Metrics.Errors] = errors;
-        if (!kind.IsStream() && client.Transactions + errors > 0) m[Metrics.ErrorRatePercent] = 100.0 * errors / (client.Transactions + errors);
-        if (client.Udp is { ReceiverAnswered: true, Sent: > 0 } udp) m[Metrics.UdpLossPercent] = Math.Max(0, 100.0 * (udp.Sent - udp.Received) / udp.Sent);
+        if (!kind.IsStream() && client.Transactions + errors > 0)
+            m[Metrics.ErrorRatePercent] = 100.0 * errors / (client.Transactions + errors);
+        if (client.Udp is { ReceiverAnswered: true, Sent: > 0 } udp)
+            m[Metrics.UdpLossPercent] = Math.Max(0, 100.0 * (udp.Sent - udp.Received) / udp.Sent);
         if (client.OpenModel is { } open)
         {
             m[Metrics.HttpDropped] = open.Dropped;
@@ -55,10 +65,13 @@ public static class MetricsCalculator
             m[Metrics.HostCpuPercent] = hostCpu;
             m[Metrics.ClientCpuPercent] = Fold(measuredClient, s => s.ProcessCpuPercent, Metrics.ClientCpuPercent);
             m[Metrics.ClientMemoryMiB] = Fold(measuredClient, s => s.ProcessMemoryMiB, Metrics.ClientMemoryMiB);
-            if (kind.IsStream() && gbps > 0) m[Metrics.HostCpuPerGbps] = hostCpu / gbps;
-            // A fixed-rate workload (probe, open-model HTTP) does as many transactions as it is told: CPU per transaction
+            if (kind.IsStream() && gbps > 0)
+                m[Metrics.HostCpuPerGbps] = hostCpu / gbps;
+            // A fixed-rate workload (probe, open-model HTTP) does as many transactions as it is told: CPU per
+            // transaction
             // there measures the pacing, not the path, so it is left out.
-            if (!kind.IsStream() && tps > 0 && !IsFixedRate(workload)) m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
+            if (!kind.IsStream() && tps > 0 && !IsFixedRate(workload))
+                m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
         }
         if (measuredServer.Count > 0)
         {
@@ -73,7 +86,11 @@ public static class MetricsCalculator
     /// The namespaces' state from the case's first sample (warm-up included) to its last: what TIME_WAIT, the
     /// conntrack table and the listen queues did to it. Agents too old to report it leave these out.
     /// </summary>
-    private static void AddNetStack(Dictionary<string, double> m, IReadOnlyList<Sample> clientSamples, IReadOnlyList<Sample> serverSamples)
+    private static void AddNetStack(
+        Dictionary<string, double> m,
+        IReadOnlyList<Sample> clientSamples,
+        IReadOnlyList<Sample> serverSamples
+    )
     {
         var client = clientSamples.Select(s => s.Stack).OfType<NetStack>().ToList();
         var server = serverSamples.Select(s => s.Stack).OfType<NetStack>().ToList();
@@ -84,15 +101,19 @@ public static class MetricsCalculator
             m[Metrics.ClientTimeWaitPortsPercent] = worst.TimeWaitPortsPercent;
         }
         var fills = client.Concat(server).Select(s => s.ConntrackPercent).OfType<double>().ToList();
-        if (fills.Count > 0) m[Metrics.ConntrackFillPercent] = fills.Max();
+        if (fills.Count > 0)
+            m[Metrics.ConntrackFillPercent] = fills.Max();
         if (server.Count > 1)
-            m[Metrics.ServerListenDrops] = Math.Max(0, server[^1].ListenDrops - server[0].ListenDrops); // the kernel counts every overflow as a drop too
+            // the kernel counts every overflow as a drop too
+            m[Metrics.ServerListenDrops] = Math.Max(0, server[^1].ListenDrops - server[0].ListenDrops);
     }
 
     public static bool IsFixedRate(WorkloadSpec workload) =>
-        workload.Kind == WorkloadKind.Probe || (workload.Kind == WorkloadKind.Http && workload.HttpModel == HttpModel.Open);
+        workload.Kind == WorkloadKind.Probe
+        || (workload.Kind == WorkloadKind.Http && workload.HttpModel == HttpModel.Open);
 
-    /// <summary>Folds a per-second series as the metric's descriptor says; means are weighted by interval length.</summary>
+    /// <summary>Folds a per-second series as the metric's descriptor says; means are weighted by interval
+    /// length.</summary>
     public static double Fold(IReadOnlyList<Sample> samples, Func<Sample, double> value, string metric) =>
         Contracts.Measurement.Metrics.Describe(metric).FoldSamples(samples, value);
 }

@@ -18,17 +18,44 @@ public sealed record RunOutcome(RunRecord Run, IReadOnlyList<CaseResult> Results
 /// Runs every case and repetition of a scenario on a target, storing each result as soon as it
 /// exists. On interruption the case in progress is stored as interrupted and the run is marked so.
 /// </summary>
-public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObserver observer, TimeSpan? pollInterval = null)
+public sealed class RunOrchestrator(
+    ITarget target,
+    ResultStore store,
+    IRunObserver observer,
+    TimeSpan? pollInterval = null
+)
 {
     public static string NewRunId(DateTimeOffset now) =>
-        $"{now.UtcDateTime:yyyyMMdd-HHmmss}-{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}";
+        $"{now.UtcDateTime:yyyyMMdd-HHmmss}-"
+        + $"{Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant()}";
 
-    public async Task<RunOutcome> RunAsync(Scenario scenario, string config, IReadOnlyDictionary<string, string> environment, CancellationToken cancellationToken)
+    public async Task<RunOutcome> RunAsync(
+        Scenario scenario,
+        string config,
+        IReadOnlyDictionary<string, string> environment,
+        CancellationToken cancellationToken
+    )
     {
-        var run = new RunRecord(NewRunId(DateTimeOffset.UtcNow), scenario.Name, target.Name, config, DateTimeOffset.UtcNow, null, RunState.Running, environment, scenario.Text,
-            Ownership.ProcessOwner.Current());
-        try { store.CreateRun(run); }
-        catch (System.Data.Common.DbException e) { throw new StoreException($"{store.Name}: cannot record the run: {e.Message}"); }
+        var run = new RunRecord(
+            NewRunId(DateTimeOffset.UtcNow),
+            scenario.Name,
+            target.Name,
+            config,
+            DateTimeOffset.UtcNow,
+            null,
+            RunState.Running,
+            environment,
+            scenario.Text,
+            Ownership.ProcessOwner.Current()
+        );
+        try
+        {
+            store.CreateRun(run);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            throw new StoreException($"{store.Name}: cannot record the run: {e.Message}");
+        }
         UnsavedResults? unsaved = null;
         using var stopHeartbeat = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(run.Id, stopHeartbeat.Token);
@@ -38,7 +65,8 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
         var results = new List<CaseResult>();
         var state = RunState.Completed;
         string? error = null;
-        int total = scenario.TotalRuns, index = 0;
+        int total = scenario.TotalRuns,
+            index = 0;
         try
         {
             foreach (var plannedCase in scenario.Cases)
@@ -52,13 +80,30 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     if (plannedCase.Churn is not null && target is CniBench.Cli.Targets.IChurnTarget churnTarget)
                     {
                         await using var churn = await churnTarget.PrepareChurnAsync(plannedCase, cancellationToken);
-                        result = await convergence.RunAsync(plannedCase, repetition, churn, observer, cancellationToken);
+                        result = await convergence.RunAsync(
+                            plannedCase,
+                            repetition,
+                            churn,
+                            observer,
+                            cancellationToken
+                        );
                     }
                     else
                     {
                         var agents = await target.PrepareAsync(plannedCase, cancellationToken);
-                        double cooled = await CooldownWait.WaitAsync(agents, plannedCase.Cooldown ?? Cooldown.Auto, cancellationToken);
-                        if (cooled > 0) agents = agents with { TargetMetrics = new Dictionary<string, double>(agents.TargetMetrics) { [Contracts.Measurement.Metrics.CooldownSeconds] = cooled } };
+                        double cooled = await CooldownWait.WaitAsync(
+                            agents,
+                            plannedCase.Cooldown ?? Cooldown.Auto,
+                            cancellationToken
+                        );
+                        if (cooled > 0)
+                            agents = agents with
+                            {
+                                TargetMetrics = new Dictionary<string, double>(agents.TargetMetrics)
+                                {
+                                    [Contracts.Measurement.Metrics.CooldownSeconds] = cooled,
+                                },
+                            };
                         result = await runner.RunAsync(plannedCase, repetition, agents, observer, cancellationToken);
                     }
                     results.Add(result);
@@ -66,7 +111,8 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                     {
                         store.SaveResult(result);
                     }
-                    catch (Exception e) when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
+                    catch (Exception e)
+                        when (e is System.Data.Common.DbException or IOException or InvalidOperationException)
                     {
                         // The database refused it (read-only, full, gone): keep it in a file, and end the run, which
                         // cannot be called completed with results missing from its database.
@@ -76,8 +122,10 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
                         throw new ResultsNotStoredException($"{store.Name}: could not store a result ({e.Message})");
                     }
                     observer.CaseFinished(result, index, total);
-                    if (result.State == ResultState.Interrupted) throw new OperationCanceledException(cancellationToken);
-                    if (result.State == ResultState.Failed) state = RunState.Failed;
+                    if (result.State == ResultState.Interrupted)
+                        throw new OperationCanceledException(cancellationToken);
+                    if (result.State == ResultState.Failed)
+                        state = RunState.Failed;
                 }
             }
         }
@@ -98,7 +146,10 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
             await heartbeat;
             var finished = DateTimeOffset.UtcNow;
             run = run with { State = state, FinishedAt = finished, Error = error };
-            try { store.FinishRun(run.Id, state, finished, error); }
+            try
+            {
+                store.FinishRun(run.Id, state, finished, error);
+            }
             catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
             {
                 unsaved ??= new UnsavedResults(store.FallbackDirectory, run);
@@ -107,7 +158,10 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
             {
                 unsaved.Finish(run);
                 // Say where the results are, whatever else is being reported.
-                Console.Error.WriteLine($"cnibench: {unsaved.Count} result(s) and the run's final state are kept in {unsaved.Path}; 'cnibench runs import {unsaved.Path}' puts them into a database");
+                Console.Error.WriteLine(
+                    $"cnibench: {unsaved.Count} result(s) and the run's final state are kept in {unsaved.Path}; "
+                        + $"'cnibench runs import {unsaved.Path}' puts them into a database"
+                );
             }
         }
         return new RunOutcome(run, results);
@@ -122,7 +176,10 @@ public sealed class RunOrchestrator(ITarget target, ResultStore store, IRunObser
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 // A missed beat only makes the run look abandoned sooner; the run itself goes on.
-                try { store.Heartbeat(runId, DateTimeOffset.UtcNow); }
+                try
+                {
+                    store.Heartbeat(runId, DateTimeOffset.UtcNow);
+                }
                 catch (System.Data.Common.DbException) { }
             }
         }

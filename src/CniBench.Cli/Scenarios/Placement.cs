@@ -1,6 +1,7 @@
 namespace CniBench.Cli.Scenarios;
 
-/// <summary>Where a case's client and server sit, and the path between them. Which ones a target provides is its to say.</summary>
+/// <summary>Where a case's client and server sit, and the path between them. Which ones a target provides is its to
+/// say.</summary>
 public enum Placement
 {
     HostToHost,
@@ -15,7 +16,8 @@ public enum Placement
 /// <summary>The names scenarios, results and reports use for placements ("pod-to-cluster-ip").</summary>
 public static class Placements
 {
-    private static readonly Dictionary<Placement, string> Names = Enum.GetValues<Placement>().ToDictionary(p => p, Kebab);
+    private static readonly Dictionary<Placement, string> Names = Enum.GetValues<Placement>()
+        .ToDictionary(p => p, Kebab);
 
     /// <summary>Every placement's name, in the enum's order.</summary>
     public static IReadOnlyList<string> All { get; } = Enum.GetValues<Placement>().Select(p => Names[p]).ToArray();
@@ -29,5 +31,12 @@ public static class Placements
     }
 
     private static string Kebab(Placement placement) =>
-        string.Concat(placement.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+        string.Concat(
+            placement
+                .ToString()
+                .Select(
+                    (c, i) =>
+                        char.IsUpper(c) && i > 0 ? "-" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()
+                )
+        );
 }

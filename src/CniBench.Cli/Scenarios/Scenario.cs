@@ -3,17 +3,28 @@ using CniBench.Contracts.Workloads;
 namespace CniBench.Cli.Scenarios;
 
 /// <summary>A validated scenario: every case already expanded over its matrix.</summary>
-public sealed record Scenario(string Name, string Description, string Source, string Text, IReadOnlyList<PlannedCase> Cases)
+public sealed record Scenario(
+    string Name,
+    string Description,
+    string Source,
+    string Text,
+    IReadOnlyList<PlannedCase> Cases
+)
 {
     public int TotalRuns => Cases.Sum(c => c.Repetitions);
     public TimeSpan EstimatedDuration => Estimate(null);
 
-    /// <summary>The whole plan, each repetition with what <paramref name="preparation"/> adds to it on the target.</summary>
+    /// <summary>The whole plan, each repetition with what <paramref name="preparation"/> adds to it on the
+    /// target.</summary>
     public TimeSpan Estimate(Func<PlannedCase, TimeSpan>? preparation) =>
         TimeSpan.FromTicks(Cases.Sum(c => c.EstimateRepetition(preparation).Ticks * c.Repetitions));
 }
 
-public enum IpFamily { Ipv4, Ipv6 }
+public enum IpFamily
+{
+    Ipv4,
+    Ipv6,
+}
 
 /// <summary>One cell of the matrix: a workload with every parameter fixed, run Repetitions times.</summary>
 public sealed record PlannedCase(
@@ -28,12 +39,14 @@ public sealed record PlannedCase(
     DataplaneSettings? Dataplane = null,
     Churn? Churn = null,
     SplitWeights? Split = null,
-    Cooldown? Cooldown = null)
+    Cooldown? Cooldown = null
+)
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>
     public TimeSpan EstimatedRepetition => Warmup + Duration + TimeSpan.FromSeconds(0.6);
 
-    public TimeSpan EstimateRepetition(Func<PlannedCase, TimeSpan>? preparation) => EstimatedRepetition + (preparation?.Invoke(this) ?? TimeSpan.Zero);
+    public TimeSpan EstimateRepetition(Func<PlannedCase, TimeSpan>? preparation) =>
+        EstimatedRepetition + (preparation?.Invoke(this) ?? TimeSpan.Zero);
 }
 
 /// <summary>
@@ -46,7 +59,8 @@ public sealed record Cooldown(bool UntilQuiet, TimeSpan Wait)
     public static readonly Cooldown None = new(false, TimeSpan.Zero);
 }
 
-/// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not necessarily summing to 100).</summary>
+/// <summary>A traffic-split case's HTTPRoute weights for its two backends (A/B, as Gateway API weights: relative, not
+/// necessarily summing to 100).</summary>
 public sealed record SplitWeights(int A, int B)
 {
     /// <summary>The share B should get, in percent.</summary>
@@ -58,10 +72,25 @@ public sealed record SplitWeights(int A, int B)
     {
         weights = new SplitWeights(0, 0);
         var parts = text.Split('/');
-        if (parts.Length != 2
-            || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int a)
-            || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int b)
-            || a > 1_000_000 || b > 1_000_000 || a + b == 0) return false;
+        if (
+            parts.Length != 2
+            || !int.TryParse(
+                parts[0],
+                System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture,
+                out int a
+            )
+            || !int.TryParse(
+                parts[1],
+                System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture,
+                out int b
+            )
+            || a > 1_000_000
+            || b > 1_000_000
+            || a + b == 0
+        )
+            return false;
         weights = new SplitWeights(a, b);
         return true;
     }
@@ -82,10 +111,18 @@ public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDe
 /// What a case asks of the dataplane (each null: whatever it has). The lab applies all of it; a cluster only the
 /// number of Services and the egress path (its proxy, routing and MTU are its own).
 /// </summary>
-public sealed record DataplaneSettings(ProxyMode? Proxy = null, int? Services = null, LabRouting? Routing = null, int? Mtu = null, EgressMode? Egress = null)
+public sealed record DataplaneSettings(
+    ProxyMode? Proxy = null,
+    int? Services = null,
+    LabRouting? Routing = null,
+    int? Mtu = null,
+    EgressMode? Egress = null
+)
 {
     /// <summary>The bounds a scenario's (and `lab up`'s) MTU and number of extra services must keep.</summary>
-    public const int MinMtu = 1280, MaxMtu = 9000, MaxServices = 50_000;
+    public const int MinMtu = 1280,
+        MaxMtu = 9000,
+        MaxServices = 50_000;
 
     public bool Topology => Routing is not null || Mtu is not null;
 }

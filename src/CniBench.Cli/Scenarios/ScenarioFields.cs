@@ -16,16 +16,17 @@ public static class ScenarioFields
     public sealed record Field(string Name, string Allowed, Reader Read, bool Matrix, bool PerWorkload = false)
     {
         /// <summary>The workloads it applies to; null when it applies to all.</summary>
-        public IReadOnlyList<WorkloadKind>? AppliesTo { get; } = PerWorkload
-            ? WorkloadCatalog.All.Where(d => d.Fields.Contains(Name)).Select(d => d.Kind).ToArray()
-            : null;
+        public IReadOnlyList<WorkloadKind>? AppliesTo { get; } =
+            PerWorkload ? WorkloadCatalog.All.Where(d => d.Fields.Contains(Name)).Select(d => d.Kind).ToArray() : null;
     }
 
-    /// <summary>What a case asks of the dataplane it runs on; a target applies those it can (its capabilities) and refuses the rest.</summary>
+    /// <summary>What a case asks of the dataplane it runs on; a target applies those it can (its capabilities) and
+    /// refuses the rest.</summary>
     public static IReadOnlyList<string> Dataplane { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
-    public static IReadOnlyList<string> Inherited { get; } = ["repetitions", "warmup", "duration", "cooldown", "ipFamily", "placement", .. Dataplane];
+    public static IReadOnlyList<string> Inherited { get; } =
+    ["repetitions", "warmup", "duration", "cooldown", "ipFamily", "placement", .. Dataplane];
 
     public static IReadOnlyList<string> TopLevel { get; } = ["name", "description", .. Inherited, "cases"];
 
@@ -40,34 +41,100 @@ public static class ScenarioFields
         new("responseSize", SizeAllowed("responseSize"), Size(0, Limits.MaxMessageSize), true, PerWorkload: true),
         new("bitrate", Units.BitrateHelp, Bitrate, true, PerWorkload: true),
         new("model", "closed, open", Enum<HttpModel>(), true, PerWorkload: true),
-        new("rate", "requests per second, a number " + string.Join(", ", WorkloadCatalog.All.Where(d => d.MaxRate > 0).Select(d => $">0..{d.MaxRate} ({d.Name})")), Rate, true, PerWorkload: true),
+        new(
+            "rate",
+            "requests per second, a number "
+                + string.Join(
+                    ", ",
+                    WorkloadCatalog.All.Where(d => d.MaxRate > 0).Select(d => $">0..{d.MaxRate} ({d.Name})")
+                ),
+            Rate,
+            true,
+            PerWorkload: true
+        ),
         new("keepAlive", "true, false", Bool, true, PerWorkload: true),
         new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),
         new("repetitions", "an integer 1..100", Int(1, 100), false),
         new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),
         new("duration", "a duration 100ms..1h", Duration(Limits.MinDuration, Limits.MaxDuration), false),
-        new("cooldown", "auto (wait, at most 120s, until the last case's TIME_WAIT sockets and conntrack entries no longer distort the next), none, or a fixed duration 0s..10m", ReadCooldown, false),
+        new(
+            "cooldown",
+            "auto (wait, at most 120s, until the last case's TIME_WAIT sockets and conntrack entries no longer "
+                + "distort the next), none, or a fixed duration 0s..10m",
+            ReadCooldown,
+            false
+        ),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
-        new("endpoints", $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one by one; kube: a rollout restart), while probers measure convergence", Int(1, Churn.MaxEndpoints), true, PerWorkload: true),
-        new("changeInterval", "a duration 50ms..10s between endpoint changes (default 300ms)", Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)), true, PerWorkload: true),
-        new("injectDelay", "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the measurement itself)", Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)), true, PerWorkload: true),
+        new(
+            "endpoints",
+            $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one "
+                + $"by one; kube: a rollout restart), while probers measure convergence",
+            Int(1, Churn.MaxEndpoints),
+            true,
+            PerWorkload: true
+        ),
+        new(
+            "changeInterval",
+            "a duration 50ms..10s between endpoint changes (default 300ms)",
+            Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)),
+            true,
+            PerWorkload: true
+        ),
+        new(
+            "injectDelay",
+            "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the "
+                + "measurement itself)",
+            Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)),
+            true,
+            PerWorkload: true
+        ),
         new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<CniBench.Cli.Scenarios.ProxyMode>(), true),
-        new("services", $"the number of services in the tables, real one included, an integer 1..{DataplaneSettings.MaxServices + 1} (lab and kube targets)", Int(1, DataplaneSettings.MaxServices + 1), true),
+        new(
+            "services",
+            $"the number of services in the tables, real one included, an integer "
+                + $"1..{DataplaneSettings.MaxServices + 1} (lab and kube targets)",
+            Int(1, DataplaneSettings.MaxServices + 1),
+            true
+        ),
         new("routing", "native, vxlan (lab target)", Enum<CniBench.Cli.Scenarios.LabRouting>(), true),
-        new("egress", "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)", Enum<CniBench.Cli.Scenarios.EgressMode>(), true),
-        new("weights", "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)", ReadWeights, true, PerWorkload: true),
-        new("mtu", $"an integer {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu} (lab target)", Int(DataplaneSettings.MinMtu, DataplaneSettings.MaxMtu), true),
+        new(
+            "egress",
+            "direct (each node SNATs its pods), gateway (through the gateway node) (lab and kube targets)",
+            Enum<CniBench.Cli.Scenarios.EgressMode>(),
+            true
+        ),
+        new(
+            "weights",
+            "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)",
+            ReadWeights,
+            true,
+            PerWorkload: true
+        ),
+        new(
+            "mtu",
+            $"an integer {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu} (lab target)",
+            Int(DataplaneSettings.MinMtu, DataplaneSettings.MaxMtu),
+            true
+        ),
     ];
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
 
-    /// <summary>"a size ..., 1..16777216 (tcp-stream), 24..65507 (udp-stream)": each range with the workloads that allow it.</summary>
-    private static string SizeAllowed(string field) => Units.SizeHelp + ", " + string.Join(", ",
-        WorkloadCatalog.All
-            .SelectMany(d => d.Bounds.Where(b => b.Field == field).Select(b => (Range: $"{b.Min}..{b.Max}", d.Name)))
-            .GroupBy(r => r.Range, StringComparer.Ordinal)
-            .Select(g => $"{g.Key} ({string.Join(", ", g.Select(r => r.Name))})"));
+    /// <summary>"a size ..., 1..16777216 (tcp-stream), 24..65507 (udp-stream)": each range with the workloads that
+    /// allow it.</summary>
+    private static string SizeAllowed(string field) =>
+        Units.SizeHelp
+        + ", "
+        + string.Join(
+            ", ",
+            WorkloadCatalog
+                .All.SelectMany(d =>
+                    d.Bounds.Where(b => b.Field == field).Select(b => (Range: $"{b.Min}..{b.Max}", d.Name))
+                )
+                .GroupBy(r => r.Range, StringComparer.Ordinal)
+                .Select(g => $"{g.Key} ({string.Join(", ", g.Select(r => r.Name))})")
+        );
 
     private static bool ReadName(string text, out object value)
     {
@@ -96,36 +163,47 @@ public static class ScenarioFields
         return ok;
     }
 
-    private static Reader Int(int min, int max) => (string text, out object value) =>
-    {
-        bool ok = int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max;
-        value = n;
-        return ok;
-    };
+    private static Reader Int(int min, int max) =>
+        (string text, out object value) =>
+        {
+            bool ok =
+                int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
+                && n >= min
+                && n <= max;
+            value = n;
+            return ok;
+        };
 
-    private static Reader Size(long min, long max) => (string text, out object value) =>
-    {
-        bool ok = Units.TryParseSize(text, out long n) && n >= min && n <= max;
-        value = (int)Math.Clamp(n, 0, int.MaxValue);
-        return ok;
-    };
+    private static Reader Size(long min, long max) =>
+        (string text, out object value) =>
+        {
+            bool ok = Units.TryParseSize(text, out long n) && n >= min && n <= max;
+            value = (int)Math.Clamp(n, 0, int.MaxValue);
+            return ok;
+        };
 
     private static bool ReadCooldown(string text, out object value)
     {
         value = Cooldown.Auto;
-        if (text == "auto") return true;
-        if (text == "none") { value = Cooldown.None; return true; }
+        if (text == "auto")
+            return true;
+        if (text == "none")
+        {
+            value = Cooldown.None;
+            return true;
+        }
         bool ok = Units.TryParseDuration(text, out var d) && d >= TimeSpan.Zero && d <= TimeSpan.FromMinutes(10);
         value = new Cooldown(false, d);
         return ok;
     }
 
-    private static Reader Duration(TimeSpan min, TimeSpan max) => (string text, out object value) =>
-    {
-        bool ok = Units.TryParseDuration(text, out var d) && d >= min && d <= max;
-        value = d;
-        return ok;
-    };
+    private static Reader Duration(TimeSpan min, TimeSpan max) =>
+        (string text, out object value) =>
+        {
+            bool ok = Units.TryParseDuration(text, out var d) && d >= min && d <= max;
+            value = d;
+            return ok;
+        };
 
     private static bool Bitrate(string text, out object value)
     {
@@ -136,7 +214,10 @@ public static class ScenarioFields
 
     private static bool Rate(string text, out object value)
     {
-        bool ok = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && n > 0 && n <= Limits.MaxHttpRate;
+        bool ok =
+            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
+            && n > 0
+            && n <= Limits.MaxHttpRate;
         value = n;
         return ok;
     }
@@ -148,10 +229,15 @@ public static class ScenarioFields
         return ok;
     }
 
-    private static Reader Enum<T>() where T : struct, System.Enum => (string text, out object value) =>
-    {
-        var match = System.Enum.GetValues<T>().Where(v => string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase)).ToArray();
-        value = match.Length == 1 ? match[0] : default(T);
-        return match.Length == 1;
-    };
+    private static Reader Enum<T>()
+        where T : struct, System.Enum =>
+        (string text, out object value) =>
+        {
+            var match = System
+                .Enum.GetValues<T>()
+                .Where(v => string.Equals(v.ToString(), text, StringComparison.OrdinalIgnoreCase))
+                .ToArray();
+            value = match.Length == 1 ? match[0] : default(T);
+            return match.Length == 1;
+        };
 }

@@ -16,25 +16,35 @@ public sealed class ScenarioLoader
 
     private ScenarioLoader(string source) => _source = source;
 
-    private static IReadOnlyList<string> Resources { get; } = typeof(ScenarioLoader).Assembly.GetManifestResourceNames()
-        .Where(n => n.StartsWith(BuiltInPrefix, StringComparison.Ordinal)).ToArray();
+    private static IReadOnlyList<string> Resources { get; } =
+        typeof(ScenarioLoader)
+            .Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(BuiltInPrefix, StringComparison.Ordinal))
+            .ToArray();
 
-    /// <summary>Built-in suite names. A suite may have its own version for a target (suites/lab/dataplane.yaml).</summary>
-    public static IReadOnlyList<string> BuiltInSuites { get; } = Resources
-        .Select(n => Path.GetFileNameWithoutExtension(n)).Distinct().Order(StringComparer.Ordinal).ToArray();
+    /// <summary>Built-in suite names. A suite may have its own version for a target
+    /// (suites/lab/dataplane.yaml).</summary>
+    public static IReadOnlyList<string> BuiltInSuites { get; } =
+        Resources.Select(n => Path.GetFileNameWithoutExtension(n)).Distinct().Order(StringComparer.Ordinal).ToArray();
 
     /// <summary>The targets that have their own version of a suite.</summary>
-    public static IReadOnlyList<string> TargetsWithOwnVersion(string suite) => Resources
-        .Where(n => n.EndsWith($"/{suite}.yaml", StringComparison.Ordinal) && n.Count(c => c == '/') == 2)
-        .Select(n => n.Split('/')[1]).Order(StringComparer.Ordinal).ToArray();
+    public static IReadOnlyList<string> TargetsWithOwnVersion(string suite) =>
+        Resources
+            .Where(n => n.EndsWith($"/{suite}.yaml", StringComparison.Ordinal) && n.Count(c => c == '/') == 2)
+            .Select(n => n.Split('/')[1])
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 
     /// <summary>The target's own version of a suite if it has one, else the general one.</summary>
     public static string? BuiltInText(string suite, string? target = null)
     {
-        var name = target is not null && Resources.Contains($"{BuiltInPrefix}{target}/{suite}.yaml") ? $"{BuiltInPrefix}{target}/{suite}.yaml"
+        var name =
+            target is not null && Resources.Contains($"{BuiltInPrefix}{target}/{suite}.yaml")
+                ? $"{BuiltInPrefix}{target}/{suite}.yaml"
             : Resources.Contains($"{BuiltInPrefix}{suite}.yaml") ? $"{BuiltInPrefix}{suite}.yaml"
             : Resources.FirstOrDefault(n => n.EndsWith($"/{suite}.yaml", StringComparison.Ordinal));
-        if (name is null) return null;
+        if (name is null)
+            return null;
         using var stream = typeof(ScenarioLoader).Assembly.GetManifestResourceStream(name)!;
         return new StreamReader(stream).ReadToEnd();
     }
@@ -42,17 +52,42 @@ public sealed class ScenarioLoader
     public static Scenario LoadSuite(string suite, string? target = null)
     {
         var own = TargetsWithOwnVersion(suite);
-        if (target is not null && !Resources.Contains($"{BuiltInPrefix}{suite}.yaml") && own.Count > 0 && !own.Contains(target))
-            throw new ScenarioException([new ScenarioError("--suite", 1, 1, "suite", $"suite '{suite}' runs on --target {string.Join(" or ", own)}, not {target}", string.Join(", ", own))]);
-        var text = BuiltInText(suite, target) ?? throw new ScenarioException(
-            [new ScenarioError("--suite", 1, 1, "suite", $"unknown suite '{suite}'", string.Join(", ", BuiltInSuites))]);
+        if (
+            target is not null
+            && !Resources.Contains($"{BuiltInPrefix}{suite}.yaml")
+            && own.Count > 0
+            && !own.Contains(target)
+        )
+            throw new ScenarioException([
+                new ScenarioError(
+                    "--suite",
+                    1,
+                    1,
+                    "suite",
+                    $"suite '{suite}' runs on --target {string.Join(" or ", own)}, not {target}",
+                    string.Join(", ", own)
+                ),
+            ]);
+        var text = BuiltInText(suite, target)
+            ?? throw new ScenarioException([
+                new ScenarioError(
+                    "--suite",
+                    1,
+                    1,
+                    "suite",
+                    $"unknown suite '{suite}'",
+                    string.Join(", ", BuiltInSuites)
+                ),
+            ]);
         return Load(text, $"suite:{suite}");
     }
 
     public static Scenario LoadFile(string path)
     {
         if (!File.Exists(path))
-            throw new ScenarioException([new ScenarioError(path, 1, 1, "file", "no such file", "a path to a scenario YAML file")]);
+            throw new ScenarioException([
+                new ScenarioError(path, 1, 1, "file", "no such file", "a path to a scenario YAML file"),
+            ]);
         return Load(File.ReadAllText(path), path);
     }
 
@@ -60,12 +95,22 @@ public sealed class ScenarioLoader
     {
         var loader = new ScenarioLoader(source);
         var scenario = loader.Parse(text);
-        if (loader._errors.Count > 0 || scenario is null) throw new ScenarioException(loader._errors);
+        if (loader._errors.Count > 0 || scenario is null)
+            throw new ScenarioException(loader._errors);
         return scenario;
     }
 
     private void Error(YamlNode? node, string field, string problem, string? allowed = null) =>
-        _errors.Add(new ScenarioError(_source, (int)(node?.Start.Line ?? 1), (int)(node?.Start.Column ?? 1), field, problem, allowed));
+        _errors.Add(
+            new ScenarioError(
+                _source,
+                (int)(node?.Start.Line ?? 1),
+                (int)(node?.Start.Column ?? 1),
+                field,
+                problem,
+                allowed
+            )
+        );
 
     private Scenario? Parse(string text)
     {
@@ -76,24 +121,39 @@ public sealed class ScenarioLoader
         }
         catch (YamlException e)
         {
-            _errors.Add(new ScenarioError(_source, (int)e.Start.Line, (int)e.Start.Column, "yaml", e.InnerException?.Message ?? e.Message));
+            _errors.Add(
+                new ScenarioError(
+                    _source,
+                    (int)e.Start.Line,
+                    (int)e.Start.Column,
+                    "yaml",
+                    e.InnerException?.Message ?? e.Message
+                )
+            );
             return null;
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
         {
-            Error(stream.Documents.FirstOrDefault()?.RootNode, "scenario", "must be a mapping with name and cases", "name, description, cases, " + string.Join(", ", ScenarioFields.Inherited));
+            Error(
+                stream.Documents.FirstOrDefault()?.RootNode,
+                "scenario",
+                "must be a mapping with name and cases",
+                "name, description, cases, " + string.Join(", ", ScenarioFields.Inherited)
+            );
             return null;
         }
 
         var top = Fields(root, "", ScenarioFields.TopLevel);
         string name = top.TryGetValue("name", out var nameNode) ? Scalar(nameNode, "name") ?? "" : "";
-        if (nameNode is null) Error(root, "name", "missing", "a scenario name");
+        if (nameNode is null)
+            Error(root, "name", "missing", "a scenario name");
         string description = top.TryGetValue("description", out var d) ? Scalar(d, "description") ?? "" : "";
 
         var defaults = new Dictionary<string, List<Value>>();
         foreach (var field in ScenarioFields.Inherited)
         {
-            if (top.TryGetValue(field, out var node)) defaults[field] = Values(node, field, ScenarioFields.Find(field)!);
+            if (top.TryGetValue(field, out var node))
+                defaults[field] = Values(node, field, ScenarioFields.Find(field)!);
         }
 
         var cases = new List<PlannedCase>();
@@ -103,11 +163,17 @@ public sealed class ScenarioLoader
             Error(casesNode, "cases", "must be a non-empty list", "a list of cases, each with at least a workload");
         else
         {
-            for (int i = 0; i < list.Children.Count; i++) cases.AddRange(ParseCase(list.Children[i], $"cases[{i}]", defaults));
+            for (int i = 0; i < list.Children.Count; i++)
+                cases.AddRange(ParseCase(list.Children[i], $"cases[{i}]", defaults));
         }
 
         foreach (var duplicate in cases.GroupBy(c => c.Name).Where(g => g.Count() > 1))
-            Error(casesNode, "cases", $"two cases expand to the same name '{duplicate.Key}'", "give each case its own name");
+            Error(
+                casesNode,
+                "cases",
+                $"two cases expand to the same name '{duplicate.Key}'",
+                "give each case its own name"
+            );
         return new Scenario(name, description, _source, text, cases);
     }
 
@@ -121,8 +187,17 @@ public sealed class ScenarioLoader
             var key = (keyNode as YamlScalarNode)?.Value ?? "";
             if (!allowed.Contains(key))
             {
-                var close = allowed.MinBy(a => EditDistance(a.ToLowerInvariant(), key.ToLowerInvariant())) is { } nearest && EditDistance(nearest.ToLowerInvariant(), key.ToLowerInvariant()) <= 2 ? nearest : null;
-                Error(keyNode, prefix + key, close is null ? "unknown field" : $"unknown field (did you mean '{close}'?)", string.Join(", ", allowed));
+                var close =
+                    allowed.MinBy(a => EditDistance(a.ToLowerInvariant(), key.ToLowerInvariant())) is { } nearest
+                    && EditDistance(nearest.ToLowerInvariant(), key.ToLowerInvariant()) <= 2
+                        ? nearest
+                        : null;
+                Error(
+                    keyNode,
+                    prefix + key,
+                    close is null ? "unknown field" : $"unknown field (did you mean '{close}'?)",
+                    string.Join(", ", allowed)
+                );
                 continue;
             }
             fields[key] = valueNode;
@@ -150,7 +225,8 @@ public sealed class ScenarioLoader
 
     private string? Scalar(YamlNode node, string field)
     {
-        if (node is YamlScalarNode { Value: { } v }) return v;
+        if (node is YamlScalarNode { Value: { } v })
+            return v;
         Error(node, field, "must be a single value");
         return null;
     }
@@ -163,7 +239,8 @@ public sealed class ScenarioLoader
             Error(node, path, "takes one value, not a list", field.Allowed);
             return [];
         }
-        if (nodes.Count == 0) Error(node, path, "an empty list gives no cases", field.Allowed);
+        if (nodes.Count == 0)
+            Error(node, path, "an empty list gives no cases", field.Allowed);
         var values = new List<Value>();
         foreach (var n in nodes)
         {
@@ -172,8 +249,10 @@ public sealed class ScenarioLoader
                 Error(n, path, "must be a value" + (field.Matrix ? " or a list of values" : ""), field.Allowed);
                 continue;
             }
-            if (field.Read(text, out var parsed)) values.Add(new Value(parsed, text, n));
-            else Error(n, path, $"'{text}' is not valid", field.Allowed);
+            if (field.Read(text, out var parsed))
+                values.Add(new Value(parsed, text, n));
+            else
+                Error(n, path, $"'{text}' is not valid", field.Allowed);
         }
         return values;
     }
@@ -190,30 +269,47 @@ public sealed class ScenarioLoader
         int errorsBefore = _errors.Count;
 
         var values = new Dictionary<string, List<Value>>(defaults);
-        foreach (var (key, valueNode) in raw) values[key] = Values(valueNode, $"{path}.{key}", ScenarioFields.Find(key)!);
+        foreach (var (key, valueNode) in raw)
+            values[key] = Values(valueNode, $"{path}.{key}", ScenarioFields.Find(key)!);
 
         if (!raw.ContainsKey("workload"))
         {
             Error(mapping, $"{path}.workload", "missing", string.Join(", ", WorkloadNames.UserFacing));
             return [];
         }
-        if (_errors.Count > errorsBefore || values["workload"].Count == 0) return [];
+        if (_errors.Count > errorsBefore || values["workload"].Count == 0)
+            return [];
         var kind = (WorkloadKind)values["workload"][0].Parsed;
 
         foreach (var field in ScenarioFields.CaseFields)
         {
-            if (field.AppliesTo is null || !raw.TryGetValue(field.Name, out var fieldNode) || field.AppliesTo.Contains(kind)) continue;
-            Error(fieldNode, $"{path}.{field.Name}", $"does not apply to {kind.ToName()}", "only with " + string.Join(", ", field.AppliesTo.Select(k => k.ToName())));
+            if (
+                field.AppliesTo is null
+                || !raw.TryGetValue(field.Name, out var fieldNode)
+                || field.AppliesTo.Contains(kind)
+            )
+                continue;
+            Error(
+                fieldNode,
+                $"{path}.{field.Name}",
+                $"does not apply to {kind.ToName()}",
+                "only with " + string.Join(", ", field.AppliesTo.Select(k => k.ToName()))
+            );
         }
-        if (_errors.Count > errorsBefore) return [];
+        if (_errors.Count > errorsBefore)
+            return [];
 
         string baseName = values.TryGetValue("name", out var n) ? (string)n[0].Parsed : kind.ToName();
-        var matrixFields = values.Where(v => ScenarioFields.Find(v.Key)!.Matrix && v.Value.Count > 1).Select(v => v.Key).ToHashSet();
+        var matrixFields = values
+            .Where(v => ScenarioFields.Find(v.Key)!.Matrix && v.Value.Count > 1)
+            .Select(v => v.Key)
+            .ToHashSet();
         var expanded = new List<PlannedCase>();
         foreach (var combination in Cartesian(values))
         {
             var planned = BuildCase(kind, baseName, combination, matrixFields, mapping, path);
-            if (planned is not null) expanded.Add(planned);
+            if (planned is not null)
+                expanded.Add(planned);
         }
         return expanded;
     }
@@ -222,14 +318,24 @@ public sealed class ScenarioLoader
     {
         IEnumerable<Dictionary<string, Value>> result = [new Dictionary<string, Value>()];
         foreach (var (key, options) in values)
-            result = result.SelectMany(partial => options.Select(option => new Dictionary<string, Value>(partial) { [key] = option }));
+            result = result.SelectMany(partial =>
+                options.Select(option => new Dictionary<string, Value>(partial) { [key] = option })
+            );
         return result;
     }
 
-    private PlannedCase? BuildCase(WorkloadKind kind, string baseName, Dictionary<string, Value> v, HashSet<string> matrixFields, YamlMappingNode caseNode, string path)
+    private PlannedCase? BuildCase(
+        WorkloadKind kind,
+        string baseName,
+        Dictionary<string, Value> v,
+        HashSet<string> matrixFields,
+        YamlMappingNode caseNode,
+        string path
+    )
     {
         T Get<T>(string key, T fallback) => v.TryGetValue(key, out var value) ? (T)value.Parsed : fallback;
-        T? Optional<T>(string key) where T : struct => v.TryGetValue(key, out var value) ? (T)value.Parsed : null;
+        T? Optional<T>(string key)
+            where T : struct => v.TryGetValue(key, out var value) ? (T)value.Parsed : null;
         var defaults = WorkloadDefaults.For(kind);
         var spec = defaults with
         {
@@ -250,13 +356,31 @@ public sealed class ScenarioLoader
         int before = _errors.Count;
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
-        if (!v.ContainsKey("endpoints") && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField)))
-            Error(churnField.Node, $"{path}.endpoints", "missing: changeInterval and injectDelay describe endpoint churn", "endpoints: N (e.g. 44)");
+        if (
+            !v.ContainsKey("endpoints")
+            && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField))
+        )
+            Error(
+                churnField.Node,
+                $"{path}.endpoints",
+                "missing: changeInterval and injectDelay describe endpoint churn",
+                "endpoints: N (e.g. 44)"
+            );
         bool toGateway = Get("placement", Placement.HostToHost) == Placement.PodToGateway;
         if (toGateway && !v.ContainsKey("weights"))
-            Error(caseNode, $"{path}.weights", $"missing: {Placement.PodToGateway.ToName()} splits the traffic between two backends", "weights: 95/5");
+            Error(
+                caseNode,
+                $"{path}.weights",
+                $"missing: {Placement.PodToGateway.ToName()} splits the traffic between two backends",
+                "weights: 95/5"
+            );
         if (!toGateway && v.TryGetValue("weights", out var weights))
-            Error(weights.Node, $"{path}.weights", $"applies to placement {Placement.PodToGateway.ToName()} only", $"placement: {Placement.PodToGateway.ToName()}");
+            Error(
+                weights.Node,
+                $"{path}.weights",
+                $"applies to placement {Placement.PodToGateway.ToName()} only",
+                $"placement: {Placement.PodToGateway.ToName()}"
+            );
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
@@ -265,12 +389,16 @@ public sealed class ScenarioLoader
             var node = v.TryGetValue(field, out var value) ? value.Node : caseNode;
             Error(node, $"{path}.{field}", problem[(problem.IndexOf(':') + 2)..]);
         }
-        if (_errors.Count > before) return null;
+        if (_errors.Count > before)
+            return null;
 
         var parameters = v.Where(p => p.Key is not ("name" or "workload")).ToDictionary(p => p.Key, p => p.Value.Text);
-        string name = matrixFields.Count == 0
-            ? baseName
-            : baseName + "/" + string.Join(",", matrixFields.Order(StringComparer.Ordinal).Select(f => $"{f}={v[f].Text}"));
+        string name =
+            matrixFields.Count == 0
+                ? baseName
+                : baseName
+                    + "/"
+                    + string.Join(",", matrixFields.Order(StringComparer.Ordinal).Select(f => $"{f}={v[f].Text}"));
         return new PlannedCase(
             name,
             spec,
@@ -281,12 +409,23 @@ public sealed class ScenarioLoader
             Get("repetitions", 3),
             parameters,
             ScenarioFields.Dataplane.Any(v.ContainsKey)
-                ? new DataplaneSettings(Optional<CniBench.Cli.Scenarios.ProxyMode>("proxy"), Optional<int>("services"), Optional<CniBench.Cli.Scenarios.LabRouting>("routing"), Optional<int>("mtu"), Optional<CniBench.Cli.Scenarios.EgressMode>("egress"))
+                ? new DataplaneSettings(
+                    Optional<CniBench.Cli.Scenarios.ProxyMode>("proxy"),
+                    Optional<int>("services"),
+                    Optional<CniBench.Cli.Scenarios.LabRouting>("routing"),
+                    Optional<int>("mtu"),
+                    Optional<CniBench.Cli.Scenarios.EgressMode>("egress")
+                )
                 : null,
             v.ContainsKey("endpoints")
-                ? new Churn(Get("endpoints", 44), Get("changeInterval", TimeSpan.FromMilliseconds(300)), Get("injectDelay", TimeSpan.Zero))
+                ? new Churn(
+                    Get("endpoints", 44),
+                    Get("changeInterval", TimeSpan.FromMilliseconds(300)),
+                    Get("injectDelay", TimeSpan.Zero)
+                )
                 : null,
             (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null),
-            Get("cooldown", Cooldown.Auto));
+            Get("cooldown", Cooldown.Auto)
+        );
     }
 }

@@ -10,10 +10,18 @@ namespace CniBench.Cli.Split;
 /// </summary>
 public static class SplitAnalysis
 {
-    /// <summary>A window's start (seconds into the measured phase) and the backend's share of its answers, in percent.</summary>
+    /// <summary>A window's start (seconds into the measured phase) and the backend's share of its answers, in
+    /// percent.</summary>
     public static IReadOnlyList<(double StartSeconds, double SharePercent)> Shares(JobResult client, string backend) =>
         (client.BackendWindows ?? [])
-            .Select((window, i) => (Start: (double)i * JobResult.BackendWindowSeconds, Total: window.Values.Sum(), Mine: window.GetValueOrDefault(backend)))
+            .Select(
+                (window, i) =>
+                    (
+                        Start: (double)i * JobResult.BackendWindowSeconds,
+                        Total: window.Values.Sum(),
+                        Mine: window.GetValueOrDefault(backend)
+                    )
+            )
             .Where(w => w.Total > 0)
             .Select(w => (w.Start, 100.0 * w.Mine / w.Total))
             .ToArray();
@@ -22,10 +30,12 @@ public static class SplitAnalysis
     {
         var m = new Dictionary<string, double>();
         long total = client.Backends.Values.Sum();
-        if (total == 0) return m;
+        if (total == 0)
+            return m;
         m[Metrics.SplitSharePercent] = 100.0 * client.Backends.GetValueOrDefault(backend) / total;
         var shares = Shares(client, backend);
-        if (shares.Count > 0) m[Metrics.SplitDistancePercent] = shares.Average(w => Math.Abs(w.SharePercent - weights.SharePercentB));
+        if (shares.Count > 0)
+            m[Metrics.SplitDistancePercent] = shares.Average(w => Math.Abs(w.SharePercent - weights.SharePercentB));
         return m;
     }
 }

@@ -20,6 +20,7 @@ public sealed class ResultStore : IDisposable
     public const int SchemaVersion = StoreSchema.Version;
     private readonly DbConnection _connection;
     private readonly string _name;
+
     // The run's heartbeat is written from a timer while the runner saves results: one command at a time.
     private readonly Lock _gate = new();
 
@@ -33,7 +34,8 @@ public sealed class ResultStore : IDisposable
     /// <summary>The database as messages name it (never a password).</summary>
     public string Name => _name;
 
-    /// <summary>Where results go when this database refuses them: beside a SQLite file, else the current directory.</summary>
+    /// <summary>Where results go when this database refuses them: beside a SQLite file, else the current
+    /// directory.</summary>
     public string FallbackDirectory { get; }
 
     /// <summary>A SQLite file path, a postgres:// URL or an Npgsql connection string.</summary>
@@ -45,13 +47,19 @@ public sealed class ResultStore : IDisposable
         {
             connection.Open();
             schema.Ensure(connection);
-            var fallback = schema is SqliteSchema ? Path.GetDirectoryName(Path.GetFullPath(db)) ?? "." : Directory.GetCurrentDirectory();
+            var fallback =
+                schema is SqliteSchema
+                    ? Path.GetDirectoryName(Path.GetFullPath(db)) ?? "."
+                    : Directory.GetCurrentDirectory();
             return new ResultStore(schema.DisplayName, connection, fallback);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11) // SQLITE_NOTADB, SQLITE_CORRUPT
         {
             connection.Dispose();
-            throw new StoreException($"{schema.DisplayName}: not a CniBench database (the file is not a readable SQLite database); use another --db or move the file away");
+            throw new StoreException(
+                $"{schema.DisplayName}: not a CniBench database (the file is not a readable SQLite database); use "
+                    + $"another --db or move the file away"
+            );
         }
         catch (DbException e)
         {
@@ -72,25 +80,53 @@ public sealed class ResultStore : IDisposable
 
     public void CreateRun(RunRecord run, DbTransaction? tx = null)
     {
-        Execute("""
+        Execute(
+            """
             INSERT INTO runs (id, suite, target, config, started_at, finished_at, state, environment, scenario,
                               controller_host, controller_pid, controller_start, heartbeat_at)
-            VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario, @host, @pid, @start, @started)
-            """, tx,
-            ("@id", run.Id), ("@suite", run.Suite), ("@target", run.Target), ("@config", run.Config),
-            ("@started", Time(run.StartedAt)), ("@state", Enum(run.State)),
-            ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)), ("@scenario", run.Scenario),
-            ("@host", (object?)run.Controller?.Host ?? DBNull.Value), ("@pid", (object?)run.Controller?.Pid ?? DBNull.Value),
-            ("@start", (object?)run.Controller?.StartTicks ?? DBNull.Value));
+            VALUES (@id, @suite, @target, @config, @started, NULL, @state, @environment, @scenario,
+                    @host, @pid, @start, @started)
+            """,
+            tx,
+            ("@id", run.Id),
+            ("@suite", run.Suite),
+            ("@target", run.Target),
+            ("@config", run.Config),
+            ("@started", Time(run.StartedAt)),
+            ("@state", Enum(run.State)),
+            ("@environment", JsonSerializer.Serialize(run.Environment, StoreJson.Options)),
+            ("@scenario", run.Scenario),
+            ("@host", (object?)run.Controller?.Host ?? DBNull.Value),
+            ("@pid", (object?)run.Controller?.Pid ?? DBNull.Value),
+            ("@start", (object?)run.Controller?.StartTicks ?? DBNull.Value)
+        );
     }
 
-    /// <summary>The controller is alive: written every <see cref="ControllerProcess.HeartbeatInterval"/> while a run goes on.</summary>
+    /// <summary>The controller is alive: written every <see cref="ControllerProcess.HeartbeatInterval"/> while a run
+    /// goes on.</summary>
     public void Heartbeat(string runId, DateTimeOffset now) =>
-        Execute("UPDATE runs SET heartbeat_at = @now WHERE id = @id AND state = 'running'", ("@now", Time(now)), ("@id", runId));
+        Execute(
+            "UPDATE runs SET heartbeat_at = @now WHERE id = @id AND state = 'running'",
+            ("@now", Time(now)),
+            ("@id", runId)
+        );
 
-    public void FinishRun(string runId, RunState state, DateTimeOffset finishedAt, string? error = null, DbTransaction? tx = null) =>
-        Execute("UPDATE runs SET state = @state, finished_at = @finished, heartbeat_at = @finished, error = @error WHERE id = @id", tx,
-            ("@state", Enum(state)), ("@finished", Time(finishedAt)), ("@error", (object?)error ?? DBNull.Value), ("@id", runId));
+    public void FinishRun(
+        string runId,
+        RunState state,
+        DateTimeOffset finishedAt,
+        string? error = null,
+        DbTransaction? tx = null
+    ) =>
+        Execute(
+            "UPDATE runs SET state = @state, finished_at = @finished, heartbeat_at = @finished, error = @error WHERE "
+                + "id = @id",
+            tx,
+            ("@state", Enum(state)),
+            ("@finished", Time(finishedAt)),
+            ("@error", (object?)error ?? DBNull.Value),
+            ("@id", runId)
+        );
 
     /// <summary>
     /// Puts a run kept in a file (when the database refused it) into this database: the run if it is not
@@ -106,9 +142,12 @@ public sealed class ResultStore : IDisposable
             var missing = unsaved.Results.Where(r => !held.Contains((r.Case, r.Repetition))).ToArray();
             // Reads first: inside the transaction every command must carry it.
             using var tx = _connection.BeginTransaction();
-            if (!known) CreateRun(run, tx);
-            if (run.FinishedAt is { } finished) FinishRun(run.Id, run.State, finished, run.Error, tx);
-            foreach (var result in missing) SaveResult(result, tx);
+            if (!known)
+                CreateRun(run, tx);
+            if (run.FinishedAt is { } finished)
+                FinishRun(run.Id, run.State, finished, run.Error, tx);
+            foreach (var result in missing)
+                SaveResult(result, tx);
             tx.Commit();
             return missing.Length;
         }
@@ -128,16 +167,27 @@ public sealed class ResultStore : IDisposable
     }
 
     public void SaveResult(CaseResult result, DbTransaction? tx = null) =>
-        Execute("""
-            INSERT INTO results (run_id, case_name, workload, config, repetition, target, started_at, finished_at, state, document)
+        Execute(
+            """
+            INSERT INTO results (run_id, case_name, workload, config, repetition, target, started_at, finished_at,
+                                 state, document)
             VALUES (@run, @case, @workload, @config, @rep, @target, @started, @finished, @state, @doc)
-            """, tx,
-            ("@run", result.RunId), ("@case", result.Case), ("@workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
-            ("@config", result.Config), ("@rep", result.Repetition), ("@target", result.Target),
-            ("@started", Time(result.StartedAt)), ("@finished", Time(result.FinishedAt)), ("@state", Enum(result.State)),
-            ("@doc", JsonSerializer.Serialize(result, StoreJson.Options)));
+            """,
+            tx,
+            ("@run", result.RunId),
+            ("@case", result.Case),
+            ("@workload", Contracts.Workloads.WorkloadNames.ToName(result.Workload.Kind)),
+            ("@config", result.Config),
+            ("@rep", result.Repetition),
+            ("@target", result.Target),
+            ("@started", Time(result.StartedAt)),
+            ("@finished", Time(result.FinishedAt)),
+            ("@state", Enum(result.State)),
+            ("@doc", JsonSerializer.Serialize(result, StoreJson.Options))
+        );
 
-    /// <summary>Every run, newest first; a run still marked running whose controller is gone reads <see cref="RunState.Abandoned"/>.</summary>
+    /// <summary>Every run, newest first; a run still marked running whose controller is gone reads <see
+    /// cref="RunState.Abandoned"/>.</summary>
     public IReadOnlyList<RunRecord> ListRuns()
     {
         lock (_gate)
@@ -153,18 +203,34 @@ public sealed class ResultStore : IDisposable
             var now = DateTimeOffset.UtcNow;
             while (reader.Read())
             {
-                var controller = reader.IsDBNull(9) ? null
-                    : new Ownership.ProcessOwner(reader.GetString(9), Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture), reader.IsDBNull(11) ? 0 : Convert.ToInt64(reader.GetValue(11), CultureInfo.InvariantCulture));
+                var controller = reader.IsDBNull(9)
+                    ? null
+                    : new Ownership.ProcessOwner(
+                        reader.GetString(9),
+                        Convert.ToInt32(reader.GetValue(10), CultureInfo.InvariantCulture),
+                        reader.IsDBNull(11) ? 0 : Convert.ToInt64(reader.GetValue(11), CultureInfo.InvariantCulture)
+                    );
                 var heartbeat = reader.IsDBNull(12) ? (DateTimeOffset?)null : ParseTime(reader.GetString(12));
                 var state = JsonSerializer.Deserialize<RunState>($"\"{reader.GetString(6)}\"", StoreJson.Options);
-                if (state == RunState.Running && ControllerProcess.IsGone(controller, heartbeat, now)) state = RunState.Abandoned;
-                runs.Add(new RunRecord(
-                    reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                    ParseTime(reader.GetString(4)),
-                    reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5)),
-                    state,
-                    JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7), StoreJson.Options) ?? new(),
-                    reader.GetString(8), controller, heartbeat, reader.IsDBNull(13) ? null : reader.GetString(13)));
+                if (state == RunState.Running && ControllerProcess.IsGone(controller, heartbeat, now))
+                    state = RunState.Abandoned;
+                runs.Add(
+                    new RunRecord(
+                        reader.GetString(0),
+                        reader.GetString(1),
+                        reader.GetString(2),
+                        reader.GetString(3),
+                        ParseTime(reader.GetString(4)),
+                        reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5)),
+                        state,
+                        JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(7), StoreJson.Options)
+                            ?? new(),
+                        reader.GetString(8),
+                        controller,
+                        heartbeat,
+                        reader.IsDBNull(13) ? null : reader.GetString(13)
+                    )
+                );
             }
             return runs;
         }
@@ -178,14 +244,22 @@ public sealed class ResultStore : IDisposable
     public RunRecord ResolveRun(string idOrPrefix)
     {
         var runs = ListRuns();
-        if (idOrPrefix == "latest") return runs.Count > 0 ? runs[0] : throw new StoreException("no runs stored yet; 'cnibench run' makes one");
-        if (runs.FirstOrDefault(r => r.Id == idOrPrefix) is { } exact) return exact;
+        if (idOrPrefix == "latest")
+            return runs.Count > 0 ? runs[0] : throw new StoreException("no runs stored yet; 'cnibench run' makes one");
+        if (runs.FirstOrDefault(r => r.Id == idOrPrefix) is { } exact)
+            return exact;
         var matches = runs.Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToArray();
         return matches.Length switch
         {
             1 => matches[0],
-            0 => throw new StoreException($"no run '{idOrPrefix}' in the database; 'cnibench runs list' shows the runs there"),
-            _ => throw new StoreException($"'{idOrPrefix}' matches {matches.Length} runs ({string.Join(", ", matches.Take(5).Select(r => r.Id))}{(matches.Length > 5 ? ", ..." : "")}); give more of the id"),
+            0 => throw new StoreException(
+                $"no run '{idOrPrefix}' in the database; 'cnibench runs list' shows the runs there"
+            ),
+            _ => throw new StoreException(
+                $"'{idOrPrefix}' matches {matches.Length} runs "
+                    + $"({string.Join(", ", matches.Take(5).Select(r => r.Id))}{(matches.Length > 5 ? ", ..." : "")}); "
+                    + $"give more of the id"
+            ),
         };
     }
 
@@ -204,7 +278,8 @@ public sealed class ResultStore : IDisposable
             command.CommandText = "SELECT DISTINCT config FROM results ORDER BY config";
             using var reader = command.ExecuteReader();
             var labels = new List<string>();
-            while (reader.Read()) labels.Add(reader.GetString(0));
+            while (reader.Read())
+                labels.Add(reader.GetString(0));
             return labels;
         }
     }
@@ -219,8 +294,10 @@ public sealed class ResultStore : IDisposable
             using var reader = command.ExecuteReader();
             var results = new List<CaseResult>();
             while (reader.Read())
-                results.Add(JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
-                            ?? throw new StoreException($"{_name}: an empty result document for '{key}'"));
+                results.Add(
+                    JsonSerializer.Deserialize<CaseResult>(reader.GetString(0), StoreJson.Options)
+                        ?? throw new StoreException($"{_name}: an empty result document for '{key}'")
+                );
             return results;
         }
     }
@@ -230,7 +307,8 @@ public sealed class ResultStore : IDisposable
 
     private static DateTimeOffset ParseTime(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
 
-    private static string Time(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset t) =>
+        t.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     private static string Enum<T>(T value) => JsonSerializer.Serialize(value, StoreJson.Options).Trim('"');
 
@@ -240,7 +318,8 @@ public sealed class ResultStore : IDisposable
         {
             using var command = _connection.CreateCommand();
             command.CommandText = sql;
-            foreach (var (name, value) in parameters) Add(command, name, value);
+            foreach (var (name, value) in parameters)
+                Add(command, name, value);
             return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
         }
     }
@@ -254,7 +333,8 @@ public sealed class ResultStore : IDisposable
             using var command = _connection.CreateCommand();
             command.CommandText = sql;
             command.Transaction = tx;
-            foreach (var (name, value) in parameters) Add(command, name, value);
+            foreach (var (name, value) in parameters)
+                Add(command, name, value);
             return command.ExecuteNonQuery();
         }
     }

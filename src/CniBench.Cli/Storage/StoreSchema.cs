@@ -29,7 +29,8 @@ public abstract class StoreSchema
         CREATE INDEX ix_results_config ON results(config);
         """;
 
-    /// <summary>From version 1: who runs a run, its heartbeat and why it failed (so a dead controller's run reads abandoned).</summary>
+    /// <summary>From version 1: who runs a run, its heartbeat and why it failed (so a dead controller's run reads
+    /// abandoned).</summary>
     protected const string Version2 = """
         ALTER TABLE runs ADD COLUMN controller_host TEXT;
         ALTER TABLE runs ADD COLUMN controller_pid INTEGER;
@@ -66,12 +67,17 @@ public abstract class StoreSchema
     }
 
     protected StoreException Newer(long version) =>
-        new($"{DisplayName}: schema version {version} is newer than this cnibench supports ({Version}); use a newer cnibench or another --db");
+        new(
+            $"{DisplayName}: schema version {version} is newer than this cnibench supports ({Version}); use a newer "
+                + $"cnibench or another --db"
+        );
 
-    protected StoreException Foreign(string what) => new($"{DisplayName}: not a CniBench database ({what}); use another --db");
+    protected StoreException Foreign(string what) =>
+        new($"{DisplayName}: not a CniBench database ({what}); use another --db");
 }
 
-/// <summary>A local file; the version is PRAGMA user_version and the file is marked as ours by PRAGMA application_id.</summary>
+/// <summary>A local file; the version is PRAGMA user_version and the file is marked as ours by PRAGMA
+/// application_id.</summary>
 public sealed class SqliteSchema(string path) : StoreSchema
 {
     private const long ApplicationId = 0x434E4231; // "CNB1"
@@ -85,11 +91,20 @@ public sealed class SqliteSchema(string path) : StoreSchema
     {
         long version = Scalar(connection, "PRAGMA user_version");
         long application = Scalar(connection, "PRAGMA application_id");
-        if (Scalar(connection, "SELECT count(*) FROM sqlite_master") > 0 && application != ApplicationId) throw Foreign("it holds other tables");
-        if (version > Version) throw Newer(version);
-        if (version == Version) return;
+        if (Scalar(connection, "SELECT count(*) FROM sqlite_master") > 0 && application != ApplicationId)
+            throw Foreign("it holds other tables");
+        if (version > Version)
+            throw Newer(version);
+        if (version == Version)
+            return;
         using var tx = connection.BeginTransaction();
-        Execute(connection, tx, version == 1 ? Version2 : Tables.Replace("{id}", "id INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal));
+        Execute(
+            connection,
+            tx,
+            version == 1
+                ? Version2
+                : Tables.Replace("{id}", "id INTEGER PRIMARY KEY AUTOINCREMENT", StringComparison.Ordinal)
+        );
         Execute(connection, tx, $"PRAGMA application_id = {ApplicationId}; PRAGMA user_version = {Version};");
         tx.Commit();
     }
@@ -104,10 +119,12 @@ public sealed class PostgresSchema(string db) : StoreSchema
     private readonly NpgsqlConnectionStringBuilder _builder = Parse(db);
 
     public static bool Accepts(string db) =>
-        db.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) || db.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) ||
-        db.Contains("Host=", StringComparison.OrdinalIgnoreCase);
+        db.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
+        || db.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase)
+        || db.Contains("Host=", StringComparison.OrdinalIgnoreCase);
 
-    public override string DisplayName => $"postgres://{_builder.Username}@{_builder.Host}:{_builder.Port}/{_builder.Database}";
+    public override string DisplayName =>
+        $"postgres://{_builder.Username}@{_builder.Host}:{_builder.Port}/{_builder.Database}";
 
     public override DbConnection Connect() => new NpgsqlConnection(_builder.ConnectionString);
 
@@ -115,11 +132,22 @@ public sealed class PostgresSchema(string db) : StoreSchema
     {
         if (!db.Contains("://", StringComparison.Ordinal))
         {
-            try { return new NpgsqlConnectionStringBuilder(db); }
-            catch (ArgumentException e) { throw new StoreException($"--db: not a PostgreSQL connection string ({e.Message}); allowed: postgres://user:password@host:5432/database or Host=...;Username=...;Database=..."); }
+            try
+            {
+                return new NpgsqlConnectionStringBuilder(db);
+            }
+            catch (ArgumentException e)
+            {
+                throw new StoreException(
+                    $"--db: not a PostgreSQL connection string ({e.Message}); allowed: "
+                        + $"postgres://user:password@host:5432/database or Host=...;Username=...;Database=..."
+                );
+            }
         }
         if (!Uri.TryCreate(db, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
-            throw new StoreException("--db: not a PostgreSQL URL; allowed: postgres://user:password@host:5432/database");
+            throw new StoreException(
+                "--db: not a PostgreSQL URL; allowed: postgres://user:password@host:5432/database"
+            );
         var user = uri.UserInfo.Split(':', 2);
         var builder = new NpgsqlConnectionStringBuilder
         {
@@ -128,31 +156,55 @@ public sealed class PostgresSchema(string db) : StoreSchema
             Database = Uri.UnescapeDataString(uri.AbsolutePath.Trim('/')) is { Length: > 0 } name ? name : "postgres",
             Username = Uri.UnescapeDataString(user[0]),
         };
-        if (user.Length > 1) builder.Password = Uri.UnescapeDataString(user[1]);
+        if (user.Length > 1)
+            builder.Password = Uri.UnescapeDataString(user[1]);
         foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var kv = pair.Split('=', 2);
-            if (kv[0].Equals("sslmode", StringComparison.OrdinalIgnoreCase) && kv.Length == 2 && Enum.TryParse<SslMode>(kv[1], true, out var mode)) builder.SslMode = mode;
+            if (
+                kv[0].Equals("sslmode", StringComparison.OrdinalIgnoreCase)
+                && kv.Length == 2
+                && Enum.TryParse<SslMode>(kv[1], true, out var mode)
+            )
+                builder.SslMode = mode;
         }
         return builder;
     }
 
     public override void Ensure(DbConnection connection)
     {
-        bool ours = Scalar(connection, "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'cnibench_schema'") > 0;
+        bool ours =
+            Scalar(
+                connection,
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name "
+                    + "= 'cnibench_schema'"
+            ) > 0;
         if (!ours)
         {
-            if (Scalar(connection, "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name IN ('runs', 'results')") > 0)
+            if (
+                Scalar(
+                    connection,
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND "
+                        + "table_name IN ('runs', 'results')"
+                ) > 0
+            )
                 throw Foreign("it has runs/results tables that are not ours");
             using var tx = connection.BeginTransaction();
             Execute(connection, tx, Tables.Replace("{id}", "id BIGSERIAL PRIMARY KEY", StringComparison.Ordinal));
-            Execute(connection, tx, $"CREATE TABLE cnibench_schema (version INTEGER NOT NULL); INSERT INTO cnibench_schema VALUES ({Version});");
+            Execute(
+                connection,
+                tx,
+                $"CREATE TABLE cnibench_schema (version INTEGER NOT NULL); INSERT INTO cnibench_schema VALUES "
+                    + $"({Version});"
+            );
             tx.Commit();
             return;
         }
         long version = Scalar(connection, "SELECT max(version) FROM cnibench_schema");
-        if (version > Version) throw Newer(version);
-        if (version == Version) return;
+        if (version > Version)
+            throw Newer(version);
+        if (version == Version)
+            return;
         using var upgrade = connection.BeginTransaction();
         Execute(connection, upgrade, Version2);
         Execute(connection, upgrade, $"UPDATE cnibench_schema SET version = {Version};");

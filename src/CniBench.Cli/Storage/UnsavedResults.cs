@@ -50,11 +50,18 @@ public sealed class UnsavedResults(string preferredDirectory, RunRecord run)
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                try { File.Delete(path + ".tmp"); }
-                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { } // the next place is tried all the same
+                try
+                {
+                    File.Delete(path + ".tmp");
+                }
+                // the next place is tried all the same
+                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { }
             }
         }
-        throw new IOException($"could not keep the unsaved results anywhere (tried {preferredDirectory} and {System.IO.Path.GetTempPath()})");
+        throw new IOException(
+            $"could not keep the unsaved results anywhere (tried {preferredDirectory} and "
+                + $"{System.IO.Path.GetTempPath()})"
+        );
     }
 
     public static UnsavedRun Read(string path)
@@ -62,11 +69,13 @@ public sealed class UnsavedResults(string preferredDirectory, RunRecord run)
         try
         {
             return JsonSerializer.Deserialize<UnsavedRun>(File.ReadAllText(path), StoreJson.Options)
-                   ?? throw new StoreException($"{path}: empty; allowed: a cnibench-unsaved-*.json file");
+                ?? throw new StoreException($"{path}: empty; allowed: a cnibench-unsaved-*.json file");
         }
         catch (JsonException e)
         {
-            throw new StoreException($"{path}: not a file of unsaved results ({e.Message}); allowed: a cnibench-unsaved-*.json file");
+            throw new StoreException(
+                $"{path}: not a file of unsaved results ({e.Message}); allowed: a cnibench-unsaved-*.json file"
+            );
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

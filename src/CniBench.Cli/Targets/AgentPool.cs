@@ -19,7 +19,8 @@ public sealed class AgentPool : IAsyncDisposable
         if (_agents.TryGetValue(key, out var existing))
         {
             // A stopped or hung agent has not exited but is no use: it is killed and replaced like a dead one.
-            if (!existing.HasExited && await existing.AnswersAsync()) return existing;
+            if (!existing.HasExited && await existing.AnswersAsync())
+                return existing;
             await existing.DisposeAsync();
             _agents.Remove(key);
         }
@@ -33,16 +34,18 @@ public sealed class AgentPool : IAsyncDisposable
     /// <summary>The server data port a workload talks to.</summary>
     public static int DataPort(WorkloadKind kind, AgentPorts ports) => DataPort(kind, ports.Tcp, ports.Udp, ports.Http);
 
-    public static int DataPort(WorkloadKind kind, int tcp, int udp, int http) => WorkloadCatalog.Of(kind).Port switch
-    {
-        DataPortKind.Udp => udp,
-        DataPortKind.Http => http,
-        _ => tcp,
-    };
+    public static int DataPort(WorkloadKind kind, int tcp, int udp, int http) =>
+        WorkloadCatalog.Of(kind).Port switch
+        {
+            DataPortKind.Udp => udp,
+            DataPortKind.Http => http,
+            _ => tcp,
+        };
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var agent in _agents.Values) await agent.DisposeAsync();
+        foreach (var agent in _agents.Values)
+            await agent.DisposeAsync();
         _agents.Clear();
     }
 }

@@ -33,23 +33,44 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public string StderrTail
     {
-        get { lock (_gate) return string.Join(" | ", _stderrTail); }
+        get
+        {
+            lock (_gate)
+                return string.Join(" | ", _stderrTail);
+        }
     }
 
     /// <summary>Null while running; otherwise what became of the process, for an error message.</summary>
     public string? DeathNotice() =>
-        _process.HasExited ? $"{Role} agent (pid {Pid}) exited with code {_process.ExitCode}{(StderrTail.Length > 0 ? $": {StderrTail}" : "")}" : null;
+        _process.HasExited
+            ? $"{Role} agent (pid {Pid}) exited with code "
+                + $"{_process.ExitCode}{(StderrTail.Length > 0 ? $": {StderrTail}" : "")}"
+            : null;
 
     /// <summary>
     /// Starts `[prefix...] cnibench-agent serve [serveArguments...] --parent-pid P` with the token in its environment
     /// (not its arguments, which every local user can read) and waits for its ready line.
     /// The prefix runs it elsewhere, e.g. `ip netns exec NS` for the lab.
     /// </summary>
-    public static async Task<AgentProcess> StartAsync(AgentCommand command, string role, IReadOnlyList<string> prefix, IReadOnlyList<string> serveArguments,
-        string token, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? identity = null)
+    public static async Task<AgentProcess> StartAsync(
+        AgentCommand command,
+        string role,
+        IReadOnlyList<string> prefix,
+        IReadOnlyList<string> serveArguments,
+        string token,
+        CancellationToken cancellationToken,
+        IReadOnlyDictionary<string, string>? identity = null
+    )
     {
-        string[] agentCommand = [command.FileName, .. command.PrefixArguments, "serve", .. serveArguments,
-            "--parent-pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
+        string[] agentCommand =
+        [
+            command.FileName,
+            .. command.PrefixArguments,
+            "serve",
+            .. serveArguments,
+            "--parent-pid",
+            Environment.ProcessId.ToString(CultureInfo.InvariantCulture),
+        ];
         string[] full = [.. prefix, .. agentCommand];
         var start = new ProcessStartInfo(full[0])
         {
@@ -58,9 +79,11 @@ public sealed class AgentProcess : IAsyncDisposable
             RedirectStandardInput = false,
             UseShellExecute = false,
         };
-        foreach (var a in full.Skip(1)) start.ArgumentList.Add(a);
+        foreach (var a in full.Skip(1))
+            start.ArgumentList.Add(a);
         start.Environment[Contracts.Protocol.ControlProtocol.TokenVariable] = token;
-        // The agent answers HTTP with its identity: what the target says it is, never what leaked in from our environment.
+        // The agent answers HTTP with its identity: what the target says it is, never what leaked in from our
+        // environment.
         start.Environment["POD_NAME"] = identity?.GetValueOrDefault("POD_NAME");
         start.Environment["NODE_NAME"] = identity?.GetValueOrDefault("NODE_NAME");
 
@@ -90,11 +113,13 @@ public sealed class AgentProcess : IAsyncDisposable
 
     private void KeepStderr(string? line)
     {
-        if (line is null) return;
+        if (line is null)
+            return;
         lock (_gate)
         {
             _stderrTail.Enqueue(line);
-            while (_stderrTail.Count > 5) _stderrTail.Dequeue();
+            while (_stderrTail.Count > 5)
+                _stderrTail.Dequeue();
         }
     }
 
@@ -109,7 +134,9 @@ public sealed class AgentProcess : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TargetException($"{Role} agent (pid {Pid}) did not report ready within {StartTimeout.TotalSeconds:0}s: {StderrTail}");
+            throw new TargetException(
+                $"{Role} agent (pid {Pid}) did not report ready within {StartTimeout.TotalSeconds:0}s: {StderrTail}"
+            );
         }
         if (line is null)
         {
@@ -117,7 +144,7 @@ public sealed class AgentProcess : IAsyncDisposable
             throw new TargetException(DeathNotice() ?? $"{Role} agent closed its output");
         }
         Info = JsonSerializer.Deserialize(line, ContractsJson.Default.AgentInfo)
-               ?? throw new TargetException($"{Role} agent printed an unreadable ready line: {line}");
+            ?? throw new TargetException($"{Role} agent printed an unreadable ready line: {line}");
         if (Info.ControlSocket is { } socketPath)
         {
             Client = AgentClient.ForUnixSocket(socketPath, token);
@@ -154,7 +181,8 @@ public sealed class AgentProcess : IAsyncDisposable
                 await _process.WaitForExitAsync(wait.Token);
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
+        catch (Exception e)
+            when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception)
         {
             // Already gone, or refused to die in time: nothing more we can do from here.
         }

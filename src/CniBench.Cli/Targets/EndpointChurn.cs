@@ -4,7 +4,8 @@ using CniBench.Cli.Scenarios;
 
 namespace CniBench.Cli.Targets;
 
-/// <summary>A target that can run a convergence case: a service whose endpoints it changes, and a prober on every node.</summary>
+/// <summary>A target that can run a convergence case: a service whose endpoints it changes, and a prober on every
+/// node.</summary>
 public interface IChurnTarget
 {
     /// <summary>A service with its first endpoint in place and a prober on every node, ready for the changes.</summary>
@@ -24,7 +25,8 @@ public sealed record Prober(string Node, AgentHandle Agent, long ClockOffsetUs =
 /// <summary>What changed and when, in the controller's clock, and every node write the target could see.</summary>
 public sealed record ChurnRecord(IReadOnlyList<EndpointChange> Changes, IReadOnlyList<NodeWrite> Writes)
 {
-    /// <summary>What the controller asked of the cluster and when (scale, restart): from there to the first change is the control plane's part.</summary>
+    /// <summary>What the controller asked of the cluster and when (scale, restart): from there to the first change is
+    /// the control plane's part.</summary>
     public IReadOnlyList<ChurnAction> Actions { get; init; } = [];
 }
 
@@ -40,7 +42,8 @@ public interface IEndpointChurn : IAsyncDisposable
     /// <summary>host:port the probers send to.</summary>
     string ServiceAddress { get; }
 
-    /// <summary>The most the changes may take, from the first until every node has them: sizes the probers' window.</summary>
+    /// <summary>The most the changes may take, from the first until every node has them: sizes the probers'
+    /// window.</summary>
     TimeSpan Budget { get; }
 
     /// <summary>
@@ -49,6 +52,7 @@ public interface IEndpointChurn : IAsyncDisposable
     /// </summary>
     TimeSpan Tail => TimeSpan.FromSeconds(2);
 
-    /// <summary>Makes the changes, the first at <paramref name="firstChangeAt"/>, and returns once they have settled.</summary>
+    /// <summary>Makes the changes, the first at <paramref name="firstChangeAt"/>, and returns once they have
+    /// settled.</summary>
     Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken);
 }

@@ -11,7 +11,8 @@ public interface ITarget : IAsyncDisposable
 {
     string Name { get; }
 
-    /// <summary>What it can provide at all (placements, dataplane settings, endpoint churn): checked the same way everywhere.</summary>
+    /// <summary>What it can provide at all (placements, dataplane settings, endpoint churn): checked the same way
+    /// everywhere.</summary>
     TargetCapabilities Capabilities { get; }
 
     /// <summary>
@@ -36,14 +37,21 @@ public interface ITarget : IAsyncDisposable
 /// The agents of a case, where the client sends, the placement the target actually achieved, and what the
 /// target itself measured while preparing the case (e.g. the lab's rule programming times).
 /// </summary>
-public sealed record AgentPair(AgentHandle Server, AgentHandle Client, string ServerDataAddress, string AchievedPlacement)
+public sealed record AgentPair(
+    AgentHandle Server,
+    AgentHandle Client,
+    string ServerDataAddress,
+    string AchievedPlacement
+)
 {
     public IReadOnlyDictionary<string, double> TargetMetrics { get; init; } = new Dictionary<string, double>();
 
-    /// <summary>What the case carries besides its two jobs (egress source check, node samplers, split backend).</summary>
+    /// <summary>What the case carries besides its two jobs (egress source check, node samplers, split
+    /// backend).</summary>
     public IReadOnlyList<Hooks.ICaseHook> Hooks { get; init; } = [];
 
-    /// <summary>Both agents run on the controller's host (local, lab): what else used its CPU in the window is measured too.</summary>
+    /// <summary>Both agents run on the controller's host (local, lab): what else used its CPU in the window is measured
+    /// too.</summary>
     public bool AgentsOnThisHost { get; init; }
 }
 

@@ -7,37 +7,54 @@ namespace CniBench.Cli.Targets;
 /// target's own <see cref="ITarget.CheckCase"/> adds only what depends on its state (a lab's nodes, a run's options).
 /// </summary>
 /// <param name="Placements">The placements it can build.</param>
-/// <param name="DataplaneFields">Which of a case's dataplane settings (<see cref="ScenarioFields.Dataplane"/>) it applies.</param>
-/// <param name="EndpointChurn">Whether it can change a service's endpoints while probers watch (convergence cases).</param>
+/// <param name="DataplaneFields">Which of a case's dataplane settings (<see cref="ScenarioFields.Dataplane"/>) it
+/// applies.</param>
+/// <param name="EndpointChurn">Whether it can change a service's endpoints while probers watch (convergence
+/// cases).</param>
 /// <param name="FixedDataplane">Why the other dataplane settings cannot be set here, and where they can.</param>
 public sealed record TargetCapabilities(
-    IReadOnlyList<Placement> Placements, IReadOnlyList<string> DataplaneFields, bool EndpointChurn, string FixedDataplane = "")
+    IReadOnlyList<Placement> Placements,
+    IReadOnlyList<string> DataplaneFields,
+    bool EndpointChurn,
+    string FixedDataplane = ""
+)
 {
-    /// <summary>What the case asks that this target cannot provide; the first answer says whether the placement is one of them.</summary>
+    /// <summary>What the case asks that this target cannot provide; the first answer says whether the placement is one
+    /// of them.</summary>
     public IEnumerable<string> Check(string target, PlannedCase c)
     {
         if (!Placements.Contains(c.Placement))
-            yield return $"case {c.Name}: placement {c.Placement.ToName()} is not available on the {target} target; allowed: {string.Join(", ", Placements.Select(p => p.ToName()))}";
-        var fixedHere = ScenarioFields.Dataplane.Where(f => c.Parameters.ContainsKey(f) && !DataplaneFields.Contains(f)).ToArray();
+            yield return $"case {c.Name}: placement {c.Placement.ToName()} is not available on the {target} target; "
+                + $"allowed: {string.Join(", ", Placements.Select(p => p.ToName()))}";
+        var fixedHere = ScenarioFields
+            .Dataplane.Where(f => c.Parameters.ContainsKey(f) && !DataplaneFields.Contains(f))
+            .ToArray();
         if (fixedHere.Length > 0)
-            yield return $"case {c.Name}: {string.Join(", ", fixedHere)} cannot be set on the {target} target ({FixedDataplane})";
-        if (c.Churn is null) yield break;
+            yield return $"case {c.Name}: {string.Join(", ", fixedHere)} cannot be set on the {target} target "
+                + $"({FixedDataplane})";
+        if (c.Churn is null)
+            yield break;
         if (!EndpointChurn)
-            yield return $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change; the {target} target has none (--target lab or kube)";
+            yield return $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change; "
+                + $"the {target} target has none (--target lab or kube)";
         else if (c.Placement != Placement.PodToClusterIp)
-            yield return $"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip";
+            yield return $"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: "
+                + $"pod-to-cluster-ip";
     }
 }
 
 public static class TargetValidation
 {
-    /// <summary>Every problem that makes the plan impossible on this target: what it cannot provide, then what its state rules out.</summary>
+    /// <summary>Every problem that makes the plan impossible on this target: what it cannot provide, then what its
+    /// state rules out.</summary>
     public static IReadOnlyList<string> Validate(this ITarget target, Scenario scenario) =>
-        scenario.Cases.SelectMany(c =>
-        {
-            var general = target.Capabilities.Check(target.Name, c).ToList();
-            // A placement the target cannot build makes its own checks of that placement meaningless.
-            bool placementRefused = !target.Capabilities.Placements.Contains(c.Placement);
-            return placementRefused ? general : general.Concat(target.CheckCase(c));
-        }).ToArray();
+        scenario
+            .Cases.SelectMany(c =>
+            {
+                var general = target.Capabilities.Check(target.Name, c).ToList();
+                // A placement the target cannot build makes its own checks of that placement meaningless.
+                bool placementRefused = !target.Capabilities.Placements.Contains(c.Placement);
+                return placementRefused ? general : general.Concat(target.CheckCase(c));
+            })
+            .ToArray();
 }

@@ -10,28 +10,68 @@ public static class TargetFactory
 {
     public static IReadOnlyList<string> Names { get; } = ["local", "lab", "kube"];
 
-    public static async Task<ITarget> CreateAsync(string name, string? labId, CancellationToken cancellationToken, Func<Kube.KubeTargetOptions, ITarget>? kube = null)
+    public static async Task<ITarget> CreateAsync(
+        string name,
+        string? labId,
+        CancellationToken cancellationToken,
+        Func<Kube.KubeTargetOptions, ITarget>? kube = null
+    )
     {
         if (name == "kube")
         {
-            var runId = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3)).ToLowerInvariant();
-            if (kube is null) throw new TargetException("--target kube: no cluster connection was given");
-            return kube(new Kube.KubeTargetOptions(Commands.KubeOptions.DefaultImage, runId, TimeSpan.FromHours(6), TimeSpan.FromMinutes(3)));
+            var runId = Convert
+                .ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(3))
+                .ToLowerInvariant();
+            if (kube is null)
+                throw new TargetException("--target kube: no cluster connection was given");
+            return kube(
+                new Kube.KubeTargetOptions(
+                    Commands.KubeOptions.DefaultImage,
+                    runId,
+                    TimeSpan.FromHours(6),
+                    TimeSpan.FromMinutes(3)
+                )
+            );
         }
         var agent = AgentCommand.Locate();
-        if (name == "local") return new LocalTarget(agent);
-        if (!Environment.IsPrivilegedProcess) throw new TargetException("--target lab: the lab needs root (agents run in network namespaces); run with sudo");
-        var labs = (await LabBuilder.LabIdsAsync(cancellationToken)).Select(LabBuilder.Load).OfType<LabSpec>().ToArray();
+        if (name == "local")
+            return new LocalTarget(agent);
+        if (!Environment.IsPrivilegedProcess)
+            throw new TargetException(
+                "--target lab: the lab needs root (agents run in network namespaces); run with sudo"
+            );
+        var labs = (await LabBuilder.LabIdsAsync(cancellationToken))
+            .Select(LabBuilder.Load)
+            .OfType<LabSpec>()
+            .ToArray();
         if (labId is null && labs.Length == 0)
         {
             // Nothing up: the run builds a lab of its own (2 nodes × 2 pods) and removes it at the end.
-            var spec = new LabSpec(Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(), 2, 2, LabRouting.Native, 1500);
+            var spec = new LabSpec(
+                Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(),
+                2,
+                2,
+                LabRouting.Native,
+                1500
+            );
             return await LabTarget.BuildAsync(spec, agent, cancellationToken);
         }
-        var existing = labId is not null
-            ? labs.FirstOrDefault(l => l.Id == labId) ?? throw new TargetException($"--lab: no lab '{labId}' is up; allowed: {(labs.Length == 0 ? "none (without --lab the run builds its own)" : string.Join(", ", labs.Select(l => l.Id)))}")
+        var existing =
+            labId is not null
+                ? labs.FirstOrDefault(l => l.Id == labId)
+                    ?? throw new TargetException(
+                        $"--lab: no lab '{labId}' is up; allowed: "
+                            + (
+                                labs.Length == 0
+                                    ? "none (without --lab the run builds its own)"
+                                    : string.Join(", ", labs.Select(l => l.Id))
+                            )
+                    )
             : labs.Length == 1 ? labs[0]
-            : throw new TargetException($"--target lab: {labs.Length} labs are up; name one with --lab ({string.Join(", ", labs.Select(l => l.Id))})");
+            : throw new TargetException(
+                $"--target lab: {labs.Length} labs are up; name one with --lab "
+                    + $"({string.Join(", ", labs.Select(l => l.Id))})"
+            );
         return LabTarget.Existing(existing, agent);
     }
 }

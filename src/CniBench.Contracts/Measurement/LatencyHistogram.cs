@@ -32,18 +32,23 @@ public sealed class LatencyHistogram
 
     public void Record(long value)
     {
-        if (value < 0) value = 0;
-        if (value > MaxTrackableValue) value = MaxTrackableValue;
+        if (value < 0)
+            value = 0;
+        if (value > MaxTrackableValue)
+            value = MaxTrackableValue;
         _counts[IndexOf(value)]++;
         Count++;
         Sum += value;
-        if (value < Min) Min = value;
-        if (value > Max) Max = value;
+        if (value < Min)
+            Min = value;
+        if (value > Max)
+            Max = value;
     }
 
     public static int IndexOf(long value)
     {
-        if (value < SubBucketCount) return (int)value;
+        if (value < SubBucketCount)
+            return (int)value;
         int exponent = 63 - BitOperations.LeadingZeroCount((ulong)value);
         int shift = exponent - SubBucketBits;
         return SubBucketCount + shift * SubBucketCount + (int)((value >> shift) & (SubBucketCount - 1));
@@ -51,7 +56,8 @@ public sealed class LatencyHistogram
 
     public static long LowerBound(int index)
     {
-        if (index < SubBucketCount) return index;
+        if (index < SubBucketCount)
+            return index;
         int k = index - SubBucketCount;
         int shift = k / SubBucketCount;
         int sub = k % SubBucketCount;
@@ -61,10 +67,12 @@ public sealed class LatencyHistogram
     public static long Width(int index) =>
         index < SubBucketCount ? 1 : 1L << ((index - SubBucketCount) / SubBucketCount);
 
-    /// <summary>The value at quantile q (0..1): the midpoint of the bucket holding that rank, clamped to min/max.</summary>
+    /// <summary>The value at quantile q (0..1): the midpoint of the bucket holding that rank, clamped to
+    /// min/max.</summary>
     public double ValueAtQuantile(double q)
     {
-        if (Count == 0) return double.NaN;
+        if (Count == 0)
+            return double.NaN;
         q = Math.Clamp(q, 0, 1);
         long rank = Math.Max(1, (long)Math.Ceiling(q * Count));
         long seen = 0;
@@ -82,7 +90,8 @@ public sealed class LatencyHistogram
 
     public void Add(LatencyHistogram other)
     {
-        for (int i = 0; i < _counts.Length; i++) _counts[i] += other._counts[i];
+        for (int i = 0; i < _counts.Length; i++)
+            _counts[i] += other._counts[i];
         Count += other.Count;
         Sum += other.Sum;
         if (other.Count > 0)
@@ -100,7 +109,8 @@ public sealed class LatencyHistogram
         var counts = new List<long>();
         for (int i = 0; i < _counts.Length; i++)
         {
-            if (_counts[i] == 0) continue;
+            if (_counts[i] == 0)
+                continue;
             indices.Add(i);
             counts.Add(_counts[i]);
         }
@@ -132,7 +142,8 @@ public sealed class LatencyHistogram
     public static LatencyHistogram Merge(IEnumerable<LatencyHistogram> histograms)
     {
         var merged = new LatencyHistogram();
-        foreach (var h in histograms) merged.Add(h);
+        foreach (var h in histograms)
+            merged.Add(h);
         return merged;
     }
 }

@@ -1,15 +1,31 @@
 namespace CniBench.Contracts.Measurement;
 
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<Direction>))]
-public enum Direction { HigherIsBetter, LowerIsBetter, Neutral }
+public enum Direction
+{
+    HigherIsBetter,
+    LowerIsBetter,
+    Neutral,
+}
 
 /// <summary>How per-second samples of one agent fold into one figure for the window.</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<TimeFold>))]
-public enum TimeFold { Sum, Mean, Max, Last }
+public enum TimeFold
+{
+    Sum,
+    Mean,
+    Max,
+    Last,
+}
 
 /// <summary>How the figures of several agents (or client and server) reduce into one.</summary>
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<AgentReduce>))]
-public enum AgentReduce { Sum, Mean, Max }
+public enum AgentReduce
+{
+    Sum,
+    Mean,
+    Max,
+}
 
 /// <summary>
 /// Says what a number means, so analysis and reports never guess. A percentile is never averaged
@@ -25,12 +41,14 @@ public sealed record MetricDescriptor(
     string Description,
     int Decimals = 2,
     bool IsPercentile = false,
-    bool NonNegative = true)
+    bool NonNegative = true
+)
 {
     /// <summary>Per-second samples of one agent folded into the window's figure, as <see cref="Fold"/> says.</summary>
     public double FoldSamples(IReadOnlyList<Sample> samples, Func<Sample, double> value)
     {
-        if (samples.Count == 0) return 0;
+        if (samples.Count == 0)
+            return 0;
         return Fold switch
         {
             TimeFold.Sum => samples.Sum(value),

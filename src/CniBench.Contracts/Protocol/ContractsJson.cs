@@ -6,7 +6,8 @@ namespace CniBench.Contracts.Protocol;
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals
+)]
 [JsonSerializable(typeof(AgentInfo))]
 [JsonSerializable(typeof(JobSpec))]
 [JsonSerializable(typeof(StartRequest))]

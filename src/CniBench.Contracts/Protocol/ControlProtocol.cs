@@ -28,7 +28,14 @@ public static class ControlProtocol
 }
 
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<JobState>))]
-public enum JobState { Prepared, Ready, Running, Done, Failed }
+public enum JobState
+{
+    Prepared,
+    Ready,
+    Running,
+    Done,
+    Failed,
+}
 
 public sealed record AgentPorts(int Control, int Tcp, int Udp, int Http);
 
@@ -38,7 +45,8 @@ public sealed record AgentIdentity(string Host, string? Pod, string? Node)
     public string Name => Pod ?? Host;
 }
 
-/// <param name="ControlTlsSha256">When the control port speaks TLS: the SHA-256 of its certificate (hex), for a controller to pin.</param>
+/// <param name="ControlTlsSha256">When the control port speaks TLS: the SHA-256 of its certificate (hex), for a
+/// controller to pin.</param>
 public sealed record AgentInfo(
     int ProtocolVersion,
     string AgentVersion,
@@ -49,14 +57,16 @@ public sealed record AgentInfo(
     int ProcessorCount,
     string? ControlSocket = null,
     int? Mtu = null,
-    string? ControlTlsSha256 = null);
+    string? ControlTlsSha256 = null
+);
 
 /// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
 public sealed record JobSpec(
     Workloads.WorkloadSpec Workload,
     int WarmupMs,
     int DurationMs,
-    int ControllerTimeoutMs = 10_000);
+    int ControllerTimeoutMs = 10_000
+);
 
 public sealed record StartRequest(long StartAtUnixMs);
 
@@ -67,17 +77,20 @@ public sealed record JobStatus(
     string? Error,
     IReadOnlyList<Measurement.Sample> Samples,
     int NextCursor,
-    JobResult? Result);
+    JobResult? Result
+);
 
 public sealed record ErrorResponse(string Error);
 
 /// <summary>The agent's wall clock (GET /v1/clock), for the controller to estimate its offset from its own.</summary>
 public sealed record ClockReading(long UnixUs);
 
-/// <summary>Wall-clock microseconds since the Unix epoch: the clock probers stamp sightings with and controllers issue changes by.</summary>
+/// <summary>Wall-clock microseconds since the Unix epoch: the clock probers stamp sightings with and controllers issue
+/// changes by.</summary>
 public static class UnixClock
 {
-    public static long NowMicroseconds() => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
+    public static long NowMicroseconds() =>
+        (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / (TimeSpan.TicksPerMillisecond / 1000);
 }
 
 /// <summary>Totals of a finished job over the measured window only.</summary>
@@ -96,9 +109,11 @@ public sealed record JobResult(
     IReadOnlyDictionary<string, long>? Sources = null,
     ProbeTotals? Probe = null,
     IReadOnlyList<IReadOnlyDictionary<string, long>>? BackendWindows = null,
-    NodeTotals? Node = null)
+    NodeTotals? Node = null
+)
 {
-    /// <summary>HTTP jobs count answers per backend in windows of this many seconds of the measured phase (the last may be shorter).</summary>
+    /// <summary>HTTP jobs count answers per backend in windows of this many seconds of the measured phase (the last may
+    /// be shorter).</summary>
     public const int BackendWindowSeconds = 5;
 }
 
@@ -106,13 +121,21 @@ public sealed record JobResult(
 /// What a probe job saw: for each backend address, when it first and last answered (wall clock, µs) and
 /// how often; and each failed probe with its time, as many as fit the bound.
 /// </summary>
-public sealed record ProbeTotals(IReadOnlyDictionary<string, BackendSeen> Backends, IReadOnlyList<ProbeFailure> Failures, long FailuresNotListed);
+public sealed record ProbeTotals(
+    IReadOnlyDictionary<string, BackendSeen> Backends,
+    IReadOnlyList<ProbeFailure> Failures,
+    long FailuresNotListed
+);
 
 /// <summary>
 /// What a monitor job with processes to watch saw of its node over the window: CPU per process name (percent
 /// of one core, summed over every process of that name) and the node's memory in use (total − available).
 /// </summary>
-public sealed record NodeTotals(IReadOnlyDictionary<string, double> ProcessCpuPercent, double MemoryUsedMiB, double MemoryTotalMiB);
+public sealed record NodeTotals(
+    IReadOnlyDictionary<string, double> ProcessCpuPercent,
+    double MemoryUsedMiB,
+    double MemoryTotalMiB
+);
 
 public sealed record BackendSeen(long FirstUnixUs, long LastUnixUs, long Count);
 
@@ -123,4 +146,8 @@ public sealed record UdpTotals(long Sent, long Received, bool ReceiverAnswered);
 public sealed record OpenModelTotals(long Scheduled, long Sent, long Late, long Dropped);
 
 /// <summary>What `cnibench-agent run --json` prints.</summary>
-public sealed record RunOutput(Workloads.WorkloadSpec Workload, IReadOnlyList<Measurement.Sample> Samples, JobResult Result);
+public sealed record RunOutput(
+    Workloads.WorkloadSpec Workload,
+    IReadOnlyList<Measurement.Sample> Samples,
+    JobResult Result
+);

@@ -9,14 +9,16 @@ public static class Endpoints
     public static bool TryParse(string? text, [NotNullWhen(true)] out IPEndPoint? endpoint)
     {
         endpoint = null;
-        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (string.IsNullOrWhiteSpace(text))
+            return false;
         if (IPEndPoint.TryParse(text, out var ep) && ep.Port > 0 && text.Contains(':'))
         {
             endpoint = ep;
             return true;
         }
         int colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535) return false;
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535)
+            return false;
         if (string.Equals(text[..colon], "localhost", StringComparison.OrdinalIgnoreCase))
         {
             endpoint = new IPEndPoint(IPAddress.Loopback, port);

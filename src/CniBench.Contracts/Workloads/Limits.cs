@@ -27,13 +27,22 @@ public static class Limits
         Range("parallel", spec.Parallel, 1, MaxParallel);
         Range("timeout", spec.TimeoutMs, 1, 60_000);
         var workload = WorkloadCatalog.Of(spec.Kind);
-        foreach (var bound in workload.Bounds) Range(bound.Field, ValueOf(spec, bound.Field), bound.Min, bound.Max);
+        foreach (var bound in workload.Bounds)
+            Range(bound.Field, ValueOf(spec, bound.Field), bound.Min, bound.Max);
         // Closed-model HTTP runs as fast as it can; open-model HTTP and probes are paced.
-        bool paced = workload.MaxRate > 0 && (workload.Shape != WorkloadShape.Requests || spec.HttpModel == HttpModel.Open);
+        bool paced =
+            workload.MaxRate > 0 && (workload.Shape != WorkloadShape.Requests || spec.HttpModel == HttpModel.Open);
         // Written as "not inside" so that NaN, which compares false with everything, is refused too.
         if (paced && !(spec.Rate > 0 && spec.Rate <= workload.MaxRate))
-            errors.Add($"rate: {spec.Rate} is out of range for {workload.Name}{(workload.Shape == WorkloadShape.Requests ? " in the open model" : "")}; allowed: >0..{workload.MaxRate}");
-        if (spec.Processes is { } processes && (spec.Kind != WorkloadKind.Monitor || processes.Count > 64 || processes.Any(p => p.Length is 0 or > 15)))
+            errors.Add(
+                $"rate: {spec.Rate} is out of range for "
+                    + $"{workload.Name}{(workload.Shape == WorkloadShape.Requests ? " in the open model" : "")}; "
+                    + $"allowed: >0..{workload.MaxRate}"
+            );
+        if (
+            spec.Processes is { } processes
+            && (spec.Kind != WorkloadKind.Monitor || processes.Count > 64 || processes.Any(p => p.Length is 0 or > 15))
+        )
             errors.Add($"processes: allowed for monitor jobs only, at most 64 names of 1..15 characters");
         if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
             errors.Add($"target: '{spec.Target}' is not an address; allowed: host:port or [ipv6]:port");
@@ -41,12 +50,13 @@ public static class Limits
     }
 
     /// <summary>The value of an integer field a <see cref="FieldBound"/> names.</summary>
-    public static long ValueOf(WorkloadSpec spec, string field) => field switch
-    {
-        "messageSize" => spec.MessageSize,
-        "requestSize" => spec.RequestSize,
-        "responseSize" => spec.ResponseSize,
-        "bitrate" => spec.Bitrate,
-        _ => throw new ArgumentOutOfRangeException(nameof(field), field, "not a bounded field of a workload spec"),
-    };
+    public static long ValueOf(WorkloadSpec spec, string field) =>
+        field switch
+        {
+            "messageSize" => spec.MessageSize,
+            "requestSize" => spec.RequestSize,
+            "responseSize" => spec.ResponseSize,
+            "bitrate" => spec.Bitrate,
+            _ => throw new ArgumentOutOfRangeException(nameof(field), field, "not a bounded field of a workload spec"),
+        };
 }

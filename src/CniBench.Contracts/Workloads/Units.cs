@@ -12,15 +12,20 @@ public static class Units
     public static bool TryParseDuration(string? text, out TimeSpan value)
     {
         value = default;
-        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (string.IsNullOrWhiteSpace(text))
+            return false;
         text = text.Trim();
         (string suffix, double factorMs)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
         foreach (var (suffix, factor) in units)
         {
-            if (!text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)) continue;
+            if (!text.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+                continue;
             var number = text[..^suffix.Length];
             // "5ms" also ends with "s": only accept when the rest is a number.
-            if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) && double.IsFinite(n))
+            if (
+                double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
+                && double.IsFinite(n)
+            )
             {
                 value = TimeSpan.FromMilliseconds(n * factor);
                 return true;
@@ -29,8 +34,7 @@ public static class Units
         return false;
     }
 
-    public static bool TryParseSize(string? text, out long bytes) =>
-        TryParseScaled(text, ["", "b"], out bytes);
+    public static bool TryParseSize(string? text, out long bytes) => TryParseScaled(text, ["", "b"], out bytes);
 
     public static bool TryParseBitrate(string? text, out long bitsPerSecond) =>
         TryParseScaled(text, ["", "bit", "bps", "bit/s"], out bitsPerSecond);
@@ -38,24 +42,37 @@ public static class Units
     private static bool TryParseScaled(string? text, string[] baseSuffixes, out long value)
     {
         value = 0;
-        if (string.IsNullOrWhiteSpace(text)) return false;
+        if (string.IsNullOrWhiteSpace(text))
+            return false;
         string s = text.Trim();
         foreach (var baseSuffix in baseSuffixes.OrderByDescending(b => b.Length))
         {
-            if (baseSuffix.Length > 0 && !s.EndsWith(baseSuffix, StringComparison.OrdinalIgnoreCase)) continue;
+            if (baseSuffix.Length > 0 && !s.EndsWith(baseSuffix, StringComparison.OrdinalIgnoreCase))
+                continue;
             string rest = s[..^baseSuffix.Length];
             (string prefix, double factor)[] scales =
             [
-                ("Ki", 1024), ("Mi", 1024 * 1024), ("Gi", 1024.0 * 1024 * 1024),
-                ("K", 1e3), ("M", 1e6), ("G", 1e9), ("", 1),
+                ("Ki", 1024),
+                ("Mi", 1024 * 1024),
+                ("Gi", 1024.0 * 1024 * 1024),
+                ("K", 1e3),
+                ("M", 1e6),
+                ("G", 1e9),
+                ("", 1),
             ];
             foreach (var (prefix, factor) in scales)
             {
-                if (!rest.EndsWith(prefix, StringComparison.OrdinalIgnoreCase)) continue;
+                if (!rest.EndsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    continue;
                 string number = rest[..^prefix.Length];
-                if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || !double.IsFinite(n)) continue;
+                if (
+                    !double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out double n)
+                    || !double.IsFinite(n)
+                )
+                    continue;
                 double result = n * factor;
-                if (result is < long.MinValue or > long.MaxValue) return false;
+                if (result is < long.MinValue or > long.MaxValue)
+                    return false;
                 value = (long)Math.Round(result);
                 return true;
             }

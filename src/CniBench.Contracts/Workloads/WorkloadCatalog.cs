@@ -7,31 +7,56 @@ public enum WorkloadKind
     TcpStream,
     TcpRr,
     TcpCrr,
+
     /// <summary>tcp-rr inside a TLS 1.3 session kept for the whole run.</summary>
     TlsRr,
+
     /// <summary>tcp-crr with a full TLS 1.3 handshake on every connection.</summary>
     TlsCrr,
     UdpStream,
     UdpRr,
     Http,
-    /// <summary>Paced HTTP requests, each on a new connection, noting when each backend first and last answered.</summary>
+
+    /// <summary>Paced HTTP requests, each on a new connection, noting when each backend first and last
+    /// answered.</summary>
     Probe,
+
     /// <summary>No traffic: samples CPU and memory only (used on the server side of a case).</summary>
     Monitor,
 }
 
 /// <summary>Which of an agent's data ports a workload's client sends to (none: it sends nothing).</summary>
-public enum DataPortKind { None, Tcp, Udp, Http }
+public enum DataPortKind
+{
+    None,
+    Tcp,
+    Udp,
+    Http,
+}
 
 /// <summary>What one unit of a workload is: bytes of a stream, a transaction, a request, a probe, or nothing.</summary>
-public enum WorkloadShape { Stream, RequestResponse, Requests, Probes, Monitor }
+public enum WorkloadShape
+{
+    Stream,
+    RequestResponse,
+    Requests,
+    Probes,
+    Monitor,
+}
 
 /// <summary>The allowed range of one integer field of a spec (a size or a bitrate) for one workload.</summary>
 public sealed record FieldBound(string Field, long Min, long Max);
 
-/// <summary>A workload as every side knows it: the name users type, the port it uses, its shape, its defaults.</summary>
+/// <summary>A workload as every side knows it: the name users type, the port it uses, its shape, its
+/// defaults.</summary>
 /// <param name="Defaults">The spec a case starts from before its scenario fields are applied.</param>
-public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPortKind Port, WorkloadShape Shape, WorkloadSpec Defaults)
+public sealed record WorkloadDescriptor(
+    WorkloadKind Kind,
+    string Name,
+    DataPortKind Port,
+    WorkloadShape Shape,
+    WorkloadSpec Defaults
+)
 {
     /// <summary>Whether a scenario or a flag may ask for it (a monitor job is internal).</summary>
     public bool UserFacing { get; init; } = true;
@@ -39,7 +64,8 @@ public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPort
     /// <summary>Request/response: a new connection for every transaction, so each one includes the handshake.</summary>
     public bool ConnectionPerTransaction { get; init; }
 
-    /// <summary>Its TCP connections carry TLS 1.3 (on the same port: the server tells them apart by the first byte).</summary>
+    /// <summary>Its TCP connections carry TLS 1.3 (on the same port: the server tells them apart by the first
+    /// byte).</summary>
     public bool Tls { get; init; }
 
     /// <summary>The sizes and rates this workload reads, with their ranges (checked wherever a spec enters).</summary>
@@ -70,43 +96,95 @@ public sealed record WorkloadDescriptor(WorkloadKind Kind, string Name, DataPort
 public static class WorkloadCatalog
 {
     private static readonly FieldBound[] RequestResponseSizes =
-        [new("requestSize", 1, Limits.MaxMessageSize), new("responseSize", 1, Limits.MaxMessageSize)];
+    [
+        new("requestSize", 1, Limits.MaxMessageSize),
+        new("responseSize", 1, Limits.MaxMessageSize),
+    ];
 
     public static IReadOnlyList<WorkloadDescriptor> All { get; } =
     [
-        new(WorkloadKind.TcpStream, "tcp-stream", DataPortKind.Tcp, WorkloadShape.Stream, new WorkloadSpec { Kind = WorkloadKind.TcpStream })
+        new(
+            WorkloadKind.TcpStream,
+            "tcp-stream",
+            DataPortKind.Tcp,
+            WorkloadShape.Stream,
+            new WorkloadSpec { Kind = WorkloadKind.TcpStream }
+        )
         {
             Bounds = [new("messageSize", 1, Limits.MaxMessageSize)],
             OtherFields = ["direction"],
         },
-        new(WorkloadKind.TcpRr, "tcp-rr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TcpRr })
+        new(
+            WorkloadKind.TcpRr,
+            "tcp-rr",
+            DataPortKind.Tcp,
+            WorkloadShape.RequestResponse,
+            new WorkloadSpec { Kind = WorkloadKind.TcpRr }
+        )
         {
             Bounds = RequestResponseSizes,
         },
-        new(WorkloadKind.TcpCrr, "tcp-crr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TcpCrr })
+        new(
+            WorkloadKind.TcpCrr,
+            "tcp-crr",
+            DataPortKind.Tcp,
+            WorkloadShape.RequestResponse,
+            new WorkloadSpec { Kind = WorkloadKind.TcpCrr }
+        )
         {
             Bounds = RequestResponseSizes,
             ConnectionPerTransaction = true,
         },
-        new(WorkloadKind.TlsRr, "tls-rr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TlsRr })
+        new(
+            WorkloadKind.TlsRr,
+            "tls-rr",
+            DataPortKind.Tcp,
+            WorkloadShape.RequestResponse,
+            new WorkloadSpec { Kind = WorkloadKind.TlsRr }
+        )
         {
             Bounds = RequestResponseSizes,
             Tls = true,
         },
-        new(WorkloadKind.TlsCrr, "tls-crr", DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = WorkloadKind.TlsCrr })
+        new(
+            WorkloadKind.TlsCrr,
+            "tls-crr",
+            DataPortKind.Tcp,
+            WorkloadShape.RequestResponse,
+            new WorkloadSpec { Kind = WorkloadKind.TlsCrr }
+        )
         {
             Bounds = RequestResponseSizes,
             ConnectionPerTransaction = true,
             Tls = true,
         },
         // Datagrams must fit a UDP packet and carry the sequence header.
-        new(WorkloadKind.UdpStream, "udp-stream", DataPortKind.Udp, WorkloadShape.Stream,
-            new WorkloadSpec { Kind = WorkloadKind.UdpStream, MessageSize = 1400 })
+        new(
+            WorkloadKind.UdpStream,
+            "udp-stream",
+            DataPortKind.Udp,
+            WorkloadShape.Stream,
+            new WorkloadSpec { Kind = WorkloadKind.UdpStream, MessageSize = 1400 }
+        )
         {
-            Bounds = [new("messageSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload), new("bitrate", 0, Limits.MaxBitrate)],
+            Bounds =
+            [
+                new("messageSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload),
+                new("bitrate", 0, Limits.MaxBitrate),
+            ],
         },
-        new(WorkloadKind.UdpRr, "udp-rr", DataPortKind.Udp, WorkloadShape.RequestResponse,
-            new WorkloadSpec { Kind = WorkloadKind.UdpRr, RequestSize = 64, ResponseSize = 64 })
+        new(
+            WorkloadKind.UdpRr,
+            "udp-rr",
+            DataPortKind.Udp,
+            WorkloadShape.RequestResponse,
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.UdpRr,
+                RequestSize = 64,
+                ResponseSize = 64,
+            }
+        )
         {
             Bounds =
             [
@@ -114,7 +192,13 @@ public static class WorkloadCatalog
                 new("responseSize", Limits.UdpHeaderSize, Limits.MaxUdpPayload),
             ],
         },
-        new(WorkloadKind.Http, "http", DataPortKind.Http, WorkloadShape.Requests, new WorkloadSpec { Kind = WorkloadKind.Http, ResponseSize = 64 })
+        new(
+            WorkloadKind.Http,
+            "http",
+            DataPortKind.Http,
+            WorkloadShape.Requests,
+            new WorkloadSpec { Kind = WorkloadKind.Http, ResponseSize = 64 }
+        )
         {
             Bounds = [new("responseSize", 0, Limits.MaxMessageSize)],
             MaxRate = Limits.MaxHttpRate,
@@ -122,13 +206,32 @@ public static class WorkloadCatalog
         },
         // A probe is an HTTP request on a new connection: the echo says which backend and address it reached. Several
         // loops: a probe whose SYN was lost stalls its loop until the timeout, not the whole prober.
-        new(WorkloadKind.Probe, "probe", DataPortKind.Http, WorkloadShape.Probes,
-            new WorkloadSpec { Kind = WorkloadKind.Probe, Parallel = 4, ResponseSize = 0, Rate = 500, KeepAlive = false, TimeoutMs = 500 })
+        new(
+            WorkloadKind.Probe,
+            "probe",
+            DataPortKind.Http,
+            WorkloadShape.Probes,
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.Probe,
+                Parallel = 4,
+                ResponseSize = 0,
+                Rate = 500,
+                KeepAlive = false,
+                TimeoutMs = 500,
+            }
+        )
         {
             MaxRate = Limits.MaxProbeRate,
             OtherFields = ["endpoints", "changeInterval", "injectDelay"],
         },
-        new(WorkloadKind.Monitor, "monitor", DataPortKind.None, WorkloadShape.Monitor, new WorkloadSpec { Kind = WorkloadKind.Monitor })
+        new(
+            WorkloadKind.Monitor,
+            "monitor",
+            DataPortKind.None,
+            WorkloadShape.Monitor,
+            new WorkloadSpec { Kind = WorkloadKind.Monitor }
+        )
         {
             UserFacing = false,
         },

@@ -1,12 +1,21 @@
 namespace CniBench.Contracts.Workloads;
 
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<StreamDirection>))]
-public enum StreamDirection { Send, Receive }
+public enum StreamDirection
+{
+    Send,
+    Receive,
+}
 
 [System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<HttpModel>))]
-public enum HttpModel { Closed, Open }
+public enum HttpModel
+{
+    Closed,
+    Open,
+}
 
-/// <summary>The names users type for workloads, and the questions every side asks of a kind: read from <see cref="WorkloadCatalog"/>.</summary>
+/// <summary>The names users type for workloads, and the questions every side asks of a kind: read from <see
+/// cref="WorkloadCatalog"/>.</summary>
 public static class WorkloadNames
 {
     /// <summary>Names a user may ask for (monitor is internal).</summary>
@@ -17,11 +26,14 @@ public static class WorkloadNames
 
     public static bool TryParse(string? name, out WorkloadKind kind)
     {
-        var found = WorkloadCatalog.All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
+        var found = WorkloadCatalog.All.FirstOrDefault(d =>
+            string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase)
+        );
         kind = found?.Kind ?? default;
         return found is not null;
     }
 
     public static bool IsStream(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Shape == WorkloadShape.Stream;
+
     public static bool IsUdp(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Port == DataPortKind.Udp;
 }

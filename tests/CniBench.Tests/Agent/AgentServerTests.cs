@@ -27,9 +27,11 @@ public class AgentServerTests
         while (true)
         {
             int n = await s.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            if (n == 0) break;
+            if (n == 0)
+                break;
             text.Append(Encoding.ASCII.GetString(buffer, 0, n));
-            if (text.ToString().Contains("\r\n\r\n") && !text.ToString().Contains("Connection: close")) break;
+            if (text.ToString().Contains("\r\n\r\n") && !text.ToString().Contains("Connection: close"))
+                break;
         }
         return text.ToString();
     }
@@ -55,7 +57,10 @@ public class AgentServerTests
         {
             await good.SendAsync(new byte[4]);
             int got = 0;
-            while (got < 8) got += await good.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+            while (got < 8)
+                got += await good.ReceiveAsync(buffer.AsMemory(got), SocketFlags.None)
+                    .AsTask()
+                    .WaitAsync(TimeSpan.FromSeconds(5));
         }
     }
 
@@ -73,7 +78,10 @@ public class AgentServerTests
 
         var sized = await ExchangeAsync(keepAlive, "GET /echo?size=100 HTTP/1.1\r\nHost: a\r\n\r\n");
         Assert.Contains("Content-Length: 100", sized);
-        Assert.StartsWith("HTTP/1.1 200 OK", await ExchangeAsync(keepAlive, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"));
+        Assert.StartsWith(
+            "HTTP/1.1 200 OK",
+            await ExchangeAsync(keepAlive, "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        );
 
         using var malformed = await ConnectAsync(server.HttpAddress);
         var rejected = await ExchangeAsync(malformed, "BLAH\r\n\r\n");
@@ -85,10 +93,16 @@ public class AgentServerTests
         Assert.StartsWith("HTTP/1.1 431", tooLarge);
 
         using var tooBig = await ConnectAsync(server.HttpAddress);
-        Assert.StartsWith("HTTP/1.1 400", await ExchangeAsync(tooBig, $"GET /echo?size={Limits.MaxMessageSize + 1} HTTP/1.1\r\n\r\n"));
+        Assert.StartsWith(
+            "HTTP/1.1 400",
+            await ExchangeAsync(tooBig, $"GET /echo?size={Limits.MaxMessageSize + 1} HTTP/1.1\r\n\r\n")
+        );
 
         // The first connection is still served after all that.
-        Assert.StartsWith("HTTP/1.1 200 OK", await ExchangeAsync(keepAlive, "GET /echo?size=1 HTTP/1.1\r\nHost: a\r\n\r\n"));
+        Assert.StartsWith(
+            "HTTP/1.1 200 OK",
+            await ExchangeAsync(keepAlive, "GET /echo?size=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+        );
     }
 
     [Fact]
@@ -100,7 +114,21 @@ public class AgentServerTests
         udp.Connect(ep);
         udp.Send(Encoding.ASCII.GetBytes("not a cnibench datagram at all"));
         udp.Send(new byte[3]);
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 64 }, warmupMs: 200, durationMs: 500);
-        Assert.True(result.Transactions > 50, $"{result.Transactions} transactions, errors: {string.Join(", ", result.Errors)}; first: {result.FirstError}");
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.UdpRr,
+                Target = server.UdpAddress,
+                RequestSize = 64,
+                ResponseSize = 64,
+            },
+            warmupMs: 200,
+            durationMs: 500
+        );
+        Assert.True(
+            result.Transactions > 50,
+            $"{result.Transactions} transactions, errors: {string.Join(", ", result.Errors)}; first: "
+                + $"{result.FirstError}"
+        );
     }
 }

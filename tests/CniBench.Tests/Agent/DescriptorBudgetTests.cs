@@ -20,7 +20,11 @@ public class DescriptorBudgetTests
         long held = budget.Control + 2L * budget.DataPort;
         Assert.InRange(budget.Control, 1, 64);
         Assert.InRange(budget.DataPort, 1, 20_000);
-        if (free >= 8) Assert.True(free - held >= Math.Min(Limits.MaxParallel + 256, free / 2), $"{held} of {free} free descriptors go to connections");
+        if (free >= 8)
+            Assert.True(
+                free - held >= Math.Min(Limits.MaxParallel + 256, free / 2),
+                $"{held} of {free} free descriptors go to connections"
+            );
     }
 
     [Fact]

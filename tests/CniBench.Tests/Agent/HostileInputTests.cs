@@ -35,11 +35,21 @@ public class HostileInputTests
             string[] serve = ["serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
             var environment = new Dictionary<string, string?> { ["CNIBENCH_TOKEN"] = Token };
             var process = maxDescriptors is int n
-                ? ChildProcess.Start("/usr/bin/prlimit", dir.Path, environment, [$"--nofile={n}:{n}", "--", Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. serve])
+                ? ChildProcess.Start(
+                    "/usr/bin/prlimit",
+                    dir.Path,
+                    environment,
+                    [$"--nofile={n}:{n}", "--", Path.Combine(AppContext.BaseDirectory, "cnibench-agent"), .. serve]
+                )
                 : ChildProcess.Start("cnibench-agent", dir.Path, environment, serve);
             await process.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
             var info = JsonSerializer.Deserialize(process.Stdout.Split('\n')[0], ContractsJson.Default.AgentInfo)!;
-            return new AgentUnderTest { Process = process, Ports = info.Ports, Dir = dir };
+            return new AgentUnderTest
+            {
+                Process = process,
+                Ports = info.Ports,
+                Dir = dir,
+            };
         }
 
         public IPEndPoint Tcp => new(IPAddress.Loopback, Ports.Tcp);
@@ -50,7 +60,12 @@ public class HostileInputTests
             Assert.False(Process.HasExited, $"the agent died: {Process.Stderr}");
             using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await socket.ConnectAsync(Tcp);
-            var hello = new CniBench.Agent.Wire.TcpHello(CniBench.Agent.Wire.TcpMode.RequestResponse, false, 4, 8).ToArray();
+            var hello = new CniBench.Agent.Wire.TcpHello(
+                CniBench.Agent.Wire.TcpMode.RequestResponse,
+                false,
+                4,
+                8
+            ).ToArray();
             await socket.SendAsync(hello);
             for (int i = 0; i < 3; i++)
             {
@@ -58,7 +73,8 @@ public class HostileInputTests
                 var reply = new byte[8];
                 int got = 0;
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                while (got < reply.Length) got += await socket.ReceiveAsync(reply.AsMemory(got), timeout.Token);
+                while (got < reply.Length)
+                    got += await socket.ReceiveAsync(reply.AsMemory(got), timeout.Token);
             }
         }
 
@@ -72,10 +88,14 @@ public class HostileInputTests
     [Theory]
     [InlineData(1, 0xfffffffb, 0xfffffffb)] // sink with negative sizes: the 16-byte packet that killed the agent
     [InlineData(1, 0x7fffffff, 0x7fffffff)] // sink with 2^31-1: the buffer size overflowed
-    [InlineData(2, 0, 0x7fffffff)]          // source
-    [InlineData(3, 0x7fffffff, 1)]          // request/response
-    [InlineData(9, 1, 1)]                   // no such mode
-    public async Task A_hostile_tcp_hello_is_refused_and_the_agent_serves_the_next_client(byte mode, uint request, uint response)
+    [InlineData(2, 0, 0x7fffffff)] // source
+    [InlineData(3, 0x7fffffff, 1)] // request/response
+    [InlineData(9, 1, 1)] // no such mode
+    public async Task A_hostile_tcp_hello_is_refused_and_the_agent_serves_the_next_client(
+        byte mode,
+        uint request,
+        uint response
+    )
     {
         await using var agent = await AgentUnderTest.StartAsync();
         for (int attempt = 0; attempt < 3; attempt++)
@@ -90,7 +110,10 @@ public class HostileInputTests
             await socket.SendAsync(packet);
             // The agent closes such a connection: the read ends (0 bytes or a reset) instead of hanging.
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            try { Assert.Equal(0, await socket.ReceiveAsync(new byte[1], timeout.Token)); }
+            try
+            {
+                Assert.Equal(0, await socket.ReceiveAsync(new byte[1], timeout.Token));
+            }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset) { }
         }
         await Task.Delay(200);
@@ -105,7 +128,9 @@ public class HostileInputTests
         using var udp = new UdpClient(AddressFamily.InterNetwork);
         udp.Connect(IPAddress.Loopback, agent.Ports.Udp);
         var request = new byte[CniBench.Agent.Wire.UdpHeader.Size];
-        new CniBench.Agent.Wire.UdpHeader(CniBench.Agent.Wire.UdpType.EchoRequest, Limits.MaxUdpPayload, 7, 1).Write(request);
+        new CniBench.Agent.Wire.UdpHeader(CniBench.Agent.Wire.UdpType.EchoRequest, Limits.MaxUdpPayload, 7, 1).Write(
+            request
+        );
         await udp.SendAsync(request);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         var reply = await udp.ReceiveAsync(timeout.Token);
@@ -128,7 +153,9 @@ public class HostileInputTests
     [InlineData("X-Note: a\0b\r\n", "control characters in a header value")]
     public void Request_smuggling_shapes_are_refused(string headers, string reason)
     {
-        var request = Encoding.ASCII.GetBytes($"POST /echo HTTP/1.1\r\nHost: a\r\n{headers}\r\nabcGET /echo HTTP/1.1\r\n\r\n");
+        var request = Encoding.ASCII.GetBytes(
+            $"POST /echo HTTP/1.1\r\nHost: a\r\n{headers}\r\nabcGET /echo HTTP/1.1\r\n\r\n"
+        );
         var result = HttpRequestParser.TryParse(request, new HttpLimits());
         Assert.Equal(ParseStatus.Invalid, result.Status);
         Assert.Equal(400, result.ErrorStatus);
@@ -140,10 +167,15 @@ public class HostileInputTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var job = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 300), default);
+        var job = await client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 300),
+            default
+        );
         long startAt = DateTimeOffset.UtcNow.AddMilliseconds(500).ToUnixTimeMilliseconds();
         await client.StartJobAsync(job.Id, startAt, default);
-        var replay = await Assert.ThrowsAsync<AgentRequestException>(() => client.StartJobAsync(job.Id, startAt, default));
+        var replay = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.StartJobAsync(job.Id, startAt, default)
+        );
         Assert.Equal(409, replay.Status);
         Assert.Contains("already starting; a job starts once", replay.Message);
         JobStatus status;
@@ -155,7 +187,10 @@ public class HostileInputTests
         Assert.Equal(JobState.Done, status.State);
         // One run: the samples are one window's (0, 1, ...), not two interleaved ones.
         Assert.Equal(Enumerable.Range(0, status.Samples.Count), status.Samples.Select(s => s.Index));
-        Assert.Equal(status.Result!.Transactions, status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions));
+        Assert.Equal(
+            status.Result!.Transactions,
+            status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions)
+        );
     }
 
     [Fact]
@@ -163,21 +198,62 @@ public class HostileInputTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var nan = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
-            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Http, HttpModel = HttpModel.Open, Rate = double.NaN, Target = server.HttpAddress }, 0, 1000), default));
+        var nan = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.CreateJobAsync(
+                new JobSpec(
+                    new WorkloadSpec
+                    {
+                        Kind = WorkloadKind.Http,
+                        HttpModel = HttpModel.Open,
+                        Rate = double.NaN,
+                        Target = server.HttpAddress,
+                    },
+                    0,
+                    1000
+                ),
+                default
+            )
+        );
         Assert.Equal(400, nan.Status);
         Assert.Contains("rate: NaN is out of range", nan.Message);
-        var probe = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
-            new JobSpec(WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = double.PositiveInfinity, Target = server.HttpAddress }, 0, 1000), default));
+        var probe = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.CreateJobAsync(
+                new JobSpec(
+                    WorkloadDefaults.For(WorkloadKind.Probe) with
+                    {
+                        Rate = double.PositiveInfinity,
+                        Target = server.HttpAddress,
+                    },
+                    0,
+                    1000
+                ),
+                default
+            )
+        );
         Assert.Equal(400, probe.Status);
 
-        var forever = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
-            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000, ControllerTimeoutMs: int.MaxValue), default));
+        var forever = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.CreateJobAsync(
+                new JobSpec(
+                    new WorkloadSpec { Kind = WorkloadKind.Monitor },
+                    0,
+                    1000,
+                    ControllerTimeoutMs: int.MaxValue
+                ),
+                default
+            )
+        );
         Assert.Equal(400, forever.Status);
         Assert.Contains("controllerTimeoutMs: 2147483647 is out of range; allowed: 100..600000", forever.Message);
 
-        for (int i = 0; i < 16; i++) await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), default);
-        var pile = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), default));
+        for (int i = 0; i < 16; i++)
+            await client.CreateJobAsync(
+                new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000),
+                default
+            );
+        var pile = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 1000), default)
+        );
         Assert.Equal(429, pile.Status);
         Assert.Contains("16 jobs already wait to start on this agent", pile.Message);
     }
@@ -186,16 +262,50 @@ public class HostileInputTests
     public async Task Short_tokens_are_refused_and_the_local_target_keeps_its_token_out_of_the_process_list()
     {
         using var dir = new TempDirectory();
-        var (code, _, stderr) = await ChildProcess.RunAsync("cnibench-agent", dir.Path, TimeSpan.FromSeconds(30), "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0", "--token", "T");
+        var (code, _, stderr) = await ChildProcess.RunAsync(
+            "cnibench-agent",
+            dir.Path,
+            TimeSpan.FromSeconds(30),
+            "serve",
+            "--control-port",
+            "0",
+            "--tcp-port",
+            "0",
+            "--udp-port",
+            "0",
+            "--http-port",
+            "0",
+            "--token",
+            "T"
+        );
         Assert.Equal(2, code);
         Assert.Contains("the token is 1 bytes; allowed: 16 or more", stderr);
 
         File.WriteAllText(dir.File("token"), "from-a-file-0123456789\n");
-        await using (var fromFile = ChildProcess.Start("cnibench-agent", dir.Path, "serve", "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0", "--token-file", dir.File("token")))
+        await using (
+            var fromFile = ChildProcess.Start(
+                "cnibench-agent",
+                dir.Path,
+                "serve",
+                "--control-port",
+                "0",
+                "--tcp-port",
+                "0",
+                "--udp-port",
+                "0",
+                "--http-port",
+                "0",
+                "--token-file",
+                dir.File("token")
+            )
+        )
         {
             await fromFile.FirstStdoutLine.WaitAsync(TimeSpan.FromSeconds(20));
             var info = JsonSerializer.Deserialize(fromFile.Stdout.Split('\n')[0], ContractsJson.Default.AgentInfo)!;
-            using var client = new AgentClient(new Uri($"http://127.0.0.1:{info.Ports.Control}/"), "from-a-file-0123456789");
+            using var client = new AgentClient(
+                new Uri($"http://127.0.0.1:{info.Ports.Control}/"),
+                "from-a-file-0123456789"
+            );
             Assert.Equal(info.Ports, (await client.InfoAsync(default)).Ports);
         }
 
@@ -222,7 +332,14 @@ public class HostileInputTests
             _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             _listener.Listen(64);
             var echo = new CniBench.Agent.Servers.EchoHandler(new AgentIdentity("h", "p", "n"));
-            Server = new HttpServer(_listener, echo.HandleAsync, limits, CniBench.Agent.AgentLog.Null, "http", maxConnections);
+            Server = new HttpServer(
+                _listener,
+                echo.HandleAsync,
+                limits,
+                CniBench.Agent.AgentLog.Null,
+                "http",
+                maxConnections
+            );
             _run = Server.RunAsync(_stop.Token);
         }
 
@@ -253,8 +370,14 @@ public class HostileInputTests
             while (await socket.ReceiveAsync(buffer, timeout.Token) > 0) { }
             return true;
         }
-        catch (SocketException) { return true; }
-        catch (OperationCanceledException) { return false; }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     [Fact]
@@ -266,22 +389,42 @@ public class HostileInputTests
         bool closed = false;
         foreach (byte b in "GET /echo HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"u8.ToArray())
         {
-            try { await socket.SendAsync(new[] { b }); }
-            catch (SocketException) { closed = true; break; }
-            if (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0) { closed = true; break; }
+            try
+            {
+                await socket.SendAsync(new[] { b });
+            }
+            catch (SocketException)
+            {
+                closed = true;
+                break;
+            }
+            if (socket.Poll(0, SelectMode.SelectRead) && socket.Available == 0)
+            {
+                closed = true;
+                break;
+            }
             await Task.Delay(200);
-            if (started.Elapsed > TimeSpan.FromSeconds(5)) break;
+            if (started.Elapsed > TimeSpan.FromSeconds(5))
+                break;
         }
-        Assert.True(closed || await ClosedWithinAsync(socket, TimeSpan.FromSeconds(1)), "a trickled request was still being read after its deadline");
-        Assert.InRange(started.Elapsed.TotalSeconds, 0.9, 4); // the 1 s deadline counts from the first byte, not the last
+        Assert.True(
+            closed || await ClosedWithinAsync(socket, TimeSpan.FromSeconds(1)),
+            "a trickled request was still being read after its deadline"
+        );
+        // the 1 s deadline counts from the first byte, not the last
+        Assert.InRange(started.Elapsed.TotalSeconds, 0.9, 4);
     }
 
     [Fact]
     public async Task Idle_connections_are_closed_and_past_the_cap_new_ones_are_refused_until_there_is_room()
     {
-        await using var server = new SmallServer(new HttpLimits(IdleTimeout: TimeSpan.FromSeconds(1)), maxConnections: 4);
+        await using var server = new SmallServer(
+            new HttpLimits(IdleTimeout: TimeSpan.FromSeconds(1)),
+            maxConnections: 4
+        );
         var idle = new List<Socket>();
-        for (int i = 0; i < 4; i++) idle.Add(await server.ConnectAsync());
+        for (int i = 0; i < 4; i++)
+            idle.Add(await server.ConnectAsync());
         await Task.Delay(200);
         Assert.Equal(4, server.Server.OpenConnections);
         using (var fifth = await server.ConnectAsync())
@@ -300,7 +443,8 @@ public class HostileInputTests
     [Fact]
     public async Task Clients_cannot_fill_the_descriptor_table_and_the_agent_serves_again_once_they_leave()
     {
-        if (!File.Exists("/usr/bin/prlimit")) Assert.Skip("prlimit (util-linux) is not installed");
+        if (!File.Exists("/usr/bin/prlimit"))
+            Assert.Skip("prlimit (util-linux) is not installed");
         // 160 descriptors, 64 idle clients on each port: without caps sized from the limit the table filled,
         // the runtime could not start a thread and the agent aborted ("Out of memory").
         const int limit = 160;
@@ -312,7 +456,8 @@ public class HostileInputTests
                 for (int i = 0; i < 64; i++)
                 {
                     var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                    await socket.ConnectAsync(IPAddress.Loopback, port); // completes from the backlog whatever the agent does
+                    // completes from the backlog whatever the agent does
+                    await socket.ConnectAsync(IPAddress.Loopback, port);
                     held.Add(socket);
                 }
             await Task.Delay(TimeSpan.FromSeconds(2));
@@ -320,21 +465,33 @@ public class HostileInputTests
             int open = Directory.GetFiles($"/proc/{agent.Process.Pid}/fd").Length;
             Assert.True(open < limit - 16, $"the agent holds {open} of {limit} descriptors: no reserve left");
             int closed = 0;
-            foreach (var socket in held) if (await ClosedWithinAsync(socket, TimeSpan.FromMilliseconds(20))) closed++;
+            foreach (var socket in held)
+                if (await ClosedWithinAsync(socket, TimeSpan.FromMilliseconds(20)))
+                    closed++;
             Assert.True(closed >= 64, $"only {closed} of {held.Count} clients past the caps were closed");
-            int failures = agent.Process.Stderr.Split('\n').Count(l => l.Contains("accept failed", StringComparison.Ordinal));
+            int failures = agent
+                .Process.Stderr.Split('\n')
+                .Count(l => l.Contains("accept failed", StringComparison.Ordinal));
             Assert.InRange(failures, 0, 40); // never thousands of lines
         }
         finally
         {
-            foreach (var socket in held) socket.Dispose();
+            foreach (var socket in held)
+                socket.Dispose();
         }
         // Room again: a normal client is served on the data port.
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            try { await agent.AssertServesAsync(); break; }
-            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(200); }
+            try
+            {
+                await agent.AssertServesAsync();
+                break;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
         }
     }
 
@@ -345,7 +502,12 @@ public class HostileInputTests
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(IPAddress.Loopback, server.Info.Ports.Control);
         // A megabyte announced, none sent: the refusal must not wait for it.
-        await socket.SendAsync(Encoding.ASCII.GetBytes($"POST /v1/jobs HTTP/1.1\r\nHost: a\r\n{ControlProtocol.VersionHeader}: 1\r\nContent-Length: 1000000\r\n\r\n"));
+        await socket.SendAsync(
+            Encoding.ASCII.GetBytes(
+                $"POST /v1/jobs HTTP/1.1\r\nHost: a\r\n{ControlProtocol.VersionHeader}: 1\r\nContent-Length: "
+                    + $"1000000\r\n\r\n"
+            )
+        );
         var buffer = new byte[4096];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
         int n = await socket.ReceiveAsync(buffer, timeout.Token);
@@ -356,26 +518,39 @@ public class HostileInputTests
     public async Task Clients_that_never_read_a_large_echo_do_not_make_the_agent_hold_it()
     {
         await using var agent = await AgentUnderTest.StartAsync();
-        long Rss() => long.Parse(File.ReadLines($"/proc/{agent.Process.Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) / 1024;
+        long Rss() =>
+            long.Parse(
+                File.ReadLines($"/proc/{agent.Process.Pid}/status")
+                    .First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1],
+                System.Globalization.CultureInfo.InvariantCulture
+            ) / 1024;
         long before = Rss();
         var slow = new List<Socket>();
         try
         {
             for (int i = 0; i < 10; i++)
             {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+                {
+                    ReceiveBufferSize = 4096,
+                };
                 await socket.ConnectAsync(IPAddress.Loopback, agent.Ports.Http);
-                await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /echo?size={Limits.MaxMessageSize} HTTP/1.1\r\nHost: a\r\n\r\n"));
+                await socket.SendAsync(
+                    Encoding.ASCII.GetBytes($"GET /echo?size={Limits.MaxMessageSize} HTTP/1.1\r\nHost: a\r\n\r\n")
+                );
                 slow.Add(socket);
             }
             await Task.Delay(1500);
             long growth = Rss() - before;
-            // Ten 16 MiB bodies copied per connection would be 160 MiB and more (311 MiB was seen); streamed from one buffer, a few MiB.
+            // Ten 16 MiB bodies copied per connection would be 160 MiB and more (311 MiB was seen); streamed from one
+            // buffer, a few MiB.
             Assert.True(growth < 64, $"RSS grew by {growth} MiB with 10 clients not reading 16 MiB each");
         }
         finally
         {
-            foreach (var s in slow) s.Dispose();
+            foreach (var s in slow)
+                s.Dispose();
         }
         await agent.AssertServesAsync();
     }
@@ -386,22 +561,33 @@ public class HostileInputTests
         await using var agent = await AgentUnderTest.StartAsync();
         var ports = new[] { agent.Ports.Tcp, agent.Ports.Http, agent.Ports.Control };
         // Some blobs start like the real thing, so they get past the first checks.
-        var prefixed = Gen.Select(Gen.OneOf<byte[]>("CNB1"u8.ToArray(), "GET / HTTP/1.1\r\n"u8.ToArray(), "POST /v1/jobs HTTP/1.1\r\nContent-Length: 9\r\n\r\n"u8.ToArray()),
-            Gen.Byte.Array[0, 200], (head, tail) => head.Concat(tail).ToArray());
+        var prefixed = Gen.Select(
+            Gen.OneOf<byte[]>(
+                "CNB1"u8.ToArray(),
+                "GET / HTTP/1.1\r\n"u8.ToArray(),
+                "POST /v1/jobs HTTP/1.1\r\nContent-Length: 9\r\n\r\n"u8.ToArray()
+            ),
+            Gen.Byte.Array[0, 200],
+            (head, tail) => head.Concat(tail).ToArray()
+        );
         var blobs = Gen.OneOf(prefixed, Gen.Byte.Array[0, 400]);
         using var udp = new UdpClient(AddressFamily.InterNetwork);
         udp.Connect(IPAddress.Loopback, agent.Ports.Udp);
-        blobs.Sample(blob =>
-        {
-            foreach (var port in ports)
+        blobs.Sample(
+            blob =>
             {
-                using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                socket.Connect(IPAddress.Loopback, port);
-                socket.Send(blob);
-                socket.Shutdown(SocketShutdown.Send);
-            }
-            udp.Send(blob.Length > 0 ? blob : [0]);
-        }, iter: 300, threads: 1);
+                foreach (var port in ports)
+                {
+                    using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    socket.Connect(IPAddress.Loopback, port);
+                    socket.Send(blob);
+                    socket.Shutdown(SocketShutdown.Send);
+                }
+                udp.Send(blob.Length > 0 ? blob : [0]);
+            },
+            iter: 300,
+            threads: 1
+        );
         await Task.Delay(300);
         await agent.AssertServesAsync();
         using var client = new AgentClient(new Uri($"http://127.0.0.1:{agent.Ports.Control}/"), Token);
@@ -413,7 +599,10 @@ public class HostileInputTests
     {
         await using var server = new TestAgentServer();
         using var first = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var job = await first.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 1500), default);
+        var job = await first.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 0, 1500),
+            default
+        );
         await first.StartJobAsync(job.Id, 0, default);
         Assert.Matches("^job-[0-9a-f]{12}$", job.Id); // not job-1, job-2, ...: nobody guesses another's
 
@@ -421,14 +610,22 @@ public class HostileInputTests
         other.DefaultRequestHeaders.Add(ControlProtocol.VersionHeader, "1");
         other.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", $"Bearer {TestAgentServer.Token}");
         other.DefaultRequestHeaders.Add(ControlProtocol.ControllerHeader, "someone-else");
-        var spec = JsonSerializer.Serialize(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 500), ContractsJson.Default.JobSpec);
+        var spec = JsonSerializer.Serialize(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.Monitor }, 0, 500),
+            ContractsJson.Default.JobSpec
+        );
         using (var busy = await other.PostAsync("v1/jobs", new StringContent(spec)))
         {
             Assert.Equal(HttpStatusCode.Conflict, busy.StatusCode);
-            Assert.Contains("this agent is busy: another controller has 1 job(s) here", await busy.Content.ReadAsStringAsync());
+            Assert.Contains(
+                "this agent is busy: another controller has 1 job(s) here",
+                await busy.Content.ReadAsStringAsync()
+            );
         }
-        using (var cancel = await other.DeleteAsync($"v1/jobs/{job.Id}")) Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
-        using (var poll = await other.GetAsync($"v1/jobs/{job.Id}")) Assert.Equal(HttpStatusCode.NotFound, poll.StatusCode);
+        using (var cancel = await other.DeleteAsync($"v1/jobs/{job.Id}"))
+            Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
+        using (var poll = await other.GetAsync($"v1/jobs/{job.Id}"))
+            Assert.Equal(HttpStatusCode.NotFound, poll.StatusCode);
 
         JobStatus status;
         do

@@ -20,7 +20,10 @@ public class HttpRequestParserTests
         Assert.Equal("/v1/jobs", r.Request.Path);
         Assert.Equal("3", r.Request.QueryValue("cursor"));
         Assert.Equal("{}", Encoding.ASCII.GetString(r.Request.Body.Span));
-        Assert.Equal(Encoding.ASCII.GetByteCount("POST /v1/jobs?cursor=3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"), r.Consumed);
+        Assert.Equal(
+            Encoding.ASCII.GetByteCount("POST /v1/jobs?cursor=3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"),
+            r.Consumed
+        );
         Assert.True(r.KeepAlive);
     }
 

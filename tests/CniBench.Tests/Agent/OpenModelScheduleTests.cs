@@ -8,14 +8,21 @@ namespace CniBench.Tests.Agent;
 public class OpenModelScheduleTests
 {
     private const long Second = 1_000_000;
-    private static OpenModelSchedule Schedule(double rate) => new(rate, 0, Second, lateToleranceTicks: 2_000, dropAfterTicks: 10_000);
+
+    private static OpenModelSchedule Schedule(double rate) =>
+        new(rate, 0, Second, lateToleranceTicks: 2_000, dropAfterTicks: 10_000);
 
     [Fact]
     public void On_time_wakes_send_every_slot()
     {
         var s = Schedule(1000);
         int dispatched = 0;
-        for (long t = 0; t <= Second - 1; t += 1000) s.Advance(t, () => { dispatched++; return true; });
+        for (long t = 0; t <= Second - 1; t += 1000)
+            s.Advance(t, () =>
+            {
+                dispatched++;
+                return true;
+            });
         Assert.Equal(1000, s.Scheduled);
         Assert.Equal(1000, s.Sent);
         Assert.Equal(1000, dispatched);
@@ -29,12 +36,16 @@ public class OpenModelScheduleTests
         s.Advance(0, () => true);
         int burst = 0;
         // The scheduler oversleeps 100 ms: 100 slots are due at once.
-        s.Advance(100_000, () => { burst++; return true; });
+        s.Advance(100_000, () =>
+        {
+            burst++;
+            return true;
+        });
         Assert.Equal(101, s.Scheduled);
         Assert.True(burst <= 11, $"sent {burst} requests at once after a stall");
-        Assert.Equal(89, s.Dropped);   // slots 1..89 ms: more than 10 ms behind
-        Assert.Equal(1 + 11, s.Sent);  // slot 0, then slots 90..100 ms
-        Assert.Equal(8, s.Late);       // slots 90..97 ms: 3..10 ms behind, sent but late
+        Assert.Equal(89, s.Dropped); // slots 1..89 ms: more than 10 ms behind
+        Assert.Equal(1 + 11, s.Sent); // slot 0, then slots 90..100 ms
+        Assert.Equal(8, s.Late); // slots 90..97 ms: 3..10 ms behind, sent but late
     }
 
     [Fact]

@@ -16,8 +16,23 @@ public class WorkloadTests
     public async Task Tcp_stream_moves_bytes_in_either_direction(StreamDirection direction)
     {
         await using var server = new TestAgentServer();
-        var (result, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress, Parallel = 2, MessageSize = 64 * 1024, Direction = direction }, warmupMs: 200, durationMs: 600);
-        Assert.True(result.Bytes > 10_000_000, $"only {result.Bytes} bytes; errors {string.Join(", ", result.Errors)}; first {result.FirstError}; samples {string.Join(" | ", samples)}");
+        var (result, samples) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpStream,
+                Target = server.TcpAddress,
+                Parallel = 2,
+                MessageSize = 64 * 1024,
+                Direction = direction,
+            },
+            warmupMs: 200,
+            durationMs: 600
+        );
+        Assert.True(
+            result.Bytes > 10_000_000,
+            $"only {result.Bytes} bytes; errors {string.Join(", ", result.Errors)}; first {result.FirstError}; "
+                + $"samples {string.Join(" | ", samples)}"
+        );
         Assert.Empty(result.Errors);
         Assert.Equal(result.Bytes, samples.Where(s => s.Phase == Phase.Measured).Sum(s => s.Bytes));
         Assert.Contains(samples, s => s.Phase == Phase.Warmup);
@@ -30,7 +45,16 @@ public class WorkloadTests
     public async Task Tcp_rr_counts_transactions_and_records_each_latency(bool ipv6)
     {
         await using var server = new TestAgentServer(ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback);
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress, Parallel = 2, RequestSize = 100, ResponseSize = 2000 });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpRr,
+                Target = server.TcpAddress,
+                Parallel = 2,
+                RequestSize = 100,
+                ResponseSize = 2000,
+            }
+        );
         Assert.True(result.Transactions > 500, $"only {result.Transactions} transactions");
         Assert.Empty(result.Errors);
         Assert.Equal(result.Transactions * 2100, result.Bytes);
@@ -46,7 +70,14 @@ public class WorkloadTests
     {
         await using var server = new TestAgentServer();
         var before = TcpConnectionsOpened();
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = server.TcpAddress, Parallel = 2 });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpCrr,
+                Target = server.TcpAddress,
+                Parallel = 2,
+            }
+        );
         var opened = TcpConnectionsOpened() - before;
         Assert.True(result.Transactions > 200, $"only {result.Transactions} transactions");
         Assert.Empty(result.Errors);
@@ -62,16 +93,37 @@ public class WorkloadTests
         await using var server = new TestAgentServer();
         await using var relay = new RecordingRelay(server.TcpAddress);
         var before = TcpConnectionsOpened();
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = kind, Target = relay.Address, RequestSize = 100, ResponseSize = 3000 });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = kind,
+                Target = relay.Address,
+                RequestSize = 100,
+                ResponseSize = 3000,
+            }
+        );
         var opened = TcpConnectionsOpened() - before;
-        Assert.True(result.Transactions > 20, $"only {result.Transactions} transactions; errors {string.Join(", ", result.Errors)}; first {result.FirstError}");
+        Assert.True(
+            result.Transactions > 20,
+            $"only {result.Transactions} transactions; errors {string.Join(", ", result.Errors)}; first "
+                + $"{result.FirstError}"
+        );
         Assert.Empty(result.Errors);
         Assert.Equal(result.Transactions * 3100, result.Bytes);
         // What crossed the wire was a TLS handshake, and the hello was never in clear.
         Assert.Equal(22, relay.FirstClientBytes[0]);
-        Assert.DoesNotContain("CNB1", System.Text.Encoding.ASCII.GetString(relay.FirstClientBytes), StringComparison.Ordinal);
-        if (kind == WorkloadKind.TlsCrr) Assert.True(opened >= 2 * result.Transactions, $"{opened} connections (client to relay, relay to agent) for {result.Transactions} transactions");
-        else Assert.InRange(opened, 2, 6);
+        Assert.DoesNotContain(
+            "CNB1",
+            System.Text.Encoding.ASCII.GetString(relay.FirstClientBytes),
+            StringComparison.Ordinal
+        );
+        if (kind == WorkloadKind.TlsCrr)
+            Assert.True(
+                opened >= 2 * result.Transactions,
+                $"{opened} connections (client to relay, relay to agent) for {result.Transactions} transactions"
+            );
+        else
+            Assert.InRange(opened, 2, 6);
     }
 
     [Fact]
@@ -83,14 +135,18 @@ public class WorkloadTests
         {
             await old.ConnectAsync(endpoint);
             await using var tls = new System.Net.Security.SslStream(old.GetStream());
-            await Assert.ThrowsAnyAsync<Exception>(() => tls.AuthenticateAsClientAsync(new System.Net.Security.SslClientAuthenticationOptions
-            {
-                TargetHost = "cnibench-agent",
-                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,
+            await Assert.ThrowsAnyAsync<Exception>(() =>
+                tls.AuthenticateAsClientAsync(
+                    new System.Net.Security.SslClientAuthenticationOptions
+                    {
+                        TargetHost = "cnibench-agent",
+                        EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls12,
 #pragma warning disable CA5359 // Accepting the certificate leaves the protocol version as the only reason to fail.
-                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+                        RemoteCertificateValidationCallback = (_, _, _, _) => true,
 #pragma warning restore CA5359
-            }));
+                    }
+                )
+            );
         }
         using (var garbage = new TcpClient())
         {
@@ -100,15 +156,31 @@ public class WorkloadTests
             using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             while (await garbage.GetStream().ReadAsync(buffer, wait.Token) > 0) { }
         }
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TlsRr, Target = server.TcpAddress }, durationMs: 300);
-        Assert.True(result.Transactions > 0 && result.Errors.Count == 0, $"{result.Transactions} transactions; first error {result.FirstError}");
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec { Kind = WorkloadKind.TlsRr, Target = server.TcpAddress },
+            durationMs: 300
+        );
+        Assert.True(
+            result.Transactions > 0 && result.Errors.Count == 0,
+            $"{result.Transactions} transactions; first error {result.FirstError}"
+        );
     }
 
     [Fact]
     public async Task Udp_stream_at_a_fixed_rate_reports_loss_from_the_server_count()
     {
         await using var server = new TestAgentServer();
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpStream, Target = server.UdpAddress, MessageSize = 1000, Bitrate = 40_000_000 }, warmupMs: 200, durationMs: 800);
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.UdpStream,
+                Target = server.UdpAddress,
+                MessageSize = 1000,
+                Bitrate = 40_000_000,
+            },
+            warmupMs: 200,
+            durationMs: 800
+        );
         Assert.NotNull(result.Udp);
         Assert.True(result.Udp!.ReceiverAnswered);
         double expectedPackets = 40_000_000 / 8.0 / 1000 * result.MeasuredSeconds;
@@ -120,7 +192,15 @@ public class WorkloadTests
     public async Task Udp_rr_echoes_with_the_requested_reply_size()
     {
         await using var server = new TestAgentServer();
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = server.UdpAddress, RequestSize = 64, ResponseSize = 512 });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.UdpRr,
+                Target = server.UdpAddress,
+                RequestSize = 64,
+                ResponseSize = 512,
+            }
+        );
         Assert.True(result.Transactions > 200);
         // The request is padded to the reply's size (the server never answers with more than it was sent).
         Assert.Equal(result.Transactions * (512 + 512), result.Bytes);
@@ -133,7 +213,16 @@ public class WorkloadTests
     public async Task Http_closed_model_counts_responses_per_backend(bool keepAlive)
     {
         await using var server = new TestAgentServer(pod: "backend-7");
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, Parallel = 4, ResponseSize = 3000, KeepAlive = keepAlive });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.Http,
+                Target = server.HttpAddress,
+                Parallel = 4,
+                ResponseSize = 3000,
+                KeepAlive = keepAlive,
+            }
+        );
         Assert.True(result.Transactions > 200, $"only {result.Transactions}");
         Assert.Empty(result.Errors);
         Assert.Equal(["backend-7"], result.Backends.Keys);
@@ -150,11 +239,28 @@ public class WorkloadTests
         foreach (var loopback in new[] { IPAddress.Loopback, IPAddress.IPv6Loopback })
         {
             var http = Endpoints.Format(new IPEndPoint(loopback, server.Info.Ports.Http));
-            var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = http, KeepAlive = false }, durationMs: 300);
+            var (result, _) = await Jobs.RunAsync(
+                new WorkloadSpec
+                {
+                    Kind = WorkloadKind.Http,
+                    Target = http,
+                    KeepAlive = false,
+                },
+                durationMs: 300
+            );
             Assert.True(result.Transactions > 10, $"{http}: {result.FirstError}");
             Assert.Equal([loopback.ToString()], result.Sources!.Keys); // IPv4 seen as IPv4, not as ::ffff:127.0.0.1
             var udp = Endpoints.Format(new IPEndPoint(loopback, server.Info.Ports.Udp));
-            var (echo, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.UdpRr, Target = udp, RequestSize = 64, ResponseSize = 64 }, durationMs: 300);
+            var (echo, _) = await Jobs.RunAsync(
+                new WorkloadSpec
+                {
+                    Kind = WorkloadKind.UdpRr,
+                    Target = udp,
+                    RequestSize = 64,
+                    ResponseSize = 64,
+                },
+                durationMs: 300
+            );
             Assert.True(echo.Transactions > 10, $"{udp}: {echo.FirstError}");
         }
     }
@@ -164,11 +270,22 @@ public class WorkloadTests
     {
         await using var server = new TestAgentServer(pod: "backend-9");
         long before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
-        // A warm-up and a generous timeout: the first requests meet a cold in-process server (JIT), unlike a lab agent's.
-        var (result, _) = await Jobs.RunAsync(WorkloadDefaults.For(WorkloadKind.Probe) with { Target = server.HttpAddress, Rate = 200, TimeoutMs = 3000 }, warmupMs: 500, durationMs: 1000);
+        // A warm-up and a generous timeout: the first requests meet a cold in-process server (JIT), unlike a lab
+        // agent's.
+        var (result, _) = await Jobs.RunAsync(
+            WorkloadDefaults.For(WorkloadKind.Probe) with
+            {
+                Target = server.HttpAddress,
+                Rate = 200,
+                TimeoutMs = 3000,
+            },
+            warmupMs: 500,
+            durationMs: 1000
+        );
         long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
         Assert.True(result.Errors.Count == 0, $"{string.Join(", ", result.Errors)}; first: {result.FirstError}");
-        // 200/s for a second: never more (an unpaced loop does thousands); in this busy test process timer slack can cost half.
+        // 200/s for a second: never more (an unpaced loop does thousands); in this busy test process timer slack can
+        // cost half.
         Assert.InRange(result.Transactions, 60, 210);
         var seen = Assert.Single(result.Probe!.Backends);
         Assert.Equal("127.0.0.1", seen.Key); // the address the request arrived at, not the agent's name
@@ -184,26 +301,61 @@ public class WorkloadTests
         using var closed = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         closed.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var port = ((IPEndPoint)closed.LocalEndPoint!).Port; // bound, never listening: connections are refused
-        var (result, _) = await Jobs.RunAsync(WorkloadDefaults.For(WorkloadKind.Probe) with { Target = $"127.0.0.1:{port}", Rate = 100 }, durationMs: 500);
+        var (result, _) = await Jobs.RunAsync(
+            WorkloadDefaults.For(WorkloadKind.Probe) with
+            {
+                Target = $"127.0.0.1:{port}",
+                Rate = 100,
+            },
+            durationMs: 500
+        );
         Assert.Empty(result.Probe!.Backends);
         Assert.True(result.Probe.Failures.Count >= 20, $"{result.Probe.Failures.Count} failures");
         Assert.All(result.Probe.Failures, f => Assert.Equal("refused", f.Kind));
-        Assert.Equal(result.Probe.Failures.OrderBy(f => f.AtUnixUs).Select(f => f.AtUnixUs), result.Probe.Failures.Select(f => f.AtUnixUs));
+        Assert.Equal(
+            result.Probe.Failures.OrderBy(f => f.AtUnixUs).Select(f => f.AtUnixUs),
+            result.Probe.Failures.Select(f => f.AtUnixUs)
+        );
     }
 
     [Fact]
     public async Task Http_open_model_holds_the_rate_and_counts_drops_when_users_run_out()
     {
         await using var server = new TestAgentServer();
-        var (ok, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, HttpModel = HttpModel.Open, Rate = 500, Parallel = 16 }, warmupMs: 300, durationMs: 1000);
+        var (ok, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.Http,
+                Target = server.HttpAddress,
+                HttpModel = HttpModel.Open,
+                Rate = 500,
+                Parallel = 16,
+            },
+            warmupMs: 300,
+            durationMs: 1000
+        );
         Assert.NotNull(ok.OpenModel);
         Assert.InRange(ok.OpenModel!.Scheduled, 480, 520);
         Assert.InRange(ok.Transactions, 450, 520);
         Assert.True(ok.OpenModel.Dropped < 25, $"{ok.OpenModel.Dropped} dropped at a rate well within reach");
 
         // One user cannot serve 50k arrivals a second: the rest are dropped, never queued and sent later.
-        var (over, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.Http, Target = server.HttpAddress, HttpModel = HttpModel.Open, Rate = 50_000, Parallel = 1 }, warmupMs: 200, durationMs: 600);
-        Assert.True(over.OpenModel!.Dropped > over.OpenModel.Sent, $"dropped {over.OpenModel.Dropped}, sent {over.OpenModel.Sent}");
+        var (over, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.Http,
+                Target = server.HttpAddress,
+                HttpModel = HttpModel.Open,
+                Rate = 50_000,
+                Parallel = 1,
+            },
+            warmupMs: 200,
+            durationMs: 600
+        );
+        Assert.True(
+            over.OpenModel!.Dropped > over.OpenModel.Sent,
+            $"dropped {over.OpenModel.Dropped}, sent {over.OpenModel.Sent}"
+        );
         Assert.Equal(over.OpenModel.Scheduled, over.OpenModel.Sent + over.OpenModel.Dropped);
     }
 
@@ -217,7 +369,10 @@ public class WorkloadTests
             probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             port = ((IPEndPoint)probe.LocalEndPoint!).Port;
         }
-        var (result, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = $"127.0.0.1:{port}" }, durationMs: 300);
+        var (result, samples) = await Jobs.RunAsync(
+            new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = $"127.0.0.1:{port}" },
+            durationMs: 300
+        );
         Assert.Equal(0, result.Transactions);
         Assert.True(result.Errors.GetValueOrDefault("refused") > 0);
         Assert.Contains("ConnectionRefused", result.FirstError);
@@ -231,7 +386,15 @@ public class WorkloadTests
         using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         silent.Listen();
-        var (result, _) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = Endpoints.Format((IPEndPoint)silent.LocalEndPoint!), TimeoutMs = 150 }, durationMs: 700);
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpRr,
+                Target = Endpoints.Format((IPEndPoint)silent.LocalEndPoint!),
+                TimeoutMs = 150,
+            },
+            durationMs: 700
+        );
         Assert.Equal(0, result.Transactions);
         Assert.True(result.Errors.GetValueOrDefault("timeout") >= 2, $"errors: {string.Join(",", result.Errors)}");
     }
@@ -240,7 +403,10 @@ public class WorkloadTests
     public async Task Samples_carry_cpu_and_memory_of_the_window()
     {
         await using var server = new TestAgentServer();
-        var (_, samples) = await Jobs.RunAsync(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress }, durationMs: 1500);
+        var (_, samples) = await Jobs.RunAsync(
+            new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress },
+            durationMs: 1500
+        );
         Assert.Equal(2, samples.Count); // one at 1 s, one at the end of the window
         Assert.True(samples[0].HostCpuPercent > 0 && samples[0].ProcessCpuPercent > 0, samples[0].ToString());
         Assert.All(samples, s => Assert.True(s.ProcessMemoryMiB > 1, s.ToString()));
@@ -250,13 +416,19 @@ public class WorkloadTests
 
     private static long TcpConnectionsOpened()
     {
-        var lines = File.ReadAllLines("/proc/net/snmp").Where(l => l.StartsWith("Tcp:", StringComparison.Ordinal)).ToArray();
+        var lines = File.ReadAllLines("/proc/net/snmp")
+            .Where(l => l.StartsWith("Tcp:", StringComparison.Ordinal))
+            .ToArray();
         var names = lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var values = lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return long.Parse(values[Array.IndexOf(names, "ActiveOpens")], System.Globalization.CultureInfo.InvariantCulture);
+        return long.Parse(
+            values[Array.IndexOf(names, "ActiveOpens")],
+            System.Globalization.CultureInfo.InvariantCulture
+        );
     }
 
-    /// <summary>A TCP relay in front of a server that keeps the first bytes its first client sent: what the wire carried.</summary>
+    /// <summary>A TCP relay in front of a server that keeps the first bytes its first client sent: what the wire
+    /// carried.</summary>
     private sealed class RecordingRelay : IAsyncDisposable
     {
         private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
@@ -273,7 +445,14 @@ public class WorkloadTests
 
         public string Address => Endpoints.Format((IPEndPoint)_listener.LocalEndpoint);
 
-        public byte[] FirstClientBytes { get { lock (_first) return _first.ToArray(); } }
+        public byte[] FirstClientBytes
+        {
+            get
+            {
+                lock (_first)
+                    return _first.ToArray();
+            }
+        }
 
         private async Task AcceptAsync(IPEndPoint server)
         {
@@ -313,7 +492,10 @@ public class WorkloadTests
                 int n;
                 while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
                 {
-                    if (record) lock (_first) if (_first.Length < 64) _first.Write(buffer, 0, Math.Min(n, 64 - (int)_first.Length));
+                    if (record)
+                        lock (_first)
+                            if (_first.Length < 64)
+                                _first.Write(buffer, 0, Math.Min(n, 64 - (int)_first.Length));
                     await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
                 }
             }

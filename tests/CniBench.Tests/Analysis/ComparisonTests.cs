@@ -45,13 +45,33 @@ public class ComparisonTests
         Assert.True(beyondNoise.Significant);
         Assert.Equal(Verdict.NoChange, beyondNoise.Verdict); // significant, but 3% is under the 5% threshold
 
-        Assert.Equal(Verdict.Inconclusive, Comparison.CompareOne("c", Metrics.TransactionsPerSecond, MetricStatistics.Of([1.0]), MetricStatistics.Of([2.0]), 5).Verdict);
+        Assert.Equal(
+            Verdict.Inconclusive,
+            Comparison
+                .CompareOne(
+                    "c",
+                    Metrics.TransactionsPerSecond,
+                    MetricStatistics.Of([1.0]),
+                    MetricStatistics.Of([2.0]),
+                    5
+                )
+                .Verdict
+        );
     }
 
     [Fact]
     public void Tukey_outliers_are_dropped_from_the_truncated_mean_and_named()
     {
-        var s = MetricStatistics.Of([(1, 10.0), (2, 11.0), (3, 10.5), (4, 10.2), (5, 10.8), (6, 40.0), (7, 10.1), (8, 10.4)]);
+        var s = MetricStatistics.Of([
+            (1, 10.0),
+            (2, 11.0),
+            (3, 10.5),
+            (4, 10.2),
+            (5, 10.8),
+            (6, 40.0),
+            (7, 10.1),
+            (8, 10.4),
+        ]);
         Assert.Equal([6], s.DroppedRepetitions);
         Assert.Equal(new[] { 10.0, 11, 10.5, 10.2, 10.8, 10.1, 10.4 }.Average(), s.TruncatedMean, 9);
         Assert.True(s.Mean > s.TruncatedMean);

@@ -37,11 +37,13 @@ public class StatisticsTests
         // two p90s would be halfway, which describes no transaction that happened.
         var fast = Enumerable.Repeat(10_000L, 1000).ToArray();
         var mixed = Enumerable.Repeat(10_000L, 500).Concat(Enumerable.Repeat(1_000_000L, 500)).ToArray();
-        var summary = Assert.Single(CaseSummary.From([
-            Results.Case("r", "c", 1, 100, fast),
-            Results.Case("r", "c", 2, 200, mixed),
-            Results.Case("r", "c", 3, 0, [], ResultState.Failed, "agent died"),
-        ]));
+        var summary = Assert.Single(
+            CaseSummary.From([
+                Results.Case("r", "c", 1, 100, fast),
+                Results.Case("r", "c", 2, 200, mixed),
+                Results.Case("r", "c", 3, 0, [], ResultState.Failed, "agent died"),
+            ])
+        );
         Assert.Equal(3, summary.Repetitions);
         Assert.Equal(1, summary.Failed);
         Assert.Contains("repetition 3: agent died", summary.FailureReasons);
@@ -56,7 +58,13 @@ public class StatisticsTests
     public void Per_repetition_percentiles_are_not_averaged_into_case_statistics()
     {
         var r = Results.Case("r", "c", 1, 100, [10_000]);
-        var withPercentile = r with { Metrics = new Dictionary<string, double>(r.Metrics) { [CniBench.Contracts.Measurement.Metrics.LatencyP99Us] = 10 } };
+        var withPercentile = r with
+        {
+            Metrics = new Dictionary<string, double>(r.Metrics)
+            {
+                [CniBench.Contracts.Measurement.Metrics.LatencyP99Us] = 10,
+            },
+        };
         var summary = Assert.Single(CaseSummary.From([withPercentile, withPercentile with { Repetition = 2 }]));
         Assert.DoesNotContain(CniBench.Contracts.Measurement.Metrics.LatencyP99Us, summary.Metrics.Keys);
         Assert.Contains(CniBench.Contracts.Measurement.Metrics.TransactionsPerSecond, summary.Metrics.Keys);

@@ -13,12 +13,13 @@ public class FolderCycleTests
 {
     public static TheoryData<string> Projects => new() { "CniBench.Cli", "CniBench.Agent", "CniBench.Contracts" };
 
-    private static Assembly AssemblyOf(string project) => project switch
-    {
-        "CniBench.Cli" => typeof(CniBench.Cli.Results.CaseResult).Assembly,
-        "CniBench.Agent" => typeof(CniBench.Agent.Wire.TcpHello).Assembly,
-        _ => typeof(CniBench.Contracts.Workloads.WorkloadSpec).Assembly,
-    };
+    private static Assembly AssemblyOf(string project) =>
+        project switch
+        {
+            "CniBench.Cli" => typeof(CniBench.Cli.Results.CaseResult).Assembly,
+            "CniBench.Agent" => typeof(CniBench.Agent.Wire.TcpHello).Assembly,
+            _ => typeof(CniBench.Contracts.Workloads.WorkloadSpec).Assembly,
+        };
 
     private static string SourceOf(string project, [System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "..", "src", project));
@@ -30,8 +31,21 @@ public class FolderCycleTests
         var uses = FolderDependencies.Of(AssemblyOf(project), project);
         FolderDependencies.AddNamedInSource(uses, SourceOf(project), project);
         var cycles = FolderDependencies.Cycles(uses);
-        Assert.True(cycles.Count == 0, string.Join("\n", cycles.Select(c =>
-            $"{string.Join(" ↔ ", c)}:\n" + string.Join("\n", c.SelectMany(from => uses[from].Where(u => c.Contains(u.Key)).Select(u => $"  {from} → {u.Key}, e.g. {u.Value}"))))));
+        Assert.True(
+            cycles.Count == 0,
+            string.Join(
+                "\n",
+                cycles.Select(c =>
+                    $"{string.Join(" ↔ ", c)}:\n"
+                    + string.Join(
+                        "\n",
+                        c.SelectMany(from =>
+                            uses[from].Where(u => c.Contains(u.Key)).Select(u => $"  {from} → {u.Key}, e.g. {u.Value}")
+                        )
+                    )
+                )
+            )
+        );
     }
 
     [Fact]
@@ -41,7 +55,10 @@ public class FolderCycleTests
         using var dir = new TempDirectory();
         Directory.CreateDirectory(dir.File("Scenarios"));
         Directory.CreateDirectory(dir.File("Targets"));
-        File.WriteAllText(dir.File("Scenarios/Fields.cs"), "namespace P.Scenarios; static class F { const int M = P.Targets.Spec.Max; }");
+        File.WriteAllText(
+            dir.File("Scenarios/Fields.cs"),
+            "namespace P.Scenarios; static class F { const int M = P.Targets.Spec.Max; }"
+        );
         FolderDependencies.AddNamedInSource(uses, dir.Path, "P");
         Assert.Equal(["Targets"], uses["Scenarios"].Keys);
     }

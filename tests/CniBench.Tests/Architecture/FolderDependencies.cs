@@ -11,10 +11,17 @@ namespace CniBench.Tests.Architecture;
 /// </summary>
 public static class FolderDependencies
 {
-    private const BindingFlags Everything = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+    private const BindingFlags Everything =
+        BindingFlags.Public
+        | BindingFlags.NonPublic
+        | BindingFlags.Instance
+        | BindingFlags.Static
+        | BindingFlags.DeclaredOnly;
 
-    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
-        .Select(f => (OpCode)f.GetValue(null)!).ToDictionary(o => o.Value);
+    private static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes)
+        .GetFields(BindingFlags.Public | BindingFlags.Static)
+        .Select(f => (OpCode)f.GetValue(null)!)
+        .ToDictionary(o => o.Value);
 
     /// <summary>Folder → folder it uses → one example (user type → used type), for the message.</summary>
     public static Dictionary<string, Dictionary<string, string>> Of(Assembly assembly, string rootNamespace)
@@ -22,10 +29,12 @@ public static class FolderDependencies
         var uses = new Dictionary<string, Dictionary<string, string>>();
         foreach (var type in assembly.GetTypes())
         {
-            if (FolderOf(type, rootNamespace) is not { } from) continue;
+            if (FolderOf(type, rootNamespace) is not { } from)
+                continue;
             var edges = uses.TryGetValue(from, out var e) ? e : uses[from] = new();
             foreach (var used in Used(type))
-                if (FolderOf(used, rootNamespace) is { } to && to != from) edges.TryAdd(to, $"{type.FullName} → {used.FullName}");
+                if (FolderOf(used, rootNamespace) is { } to && to != from)
+                    edges.TryAdd(to, $"{type.FullName} → {used.FullName}");
         }
         return uses;
     }
@@ -34,14 +43,37 @@ public static class FolderDependencies
     /// Adds what the sources of a project name by namespace (using directives, qualified names): a constant is copied
     /// into the instructions that use it, so only the text shows where it came from.
     /// </summary>
-    public static void AddNamedInSource(Dictionary<string, Dictionary<string, string>> uses, string projectDirectory, string rootNamespace)
+    public static void AddNamedInSource(
+        Dictionary<string, Dictionary<string, string>> uses,
+        string projectDirectory,
+        string rootNamespace
+    )
     {
-        var named = new System.Text.RegularExpressions.Regex($@"\b{System.Text.RegularExpressions.Regex.Escape(rootNamespace)}\.(\w+)\b");
-        foreach (var folder in Directory.GetDirectories(projectDirectory).Select(Path.GetFileName).OfType<string>().Where(f => f is not ("bin" or "obj")))
+        var named = new System.Text.RegularExpressions.Regex(
+            $@"\b{System.Text.RegularExpressions.Regex.Escape(rootNamespace)}\.(\w+)\b"
+        );
+        foreach (
+            var folder in Directory
+                .GetDirectories(projectDirectory)
+                .Select(Path.GetFileName)
+                .OfType<string>()
+                .Where(f => f is not ("bin" or "obj"))
+        )
         {
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(projectDirectory, folder), "*.cs", SearchOption.AllDirectories))
+            foreach (
+                var file in Directory.EnumerateFiles(
+                    Path.Combine(projectDirectory, folder),
+                    "*.cs",
+                    SearchOption.AllDirectories
+                )
+            )
             {
-                foreach (var to in named.Matches(File.ReadAllText(file)).Select(m => m.Groups[1].Value).Where(to => to != folder && Directory.Exists(Path.Combine(projectDirectory, to))))
+                foreach (
+                    var to in named
+                        .Matches(File.ReadAllText(file))
+                        .Select(m => m.Groups[1].Value)
+                        .Where(to => to != folder && Directory.Exists(Path.Combine(projectDirectory, to)))
+                )
                 {
                     var edges = uses.TryGetValue(folder, out var e) ? e : uses[folder] = new();
                     edges.TryAdd(to, $"{Path.GetRelativePath(projectDirectory, file)} names {rootNamespace}.{to}");
@@ -63,24 +95,37 @@ public static class FolderDependencies
             stack.Push(v);
             foreach (var w in uses.GetValueOrDefault(v)?.Keys ?? Enumerable.Empty<string>())
             {
-                if (!index.TryGetValue(w, out int seen)) { Visit(w); low[v] = Math.Min(low[v], low[w]); }
-                else if (stack.Contains(w)) low[v] = Math.Min(low[v], seen);
+                if (!index.TryGetValue(w, out int seen))
+                {
+                    Visit(w);
+                    low[v] = Math.Min(low[v], low[w]);
+                }
+                else if (stack.Contains(w))
+                    low[v] = Math.Min(low[v], seen);
             }
-            if (low[v] != index[v]) return;
+            if (low[v] != index[v])
+                return;
             var component = new List<string>();
             string x;
-            do { x = stack.Pop(); component.Add(x); } while (x != v);
-            if (component.Count > 1) cycles.Add(component.Order(StringComparer.Ordinal).ToArray());
+            do
+            {
+                x = stack.Pop();
+                component.Add(x);
+            } while (x != v);
+            if (component.Count > 1)
+                cycles.Add(component.Order(StringComparer.Ordinal).ToArray());
         }
         foreach (var v in uses.Keys.Order(StringComparer.Ordinal))
-            if (!index.ContainsKey(v)) Visit(v);
+            if (!index.ContainsKey(v))
+                Visit(v);
         return cycles;
     }
 
     private static string? FolderOf(Type type, string root)
     {
         var ns = type.Namespace;
-        if (ns is null || !ns.StartsWith(root + ".", StringComparison.Ordinal)) return null;
+        if (ns is null || !ns.StartsWith(root + ".", StringComparison.Ordinal))
+            return null;
         return ns[(root.Length + 1)..].Split('.')[0];
     }
 
@@ -89,12 +134,15 @@ public static class FolderDependencies
         var found = new HashSet<Type>();
         void Add(Type? t)
         {
-            if (t is null || !found.Add(t)) return;
-            if (t.HasElementType) Add(t.GetElementType());
+            if (t is null || !found.Add(t))
+                return;
+            if (t.HasElementType)
+                Add(t.GetElementType());
             if (t.IsGenericType && !t.IsGenericTypeDefinition)
             {
                 Add(t.GetGenericTypeDefinition());
-                foreach (var a in t.GetGenericArguments()) Add(a);
+                foreach (var a in t.GetGenericArguments())
+                    Add(a);
             }
         }
         // Attributes are metadata, not instructions: their types and typeof() arguments (a JSON converter) count too.
@@ -104,22 +152,36 @@ public static class FolderDependencies
             {
                 Add(a.AttributeType);
                 foreach (var argument in a.ConstructorArguments.Concat(a.NamedArguments.Select(n => n.TypedValue)))
-                    if (argument.Value is Type t) Add(t);
+                    if (argument.Value is Type t)
+                        Add(t);
             }
         }
         Add(type.BaseType);
         AddAttributes(type);
-        foreach (var i in type.GetInterfaces()) Add(i);
-        foreach (var f in type.GetFields(Everything)) { Add(f.FieldType); AddAttributes(f); }
-        foreach (var p in type.GetProperties(Everything)) { Add(p.PropertyType); AddAttributes(p); }
+        foreach (var i in type.GetInterfaces())
+            Add(i);
+        foreach (var f in type.GetFields(Everything))
+        {
+            Add(f.FieldType);
+            AddAttributes(f);
+        }
+        foreach (var p in type.GetProperties(Everything))
+        {
+            Add(p.PropertyType);
+            AddAttributes(p);
+        }
         foreach (var m in type.GetMethods(Everything).Cast<MethodBase>().Concat(type.GetConstructors(Everything)))
         {
             AddAttributes(m);
-            if (m is MethodInfo mi) Add(mi.ReturnType);
-            foreach (var p in m.GetParameters()) Add(p.ParameterType);
+            if (m is MethodInfo mi)
+                Add(mi.ReturnType);
+            foreach (var p in m.GetParameters())
+                Add(p.ParameterType);
             var body = m.GetMethodBody();
-            if (body is null) continue;
-            foreach (var local in body.LocalVariables) Add(local.LocalType);
+            if (body is null)
+                continue;
+            foreach (var local in body.LocalVariables)
+                Add(local.LocalType);
             foreach (var member in Tokens(m, body.GetILAsByteArray() ?? []))
                 Add(member as Type ?? member.DeclaringType);
         }
@@ -131,7 +193,7 @@ public static class FolderDependencies
     {
         var typeArguments = method.DeclaringType is { IsGenericType: true } t ? t.GetGenericArguments() : null;
         var methodArguments = method.IsGenericMethod ? method.GetGenericArguments() : null;
-        for (int i = 0; i < il.Length;)
+        for (int i = 0; i < il.Length; )
         {
             short value = il[i] == 0xFE ? (short)(0xFE00 | il[i + 1]) : il[i];
             i += il[i] == 0xFE ? 2 : 1;
@@ -145,12 +207,22 @@ public static class FolderDependencies
                 OperandType.InlineSwitch => 4 + 4 * BitConverter.ToInt32(il, i),
                 _ => 4,
             };
-            if (code.OperandType is OperandType.InlineMethod or OperandType.InlineField or OperandType.InlineType or OperandType.InlineTok)
+            if (
+                code.OperandType
+                is OperandType.InlineMethod
+                    or OperandType.InlineField
+                    or OperandType.InlineType
+                    or OperandType.InlineTok
+            )
             {
                 MemberInfo? member = null;
-                try { member = method.Module.ResolveMember(BitConverter.ToInt32(il, i), typeArguments, methodArguments); }
+                try
+                {
+                    member = method.Module.ResolveMember(BitConverter.ToInt32(il, i), typeArguments, methodArguments);
+                }
                 catch (ArgumentException) { }
-                if (member is not null) yield return member;
+                if (member is not null)
+                    yield return member;
             }
             i += size;
         }

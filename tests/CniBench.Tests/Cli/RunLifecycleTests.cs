@@ -14,24 +14,36 @@ public partial class RunLifecycleTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
     private const string Script = "/usr/bin/script";
-    private const string Tiny = "name: tiny\nrepetitions: 2\nwarmup: 500ms\nduration: 1500ms\ncases:\n  - workload: tcp-rr\n";
+    private const string Tiny =
+        "name: tiny\nrepetitions: 2\nwarmup: 500ms\nduration: 1500ms\ncases:\n  - workload: tcp-rr\n";
 
     private static string Cnibench => Path.Combine(AppContext.BaseDirectory, "cnibench");
 
-    /// <summary>SGR (colour, bold) and erase sequences: what must never reach a pipe, nor a terminal under NO_COLOR.</summary>
+    /// <summary>SGR (colour, bold) and erase sequences: what must never reach a pipe, nor a terminal under
+    /// NO_COLOR.</summary>
     [GeneratedRegex(@"\x1b\[[0-9;]*[mK]")]
     private static partial Regex StyleOrErase();
 
-    /// <summary>The command in a pseudo-terminal; what the terminal received, byte for byte (carriage returns kept).</summary>
+    /// <summary>The command in a pseudo-terminal; what the terminal received, byte for byte (carriage returns
+    /// kept).</summary>
     private static async Task<(int Code, string Screen)> InTerminalAsync(string dir, bool noColor, params string[] args)
     {
-        if (!File.Exists(Script)) Assert.Skip($"{Script} is missing (Debian's bsdutils): no pseudo-terminal to run in");
+        if (!File.Exists(Script))
+            Assert.Skip($"{Script} is missing (Debian's bsdutils): no pseudo-terminal to run in");
         var command = string.Join(' ', new[] { Cnibench }.Concat(args).Select(a => $"'{a}'"));
         var typescript = Path.Combine(dir, "typescript");
         // script -e returns the command's exit code and writes everything the terminal received to the typescript file.
-        var (code, stdout, stderr) = await ChildProcess.RunAsync(Script, dir, Limit,
+        var (code, stdout, stderr) = await ChildProcess.RunAsync(
+            Script,
+            dir,
+            Limit,
             new Dictionary<string, string?> { ["NO_COLOR"] = noColor ? "1" : null, ["TERM"] = "xterm-256color" },
-            "-q", "-e", "-c", command, typescript);
+            "-q",
+            "-e",
+            "-c",
+            command,
+            typescript
+        );
         return (code, File.Exists(typescript) ? File.ReadAllText(typescript) : stdout + stderr);
     }
 
@@ -45,8 +57,14 @@ public partial class RunLifecycleTests
         Assert.DoesNotContain("Unhandled exception", screen);
         Assert.DoesNotContain("   at ", screen);
         // The status line: case, repetition i/n, the rate, elapsed and ETA, rewritten with a carriage return.
-        Assert.Matches(@"\r\[1/2\] tcp-rr 1/2: (warm-up|measuring) [\d,]+ tx/s, host CPU \d+% · \d+:\d\d elapsed, ETA \d+:\d\d", screen);
-        Assert.True(Regex.Count(screen, @"\r\[2/2\] tcp-rr 2/2: ") >= 2, "the status line is rewritten in place, not appended");
+        Assert.Matches(
+            @"\r\[1/2\] tcp-rr 1/2: (warm-up|measuring) [\d,]+ tx/s, host CPU \d+% · \d+:\d\d elapsed, ETA \d+:\d\d",
+            screen
+        );
+        Assert.True(
+            Regex.Count(screen, @"\r\[2/2\] tcp-rr 2/2: ") >= 2,
+            "the status line is rewritten in place, not appended"
+        );
         Assert.Matches(@"\[2/2\] tcp-rr 2/2 .*ok", screen);
         Assert.Contains("completed: 2 results", screen);
         Assert.Contains("report: cnibench-report/ (report.html, report.md,", screen);
@@ -57,13 +75,28 @@ public partial class RunLifecycleTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("tiny.yaml"), Tiny);
-        var (code, screen) = await InTerminalAsync(dir.Path, noColor: true, "run", "--file", "tiny.yaml", "--no-report");
+        var (code, screen) = await InTerminalAsync(
+            dir.Path,
+            noColor: true,
+            "run",
+            "--file",
+            "tiny.yaml",
+            "--no-report"
+        );
         Assert.True(code == 0, screen);
         Assert.DoesNotMatch(StyleOrErase(), screen);
         Assert.Contains("ETA", screen);
 
-        var (pipedCode, piped, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, new Dictionary<string, string?> { ["NO_COLOR"] = null },
-            "run", "--file", "tiny.yaml", "--no-report");
+        var (pipedCode, piped, stderr) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            new Dictionary<string, string?> { ["NO_COLOR"] = null },
+            "run",
+            "--file",
+            "tiny.yaml",
+            "--no-report"
+        );
         Assert.True(pipedCode == 0, stderr);
         Assert.DoesNotContain('\x1b', piped);
         Assert.DoesNotContain('\r', piped); // no status line off a terminal: one plain line per repetition
@@ -75,14 +108,26 @@ public partial class RunLifecycleTests
     {
         using var dir = new TempDirectory();
         File.WriteAllText(dir.File("tiny.yaml"), Tiny.Replace("repetitions: 2", "repetitions: 1"));
-        File.WriteAllText(dir.File("long.yaml"), "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n");
-        var (okCode, _, okErr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "run", "--file", "tiny.yaml", "--no-report");
+        File.WriteAllText(
+            dir.File("long.yaml"),
+            "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n"
+        );
+        var (okCode, _, okErr) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "run",
+            "--file",
+            "tiny.yaml",
+            "--no-report"
+        );
         Assert.True(okCode == 0, okErr);
 
         await using (var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--file", "long.yaml", "--no-report"))
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!cli.Stdout.Contains("[1/5]") && DateTime.UtcNow < deadline) await Task.Delay(100);
+            while (!cli.Stdout.Contains("[1/5]") && DateTime.UtcNow < deadline)
+                await Task.Delay(100);
             Assert.Contains("[1/5]", cli.Stdout);
             cli.Signal(ChildProcess.SIGKILL); // nothing of the controller runs after this
             await cli.WaitAsync(Limit);
@@ -93,20 +138,42 @@ public partial class RunLifecycleTests
         string abandoned = Regex.Match(list, @"(\d{8}-\d{6}-[0-9a-f]{4})\s*│\s*long").Groups[1].Value;
         string completed = Regex.Match(list, @"(\d{8}-\d{6}-[0-9a-f]{4})\s*│\s*tiny").Groups[1].Value;
 
-        var (showCode, show, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "show", abandoned[..^2]);
+        var (showCode, show, _) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "runs",
+            "show",
+            abandoned[..^2]
+        );
         Assert.Equal(0, showCode);
         Assert.Contains($"run {abandoned}: long on local, config default, abandoned", show);
         Assert.Contains("controller: pid", show);
 
         // report with no flags takes the newest completed run, not the newer abandoned one.
-        var (reportCode, reportOut, reportErr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "report", "--format", "md");
+        var (reportCode, reportOut, reportErr) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "report",
+            "--format",
+            "md"
+        );
         Assert.True(reportCode == 0, reportErr);
         Assert.Contains("report: cnibench-report/ (report.md, ", reportOut);
         var md = File.ReadAllText(Path.Combine(dir.Path, "cnibench-report", "report.md"));
         Assert.Contains($"run `{completed}`", md);
         Assert.DoesNotContain(abandoned, md);
 
-        var (pruneCode, pruned, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "prune", "--status", "abandoned,interrupted");
+        var (pruneCode, pruned, _) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "runs",
+            "prune",
+            "--status",
+            "abandoned,interrupted"
+        );
         Assert.Equal(0, pruneCode);
         Assert.Contains($"deleted 1 run(s): {abandoned} (abandoned)", pruned);
         using var store = ResultStore.Open(dir.File("cnibench.db"));
@@ -123,26 +190,54 @@ public partial class RunLifecycleTests
         {
             foreach (var id in new[] { "20261201-100000-aaaa", "20261201-100000-aabb", "20261202-090000-cccc" })
             {
-                store.CreateRun(Results.Run(id) with { StartedAt = DateTimeOffset.ParseExact(id[..15], "yyyyMMdd-HHmmss", null, System.Globalization.DateTimeStyles.AssumeUniversal) });
+                store.CreateRun(
+                    Results.Run(id) with
+                    {
+                        StartedAt = DateTimeOffset.ParseExact(
+                            id[..15],
+                            "yyyyMMdd-HHmmss",
+                            null,
+                            System.Globalization.DateTimeStyles.AssumeUniversal
+                        ),
+                    }
+                );
                 store.SaveResult(Results.Case(id, "tcp-rr", 1, 1000, [20_000]));
             }
         }
         var (code, latest, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "show", "latest");
         Assert.Equal(0, code);
         Assert.Contains("run 20261202-090000-cccc:", latest);
-        (code, var prefixed, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "show", "20261201-100000-aab");
+        (code, var prefixed, _) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "runs",
+            "show",
+            "20261201-100000-aab"
+        );
         Assert.Equal(0, code);
         Assert.Contains("run 20261201-100000-aabb:", prefixed);
 
         var (ambiguous, _, err) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "show", "20261201");
         Assert.Equal(2, ambiguous);
-        Assert.Contains("'20261201' matches 2 runs (20261201-100000-aabb, 20261201-100000-aaaa); give more of the id", err);
+        Assert.Contains(
+            "'20261201' matches 2 runs (20261201-100000-aabb, 20261201-100000-aaaa); give more of the id",
+            err
+        );
 
         // One unknown id among several deletes nothing.
         (code, _, err) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "delete", "20261202", "nope");
         Assert.Equal(2, code);
         Assert.Contains("no run 'nope'", err);
-        (code, var deleted, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "delete", "20261202", "20261201-100000-aaaa");
+        (code, var deleted, _) = await ChildProcess.RunAsync(
+            "cnibench",
+            dir.Path,
+            Limit,
+            "runs",
+            "delete",
+            "20261202",
+            "20261201-100000-aaaa"
+        );
         Assert.Equal(0, code);
         Assert.Contains("deleted 2 run(s): 20261202-090000-cccc, 20261201-100000-aaaa", deleted);
         using var after = ResultStore.Open(db);

@@ -34,20 +34,40 @@ public class StoreFaultTests
 
         public void Dispose()
         {
-            using (var chattr = System.Diagnostics.Process.Start("chattr", ["-i", Path])!) chattr.WaitForExit();
-            using (var umount = System.Diagnostics.Process.Start("umount", ["-l", Path])!) umount.WaitForExit();
+            using (var chattr = System.Diagnostics.Process.Start("chattr", ["-i", Path])!)
+                chattr.WaitForExit();
+            using (var umount = System.Diagnostics.Process.Start("umount", ["-l", Path])!)
+                umount.WaitForExit();
             Directory.Delete(Path, recursive: true);
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunUntilAsync(string dir, string db, int repetitions, Action? afterFirst)
+    private static async Task<(int Code, string Stdout, string Stderr)> RunUntilAsync(
+        string dir,
+        string db,
+        int repetitions,
+        Action? afterFirst
+    )
     {
-        File.WriteAllText(System.IO.Path.Combine(dir, "many.yaml"), $"name: many\nrepetitions: {repetitions}\nwarmup: 0s\nduration: 100ms\ncases:\n  - workload: tcp-rr\n");
-        await using var cli = ChildProcess.Start("cnibench", dir, "run", "--file", "many.yaml", "--db", db, "--no-report");
+        File.WriteAllText(
+            System.IO.Path.Combine(dir, "many.yaml"),
+            $"name: many\nrepetitions: {repetitions}\nwarmup: 0s\nduration: 100ms\ncases:\n  - workload: tcp-rr\n"
+        );
+        await using var cli = ChildProcess.Start(
+            "cnibench",
+            dir,
+            "run",
+            "--file",
+            "many.yaml",
+            "--db",
+            db,
+            "--no-report"
+        );
         if (afterFirst is not null)
         {
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (!cli.Stdout.Contains($"[1/{repetitions}]") && DateTime.UtcNow < deadline) await Task.Delay(50);
+            while (!cli.Stdout.Contains($"[1/{repetitions}]") && DateTime.UtcNow < deadline)
+                await Task.Delay(50);
             afterFirst();
         }
         int code = await cli.WaitAsync(Limit);
@@ -91,9 +111,19 @@ public class StoreFaultTests
             using (var before = ResultStore.Open(db))
             {
                 var run = Assert.Single(before.ListRuns());
-                Assert.NotEqual(RunState.Completed, run.State); // it could not be told the end: abandoned, never completed
+                // it could not be told the end: abandoned, never completed
+                Assert.NotEqual(RunState.Completed, run.State);
             }
-            var (importCode, imported, importErr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "import", kept, "--db", db);
+            var (importCode, imported, importErr) = await ChildProcess.RunAsync(
+                "cnibench",
+                dir.Path,
+                Limit,
+                "runs",
+                "import",
+                kept,
+                "--db",
+                db
+            );
             Assert.True(importCode == 0, importErr);
             Assert.Contains($"run {unsaved.Run.Id} (failed), {unsaved.Results.Count} result(s) added", imported);
             using var after = ResultStore.Open(db);
@@ -128,7 +158,10 @@ public class StoreFaultTests
             using var store = ResultStore.Open(db);
             var run = Assert.Single(store.ListRuns());
             Assert.NotEqual(RunState.Completed, run.State);
-            Assert.True(store.CountResults(run.Id) + unsaved.Results.Count < 40, "the run stopped at the first result it could not store");
+            Assert.True(
+                store.CountResults(run.Id) + unsaved.Results.Count < 40,
+                "the run stopped at the first result it could not store"
+            );
             Assert.Equal(RunState.Failed, unsaved.Run.State);
         }
         finally

@@ -12,16 +12,28 @@ namespace CniBench.Tests.Control;
 [Trait(Category.Name, Category.Integration)]
 public class ControlProtocolTests
 {
-    private static HttpRequestMessage Request(HttpMethod method, string path, string? version = "1", string? token = TestAgentServer.Token, string? body = null)
+    private static HttpRequestMessage Request(
+        HttpMethod method,
+        string path,
+        string? version = "1",
+        string? token = TestAgentServer.Token,
+        string? body = null
+    )
     {
         var request = new HttpRequestMessage(method, path);
-        if (version is not null) request.Headers.Add(ControlProtocol.VersionHeader, version);
-        if (token is not null) request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {token}");
-        if (body is not null) request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (version is not null)
+            request.Headers.Add(ControlProtocol.VersionHeader, version);
+        if (token is not null)
+            request.Headers.TryAddWithoutValidation("Authorization", $"Bearer {token}");
+        if (body is not null)
+            request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
         return request;
     }
 
-    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(TestAgentServer server, HttpRequestMessage request)
+    private static async Task<(HttpStatusCode Status, string Body)> SendAsync(
+        TestAgentServer server,
+        HttpRequestMessage request
+    )
     {
         using var http = new HttpClient { BaseAddress = server.ControlUri };
         using var response = await http.SendAsync(request);
@@ -53,7 +65,13 @@ public class ControlProtocolTests
         Assert.Equal(ControlProtocol.Version, info.ProtocolVersion);
         Assert.Equal(server.Info.Ports, info.Ports);
         // Asked over loopback, the agent reports loopback's MTU, not the default route's interface.
-        Assert.Equal(int.Parse(File.ReadAllText("/sys/class/net/lo/mtu").Trim(), System.Globalization.CultureInfo.InvariantCulture), info.Mtu);
+        Assert.Equal(
+            int.Parse(
+                File.ReadAllText("/sys/class/net/lo/mtu").Trim(),
+                System.Globalization.CultureInfo.InvariantCulture
+            ),
+            info.Mtu
+        );
     }
 
     [Fact]
@@ -61,7 +79,11 @@ public class ControlProtocolTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var spec = new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, WarmupMs: 300, DurationMs: 1200);
+        var spec = new JobSpec(
+            new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress },
+            WarmupMs: 300,
+            DurationMs: 1200
+        );
         var created = await client.CreateJobAsync(spec, default);
         Assert.Equal(JobState.Ready, created.State);
 
@@ -87,9 +109,14 @@ public class ControlProtocolTests
         Assert.NotNull(status.Result);
         Assert.True(status.Result!.StartedUnixMs >= startAt, "the job started before the agreed instant");
         Assert.Equal(Enumerable.Range(0, samples.Count), samples.Select(s => s.Index)); // no sample lost or repeated
-        Assert.Equal(status.Result.Transactions, samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions));
+        Assert.Equal(
+            status.Result.Transactions,
+            samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions)
+        );
 
-        var again = await Assert.ThrowsAsync<AgentRequestException>(() => client.StartJobAsync(created.Id, startAt, default));
+        var again = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.StartJobAsync(created.Id, startAt, default)
+        );
         Assert.Equal(409, again.Status);
         Assert.Contains("only a ready job can start", again.Message);
     }
@@ -99,7 +126,14 @@ public class ControlProtocolTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var job = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress }, 200, DurationMs: 60_000), default);
+        var job = await client.CreateJobAsync(
+            new JobSpec(
+                new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress },
+                200,
+                DurationMs: 60_000
+            ),
+            default
+        );
         var early = await Assert.ThrowsAsync<AgentRequestException>(() => client.FinishJobAsync(job.Id, default));
         Assert.Equal(409, early.Status);
         Assert.Contains("only a running job can finish early", early.Message);
@@ -110,11 +144,18 @@ public class ControlProtocolTests
         JobStatus status;
         var deadline = DateTime.UtcNow.AddSeconds(10);
         do status = await client.PollAsync(job.Id, 0, default);
-        while (status.State == JobState.Running && DateTime.UtcNow < deadline && await Task.Delay(50).ContinueWith(_ => true));
+        while (
+            status.State == JobState.Running
+            && DateTime.UtcNow < deadline
+            && await Task.Delay(50).ContinueWith(_ => true)
+        );
         Assert.Equal(JobState.Done, status.State);
         Assert.InRange(status.Result!.MeasuredSeconds, 1.0, 3.0); // 1.3 s measured, not the 60 asked for
         Assert.True(status.Result.Transactions > 0);
-        Assert.Equal(status.Result.Transactions, status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions));
+        Assert.Equal(
+            status.Result.Transactions,
+            status.Samples.Where(s => s.Phase == CniBench.Contracts.Measurement.Phase.Measured).Sum(s => s.Transactions)
+        );
 
         long before = UnixClock.NowMicroseconds();
         var clock = await client.ClockAsync(default);
@@ -126,7 +167,12 @@ public class ControlProtocolTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var spec = new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress }, 0, DurationMs: 30_000, ControllerTimeoutMs: 600);
+        var spec = new JobSpec(
+            new WorkloadSpec { Kind = WorkloadKind.TcpStream, Target = server.TcpAddress },
+            0,
+            DurationMs: 30_000,
+            ControllerTimeoutMs: 600
+        );
         var job = await client.CreateJobAsync(spec, default);
         await client.StartJobAsync(job.Id, 0, default);
         await Task.Delay(1500); // no polls: the controller is "gone"
@@ -140,8 +186,21 @@ public class ControlProtocolTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var invalid = await Assert.ThrowsAsync<AgentRequestException>(() => client.CreateJobAsync(
-            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = server.TcpAddress, Parallel = 0 }, 0, 50), default));
+        var invalid = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.CreateJobAsync(
+                new JobSpec(
+                    new WorkloadSpec
+                    {
+                        Kind = WorkloadKind.TcpRr,
+                        Target = server.TcpAddress,
+                        Parallel = 0,
+                    },
+                    0,
+                    50
+                ),
+                default
+            )
+        );
         Assert.Equal(400, invalid.Status);
         Assert.Contains("parallel: 0 is out of range", invalid.Message);
         Assert.Contains("durationMs: 50 is out of range", invalid.Message);
@@ -159,7 +218,10 @@ public class ControlProtocolTests
     {
         await using var server = new TestAgentServer();
         using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
-        var status = await client.CreateJobAsync(new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = "127.0.0.1:1" }, 0, 1000), default);
+        var status = await client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TcpRr, Target = "127.0.0.1:1" }, 0, 1000),
+            default
+        );
         Assert.Equal(JobState.Failed, status.State);
         Assert.Contains("cannot connect to 127.0.0.1:1: connection refused", status.Error);
     }
@@ -182,11 +244,22 @@ public class AgentClientAnswerTests
             var stream = connection.GetStream();
             var buffer = new byte[4096];
             var seen = new StringBuilder();
-            while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal)) seen.Append(Encoding.ASCII.GetString(buffer, 0, await stream.ReadAsync(buffer)));
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n\r\n{body}"));
+            while (!seen.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+                seen.Append(Encoding.ASCII.GetString(buffer, 0, await stream.ReadAsync(buffer)));
+            await stream.WriteAsync(
+                Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                        + $"{body.Length}\r\nConnection: close\r\n\r\n{body}"
+                )
+            );
         });
-        using var client = new AgentClient(new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"), TestAgentServer.Token);
-        var e = await Assert.ThrowsAsync<AgentRequestException>(() => client.NetStackAsync(TestContext.Current.CancellationToken));
+        using var client = new AgentClient(
+            new Uri($"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/"),
+            TestAgentServer.Token
+        );
+        var e = await Assert.ThrowsAsync<AgentRequestException>(() =>
+            client.NetStackAsync(TestContext.Current.CancellationToken)
+        );
         Assert.Contains("unreadable answer to /v1/netstack", e.Message);
         await serve.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }

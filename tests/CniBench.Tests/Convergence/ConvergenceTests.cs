@@ -34,19 +34,28 @@ public class ConvergenceTests
             new(2, "replace", "c", "a", t0 + 300_000, t0 + 330_000),
             new(3, "add", "d", null, t0 + 600_000, t0 + 600_400),
         ];
-        var node1 = new ProbeTotals(new Dictionary<string, BackendSeen>
-        {
-            ["a"] = new(t0 - 900_000, t0 + 310_000, 500), // still reached 10 ms after its removal was issued
-            ["b"] = new(t0 + 12_500, t0 + 900_000, 400),
-            ["c"] = new(t0 + 341_000, t0 + 900_000, 300),
-            ["d"] = new(t0 + 599_800, t0 + 900_000, 2), // started 0.2 ms before the issue, connected after a 0.4 ms write
-        }, [new ProbeFailure(t0 - 1, "refused"), new ProbeFailure(t0 + 305_000, "reset")], 0);
-        var node2 = new ProbeTotals(new Dictionary<string, BackendSeen>
-        {
-            ["a"] = new(t0 - 900_000, t0 + 299_000, 500),
-            ["b"] = new(t0 + 30_000, t0 + 900_000, 400),
-            ["d"] = new(t0 + 601_000, t0 + 900_000, 2),
-        }, [], 0);
+        var node1 = new ProbeTotals(
+            new Dictionary<string, BackendSeen>
+            {
+                ["a"] = new(t0 - 900_000, t0 + 310_000, 500), // still reached 10 ms after its removal was issued
+                ["b"] = new(t0 + 12_500, t0 + 900_000, 400),
+                ["c"] = new(t0 + 341_000, t0 + 900_000, 300),
+                // started 0.2 ms before the issue, connected after a 0.4 ms write
+                ["d"] = new(t0 + 599_800, t0 + 900_000, 2),
+            },
+            [new ProbeFailure(t0 - 1, "refused"), new ProbeFailure(t0 + 305_000, "reset")],
+            0
+        );
+        var node2 = new ProbeTotals(
+            new Dictionary<string, BackendSeen>
+            {
+                ["a"] = new(t0 - 900_000, t0 + 299_000, 500),
+                ["b"] = new(t0 + 30_000, t0 + 900_000, 400),
+                ["d"] = new(t0 + 601_000, t0 + 900_000, 2),
+            },
+            [],
+            0
+        );
 
         var data = ConvergenceCalculator.Compute(changes, [("n1", node1, 2.0), ("n2", node2, 2.0)]);
 
@@ -78,7 +87,11 @@ public class ConvergenceTests
             new(3, "add", "c", null, t0 + 200_000, null),
             new(4, "remove", null, "b", t0 + 400_000, null),
         ];
-        var probe = new ProbeTotals(new Dictionary<string, BackendSeen> { ["a"] = new(t0 + 50_000, t0 + 900_000, 9) }, [], 0);
+        var probe = new ProbeTotals(
+            new Dictionary<string, BackendSeen> { ["a"] = new(t0 + 50_000, t0 + 900_000, 9) },
+            [],
+            0
+        );
         var m = ConvergenceCalculator.MetricsOf(ConvergenceCalculator.Compute(changes, [("n1", probe, 1.0)]));
         Assert.Equal(1, m[Metrics.ConvergenceWithdrawn]); // b
         Assert.Equal(1, m[Metrics.ConvergenceUnreached]); // c stayed and was never reached
@@ -90,7 +103,11 @@ public class ConvergenceTests
         Assert.Equal(0, ClockOffset.Proven(-20_900, 21_500)); // a lopsided round trip, not a clock apart
         Assert.Equal(7_000, ClockOffset.Proven(8_000, 1_000));
         Assert.Equal(-7_000, ClockOffset.Proven(-8_000, 1_000));
-        var probe = new ProbeTotals(new Dictionary<string, BackendSeen> { ["a"] = new(10_000, 20_000, 3) }, [new ProbeFailure(15_000, "reset")], 0);
+        var probe = new ProbeTotals(
+            new Dictionary<string, BackendSeen> { ["a"] = new(10_000, 20_000, 3) },
+            [new ProbeFailure(15_000, "reset")],
+            0
+        );
         var shifted = ConvergenceRunner.Shift(probe, 7_000);
         Assert.Equal((3_000, 13_000), (shifted.Backends["a"].FirstUnixUs, shifted.Backends["a"].LastUnixUs));
         Assert.Equal(8_000, shifted.Failures[0].AtUnixUs);

@@ -5,22 +5,37 @@ using YamlDotNet.RepresentationModel;
 
 namespace CniBench.Tests.Kube;
 
-/// <summary>The files under deploy/ hold to the API's rules, and the RBAC role grants every call the controller makes.</summary>
+/// <summary>The files under deploy/ hold to the API's rules, and the RBAC role grants every call the controller
+/// makes.</summary>
 [Trait(Category.Name, Category.Unit)]
 public class DeployArtifactTests
 {
     [Fact]
     public void The_kustomize_manifests_hold_to_the_apis_rules()
     {
-        var files = Directory.GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml").Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal)).ToArray();
+        var files = Directory
+            .GetFiles(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base"), "*.yaml")
+            .Where(f => !f.EndsWith("kustomization.yaml", StringComparison.Ordinal))
+            .ToArray();
         Assert.Equal(5, files.Length);
         foreach (var doc in files.SelectMany(DeployFiles.Documents))
         {
             // A Deployment's pod template is checked as the Pod it becomes.
-            var checkable = (string?)doc["kind"] == "Deployment"
-                ? new JsonObject { ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = (string?)doc["metadata"]!["name"], ["labels"] = doc["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone() }, ["spec"] = doc["spec"]!["template"]!["spec"]!.DeepClone() }
-                : doc;
-            if ((string?)checkable["kind"] == "Pod") checkable["spec"]!["restartPolicy"] ??= "Always";
+            var checkable =
+                (string?)doc["kind"] == "Deployment"
+                    ? new JsonObject
+                    {
+                        ["kind"] = "Pod",
+                        ["metadata"] = new JsonObject
+                        {
+                            ["name"] = (string?)doc["metadata"]!["name"],
+                            ["labels"] = doc["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone(),
+                        },
+                        ["spec"] = doc["spec"]!["template"]!["spec"]!.DeepClone(),
+                    }
+                    : doc;
+            if ((string?)checkable["kind"] == "Pod")
+                checkable["spec"]!["restartPolicy"] ??= "Always";
             Assert.True(ManifestRules.Check(checkable).Count == 0, string.Join("; ", ManifestRules.Check(checkable)));
         }
     }
@@ -28,37 +43,56 @@ public class DeployArtifactTests
     [Fact]
     public void The_control_port_is_admitted_only_from_the_controller_and_the_data_ports_from_anyone()
     {
-        var policy = DeployFiles.Documents(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "networkpolicy.yaml")).Single();
+        var policy = DeployFiles
+            .Documents(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "networkpolicy.yaml"))
+            .Single();
         Assert.Equal("NetworkPolicy", (string?)policy["kind"]);
         var rules = policy["spec"]!["ingress"]!.AsArray().Select(r => r!.AsObject()).ToArray();
         int[] Ports(JsonObject rule) => rule["ports"]!.AsArray().Select(p => (int)(long)p!["port"]!).ToArray();
         var control = Assert.Single(rules, r => Ports(r).Contains(7200));
         Assert.Equal([7200], Ports(control));
         Assert.NotEmpty(control["from"]!.AsArray());
-        Assert.All(control["from"]!.AsArray(), peer => Assert.Equal("controller", (string?)peer!["podSelector"]!["matchLabels"]!["cnibench.dev/role"]));
+        Assert.All(control["from"]!.AsArray(), peer =>
+            Assert.Equal("controller", (string?)peer!["podSelector"]!["matchLabels"]!["cnibench.dev/role"])
+        );
         var data = Assert.Single(rules, r => !Ports(r).Contains(7200));
         Assert.Equal([7201, 7202, 7280], Ports(data));
         Assert.Null(data["from"]); // from every peer
         // Agents refuse short tokens, so no token may ship: the overlay reads one from a file of the user's.
-        Assert.DoesNotContain("secretGenerator", File.ReadAllText(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "kustomization.yaml")).Split('#')[0]);
+        Assert.DoesNotContain(
+            "secretGenerator",
+            File.ReadAllText(Path.Combine(DeployFiles.Root(), "deploy", "kustomize", "base", "kustomization.yaml"))
+                .Split('#')[0]
+        );
     }
 
     [Fact]
     public void The_kind_cluster_has_the_nodes_the_suites_place_agents_on_and_no_cni_of_its_own()
     {
-        var cluster = DeployFiles.Documents(Path.Combine(DeployFiles.Root(), "deploy", "kind", "cluster.yaml")).Single();
+        var cluster = DeployFiles
+            .Documents(Path.Combine(DeployFiles.Root(), "deploy", "kind", "cluster.yaml"))
+            .Single();
         Assert.Equal("kind.x-k8s.io/v1alpha4", (string?)cluster["apiVersion"]);
         Assert.True((bool)cluster["networking"]!["disableDefaultCNI"]!);
-        var workers = cluster["nodes"]!.AsArray().Where(n => (string?)n!["role"] == "worker").Select(n => n!["labels"]!).ToArray();
+        var workers = cluster["nodes"]!
+            .AsArray()
+            .Where(n => (string?)n!["role"] == "worker")
+            .Select(n => n!["labels"]!)
+            .ToArray();
         Assert.Contains(workers, l => (string?)l["agenttype"] == "server");
         Assert.Contains(workers, l => (string?)l["agenttype"] == "client");
         // --zones same and cross can both be met.
         Assert.True(workers.Select(l => (string?)l["topology.kubernetes.io/zone"]).Distinct().Count() >= 2);
-        Assert.True(workers.Count(l => (string?)l["topology.kubernetes.io/zone"] == (string?)workers[0]["topology.kubernetes.io/zone"]) >= 2);
+        Assert.True(
+            workers.Count(l =>
+                (string?)l["topology.kubernetes.io/zone"] == (string?)workers[0]["topology.kubernetes.io/zone"]
+            ) >= 2
+        );
     }
 }
 
-/// <summary>Reading deploy/ files as the API objects they hold, and checking calls against the shipped RBAC role.</summary>
+/// <summary>Reading deploy/ files as the API objects they hold, and checking calls against the shipped RBAC
+/// role.</summary>
 internal static class DeployFiles
 {
     public static string Root([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
@@ -71,28 +105,41 @@ internal static class DeployFiles
         return stream.Documents.Select(d => (JsonObject)ToJson(d.RootNode)!);
     }
 
-    private static JsonNode? ToJson(YamlNode node) => node switch
-    {
-        YamlMappingNode m => new JsonObject(m.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))),
-        YamlSequenceNode s => new JsonArray(s.Children.Select(ToJson).ToArray()),
-        YamlScalarNode { Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) } v when long.TryParse(v.Value, out var n) => JsonValue.Create(n),
-        YamlScalarNode { Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted) } v when v.Value is "true" or "false" => JsonValue.Create(v.Value == "true"),
-        YamlScalarNode v => JsonValue.Create(v.Value),
-        _ => null,
-    };
+    private static JsonNode? ToJson(YamlNode node) =>
+        node switch
+        {
+            YamlMappingNode m => new JsonObject(
+                m.Children.Select(c => KeyValuePair.Create(((YamlScalarNode)c.Key).Value!, ToJson(c.Value)))
+            ),
+            YamlSequenceNode s => new JsonArray(s.Children.Select(ToJson).ToArray()),
+            YamlScalarNode
+            {
+                Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted)
+            } v when long.TryParse(v.Value, out var n) => JsonValue.Create(n),
+            YamlScalarNode
+            {
+                Style: not (YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted)
+            } v when v.Value is "true" or "false" => JsonValue.Create(v.Value == "true"),
+            YamlScalarNode v => JsonValue.Create(v.Value),
+            _ => null,
+        };
 
     /// <summary>What the controller asked of the API in a run, as RBAC verbs and resources.</summary>
-    public static IEnumerable<(string Verb, string Group, string Resource)> Permissions(IEnumerable<CniBench.Tests.Support.FakeApiServer.Request> requests)
+    public static IEnumerable<(string Verb, string Group, string Resource)> Permissions(
+        IEnumerable<CniBench.Tests.Support.FakeApiServer.Request> requests
+    )
     {
         foreach (var r in requests)
         {
             var path = r.PathAndQuery.Split('?')[0];
-            if (path == "/version") continue;
+            if (path == "/version")
+                continue;
             var s = path.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
             string group = s[0] == "api" ? "" : s[1];
             s.RemoveRange(0, s[0] == "api" ? 2 : 3);
             // /namespaces/NS/pods/NAME/proxy... is a namespaced resource; /namespaces/NAME is a namespace itself.
-            if (s[0] == "namespaces" && s.Count >= 3) s.RemoveRange(0, 2);
+            if (s[0] == "namespaces" && s.Count >= 3)
+                s.RemoveRange(0, 2);
             bool named = s.Count >= 2;
             string resource = s.Count >= 3 ? $"{s[0]}/{s[2]}" : s[0];
             string verb = (r.Method, named) switch
@@ -110,12 +157,17 @@ internal static class DeployFiles
 
     public static void AssertGranted(IEnumerable<(string Verb, string Group, string Resource)> needed)
     {
-        var rules = Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!.AsArray().OfType<JsonObject>().ToArray();
+        var rules = Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!
+            .AsArray()
+            .OfType<JsonObject>()
+            .ToArray();
         foreach (var (verb, group, resource) in needed.Distinct())
         {
-            bool granted = rules.Any(rule => rule["apiGroups"]!.AsArray().Any(g => (string?)g == group)
+            bool granted = rules.Any(rule =>
+                rule["apiGroups"]!.AsArray().Any(g => (string?)g == group)
                 && rule["resources"]!.AsArray().Any(x => (string?)x == resource)
-                && rule["verbs"]!.AsArray().Any(x => (string?)x == verb));
+                && rule["verbs"]!.AsArray().Any(x => (string?)x == verb)
+            );
             Assert.True(granted, $"deploy/rbac.yaml does not grant '{verb}' on '{resource}' in API group '{group}'");
         }
     }

@@ -54,7 +54,13 @@ public class KubeConfigTests
         File.WriteAllText(dir.File("certs/ca.pem"), "CA PEM");
         File.WriteAllText(dir.File("main.yaml"), Main);
         File.WriteAllText(dir.File("other/second.yaml"), Second);
-        return (dir, new() { ["KUBECONFIG"] = $"{dir.File("main.yaml")}:{dir.File("missing.yaml")}:{dir.File("other/second.yaml")}" });
+        return (
+            dir,
+            new()
+            {
+                ["KUBECONFIG"] = $"{dir.File("main.yaml")}:{dir.File("missing.yaml")}:{dir.File("other/second.yaml")}",
+            }
+        );
     }
 
     [Fact]
@@ -66,7 +72,8 @@ public class KubeConfigTests
         Assert.Equal("kind", kind.ContextName); // current-context from the first file that sets it
         Assert.Equal(new Uri("https://127.0.0.1:6443"), kind.Server); // the second file's "kind" cluster is shadowed
         Assert.Equal("bench", kind.Namespace);
-        Assert.Equal("CA PEM", System.Text.Encoding.ASCII.GetString(kind.CertificateAuthorityPem!)); // relative to main.yaml
+        // relative to main.yaml
+        Assert.Equal("CA PEM", System.Text.Encoding.ASCII.GetString(kind.CertificateAuthorityPem!));
         Assert.Equal("cert", System.Text.Encoding.ASCII.GetString(kind.ClientCertificatePem!));
 
         var eks = KubeConfig.Load(null, "eks", "other-ns", env);
@@ -86,31 +93,59 @@ public class KubeConfigTests
         var context = Assert.Throws<KubeConfigException>(() => KubeConfig.Load(null, "prod", null, env));
         Assert.Equal("--context: no context 'prod'; allowed: eks, kind", context.Message);
 
-        File.WriteAllText(dir.File("bad.yaml"), "clusters:\n  - name: c\n    cluster:\n      server: https://x\n      certificate-authority-data: '%%%'\ncontexts:\n  - name: c\n    context: { cluster: c }\ncurrent-context: c\n");
+        File.WriteAllText(
+            dir.File("bad.yaml"),
+            "clusters:\n  - name: c\n    cluster:\n      server: https://x\n      certificate-authority-data: "
+                + "'%%%'\ncontexts:\n  - name: c\n    context: { cluster: c }\ncurrent-context: c\n"
+        );
         var data = Assert.Throws<KubeConfigException>(() => KubeConfig.Load(dir.File("bad.yaml"), null, null, env));
         Assert.Equal($"{dir.File("bad.yaml")}:5: certificate-authority-data: not valid base64", data.Message);
 
         var missing = Assert.Throws<KubeConfigException>(() => KubeConfig.Load(dir.File("nope.yaml"), null, null, env));
         Assert.Contains("no such file", missing.Message);
-        var none = Assert.Throws<KubeConfigException>(() => KubeConfig.Load(null, null, null, new Dictionary<string, string?> { ["HOME"] = dir.File("empty-home") }));
+        var none = Assert.Throws<KubeConfigException>(() =>
+            KubeConfig.Load(null, null, null, new Dictionary<string, string?> { ["HOME"] = dir.File("empty-home") })
+        );
         Assert.Contains("no kubeconfig found", none.Message);
     }
 }
 
-/// <summary>The kube client's TLS against a real TLS endpoint (the fake API server behind a TLS front that requires a client certificate).</summary>
+/// <summary>The kube client's TLS against a real TLS endpoint (the fake API server behind a TLS front that requires a
+/// client certificate).</summary>
 [Trait(Category.Name, Category.Integration)]
 public class KubeTlsTests
 {
     /// <summary>An API server answering /version, behind a TLS front with the PKI's server certificate.</summary>
     private static (FakeApiServer Api, TlsFront Front) Start(TestPki pki)
     {
-        var api = new FakeApiServer((r, response) => FakeApiServer.Json(response, new System.Text.Json.Nodes.JsonObject { ["gitVersion"] = "v1.31.2" }));
+        var api = new FakeApiServer(
+            (r, response) =>
+                FakeApiServer.Json(response, new System.Text.Json.Nodes.JsonObject { ["gitVersion"] = "v1.31.2" })
+        );
         return (api, new TlsFront(pki, api.Uri.Port));
     }
 
-    private static KubeConnection Connection(TlsFront front, byte[]? ca, TestPki pki, bool insecure = false, string? serverName = null, bool clientCertificate = true) =>
-        new(new Uri($"https://127.0.0.1:{front.Port}/"), "default", "tls", ca, insecure, serverName,
-            clientCertificate ? pki.ClientCertificatePem : null, clientCertificate ? pki.ClientKeyPem : null, null, null, null);
+    private static KubeConnection Connection(
+        TlsFront front,
+        byte[]? ca,
+        TestPki pki,
+        bool insecure = false,
+        string? serverName = null,
+        bool clientCertificate = true
+    ) =>
+        new(
+            new Uri($"https://127.0.0.1:{front.Port}/"),
+            "default",
+            "tls",
+            ca,
+            insecure,
+            serverName,
+            clientCertificate ? pki.ClientCertificatePem : null,
+            clientCertificate ? pki.ClientKeyPem : null,
+            null,
+            null,
+            null
+        );
 
     [Fact]
     public async Task The_kubeconfigs_ca_and_client_certificate_carry_a_request_through_real_tls()
@@ -122,7 +157,9 @@ public class KubeTlsTests
         using var dir = new TempDirectory();
         // As kubectl reads it: base64 PEM data inline.
         var kubeconfig = dir.File("config");
-        File.WriteAllText(kubeconfig, $"""
+        File.WriteAllText(
+            kubeconfig,
+            $"""
             apiVersion: v1
             kind: Config
             current-context: tls
@@ -139,7 +176,8 @@ public class KubeTlsTests
                 user:
                   client-certificate-data: {Convert.ToBase64String(pki.ClientCertificatePem)}
                   client-key-data: {Convert.ToBase64String(pki.ClientKeyPem)}
-            """);
+            """
+        );
         using var kube = new KubeClient(KubeConfig.Load(kubeconfig, null, null));
         var version = await kube.VersionAsync(CancellationToken.None);
         Assert.Equal("v1.31.2", (string?)version["gitVersion"]);
@@ -157,7 +195,9 @@ public class KubeTlsTests
 
         using (var wrongCa = new KubeClient(Connection(front, other.CaPem, pki)))
         {
-            var e = await Assert.ThrowsAsync<KubeConnectionException>(() => wrongCa.VersionAsync(CancellationToken.None));
+            var e = await Assert.ThrowsAsync<KubeConnectionException>(() =>
+                wrongCa.VersionAsync(CancellationToken.None)
+            );
             Assert.Contains("TLS handshake failed", e.Message);
             Assert.Contains("certificate-authority", e.Message);
         }
@@ -176,19 +216,30 @@ public class KubeTlsTests
     public async Task Pod_exec_over_a_websocket_uses_the_same_ca_and_client_certificate()
     {
         using var pki = new TestPki();
-        await using var api = new FakeApiServer((_, response) => FakeApiServer.Status(response, 400, "BadRequest", "expected a WebSocket"),
-            context => KubeExecTests.ServeExecAsync(context, "v5.channel.k8s.io", 0));
+        await using var api = new FakeApiServer(
+            (_, response) => FakeApiServer.Status(response, 400, "BadRequest", "expected a WebSocket"),
+            context => KubeExecTests.ServeExecAsync(context, "v5.channel.k8s.io", 0)
+        );
         await using var front = new TlsFront(pki, api.Uri.Port);
         using (var kube = new KubeClient(Connection(front, pki.CaPem, pki)))
         {
-            var result = await KubeExec.RunAsync(kube, "bench", "agent-0", "agent", ["uname", "-r"], CancellationToken.None);
+            var result = await KubeExec.RunAsync(
+                kube,
+                "bench",
+                "agent-0",
+                "agent",
+                ["uname", "-r"],
+                CancellationToken.None
+            );
             Assert.Equal("uname -r\n", result.Stdout);
             Assert.Equal(0, result.ExitCode);
         }
         Assert.Equal(["CN=cnibench-user, O=system:masters"], front.ClientSubjects.Distinct());
         using var other = new TestPki();
         using var wrongCa = new KubeClient(Connection(front, other.CaPem, pki));
-        var e = await Assert.ThrowsAsync<KubeConnectionException>(() => KubeExec.RunAsync(wrongCa, "bench", "agent-0", "agent", ["uname"], CancellationToken.None));
+        var e = await Assert.ThrowsAsync<KubeConnectionException>(() =>
+            KubeExec.RunAsync(wrongCa, "bench", "agent-0", "agent", ["uname"], CancellationToken.None)
+        );
         Assert.StartsWith("exec in bench/agent-0: TLS handshake failed", e.Message);
     }
 

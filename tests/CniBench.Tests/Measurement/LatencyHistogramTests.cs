@@ -16,7 +16,8 @@ public class LatencyHistogramTests
         {
             long v = (long)Math.Exp(rng.NextDouble() * Math.Log(LatencyHistogram.MaxTrackableValue));
             int index = LatencyHistogram.IndexOf(v);
-            long low = LatencyHistogram.LowerBound(index), width = LatencyHistogram.Width(index);
+            long low = LatencyHistogram.LowerBound(index),
+                width = LatencyHistogram.Width(index);
             Assert.InRange(v, low, low + width - 1);
             Assert.True(width == 1 || (double)width / low <= 1.0 / 128, $"bucket {index} [{low}, +{width}) too wide");
         }
@@ -25,7 +26,8 @@ public class LatencyHistogramTests
     [Fact]
     public void Small_values_are_exact_and_indices_are_monotonic()
     {
-        for (long v = 0; v < 128; v++) Assert.Equal(v, LatencyHistogram.LowerBound(LatencyHistogram.IndexOf(v)));
+        for (long v = 0; v < 128; v++)
+            Assert.Equal(v, LatencyHistogram.LowerBound(LatencyHistogram.IndexOf(v)));
         int previous = -1;
         for (long v = 0; v < 100_000; v += 7)
         {
@@ -43,9 +45,13 @@ public class LatencyHistogramTests
     public void Percentiles_are_within_one_percent_of_the_exact_value(double q)
     {
         var rng = new Random(42);
-        var values = Enumerable.Range(0, 200_000).Select(_ => (long)(20_000 * Math.Exp(rng.NextDouble() * 4))).ToArray();
+        var values = Enumerable
+            .Range(0, 200_000)
+            .Select(_ => (long)(20_000 * Math.Exp(rng.NextDouble() * 4)))
+            .ToArray();
         var h = new LatencyHistogram();
-        foreach (var v in values) h.Record(v);
+        foreach (var v in values)
+            h.Record(v);
         Array.Sort(values);
         double exact = values[(int)Math.Ceiling(q * values.Length) - 1];
         Assert.InRange(h.ValueAtQuantile(q), exact * 0.99, exact * 1.01);
@@ -69,16 +75,20 @@ public class LatencyHistogramTests
         Assert.Equal(whole.Max, merged.Max);
         Assert.Equal(whole.ToSnapshot().Counts, merged.ToSnapshot().Counts);
         Assert.Equal(whole.ToSnapshot().Indices, merged.ToSnapshot().Indices);
-        foreach (var q in new[] { 0.5, 0.99, 0.999 }) Assert.Equal(whole.ValueAtQuantile(q), merged.ValueAtQuantile(q));
+        foreach (var q in new[] { 0.5, 0.99, 0.999 })
+            Assert.Equal(whole.ValueAtQuantile(q), merged.ValueAtQuantile(q));
     }
 
     [Fact]
     public void Snapshot_survives_json_and_rejects_foreign_indices()
     {
         var h = new LatencyHistogram();
-        foreach (var v in new long[] { 5, 500, 50_000, 5_000_000 }) h.Record(v);
+        foreach (var v in new long[] { 5, 500, 50_000, 5_000_000 })
+            h.Record(v);
         var json = JsonSerializer.Serialize(h.ToSnapshot(), ContractsJson.Default.HistogramSnapshot);
-        var back = LatencyHistogram.FromSnapshot(JsonSerializer.Deserialize(json, ContractsJson.Default.HistogramSnapshot)!);
+        var back = LatencyHistogram.FromSnapshot(
+            JsonSerializer.Deserialize(json, ContractsJson.Default.HistogramSnapshot)!
+        );
         Assert.Equal(h.Count, back.Count);
         Assert.Equal(h.ValueAtQuantile(0.75), back.ValueAtQuantile(0.75));
 

@@ -15,8 +15,8 @@ public class ExporterSnapshotTests
     {
         var data = new TheoryData<string, string>();
         foreach (var culture in new[] { "de-DE", "en-US" })
-            foreach (var file in new[] { "report.md", "summary.csv", "results.csv" })
-                data.Add(culture, file);
+        foreach (var file in new[] { "report.md", "summary.csv", "results.csv" })
+            data.Add(culture, file);
         return data;
     }
 
@@ -39,11 +39,19 @@ public class ExporterSnapshotTests
             CultureInfo.CurrentCulture = CultureInfo.CurrentUICulture = before;
         }
         var actual = File.ReadAllText(Path.Combine(dir.Path, file));
-        var snapshot = Path.Combine(Scenarios.ScenarioLoaderTests.RepositoryRoot(), "tests", "CniBench.Tests", "Snapshots", file);
+        var snapshot = Path.Combine(
+            Scenarios.ScenarioLoaderTests.RepositoryRoot(),
+            "tests",
+            "CniBench.Tests",
+            "Snapshots",
+            file
+        );
         if (!File.Exists(snapshot) || File.ReadAllText(snapshot) != actual)
         {
             File.WriteAllText(snapshot + ".received", actual);
-            Assert.Fail($"{file} under {culture} differs from {snapshot}; the output was written to {snapshot}.received");
+            Assert.Fail(
+                $"{file} under {culture} differs from {snapshot}; the output was written to {snapshot}.received"
+            );
         }
     }
 }

@@ -17,7 +17,17 @@ public class ReportTests
         store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [20_000, 30_000]));
         store.SaveResult(Results.Case("run-1", "tcp-rr", 2, 1200, [25_000]));
         store.SaveResult(Results.Case("run-1", "tcp-crr</script>", 1, 500, [90_000]));
-        store.SaveResult(Results.Case("run-1", "tcp-crr</script>", 2, 0, [], ResultState.Failed, "client agent (pid 42) exited with code 137"));
+        store.SaveResult(
+            Results.Case(
+                "run-1",
+                "tcp-crr</script>",
+                2,
+                0,
+                [],
+                ResultState.Failed,
+                "client agent (pid 42) exited with code 137"
+            )
+        );
         return ReportModel.Load(store, "run-1");
     }
 
@@ -33,7 +43,10 @@ public class ReportTests
         Assert.Contains("| tcp-crr</script> | default | 1/2 |", md);
         Assert.Contains("### tcp-rr", md);
         Assert.Contains("**default** (tcp-rr, 2/2 ok)", md);
-        Assert.Contains("![completed transactions per second (tx/s)](charts/quick-summary-transactions-per-sec.svg)", md);
+        Assert.Contains(
+            "![completed transactions per second (tx/s)](charts/quick-summary-transactions-per-sec.svg)",
+            md
+        );
         Assert.Contains("](charts/quick-tcp-rr-latency.svg)", md);
         Assert.Contains("| transactions.per_sec | tx/s | 2 | 1,100 | 1,100 |", md);
         Assert.Contains("Latency over 3 transactions (merged histogram): p50 25.0 µs", md);
@@ -54,7 +67,14 @@ public class ReportTests
         Assert.Equal(2, rows.Length);
         Assert.Equal("tcp-crr</script>", rows[1].QuerySelector("td")!.TextContent);
         Assert.Empty(document.QuerySelectorAll("script[src], link[href], img[src]")); // nothing fetched from anywhere
-        Assert.Equal("Test CPU <fast>", document.QuerySelectorAll("#environment + table td").Select(td => td.TextContent).SkipWhile(t => t != "cpu.model").ElementAt(1));
+        Assert.Equal(
+            "Test CPU <fast>",
+            document
+                .QuerySelectorAll("#environment + table td")
+                .Select(td => td.TextContent)
+                .SkipWhile(t => t != "cpu.model")
+                .ElementAt(1)
+        );
 
         var data = document.QuerySelector("script#cnibench-data")!.TextContent;
         using var json = JsonDocument.Parse(data);
@@ -68,7 +88,10 @@ public class ReportTests
         using var dir = new TempDirectory();
         var first = ReportWriter.WriteAll(StoredModel(dir), dir.File("a")).Select(File.ReadAllText).ToArray();
         using var store = ResultStore.Open(dir.File("r.db"));
-        var again = ReportWriter.WriteAll(ReportModel.Load(store, "run-1"), dir.File("b")).Select(File.ReadAllText).ToArray();
+        var again = ReportWriter
+            .WriteAll(ReportModel.Load(store, "run-1"), dir.File("b"))
+            .Select(File.ReadAllText)
+            .ToArray();
         Assert.Equal(first, again);
     }
 

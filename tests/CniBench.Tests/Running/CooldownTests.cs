@@ -10,12 +10,16 @@ namespace CniBench.Tests.Running;
 
 public class CooldownTests
 {
-    private static Scenario Load(string cooldown) => ScenarioLoader.Load($"""
-        name: c
-        {cooldown}
-        cases:
-          - workload: tcp-crr
-        """, "c.yaml");
+    private static Scenario Load(string cooldown) =>
+        ScenarioLoader.Load(
+            $"""
+            name: c
+            {cooldown}
+            cases:
+              - workload: tcp-crr
+            """,
+            "c.yaml"
+        );
 
     [Fact]
     [Trait(Category.Name, Category.Unit)]
@@ -34,8 +38,8 @@ public class CooldownTests
     {
         Assert.True(new NetStack(100, 28232, 10, 1000, 0, 0).Quiet);
         Assert.False(new NetStack(17547, 28232, 10, 1000, 0, 0).Quiet); // 62% of the ports in TIME_WAIT
-        Assert.False(new NetStack(0, 28232, 900, 1000, 0, 0).Quiet);    // conntrack 90% full
-        Assert.True(new NetStack(0, 28232, null, null, 0, 0).Quiet);    // no conntrack loaded
+        Assert.False(new NetStack(0, 28232, 900, 1000, 0, 0).Quiet); // conntrack 90% full
+        Assert.True(new NetStack(0, 28232, null, null, 0, 0).Quiet); // no conntrack loaded
     }
 
     [Fact]
@@ -48,10 +52,15 @@ public class CooldownTests
         var pair = new AgentPair(handle, handle with { Role = "client" }, server.TcpAddress, "host-to-host");
         var stack = await client.NetStackAsync(default);
         Assert.True(stack.EphemeralPorts > 0);
-        if (!stack.Quiet) Assert.Skip($"this host holds {stack.TimeWait} sockets in TIME_WAIT right now; auto would rightly wait");
+        if (!stack.Quiet)
+            Assert.Skip($"this host holds {stack.TimeWait} sockets in TIME_WAIT right now; auto would rightly wait");
         Assert.InRange(await CooldownWait.WaitAsync(pair, Cooldown.Auto, default), 0, 1);
         var clock = Stopwatch.StartNew();
-        Assert.Equal(0.3, await CooldownWait.WaitAsync(pair, new Cooldown(false, TimeSpan.FromMilliseconds(300)), default), 3);
+        Assert.Equal(
+            0.3,
+            await CooldownWait.WaitAsync(pair, new Cooldown(false, TimeSpan.FromMilliseconds(300)), default),
+            3
+        );
         Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290));
     }
 }

@@ -18,7 +18,9 @@ public class HostActivityTests
         File.Copy("/usr/bin/sha256sum", dir.File(name));
         File.SetUnixFileMode(dir.File(name), UnixFileMode.UserRead | UnixFileMode.UserExecute);
         var before = HostActivity.Read();
-        using var busy = Process.Start(new ProcessStartInfo(dir.File(name), "/dev/zero") { RedirectStandardOutput = true, UseShellExecute = false })!;
+        using var busy = Process.Start(
+            new ProcessStartInfo(dir.File(name), "/dev/zero") { RedirectStandardOutput = true, UseShellExecute = false }
+        )!;
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(1.2));
@@ -41,7 +43,8 @@ public class HostActivityTests
         var before = HostActivity.Read();
         var until = Stopwatch.StartNew();
         double spin = 0;
-        while (until.ElapsedMilliseconds < 500) spin += Math.Sqrt(until.ElapsedTicks); // this process is busy, not "another"
+        while (until.ElapsedMilliseconds < 500)
+            spin += Math.Sqrt(until.ElapsedTicks); // this process is busy, not "another"
         var others = HostActivity.OthersBetween(before, HostActivity.Read());
         Assert.True(spin > 0);
         Assert.DoesNotContain(others, p => p.Pid == Environment.ProcessId);

@@ -14,10 +14,17 @@ namespace CniBench.Tests.Running;
 [Trait(Category.Name, Category.Integration)]
 public class LocalRunTests
 {
-    private static Scenario Tiny(string workload = "tcp-rr", string duration = "600ms", int repetitions = 2, string extra = "") =>
-        ScenarioLoader.Load($"""
+    private static Scenario Tiny(
+        string workload = "tcp-rr",
+        string duration = "600ms",
+        int repetitions = 2,
+        string extra = ""
+    ) =>
+        ScenarioLoader.Load(
+            $"""
             name: tiny
-            # Local agents share this host's namespace with every other test's lingering connections (CooldownTests cover the wait).
+            # Local agents share this host's namespace with every other test's lingering connections
+            # (CooldownTests cover the wait).
             cooldown: none
             repetitions: {repetitions}
             warmup: 200ms
@@ -25,13 +32,18 @@ public class LocalRunTests
             cases:
               - workload: {workload}
             {extra}
-            """, "tiny.yaml");
+            """,
+            "tiny.yaml"
+        );
 
     private sealed class Observer(Action<Sample>? onSample = null) : IRunObserver
     {
         public List<CaseResult> Finished { get; } = new();
+
         public void CaseStarted(PlannedCase plannedCase, int repetition, int index, int total) { }
+
         public void SampleReceived(PlannedCase plannedCase, Sample sample) => onSample?.Invoke(sample);
+
         public void CaseFinished(CaseResult result, int index, int total) => Finished.Add(result);
     }
 
@@ -45,8 +57,12 @@ public class LocalRunTests
         await using (var target = new LocalTarget(AgentCommand.Locate()))
         {
             var observer = new Observer();
-            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-                .RunAsync(Tiny(extra: "  - workload: http\n    parallel: 2\n  - workload: probe\n    rate: 300"), "cfg-a", new Dictionary<string, string>(), CancellationToken.None);
+            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200)).RunAsync(
+                Tiny(extra: "  - workload: http\n    parallel: 2\n  - workload: probe\n    rate: 300"),
+                "cfg-a",
+                new Dictionary<string, string>(),
+                CancellationToken.None
+            );
             pids = target.AgentPids;
             Assert.Equal(2, pids.Count); // one server and one client agent, reused across cases
             Assert.All(pids, pid => Assert.True(AgentProcesses.IsAlive(pid)));
@@ -65,7 +81,10 @@ public class LocalRunTests
             Assert.True(r.Metrics.ContainsKey(Metrics.ServerCpuPercent), "server CPU sampled in the same window");
             // A paced workload does what it is told: CPU per transaction there would measure the pacing.
             Assert.Equal(r.Workload.Kind != WorkloadKind.Probe, r.Metrics.ContainsKey(Metrics.HostCpuPer100kTps));
-            Assert.True(r.Metrics.ContainsKey(Metrics.OtherProcessesCpuPercent), "what else ran on the host in the window");
+            Assert.True(
+                r.Metrics.ContainsKey(Metrics.OtherProcessesCpuPercent),
+                "what else ran on the host in the window"
+            );
             Assert.Contains(r.Client.Samples, s => s.Phase == Phase.Warmup);
             Assert.Contains(r.Server!.Samples, s => s.Phase == Phase.Measured);
         });
@@ -73,18 +92,26 @@ public class LocalRunTests
     }
 
     [Fact]
-    public async Task A_connection_rate_case_reports_the_time_wait_sockets_it_left_and_the_conntrack_and_listen_queue_state()
+    public async Task A_connection_rate_case_reports_its_time_wait_sockets_and_the_conntrack_and_listen_queue_state()
     {
         using var dir = new TempDirectory();
         using var store = ResultStore.Open(dir.File("r.db"));
         await using var target = new LocalTarget(AgentCommand.Locate());
         var observer = new Observer();
-        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-            .RunAsync(Tiny(workload: "tcp-crr", repetitions: 1, duration: "1s"), "cfg", new Dictionary<string, string>(), CancellationToken.None);
+        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200)).RunAsync(
+            Tiny(workload: "tcp-crr", repetitions: 1, duration: "1s"),
+            "cfg",
+            new Dictionary<string, string>(),
+            CancellationToken.None
+        );
         Assert.Equal(RunState.Completed, outcome.State);
         var result = Assert.Single(store.Results(outcome.Run.Id));
         // Each closed connection leaves a socket in TIME_WAIT on the side that closed first (here, the client).
-        Assert.True(result.Metrics[Metrics.ClientTimeWait] > 100, $"{result.Metrics[Metrics.ClientTimeWait]} sockets in TIME_WAIT after {result.Metrics[Metrics.TransactionsPerSecond]:0} connections/s");
+        Assert.True(
+            result.Metrics[Metrics.ClientTimeWait] > 100,
+            $"{result.Metrics[Metrics.ClientTimeWait]} sockets in TIME_WAIT after "
+                + $"{result.Metrics[Metrics.TransactionsPerSecond]:0} connections/s"
+        );
         Assert.InRange(result.Metrics[Metrics.ClientTimeWaitPortsPercent], 0.1, 100);
         Assert.True(result.Metrics.ContainsKey(Metrics.ServerListenDrops));
         Assert.All(result.Client.Samples, s => Assert.NotNull(s.Stack));
@@ -96,9 +123,17 @@ public class LocalRunTests
         using var dir = new TempDirectory();
         using var store = ResultStore.Open(dir.File("r.db"));
         await using var target = new LocalTarget(AgentCommand.Locate());
-        var scenario = ScenarioLoader.Load("name: v6\nipFamily: ipv6\nwarmup: 0s\nduration: 400ms\nrepetitions: 1\ncases:\n  - workload: tcp-crr\n  - workload: udp-rr\n", "v6.yaml");
-        var outcome = await new RunOrchestrator(target, store, new SilentObserver(), TimeSpan.FromMilliseconds(200))
-            .RunAsync(scenario, "v6", new Dictionary<string, string>(), CancellationToken.None);
+        var scenario = ScenarioLoader.Load(
+            "name: v6\nipFamily: ipv6\nwarmup: 0s\nduration: 400ms\nrepetitions: 1\ncases:\n  - workload: tcp-crr\n  "
+                + "- workload: udp-rr\n",
+            "v6.yaml"
+        );
+        var outcome = await new RunOrchestrator(
+            target,
+            store,
+            new SilentObserver(),
+            TimeSpan.FromMilliseconds(200)
+        ).RunAsync(scenario, "v6", new Dictionary<string, string>(), CancellationToken.None);
         Assert.Equal(RunState.Completed, outcome.State);
         Assert.All(outcome.Results, r => Assert.StartsWith("[::1]:", r.Workload.Target));
     }
@@ -115,14 +150,19 @@ public class LocalRunTests
         bool stopped = false;
         var observer = new Observer(s =>
         {
-            if (stopped || s.Phase != Phase.Measured) return;
+            if (stopped || s.Phase != Phase.Measured)
+                return;
             stopped = true;
             ChildProcess.KillPid(pid, 19); // SIGSTOP: alive, holding its sockets, answering nothing
         });
         try
         {
-            var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-                .RunAsync(scenario, "stop", new Dictionary<string, string>(), CancellationToken.None);
+            var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200)).RunAsync(
+                scenario,
+                "stop",
+                new Dictionary<string, string>(),
+                CancellationToken.None
+            );
             Assert.Equal(RunState.Failed, outcome.State);
             Assert.Equal(ResultState.Failed, outcome.Results[0].State);
             Assert.Contains("server agent stopped answering for 5s", outcome.Results[0].Error);
@@ -160,8 +200,12 @@ public class LocalRunTests
                 ChildProcess.KillPid(pid, ChildProcess.SIGKILL);
             }
         });
-        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-            .RunAsync(scenario, "kill", new Dictionary<string, string>(), CancellationToken.None);
+        var outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200)).RunAsync(
+            scenario,
+            "kill",
+            new Dictionary<string, string>(),
+            CancellationToken.None
+        );
 
         Assert.Equal(RunState.Failed, outcome.State);
         var first = outcome.Results[0];
@@ -185,10 +229,15 @@ public class LocalRunTests
         {
             var observer = new Observer(s =>
             {
-                if (s.Phase == Phase.Measured) cancel.Cancel();
+                if (s.Phase == Phase.Measured)
+                    cancel.Cancel();
             });
-            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200))
-                .RunAsync(Tiny(duration: "5s", repetitions: 3), "c", new Dictionary<string, string>(), cancel.Token);
+            outcome = await new RunOrchestrator(target, store, observer, TimeSpan.FromMilliseconds(200)).RunAsync(
+                Tiny(duration: "5s", repetitions: 3),
+                "c",
+                new Dictionary<string, string>(),
+                cancel.Token
+            );
             pids = target.AgentPids;
         }
         Assert.All(pids, pid => Assert.False(AgentProcesses.IsAlive(pid)));
@@ -203,7 +252,12 @@ public class LocalRunTests
     public void The_local_target_refuses_placements_it_cannot_provide()
     {
         var target = new LocalTarget(AgentCommand.Locate());
-        var problems = target.Validate(ScenarioLoader.Load("name: p\ncases:\n  - workload: tcp-rr\n    placement: pod-to-cluster-ip\n", "p.yaml"));
-        Assert.Equal("case tcp-rr: placement pod-to-cluster-ip is not available on the local target; allowed: host-to-host", Assert.Single(problems));
+        var problems = target.Validate(
+            ScenarioLoader.Load("name: p\ncases:\n  - workload: tcp-rr\n    placement: pod-to-cluster-ip\n", "p.yaml")
+        );
+        Assert.Equal(
+            "case tcp-rr: placement pod-to-cluster-ip is not available on the local target; allowed: host-to-host",
+            Assert.Single(problems)
+        );
     }
 }

@@ -11,7 +11,8 @@ using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Running;
 
-/// <summary>Whatever goes wrong mid-run ends the run as failed with the reason; the user reads one line, the log has the rest.</summary>
+/// <summary>Whatever goes wrong mid-run ends the run as failed with the reason; the user reads one line, the log has
+/// the rest.</summary>
 [Trait(Category.Name, Category.Integration)]
 public class RunFailureTests
 {
@@ -20,9 +21,12 @@ public class RunFailureTests
     {
         public void CaseStarted(PlannedCase plannedCase, int repetition, int index, int total)
         {
-            if (index == 2) throw new InvalidOperationException("Encountered malformed markup tag at position 41.");
+            if (index == 2)
+                throw new InvalidOperationException("Encountered malformed markup tag at position 41.");
         }
+
         public void SampleReceived(PlannedCase plannedCase, Sample sample) { }
+
         public void CaseFinished(CaseResult result, int index, int total) { }
     }
 
@@ -31,10 +35,15 @@ public class RunFailureTests
     {
         using var dir = new TempDirectory();
         using var store = ResultStore.Open(dir.File("r.db"));
-        var scenario = ScenarioLoader.Load("name: tiny\nrepetitions: 2\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n", "tiny.yaml");
+        var scenario = ScenarioLoader.Load(
+            "name: tiny\nrepetitions: 2\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n",
+            "tiny.yaml"
+        );
         await using var target = new LocalTarget(AgentCommand.Locate());
         var orchestrator = new RunOrchestrator(target, store, new Crashing(), TimeSpan.FromMilliseconds(100));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => orchestrator.RunAsync(scenario, "cfg", new Dictionary<string, string>(), CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            orchestrator.RunAsync(scenario, "cfg", new Dictionary<string, string>(), CancellationToken.None)
+        );
 
         var run = Assert.Single(store.ListRuns());
         Assert.Equal(RunState.Failed, run.State);
@@ -55,7 +64,9 @@ public class RunFailureTests
         {
             Environment.SetEnvironmentVariable(ErrorLog.DirectoryVariable, dir.Path);
             Console.SetError(stderr);
-            code = await CommonOptions.GuardAsync(() => throw new InvalidOperationException("Encountered malformed markup tag at position 41."));
+            code = await CommonOptions.GuardAsync(() =>
+                throw new InvalidOperationException("Encountered malformed markup tag at position 41.")
+            );
         }
         finally
         {

@@ -12,7 +12,10 @@ public class WorkloadCatalogTests
     public void Every_kind_has_one_row_with_a_unique_name_and_defaults_of_its_own_kind()
     {
         Assert.Equal(Enum.GetValues<WorkloadKind>().Order(), WorkloadCatalog.All.Select(d => d.Kind).Order());
-        Assert.Equal(WorkloadCatalog.All.Count, WorkloadCatalog.All.Select(d => d.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Equal(
+            WorkloadCatalog.All.Count,
+            WorkloadCatalog.All.Select(d => d.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count()
+        );
         Assert.All(WorkloadCatalog.All, d => Assert.Equal(d.Kind, d.Defaults.Kind));
         Assert.DoesNotContain("monitor", WorkloadNames.UserFacing);
         Assert.True(WorkloadNames.TryParse("TCP-CRR", out var crr) && crr == WorkloadKind.TcpCrr);
@@ -22,11 +25,27 @@ public class WorkloadCatalogTests
     [Fact]
     public void The_port_and_shape_of_a_row_decide_where_a_client_sends_and_what_it_counts()
     {
-        Assert.Equal([7202, 7202, 7280, 7280, 7201, 7201, 7201],
-            new[] { WorkloadKind.UdpStream, WorkloadKind.UdpRr, WorkloadKind.Http, WorkloadKind.Probe, WorkloadKind.TcpStream, WorkloadKind.TcpRr, WorkloadKind.TcpCrr }
-                .Select(k => AgentPool.DataPort(k, 7201, 7202, 7280)));
-        Assert.Equal([WorkloadKind.TcpStream, WorkloadKind.UdpStream], Enum.GetValues<WorkloadKind>().Where(k => k.IsStream()));
-        Assert.Equal([WorkloadKind.UdpStream, WorkloadKind.UdpRr], Enum.GetValues<WorkloadKind>().Where(k => k.IsUdp()));
+        Assert.Equal(
+            [7202, 7202, 7280, 7280, 7201, 7201, 7201],
+            new[]
+            {
+                WorkloadKind.UdpStream,
+                WorkloadKind.UdpRr,
+                WorkloadKind.Http,
+                WorkloadKind.Probe,
+                WorkloadKind.TcpStream,
+                WorkloadKind.TcpRr,
+                WorkloadKind.TcpCrr,
+            }.Select(k => AgentPool.DataPort(k, 7201, 7202, 7280))
+        );
+        Assert.Equal(
+            [WorkloadKind.TcpStream, WorkloadKind.UdpStream],
+            Enum.GetValues<WorkloadKind>().Where(k => k.IsStream())
+        );
+        Assert.Equal(
+            [WorkloadKind.UdpStream, WorkloadKind.UdpRr],
+            Enum.GetValues<WorkloadKind>().Where(k => k.IsUdp())
+        );
         Assert.Equal(1400, WorkloadDefaults.For(WorkloadKind.UdpStream).MessageSize);
     }
 
@@ -38,7 +57,11 @@ public class WorkloadCatalogTests
         Assert.Equal([WorkloadKind.UdpStream], ScenarioFields.Find("bitrate")!.AppliesTo);
         Assert.Equal([WorkloadKind.Http, WorkloadKind.Probe], ScenarioFields.Find("rate")!.AppliesTo);
         Assert.Null(ScenarioFields.Find("parallel")!.AppliesTo);
-        Assert.Contains("24..65507 (udp-stream)", ScenarioFields.Find("messageSize")!.Allowed, StringComparison.Ordinal);
+        Assert.Contains(
+            "24..65507 (udp-stream)",
+            ScenarioFields.Find("messageSize")!.Allowed,
+            StringComparison.Ordinal
+        );
     }
 
     [Fact]
@@ -49,7 +72,9 @@ public class WorkloadCatalogTests
         var tcp = WorkloadDefaults.For(WorkloadKind.TcpRr) with { RequestSize = 8, Target = "127.0.0.1:1" };
         Assert.Empty(Limits.Check(tcp));
         var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = double.NaN, Target = "127.0.0.1:1" };
-        Assert.Single(Limits.Check(probe), e => e.StartsWith("rate: NaN is out of range for probe", StringComparison.Ordinal));
+        Assert.Single(Limits.Check(probe), e =>
+            e.StartsWith("rate: NaN is out of range for probe", StringComparison.Ordinal)
+        );
         var closed = WorkloadDefaults.For(WorkloadKind.Http) with { Rate = 0, Target = "127.0.0.1:1" };
         Assert.Empty(Limits.Check(closed));
         Assert.NotEmpty(Limits.Check(closed with { HttpModel = HttpModel.Open }));

@@ -2,7 +2,6 @@ using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
 using CniBench.Tests.Support;
 
-
 namespace CniBench.Tests.Storage;
 
 /// <summary>The same store tests against SQLite and a real PostgreSQL server.</summary>
@@ -21,12 +20,19 @@ public class ResultStoreTests
             store.CreateRun(Results.Run());
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000, 2000]));
             store.SaveResult(Results.Case("run-1", "tcp-rr", 2, 1100, [1500]) with { Config = "other" });
-            store.FinishRun("run-1", RunState.Interrupted, DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture));
+            store.FinishRun(
+                "run-1",
+                RunState.Interrupted,
+                DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture)
+            );
         }
         using var reopened = ResultStore.Open(db.Db);
         var run = Assert.Single(reopened.ListRuns());
         Assert.Equal(RunState.Interrupted, run.State);
-        Assert.Equal(DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture), run.FinishedAt);
+        Assert.Equal(
+            DateTimeOffset.Parse("2026-11-22T10:05:00Z", System.Globalization.CultureInfo.InvariantCulture),
+            run.FinishedAt
+        );
         Assert.Equal("Test CPU <fast>", run.Environment["cpu.model"]);
         var results = reopened.Results("run-1");
         Assert.Equal([1, 2], results.Select(r => r.Repetition));
@@ -49,8 +55,14 @@ public class ResultStoreTests
             store.SaveResult(Results.Case("run-1", "tcp-rr", 1, 1000, [1000]));
         }
         var version = db.Scalar(backend == "sqlite" ? "PRAGMA user_version" : "SELECT version FROM cnibench_schema");
-        Assert.Equal(ResultStore.SchemaVersion, Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal("tcp-rr|tcp-rr|ok|default", db.Scalar("SELECT case_name || '|' || workload || '|' || state || '|' || config FROM results"));
+        Assert.Equal(
+            ResultStore.SchemaVersion,
+            Convert.ToInt32(version, System.Globalization.CultureInfo.InvariantCulture)
+        );
+        Assert.Equal(
+            "tcp-rr|tcp-rr|ok|default",
+            db.Scalar("SELECT case_name || '|' || workload || '|' || state || '|' || config FROM results")
+        );
     }
 
     [Theory]
@@ -70,7 +82,10 @@ public class ResultStoreTests
     {
         using var db = Database(backend);
         db.Execute("CREATE TABLE runs (id INTEGER)");
-        Assert.Contains("not a CniBench database", Assert.Throws<StoreException>(() => ResultStore.Open(db.Db)).Message);
+        Assert.Contains(
+            "not a CniBench database",
+            Assert.Throws<StoreException>(() => ResultStore.Open(db.Db)).Message
+        );
     }
 
     [Fact]
@@ -87,9 +102,14 @@ public class ResultStoreTests
     [Fact]
     public void An_unreachable_or_malformed_postgres_address_is_one_clear_line_without_the_password()
     {
-        var unreachable = Assert.Throws<StoreException>(() => ResultStore.Open("postgres://me:secret@127.0.0.1:1/results"));
+        var unreachable = Assert.Throws<StoreException>(() =>
+            ResultStore.Open("postgres://me:secret@127.0.0.1:1/results")
+        );
         Assert.StartsWith("postgres://me@127.0.0.1:1/results: cannot", unreachable.Message);
         Assert.DoesNotContain("secret", unreachable.Message);
-        Assert.Contains("not a PostgreSQL", Assert.Throws<StoreException>(() => ResultStore.Open("Host=x;Nonsense=1")).Message);
+        Assert.Contains(
+            "not a PostgreSQL",
+            Assert.Throws<StoreException>(() => ResultStore.Open("Host=x;Nonsense=1")).Message
+        );
     }
 }

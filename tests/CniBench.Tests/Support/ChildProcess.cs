@@ -16,48 +16,88 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
-    public string Stdout { get { lock (_stdout) return _stdout.ToString(); } }
-    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public string Stdout
+    {
+        get
+        {
+            lock (_stdout)
+                return _stdout.ToString();
+        }
+    }
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+                return _stderr.ToString();
+        }
+    }
     public Task FirstStdoutLine => _firstStdoutLine.Task;
 
-    public static ChildProcess Start(string program, string workingDirectory, params string[] args) => Start(program, workingDirectory, null, args);
+    public static ChildProcess Start(string program, string workingDirectory, params string[] args) =>
+        Start(program, workingDirectory, null, args);
 
-    /// <summary>Starts with NO_COLOR=1 (plain output to assert on) unless <paramref name="environment"/> says otherwise; a null value removes a variable.</summary>
-    public static ChildProcess Start(string program, string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    /// <summary>Starts with NO_COLOR=1 (plain output to assert on) unless <paramref name="environment"/> says
+    /// otherwise; a null value removes a variable.</summary>
+    public static ChildProcess Start(
+        string program,
+        string workingDirectory,
+        IReadOnlyDictionary<string, string?>? environment,
+        params string[] args
+    )
     {
-        var start = new ProcessStartInfo(Path.IsPathRooted(program) ? program : Path.Combine(AppContext.BaseDirectory, program))
+        var start = new ProcessStartInfo(
+            Path.IsPathRooted(program) ? program : Path.Combine(AppContext.BaseDirectory, program)
+        )
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
-        foreach (var a in args) start.ArgumentList.Add(a);
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
         start.Environment["NO_COLOR"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
-            if (value is null) start.Environment.Remove(name);
-            else start.Environment[name] = value;
+            if (value is null)
+                start.Environment.Remove(name);
+            else
+                start.Environment[name] = value;
         var child = new ChildProcess(Process.Start(start)!);
         child._process.OutputDataReceived += (_, e) =>
         {
-            if (e.Data is null) return;
-            lock (child._stdout) child._stdout.AppendLine(e.Data);
+            if (e.Data is null)
+                return;
+            lock (child._stdout)
+                child._stdout.AppendLine(e.Data);
             child._firstStdoutLine.TrySetResult();
         };
         child._process.ErrorDataReceived += (_, e) =>
         {
-            if (e.Data is null) return;
-            lock (child._stderr) child._stderr.AppendLine(e.Data);
+            if (e.Data is null)
+                return;
+            lock (child._stderr)
+                child._stderr.AppendLine(e.Data);
         };
         child._process.BeginOutputReadLine();
         child._process.BeginErrorReadLine();
         return child;
     }
 
-    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string workingDirectory, TimeSpan timeout, params string[] args) =>
-        RunAsync(program, workingDirectory, timeout, null, args);
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string program,
+        string workingDirectory,
+        TimeSpan timeout,
+        params string[] args
+    ) => RunAsync(program, workingDirectory, timeout, null, args);
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string program, string workingDirectory, TimeSpan timeout, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(
+        string program,
+        string workingDirectory,
+        TimeSpan timeout,
+        IReadOnlyDictionary<string, string?>? environment,
+        params string[] args
+    )
     {
         await using var child = Start(program, workingDirectory, environment, args);
         int code = await child.WaitAsync(timeout);
@@ -73,7 +113,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-            throw new TimeoutException($"{_process.StartInfo.FileName} did not exit within {timeout}; stderr: {Stderr}");
+            throw new TimeoutException(
+                $"{_process.StartInfo.FileName} did not exit within {timeout}; stderr: {Stderr}"
+            );
         }
         _process.WaitForExit(); // flushes the redirected streams
         return _process.ExitCode;
@@ -81,10 +123,13 @@ public sealed partial class ChildProcess : IAsyncDisposable
 
     public void Signal(int signal)
     {
-        if (Kill(_process.Id, signal) != 0) throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
+        if (Kill(_process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed");
     }
 
-    public const int SIGINT = 2, SIGKILL = 9, SIGTERM = 15;
+    public const int SIGINT = 2,
+        SIGKILL = 9,
+        SIGTERM = 15;
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
@@ -106,7 +151,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
 public static class AgentProcesses
 {
     public static IReadOnlyList<int> ChildrenOf(int parentPid) =>
-        Directory.EnumerateDirectories("/proc")
+        Directory
+            .EnumerateDirectories("/proc")
             .Select(d => int.TryParse(Path.GetFileName(d), out int pid) ? pid : -1)
             .Where(pid => pid > 0)
             .Where(pid =>
@@ -115,10 +161,19 @@ public static class AgentProcesses
                 {
                     var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
                     int i = Array.IndexOf(args, "--parent-pid");
-                    return args.Any(a => a.Contains("cnibench-agent")) && i >= 0 && i + 1 < args.Length && args[i + 1] == parentPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    return args.Any(a => a.Contains("cnibench-agent"))
+                        && i >= 0
+                        && i + 1 < args.Length
+                        && args[i + 1] == parentPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
-                catch (IOException) { return false; }
-                catch (UnauthorizedAccessException) { return false; }
+                catch (IOException)
+                {
+                    return false;
+                }
+                catch (UnauthorizedAccessException)
+                {
+                    return false;
+                }
             })
             .ToArray();
 
@@ -130,16 +185,25 @@ public static class AgentProcesses
             var stat = File.ReadAllText($"/proc/{pid}/stat");
             return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
         }
-        catch (IOException) { return false; }
+        catch (IOException)
+        {
+            return false;
+        }
     }
 }
 
 public sealed class TempDirectory : IDisposable
 {
     public string Path { get; } = Directory.CreateTempSubdirectory("cnibench-test-").FullName;
+
     public string File(string name) => System.IO.Path.Combine(Path, name);
+
     public void Dispose()
     {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException) { }
     }
 }

@@ -12,7 +12,14 @@ namespace CniBench.Tests.Support;
 /// </summary>
 public sealed class FakeApiServer : IAsyncDisposable
 {
-    public sealed record Request(string Method, string PathAndQuery, string? Authorization, string? ContentType, string Body, System.Collections.Specialized.NameValueCollection Headers);
+    public sealed record Request(
+        string Method,
+        string PathAndQuery,
+        string? Authorization,
+        string? ContentType,
+        string Body,
+        System.Collections.Specialized.NameValueCollection Headers
+    );
 
     private readonly HttpListener _listener = new();
     private readonly Func<Request, HttpListenerResponse, Task> _handler;
@@ -21,7 +28,10 @@ public sealed class FakeApiServer : IAsyncDisposable
     private readonly List<Request> _requests = new();
 
     /// <param name="webSocket">Takes WebSocket upgrade requests (pods/exec), if given.</param>
-    public FakeApiServer(Func<Request, HttpListenerResponse, Task> handler, Func<HttpListenerContext, Task>? webSocket = null)
+    public FakeApiServer(
+        Func<Request, HttpListenerResponse, Task> handler,
+        Func<HttpListenerContext, Task>? webSocket = null
+    )
     {
         _handler = handler;
         _webSocket = webSocket;
@@ -36,7 +46,11 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     public IReadOnlyList<Request> Requests
     {
-        get { lock (_requests) return _requests.ToArray(); }
+        get
+        {
+            lock (_requests)
+                return _requests.ToArray();
+        }
     }
 
     private async Task LoopAsync()
@@ -44,23 +58,56 @@ public sealed class FakeApiServer : IAsyncDisposable
         while (_listener.IsListening)
         {
             HttpListenerContext context;
-            try { context = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException) { return; }
+            try
+            {
+                context = await _listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
             if (context.Request.IsWebSocketRequest && _webSocket is not null)
             {
-                lock (_requests) _requests.Add(new Request("WEBSOCKET", context.Request.Url!.PathAndQuery, context.Request.Headers["Authorization"], null, "", context.Request.Headers));
+                lock (_requests)
+                    _requests.Add(
+                        new Request(
+                            "WEBSOCKET",
+                            context.Request.Url!.PathAndQuery,
+                            context.Request.Headers["Authorization"],
+                            null,
+                            "",
+                            context.Request.Headers
+                        )
+                    );
                 _ = Task.Run(() => _webSocket(context));
                 continue;
             }
             _ = Task.Run(async () =>
             {
                 using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-                var request = new Request(context.Request.HttpMethod, context.Request.Url!.PathAndQuery, context.Request.Headers["Authorization"],
-                    context.Request.ContentType, await reader.ReadToEndAsync(), context.Request.Headers);
-                lock (_requests) _requests.Add(request);
-                try { await _handler(request, context.Response); }
+                var request = new Request(
+                    context.Request.HttpMethod,
+                    context.Request.Url!.PathAndQuery,
+                    context.Request.Headers["Authorization"],
+                    context.Request.ContentType,
+                    await reader.ReadToEndAsync(),
+                    context.Request.Headers
+                );
+                lock (_requests)
+                    _requests.Add(request);
+                try
+                {
+                    await _handler(request, context.Response);
+                }
                 catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or IOException) { }
-                finally { try { context.Response.Close(); } catch (ObjectDisposedException) { } }
+                finally
+                {
+                    try
+                    {
+                        context.Response.Close();
+                    }
+                    catch (ObjectDisposedException) { }
+                }
             });
         }
     }
@@ -76,7 +123,19 @@ public sealed class FakeApiServer : IAsyncDisposable
 
     /// <summary>A metav1.Status error as the API server returns it.</summary>
     public static Task Status(HttpListenerResponse response, int code, string reason, string message) =>
-        Json(response, new JsonObject { ["kind"] = "Status", ["apiVersion"] = "v1", ["status"] = "Failure", ["message"] = message, ["reason"] = reason, ["code"] = code }, code);
+        Json(
+            response,
+            new JsonObject
+            {
+                ["kind"] = "Status",
+                ["apiVersion"] = "v1",
+                ["status"] = "Failure",
+                ["message"] = message,
+                ["reason"] = reason,
+                ["code"] = code,
+            },
+            code
+        );
 
     /// <summary>A chunked watch stream: one JSON event per line, flushed one by one.</summary>
     public static async Task Watch(HttpListenerResponse response, params JsonObject[] events)
@@ -92,11 +151,17 @@ public sealed class FakeApiServer : IAsyncDisposable
         }
     }
 
-    public static JsonObject Event(string type, string name, string resourceVersion) => new()
-    {
-        ["type"] = type,
-        ["object"] = new JsonObject { ["kind"] = "Pod", ["apiVersion"] = "v1", ["metadata"] = new JsonObject { ["name"] = name, ["resourceVersion"] = resourceVersion } },
-    };
+    public static JsonObject Event(string type, string name, string resourceVersion) =>
+        new()
+        {
+            ["type"] = type,
+            ["object"] = new JsonObject
+            {
+                ["kind"] = "Pod",
+                ["apiVersion"] = "v1",
+                ["metadata"] = new JsonObject { ["name"] = name, ["resourceVersion"] = resourceVersion },
+            },
+        };
 
     private static int FreePort()
     {

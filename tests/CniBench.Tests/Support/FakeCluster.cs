@@ -16,16 +16,24 @@ public sealed class FakeCluster : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (JsonObject Pod, TestAgentServer Agent)> _pods = new();
     private readonly HttpClient _forward = new();
-    private readonly System.Threading.Channels.Channel<JsonObject> _podEvents = System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
+    private readonly System.Threading.Channels.Channel<JsonObject> _podEvents =
+        System.Threading.Channels.Channel.CreateUnbounded<JsonObject>();
     private readonly CancellationTokenSource _closing = new();
     private readonly ConcurrentDictionary<string, TcpForwarder> _forwarders = new();
     private readonly ConcurrentDictionary<string, int> _reachPorts = new();
     private readonly List<(TcpForwarder Forwarder, long CreatedUnixUs)> _reachDelays = new();
 
-    /// <summary>Every reach Service created, in order: how long after its create it really began to answer (ms), null if it never did.</summary>
+    /// <summary>Every reach Service created, in order: how long after its create it really began to answer (ms), null
+    /// if it never did.</summary>
     public IReadOnlyList<double?> ReachDelaysMs
     {
-        get { lock (_reachDelays) return _reachDelays.Select(r => (r.Forwarder.ListeningSinceUnixUs - r.CreatedUnixUs) / 1000.0).ToArray(); }
+        get
+        {
+            lock (_reachDelays)
+                return _reachDelays
+                    .Select(r => (r.Forwarder.ListeningSinceUnixUs - r.CreatedUnixUs) / 1000.0)
+                    .ToArray();
+        }
     }
     private string _token = "";
 
@@ -40,14 +48,17 @@ public sealed class FakeCluster : IAsyncDisposable
     private (int A, int B) _weights;
     private long _routeGeneration;
 
-    /// <summary>The port the fake Gateway listens on (127.0.0.1): each connection goes to split-a or split-b by the HTTPRoute's weights.</summary>
+    /// <summary>The port the fake Gateway listens on (127.0.0.1): each connection goes to split-a or split-b by the
+    /// HTTPRoute's weights.</summary>
     public int GatewayPort => _gateway.Port;
 
     private IPEndPoint? PickSplitBackend()
     {
         var (a, b) = _weights;
         var name = Random.Shared.Next(a + b) < a ? "split-a" : "split-b";
-        return _pods.TryGetValue(name, out var pod) ? new IPEndPoint(IPAddress.Loopback, pod.Agent.Info.Ports.Http) : null;
+        return _pods.TryGetValue(name, out var pod)
+            ? new IPEndPoint(IPAddress.Loopback, pod.Agent.Info.Ports.Http)
+            : null;
     }
 
     public FakeApiServer Api { get; }
@@ -60,33 +71,72 @@ public sealed class FakeCluster : IAsyncDisposable
 
     /// <summary>A client for this cluster with a bearer token, as a kubeconfig would give it.</summary>
     public CniBench.Cli.Targets.Kube.Api.KubeClient Client() =>
-        new(new CniBench.Cli.Targets.Kube.Api.KubeConnection(Api.Uri, "default", "fake", null, false, null, null, null, "api-token", null, null));
+        new(
+            new CniBench.Cli.Targets.Kube.Api.KubeConnection(
+                Api.Uri,
+                "default",
+                "fake",
+                null,
+                false,
+                null,
+                null,
+                null,
+                "api-token",
+                null,
+                null
+            )
+        );
 
-    /// <summary>What a test's kube target deploys with: a made-up image (the fake "kubelet" runs agents itself), a short ready timeout.</summary>
+    /// <summary>What a test's kube target deploys with: a made-up image (the fake "kubelet" runs agents itself), a
+    /// short ready timeout.</summary>
     public static CniBench.Cli.Targets.Kube.KubeTargetOptions Options(string runId) =>
         new("registry.example/cnibench-agent:test", runId, TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
 
-    /// <summary>Runs a scenario on a kube target against this cluster (checked valid first); the target is gone, its namespace deleted, when this returns.</summary>
-    public async Task<CniBench.Cli.Running.RunOutcome> RunAsync(string scenarioYaml, CniBench.Cli.Targets.Kube.KubeTargetOptions options)
+    /// <summary>Runs a scenario on a kube target against this cluster (checked valid first); the target is gone, its
+    /// namespace deleted, when this returns.</summary>
+    public async Task<CniBench.Cli.Running.RunOutcome> RunAsync(
+        string scenarioYaml,
+        CniBench.Cli.Targets.Kube.KubeTargetOptions options
+    )
     {
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
         // The fake's agents share this host's network namespace with every other test, whose connections linger in
         // TIME_WAIT: an automatic cool-down would wait for them at each repetition (CooldownTests test it on its own).
-        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(scenarioYaml.Contains("cooldown:") ? scenarioYaml : "cooldown: none\n" + scenarioYaml, "kube.yaml");
+        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(
+            scenarioYaml.Contains("cooldown:") ? scenarioYaml : "cooldown: none\n" + scenarioYaml,
+            "kube.yaml"
+        );
         await using var target = new CniBench.Cli.Targets.Kube.KubeTarget(Client(), options);
         Xunit.Assert.Empty(target.Validate(scenario));
-        return await new CniBench.Cli.Running.RunOrchestrator(target, store, new CniBench.Cli.Running.SilentObserver(), TimeSpan.FromMilliseconds(200))
-            .RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
+        return await new CniBench.Cli.Running.RunOrchestrator(
+            target,
+            store,
+            new CniBench.Cli.Running.SilentObserver(),
+            TimeSpan.FromMilliseconds(200)
+        ).RunAsync(scenario, "fake", new Dictionary<string, string>(), CancellationToken.None);
     }
 
-    /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM kill.</summary>
+    /// <summary>The pod's agent dies and the watch reports the pod ended, as the kubelet would after an OOM
+    /// kill.</summary>
     public async Task FailPodAsync(string name, string reason)
     {
         var (pod, agent) = _pods[name];
         await agent.DisposeAsync();
         var ended = pod.DeepClone().AsObject();
-        ended["status"] = new JsonObject { ["phase"] = "Failed", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["reason"] = reason, ["exitCode"] = 137 } } }) };
+        ended["status"] = new JsonObject
+        {
+            ["phase"] = "Failed",
+            ["containerStatuses"] = new JsonArray(
+                new JsonObject
+                {
+                    ["state"] = new JsonObject
+                    {
+                        ["terminated"] = new JsonObject { ["reason"] = reason, ["exitCode"] = 137 },
+                    },
+                }
+            ),
+        };
         ended["metadata"]!["resourceVersion"] = "7";
         await _podEvents.Writer.WriteAsync(new JsonObject { ["type"] = "MODIFIED", ["object"] = ended });
     }
@@ -103,19 +153,69 @@ public sealed class FakeCluster : IAsyncDisposable
             await FakeApiServer.Status(response, 404, "NotFound", "the server could not find the requested resource");
             return;
         }
-        if (path == "/version") { await FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.31.0" }); return; }
-        if (path == "/api/v1/nodes") { await FakeApiServer.Json(response, new JsonObject { ["kind"] = "NodeList", ["metadata"] = new JsonObject { ["resourceVersion"] = "1" }, ["items"] = new JsonArray(NodeNames.Select(n => (JsonNode)Node(n)).ToArray()) }); return; }
-        if (path == "/apis/apps/v1/namespaces/kube-system/daemonsets")
+        if (path == "/version")
         {
-            await FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(new JsonObject { ["metadata"] = new JsonObject { ["name"] = "cilium" }, ["spec"] = new JsonObject { ["template"] = new JsonObject { ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["image"] = "quay.io/cilium/cilium:v1.16.3@sha256:abc" }) } } } }) });
+            await FakeApiServer.Json(response, new JsonObject { ["gitVersion"] = "v1.31.0" });
             return;
         }
-        if (path == "/api/v1/namespaces/kube-system/configmaps/kube-proxy") { await FakeApiServer.Status(response, 404, "NotFound", "configmaps \"kube-proxy\" not found"); return; }
+        if (path == "/api/v1/nodes")
+        {
+            await FakeApiServer.Json(
+                response,
+                new JsonObject
+                {
+                    ["kind"] = "NodeList",
+                    ["metadata"] = new JsonObject { ["resourceVersion"] = "1" },
+                    ["items"] = new JsonArray(NodeNames.Select(n => (JsonNode)Node(n)).ToArray()),
+                }
+            );
+            return;
+        }
+        if (path == "/apis/apps/v1/namespaces/kube-system/daemonsets")
+        {
+            await FakeApiServer.Json(
+                response,
+                new JsonObject
+                {
+                    ["items"] = new JsonArray(
+                        new JsonObject
+                        {
+                            ["metadata"] = new JsonObject { ["name"] = "cilium" },
+                            ["spec"] = new JsonObject
+                            {
+                                ["template"] = new JsonObject
+                                {
+                                    ["spec"] = new JsonObject
+                                    {
+                                        ["containers"] = new JsonArray(
+                                            new JsonObject { ["image"] = "quay.io/cilium/cilium:v1.16.3@sha256:abc" }
+                                        ),
+                                    },
+                                },
+                            },
+                        }
+                    ),
+                }
+            );
+            return;
+        }
+        if (path == "/api/v1/namespaces/kube-system/configmaps/kube-proxy")
+        {
+            await FakeApiServer.Status(response, 404, "NotFound", "configmaps \"kube-proxy\" not found");
+            return;
+        }
         // /api/v1/namespaces/NS/pods/NAME:7200/proxy/REST → the agent's control API
         if (segments.Length >= 7 && segments[4] == "pods" && segments[6] == "proxy")
         {
             var name = segments[5].Split(':')[0];
-            await ForwardAsync(_pods[name].Agent, "/" + string.Join('/', segments[7..]) + (r.PathAndQuery.Contains('?') ? "?" + r.PathAndQuery.Split('?')[1] : ""), r, response);
+            await ForwardAsync(
+                _pods[name].Agent,
+                "/"
+                    + string.Join('/', segments[7..])
+                    + (r.PathAndQuery.Contains('?') ? "?" + r.PathAndQuery.Split('?')[1] : ""),
+                r,
+                response
+            );
             return;
         }
         if (r.Method == "PATCH" && segments.Length == 6 && segments[4] == "secrets")
@@ -132,7 +232,13 @@ public sealed class FakeCluster : IAsyncDisposable
         if (segments is ["apis", "apps", "v1", "namespaces", _, "deployments", _] && r.Method == "PATCH")
         {
             var deployment = JsonNode.Parse(r.Body)!.AsObject();
-            Endpoints.Apply((int)deployment["spec"]!["replicas"]!, (string?)deployment["spec"]!["template"]!["metadata"]!["annotations"]?[CniBench.Cli.Targets.Kube.Api.AgentManifests.RestartedAtAnnotation]);
+            Endpoints.Apply(
+                (int)deployment["spec"]!["replicas"]!,
+                (string?)
+                    deployment["spec"]!["template"]!["metadata"]!["annotations"]?[
+                        CniBench.Cli.Targets.Kube.Api.AgentManifests.RestartedAtAnnotation
+                    ]
+            );
             await FakeApiServer.Json(response, deployment);
             return;
         }
@@ -142,14 +248,24 @@ public sealed class FakeCluster : IAsyncDisposable
             gateway["status"] = new JsonObject
             {
                 ["addresses"] = new JsonArray(new JsonObject { ["type"] = "IPAddress", ["value"] = "127.0.0.1" }),
-                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Programmed", ["status"] = "True", ["reason"] = "Programmed" }),
+                ["conditions"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["type"] = "Programmed",
+                        ["status"] = "True",
+                        ["reason"] = "Programmed",
+                    }
+                ),
             };
             await FakeApiServer.Json(response, gateway);
             return;
         }
         if (segments is ["apis", "gateway.networking.k8s.io", "v1", "namespaces", _, "httproutes", _])
         {
-            var route = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject { ["metadata"] = new JsonObject() };
+            var route =
+                r.Method == "PATCH"
+                    ? JsonNode.Parse(r.Body)!.AsObject()
+                    : new JsonObject { ["metadata"] = new JsonObject() };
             if (r.Method == "PATCH")
             {
                 var refs = route["spec"]!["rules"]![0]!["backendRefs"]!.AsArray();
@@ -159,11 +275,20 @@ public sealed class FakeCluster : IAsyncDisposable
             route["metadata"]!["generation"] = _routeGeneration;
             route["status"] = new JsonObject
             {
-                ["parents"] = new JsonArray(new JsonObject
-                {
-                    ["parentRef"] = new JsonObject { ["name"] = "cnibench" },
-                    ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Accepted", ["status"] = "True", ["observedGeneration"] = _routeGeneration }),
-                }),
+                ["parents"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["parentRef"] = new JsonObject { ["name"] = "cnibench" },
+                        ["conditions"] = new JsonArray(
+                            new JsonObject
+                            {
+                                ["type"] = "Accepted",
+                                ["status"] = "True",
+                                ["observedGeneration"] = _routeGeneration,
+                            }
+                        ),
+                    }
+                ),
             };
             await FakeApiServer.Json(response, route);
             return;
@@ -177,7 +302,10 @@ public sealed class FakeCluster : IAsyncDisposable
         {
             var pod = JsonNode.Parse(r.Body)!.AsObject();
             var name = (string)pod["metadata"]!["name"]!;
-            _pods[name] = (pod, new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!, dualStack: true));
+            _pods[name] = (
+                pod,
+                new TestAgentServer(pod: name, token: _token, node: (string)pod["spec"]!["nodeName"]!, dualStack: true)
+            );
             await FakeApiServer.Json(response, pod, 201);
             return;
         }
@@ -186,8 +314,20 @@ public sealed class FakeCluster : IAsyncDisposable
             if (!r.PathAndQuery.Contains("watch=1"))
             {
                 var selector = Selector(r.PathAndQuery);
-                var items = _pods.Values.Select(p => p.Pod).Where(p => selector.All(s => (string?)p["metadata"]!["labels"]?[s.Key] == s.Value)).Select(p => (JsonNode)Running(p)).ToArray();
-                await FakeApiServer.Json(response, new JsonObject { ["kind"] = "PodList", ["metadata"] = new JsonObject { ["resourceVersion"] = "5" }, ["items"] = new JsonArray(items) });
+                var items = _pods
+                    .Values.Select(p => p.Pod)
+                    .Where(p => selector.All(s => (string?)p["metadata"]!["labels"]?[s.Key] == s.Value))
+                    .Select(p => (JsonNode)Running(p))
+                    .ToArray();
+                await FakeApiServer.Json(
+                    response,
+                    new JsonObject
+                    {
+                        ["kind"] = "PodList",
+                        ["metadata"] = new JsonObject { ["resourceVersion"] = "5" },
+                        ["items"] = new JsonArray(items),
+                    }
+                );
                 return;
             }
             // A watch held open, as the API server holds it, sending pod events as they happen.
@@ -201,17 +341,37 @@ public sealed class FakeCluster : IAsyncDisposable
                     await response.OutputStream.FlushAsync();
                 }
             }
-            catch (OperationCanceledException)
-            {
-            }
+            catch (OperationCanceledException) { }
             return;
         }
         if (r.Method == "GET" && segments.Length == 6 && segments[4] == "pods")
         {
             var pod = _pods[segments[5]].Pod;
-            await FakeApiServer.Json(response, PodWaitingReason is { } reason
-                ? With(pod, new JsonObject { ["phase"] = "Pending", ["containerStatuses"] = new JsonArray(new JsonObject { ["state"] = new JsonObject { ["waiting"] = new JsonObject { ["reason"] = reason, ["message"] = "Back-off pulling image" } } }) })
-                : Running(pod));
+            await FakeApiServer.Json(
+                response,
+                PodWaitingReason is { } reason
+                    ? With(
+                        pod,
+                        new JsonObject
+                        {
+                            ["phase"] = "Pending",
+                            ["containerStatuses"] = new JsonArray(
+                                new JsonObject
+                                {
+                                    ["state"] = new JsonObject
+                                    {
+                                        ["waiting"] = new JsonObject
+                                        {
+                                            ["reason"] = reason,
+                                            ["message"] = "Back-off pulling image",
+                                        },
+                                    },
+                                }
+                            ),
+                        }
+                    )
+                    : Running(pod)
+            );
             return;
         }
         if (r.Method == "POST" && segments.Length == 5 && segments[4] == "services")
@@ -225,16 +385,26 @@ public sealed class FakeCluster : IAsyncDisposable
             if (name.StartsWith("reach-", StringComparison.Ordinal))
             {
                 var server = _pods["server"].Agent;
-                var forwarder = new TcpForwarder(() => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http), ServiceDelay, _reachPorts.GetValueOrDefault(name));
+                var forwarder = new TcpForwarder(
+                    () => new IPEndPoint(IPAddress.Loopback, server.Info.Ports.Http),
+                    ServiceDelay,
+                    _reachPorts.GetValueOrDefault(name)
+                );
                 _forwarders[name] = forwarder;
-                lock (_reachDelays) _reachDelays.Add((forwarder, CniBench.Contracts.Protocol.UnixClock.NowMicroseconds()));
+                lock (_reachDelays)
+                    _reachDelays.Add((forwarder, CniBench.Contracts.Protocol.UnixClock.NowMicroseconds()));
                 _reachPorts[name] = forwarder.Port;
                 service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = forwarder.Port });
             }
             await FakeApiServer.Json(response, service, 201);
             return;
         }
-        if (r.Method == "DELETE" && segments.Length == 6 && segments[4] == "services" && _forwarders.TryRemove(segments[5], out var gone))
+        if (
+            r.Method == "DELETE"
+            && segments.Length == 6
+            && segments[4] == "services"
+            && _forwarders.TryRemove(segments[5], out var gone)
+        )
         {
             await gone.DisposeAsync();
             await FakeApiServer.Json(response, new JsonObject { ["kind"] = "Status", ["status"] = "Success" });
@@ -242,31 +412,44 @@ public sealed class FakeCluster : IAsyncDisposable
         }
         if (segments.Length == 6 && segments[4] == "services")
         {
-            var service = r.Method == "PATCH" ? JsonNode.Parse(r.Body)!.AsObject() : new JsonObject { ["spec"] = new JsonObject() };
+            var service =
+                r.Method == "PATCH"
+                    ? JsonNode.Parse(r.Body)!.AsObject()
+                    : new JsonObject { ["spec"] = new JsonObject() };
             service["spec"]!["clusterIP"] = "127.0.0.1";
             service["spec"]!["clusterIPs"] = new JsonArray("127.0.0.1", "::1");
             // The churn Service's ClusterIP is the fake dataplane's proxy.
-            if (segments[5] == CniBench.Cli.Targets.Kube.Api.AgentManifests.ChurnService) service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = Endpoints.ProxyPort });
+            if (segments[5] == CniBench.Cli.Targets.Kube.Api.AgentManifests.ChurnService)
+                service["spec"]!["ports"] = new JsonArray(new JsonObject { ["port"] = Endpoints.ProxyPort });
             await FakeApiServer.Json(response, service);
             return;
         }
         // A namespace deleted is gone at once (its pods are not waited for here).
         if (segments is ["api", "v1", "namespaces", var namespaceName])
         {
-            if (r.Method == "DELETE") _deletedNamespaces[namespaceName] = 0;
-            else if (r.Method == "POST") _deletedNamespaces.TryRemove((string?)JsonNode.Parse(r.Body)!["metadata"]?["name"] ?? "", out _);
+            if (r.Method == "DELETE")
+                _deletedNamespaces[namespaceName] = 0;
+            else if (r.Method == "POST")
+                _deletedNamespaces.TryRemove((string?)JsonNode.Parse(r.Body)!["metadata"]?["name"] ?? "", out _);
             else if (r.Method == "GET" && _deletedNamespaces.ContainsKey(namespaceName))
             {
                 await FakeApiServer.Status(response, 404, "NotFound", $"namespaces \"{namespaceName}\" not found");
                 return;
             }
         }
-        await FakeApiServer.Json(response, r.Body.Length > 0 ? JsonNode.Parse(r.Body)! : new JsonObject { ["kind"] = "Status", ["status"] = "Success" }, r.Method == "POST" ? 201 : 200);
+        await FakeApiServer.Json(
+            response,
+            r.Body.Length > 0
+                ? JsonNode.Parse(r.Body)!
+                : new JsonObject { ["kind"] = "Status", ["status"] = "Success" },
+            r.Method == "POST" ? 201 : 200
+        );
     }
 
     private readonly ConcurrentDictionary<string, byte> _deletedNamespaces = new();
 
-    /// <summary>A DaemonSet of agents: applying it starts a pod (a real agent) on every node; its status counts them ready.</summary>
+    /// <summary>A DaemonSet of agents: applying it starts a pod (a real agent) on every node; its status counts them
+    /// ready.</summary>
     private async Task DaemonSetAsync(string daemonSetName, FakeApiServer.Request r, HttpListenerResponse response)
     {
         if (r.Method == "PATCH")
@@ -277,23 +460,44 @@ public sealed class FakeCluster : IAsyncDisposable
                 var name = $"{daemonSetName}-{node}";
                 var pod = new JsonObject
                 {
-                    ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = daemonSet["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone() },
+                    ["metadata"] = new JsonObject
+                    {
+                        ["name"] = name,
+                        ["labels"] = daemonSet["spec"]!["template"]!["metadata"]!["labels"]!.DeepClone(),
+                    },
                     ["spec"] = new JsonObject { ["nodeName"] = node },
                 };
-                _pods.GetOrAdd(name, _ => (pod, new TestAgentServer(pod: name, token: _token, node: node, dualStack: true)));
+                _pods.GetOrAdd(name, _ =>
+                    (pod, new TestAgentServer(pod: name, token: _token, node: node, dualStack: true))
+                );
             }
             await FakeApiServer.Json(response, daemonSet);
             return;
         }
-        await FakeApiServer.Json(response, new JsonObject { ["status"] = new JsonObject { ["desiredNumberScheduled"] = NodeNames.Length, ["numberReady"] = NodeNames.Length } });
+        await FakeApiServer.Json(
+            response,
+            new JsonObject
+            {
+                ["status"] = new JsonObject
+                {
+                    ["desiredNumberScheduled"] = NodeNames.Length,
+                    ["numberReady"] = NodeNames.Length,
+                },
+            }
+        );
     }
 
-    private static JsonObject Running(JsonObject pod) => With(pod, new JsonObject
-    {
-        ["phase"] = "Running", ["podIP"] = "127.0.0.1",
-        ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" }, new JsonObject { ["ip"] = "::1" }),
-        ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-    });
+    private static JsonObject Running(JsonObject pod) =>
+        With(
+            pod,
+            new JsonObject
+            {
+                ["phase"] = "Running",
+                ["podIP"] = "127.0.0.1",
+                ["podIPs"] = new JsonArray(new JsonObject { ["ip"] = "127.0.0.1" }, new JsonObject { ["ip"] = "::1" }),
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+            }
+        );
 
     private static JsonObject With(JsonObject pod, JsonObject status)
     {
@@ -305,16 +509,31 @@ public sealed class FakeCluster : IAsyncDisposable
     /// <summary>labelSelector=a=b,c=d as pairs.</summary>
     public static Dictionary<string, string> Selector(string pathAndQuery)
     {
-        var query = System.Web.HttpUtility.ParseQueryString(pathAndQuery.Contains('?') ? pathAndQuery[(pathAndQuery.IndexOf('?') + 1)..] : "");
-        return (query["labelSelector"] ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=')).ToDictionary(p => p[0], p => p[1]);
+        var query = System.Web.HttpUtility.ParseQueryString(
+            pathAndQuery.Contains('?') ? pathAndQuery[(pathAndQuery.IndexOf('?') + 1)..] : ""
+        );
+        return (query["labelSelector"] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(p => p.Split('='))
+            .ToDictionary(p => p[0], p => p[1]);
     }
 
-    private async Task ForwardAsync(TestAgentServer agent, string rest, FakeApiServer.Request r, HttpListenerResponse response)
+    private async Task ForwardAsync(
+        TestAgentServer agent,
+        string rest,
+        FakeApiServer.Request r,
+        HttpListenerResponse response
+    )
     {
-        using var request = new HttpRequestMessage(new HttpMethod(r.Method), new Uri(agent.ControlUri, rest.TrimStart('/')));
+        using var request = new HttpRequestMessage(
+            new HttpMethod(r.Method),
+            new Uri(agent.ControlUri, rest.TrimStart('/'))
+        );
         foreach (var name in new[] { "CniBench-Protocol", "X-CniBench-Token", "X-CniBench-Controller" })
-            if (r.Headers[name] is { } value) request.Headers.TryAddWithoutValidation(name, value);
-        if (r.Body.Length > 0) request.Content = new StringContent(r.Body, Encoding.UTF8, "application/json");
+            if (r.Headers[name] is { } value)
+                request.Headers.TryAddWithoutValidation(name, value);
+        if (r.Body.Length > 0)
+            request.Content = new StringContent(r.Body, Encoding.UTF8, "application/json");
         using var answer = await _forward.SendAsync(request);
         response.StatusCode = (int)answer.StatusCode;
         response.ContentType = "application/json";
@@ -323,24 +542,39 @@ public sealed class FakeCluster : IAsyncDisposable
         await response.OutputStream.WriteAsync(body);
     }
 
-    private static JsonObject Node(string name) => new()
-    {
-        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = new JsonObject { ["topology.kubernetes.io/zone"] = "zone-" + name[^1] } },
-        ["status"] = new JsonObject
+    private static JsonObject Node(string name) =>
+        new()
         {
-            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
-            ["addresses"] = new JsonArray(new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" }, new JsonObject { ["type"] = "InternalIP", ["address"] = "::1" }),
-            ["nodeInfo"] = new JsonObject { ["kernelVersion"] = "6.8.0", ["osImage"] = "Debian", ["containerRuntimeVersion"] = "containerd://1.7" },
-        },
-    };
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["labels"] = new JsonObject { ["topology.kubernetes.io/zone"] = "zone-" + name[^1] },
+            },
+            ["status"] = new JsonObject
+            {
+                ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Ready", ["status"] = "True" }),
+                ["addresses"] = new JsonArray(
+                    new JsonObject { ["type"] = "InternalIP", ["address"] = "127.0.0.1" },
+                    new JsonObject { ["type"] = "InternalIP", ["address"] = "::1" }
+                ),
+                ["nodeInfo"] = new JsonObject
+                {
+                    ["kernelVersion"] = "6.8.0",
+                    ["osImage"] = "Debian",
+                    ["containerRuntimeVersion"] = "containerd://1.7",
+                },
+            },
+        };
 
     public async ValueTask DisposeAsync()
     {
         await _closing.CancelAsync();
-        foreach (var p in _pods.Values) await p.Agent.DisposeAsync();
+        foreach (var p in _pods.Values)
+            await p.Agent.DisposeAsync();
         await Endpoints.DisposeAsync();
         await _gateway.DisposeAsync();
-        foreach (var f in _forwarders.Values) await f.DisposeAsync();
+        foreach (var f in _forwarders.Values)
+            await f.DisposeAsync();
         _forward.Dispose();
         await Api.DisposeAsync();
     }

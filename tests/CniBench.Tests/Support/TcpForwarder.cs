@@ -26,8 +26,10 @@ public sealed class TcpForwarder : IAsyncDisposable
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _accept = Task.Run(async () =>
         {
-            if (listenAfter is { } wait) await Task.Delay(wait, _stop.Token).ContinueWith(_ => { });
-            if (_stop.IsCancellationRequested) return;
+            if (listenAfter is { } wait)
+                await Task.Delay(wait, _stop.Token).ContinueWith(_ => { });
+            if (_stop.IsCancellationRequested)
+                return;
             _listener.Listen(512);
             ListeningSinceUnixUs = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
             await AcceptAsync();
@@ -44,8 +46,14 @@ public sealed class TcpForwarder : IAsyncDisposable
         while (!_stop.IsCancellationRequested)
         {
             TcpClient client;
-            try { client = new TcpClient { Client = await _listener.AcceptAsync(_stop.Token) }; }
-            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException) { return; }
+            try
+            {
+                client = new TcpClient { Client = await _listener.AcceptAsync(_stop.Token) };
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
             _ = Task.Run(() => ForwardAsync(client));
         }
     }
@@ -67,9 +75,7 @@ public sealed class TcpForwarder : IAsyncDisposable
                 var down = backend.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
                 await Task.WhenAny(up, down);
             }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-            {
-            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
         }
     }
 

@@ -14,11 +14,30 @@ public sealed class TestAgentServer : IAsyncDisposable
     private readonly AgentServer _server;
     private readonly Task _run;
 
-    /// <param name="dualStack">Listen as `--bind any` does: IPv4 and IPv6 on one socket per port (Bind then says where tests connect: IPv4 loopback).</param>
-    public TestAgentServer(IPAddress? bind = null, string pod = "pod-a", string token = Token, string node = "node-1", bool dualStack = false)
+    /// <param name="dualStack">Listen as `--bind any` does: IPv4 and IPv6 on one socket per port (Bind then says where
+    /// tests connect: IPv4 loopback).</param>
+    public TestAgentServer(
+        IPAddress? bind = null,
+        string pod = "pod-a",
+        string token = Token,
+        string node = "node-1",
+        bool dualStack = false
+    )
     {
         Bind = bind ?? IPAddress.Loopback;
-        _server = AgentServer.Bind(new ServeOptions(dualStack ? IPAddress.IPv6Any : Bind, 0, 0, 0, 0, token, new AgentIdentity("test-host", pod, node), DualStack: dualStack), AgentLog.Null);
+        _server = AgentServer.Bind(
+            new ServeOptions(
+                dualStack ? IPAddress.IPv6Any : Bind,
+                0,
+                0,
+                0,
+                0,
+                token,
+                new AgentIdentity("test-host", pod, node),
+                DualStack: dualStack
+            ),
+            AgentLog.Null
+        );
         _run = _server.RunAsync(_stop.Token);
     }
 
@@ -26,6 +45,7 @@ public sealed class TestAgentServer : IAsyncDisposable
     public AgentInfo Info => _server.Info;
 
     public string Address(int port) => Endpoints.Format(new IPEndPoint(Bind, port));
+
     public string TcpAddress => Address(Info.Ports.Tcp);
     public string UdpAddress => Address(Info.Ports.Udp);
     public string HttpAddress => Address(Info.Ports.Http);
@@ -35,7 +55,8 @@ public sealed class TestAgentServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1) return; // a test may stop an agent before its owner does
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return; // a test may stop an agent before its owner does
         await _stop.CancelAsync();
         await _run.WaitAsync(TimeSpan.FromSeconds(10));
         await _server.DisposeAsync();

@@ -29,7 +29,8 @@ public sealed class TestDatabase : IDisposable
 
     public static TheoryData<string> Backends => new() { "sqlite", "postgres" };
 
-    /// <summary>A fresh database of the backend; the test is skipped, with the reason, where the backend is not available.</summary>
+    /// <summary>A fresh database of the backend; the test is skipped, with the reason, where the backend is not
+    /// available.</summary>
     public static TestDatabase CreateOrSkip(string backend)
     {
         if (backend == "sqlite")
@@ -38,7 +39,10 @@ public sealed class TestDatabase : IDisposable
             return new TestDatabase(backend, dir.File("results.db"), dir, null, null);
         }
         var admin = Environment.GetEnvironmentVariable(PostgresVariable);
-        if (string.IsNullOrEmpty(admin)) Assert.Skip($"PostgreSQL: ${PostgresVariable} is not set; .ci/run installs and starts PostgreSQL and sets it");
+        if (string.IsNullOrEmpty(admin))
+            Assert.Skip(
+                $"PostgreSQL: ${PostgresVariable} is not set; .ci/run installs and starts PostgreSQL and sets it"
+            );
         var name = "cnibench_test_" + Guid.NewGuid().ToString("N")[..12];
         using (var connection = new NpgsqlConnection(admin))
         {
@@ -51,10 +55,12 @@ public sealed class TestDatabase : IDisposable
         return new TestDatabase(backend, db, null, admin, name);
     }
 
-    /// <summary>Runs raw SQL against the database, behind the store's back (to fake a newer or foreign schema).</summary>
+    /// <summary>Runs raw SQL against the database, behind the store's back (to fake a newer or foreign
+    /// schema).</summary>
     public void Execute(string sql)
     {
-        using DbConnection connection = Backend == "sqlite" ? new SqliteConnection($"Data Source={Db};Pooling=False") : new NpgsqlConnection(Db);
+        using DbConnection connection =
+            Backend == "sqlite" ? new SqliteConnection($"Data Source={Db};Pooling=False") : new NpgsqlConnection(Db);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -63,7 +69,8 @@ public sealed class TestDatabase : IDisposable
 
     public object? Scalar(string sql)
     {
-        using DbConnection connection = Backend == "sqlite" ? new SqliteConnection($"Data Source={Db};Pooling=False") : new NpgsqlConnection(Db);
+        using DbConnection connection =
+            Backend == "sqlite" ? new SqliteConnection($"Data Source={Db};Pooling=False") : new NpgsqlConnection(Db);
         connection.Open();
         using var command = connection.CreateCommand();
         command.CommandText = sql;
@@ -73,7 +80,8 @@ public sealed class TestDatabase : IDisposable
     public void Dispose()
     {
         _dir?.Dispose();
-        if (_adminConnection is null) return;
+        if (_adminConnection is null)
+            return;
         using var connection = new NpgsqlConnection(_adminConnection);
         connection.Open();
         using var drop = connection.CreateCommand();

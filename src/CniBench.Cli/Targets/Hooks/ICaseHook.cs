@@ -9,7 +9,8 @@ namespace CniBench.Cli.Targets.Hooks;
 /// </summary>
 public interface ICaseHook
 {
-    /// <summary>Before any job: a note for the achieved placement, and a problem that fails the case unmeasured.</summary>
+    /// <summary>Before any job: a note for the achieved placement, and a problem that fails the case
+    /// unmeasured.</summary>
     Task<HookCheck> CheckAsync(CancellationToken cancellationToken) => Task.FromResult(HookCheck.Passed);
 
     /// <summary>Its own jobs for the window, made beside the case's (started by <see cref="StartAsync"/>).</summary>

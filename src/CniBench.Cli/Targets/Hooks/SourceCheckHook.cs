@@ -3,7 +3,8 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Hooks;
 
-/// <summary>Egress cases: before the window, the server must see the expected SNAT address; a figure measured on the wrong path is worse than none.</summary>
+/// <summary>Egress cases: before the window, the server must see the expected SNAT address; a figure measured on the
+/// wrong path is worse than none.</summary>
 public sealed class SourceCheckHook(AgentHandle client, SourceExpectation expected) : ICaseHook
 {
     public async Task<HookCheck> CheckAsync(CancellationToken cancellationToken)

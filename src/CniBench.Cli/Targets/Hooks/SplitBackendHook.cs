@@ -4,7 +4,8 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Hooks;
 
-/// <summary>Traffic-split cases: how the answers shared out between the route's backends against the configured weights.</summary>
+/// <summary>Traffic-split cases: how the answers shared out between the route's backends against the configured
+/// weights.</summary>
 /// <param name="backend">The name (as the echo reports it) of the backend of the route's second weight.</param>
 public sealed class SplitBackendHook(string backend, SplitWeights weights) : ICaseHook
 {

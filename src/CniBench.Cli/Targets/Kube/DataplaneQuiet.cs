@@ -16,20 +16,25 @@ public static class DataplaneQuiet
     public static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long the wait took (ms), whether it ended quiet, and the busiest node's last reading (percent of one core).</summary>
+    /// <summary>How long the wait took (ms), whether it ended quiet, and the busiest node's last reading (percent of
+    /// one core).</summary>
     public sealed record Outcome(double WaitedMs, bool Quiet, double LastPercent);
 
-    public static async Task<Outcome> WaitAsync(IReadOnlyList<NodeSampler> samplers, CancellationToken cancellationToken)
+    public static async Task<Outcome> WaitAsync(
+        IReadOnlyList<NodeSampler> samplers,
+        CancellationToken cancellationToken
+    )
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         double busiest;
         bool quiet;
         do
         {
-            busiest = (await Task.WhenAll(samplers.Select(s => ReadAsync(s.Agent, cancellationToken)))).DefaultIfEmpty(0).Max();
+            busiest = (await Task.WhenAll(samplers.Select(s => ReadAsync(s.Agent, cancellationToken))))
+                .DefaultIfEmpty(0)
+                .Max();
             quiet = busiest < QuietPercent;
-        }
-        while (!quiet && System.Diagnostics.Stopwatch.GetElapsedTime(started) < Limit);
+        } while (!quiet && System.Diagnostics.Stopwatch.GetElapsedTime(started) < Limit);
         return new Outcome(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, quiet, busiest);
     }
 
@@ -39,11 +44,17 @@ public static class DataplaneQuiet
         var job = new JobTracker(sampler);
         try
         {
-            await job.CreateAsync(new JobSpec(NodeSampler.Monitor, 0, (int)Window.TotalMilliseconds), cancellationToken);
+            await job.CreateAsync(
+                new JobSpec(NodeSampler.Monitor, 0, (int)Window.TotalMilliseconds),
+                cancellationToken
+            );
             await job.StartAsync(0, cancellationToken);
             await job.FollowAsync(TimeSpan.FromMilliseconds(200), JobTracker.SilenceLimit, _ => { }, cancellationToken);
             return job.Status?.Result?.Node?.ProcessCpuPercent.Values.Sum()
-                ?? throw new TargetException($"kube: the node sampler {sampler.Info.Identity.Name} gave no process figures: {job.Status?.Error ?? "no result"}");
+                ?? throw new TargetException(
+                    $"kube: the node sampler {sampler.Info.Identity.Name} gave no process figures: "
+                        + $"{job.Status?.Error ?? "no result"}"
+                );
         }
         catch (OperationCanceledException)
         {

@@ -21,34 +21,50 @@ public sealed class EndpointSliceTracker(string addressType)
     /// <summary>Changes recorded since <see cref="StartRecording"/>.</summary>
     public IReadOnlyList<EndpointChange> Changes
     {
-        get { lock (_gate) return _changes.ToArray(); }
+        get
+        {
+            lock (_gate)
+                return _changes.ToArray();
+        }
     }
 
     /// <summary>Addresses new connections may go to now.</summary>
     public IReadOnlySet<string> Ready
     {
-        get { lock (_gate) return _ready.ToHashSet(); }
+        get
+        {
+            lock (_gate)
+                return _ready.ToHashSet();
+        }
     }
 
-    /// <summary>Every address in a slice, ready or not (terminating endpoints stay until their pods are gone).</summary>
+    /// <summary>Every address in a slice, ready or not (terminating endpoints stay until their pods are
+    /// gone).</summary>
     public IReadOnlySet<string> Present
     {
-        get { lock (_gate) return _slices.Values.SelectMany(s => s).Select(e => e.Address).ToHashSet(); }
+        get
+        {
+            lock (_gate)
+                return _slices.Values.SelectMany(s => s).Select(e => e.Address).ToHashSet();
+        }
     }
 
     /// <summary>From now on, changes to the ready set are recorded; before, only the state is kept.</summary>
     public void StartRecording()
     {
-        lock (_gate) _recording = true;
+        lock (_gate)
+            _recording = true;
     }
 
-    /// <summary>A (re)list: the slices as they are now. After a 410 Gone, what happened in between shows as one change at this instant.</summary>
+    /// <summary>A (re)list: the slices as they are now. After a 410 Gone, what happened in between shows as one change
+    /// at this instant.</summary>
     public void Reset(IEnumerable<JsonObject> slices, long atUnixUs)
     {
         lock (_gate)
         {
             _slices.Clear();
-            foreach (var slice in slices) Put(slice);
+            foreach (var slice in slices)
+                Put(slice);
             Diff(atUnixUs);
         }
     }
@@ -57,8 +73,10 @@ public sealed class EndpointSliceTracker(string addressType)
     {
         lock (_gate)
         {
-            if (eventType == "DELETED") _slices.Remove(NameOf(slice));
-            else Put(slice);
+            if (eventType == "DELETED")
+                _slices.Remove(NameOf(slice));
+            else
+                Put(slice);
             Diff(atUnixUs);
         }
     }
@@ -67,11 +85,17 @@ public sealed class EndpointSliceTracker(string addressType)
 
     private void Put(JsonObject slice)
     {
-        if ((string?)slice["addressType"] != addressType) return;
-        _slices[NameOf(slice)] = (slice["endpoints"] as JsonArray)?.OfType<JsonObject>()
-            .SelectMany(e => ((e["addresses"] as JsonArray)?.Select(a => (string?)a).OfType<string>() ?? [])
-                .Select(a => (a, (bool?)e["conditions"]?["ready"] ?? true)))
-            .ToArray() ?? [];
+        if ((string?)slice["addressType"] != addressType)
+            return;
+        _slices[NameOf(slice)] = (slice["endpoints"] as JsonArray)
+            ?.OfType<JsonObject>()
+            .SelectMany(e =>
+                ((e["addresses"] as JsonArray)?.Select(a => (string?)a).OfType<string>() ?? []).Select(a =>
+                    (a, (bool?)e["conditions"]?["ready"] ?? true)
+                )
+            )
+            .ToArray()
+            ?? [];
     }
 
     private void Diff(long atUnixUs)

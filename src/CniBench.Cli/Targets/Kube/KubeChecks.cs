@@ -9,20 +9,37 @@ public static class KubeChecks
     /// <summary>Every (verb, group, resource) a run needs; asked one by one with SelfSubjectAccessReview.</summary>
     public static readonly (string Verb, string Group, string Resource)[] Needed =
     [
-        ("create", "", "namespaces"), ("delete", "", "namespaces"), ("list", "", "namespaces"),
-        ("create", "", "pods"), ("get", "", "pods"), ("delete", "", "pods"), ("create", "", "pods/proxy"), ("get", "", "pods/proxy"),
-        ("patch", "", "secrets"), ("patch", "", "services"), ("get", "", "services"),
-        ("list", "", "nodes"), ("list", "apps", "daemonsets"), ("get", "", "configmaps"),
+        ("create", "", "namespaces"),
+        ("delete", "", "namespaces"),
+        ("list", "", "namespaces"),
+        ("create", "", "pods"),
+        ("get", "", "pods"),
+        ("delete", "", "pods"),
+        ("create", "", "pods/proxy"),
+        ("get", "", "pods/proxy"),
+        ("patch", "", "secrets"),
+        ("patch", "", "services"),
+        ("get", "", "services"),
+        ("list", "", "nodes"),
+        ("list", "apps", "daemonsets"),
+        ("get", "", "configmaps"),
         // convergence cases
-        ("patch", "apps", "daemonsets"), ("get", "apps", "daemonsets"), ("patch", "apps", "deployments"), ("list", "", "pods"),
-        ("list", "discovery.k8s.io", "endpointslices"), ("watch", "discovery.k8s.io", "endpointslices"),
+        ("patch", "apps", "daemonsets"),
+        ("get", "apps", "daemonsets"),
+        ("patch", "apps", "deployments"),
+        ("list", "", "pods"),
+        ("list", "discovery.k8s.io", "endpointslices"),
+        ("watch", "discovery.k8s.io", "endpointslices"),
     ];
 
-    /// <summary>What only some suites need: traffic-split's Gateway API objects, egress gateway cases' policies.</summary>
+    /// <summary>What only some suites need: traffic-split's Gateway API objects, egress gateway cases'
+    /// policies.</summary>
     public static readonly (string Verb, string Group, string Resource)[] Optional =
     [
-        ("patch", "gateway.networking.k8s.io", "gateways"), ("patch", "gateway.networking.k8s.io", "httproutes"),
-        ("patch", "cilium.io", "ciliumegressgatewaypolicies"), ("patch", "crd.antrea.io", "egresses"),
+        ("patch", "gateway.networking.k8s.io", "gateways"),
+        ("patch", "gateway.networking.k8s.io", "httproutes"),
+        ("patch", "cilium.io", "ciliumegressgatewaypolicies"),
+        ("patch", "crd.antrea.io", "egresses"),
     ];
 
     public static async Task<IReadOnlyList<Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
@@ -31,7 +48,13 @@ public static class KubeChecks
         try
         {
             var version = await kube.VersionAsync(cancellationToken);
-            checks.Add(new("API server", true, $"{kube.Connection.Server} answers, Kubernetes {(string?)version["gitVersion"]}"));
+            checks.Add(
+                new(
+                    "API server",
+                    true,
+                    $"{kube.Connection.Server} answers, Kubernetes {(string?)version["gitVersion"]}"
+                )
+            );
         }
         catch (Exception e) when (e is KubeConnectionException or KubeApiException)
         {
@@ -39,22 +62,50 @@ public static class KubeChecks
             return checks;
         }
         var missing = await MissingAsync(kube, Needed, cancellationToken);
-        checks.Add(new("permissions", missing.Count == 0, missing.Count == 0 ? "every verb a run needs is allowed" : $"missing: {string.Join(", ", missing)} (deploy/rbac.yaml grants them)"));
+        checks.Add(
+            new(
+                "permissions",
+                missing.Count == 0,
+                missing.Count == 0
+                    ? "every verb a run needs is allowed"
+                    : $"missing: {string.Join(", ", missing)} (deploy/rbac.yaml grants them)"
+            )
+        );
         var optional = await MissingAsync(kube, Optional, cancellationToken);
-        checks.Add(new("traffic-split/egress permissions", optional.Count == 0,
-            optional.Count == 0 ? "allowed" : $"missing: {string.Join(", ", optional)} (only traffic-split and egress policies need them)", Required: false));
+        checks.Add(
+            new(
+                "traffic-split/egress permissions",
+                optional.Count == 0,
+                optional.Count == 0
+                    ? "allowed"
+                    : $"missing: {string.Join(", ", optional)} (only traffic-split and egress policies need them)",
+                Required: false
+            )
+        );
 
         var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
         int labelled = nodes.Count(n => (string?)n["metadata"]?["labels"]?["agenttype"] is "server" or "client");
-        checks.Add(new("nodes", nodes.Count >= 2, $"{nodes.Count} node(s){(nodes.Count < 2 ? ": cross-node and host-to-host cases need 2" : "")}; {labelled} labelled agenttype=server/client"));
+        checks.Add(
+            new(
+                "nodes",
+                nodes.Count >= 2,
+                $"{nodes.Count} node(s){(nodes.Count < 2 ? ": cross-node and host-to-host cases need 2" : "")}; "
+                    + $"{labelled} labelled agenttype=server/client"
+            )
+        );
         var environment = await KubeEnvironment.DescribeAsync(kube, "-", cancellationToken);
         checks.Add(new("CNI", true, environment["cni"], Required: false));
         checks.Add(new("kube-proxy mode", true, environment["kube_proxy.mode"], Required: false));
         return checks;
     }
 
-    /// <summary>Each (verb, group, resource) asked with a SelfSubjectAccessReview; the ones refused, as "verb resource.group".</summary>
-    private static async Task<List<string>> MissingAsync(KubeClient kube, IEnumerable<(string Verb, string Group, string Resource)> wanted, CancellationToken cancellationToken)
+    /// <summary>Each (verb, group, resource) asked with a SelfSubjectAccessReview; the ones refused, as "verb
+    /// resource.group".</summary>
+    private static async Task<List<string>> MissingAsync(
+        KubeClient kube,
+        IEnumerable<(string Verb, string Group, string Resource)> wanted,
+        CancellationToken cancellationToken
+    )
     {
         var missing = new List<string>();
         foreach (var (verb, group, resource) in wanted)
@@ -64,10 +115,24 @@ public static class KubeChecks
             {
                 ["apiVersion"] = "authorization.k8s.io/v1",
                 ["kind"] = "SelfSubjectAccessReview",
-                ["spec"] = new JsonObject { ["resourceAttributes"] = new JsonObject { ["verb"] = verb, ["group"] = group, ["resource"] = parts[0], ["subresource"] = parts.Length > 1 ? parts[1] : "" } },
+                ["spec"] = new JsonObject
+                {
+                    ["resourceAttributes"] = new JsonObject
+                    {
+                        ["verb"] = verb,
+                        ["group"] = group,
+                        ["resource"] = parts[0],
+                        ["subresource"] = parts.Length > 1 ? parts[1] : "",
+                    },
+                },
             };
-            var answer = await kube.CreateAsync(new KubeResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews"), review, cancellationToken);
-            if ((bool?)answer["status"]?["allowed"] != true) missing.Add($"{verb} {resource}{(group.Length > 0 ? "." + group : "")}");
+            var answer = await kube.CreateAsync(
+                new KubeResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),
+                review,
+                cancellationToken
+            );
+            if ((bool?)answer["status"]?["allowed"] != true)
+                missing.Add($"{verb} {resource}{(group.Length > 0 ? "." + group : "")}");
         }
         return missing;
     }

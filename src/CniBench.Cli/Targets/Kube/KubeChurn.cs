@@ -25,7 +25,15 @@ public sealed class KubeChurn : IEndpointChurn
     private readonly CancellationTokenSource _stopWatch;
     private readonly Task _watch;
 
-    private KubeChurn(KubeEndpoints endpoints, int count, EndpointSliceTracker tracker, IReadOnlyList<Prober> probers, string serviceAddress, CancellationTokenSource stopWatch, Task watch)
+    private KubeChurn(
+        KubeEndpoints endpoints,
+        int count,
+        EndpointSliceTracker tracker,
+        IReadOnlyList<Prober> probers,
+        string serviceAddress,
+        CancellationTokenSource stopWatch,
+        Task watch
+    )
     {
         _endpoints = endpoints;
         _count = count;
@@ -39,49 +47,77 @@ public sealed class KubeChurn : IEndpointChurn
     public IReadOnlyList<Prober> Probers { get; }
     public string ServiceAddress { get; }
 
-    /// <summary>The watch shows the last change before any proxy has it; a proxy that has not got there 5 s later counts as never reaching it.</summary>
+    /// <summary>The watch shows the last change before any proxy has it; a proxy that has not got there 5 s later
+    /// counts as never reaching it.</summary>
     public TimeSpan Tail => TimeSpan.FromSeconds(5);
 
     /// <summary>Scale-up and rollout may each take up to the step timeout.</summary>
     public TimeSpan Budget => _endpoints.StepTimeout * 2 + BetweenSteps;
 
-    /// <summary>Starts following the churn Service's slices and waits until its single endpoint is in place and nothing else is left in them.</summary>
+    /// <summary>Starts following the churn Service's slices and waits until its single endpoint is in place and nothing
+    /// else is left in them.</summary>
     /// <param name="count">How many endpoints the Deployment is scaled to (N).</param>
-    public static async Task<KubeChurn> StartAsync(KubeClient kube, KubeEndpoints endpoints, int count, bool v6, IReadOnlyList<Prober> probers, string serviceAddress, CancellationToken cancellationToken)
+    public static async Task<KubeChurn> StartAsync(
+        KubeClient kube,
+        KubeEndpoints endpoints,
+        int count,
+        bool v6,
+        IReadOnlyList<Prober> probers,
+        string serviceAddress,
+        CancellationToken cancellationToken
+    )
     {
         var tracker = new EndpointSliceTracker(v6 ? "IPv6" : "IPv4");
         var stop = new CancellationTokenSource();
-        var watcher = new KubeWatcher(kube, new KubeResource("discovery.k8s.io", "v1", "endpointslices", endpoints.Namespace), $"kubernetes.io/service-name={AgentManifests.ChurnService}");
+        var watcher = new KubeWatcher(
+            kube,
+            new KubeResource("discovery.k8s.io", "v1", "endpointslices", endpoints.Namespace),
+            $"kubernetes.io/service-name={AgentManifests.ChurnService}"
+        );
         var listed = new TaskCompletionSource();
-        var watch = Task.Run(async () =>
-        {
-            try
+        var watch = Task.Run(
+            async () =>
             {
-                await watcher.RunAsync(items =>
+                try
                 {
-                    tracker.Reset(items, UnixClock.NowMicroseconds());
-                    listed.TrySetResult();
-                    return Task.CompletedTask;
-                }, e =>
+                    await watcher.RunAsync(
+                        items =>
+                        {
+                            tracker.Reset(items, UnixClock.NowMicroseconds());
+                            listed.TrySetResult();
+                            return Task.CompletedTask;
+                        },
+                        e =>
+                        {
+                            tracker.Apply(e.Type, e.Object, UnixClock.NowMicroseconds());
+                            return Task.CompletedTask;
+                        },
+                        stop.Token
+                    );
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+                catch (Exception e) when (e is KubeApiException or KubeConnectionException)
                 {
-                    tracker.Apply(e.Type, e.Object, UnixClock.NowMicroseconds());
-                    return Task.CompletedTask;
-                }, stop.Token);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-            }
-            catch (Exception e) when (e is KubeApiException or KubeConnectionException)
-            {
-                listed.TrySetException(new TargetException($"kube: cannot watch the EndpointSlices of Service {endpoints.Namespace}/{AgentManifests.ChurnService}: {e.Message}"));
-                throw;
-            }
-        }, CancellationToken.None); // stopped by its own token, on dispose
+                    listed.TrySetException(
+                        new TargetException(
+                            $"kube: cannot watch the EndpointSlices of Service "
+                                + $"{endpoints.Namespace}/{AgentManifests.ChurnService}: {e.Message}"
+                        )
+                    );
+                    throw;
+                }
+            },
+            CancellationToken.None
+        ); // stopped by its own token, on dispose
         var churn = new KubeChurn(endpoints, count, tracker, probers, serviceAddress, stop, watch);
         try
         {
             await listed.Task.WaitAsync(cancellationToken);
-            await churn.WaitForAsync("the churn Service to have its single endpoint", () => tracker.Ready.Count == 1 && tracker.Present.Count == 1, cancellationToken);
+            await churn.WaitForAsync(
+                "the churn Service to have its single endpoint",
+                () => tracker.Ready.Count == 1 && tracker.Present.Count == 1,
+                cancellationToken
+            );
             return churn;
         }
         catch
@@ -94,25 +130,34 @@ public sealed class KubeChurn : IEndpointChurn
     public async Task<ChurnRecord> DriveAsync(DateTimeOffset firstChangeAt, CancellationToken cancellationToken)
     {
         var wait = firstChangeAt - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken);
+        if (wait > TimeSpan.Zero)
+            await Task.Delay(wait, cancellationToken);
         _tracker.StartRecording();
         int n = _count;
         var actions = new List<ChurnAction>();
 
         actions.Add(new ChurnAction($"scale to {n}", UnixClock.NowMicroseconds()));
         await _endpoints.ApplyDeploymentAsync(n, cancellationToken);
-        await WaitForAsync($"{n} ready endpoints after scaling to {n}", () => _tracker.Ready.Count >= n, cancellationToken);
+        await WaitForAsync(
+            $"{n} ready endpoints after scaling to {n}",
+            () => _tracker.Ready.Count >= n,
+            cancellationToken
+        );
         var beforeRestart = _tracker.Present;
 
         await Task.Delay(BetweenSteps, cancellationToken);
         _endpoints.RestartedAt = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
         actions.Add(new ChurnAction("rollout restart", UnixClock.NowMicroseconds()));
         await _endpoints.ApplyDeploymentAsync(n, cancellationToken);
-        await WaitForAsync($"the rollout restart to replace all {n} endpoints", () =>
-        {
-            var ready = _tracker.Ready;
-            return ready.Count >= n && !ready.Overlaps(beforeRestart) && !_tracker.Present.Overlaps(beforeRestart);
-        }, cancellationToken);
+        await WaitForAsync(
+            $"the rollout restart to replace all {n} endpoints",
+            () =>
+            {
+                var ready = _tracker.Ready;
+                return ready.Count >= n && !ready.Overlaps(beforeRestart) && !_tracker.Present.Overlaps(beforeRestart);
+            },
+            cancellationToken
+        );
         return new ChurnRecord(_tracker.Changes, []) { Actions = actions };
     }
 
@@ -121,9 +166,17 @@ public sealed class KubeChurn : IEndpointChurn
         var deadline = DateTimeOffset.UtcNow + _endpoints.StepTimeout;
         while (!done())
         {
-            if (_watch.IsFaulted) throw new TargetException($"kube: the EndpointSlice watch ended while waiting for {what}: {_watch.Exception!.InnerException!.Message}");
+            if (_watch.IsFaulted)
+                throw new TargetException(
+                    $"kube: the EndpointSlice watch ended while waiting for {what}: "
+                        + $"{_watch.Exception!.InnerException!.Message}"
+                );
             if (DateTimeOffset.UtcNow > deadline)
-                throw new TargetException($"kube: waited {_endpoints.StepTimeout.TotalSeconds:0}s for {what}; the slices show {_tracker.Ready.Count} ready of {_tracker.Present.Count} endpoints ({await _endpoints.WhyPodsWaitAsync(cancellationToken)})");
+                throw new TargetException(
+                    $"kube: waited {_endpoints.StepTimeout.TotalSeconds:0}s for {what}; the slices show "
+                        + $"{_tracker.Ready.Count} ready of {_tracker.Present.Count} endpoints "
+                        + $"({await _endpoints.WhyPodsWaitAsync(cancellationToken)})"
+                );
             await Task.Delay(20, cancellationToken);
         }
     }
@@ -131,7 +184,10 @@ public sealed class KubeChurn : IEndpointChurn
     public async ValueTask DisposeAsync()
     {
         await _stopWatch.CancelAsync();
-        try { await _watch; }
+        try
+        {
+            await _watch;
+        }
         catch (Exception e) when (e is KubeApiException or KubeConnectionException) { }
         _stopWatch.Dispose();
     }

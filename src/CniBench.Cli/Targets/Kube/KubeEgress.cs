@@ -15,24 +15,35 @@ namespace CniBench.Cli.Targets.Kube;
 /// the cluster's CNI (cilium: CiliumEgressGatewayPolicy, antrea: Egress) for the run's client pods, or, with
 /// policy none, trusts one the user made; the source the server sees must be <see cref="EgressIp"/>.
 /// </summary>
-public sealed record KubeEgressOptions(string? ExternalAddress = null, Uri? ExternalAgent = null, string? ExternalToken = null,
-    string Policy = "none", string? EgressIp = null, string? EgressNode = null, TimeSpan? PolicyWait = null, string? ExternalAgentSha256 = null)
+public sealed record KubeEgressOptions(
+    string? ExternalAddress = null,
+    Uri? ExternalAgent = null,
+    string? ExternalToken = null,
+    string Policy = "none",
+    string? EgressIp = null,
+    string? EgressNode = null,
+    TimeSpan? PolicyWait = null,
+    string? ExternalAgentSha256 = null
+)
 {
     public static readonly string[] Policies = ["none", "cilium", "antrea"];
 
     /// <summary>What a run records of its egress setup; nothing when no external server was given.</summary>
-    public IReadOnlyDictionary<string, string> Describe() => ExternalAddress is null && ExternalAgent is null
-        ? new Dictionary<string, string>()
-        : new Dictionary<string, string>
-        {
-            ["kube.external"] = ExternalAgent?.ToString() ?? $"this machine at {ExternalAddress}",
-            ["kube.egress.policy"] = Policy,
-            ["kube.egress.ip"] = EgressIp ?? "",
-        };
+    public IReadOnlyDictionary<string, string> Describe() =>
+        ExternalAddress is null && ExternalAgent is null
+            ? new Dictionary<string, string>()
+            : new Dictionary<string, string>
+            {
+                ["kube.external"] = ExternalAgent?.ToString() ?? $"this machine at {ExternalAddress}",
+                ["kube.egress.policy"] = Policy,
+                ["kube.egress.ip"] = EgressIp ?? "",
+            };
 }
 
-/// <summary>The external server of a kube run, the egress policy it applies, and the source each case must be seen from.</summary>
-public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgressOptions options, string token) : IAsyncDisposable
+/// <summary>The external server of a kube run, the egress policy it applies, and the source each case must be seen
+/// from.</summary>
+public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgressOptions options, string token)
+    : IAsyncDisposable
 {
     private AgentProcess? _local;
     private AgentClient? _remote;
@@ -49,13 +60,16 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     {
         if (c.Placement != Placement.PodToExternal)
         {
-            if (c.Dataplane?.Egress is not null) yield return $"case {c.Name}: egress applies to placement pod-to-external only";
+            if (c.Dataplane?.Egress is not null)
+                yield return $"case {c.Name}: egress applies to placement pod-to-external only";
             yield break;
         }
         if (options.ExternalAddress is null && options.ExternalAgent is null)
-            yield return $"case {c.Name}: pod-to-external needs --external-address (the address the cluster reaches this machine at) or --external-agent (an agent already serving elsewhere)";
+            yield return $"case {c.Name}: pod-to-external needs --external-address (the address the cluster reaches "
+                + $"this machine at) or --external-agent (an agent already serving elsewhere)";
         if (c.Dataplane?.Egress == EgressMode.Gateway && options.EgressIp is null)
-            yield return $"case {c.Name}: egress gateway needs --egress-ip (the source address the external server must see)";
+            yield return $"case {c.Name}: egress gateway needs --egress-ip (the source address the external server "
+                + $"must see)";
         if (c.Dataplane?.Egress == EgressMode.Gateway && options.Policy == "cilium" && options.EgressNode is null)
             yield return $"case {c.Name}: --egress-policy cilium needs --egress-node (the gateway node's name)";
     }
@@ -63,7 +77,8 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     /// <summary>The external agent, started or connected on first use.</summary>
     public async Task<(AgentHandle Agent, string Host)> ServerAsync(CancellationToken cancellationToken)
     {
-        if (_server is { } known) return known;
+        if (_server is { } known)
+            return known;
         if (options.ExternalAgent is { } url)
         {
             var token = options.ExternalToken ?? Environment.GetEnvironmentVariable("CNIBENCH_TOKEN") ?? "";
@@ -71,18 +86,44 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
                 ? AgentClient.Pinned(url, token, CertificatePin.Parse(pin), TimeSpan.FromSeconds(10))
                 : new AgentClient(url, token, TimeSpan.FromSeconds(10));
             AgentInfo info;
-            try { info = await _remote.InfoAsync(cancellationToken); }
-            catch (Exception e) when (e is HttpRequestException or AgentRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            try
             {
-                throw new TargetException($"--external-agent {url}: {e.Message} (start it with `cnibench-agent serve --bind any --token T` and give --external-token T)");
+                info = await _remote.InfoAsync(cancellationToken);
+            }
+            catch (Exception e)
+                when (e is HttpRequestException or AgentRequestException or TaskCanceledException
+                    && !cancellationToken.IsCancellationRequested
+                )
+            {
+                throw new TargetException(
+                    $"--external-agent {url}: {e.Message} (start it with `cnibench-agent serve --bind any --token T` "
+                        + $"and give --external-token T)"
+                );
             }
             _server = (new AgentHandle("server", info, _remote, () => null), url.Host);
         }
         else
         {
-            _local = await AgentProcess.StartAsync(AgentCommand.Locate(), "external", [],
-                ["--bind", "any", "--control-socket", ControlSocket, "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], token, cancellationToken,
-                new Dictionary<string, string> { ["POD_NAME"] = "external", ["NODE_NAME"] = Environment.MachineName });
+            _local = await AgentProcess.StartAsync(
+                AgentCommand.Locate(),
+                "external",
+                [],
+                [
+                    "--bind",
+                    "any",
+                    "--control-socket",
+                    ControlSocket,
+                    "--tcp-port",
+                    "0",
+                    "--udp-port",
+                    "0",
+                    "--http-port",
+                    "0",
+                ],
+                token,
+                cancellationToken,
+                new Dictionary<string, string> { ["POD_NAME"] = "external", ["NODE_NAME"] = Environment.MachineName }
+            );
             _server = (AgentPool.Handle(_local), options.ExternalAddress!);
         }
         return _server.Value;
@@ -93,13 +134,25 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
     /// one) and says which source the server must see. After a change of policy, waits until the path is
     /// the expected one (the CNI programs policies in its own time), at most the policy wait.
     /// </summary>
-    public async Task<SourceExpectation> PrepareAsync(PlannedCase c, AgentHandle client, string clientNodeAddress, string clientNode, CancellationToken cancellationToken)
+    public async Task<SourceExpectation> PrepareAsync(
+        PlannedCase c,
+        AgentHandle client,
+        string clientNodeAddress,
+        string clientNode,
+        CancellationToken cancellationToken
+    )
     {
         var (server, host) = await ServerAsync(cancellationToken);
         string httpAddress = Endpoints.Format(new IPEndPoint(IPAddress.Parse(host), server.Info.Ports.Http));
         bool gateway = c.Dataplane?.Egress == EgressMode.Gateway;
         var expected = gateway
-            ? new SourceExpectation(options.EgressIp!, options.Policy == "none" ? "the egress gateway's address (--egress-ip)" : $"the {options.Policy} egress policy's address (--egress-ip)", httpAddress)
+            ? new SourceExpectation(
+                options.EgressIp!,
+                options.Policy == "none"
+                    ? "the egress gateway's address (--egress-ip)"
+                    : $"the {options.Policy} egress policy's address (--egress-ip)",
+                httpAddress
+            )
             : new SourceExpectation(clientNodeAddress, $"direct: SNAT to the client's node {clientNode}", httpAddress);
         bool changed = false;
         if (gateway && options.Policy != "none" && !_policyApplied)
@@ -116,7 +169,10 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
         if (changed)
         {
             var until = DateTimeOffset.UtcNow + (options.PolicyWait ?? TimeSpan.FromSeconds(30));
-            while (DateTimeOffset.UtcNow < until && (await SourceCheck.RunAsync(client, expected, cancellationToken)).Problem is not null)
+            while (
+                DateTimeOffset.UtcNow < until
+                && (await SourceCheck.RunAsync(client, expected, cancellationToken)).Problem is not null
+            )
                 await Task.Delay(500, cancellationToken);
         }
         return expected;
@@ -131,11 +187,16 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
 
     private KubeResource PolicyResource => PolicyKinds[options.Policy == "cilium" ? 0 : 1].Named(PolicyName);
 
-    /// <summary>The run's egress policy: its client pods, to the external server, leave through the egress IP.</summary>
+    /// <summary>The run's egress policy: its client pods, to the external server, leave through the egress
+    /// IP.</summary>
     public JsonObject Policy(string externalHost)
     {
         var clients = new JsonObject { [AgentManifests.RunLabel] = runId, [AgentManifests.RoleLabel] = "client" };
-        var metadata = new JsonObject { ["name"] = PolicyName, ["labels"] = new JsonObject { [AgentManifests.ManagedBy] = "cnibench", [AgentManifests.RunLabel] = runId } };
+        var metadata = new JsonObject
+        {
+            ["name"] = PolicyName,
+            ["labels"] = new JsonObject { [AgentManifests.ManagedBy] = "cnibench", [AgentManifests.RunLabel] = runId },
+        };
         string cidr = externalHost + (externalHost.Contains(':') ? "/128" : "/32");
         return options.Policy == "cilium"
             ? new JsonObject
@@ -145,14 +206,27 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
                 ["metadata"] = metadata,
                 ["spec"] = new JsonObject
                 {
-                    ["selectors"] = new JsonArray(new JsonObject
-                    {
-                        ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { [AgentManifests.RunLabel] = runId, [AgentManifests.RoleLabel] = "client", ["io.kubernetes.pod.namespace"] = ns } },
-                    }),
+                    ["selectors"] = new JsonArray(
+                        new JsonObject
+                        {
+                            ["podSelector"] = new JsonObject
+                            {
+                                ["matchLabels"] = new JsonObject
+                                {
+                                    [AgentManifests.RunLabel] = runId,
+                                    [AgentManifests.RoleLabel] = "client",
+                                    ["io.kubernetes.pod.namespace"] = ns,
+                                },
+                            },
+                        }
+                    ),
                     ["destinationCIDRs"] = new JsonArray(cidr),
                     ["egressGateway"] = new JsonObject
                     {
-                        ["nodeSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["kubernetes.io/hostname"] = options.EgressNode } },
+                        ["nodeSelector"] = new JsonObject
+                        {
+                            ["matchLabels"] = new JsonObject { ["kubernetes.io/hostname"] = options.EgressNode },
+                        },
                         ["egressIP"] = options.EgressIp,
                     },
                 },
@@ -166,7 +240,10 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
                 {
                     ["appliedTo"] = new JsonObject
                     {
-                        ["namespaceSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { ["kubernetes.io/metadata.name"] = ns } },
+                        ["namespaceSelector"] = new JsonObject
+                        {
+                            ["matchLabels"] = new JsonObject { ["kubernetes.io/metadata.name"] = ns },
+                        },
                         ["podSelector"] = new JsonObject { ["matchLabels"] = clients },
                     },
                     ["egressIP"] = options.EgressIp,
@@ -185,7 +262,10 @@ public sealed class KubeEgress(KubeClient kube, string ns, string runId, KubeEgr
             }
             catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)
             {
-                Console.Error.WriteLine($"cnibench: could not delete egress policy {PolicyResource}: {e.Message}; 'cnibench kube cleanup' removes it later");
+                Console.Error.WriteLine(
+                    $"cnibench: could not delete egress policy {PolicyResource}: {e.Message}; 'cnibench kube "
+                        + $"cleanup' removes it later"
+                );
             }
         }
         if (_local is not null)

@@ -16,9 +16,19 @@ public sealed class KubeEndpoints(KubeClient kube, string ns, string runId, stri
     public async Task ApplyDeploymentAsync(int replicas, CancellationToken cancellationToken)
     {
         var manifest = KubeObjects.Checked(AgentManifests.EndpointDeployment(ns, runId, image, replicas, RestartedAt));
-        await kube.ApplyAsync(new KubeResource("apps", "v1", "deployments", ns, AgentManifests.EndpointRole), manifest, cancellationToken);
+        await kube.ApplyAsync(
+            new KubeResource("apps", "v1", "deployments", ns, AgentManifests.EndpointRole),
+            manifest,
+            cancellationToken
+        );
     }
 
     public Task<string> WhyPodsWaitAsync(CancellationToken cancellationToken) =>
-        KubeObjects.WhyPodsWaitAsync(kube, ns, $"{AgentManifests.RunLabel}={runId},{AgentManifests.RoleLabel}={AgentManifests.EndpointRole}", "endpoint", cancellationToken);
+        KubeObjects.WhyPodsWaitAsync(
+            kube,
+            ns,
+            $"{AgentManifests.RunLabel}={runId},{AgentManifests.RoleLabel}={AgentManifests.EndpointRole}",
+            "endpoint",
+            cancellationToken
+        );
 }

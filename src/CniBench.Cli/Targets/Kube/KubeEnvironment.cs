@@ -14,11 +14,24 @@ public static class KubeEnvironment
     /// <summary>DaemonSet name prefixes of common CNIs, in kube-system.</summary>
     private static readonly (string Prefix, string Cni)[] KnownCnis =
     [
-        ("cilium", "cilium"), ("calico-node", "calico"), ("kube-flannel", "flannel"), ("antrea-agent", "antrea"), ("weave-net", "weave"),
-        ("kube-router", "kube-router"), ("aws-node", "aws-vpc-cni"), ("azure-cni", "azure-cni"), ("kindnet", "kindnet"), ("canal", "canal"), ("ovnkube-node", "ovn-kubernetes"),
+        ("cilium", "cilium"),
+        ("calico-node", "calico"),
+        ("kube-flannel", "flannel"),
+        ("antrea-agent", "antrea"),
+        ("weave-net", "weave"),
+        ("kube-router", "kube-router"),
+        ("aws-node", "aws-vpc-cni"),
+        ("azure-cni", "azure-cni"),
+        ("kindnet", "kindnet"),
+        ("canal", "canal"),
+        ("ovnkube-node", "ovn-kubernetes"),
     ];
 
-    public static async Task<IReadOnlyDictionary<string, string>> DescribeAsync(KubeClient kube, string ns, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyDictionary<string, string>> DescribeAsync(
+        KubeClient kube,
+        string ns,
+        CancellationToken cancellationToken
+    )
     {
         var env = new Dictionary<string, string>
         {
@@ -27,7 +40,9 @@ public static class KubeEnvironment
             ["kube.server"] = kube.Connection.Server.ToString(),
             ["kube.namespace"] = ns,
         };
-        await Try(env, "kube.version", async () => (string?)(await kube.VersionAsync(cancellationToken))["gitVersion"] ?? "?");
+        await Try(env, "kube.version", async () =>
+            (string?)(await kube.VersionAsync(cancellationToken))["gitVersion"] ?? "?"
+        );
         await Try(env, "kube.nodes", async () =>
         {
             var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
@@ -36,32 +51,51 @@ public static class KubeEnvironment
                 var name = (string?)n["metadata"]?["name"] ?? "?";
                 var info = n["status"]?["nodeInfo"];
                 var labels = n["metadata"]?["labels"];
-                env[$"node.{name}"] = string.Join("; ", new[]
-                {
-                    $"kernel {(string?)info?["kernelVersion"]}", $"os {(string?)info?["osImage"]}", $"runtime {(string?)info?["containerRuntimeVersion"]}",
-                    $"instance {(string?)labels?["node.kubernetes.io/instance-type"] ?? "-"}", $"zone {(string?)labels?["topology.kubernetes.io/zone"] ?? "-"}",
-                });
+                env[$"node.{name}"] = string.Join(
+                    "; ",
+                    new[]
+                    {
+                        $"kernel {(string?)info?["kernelVersion"]}",
+                        $"os {(string?)info?["osImage"]}",
+                        $"runtime {(string?)info?["containerRuntimeVersion"]}",
+                        $"instance {(string?)labels?["node.kubernetes.io/instance-type"] ?? "-"}",
+                        $"zone {(string?)labels?["topology.kubernetes.io/zone"] ?? "-"}",
+                    }
+                );
             }
             return nodes.Count.ToString(CultureInfo.InvariantCulture);
         });
         await Try(env, "cni", async () =>
         {
-            var (sets, _) = await kube.ListAsync(new KubeResource("apps", "v1", "daemonsets", "kube-system"), null, cancellationToken);
+            var (sets, _) = await kube.ListAsync(
+                new KubeResource("apps", "v1", "daemonsets", "kube-system"),
+                null,
+                cancellationToken
+            );
             foreach (var ds in sets)
             {
                 var name = (string?)ds["metadata"]?["name"] ?? "";
                 var known = KnownCnis.FirstOrDefault(k => name.StartsWith(k.Prefix, StringComparison.Ordinal));
-                if (known.Cni is null) continue;
-                var image = (string?)(ds["spec"]?["template"]?["spec"]?["containers"] as JsonArray)?.FirstOrDefault()?["image"] ?? "";
+                if (known.Cni is null)
+                    continue;
+                var image = (string?)
+                    (ds["spec"]?["template"]?["spec"]?["containers"] as JsonArray)?.FirstOrDefault()?["image"]
+                    ?? "";
                 return $"{known.Cni} {ImageTag(image)}".Trim();
             }
             return "unknown (no known CNI DaemonSet in kube-system)";
         });
         await Try(env, "kube_proxy.mode", async () =>
         {
-            var map = await kube.GetAsync(KubeResource.Core("configmaps", "kube-system", "kube-proxy"), cancellationToken);
+            var map = await kube.GetAsync(
+                KubeResource.Core("configmaps", "kube-system", "kube-proxy"),
+                cancellationToken
+            );
             var config = (string?)map["data"]?["config.conf"] ?? "";
-            var line = config.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("mode:", StringComparison.Ordinal));
+            var line = config
+                .Split('\n')
+                .Select(l => l.Trim())
+                .FirstOrDefault(l => l.StartsWith("mode:", StringComparison.Ordinal));
             var mode = line?["mode:".Length..].Trim().Trim('"');
             return string.IsNullOrEmpty(mode) ? "iptables (default)" : mode;
         });
@@ -71,7 +105,8 @@ public static class KubeEnvironment
     public static string ImageTag(string image)
     {
         var at = image.IndexOf('@');
-        if (at >= 0) image = image[..at];
+        if (at >= 0)
+            image = image[..at];
         var colon = image.LastIndexOf(':');
         return colon > image.LastIndexOf('/') ? image[(colon + 1)..] : "";
     }
@@ -82,9 +117,11 @@ public static class KubeEnvironment
         {
             env[key] = await read();
         }
-        catch (KubeApiException e) when (e.Status is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound)
+        catch (KubeApiException e)
+            when (e.Status is System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound)
         {
-            env[key] = e.Status == System.Net.HttpStatusCode.NotFound ? "not found" : "not readable with these credentials";
+            env[key] =
+                e.Status == System.Net.HttpStatusCode.NotFound ? "not found" : "not readable with these credentials";
         }
     }
 }

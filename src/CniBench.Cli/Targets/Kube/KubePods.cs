@@ -6,7 +6,8 @@ using CniBench.Contracts.Protocol;
 
 namespace CniBench.Cli.Targets.Kube;
 
-/// <summary>A run's agent pod as the target keeps it: its control client through the pod proxy, what it said of itself, the pod.</summary>
+/// <summary>A run's agent pod as the target keeps it: its control client through the pod proxy, what it said of itself,
+/// the pod.</summary>
 public sealed record KubeAgent(AgentClient Client, AgentInfo Info, JsonObject Pod)
 {
     public string Name => (string?)Pod["metadata"]?["name"] ?? "";
@@ -28,8 +29,11 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
     /// <summary>The agent pod of a placement, created and waited for on first use.</summary>
     public async Task<KubeAgent> EnsureAsync(AgentPlacement placement, CancellationToken cancellationToken)
     {
-        if (_agents.TryGetValue(placement.Name, out var existing)) return existing;
-        var manifest = KubeObjects.Checked(AgentManifests.AgentPod(ns, options.RunId, placement, options.Image, options.Deadline, new AgentResources()));
+        if (_agents.TryGetValue(placement.Name, out var existing))
+            return existing;
+        var manifest = KubeObjects.Checked(
+            AgentManifests.AgentPod(ns, options.RunId, placement, options.Image, options.Deadline, new AgentResources())
+        );
         await kube.CreateAsync(KubeResource.Core("pods", ns), manifest, cancellationToken);
         var pod = await WaitReadyAsync(placement.Name, cancellationToken);
         return await ConnectAsync(placement.Name, pod, cancellationToken);
@@ -38,36 +42,64 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
     public AgentHandle Handle(string role, KubeAgent agent) =>
         new(role, agent.Info, agent.Client, () => _deaths.TryGetValue(agent.Name, out var notice) ? notice : null);
 
-    /// <summary>Waits for a DaemonSet of agents (its name is their role) to have a ready pod on every node it schedules to, and connects to each.</summary>
-    public async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAsync(string role, CancellationToken cancellationToken)
+    /// <summary>Waits for a DaemonSet of agents (its name is their role) to have a ready pod on every node it schedules
+    /// to, and connects to each.</summary>
+    public async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAsync(
+        string role,
+        CancellationToken cancellationToken
+    )
     {
         var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
         string selector = $"{AgentManifests.RunLabel}={options.RunId},{AgentManifests.RoleLabel}={role}";
         while (true)
         {
-            var status = (await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", ns, role), cancellationToken))["status"];
-            long desired = (long?)status?["desiredNumberScheduled"] ?? 0, ready = (long?)status?["numberReady"] ?? 0;
-            if (desired > 0 && ready >= desired) break;
+            var status = (
+                await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", ns, role), cancellationToken)
+            )["status"];
+            long desired = (long?)status?["desiredNumberScheduled"] ?? 0,
+                ready = (long?)status?["numberReady"] ?? 0;
+            if (desired > 0 && ready >= desired)
+                break;
             if (DateTimeOffset.UtcNow > deadline)
-                throw new TargetException($"kube: the {role} DaemonSet {ns}/{role} has {ready} of {desired} pods ready after {options.ReadyTimeout.TotalSeconds:0}s ({await KubeObjects.WhyPodsWaitAsync(kube, ns, selector, role, cancellationToken)})");
+                throw new TargetException(
+                    $"kube: the {role} DaemonSet {ns}/{role} has {ready} of {desired} pods ready after "
+                        + $"{options.ReadyTimeout.TotalSeconds:0}s "
+                        + $"({await KubeObjects.WhyPodsWaitAsync(kube, ns, selector, role, cancellationToken)})"
+                );
             await Task.Delay(500, cancellationToken);
         }
         var (pods, _) = await kube.ListAsync(KubeResource.Core("pods", ns), selector, cancellationToken);
         var agents = new List<(string, AgentHandle)>();
-        foreach (var pod in pods.Where(KubeObjects.IsReady).OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal))
+        foreach (
+            var pod in pods.Where(KubeObjects.IsReady)
+                .OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal)
+        )
         {
             var name = (string?)pod["metadata"]?["name"] ?? "";
-            agents.Add(((string?)pod["spec"]?["nodeName"] ?? name, Handle(role, await ConnectAsync(name, pod, cancellationToken))));
+            agents.Add(
+                (
+                    (string?)pod["spec"]?["nodeName"] ?? name,
+                    Handle(role, await ConnectAsync(name, pod, cancellationToken))
+                )
+            );
         }
         return agents;
     }
 
-    /// <summary>A client for a pod's agent through the API server's pod proxy, kept (and disposed) with the run's agents.</summary>
+    /// <summary>A client for a pod's agent through the API server's pod proxy, kept (and disposed) with the run's
+    /// agents.</summary>
     private async Task<KubeAgent> ConnectAsync(string podName, JsonObject pod, CancellationToken cancellationToken)
     {
-        var proxy = new Uri(kube.Connection.Server, $"/api/v1/namespaces/{ns}/pods/{podName}:{AgentManifests.ControlPort}/proxy/");
-        var client = new AgentClient(proxy, token, TimeSpan.FromSeconds(10),
-            kube.CreateProxyHandler(new Dictionary<string, string> { [ControlProtocol.ProxyTokenHeader] = token }));
+        var proxy = new Uri(
+            kube.Connection.Server,
+            $"/api/v1/namespaces/{ns}/pods/{podName}:{AgentManifests.ControlPort}/proxy/"
+        );
+        var client = new AgentClient(
+            proxy,
+            token,
+            TimeSpan.FromSeconds(10),
+            kube.CreateProxyHandler(new Dictionary<string, string> { [ControlProtocol.ProxyTokenHeader] = token })
+        );
         try
         {
             var info = await client.InfoAsync(cancellationToken);
@@ -80,7 +112,8 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
         }
     }
 
-    /// <summary>Waits for the pod to be Ready; a pod that cannot become so (image pull, scheduling) fails with the reason the cluster gives.</summary>
+    /// <summary>Waits for the pod to be Ready; a pod that cannot become so (image pull, scheduling) fails with the
+    /// reason the cluster gives.</summary>
     private async Task<JsonObject> WaitReadyAsync(string name, CancellationToken cancellationToken)
     {
         var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
@@ -89,14 +122,33 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
         {
             var pod = await kube.GetAsync(KubeResource.Core("pods", ns, name), cancellationToken);
             var status = pod["status"] as JsonObject;
-            if (KubeObjects.IsReady(pod)) return pod;
-            var waiting = (status?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => c["state"]?["waiting"] as JsonObject).OfType<JsonObject>().FirstOrDefault();
-            if (waiting is not null) last = $"{(string?)waiting["reason"]}: {(string?)waiting["message"]}";
-            else if ((string?)status?["phase"] is { } phase) last = $"phase {phase}";
-            if ((string?)status?["phase"] is "Failed" or "Succeeded" || (string?)waiting?["reason"] is "ErrImagePull" or "ImagePullBackOff" or "InvalidImageName" or "CreateContainerConfigError")
-                throw new TargetException($"kube: agent pod {ns}/{name} cannot start: {last} (image {options.Image}; --agent-image sets another)");
+            if (KubeObjects.IsReady(pod))
+                return pod;
+            var waiting = (status?["containerStatuses"] as JsonArray)
+                ?.OfType<JsonObject>()
+                .Select(c => c["state"]?["waiting"] as JsonObject)
+                .OfType<JsonObject>()
+                .FirstOrDefault();
+            if (waiting is not null)
+                last = $"{(string?)waiting["reason"]}: {(string?)waiting["message"]}";
+            else if ((string?)status?["phase"] is { } phase)
+                last = $"phase {phase}";
+            if (
+                (string?)status?["phase"] is "Failed" or "Succeeded"
+                || (string?)waiting?["reason"]
+                    is "ErrImagePull"
+                        or "ImagePullBackOff"
+                        or "InvalidImageName"
+                        or "CreateContainerConfigError"
+            )
+                throw new TargetException(
+                    $"kube: agent pod {ns}/{name} cannot start: {last} (image {options.Image}; --agent-image sets "
+                        + $"another)"
+                );
             if (DateTimeOffset.UtcNow > deadline)
-                throw new TargetException($"kube: agent pod {ns}/{name} not Ready within {options.ReadyTimeout.TotalSeconds:0}s: {last}");
+                throw new TargetException(
+                    $"kube: agent pod {ns}/{name} not Ready within {options.ReadyTimeout.TotalSeconds:0}s: {last}"
+                );
             await Task.Delay(500, cancellationToken);
         }
     }
@@ -107,21 +159,39 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
     /// </summary>
     public void Watch()
     {
-        var watcher = new KubeWatcher(kube, KubeResource.Core("pods", ns), $"{AgentManifests.RunLabel}={options.RunId}");
+        var watcher = new KubeWatcher(
+            kube,
+            KubeResource.Core("pods", ns),
+            $"{AgentManifests.RunLabel}={options.RunId}"
+        );
         _watch = Task.Run(async () =>
         {
             try
             {
-                await watcher.RunAsync(_ => Task.CompletedTask, e =>
-                {
-                    var name = (string?)e.Object["metadata"]?["name"] ?? "";
-                    var status = e.Object["status"];
-                    var terminated = (status?["containerStatuses"] as JsonArray)?.OfType<JsonObject>().Select(c => c["state"]?["terminated"]).OfType<JsonObject>().FirstOrDefault();
-                    if (e.Type == "DELETED") _deaths[name] = $"agent pod {ns}/{name} was deleted";
-                    else if ((string?)status?["phase"] is "Failed" or "Succeeded" || terminated is not null)
-                        _deaths[name] = $"agent pod {ns}/{name} ended: {(string?)terminated?["reason"] ?? (string?)status?["reason"] ?? (string?)status?["phase"]}{((string?)status?["message"] is { } m ? $" ({m})" : "")}";
-                    return Task.CompletedTask;
-                }, _stopWatch.Token);
+                await watcher.RunAsync(
+                    _ => Task.CompletedTask,
+                    e =>
+                    {
+                        var name = (string?)e.Object["metadata"]?["name"] ?? "";
+                        var status = e.Object["status"];
+                        var terminated = (status?["containerStatuses"] as JsonArray)
+                            ?.OfType<JsonObject>()
+                            .Select(c => c["state"]?["terminated"])
+                            .OfType<JsonObject>()
+                            .FirstOrDefault();
+                        if (e.Type == "DELETED")
+                            _deaths[name] = $"agent pod {ns}/{name} was deleted";
+                        else if ((string?)status?["phase"] is "Failed" or "Succeeded" || terminated is not null)
+                        {
+                            string? reason = (string?)terminated?["reason"] ?? (string?)status?["reason"];
+                            reason ??= (string?)status?["phase"];
+                            string message = (string?)status?["message"] is { } m ? $" ({m})" : "";
+                            _deaths[name] = $"agent pod {ns}/{name} ended: {reason}{message}";
+                        }
+                        return Task.CompletedTask;
+                    },
+                    _stopWatch.Token
+                );
             }
             catch (Exception e) when (e is OperationCanceledException or KubeApiException or KubeConnectionException)
             {
@@ -133,8 +203,10 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
     public async ValueTask DisposeAsync()
     {
         await _stopWatch.CancelAsync();
-        if (_watch is not null) await _watch;
+        if (_watch is not null)
+            await _watch;
         _stopWatch.Dispose();
-        foreach (var a in _agents.Values) a.Client.Dispose();
+        foreach (var a in _agents.Values)
+            a.Client.Dispose();
     }
 }

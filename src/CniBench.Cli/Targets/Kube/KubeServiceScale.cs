@@ -25,8 +25,13 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     public async Task EnsureAsync(int count, CancellationToken cancellationToken)
     {
         var services = KubeResource.Core("services", ns);
-        var options = new ParallelOptions { MaxDegreeOfParallelism = ApiParallelism, CancellationToken = cancellationToken };
-        int[] create, delete;
+        var options = new ParallelOptions
+        {
+            MaxDegreeOfParallelism = ApiParallelism,
+            CancellationToken = cancellationToken,
+        };
+        int[] create,
+            delete;
         lock (_dummies)
         {
             create = Enumerable.Range(0, count).Where(i => !_dummies.Contains(i)).ToArray();
@@ -36,14 +41,19 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         {
             var manifest = KubeObjects.Checked(AgentManifests.DummyService(ns, runId, DummyName(i)));
             if (!await CreateAgainAsync(services, manifest, TimeSpan.FromSeconds(60), token))
-                throw new TargetException($"kube: Service {ns}/{DummyName(i)} could not be created again within 60s (an earlier one of that name is still being deleted)");
-            lock (_dummies) _dummies.Add(i);
+                throw new TargetException(
+                    $"kube: Service {ns}/{DummyName(i)} could not be created again within 60s (an earlier one of "
+                        + $"that name is still being deleted)"
+                );
+            lock (_dummies)
+                _dummies.Add(i);
         });
         await Parallel.ForEachAsync(delete, options, async (i, token) =>
         {
             // Background: the name and its ClusterIP are free at once; its EndpointSlices go after.
             await kube.DeleteAsync(services.Named(DummyName(i)), token, foreground: false);
-            lock (_dummies) _dummies.Remove(i);
+            lock (_dummies)
+                _dummies.Remove(i);
         });
     }
 
@@ -53,7 +63,11 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     /// Service is created once to learn an address, deleted until a prober sees the address stop answering,
     /// then created again with that ClusterIP. Null, with a warning, if the cluster will not give the address back.
     /// </summary>
-    public async Task<double?> TimeToReachNewServiceAsync(AgentHandle client, bool v6, CancellationToken cancellationToken)
+    public async Task<double?> TimeToReachNewServiceAsync(
+        AgentHandle client,
+        bool v6,
+        CancellationToken cancellationToken
+    )
     {
         var name = string.Create(CultureInfo.InvariantCulture, $"reach-{++_reachProbes}");
         var services = KubeResource.Core("services", ns);
@@ -63,23 +77,35 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         {
             var ip = KubeObjects.ClusterIp(v6, first);
             int port = (int?)first["spec"]?["ports"]?[0]?["port"] ?? 80;
-            var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 1000, TimeoutMs = 200, Target = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port)) };
+            var probe = WorkloadDefaults.For(WorkloadKind.Probe) with
+            {
+                Rate = 1000,
+                TimeoutMs = 200,
+                Target = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port)),
+            };
 
             await kube.DeleteAsync(services.Named(name), cancellationToken, foreground: false);
             var gone = await StartProbeAsync(client, probe, cancellationToken);
             if (!await gone.FollowUntilAsync(s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
-                throw new TargetException($"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} was deleted");
+                throw new TargetException(
+                    $"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} "
+                        + $"was deleted"
+                );
             await gone.FinishAsync(cancellationToken);
 
             var (offset, uncertainty) = await ClockOffset.MeasureAsync(client.Client, cancellationToken);
             var job = await StartProbeAsync(client, probe, cancellationToken);
-            await job.FollowUntilAsync(_ => true, cancellationToken); // running, and the address still silent for a second
+            // running, and the address still silent for a second
+            await job.FollowUntilAsync(_ => true, cancellationToken);
             manifest["spec"]!["clusterIP"] = ip;
             manifest["spec"]!["clusterIPs"] = new System.Text.Json.Nodes.JsonArray(ip);
             if (!await CreateAgainAsync(services, manifest, TimeSpan.FromSeconds(10), cancellationToken))
             {
                 await job.CancelQuietlyAsync();
-                Console.Error.WriteLine($"cnibench: the cluster would not give ClusterIP {ip} to a new Service {ns}/{name}; {Contracts.Measurement.Metrics.ServiceReachableMs} is not measured");
+                Console.Error.WriteLine(
+                    $"cnibench: the cluster would not give ClusterIP {ip} to a new Service {ns}/{name}; "
+                        + $"{Contracts.Measurement.Metrics.ServiceReachableMs} is not measured"
+                );
                 return null;
             }
             long createdUs = UnixClock.NowMicroseconds();
@@ -87,12 +113,18 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             await job.FinishAsync(cancellationToken);
             await job.FollowAsync(TimeSpan.FromMilliseconds(100), JobTracker.SilenceLimit, _ => { }, cancellationToken);
             var seen = job.Status?.Result?.Probe?.Backends.Values.Select(b => (long?)b.FirstUnixUs).Min()
-                ?? throw new TargetException($"kube: a new Service {ns}/{name} ({probe.Target}) did not answer the client pod within {ReachTimeout.TotalSeconds:0}s{(job.Status?.Error is { } e ? $": {e}" : "")}");
+                ?? throw new TargetException(
+                    $"kube: a new Service {ns}/{name} ({probe.Target}) did not answer the client pod within "
+                        + $"{ReachTimeout.TotalSeconds:0}s{(job.Status?.Error is { } e ? $": {e}" : "")}"
+                );
             return Math.Max(0, (seen - ClockOffset.Proven(offset, uncertainty) - createdUs) / 1000.0);
         }
         finally
         {
-            try { await kube.DeleteAsync(services.Named(name), CancellationToken.None); }
+            try
+            {
+                await kube.DeleteAsync(services.Named(name), CancellationToken.None);
+            }
             catch (Exception e) when (e is KubeApiException or KubeConnectionException) { }
         }
     }
@@ -101,7 +133,12 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     /// Waits until <paramref name="target"/>, a Service's address, answers the client pod, so that a case never
     /// starts while the client node's proxy is still programming it; returns how long that took (ms).
     /// </summary>
-    public static async Task<double> WaitUntilAnswersAsync(AgentHandle client, string target, string what, CancellationToken cancellationToken)
+    public static async Task<double> WaitUntilAnswersAsync(
+        AgentHandle client,
+        string target,
+        string what,
+        CancellationToken cancellationToken
+    )
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 100, TimeoutMs = 200, Target = target };
@@ -109,7 +146,11 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         try
         {
             if (!await job.FollowUntilAsync(s => s.Transactions > 0, cancellationToken))
-                throw new TargetException($"kube: {what} ({target}) did not answer the client pod within {ReachTimeout.TotalSeconds:0}s: the client node's proxy has not programmed it{(job.Status?.Error is { } e ? $" ({e})" : "")}");
+                throw new TargetException(
+                    $"kube: {what} ({target}) did not answer the client pod within {ReachTimeout.TotalSeconds:0}s: "
+                        + "the client node's proxy has not programmed it"
+                        + (job.Status?.Error is { } e ? $" ({e})" : "")
+                );
         }
         finally
         {
@@ -118,7 +159,11 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
         return System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
     }
 
-    private static async Task<JobTracker> StartProbeAsync(AgentHandle client, WorkloadSpec probe, CancellationToken cancellationToken)
+    private static async Task<JobTracker> StartProbeAsync(
+        AgentHandle client,
+        WorkloadSpec probe,
+        CancellationToken cancellationToken
+    )
     {
         var job = new JobTracker(client);
         await job.CreateAsync(new JobSpec(probe, 0, (int)ReachTimeout.TotalMilliseconds), cancellationToken);
@@ -130,7 +175,12 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
     /// Creates a Service whose name (or ClusterIP) an earlier one may still hold while it is being deleted:
     /// tried again until <paramref name="patience"/> is spent; false then.
     /// </summary>
-    private async Task<bool> CreateAgainAsync(KubeResource services, System.Text.Json.Nodes.JsonObject manifest, TimeSpan patience, CancellationToken cancellationToken)
+    private async Task<bool> CreateAgainAsync(
+        KubeResource services,
+        System.Text.Json.Nodes.JsonObject manifest,
+        TimeSpan patience,
+        CancellationToken cancellationToken
+    )
     {
         var deadline = DateTimeOffset.UtcNow + patience;
         while (true)
@@ -140,9 +190,11 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
                 await kube.CreateAsync(services, manifest, cancellationToken);
                 return true;
             }
-            catch (KubeApiException e) when (e.Status is System.Net.HttpStatusCode.UnprocessableEntity or System.Net.HttpStatusCode.Conflict)
+            catch (KubeApiException e)
+                when (e.Status is System.Net.HttpStatusCode.UnprocessableEntity or System.Net.HttpStatusCode.Conflict)
             {
-                if (DateTimeOffset.UtcNow > deadline) return false;
+                if (DateTimeOffset.UtcNow > deadline)
+                    return false;
                 await Task.Delay(250, cancellationToken);
             }
         }

@@ -11,7 +11,8 @@ namespace CniBench.Cli.Targets.Kube;
 /// <summary>
 /// Agents as pods of a real cluster, reached only through its API: one namespace per run (labelled, deleted
 /// at the end however the run ends), agent pods pinned to nodes (nodes labelled agenttype=server/client
-/// first, as the CyPerf agent deployment notes place them), hostNetwork pods for the node-to-node baseline, a Service in front of
+/// first, as the CyPerf agent deployment notes place them), hostNetwork pods for the node-to-node baseline, a Service
+/// in front of
 /// the servers; the controller speaks to each agent through the API server's pod proxy, so it needs no
 /// route into the cluster.
 /// </summary>
@@ -37,17 +38,25 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     /// A cluster provides every placement the project knows. Its proxy, routing and MTU are its own; the number of
     /// Services and the egress path are the run's to set.
     /// </summary>
-    public TargetCapabilities Capabilities { get; } = new(Enum.GetValues<Placement>(), ["services", "egress"], EndpointChurn: true,
-        "a cluster's own: compare its modes with --config, one run per configuration");
+    public TargetCapabilities Capabilities { get; } =
+        new(
+            Enum.GetValues<Placement>(),
+            ["services", "egress"],
+            EndpointChurn: true,
+            "a cluster's own: compare its modes with --config, one run per configuration"
+        );
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
         var c = plannedCase;
-        foreach (var problem in KubeEgress.Validate(c, EgressOptions)) yield return problem;
+        foreach (var problem in KubeEgress.Validate(c, EgressOptions))
+            yield return problem;
         if (c.Placement == Placement.PodToGateway && options.GatewayClass is null)
-            yield return $"case {c.Name}: {Placement.PodToGateway.ToName()} needs --gateway-class (the GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)";
+            yield return $"case {c.Name}: {Placement.PodToGateway.ToName()} needs --gateway-class (the GatewayClass "
+                + $"of your Gateway API implementation, e.g. cilium, nginx, eg)";
         foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
-            yield return $"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's scale-up and rollout set the pace)";
+            yield return $"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's "
+                + $"scale-up and rollout set the pace)";
     }
 
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
@@ -56,36 +65,67 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         var pair = await PrepareCaseAsync(plannedCase, cancellationToken);
         // The path's MTU as the agents see their interfaces: where a CNI's overlay or encryption takes its share.
-        if (new[] { pair.Server.Info.Mtu, pair.Client.Info.Mtu }.OfType<int>().DefaultIfEmpty().Min() is > 0 and var mtu)
-            pair = pair with { TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics) { [Contracts.Measurement.Metrics.PathMtu] = mtu } };
-        if (!options.NodeSampler) return pair;
+        if (
+            new[] { pair.Server.Info.Mtu, pair.Client.Info.Mtu }.OfType<int>().DefaultIfEmpty().Min() is > 0 and var mtu
+        )
+            pair = pair with
+            {
+                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
+                {
+                    [Contracts.Measurement.Metrics.PathMtu] = mtu,
+                },
+            };
+        if (!options.NodeSampler)
+            return pair;
         if (_samplers is null)
         {
-            await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole), KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
+            await kube.ApplyAsync(
+                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole),
+                KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)),
+                cancellationToken
+            );
             _samplers = await Pods.DaemonSetAsync(AgentManifests.SamplerRole, cancellationToken);
         }
-        string serverNode = pair.Server.Info.Identity.Node ?? "", clientNode = pair.Client.Info.Identity.Node ?? "";
-        var samplers = _samplers.Where(s => s.Node == serverNode || s.Node == clientNode)
-            .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent)).ToArray();
+        string serverNode = pair.Server.Info.Identity.Node ?? "",
+            clientNode = pair.Client.Info.Identity.Node ?? "";
+        var samplers = _samplers
+            .Where(s => s.Node == serverNode || s.Node == clientNode)
+            .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent))
+            .ToArray();
         if (plannedCase.Dataplane?.Services is not null)
         {
             // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
             var quiet = await DataplaneQuiet.WaitAsync(samplers, cancellationToken);
-            pair = pair with { TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics) { [Contracts.Measurement.Metrics.DataplaneQuietMs] = quiet.WaitedMs } };
+            pair = pair with
+            {
+                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
+                {
+                    [Contracts.Measurement.Metrics.DataplaneQuietMs] = quiet.WaitedMs,
+                },
+            };
             if (!quiet.Quiet)
-                Console.Error.WriteLine($"cnibench: {plannedCase.Name}: the dataplane's processes still used {quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway");
+                Console.Error.WriteLine(
+                    $"cnibench: {plannedCase.Name}: the dataplane's processes still used "
+                        + $"{quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a "
+                        + $"core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway"
+                );
         }
         return pair with { Hooks = [.. pair.Hooks, new NodeSamplersHook(samplers)] };
     }
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        if (plannedCase.Placement == Placement.PodToExternal) return await PrepareExternalAsync(plannedCase, cancellationToken);
-        if (plannedCase.Placement == Placement.PodToGateway) return await PrepareGatewayAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placement.PodToExternal)
+            return await PrepareExternalAsync(plannedCase, cancellationToken);
+        if (plannedCase.Placement == Placement.PodToGateway)
+            return await PrepareGatewayAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placement.HostToHost;
-        var server = await EnsureAgentAsync(new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host), cancellationToken);
+        var server = await EnsureAgentAsync(
+            new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host),
+            cancellationToken
+        );
         var clientPlacement = plannedCase.Placement switch
         {
             Placement.HostToHost => new AgentPlacement("client-host", "client", clientNode, true),
@@ -104,12 +144,28 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         {
             await ServiceAsync(true, cancellationToken);
             ip = KubeObjects.NodeAddress(v6, serverNodeObject);
-            port = AgentPool.DataPort(plannedCase.Workload.Kind, AgentManifests.TcpNodePort, AgentManifests.UdpNodePort, AgentManifests.HttpNodePort);
+            port = AgentPool.DataPort(
+                plannedCase.Workload.Kind,
+                AgentManifests.TcpNodePort,
+                AgentManifests.UdpNodePort,
+                AgentManifests.HttpNodePort
+            );
         }
         else
         {
             var status = server.Pod["status"];
-            ip = KubeObjects.Pick(v6, new JsonArray((status?["podIPs"] as JsonArray)?.OfType<JsonObject>().Select(p => (JsonNode?)p["ip"]?.DeepClone()).ToArray() ?? []), (string?)status?["podIP"], $"pod {Namespace}/{(string?)server.Pod["metadata"]?["name"]}");
+            ip = KubeObjects.Pick(
+                v6,
+                new JsonArray(
+                    (status?["podIPs"] as JsonArray)
+                        ?.OfType<JsonObject>()
+                        .Select(p => (JsonNode?)p["ip"]?.DeepClone())
+                        .ToArray()
+                        ?? []
+                ),
+                (string?)status?["podIP"],
+                $"pod {Namespace}/{(string?)server.Pod["metadata"]?["name"]}"
+            );
         }
         string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
         var metrics = new Dictionary<string, double>();
@@ -117,7 +173,10 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         {
             // The run's own Service counts as one of them, as on the lab.
             await Scale.EnsureAsync(services - 1, cancellationToken);
-            if (await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken) is double reachable)
+            if (
+                await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken)
+                is double reachable
+            )
                 metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
         }
         // After any Services the case added: it starts once the client's node has programmed them all (the newest,
@@ -125,9 +184,14 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (plannedCase.Placement is Placement.PodToClusterIp or Placement.PodToNodePort)
         {
             // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
-            int httpPort = plannedCase.Placement == Placement.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
-            var settle = await KubeServiceScale.WaitUntilAnswersAsync(Pods.Handle("client", client), Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
-                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placement.PodToNodePort)}", cancellationToken);
+            int httpPort =
+                plannedCase.Placement == Placement.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
+            var settle = await KubeServiceScale.WaitUntilAnswersAsync(
+                Pods.Handle("client", client),
+                Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
+                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placement.PodToNodePort)}",
+                cancellationToken
+            );
             metrics[Contracts.Measurement.Metrics.ServiceSettleMs] = settle;
         }
         // What the scheduler did, not what was asked: both nodes are read back from the pods.
@@ -135,11 +199,17 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var cNode = (string?)client.Pod["spec"]?["nodeName"];
         string achieved = plannedCase.Placement switch
         {
-            Placement.PodToPodSameNode when sNode != cNode => $"{plannedCase.Placement.ToName()} (not achieved: {sNode} and {cNode})",
-            Placement.PodToPodCrossNode or Placement.HostToHost when sNode == cNode => $"{plannedCase.Placement.ToName()} (not achieved: both on {sNode}; the cluster has one schedulable node)",
+            Placement.PodToPodSameNode when sNode != cNode =>
+                $"{plannedCase.Placement.ToName()} (not achieved: {sNode} and {cNode})",
+            Placement.PodToPodCrossNode or Placement.HostToHost when sNode == cNode =>
+                $"{plannedCase.Placement.ToName()} (not achieved: both on {sNode}; the cluster has one schedulable "
+                    + $"node)",
             _ => plannedCase.Placement.ToName(),
         };
-        return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved) { TargetMetrics = metrics };
+        return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved)
+        {
+            TargetMetrics = metrics,
+        };
     }
 
     /// <summary>
@@ -150,12 +220,34 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         var (_, clientNode, _, clientNodeObject) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
-        var client = Pods.Handle("client", await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken));
+        var client = Pods.Handle(
+            "client",
+            await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken)
+        );
         _egress ??= new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _token);
         var (server, host) = await _egress.ServerAsync(cancellationToken);
-        var expected = await _egress.PrepareAsync(plannedCase, client, KubeObjects.NodeAddress(v6, clientNodeObject), clientNode, cancellationToken);
-        string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)));
-        return new AgentPair(server, client, address, $"pod-to-external ({(plannedCase.Dataplane?.Egress == CniBench.Cli.Scenarios.EgressMode.Gateway ? "gateway" : "direct")})") { Hooks = [new SourceCheckHook(client, expected)] };
+        var expected = await _egress.PrepareAsync(
+            plannedCase,
+            client,
+            KubeObjects.NodeAddress(v6, clientNodeObject),
+            clientNode,
+            cancellationToken
+        );
+        string address = Endpoints.Format(
+            new System.Net.IPEndPoint(
+                System.Net.IPAddress.Parse(host),
+                AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)
+            )
+        );
+        return new AgentPair(
+            server,
+            client,
+            address,
+            $"pod-to-external ({(plannedCase.Dataplane?.Egress == EgressMode.Gateway ? "gateway" : "direct")})"
+        )
+        {
+            Hooks = [new SourceCheckHook(client, expected)],
+        };
     }
 
     /// <summary>
@@ -165,32 +257,78 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private async Task<AgentPair> PrepareGatewayAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         var (serverNode, clientNode, _, _) = await NodesAsync(cancellationToken);
-        var a = await EnsureAgentAsync(new AgentPlacement(GatewayManifests.BackendA, GatewayManifests.BackendA, serverNode, false), cancellationToken);
-        var b = await EnsureAgentAsync(new AgentPlacement(GatewayManifests.BackendB, GatewayManifests.BackendB, clientNode, false), cancellationToken);
-        var client = await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken);
-        _split ??= new KubeTrafficSplit(kube, Namespace, options.RunId, options.GatewayClass!, options.GatewayPort, options.ReadyTimeout);
-        var ip = await _split.PrepareAsync(plannedCase.Split!, plannedCase.IpFamily == IpFamily.Ipv6, cancellationToken);
-        string address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort));
-        return new AgentPair(Pods.Handle("server", a), Pods.Handle("client", client), address, $"{Placement.PodToGateway.ToName()} ({plannedCase.Split})") { Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)] };
+        var a = await EnsureAgentAsync(
+            new AgentPlacement(GatewayManifests.BackendA, GatewayManifests.BackendA, serverNode, false),
+            cancellationToken
+        );
+        var b = await EnsureAgentAsync(
+            new AgentPlacement(GatewayManifests.BackendB, GatewayManifests.BackendB, clientNode, false),
+            cancellationToken
+        );
+        var client = await EnsureAgentAsync(
+            new AgentPlacement("client", "client", clientNode, false),
+            cancellationToken
+        );
+        _split ??= new KubeTrafficSplit(
+            kube,
+            Namespace,
+            options.RunId,
+            options.GatewayClass!,
+            options.GatewayPort,
+            options.ReadyTimeout
+        );
+        var ip = await _split.PrepareAsync(
+            plannedCase.Split!,
+            plannedCase.IpFamily == IpFamily.Ipv6,
+            cancellationToken
+        );
+        string address = Endpoints.Format(
+            new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort)
+        );
+        return new AgentPair(
+            Pods.Handle("server", a),
+            Pods.Handle("client", client),
+            address,
+            $"{Placement.PodToGateway.ToName()} ({plannedCase.Split})"
+        )
+        {
+            Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)],
+        };
     }
 
     /// <summary>
     /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
-    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the client's node in the
+    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the
+    /// client's node in the
     /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
     /// </summary>
     private async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
     {
-        if (_nodes is { } known) return known;
+        if (_nodes is { } known)
+            return known;
         var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        var ready = items.Where(n => (bool?)n["spec"]?["unschedulable"] != true
-            && (n["status"]?["conditions"] as JsonArray)?.OfType<JsonObject>().Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true).ToArray();
-        if (ready.Length == 0) throw new TargetException("kube: no Ready, schedulable node in the cluster");
+        var ready = items
+            .Where(n =>
+                (bool?)n["spec"]?["unschedulable"] != true
+                && (n["status"]?["conditions"] as JsonArray)
+                    ?.OfType<JsonObject>()
+                    .Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true
+            )
+            .ToArray();
+        if (ready.Length == 0)
+            throw new TargetException("kube: no Ready, schedulable node in the cluster");
         static string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
         static string? ZoneOf(JsonObject n) => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"];
-        JsonObject? Named(string? name, string flag) => name is null ? null
-            : ready.FirstOrDefault(n => NameOf(n) == name) ?? throw new TargetException($"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: {string.Join(", ", ready.Select(NameOf))}");
-        JsonObject? Labelled(string value) => ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
+        JsonObject? Named(string? name, string flag) =>
+            name is null
+                ? null
+                : ready.FirstOrDefault(n => NameOf(n) == name)
+                    ?? throw new TargetException(
+                        $"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: "
+                            + $"{string.Join(", ", ready.Select(NameOf))}"
+                    );
+        JsonObject? Labelled(string value) =>
+            ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
         var server = Named(options.Placement.ServerNode, "--server-node") ?? Labelled("server") ?? ready[0];
         var others = ready.Where(n => NameOf(n) != NameOf(server)).ToArray();
         var inZone = options.Placement.Zones switch
@@ -200,8 +338,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             _ => others,
         };
         if (options.Placement.Zones != ZonePlacement.Any && options.Placement.ClientNode is null && inZone.Length == 0)
-            throw new TargetException($"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node {(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone {ZoneOf(server) ?? "(none)"} of {NameOf(server)}");
-        var client = Named(options.Placement.ClientNode, "--client-node") ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client") ?? inZone.FirstOrDefault() ?? server;
+            throw new TargetException(
+                $"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node "
+                    + $"{(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone "
+                    + $"{ZoneOf(server) ?? "(none)"} of {NameOf(server)}"
+            );
+        var client = Named(options.Placement.ClientNode, "--client-node")
+            ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client")
+            ?? inZone.FirstOrDefault()
+            ?? server;
         _nodes = (NameOf(server), NameOf(client), server, client);
         return _nodes.Value;
     }
@@ -216,9 +361,23 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         if (_endpoints is null)
         {
-            _endpoints = new KubeEndpoints(kube, Namespace, options.RunId, options.Image, options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5));
-            await kube.ApplyAsync(new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole), KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)), cancellationToken);
-            await kube.ApplyAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)), cancellationToken);
+            _endpoints = new KubeEndpoints(
+                kube,
+                Namespace,
+                options.RunId,
+                options.Image,
+                options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5)
+            );
+            await kube.ApplyAsync(
+                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole),
+                KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)),
+                cancellationToken
+            );
+            await kube.ApplyAsync(
+                KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
+                KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)),
+                cancellationToken
+            );
         }
         if (plannedCase.Dataplane?.Services is int services)
             await Scale.EnsureAsync(services - 1, cancellationToken);
@@ -231,19 +390,40 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             var (offset, uncertainty) = await ClockOffset.MeasureAsync(agent.Client, cancellationToken);
             probers.Add(new Prober(node, agent, offset, uncertainty));
         }
-        var service = await kube.GetAsync(KubeResource.Core("services", Namespace, AgentManifests.ChurnService), cancellationToken);
+        var service = await kube.GetAsync(
+            KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
+            cancellationToken
+        );
         var ip = KubeObjects.ClusterIp(v6, service);
         int port = (int?)service["spec"]?["ports"]?[0]?["port"] ?? 80;
         var address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
-        return await KubeChurn.StartAsync(kube, _endpoints, plannedCase.Churn!.Endpoints, v6, probers, address, cancellationToken);
+        return await KubeChurn.StartAsync(
+            kube,
+            _endpoints,
+            plannedCase.Churn!.Endpoints,
+            v6,
+            probers,
+            address,
+            cancellationToken
+        );
     }
 
     private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
     {
-        if (_namespaceCreated) return;
+        if (_namespaceCreated)
+            return;
         _namespaceCreated = true; // from here on, dispose removes it whatever happens next
-        if (options.Namespace is null) await kube.CreateAsync(KubeResource.Core("namespaces"), KubeObjects.Checked(AgentManifests.Namespace(Namespace, options.RunId)), cancellationToken);
-        await kube.ApplyAsync(KubeResource.Core("secrets", Namespace, "agent-token"), KubeObjects.Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)), cancellationToken);
+        if (options.Namespace is null)
+            await kube.CreateAsync(
+                KubeResource.Core("namespaces"),
+                KubeObjects.Checked(AgentManifests.Namespace(Namespace, options.RunId)),
+                cancellationToken
+            );
+        await kube.ApplyAsync(
+            KubeResource.Core("secrets", Namespace, "agent-token"),
+            KubeObjects.Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)),
+            cancellationToken
+        );
         Pods.Watch();
     }
 
@@ -264,26 +444,38 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     public TimeSpan EstimatePreparation(PlannedCase plannedCase)
     {
         var extra = TimeSpan.Zero;
-        if (plannedCase.Churn is { } churn) extra += TimeSpan.FromSeconds(15) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
-        if (plannedCase.Dataplane?.Services is int services) extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
+        if (plannedCase.Churn is { } churn)
+            extra += TimeSpan.FromSeconds(15) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
+        if (plannedCase.Dataplane?.Services is int services)
+            extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
         return extra;
     }
 
     private static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
 
-    /// <summary>The Service in front of the servers: both families where the cluster has both (PreferDualStack).</summary>
+    /// <summary>The Service in front of the servers: both families where the cluster has both
+    /// (PreferDualStack).</summary>
     private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
     {
         string name = ServiceName(nodePort);
         if (_servicesApplied.Add(name))
-            await kube.ApplyAsync(KubeResource.Core("services", Namespace, name), KubeObjects.Checked(AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")), cancellationToken);
+            await kube.ApplyAsync(
+                KubeResource.Core("services", Namespace, name),
+                KubeObjects.Checked(
+                    AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")
+                ),
+                cancellationToken
+            );
         return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
     }
 
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken)
     {
-        var environment = new Dictionary<string, string>(await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken));
-        foreach (var (k, v) in EgressOptions.Describe()) environment[k] = v;
+        var environment = new Dictionary<string, string>(
+            await KubeEnvironment.DescribeAsync(kube, Namespace, cancellationToken)
+        );
+        foreach (var (k, v) in EgressOptions.Describe())
+            environment[k] = v;
         return environment;
     }
 
@@ -291,12 +483,16 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        if (_pods is not null) await _pods.DisposeAsync();
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        if (_pods is not null)
+            await _pods.DisposeAsync();
         try
         {
-            if (_egress is not null) await _egress.DisposeAsync();
-            if (_namespaceCreated) await DeleteWhatWeMadeAsync();
+            if (_egress is not null)
+                await _egress.DisposeAsync();
+            if (_namespaceCreated)
+                await DeleteWhatWeMadeAsync();
         }
         finally
         {
@@ -320,13 +516,30 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 // Workloads first, so their controllers do not make new pods while the pods go.
                 KubeResource[] kinds =
                 [
-                    new("apps", "v1", "deployments", Namespace), new("apps", "v1", "daemonsets", Namespace),
-                    GatewayManifests.Routes with { Namespace = Namespace }, GatewayManifests.Gateways with { Namespace = Namespace },
-                    KubeResource.Core("pods", Namespace), KubeResource.Core("services", Namespace), KubeResource.Core("secrets", Namespace),
+                    new("apps", "v1", "deployments", Namespace),
+                    new("apps", "v1", "daemonsets", Namespace),
+                    GatewayManifests.Routes with
+                    {
+                        Namespace = Namespace,
+                    },
+                    GatewayManifests.Gateways with
+                    {
+                        Namespace = Namespace,
+                    },
+                    KubeResource.Core("pods", Namespace),
+                    KubeResource.Core("services", Namespace),
+                    KubeResource.Core("secrets", Namespace),
                 ];
                 foreach (var kind in kinds)
                 {
-                    try { await kube.DeleteCollectionAsync(kind, $"{AgentManifests.RunLabel}={options.RunId}", timeout.Token); }
+                    try
+                    {
+                        await kube.DeleteCollectionAsync(
+                            kind,
+                            $"{AgentManifests.RunLabel}={options.RunId}",
+                            timeout.Token
+                        );
+                    }
                     catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
                     {
                         // A kind this cluster does not serve (no Gateway API): nothing of it was made.
@@ -336,7 +549,10 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         }
         catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)
         {
-            Console.Error.WriteLine($"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it later");
+            Console.Error.WriteLine(
+                $"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it "
+                    + $"later"
+            );
         }
     }
 
@@ -349,10 +565,19 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var deadline = DateTimeOffset.UtcNow + limit;
         while (DateTimeOffset.UtcNow < deadline)
         {
-            try { await kube.GetAsync(KubeResource.Core("namespaces", null, Namespace), CancellationToken.None); }
-            catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound) { return; }
+            try
+            {
+                await kube.GetAsync(KubeResource.Core("namespaces", null, Namespace), CancellationToken.None);
+            }
+            catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+            {
+                return;
+            }
             await Task.Delay(500);
         }
-        Console.Error.WriteLine($"cnibench: namespace {Namespace} is still terminating after {limit.TotalSeconds:0}s (its pods wait for their nodes); it goes by itself, or 'cnibench kube cleanup' finishes it");
+        Console.Error.WriteLine(
+            $"cnibench: namespace {Namespace} is still terminating after {limit.TotalSeconds:0}s (its pods wait for "
+                + $"their nodes); it goes by itself, or 'cnibench kube cleanup' finishes it"
+        );
     }
 }

@@ -9,7 +9,8 @@ public sealed record PlannedChange(string Kind, string Added, string? Removed, I
 /// <summary>The changes a target that issues them itself makes, and when each was written everywhere.</summary>
 public static class ChurnPlan
 {
-    /// <summary>The endpoint lists after each change: 1→N one at a time, then each of the N replaced by a fresh one.</summary>
+    /// <summary>The endpoint lists after each change: 1→N one at a time, then each of the N replaced by a fresh
+    /// one.</summary>
     public static IReadOnlyList<PlannedChange> Of(Churn churn, IReadOnlyList<string> addresses)
     {
         var plan = new List<PlannedChange>();
@@ -28,10 +29,14 @@ public static class ChurnPlan
         return plan;
     }
 
-    /// <summary>When the last node wrote this change or a later one that contains it; null if a node never did.</summary>
+    /// <summary>When the last node wrote this change or a later one that contains it; null if a node never
+    /// did.</summary>
     public static long? WrittenEverywhere(IReadOnlyList<NodeWrite> writes, int version)
     {
-        var perNode = writes.GroupBy(w => w.Node).Select(g => g.Where(w => w.Version >= version).Select(w => (long?)w.CompletedUnixUs).Min()).ToArray();
+        var perNode = writes
+            .GroupBy(w => w.Node)
+            .Select(g => g.Where(w => w.Version >= version).Select(w => (long?)w.CompletedUnixUs).Min())
+            .ToArray();
         return perNode.Length == 0 || perNode.Any(t => t is null) ? null : perNode.Max();
     }
 }

@@ -19,7 +19,8 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
     public IReadOnlyCollection<int> AgentPids => _agents.Pids;
 
     /// <summary>Two processes on this host's loopback: no pods, no services, nothing of a dataplane to set.</summary>
-    public TargetCapabilities Capabilities { get; } = new([Placement.HostToHost], [], EndpointChurn: false, "the lab target sets them: --target lab");
+    public TargetCapabilities Capabilities { get; } =
+        new([Placement.HostToHost], [], EndpointChurn: false, "the lab target sets them: --target lab");
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase) => [];
 
@@ -29,15 +30,44 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
         var server = await EnsureAsync("server", bind, cancellationToken);
         var client = await EnsureAsync("client", bind, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
-        return new AgentPair(AgentPool.Handle(server), AgentPool.Handle(client), Endpoints.Format(new IPEndPoint(bind, port)), Placement.HostToHost.ToName()) { AgentsOnThisHost = true };
+        return new AgentPair(
+            AgentPool.Handle(server),
+            AgentPool.Handle(client),
+            Endpoints.Format(new IPEndPoint(bind, port)),
+            Placement.HostToHost.ToName()
+        )
+        {
+            AgentsOnThisHost = true,
+        };
     }
 
     private Task<AgentProcess> EnsureAsync(string role, IPAddress bind, CancellationToken cancellationToken) =>
-        _agents.EnsureAsync($"{role}/{bind}", () => AgentProcess.StartAsync(command, role, [],
-            ["--bind", bind.ToString(), "--control-port", "0", "--tcp-port", "0", "--udp-port", "0", "--http-port", "0"], _token, cancellationToken));
+        _agents.EnsureAsync($"{role}/{bind}", () =>
+            AgentProcess.StartAsync(
+                command,
+                role,
+                [],
+                [
+                    "--bind",
+                    bind.ToString(),
+                    "--control-port",
+                    "0",
+                    "--tcp-port",
+                    "0",
+                    "--udp-port",
+                    "0",
+                    "--http-port",
+                    "0",
+                ],
+                _token,
+                cancellationToken
+            )
+        );
 
     public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string> { ["target"] = Name, ["path"] = "loopback" });
+        Task.FromResult<IReadOnlyDictionary<string, string>>(
+            new Dictionary<string, string> { ["target"] = Name, ["path"] = "loopback" }
+        );
 
     public ValueTask DisposeAsync() => _agents.DisposeAsync();
 }

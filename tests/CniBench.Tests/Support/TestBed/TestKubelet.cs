@@ -7,7 +7,8 @@ using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Tests.Support.TestBed;
 
-/// <summary>One node of the test bed: its Node object's name, zone, index (its namespace and address) and pod CIDR.</summary>
+/// <summary>One node of the test bed: its Node object's name, zone, index (its namespace and address) and pod
+/// CIDR.</summary>
 public sealed record TestNode(int Index, string Name, string Zone, string PodCidr)
 {
     public string Namespace => TestBedNetwork.NodeNamespace(Index);
@@ -22,19 +23,22 @@ public sealed record TestNode(int Index, string Name, string Zone, string PodCid
 /// deletion (SIGTERM, the grace period, then SIGKILL and the pod is removed) and activeDeadlineSeconds.
 /// Other images never start: their pods wait with ErrImagePull, as on a cluster without that image.
 /// </summary>
-public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, string agentPath, string logDirectory) : IAsyncDisposable
+public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, string agentPath, string logDirectory)
+    : IAsyncDisposable
 {
     public const string AgentImageName = "cnibench-agent";
     private static readonly TimeSpan MaxGrace = TimeSpan.FromSeconds(10);
 
     private readonly KubeClient _kube = kube;
-    private readonly string _agentPath = agentPath, _logDirectory = logDirectory;
+    private readonly string _agentPath = agentPath,
+        _logDirectory = logDirectory;
     private readonly ConcurrentDictionary<string, RunningPod> _pods = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<string> _errors = new();
     private readonly bool[] _used = new bool[256 * (nodes.Max(n => n.Index) + 1)];
     private readonly int[] _cursor = new int[nodes.Max(n => n.Index) + 1];
-    private Task? _watch, _heartbeat;
+    private Task? _watch,
+        _heartbeat;
 
     /// <summary>What went wrong inside the kubelet (a test asserts it is empty, or prints it on failure).</summary>
     public IReadOnlyCollection<string> Errors => _errors;
@@ -43,25 +47,49 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
 
     public void Start()
     {
-        var watcher = new KubeWatcher(_kube, KubeResource.Core("pods"), null) { Silence = TimeSpan.FromSeconds(30), MaxConsecutiveFailures = 1000 };
+        var watcher = new KubeWatcher(_kube, KubeResource.Core("pods"), null)
+        {
+            Silence = TimeSpan.FromSeconds(30),
+            MaxConsecutiveFailures = 1000,
+        };
         _watch = Task.Run(() => watcher.RunAsync(OnListAsync, OnEventAsync, _stop.Token));
         _heartbeat = Task.Run(() => HeartbeatAsync(_stop.Token));
     }
 
-    /// <summary>Ready status and a renewed Lease for every node now, then every 10 s (the lifecycle controller allows 40 s).</summary>
+    /// <summary>Ready status and a renewed Lease for every node now, then every 10 s (the lifecycle controller allows
+    /// 40 s).</summary>
     public async Task HeartbeatOnceAsync(CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
         foreach (var node in nodes)
         {
-            await _kube.ApplyAsync(KubeResource.Core("nodes", null, node.Name) with { Subresource = "status" }, NodeStatus(node, now), cancellationToken);
-            await _kube.ApplyAsync(new KubeResource("coordination.k8s.io", "v1", "leases", "kube-node-lease", node.Name), new JsonObject
-            {
-                ["apiVersion"] = "coordination.k8s.io/v1",
-                ["kind"] = "Lease",
-                ["metadata"] = new JsonObject { ["name"] = node.Name, ["namespace"] = "kube-node-lease" },
-                ["spec"] = new JsonObject { ["holderIdentity"] = node.Name, ["leaseDurationSeconds"] = 40, ["renewTime"] = now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture) },
-            }, cancellationToken);
+            await _kube.ApplyAsync(
+                KubeResource.Core("nodes", null, node.Name) with
+                {
+                    Subresource = "status",
+                },
+                NodeStatus(node, now),
+                cancellationToken
+            );
+            await _kube.ApplyAsync(
+                new KubeResource("coordination.k8s.io", "v1", "leases", "kube-node-lease", node.Name),
+                new JsonObject
+                {
+                    ["apiVersion"] = "coordination.k8s.io/v1",
+                    ["kind"] = "Lease",
+                    ["metadata"] = new JsonObject { ["name"] = node.Name, ["namespace"] = "kube-node-lease" },
+                    ["spec"] = new JsonObject
+                    {
+                        ["holderIdentity"] = node.Name,
+                        ["leaseDurationSeconds"] = 40,
+                        ["renewTime"] = now.UtcDateTime.ToString(
+                            "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'",
+                            CultureInfo.InvariantCulture
+                        ),
+                    },
+                },
+                cancellationToken
+            );
         }
     }
 
@@ -74,15 +102,26 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                 await Task.Delay(TimeSpan.FromSeconds(10), cancellationToken);
                 await HeartbeatOnceAsync(cancellationToken);
             }
-            catch (OperationCanceledException) { return; }
-            catch (Exception e) { _errors.Enqueue($"heartbeat: {e.Message}"); }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                _errors.Enqueue($"heartbeat: {e.Message}");
+            }
         }
     }
 
     private static JsonObject NodeStatus(TestNode node, DateTimeOffset now)
     {
         string time = Time(now);
-        var resources = new JsonObject { ["cpu"] = "16", ["memory"] = "64Gi", ["pods"] = "110" };
+        var resources = new JsonObject
+        {
+            ["cpu"] = "16",
+            ["memory"] = "64Gi",
+            ["pods"] = "110",
+        };
         return new JsonObject
         {
             ["apiVersion"] = "v1",
@@ -90,32 +129,48 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
             ["metadata"] = new JsonObject { ["name"] = node.Name },
             ["status"] = new JsonObject
             {
-                ["conditions"] = new JsonArray(new JsonObject
-                {
-                    ["type"] = "Ready", ["status"] = "True", ["reason"] = "KubeletReady", ["message"] = "test bed kubelet is posting ready status",
-                    ["lastHeartbeatTime"] = time, ["lastTransitionTime"] = time,
-                }),
+                ["conditions"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["type"] = "Ready",
+                        ["status"] = "True",
+                        ["reason"] = "KubeletReady",
+                        ["message"] = "test bed kubelet is posting ready status",
+                        ["lastHeartbeatTime"] = time,
+                        ["lastTransitionTime"] = time,
+                    }
+                ),
                 ["addresses"] = new JsonArray(
                     new JsonObject { ["type"] = "InternalIP", ["address"] = node.Address },
-                    new JsonObject { ["type"] = "Hostname", ["address"] = node.Name }),
+                    new JsonObject { ["type"] = "Hostname", ["address"] = node.Name }
+                ),
                 ["capacity"] = resources.DeepClone(),
                 ["allocatable"] = resources,
                 ["daemonEndpoints"] = new JsonObject { ["kubeletEndpoint"] = new JsonObject { ["Port"] = 10250 } },
                 ["nodeInfo"] = new JsonObject
                 {
-                    ["machineID"] = node.Name, ["systemUUID"] = node.Name, ["bootID"] = node.Name, ["kernelVersion"] = Environment.OSVersion.Version.ToString(),
-                    ["osImage"] = "CniBench test bed", ["containerRuntimeVersion"] = "cnibench-testbed://1", ["kubeletVersion"] = "v1.32.13",
-                    ["kubeProxyVersion"] = "v1.32.13", ["operatingSystem"] = "linux", ["architecture"] = "amd64",
+                    ["machineID"] = node.Name,
+                    ["systemUUID"] = node.Name,
+                    ["bootID"] = node.Name,
+                    ["kernelVersion"] = Environment.OSVersion.Version.ToString(),
+                    ["osImage"] = "CniBench test bed",
+                    ["containerRuntimeVersion"] = "cnibench-testbed://1",
+                    ["kubeletVersion"] = "v1.32.13",
+                    ["kubeProxyVersion"] = "v1.32.13",
+                    ["operatingSystem"] = "linux",
+                    ["architecture"] = "amd64",
                 },
             },
         };
     }
 
-    private static string Time(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    private static string Time(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private async Task OnListAsync(IReadOnlyList<JsonObject> pods)
     {
-        foreach (var pod in pods) await OnPodAsync(pod, deleted: false);
+        foreach (var pod in pods)
+            await OnPodAsync(pod, deleted: false);
     }
 
     private Task OnEventAsync(WatchEvent e) => OnPodAsync(e.Object, e.Type == "DELETED");
@@ -125,39 +180,57 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
         var uid = (string?)pod["metadata"]?["uid"];
         var nodeName = (string?)pod["spec"]?["nodeName"];
         var node = nodes.FirstOrDefault(n => n.Name == nodeName);
-        if (uid is null || node is null) return Task.CompletedTask;
+        if (uid is null || node is null)
+            return Task.CompletedTask;
         bool terminating = deleted || pod["metadata"]?["deletionTimestamp"] is not null;
         if (_pods.TryGetValue(uid, out var running))
         {
-            if (terminating) _ = running.TerminateAsync(deleted ? TimeSpan.Zero : Grace(pod), removeObject: !deleted);
+            if (terminating)
+                _ = running.TerminateAsync(deleted ? TimeSpan.Zero : Grace(pod), removeObject: !deleted);
             return Task.CompletedTask;
         }
         if (terminating)
         {
             // Never started here (or started before this kubelet): nothing runs, the object can go at once.
-            if (!deleted) _ = ForceDeleteAsync(pod);
+            if (!deleted)
+                _ = ForceDeleteAsync(pod);
             return Task.CompletedTask;
         }
-        if ((string?)pod["status"]?["phase"] is "Succeeded" or "Failed") return Task.CompletedTask;
+        if ((string?)pod["status"]?["phase"] is "Succeeded" or "Failed")
+            return Task.CompletedTask;
         var started = new RunningPod(this, node, pod);
-        if (_pods.TryAdd(uid, started)) _ = started.RunAsync();
+        if (_pods.TryAdd(uid, started))
+            _ = started.RunAsync();
         return Task.CompletedTask;
     }
 
     private static TimeSpan Grace(JsonObject pod)
     {
-        var seconds = (long?)pod["metadata"]?["deletionGracePeriodSeconds"] ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"] ?? 30;
+        var seconds = (long?)pod["metadata"]?["deletionGracePeriodSeconds"]
+            ?? (long?)pod["spec"]?["terminationGracePeriodSeconds"]
+            ?? 30;
         return TimeSpan.FromSeconds(Math.Min(seconds, MaxGrace.TotalSeconds));
     }
 
     private async Task ForceDeleteAsync(JsonObject pod)
     {
-        try { await DeleteNowAsync(pod); }
-        catch (Exception e) { _errors.Enqueue($"delete {Name(pod)}: {e.Message}"); }
+        try
+        {
+            await DeleteNowAsync(pod);
+        }
+        catch (Exception e)
+        {
+            _errors.Enqueue($"delete {Name(pod)}: {e.Message}");
+        }
     }
 
     private Task DeleteNowAsync(JsonObject pod) =>
-        _kube.DeleteAsync(KubeResource.Core("pods", (string?)pod["metadata"]!["namespace"], (string?)pod["metadata"]!["name"]), CancellationToken.None, gracePeriodSeconds: 0, uid: (string?)pod["metadata"]!["uid"]);
+        _kube.DeleteAsync(
+            KubeResource.Core("pods", (string?)pod["metadata"]!["namespace"], (string?)pod["metadata"]!["name"]),
+            CancellationToken.None,
+            gracePeriodSeconds: 0,
+            uid: (string?)pod["metadata"]!["uid"]
+        );
 
     private static string Name(JsonObject pod) => $"{pod["metadata"]?["namespace"]}/{pod["metadata"]?["name"]}";
 
@@ -172,7 +245,8 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
             for (int step = 0; step < 253; step++)
             {
                 int i = 2 + (_cursor[node.Index] + step) % 253;
-                if (_used[node.Index * 256 + i]) continue;
+                if (_used[node.Index * 256 + i])
+                    continue;
                 _used[node.Index * 256 + i] = true;
                 _cursor[node.Index] = i - 1;
                 return i;
@@ -183,19 +257,29 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
 
     private void ReleaseAddress(TestNode node, int index)
     {
-        lock (_used) _used[node.Index * 256 + index] = false;
+        lock (_used)
+            _used[node.Index * 256 + index] = false;
     }
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        try { await Task.WhenAll(new[] { _watch, _heartbeat }.OfType<Task>()).WaitAsync(TimeSpan.FromSeconds(10)); }
-        catch (Exception) { /* cancelled or faulted: either way it is over */ }
+        try
+        {
+            await Task.WhenAll(new[] { _watch, _heartbeat }.OfType<Task>()).WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        catch (Exception)
+        { /* cancelled or faulted: either way it is over */
+        }
         await Task.WhenAll(_pods.Values.Select(p => p.TerminateAsync(TimeSpan.Zero, removeObject: false)));
     }
 
     /// <summary>One pod on one node: its namespace, its agent process, its status.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Its stop source has no timer: nothing to release.")]
+    [System.Diagnostics.CodeAnalysis.SuppressMessage(
+        "Design",
+        "CA1001",
+        Justification = "Its stop source has no timer: nothing to release."
+    )]
     private sealed class RunningPod(TestKubelet kubelet, TestNode node, JsonObject pod)
     {
         private readonly CancellationTokenSource _stop = new();
@@ -222,19 +306,32 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                 var image = (string?)Container["image"] ?? "";
                 if (!image.Split('/').Last().StartsWith(AgentImageName, StringComparison.Ordinal))
                 {
-                    await WriteStatusAsync("Pending", waitingReason: "ErrImagePull", message: $"the test bed runs only {AgentImageName} images, not {image}");
+                    await WriteStatusAsync(
+                        "Pending",
+                        waitingReason: "ErrImagePull",
+                        message: $"the test bed runs only {AgentImageName} images, not {image}"
+                    );
                     return;
                 }
-                if (_hostNetwork) _ip = node.Address;
+                if (_hostNetwork)
+                    _ip = node.Address;
                 else
                 {
                     _addressIndex = kubelet.AllocateAddress(node);
                     _ip = TestBedNetwork.PodAddress(node.PodCidr, _addressIndex);
                     _podNamespace = $"{node.Namespace}-{_addressIndex}";
-                    await TestBedNetwork.AddPodAsync(node.Index, _podNamespace, $"v{_addressIndex}", _ip, node.PodCidr, _stop.Token);
+                    await TestBedNetwork.AddPodAsync(
+                        node.Index,
+                        _podNamespace,
+                        $"v{_addressIndex}",
+                        _ip,
+                        node.PodCidr,
+                        _stop.Token
+                    );
                 }
                 var environment = await EnvironmentAsync(_stop.Token);
-                if ((long?)pod["spec"]?["activeDeadlineSeconds"] is long deadline) _ = EnforceDeadlineAsync(TimeSpan.FromSeconds(deadline));
+                if ((long?)pod["spec"]?["activeDeadlineSeconds"] is long deadline)
+                    _ = EnforceDeadlineAsync(TimeSpan.FromSeconds(deadline));
                 while (!_stop.IsCancellationRequested)
                 {
                     _process = StartAgent(environment);
@@ -242,7 +339,8 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                     await WriteStatusAsync("Running");
                     var probe = ProbeAsync(_stop.Token);
                     await _process.WaitForExitAsync(CancellationToken.None);
-                    if (_stop.IsCancellationRequested) break;
+                    if (_stop.IsCancellationRequested)
+                        break;
                     var policy = (string?)pod["spec"]?["restartPolicy"] ?? "Always";
                     if (policy == "Never" || policy == "OnFailure" && _process.ExitCode == 0)
                     {
@@ -254,22 +352,35 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested) { }
-            catch (Exception e) { kubelet._errors.Enqueue($"pod {_ns}/{_name}: {e.GetType().Name}: {e.Message}"); }
-            finally { _ended.TrySetResult(); }
+            catch (Exception e)
+            {
+                kubelet._errors.Enqueue($"pod {_ns}/{_name}: {e.GetType().Name}: {e.Message}");
+            }
+            finally
+            {
+                _ended.TrySetResult();
+            }
         }
 
         private Process StartAgent(IReadOnlyDictionary<string, string> environment) =>
-            NamespaceProcess.Start(_podNamespace ?? node.Namespace, kubelet._agentPath, (Container["args"] as JsonArray ?? []).Select(a => (string)a!),
-                Path.Combine(kubelet._logDirectory, $"{_ns}_{_name}_{_restarts}.log"), environment);
+            NamespaceProcess.Start(
+                _podNamespace ?? node.Namespace,
+                kubelet._agentPath,
+                (Container["args"] as JsonArray ?? []).Select(a => (string)a!),
+                Path.Combine(kubelet._logDirectory, $"{_ns}_{_name}_{_restarts}.log"),
+                environment
+            );
 
-        /// <summary>The container's env: plain values, fieldRef (name, namespace, node, IPs) and secretKeyRef.</summary>
+        /// <summary>The container's env: plain values, fieldRef (name, namespace, node, IPs) and
+        /// secretKeyRef.</summary>
         private async Task<IReadOnlyDictionary<string, string>> EnvironmentAsync(CancellationToken cancellationToken)
         {
             var environment = new Dictionary<string, string>();
             foreach (var variable in (Container["env"] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var name = (string)variable["name"]!;
-                if ((string?)variable["value"] is { } value) environment[name] = value;
+                if ((string?)variable["value"] is { } value)
+                    environment[name] = value;
                 else if (variable["valueFrom"]?["fieldRef"]?["fieldPath"] is { } path)
                     environment[name] = (string)path! switch
                     {
@@ -282,15 +393,22 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                     };
                 else if (variable["valueFrom"]?["secretKeyRef"] is JsonObject reference)
                 {
-                    var secret = await kubelet._kube.GetAsync(KubeResource.Core("secrets", _ns, (string)reference["name"]!), cancellationToken);
-                    var encoded = (string?)secret["data"]?[(string)reference["key"]!] ?? throw new InvalidOperationException($"secret {reference["name"]} has no key {reference["key"]}");
+                    var secret = await kubelet._kube.GetAsync(
+                        KubeResource.Core("secrets", _ns, (string)reference["name"]!),
+                        cancellationToken
+                    );
+                    var encoded = (string?)secret["data"]?[(string)reference["key"]!]
+                        ?? throw new InvalidOperationException(
+                            $"secret {reference["name"]} has no key {reference["key"]}"
+                        );
                     environment[name] = Encoding.UTF8.GetString(Convert.FromBase64String(encoded));
                 }
             }
             return environment;
         }
 
-        /// <summary>The readinessProbe's httpGet, from this host (routed to pod and node addresses); without a probe, ready once started.</summary>
+        /// <summary>The readinessProbe's httpGet, from this host (routed to pod and node addresses); without a probe,
+        /// ready once started.</summary>
         private async Task ProbeAsync(CancellationToken cancellationToken)
         {
             var probe = Container["readinessProbe"]?["httpGet"] as JsonObject;
@@ -304,89 +422,183 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
                 {
                     try
                     {
-                        using var answer = await http.GetAsync($"http://{_ip}:{Port(probe["port"]!)}{(string?)probe["path"] ?? "/"}", cancellationToken);
+                        using var answer = await http.GetAsync(
+                            $"http://{_ip}:{Port(probe["port"]!)}{(string?)probe["path"] ?? "/"}",
+                            cancellationToken
+                        );
                         ready = answer.IsSuccessStatusCode;
                     }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested) { }
+                    catch (Exception e)
+                        when (e is HttpRequestException or TaskCanceledException
+                            && !cancellationToken.IsCancellationRequested
+                        ) { }
                 }
                 if (ready != _ready && _terminating == 0)
                 {
                     _ready = ready;
                     await WriteStatusAsync("Running");
                 }
-                await Task.Delay(ready && probe is null ? TimeSpan.FromDays(1) : TimeSpan.FromMilliseconds(Math.Min(period.TotalMilliseconds, _ready ? period.TotalMilliseconds : 250)), cancellationToken);
+                await Task.Delay(
+                    ready && probe is null
+                        ? TimeSpan.FromDays(1)
+                        : TimeSpan.FromMilliseconds(
+                            Math.Min(period.TotalMilliseconds, _ready ? period.TotalMilliseconds : 250)
+                        ),
+                    cancellationToken
+                );
             }
         }
 
-        private int Port(JsonNode port) => port.GetValueKind() == System.Text.Json.JsonValueKind.Number
-            ? (int)port
-            : (int)(Container["ports"] as JsonArray ?? []).OfType<JsonObject>().First(p => (string?)p["name"] == (string)port!)["containerPort"]!;
+        private int Port(JsonNode port) =>
+            port.GetValueKind() == System.Text.Json.JsonValueKind.Number
+                ? (int)port
+                : (int)
+                    (Container["ports"] as JsonArray ?? [])
+                        .OfType<JsonObject>()
+                        .First(p => (string?)p["name"] == (string)port!)["containerPort"]!;
 
         private async Task EnforceDeadlineAsync(TimeSpan deadline)
         {
-            try { await Task.Delay(deadline - (DateTimeOffset.UtcNow - _startTime), _stop.Token); }
-            catch (OperationCanceledException) { return; }
+            try
+            {
+                await Task.Delay(deadline - (DateTimeOffset.UtcNow - _startTime), _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
             await _stop.CancelAsync();
             Kill();
-            await WriteStatusAsync("Failed", reason: "DeadlineExceeded", message: $"Pod was active on the node longer than the specified deadline ({deadline.TotalSeconds:0}s)");
+            await WriteStatusAsync(
+                "Failed",
+                reason: "DeadlineExceeded",
+                message: $"Pod was active on the node longer than the specified deadline ({deadline.TotalSeconds:0}s)"
+            );
         }
 
-        private async Task WriteStatusAsync(string phase, string? waitingReason = null, string? message = null, string? reason = null)
+        private async Task WriteStatusAsync(
+            string phase,
+            string? waitingReason = null,
+            string? message = null,
+            string? reason = null
+        )
         {
             bool running = phase == "Running";
             bool ready = running && _ready;
             string now = Time(DateTimeOffset.UtcNow);
-            JsonObject Condition(string type, bool status) => new() { ["type"] = type, ["status"] = status ? "True" : "False", ["lastTransitionTime"] = now };
-            var state = waitingReason is not null
-                ? new JsonObject { ["waiting"] = new JsonObject { ["reason"] = waitingReason, ["message"] = message } }
-                : running
-                    ? new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Time(_startTime) } }
-                    : new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = _process is { HasExited: true } p ? p.ExitCode : 137, ["reason"] = reason ?? phase, ["finishedAt"] = now } };
+            JsonObject Condition(string type, bool status) =>
+                new()
+                {
+                    ["type"] = type,
+                    ["status"] = status ? "True" : "False",
+                    ["lastTransitionTime"] = now,
+                };
+            var state =
+                waitingReason is not null
+                    ? new JsonObject
+                    {
+                        ["waiting"] = new JsonObject { ["reason"] = waitingReason, ["message"] = message },
+                    }
+                : running ? new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Time(_startTime) } }
+                : new JsonObject
+                {
+                    ["terminated"] = new JsonObject
+                    {
+                        ["exitCode"] = _process is { HasExited: true } p ? p.ExitCode : 137,
+                        ["reason"] = reason ?? phase,
+                        ["finishedAt"] = now,
+                    },
+                };
             var status = new JsonObject
             {
                 ["phase"] = phase,
                 ["hostIP"] = node.Address,
                 ["hostIPs"] = new JsonArray(new JsonObject { ["ip"] = node.Address }),
                 ["startTime"] = Time(_startTime),
-                ["conditions"] = new JsonArray(Condition("PodScheduled", true), Condition("Initialized", true), Condition("ContainersReady", ready), Condition("Ready", ready)),
-                ["containerStatuses"] = new JsonArray(new JsonObject
-                {
-                    ["name"] = (string?)Container["name"], ["image"] = (string?)Container["image"], ["imageID"] = "",
-                    ["ready"] = ready, ["started"] = running, ["restartCount"] = _restarts, ["state"] = state,
-                }),
+                ["conditions"] = new JsonArray(
+                    Condition("PodScheduled", true),
+                    Condition("Initialized", true),
+                    Condition("ContainersReady", ready),
+                    Condition("Ready", ready)
+                ),
+                ["containerStatuses"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["name"] = (string?)Container["name"],
+                        ["image"] = (string?)Container["image"],
+                        ["imageID"] = "",
+                        ["ready"] = ready,
+                        ["started"] = running,
+                        ["restartCount"] = _restarts,
+                        ["state"] = state,
+                    }
+                ),
             };
             if (_ip.Length > 0)
             {
                 status["podIP"] = _ip;
                 status["podIPs"] = new JsonArray(new JsonObject { ["ip"] = _ip });
             }
-            if (reason is not null) status["reason"] = reason;
-            if (message is not null && waitingReason is null) status["message"] = message;
+            if (reason is not null)
+                status["reason"] = reason;
+            if (message is not null && waitingReason is null)
+                status["message"] = message;
             try
             {
-                await kubelet._kube.ApplyAsync(KubeResource.Core("pods", _ns, _name) with { Subresource = "status" },
-                    new JsonObject { ["apiVersion"] = "v1", ["kind"] = "Pod", ["metadata"] = new JsonObject { ["name"] = _name, ["namespace"] = _ns }, ["status"] = status }, CancellationToken.None);
+                await kubelet._kube.ApplyAsync(
+                    KubeResource.Core("pods", _ns, _name) with
+                    {
+                        Subresource = "status",
+                    },
+                    new JsonObject
+                    {
+                        ["apiVersion"] = "v1",
+                        ["kind"] = "Pod",
+                        ["metadata"] = new JsonObject { ["name"] = _name, ["namespace"] = _ns },
+                        ["status"] = status,
+                    },
+                    CancellationToken.None
+                );
             }
-            catch (KubeApiException e) when (e.Status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict) { /* deleted meanwhile */ }
+            catch (KubeApiException e)
+                when (e.Status is System.Net.HttpStatusCode.NotFound or System.Net.HttpStatusCode.Conflict)
+            { /* deleted meanwhile */
+            }
         }
 
         private void Kill(int signal = ChildProcess.SIGKILL)
         {
-            try { if (_process is { HasExited: false } p) ChildProcess.KillPid(p.Id, signal); }
+            try
+            {
+                if (_process is { HasExited: false } p)
+                    ChildProcess.KillPid(p.Id, signal);
+            }
             catch (InvalidOperationException) { }
         }
 
-        /// <summary>SIGTERM, up to <paramref name="grace"/> to exit, SIGKILL; the namespace goes; then the object (grace 0), as a kubelet confirms.</summary>
+        /// <summary>SIGTERM, up to <paramref name="grace"/> to exit, SIGKILL; the namespace goes; then the object
+        /// (grace 0), as a kubelet confirms.</summary>
         public async Task TerminateAsync(TimeSpan grace, bool removeObject)
         {
-            if (Interlocked.Exchange(ref _terminating, 1) == 1) { await _ended.Task; return; }
+            if (Interlocked.Exchange(ref _terminating, 1) == 1)
+            {
+                await _ended.Task;
+                return;
+            }
             await _stop.CancelAsync();
             Kill(ChildProcess.SIGTERM);
             if (_process is { } process)
             {
                 using var wait = new CancellationTokenSource(grace);
-                try { await process.WaitForExitAsync(wait.Token); }
-                catch (OperationCanceledException) { Kill(); await process.WaitForExitAsync(CancellationToken.None); }
+                try
+                {
+                    await process.WaitForExitAsync(wait.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Kill();
+                    await process.WaitForExitAsync(CancellationToken.None);
+                }
             }
             await _ended.Task.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
             if (_podNamespace is not null)
@@ -397,8 +609,14 @@ public sealed class TestKubelet(KubeClient kube, IReadOnlyList<TestNode> nodes, 
             kubelet._pods.TryRemove(_uid, out _);
             if (removeObject)
             {
-                try { await kubelet.DeleteNowAsync(pod); }
-                catch (Exception e) { kubelet._errors.Enqueue($"delete {_ns}/{_name}: {e.Message}"); }
+                try
+                {
+                    await kubelet.DeleteNowAsync(pod);
+                }
+                catch (Exception e)
+                {
+                    kubelet._errors.Enqueue($"delete {_ns}/{_name}: {e.Message}");
+                }
             }
         }
     }

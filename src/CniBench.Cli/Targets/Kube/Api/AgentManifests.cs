@@ -17,36 +17,62 @@ public static class AgentManifests
     public const string RunLabel = "cnibench.dev/run";
     public const string RoleLabel = "cnibench.dev/role";
     public const string AppLabel = "app.kubernetes.io/name";
-    public const int ControlPort = DefaultPorts.Control, TcpPort = DefaultPorts.Tcp, UdpPort = DefaultPorts.Udp, HttpPort = DefaultPorts.Http;
-    public const int TcpNodePort = 30201, UdpNodePort = 30202, HttpNodePort = 30280;
+    public const int ControlPort = DefaultPorts.Control,
+        TcpPort = DefaultPorts.Tcp,
+        UdpPort = DefaultPorts.Udp,
+        HttpPort = DefaultPorts.Http;
+    public const int TcpNodePort = 30201,
+        UdpNodePort = 30202,
+        HttpNodePort = 30280;
 
     public static string NamespaceFor(string runId) => $"cnibench-{runId}";
 
     private static JsonObject Labels(string runId, string? role = null)
     {
-        var labels = new JsonObject { [ManagedBy] = "cnibench", [RunLabel] = runId, [AppLabel] = "cnibench-agent" };
-        if (role is not null) labels[RoleLabel] = role;
+        var labels = new JsonObject
+        {
+            [ManagedBy] = "cnibench",
+            [RunLabel] = runId,
+            [AppLabel] = "cnibench-agent",
+        };
+        if (role is not null)
+            labels[RoleLabel] = role;
         return labels;
     }
 
-    public static JsonObject Namespace(string name, string runId) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Namespace",
-        ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = Labels(runId) },
-    };
+    public static JsonObject Namespace(string name, string runId) =>
+        new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Namespace",
+            ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = Labels(runId) },
+        };
 
-    public static JsonObject TokenSecret(string ns, string runId, string token) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Secret",
-        ["metadata"] = new JsonObject { ["name"] = "agent-token", ["namespace"] = ns, ["labels"] = Labels(runId) },
-        ["type"] = "Opaque",
-        ["stringData"] = new JsonObject { ["token"] = token },
-    };
+    public static JsonObject TokenSecret(string ns, string runId, string token) =>
+        new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Secret",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = "agent-token",
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["type"] = "Opaque",
+            ["stringData"] = new JsonObject { ["token"] = token },
+        };
 
-    /// <summary>An agent pod on one node; <paramref name="deadline"/> is the most the run may take (the pod is ended after it).</summary>
-    public static JsonObject AgentPod(string ns, string runId, AgentPlacement p, string image, TimeSpan deadline, AgentResources resources)
+    /// <summary>An agent pod on one node; <paramref name="deadline"/> is the most the run may take (the pod is ended
+    /// after it).</summary>
+    public static JsonObject AgentPod(
+        string ns,
+        string runId,
+        AgentPlacement p,
+        string image,
+        TimeSpan deadline,
+        AgentResources resources
+    )
     {
         var spec = AgentPodSpec(image, resources, p.HostNetwork);
         spec["nodeName"] = p.Node;
@@ -56,7 +82,12 @@ public static class AgentManifests
         {
             ["apiVersion"] = "v1",
             ["kind"] = "Pod",
-            ["metadata"] = new JsonObject { ["name"] = p.Name, ["namespace"] = ns, ["labels"] = Labels(runId, p.Role) },
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = p.Name,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId, p.Role),
+            },
             ["spec"] = spec,
         };
     }
@@ -66,37 +97,68 @@ public static class AgentManifests
     /// pod template may not carry activeDeadlineSeconds (the API refuses it): the run's namespace going, or
     /// `cnibench kube cleanup`, ends them.
     /// </summary>
-    public static JsonObject ProberDaemonSet(string ns, string runId, string image) => new()
-    {
-        ["apiVersion"] = "apps/v1",
-        ["kind"] = "DaemonSet",
-        ["metadata"] = new JsonObject { ["name"] = ProberRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
-        ["spec"] = new JsonObject
+    public static JsonObject ProberDaemonSet(string ns, string runId, string image) =>
+        new()
         {
-            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = ProberRole } },
-            ["template"] = Template(runId, ProberRole, AgentPodSpec(image, new AgentResources(), false), null),
-        },
-    };
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "DaemonSet",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = ProberRole,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject
+                {
+                    ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = ProberRole },
+                },
+                ["template"] = Template(runId, ProberRole, AgentPodSpec(image, new AgentResources(), false), null),
+            },
+        };
 
     /// <summary>
     /// The endpoints whose churn the probers follow: agent pods behind the churn Service, sized small so 44 of
     /// them fit beside everything else. <paramref name="restartedAt"/> set as `kubectl rollout restart` sets it.
     /// </summary>
-    public static JsonObject EndpointDeployment(string ns, string runId, string image, int replicas, string? restartedAt) => new()
-    {
-        ["apiVersion"] = "apps/v1",
-        ["kind"] = "Deployment",
-        ["metadata"] = new JsonObject { ["name"] = EndpointRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
-        ["spec"] = new JsonObject
+    public static JsonObject EndpointDeployment(
+        string ns,
+        string runId,
+        string image,
+        int replicas,
+        string? restartedAt
+    ) =>
+        new()
         {
-            ["replicas"] = replicas,
-            ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole } },
-            ["template"] = Template(runId, EndpointRole, AgentPodSpec(image, AgentResources.Endpoint, false),
-                restartedAt is null ? null : new JsonObject { [RestartedAtAnnotation] = restartedAt }),
-        },
-    };
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = EndpointRole,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["replicas"] = replicas,
+                ["selector"] = new JsonObject
+                {
+                    ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole },
+                },
+                ["template"] = Template(
+                    runId,
+                    EndpointRole,
+                    AgentPodSpec(image, AgentResources.Endpoint, false),
+                    restartedAt is null ? null : new JsonObject { [RestartedAtAnnotation] = restartedAt }
+                ),
+            },
+        };
 
-    public const string ProberRole = "prober", EndpointRole = "endpoint", ChurnService = "churn", SamplerRole = "node-sampler";
+    public const string ProberRole = "prober",
+        EndpointRole = "endpoint",
+        ChurnService = "churn",
+        SamplerRole = "node-sampler";
 
     /// <summary>
     /// The opt-in node sampler: an agent on every node (tolerating every taint) in the host's PID namespace, so
@@ -112,30 +174,45 @@ public static class AgentManifests
         {
             ["apiVersion"] = "apps/v1",
             ["kind"] = "DaemonSet",
-            ["metadata"] = new JsonObject { ["name"] = SamplerRole, ["namespace"] = ns, ["labels"] = Labels(runId) },
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = SamplerRole,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
             ["spec"] = new JsonObject
             {
-                ["selector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = SamplerRole } },
+                ["selector"] = new JsonObject
+                {
+                    ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = SamplerRole },
+                },
                 ["template"] = Template(runId, SamplerRole, spec, null),
             },
         };
     }
+
     public const string RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
 
     /// <summary>The Service whose endpoints churn: port 80 to the endpoint agents' HTTP port.</summary>
-    public static JsonObject ChurnServiceManifest(string ns, string runId) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Service",
-        ["metadata"] = new JsonObject { ["name"] = ChurnService, ["namespace"] = ns, ["labels"] = Labels(runId) },
-        ["spec"] = new JsonObject
+    public static JsonObject ChurnServiceManifest(string ns, string runId) =>
+        new()
         {
-            ["type"] = "ClusterIP",
-            ["ipFamilyPolicy"] = "PreferDualStack",
-            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole },
-            ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
-        },
-    };
+            ["apiVersion"] = "v1",
+            ["kind"] = "Service",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = ChurnService,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["type"] = "ClusterIP",
+                ["ipFamilyPolicy"] = "PreferDualStack",
+                ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = EndpointRole },
+                ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
+            },
+        };
 
     public const string DummyRole = "dummy";
 
@@ -143,94 +220,177 @@ public static class AgentManifests
     /// A service-scale dummy: a ClusterIP Service with the server agents as its endpoints, so every proxy
     /// writes rules for it (a Service without endpoints gets a single reject rule, or none).
     /// </summary>
-    public static JsonObject DummyService(string ns, string runId, string name) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Service",
-        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = Labels(runId, DummyRole) },
-        ["spec"] = new JsonObject
+    public static JsonObject DummyService(string ns, string runId, string name) =>
+        new()
         {
-            ["type"] = "ClusterIP",
-            ["ipFamilyPolicy"] = "PreferDualStack",
-            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
-            ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
-        },
-    };
+            ["apiVersion"] = "v1",
+            ["kind"] = "Service",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId, DummyRole),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["type"] = "ClusterIP",
+                ["ipFamilyPolicy"] = "PreferDualStack",
+                ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
+                ["ports"] = new JsonArray(ServicePort("http", 80, "TCP", null, HttpPort)),
+            },
+        };
 
     private static JsonObject Template(string runId, string role, JsonObject spec, JsonObject? annotations)
     {
         var metadata = new JsonObject { ["labels"] = Labels(runId, role) };
-        if (annotations is not null) metadata["annotations"] = annotations;
+        if (annotations is not null)
+            metadata["annotations"] = annotations;
         spec["restartPolicy"] = "Always";
         return new JsonObject { ["metadata"] = metadata, ["spec"] = spec };
     }
 
     /// <summary>The agent container and its pod settings, shared by bare pods and workload templates.</summary>
-    private static JsonObject AgentPodSpec(string image, AgentResources resources, bool hostNetwork) => new()
-    {
-        ["hostNetwork"] = hostNetwork,
-        ["dnsPolicy"] = hostNetwork ? "ClusterFirstWithHostNet" : "ClusterFirst",
-        ["terminationGracePeriodSeconds"] = 2,
-        ["automountServiceAccountToken"] = false,
-        ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532 },
-        ["containers"] = new JsonArray(new JsonObject
+    private static JsonObject AgentPodSpec(string image, AgentResources resources, bool hostNetwork) =>
+        new()
         {
-            ["name"] = "agent",
-            ["image"] = image,
-            ["args"] = new JsonArray("serve", "--bind", "any", "--control-port", $"{ControlPort}", "--tcp-port", $"{TcpPort}", "--udp-port", $"{UdpPort}", "--http-port", $"{HttpPort}"),
-            ["env"] = new JsonArray(
-                new JsonObject { ["name"] = "CNIBENCH_TOKEN", ["valueFrom"] = new JsonObject { ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" } } },
-                new JsonObject { ["name"] = "POD_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" } } },
-                new JsonObject { ["name"] = "NODE_NAME", ["valueFrom"] = new JsonObject { ["fieldRef"] = new JsonObject { ["fieldPath"] = "spec.nodeName" } } },
-                // A read-only root: the runtime must not try to create its diagnostics socket in /tmp.
-                new JsonObject { ["name"] = "DOTNET_EnableDiagnostics", ["value"] = "0" }),
-            ["ports"] = new JsonArray(
-                Port("control", ControlPort, "TCP"), Port("tcp", TcpPort, "TCP"), Port("udp", UdpPort, "UDP"), Port("http", HttpPort, "TCP")),
-            ["readinessProbe"] = new JsonObject
-            {
-                ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = HttpPort },
-                ["periodSeconds"] = 1,
-                ["failureThreshold"] = 3,
-            },
-            ["resources"] = new JsonObject
-            {
-                ["requests"] = new JsonObject { ["cpu"] = resources.CpuRequest, ["memory"] = resources.MemoryRequest },
-                ["limits"] = new JsonObject { ["memory"] = resources.MemoryLimit },
-            },
-            ["securityContext"] = new JsonObject { ["allowPrivilegeEscalation"] = false, ["readOnlyRootFilesystem"] = true, ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") } },
-        }),
-    };
+            ["hostNetwork"] = hostNetwork,
+            ["dnsPolicy"] = hostNetwork ? "ClusterFirstWithHostNet" : "ClusterFirst",
+            ["terminationGracePeriodSeconds"] = 2,
+            ["automountServiceAccountToken"] = false,
+            ["securityContext"] = new JsonObject { ["runAsNonRoot"] = true, ["runAsUser"] = 65532 },
+            ["containers"] = new JsonArray(
+                new JsonObject
+                {
+                    ["name"] = "agent",
+                    ["image"] = image,
+                    ["args"] = new JsonArray(
+                        "serve",
+                        "--bind",
+                        "any",
+                        "--control-port",
+                        $"{ControlPort}",
+                        "--tcp-port",
+                        $"{TcpPort}",
+                        "--udp-port",
+                        $"{UdpPort}",
+                        "--http-port",
+                        $"{HttpPort}"
+                    ),
+                    ["env"] = new JsonArray(
+                        new JsonObject
+                        {
+                            ["name"] = "CNIBENCH_TOKEN",
+                            ["valueFrom"] = new JsonObject
+                            {
+                                ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" },
+                            },
+                        },
+                        new JsonObject
+                        {
+                            ["name"] = "POD_NAME",
+                            ["valueFrom"] = new JsonObject
+                            {
+                                ["fieldRef"] = new JsonObject { ["fieldPath"] = "metadata.name" },
+                            },
+                        },
+                        new JsonObject
+                        {
+                            ["name"] = "NODE_NAME",
+                            ["valueFrom"] = new JsonObject
+                            {
+                                ["fieldRef"] = new JsonObject { ["fieldPath"] = "spec.nodeName" },
+                            },
+                        },
+                        // A read-only root: the runtime must not try to create its diagnostics socket in /tmp.
+                        new JsonObject { ["name"] = "DOTNET_EnableDiagnostics", ["value"] = "0" }
+                    ),
+                    ["ports"] = new JsonArray(
+                        Port("control", ControlPort, "TCP"),
+                        Port("tcp", TcpPort, "TCP"),
+                        Port("udp", UdpPort, "UDP"),
+                        Port("http", HttpPort, "TCP")
+                    ),
+                    ["readinessProbe"] = new JsonObject
+                    {
+                        ["httpGet"] = new JsonObject { ["path"] = "/healthz", ["port"] = HttpPort },
+                        ["periodSeconds"] = 1,
+                        ["failureThreshold"] = 3,
+                    },
+                    ["resources"] = new JsonObject
+                    {
+                        ["requests"] = new JsonObject
+                        {
+                            ["cpu"] = resources.CpuRequest,
+                            ["memory"] = resources.MemoryRequest,
+                        },
+                        ["limits"] = new JsonObject { ["memory"] = resources.MemoryLimit },
+                    },
+                    ["securityContext"] = new JsonObject
+                    {
+                        ["allowPrivilegeEscalation"] = false,
+                        ["readOnlyRootFilesystem"] = true,
+                        ["capabilities"] = new JsonObject { ["drop"] = new JsonArray("ALL") },
+                    },
+                }
+            ),
+        };
 
-    private static JsonObject Port(string name, int port, string protocol) => new() { ["name"] = name, ["containerPort"] = port, ["protocol"] = protocol };
-
-    /// <summary>The Service in front of the server agents: ClusterIP (single or dual stack) or NodePort, fixed ports.</summary>
-    public static JsonObject AgentService(string ns, string runId, string name, bool nodePort, string ipFamilyPolicy) => new()
-    {
-        ["apiVersion"] = "v1",
-        ["kind"] = "Service",
-        ["metadata"] = new JsonObject { ["name"] = name, ["namespace"] = ns, ["labels"] = Labels(runId) },
-        ["spec"] = new JsonObject
+    private static JsonObject Port(string name, int port, string protocol) =>
+        new()
         {
-            ["type"] = nodePort ? "NodePort" : "ClusterIP",
-            ["ipFamilyPolicy"] = ipFamilyPolicy,
-            ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
-            ["ports"] = new JsonArray(
-                ServicePort("tcp", TcpPort, "TCP", nodePort ? TcpNodePort : null),
-                ServicePort("udp", UdpPort, "UDP", nodePort ? UdpNodePort : null),
-                ServicePort("http", HttpPort, "TCP", nodePort ? HttpNodePort : null)),
-        },
-    };
+            ["name"] = name,
+            ["containerPort"] = port,
+            ["protocol"] = protocol,
+        };
+
+    /// <summary>The Service in front of the server agents: ClusterIP (single or dual stack) or NodePort, fixed
+    /// ports.</summary>
+    public static JsonObject AgentService(string ns, string runId, string name, bool nodePort, string ipFamilyPolicy) =>
+        new()
+        {
+            ["apiVersion"] = "v1",
+            ["kind"] = "Service",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = name,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["type"] = nodePort ? "NodePort" : "ClusterIP",
+                ["ipFamilyPolicy"] = ipFamilyPolicy,
+                ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
+                ["ports"] = new JsonArray(
+                    ServicePort("tcp", TcpPort, "TCP", nodePort ? TcpNodePort : null),
+                    ServicePort("udp", UdpPort, "UDP", nodePort ? UdpNodePort : null),
+                    ServicePort("http", HttpPort, "TCP", nodePort ? HttpNodePort : null)
+                ),
+            },
+        };
 
     private static JsonObject ServicePort(string name, int port, string protocol, int? nodePort, int? targetPort = null)
     {
-        var p = new JsonObject { ["name"] = name, ["port"] = port, ["targetPort"] = targetPort ?? port, ["protocol"] = protocol };
-        if (nodePort is int n) p["nodePort"] = n;
+        var p = new JsonObject
+        {
+            ["name"] = name,
+            ["port"] = port,
+            ["targetPort"] = targetPort ?? port,
+            ["protocol"] = protocol,
+        };
+        if (nodePort is int n)
+            p["nodePort"] = n;
         return p;
     }
 }
 
-/// <summary>Requests and limits of an agent container (requests keep the scheduler honest; only memory is limited, CPU throttling would distort rates).</summary>
-public sealed record AgentResources(string CpuRequest = "500m", string MemoryRequest = "128Mi", string MemoryLimit = "512Mi")
+/// <summary>Requests and limits of an agent container (requests keep the scheduler honest; only memory is limited, CPU
+/// throttling would distort rates).</summary>
+public sealed record AgentResources(
+    string CpuRequest = "500m",
+    string MemoryRequest = "128Mi",
+    string MemoryLimit = "512Mi"
+)
 {
     /// <summary>A convergence endpoint only answers probes: small enough that 44 fit on a few nodes.</summary>
     public static readonly AgentResources Endpoint = new("10m", "32Mi", "128Mi");

@@ -7,8 +7,13 @@ namespace CniBench.Cli.Targets.Kube.Api;
 /// The API server refused a request. The message says what cnibench tried (verb, resource, namespace),
 /// what the server answered (its Status reason and message) and, for a 403, which permission is missing.
 /// </summary>
-public sealed class KubeApiException(string verb, KubeResource resource, HttpStatusCode status, string? reason, string serverMessage)
-    : Exception(Describe(verb, resource, status, reason, serverMessage))
+public sealed class KubeApiException(
+    string verb,
+    KubeResource resource,
+    HttpStatusCode status,
+    string? reason,
+    string serverMessage
+) : Exception(Describe(verb, resource, status, reason, serverMessage))
 {
     public string Verb { get; } = verb;
     public KubeResource Resource { get; } = resource;
@@ -17,7 +22,8 @@ public sealed class KubeApiException(string verb, KubeResource resource, HttpSta
 
     public static KubeApiException From(string verb, KubeResource resource, HttpStatusCode status, string body)
     {
-        string? reason = null, message = null;
+        string? reason = null,
+            message = null;
         try
         {
             if (JsonNode.Parse(body) is JsonObject { } o && (string?)o["kind"] == "Status")
@@ -30,17 +36,36 @@ public sealed class KubeApiException(string verb, KubeResource resource, HttpSta
         {
             // Not a Status object (a proxy in front of the server, say): the text itself is the message.
         }
-        return new KubeApiException(verb, resource, status, reason, message ?? (body.Length > 300 ? body[..300] : body).Trim());
+        return new KubeApiException(
+            verb,
+            resource,
+            status,
+            reason,
+            message ?? (body.Length > 300 ? body[..300] : body).Trim()
+        );
     }
 
-    private static string Describe(string verb, KubeResource resource, HttpStatusCode status, string? reason, string message)
+    private static string Describe(
+        string verb,
+        KubeResource resource,
+        HttpStatusCode status,
+        string? reason,
+        string message
+    )
     {
         string where = resource.Namespace is null ? "" : $" in namespace {resource.Namespace}";
-        string what = $"{verb} {resource.Plural}{(resource.Group.Length == 0 ? "" : "." + resource.Group)}{(resource.Name is null ? "" : "/" + resource.Name)}{where}";
+        string what =
+            $"{verb} "
+            + $"{resource.Plural}{(resource.Group.Length == 0 ? "" : "." + resource.Group)}"
+            + $"{(resource.Name is null ? "" : "/" + resource.Name)}{where}";
         return status switch
         {
-            HttpStatusCode.Forbidden => $"forbidden: cnibench needs '{verb}' on '{resource.Plural}{(resource.Group.Length == 0 ? "" : "." + resource.Group)}'{where} (RBAC; deploy/rbac.yaml lists what it needs): {message}",
-            HttpStatusCode.Unauthorized => $"unauthorized: the API server did not accept the credentials of this kubeconfig context ({what}): {message}",
+            HttpStatusCode.Forbidden => $"forbidden: cnibench needs '{verb}' on "
+                + $"'{resource.Plural}{(resource.Group.Length == 0 ? "" : "." + resource.Group)}'{where} (RBAC; "
+                + $"deploy/rbac.yaml lists what it needs): {message}",
+            HttpStatusCode.Unauthorized =>
+                $"unauthorized: the API server did not accept the credentials of this kubeconfig context ({what}): "
+                    + $"{message}",
             _ => $"{what}: {(int)status} {reason ?? status.ToString()}: {message}",
         };
     }

@@ -15,8 +15,13 @@ public sealed class KubeWatcher(KubeClient client, KubeResource collection, stri
     public TimeSpan RetryPause { get; init; } = TimeSpan.FromSeconds(1);
     public int MaxConsecutiveFailures { get; init; } = 5;
 
-    /// <summary>Runs until cancelled: <paramref name="onList"/> with every (re)list, <paramref name="onEvent"/> with every change.</summary>
-    public async Task RunAsync(Func<IReadOnlyList<JsonObject>, Task> onList, Func<WatchEvent, Task> onEvent, CancellationToken cancellationToken)
+    /// <summary>Runs until cancelled: <paramref name="onList"/> with every (re)list, <paramref name="onEvent"/> with
+    /// every change.</summary>
+    public async Task RunAsync(
+        Func<IReadOnlyList<JsonObject>, Task> onList,
+        Func<WatchEvent, Task> onEvent,
+        CancellationToken cancellationToken
+    )
     {
         var (items, resourceVersion) = await client.ListAsync(collection, labelSelector, cancellationToken);
         await onList(items);
@@ -27,15 +32,28 @@ public sealed class KubeWatcher(KubeClient client, KubeResource collection, stri
             bool any = false;
             try
             {
-                await foreach (var e in client.WatchAsync(collection, resourceVersion, labelSelector, ServerTimeout, Silence, cancellationToken))
+                await foreach (
+                    var e in client.WatchAsync(
+                        collection,
+                        resourceVersion,
+                        labelSelector,
+                        ServerTimeout,
+                        Silence,
+                        cancellationToken
+                    )
+                )
                 {
                     failures = 0;
                     any = true;
-                    if (e.ResourceVersion is { } v) resourceVersion = v;
-                    if (e.Type != "BOOKMARK") await onEvent(e);
+                    if (e.ResourceVersion is { } v)
+                        resourceVersion = v;
+                    if (e.Type != "BOOKMARK")
+                        await onEvent(e);
                 }
-                // A stream that ends at once with nothing in it (a proxy cutting watches short) must not become a busy loop.
-                if (!any && DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(1)) await Task.Delay(RetryPause, cancellationToken);
+                // A stream that ends at once with nothing in it (a proxy cutting watches short) must not become a busy
+                // loop.
+                if (!any && DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(1))
+                    await Task.Delay(RetryPause, cancellationToken);
             }
             catch (WatchExpiredException)
             {

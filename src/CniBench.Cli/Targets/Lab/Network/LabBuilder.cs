@@ -12,25 +12,43 @@ namespace CniBench.Cli.Targets.Lab.Network;
 public static class LabBuilder
 {
     /// <summary>Where lab specs are kept while a lab is up (tmpfs: gone after a reboot, like the namespaces).</summary>
-    public static string StateDirectory { get; } = Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
+    public static string StateDirectory { get; } =
+        Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
 
     public sealed record UpResult(TimeSpan Took, Services.ProgrammingTime Programming);
 
-    /// <param name="owner">The run that builds the lab for itself (and removes it when it ends); null for a lab a user builds to keep.</param>
-    public static async Task<UpResult> UpAsync(LabSpec spec, CancellationToken cancellationToken, ProcessOwner? owner = null)
+    /// <param name="owner">The run that builds the lab for itself (and removes it when it ends); null for a lab a user
+    /// builds to keep.</param>
+    public static async Task<UpResult> UpAsync(
+        LabSpec spec,
+        CancellationToken cancellationToken,
+        ProcessOwner? owner = null
+    )
     {
         var clock = Stopwatch.StartNew();
         var topology = new LabTopology(spec);
         try
         {
             // Written first: a run killed half-way through the build leaves a lab whose owner is known to be gone.
-            if (owner is not null) WriteHolder(spec.Id, OwnerSuffix, owner);
-            await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', topology.Namespaces.Select(n => $"netns add {n}")) + "\n", cancellationToken);
-            // Consecutive commands in the same namespace and tool go in one batch: a 2×2 lab is a few dozen processes, not hundreds.
+            if (owner is not null)
+                WriteHolder(spec.Id, OwnerSuffix, owner);
+            await LabShell.RunAsync(
+                "ip",
+                ["-batch", "-"],
+                string.Join('\n', topology.Namespaces.Select(n => $"netns add {n}")) + "\n",
+                cancellationToken
+            );
+            // Consecutive commands in the same namespace and tool go in one batch: a 2×2 lab is a few dozen processes,
+            // not hundreds.
             foreach (var group in Consecutive(topology.BuildCommands()))
                 await LabCommand.RunBatchAsync(group.Namespace, group.Tool, group.Commands, cancellationToken);
             foreach (var (ns, settings) in topology.Sysctls())
-                await LabShell.RunAsync("ip", ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings], null, cancellationToken);
+                await LabShell.RunAsync(
+                    "ip",
+                    ["netns", "exec", ns, "sysctl", "-q", "-w", .. settings],
+                    null,
+                    cancellationToken
+                );
             await WriteEgressAsync(topology, cancellationToken);
             CreateCgroups(topology);
             var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
@@ -50,8 +68,10 @@ public static class LabBuilder
     /// </summary>
     private static void CreateCgroups(LabTopology topology)
     {
-        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root) return;
-        foreach (var node in topology.Nodes) Directory.CreateDirectory(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
+        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+            return;
+        foreach (var node in topology.Nodes)
+            Directory.CreateDirectory(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
     }
 
     /// <summary>
@@ -60,9 +80,11 @@ public static class LabBuilder
     /// </summary>
     private static void RemoveCgroups(string id)
     {
-        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root) return;
+        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+            return;
         var lab = Ebpf.SocketBalancer.LabCgroup(root, id);
-        if (!Directory.Exists(lab)) return;
+        if (!Directory.Exists(lab))
+            return;
         try
         {
             foreach (var node in Directory.GetDirectories(lab))
@@ -74,7 +96,9 @@ public static class LabBuilder
         }
         catch (IOException e)
         {
-            throw new LabException($"cgroup {lab} could not be removed (a process of the lab still runs in it?): {e.Message}");
+            throw new LabException(
+                $"cgroup {lab} could not be removed (a process of the lab still runs in it?): {e.Message}"
+            );
         }
     }
 
@@ -98,30 +122,45 @@ public static class LabBuilder
     private static void KillMembers(string cgroup)
     {
         var procs = Path.Combine(cgroup, "cgroup.procs");
-        int[] Members() => File.Exists(procs)
-            ? File.ReadAllLines(procs).Select(l => int.TryParse(l, out int pid) ? pid : 0).Where(pid => pid > 0).ToArray()
-            : [];
-        if (Members().Length == 0) return;
+        int[] Members() =>
+            File.Exists(procs)
+                ? File.ReadAllLines(procs)
+                    .Select(l => int.TryParse(l, out int pid) ? pid : 0)
+                    .Where(pid => pid > 0)
+                    .ToArray()
+                : [];
+        if (Members().Length == 0)
+            return;
         foreach (var pid in Members())
         {
-            try { Process.GetProcessById(pid).Kill(); }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { } // gone meanwhile
+            try
+            {
+                Process.GetProcessById(pid).Kill();
+            }
+            catch (Exception e)
+                // gone meanwhile
+                when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
         }
         // The kernel empties the cgroup once the processes have died; give it a moment.
-        for (var deadline = Stopwatch.StartNew(); Members().Length > 0 && deadline.Elapsed < TimeSpan.FromSeconds(3);) Thread.Sleep(20);
+        for (var deadline = Stopwatch.StartNew(); Members().Length > 0 && deadline.Elapsed < TimeSpan.FromSeconds(3); )
+            Thread.Sleep(20);
     }
 
-    /// <summary>Points every node's pod egress at the external router or the gateway, and SNATs where the spec says.</summary>
+    /// <summary>Points every node's pod egress at the external router or the gateway, and SNATs where the spec
+    /// says.</summary>
     public static async Task WriteEgressAsync(LabTopology topology, CancellationToken cancellationToken)
     {
         foreach (var (node, routes, nft) in topology.EgressRules())
         {
-            foreach (var route in routes) await LabCommand.RunBatchAsync(node.Namespace, route.Tool, [route.Command], cancellationToken);
+            foreach (var route in routes)
+                await LabCommand.RunBatchAsync(node.Namespace, route.Tool, [route.Command], cancellationToken);
             await LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], nft, cancellationToken);
         }
     }
 
-    private static IEnumerable<(string Namespace, string Tool, List<string> Commands)> Consecutive(IEnumerable<LabCommand> commands)
+    private static IEnumerable<(string Namespace, string Tool, List<string> Commands)> Consecutive(
+        IEnumerable<LabCommand> commands
+    )
     {
         (string Namespace, string Tool, List<string> Commands)? current = null;
         foreach (var c in commands)
@@ -131,24 +170,33 @@ public static class LabBuilder
                 g.Commands.Add(c.Command);
                 continue;
             }
-            if (current is { } done) yield return done;
+            if (current is { } done)
+                yield return done;
             current = (c.Namespace, c.Tool, [c.Command]);
         }
-        if (current is { } last) yield return last;
+        if (current is { } last)
+            yield return last;
     }
 
-    /// <summary>Removes every namespace of the lab (deleting a namespace removes its links, routes and rules) and its state.</summary>
+    /// <summary>Removes every namespace of the lab (deleting a namespace removes its links, routes and rules) and its
+    /// state.</summary>
     public static async Task<int> DownAsync(string id, CancellationToken cancellationToken)
     {
         var doomed = (await NamespacesAsync(cancellationToken)).Where(n => LabTopology.IdOf(n) == id).ToArray();
         if (doomed.Length > 0)
-            await LabShell.RunAsync("ip", ["-batch", "-"], string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n", cancellationToken);
+            await LabShell.RunAsync(
+                "ip",
+                ["-batch", "-"],
+                string.Join('\n', doomed.Reverse().Select(n => $"netns del {n}")) + "\n",
+                cancellationToken
+            );
         RemoveCgroups(id);
         File.Delete(StatePath(id));
         File.Delete(HolderPath(id, OwnerSuffix));
         File.Delete(HolderPath(id, UserSuffix));
         var sockets = Path.Combine(StateDirectory, id);
-        if (Directory.Exists(sockets)) Directory.Delete(sockets, recursive: true);
+        if (Directory.Exists(sockets))
+            Directory.Delete(sockets, recursive: true);
         return doomed.Length;
     }
 
@@ -157,12 +205,19 @@ public static class LabBuilder
     {
         var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
         var fromState = Directory.Exists(StateDirectory)
-            ? Directory.GetFiles(StateDirectory).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith("." + OwnerSuffix, StringComparison.Ordinal))
-                .Select(Path.GetFileNameWithoutExtension).OfType<string>()
+            ? Directory
+                .GetFiles(StateDirectory)
+                .Where(f =>
+                    f.EndsWith(".json", StringComparison.Ordinal)
+                    || f.EndsWith("." + OwnerSuffix, StringComparison.Ordinal)
+                )
+                .Select(Path.GetFileNameWithoutExtension)
+                .OfType<string>()
             : [];
-        var fromCgroups = Ebpf.SocketBalancer.CgroupRoot() is { } root && Directory.Exists(root)
-            ? Directory.GetDirectories(root, "cnibench-*").Select(d => Path.GetFileName(d)["cnibench-".Length..])
-            : [];
+        var fromCgroups =
+            Ebpf.SocketBalancer.CgroupRoot() is { } root && Directory.Exists(root)
+                ? Directory.GetDirectories(root, "cnibench-*").Select(d => Path.GetFileName(d)["cnibench-".Length..])
+                : [];
         return fromNamespaces.Concat(fromState).Concat(fromCgroups).Distinct().Order(StringComparer.Ordinal).ToArray();
     }
 
@@ -170,27 +225,38 @@ public static class LabBuilder
     public static async Task SaveAsync(LabSpec spec, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(StateDirectory);
-        await File.WriteAllTextAsync(StatePath(spec.Id), JsonSerializer.Serialize(spec, StoreJson.Indented), cancellationToken);
+        await File.WriteAllTextAsync(
+            StatePath(spec.Id),
+            JsonSerializer.Serialize(spec, StoreJson.Indented),
+            cancellationToken
+        );
     }
 
     public static LabSpec? Load(string id)
     {
         var path = StatePath(id);
-        return File.Exists(path) ? JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options) : null;
+        return File.Exists(path)
+            ? JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options)
+            : null;
     }
 
     public static async Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken cancellationToken)
     {
         var output = await LabShell.RunAsync("ip", ["netns", "list"], null, cancellationToken);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => l.Split(' ')[0]).Where(LabTopology.IsLabNamespace).ToArray();
+        return output
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ')[0])
+            .Where(LabTopology.IsLabNamespace)
+            .ToArray();
     }
 
     private static string StatePath(string id) => Path.Combine(StateDirectory, $"{id}.json");
 
-    private const string OwnerSuffix = "owner", UserSuffix = "user";
+    private const string OwnerSuffix = "owner",
+        UserSuffix = "user";
 
-    /// <summary>Who holds a lab: the run that built it for itself (owner), or a run using a user's lab now (user).</summary>
+    /// <summary>Who holds a lab: the run that built it for itself (owner), or a run using a user's lab now
+    /// (user).</summary>
     public sealed record Holder(ProcessOwner Process, bool BuiltIt)
     {
         /// <summary>Alive, or on another host (where this machine cannot tell: taken as alive).</summary>
@@ -202,7 +268,8 @@ public static class LabBuilder
         foreach (var (suffix, built) in new[] { (OwnerSuffix, true), (UserSuffix, false) })
         {
             var path = HolderPath(id, suffix);
-            if (File.Exists(path) && ProcessOwner.FromLine(File.ReadAllText(path)) is { } process) return new Holder(process, built);
+            if (File.Exists(path) && ProcessOwner.FromLine(File.ReadAllText(path)) is { } process)
+                return new Holder(process, built);
         }
         return null;
     }

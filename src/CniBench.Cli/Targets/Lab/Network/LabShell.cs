@@ -5,13 +5,26 @@ namespace CniBench.Cli.Targets.Lab.Network;
 /// <summary>The lab could not be built or removed; the message carries the tool's own words.</summary>
 public sealed class LabException(string message) : Exception(message);
 
-/// <summary>Runs iproute2 and friends, batching commands through stdin; a failure names the command and what the tool said.</summary>
+/// <summary>Runs iproute2 and friends, batching commands through stdin; a failure names the command and what the tool
+/// said.</summary>
 public static class LabShell
 {
-    public static async Task<string> RunAsync(string tool, IReadOnlyList<string> arguments, string? stdin, CancellationToken cancellationToken)
+    public static async Task<string> RunAsync(
+        string tool,
+        IReadOnlyList<string> arguments,
+        string? stdin,
+        CancellationToken cancellationToken
+    )
     {
-        var start = new ProcessStartInfo(tool) { RedirectStandardInput = stdin is not null, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in arguments) start.ArgumentList.Add(a);
+        var start = new ProcessStartInfo(tool)
+        {
+            RedirectStandardInput = stdin is not null,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in arguments)
+            start.ArgumentList.Add(a);
         Process process;
         try
         {
@@ -42,10 +55,14 @@ public static class LabShell
                 throw;
             }
             if (process.ExitCode != 0)
-                throw new LabException($"{tool} {string.Join(' ', arguments)} failed: {(await error).Trim()}{(stdin is null ? "" : $" (batch: {Truncate(stdin)})")}");
+                throw new LabException(
+                    $"{tool} {string.Join(' ', arguments)} failed: "
+                        + $"{(await error).Trim()}{(stdin is null ? "" : $" (batch: {Truncate(stdin)})")}"
+                );
             return await output;
         }
     }
 
-    private static string Truncate(string s) => s.Length <= 300 ? s.Replace('\n', ';') : s[..300].Replace('\n', ';') + "…";
+    private static string Truncate(string s) =>
+        s.Length <= 300 ? s.Replace('\n', ';') : s[..300].Replace('\n', ';') + "…";
 }

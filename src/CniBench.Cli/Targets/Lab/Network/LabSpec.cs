@@ -3,21 +3,42 @@ using CniBench.Cli.Scenarios;
 namespace CniBench.Cli.Targets.Lab.Network;
 
 /// <summary>What `cnibench lab up` builds. Stored next to the lab so later commands find it.</summary>
-public sealed record LabSpec(string Id, int Nodes, int PodsPerNode, LabRouting Routing, int Mtu,
-    CniBench.Cli.Scenarios.ProxyMode Proxy = CniBench.Cli.Scenarios.ProxyMode.Iptables, int Services = 0, Services.IptablesBackend Iptables = Services.IptablesBackend.Nft,
-    EgressMode Egress = EgressMode.Direct, LabIpFamily IpFamily = LabIpFamily.Ipv4)
+public sealed record LabSpec(
+    string Id,
+    int Nodes,
+    int PodsPerNode,
+    LabRouting Routing,
+    int Mtu,
+    CniBench.Cli.Scenarios.ProxyMode Proxy = CniBench.Cli.Scenarios.ProxyMode.Iptables,
+    int Services = 0,
+    Services.IptablesBackend Iptables = Services.IptablesBackend.Nft,
+    EgressMode Egress = EgressMode.Direct,
+    LabIpFamily IpFamily = LabIpFamily.Ipv4
+)
 {
-    public const int MaxNodes = 16, MaxPodsPerNode = 32;
+    public const int MaxNodes = 16,
+        MaxPodsPerNode = 32;
 
     public IReadOnlyList<string> Check()
     {
         var problems = new List<string>();
-        if (Nodes is < 1 or > MaxNodes) problems.Add($"--nodes: {Nodes} is out of range; allowed: 1..{MaxNodes}");
-        if (PodsPerNode is < 1 or > MaxPodsPerNode) problems.Add($"--pods-per-node: {PodsPerNode} is out of range; allowed: 1..{MaxPodsPerNode}");
-        if (Mtu is < DataplaneSettings.MinMtu or > DataplaneSettings.MaxMtu) problems.Add($"--mtu: {Mtu} is out of range; allowed: {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu}");
-        if (Services is < 0 or > DataplaneSettings.MaxServices) problems.Add($"--services: {Services} is out of range; allowed: 0..{DataplaneSettings.MaxServices}");
-        if (Proxy == CniBench.Cli.Scenarios.ProxyMode.Ebpf && IpFamily != LabIpFamily.Ipv4) problems.Add("--proxy ebpf: the socket balancer handles IPv4 only so far; use --ip-family ipv4, or iptables or nftables for IPv6");
-        if (Egress == EgressMode.Gateway && Nodes < 2) problems.Add("--egress gateway: needs --nodes 2 or more (pods on one node leave through another)");
+        if (Nodes is < 1 or > MaxNodes)
+            problems.Add($"--nodes: {Nodes} is out of range; allowed: 1..{MaxNodes}");
+        if (PodsPerNode is < 1 or > MaxPodsPerNode)
+            problems.Add($"--pods-per-node: {PodsPerNode} is out of range; allowed: 1..{MaxPodsPerNode}");
+        if (Mtu is < DataplaneSettings.MinMtu or > DataplaneSettings.MaxMtu)
+            problems.Add(
+                $"--mtu: {Mtu} is out of range; allowed: {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu}"
+            );
+        if (Services is < 0 or > DataplaneSettings.MaxServices)
+            problems.Add($"--services: {Services} is out of range; allowed: 0..{DataplaneSettings.MaxServices}");
+        if (Proxy == CniBench.Cli.Scenarios.ProxyMode.Ebpf && IpFamily != LabIpFamily.Ipv4)
+            problems.Add(
+                "--proxy ebpf: the socket balancer handles IPv4 only so far; use --ip-family ipv4, or iptables or "
+                    + "nftables for IPv6"
+            );
+        if (Egress == EgressMode.Gateway && Nodes < 2)
+            problems.Add("--egress gateway: needs --nodes 2 or more (pods on one node leave through another)");
         return problems;
     }
 }

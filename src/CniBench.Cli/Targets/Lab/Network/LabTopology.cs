@@ -2,12 +2,14 @@ using CniBench.Cli.Scenarios;
 
 namespace CniBench.Cli.Targets.Lab.Network;
 
-/// <summary>One namespace of the lab and its addresses on the lab's networks (IPv6 only where the lab has it).</summary>
+/// <summary>One namespace of the lab and its addresses on the lab's networks (IPv6 only where the lab has
+/// it).</summary>
 public sealed record LabHost(string Namespace, string Address, int Node, int Pod, string? Address6 = null)
 {
-    public string At(LabFamily family) => family.IsV6
-        ? Address6 ?? throw new LabException($"{Namespace} has no IPv6 address (lab up --ip-family ipv6 or dual)")
-        : Address;
+    public string At(LabFamily family) =>
+        family.IsV6
+            ? Address6 ?? throw new LabException($"{Namespace} has no IPv6 address (lab up --ip-family ipv6 or dual)")
+            : Address;
 }
 
 /// <summary>
@@ -35,41 +37,61 @@ public sealed class LabTopology(LabSpec spec)
     public bool HasV6 => Spec.IpFamily != LabIpFamily.Ipv4;
 
     /// <summary>The families pods and services have.</summary>
-    public IReadOnlyList<LabFamily> Families => [.. HasV4 ? [LabFamily.V4] : Array.Empty<LabFamily>(), .. HasV6 ? [LabFamily.V6] : Array.Empty<LabFamily>()];
+    public IReadOnlyList<LabFamily> Families =>
+        [.. HasV4 ? [LabFamily.V4] : Array.Empty<LabFamily>(), .. HasV6 ? [LabFamily.V6] : Array.Empty<LabFamily>()];
 
-    public LabHost External => new($"{Prefix}{Spec.Id}-ext", LabFamily.V4.External, 0, 0, HasV6 ? LabFamily.V6.External : null);
+    public LabHost External =>
+        new($"{Prefix}{Spec.Id}-ext", LabFamily.V4.External, 0, 0, HasV6 ? LabFamily.V6.External : null);
 
-    /// <summary>The node pods leave through in gateway mode: the last one (pod 1 of node 1 is the usual client elsewhere).</summary>
+    /// <summary>The node pods leave through in gateway mode: the last one (pod 1 of node 1 is the usual client
+    /// elsewhere).</summary>
     public LabHost Gateway => Node(Spec.Nodes);
 
-    /// <summary>The address the external host must see for traffic from a pod on <paramref name="clientNode"/>.</summary>
-    public string EgressSource(int clientNode, LabFamily family) => (Spec.Egress == EgressMode.Gateway ? Gateway : Node(clientNode)).At(family);
+    /// <summary>The address the external host must see for traffic from a pod on <paramref
+    /// name="clientNode"/>.</summary>
+    public string EgressSource(int clientNode, LabFamily family) =>
+        (Spec.Egress == EgressMode.Gateway ? Gateway : Node(clientNode)).At(family);
 
-    public LabHost Node(int node) => new($"{Prefix}{Spec.Id}-n{node}", LabFamily.V4.Node(node), node, 0, HasV6 ? LabFamily.V6.Node(node) : null);
+    public LabHost Node(int node) =>
+        new($"{Prefix}{Spec.Id}-n{node}", LabFamily.V4.Node(node), node, 0, HasV6 ? LabFamily.V6.Node(node) : null);
 
-    public LabHost Pod(int node, int pod) => new($"{Prefix}{Spec.Id}-n{node}p{pod}", LabFamily.V4.Pod(node, pod), node, pod, HasV6 ? LabFamily.V6.Pod(node, pod) : null);
+    public LabHost Pod(int node, int pod) =>
+        new(
+            $"{Prefix}{Spec.Id}-n{node}p{pod}",
+            LabFamily.V4.Pod(node, pod),
+            node,
+            pod,
+            HasV6 ? LabFamily.V6.Pod(node, pod) : null
+        );
 
-    /// <summary>The pods behind the lab's service: the last pod of every node (so pod 1 can be a client elsewhere).</summary>
+    /// <summary>The pods behind the lab's service: the last pod of every node (so pod 1 can be a client
+    /// elsewhere).</summary>
     public IEnumerable<LabHost> Endpoints => Enumerable.Range(1, Spec.Nodes).Select(n => Pod(n, Spec.PodsPerNode));
 
     public IEnumerable<LabHost> Nodes => Enumerable.Range(1, Spec.Nodes).Select(Node);
 
-    public IEnumerable<LabHost> Pods => Enumerable.Range(1, Spec.Nodes).SelectMany(n => Enumerable.Range(1, Spec.PodsPerNode).Select(p => Pod(n, p)));
+    public IEnumerable<LabHost> Pods =>
+        Enumerable.Range(1, Spec.Nodes).SelectMany(n => Enumerable.Range(1, Spec.PodsPerNode).Select(p => Pod(n, p)));
 
     /// <summary>Every namespace, in the order they are created (deleted in reverse).</summary>
-    public IEnumerable<string> Namespaces => new[] { Underlay, External.Namespace }.Concat(Nodes.Select(n => n.Namespace)).Concat(Pods.Select(p => p.Namespace));
+    public IEnumerable<string> Namespaces =>
+        new[] { Underlay, External.Namespace }
+            .Concat(Nodes.Select(n => n.Namespace))
+            .Concat(Pods.Select(p => p.Namespace));
 
     public static bool IsLabNamespace(string name) => name.StartsWith(Prefix, StringComparison.Ordinal);
 
     public static string? IdOf(string namespaceName)
     {
-        if (!IsLabNamespace(namespaceName)) return null;
+        if (!IsLabNamespace(namespaceName))
+            return null;
         var rest = namespaceName[Prefix.Length..];
         int dash = rest.IndexOf('-');
         return dash > 0 ? rest[..dash] : null;
     }
 
-    /// <summary>The commands that build the lab, in order; LabBuilder runs consecutive ones of the same namespace and tool as one batch.</summary>
+    /// <summary>The commands that build the lab, in order; LabBuilder runs consecutive ones of the same namespace and
+    /// tool as one batch.</summary>
     public IReadOnlyList<LabCommand> BuildCommands()
     {
         var c = new List<LabCommand>();
@@ -96,17 +118,30 @@ public sealed class LabTopology(LabSpec spec)
         foreach (var node in Nodes)
         {
             int i = node.Node;
-            c.Add(new(Underlay, "ip", $"link add n{i} mtu {mtu} type veth peer name eth0 mtu {mtu} netns {node.Namespace}"));
+            c.Add(
+                new(
+                    Underlay,
+                    "ip",
+                    $"link add n{i} mtu {mtu} type veth peer name eth0 mtu {mtu} netns {node.Namespace}"
+                )
+            );
             c.Add(new(Underlay, "ip", $"link set n{i} master br0 up"));
             c.Add(new(node.Namespace, "ip", "link set lo up"));
-            foreach (var f in underlay) c.Add(new(node.Namespace, "ip", $"addr add {node.At(f)}/{f.SubnetBits} dev eth0{Nodad(f)}"));
+            foreach (var f in underlay)
+                c.Add(new(node.Namespace, "ip", $"addr add {node.At(f)}/{f.SubnetBits} dev eth0{Nodad(f)}"));
             c.Add(new(node.Namespace, "ip", "link set eth0 up"));
             c.Add(new(node.Namespace, "ip", $"link add cbr0 mtu {PodMtu} type bridge"));
             foreach (var f in Families)
             {
                 c.Add(new(node.Namespace, f.Ip, $"route add {f.ExternalNetwork} via {f.ExternalRouter}"));
                 // Pods' traffic to the outside follows table 100, which egress mode points at the right node.
-                c.Add(new(node.Namespace, f.Ip, $"rule add from {f.ClusterCidr} to {f.ExternalNetwork} lookup 100 pref 100"));
+                c.Add(
+                    new(
+                        node.Namespace,
+                        f.Ip,
+                        $"rule add from {f.ClusterCidr} to {f.ExternalNetwork} lookup 100 pref 100"
+                    )
+                );
                 c.Add(new(node.Namespace, f.Ip, $"route add {f.ExternalNetwork} via {f.ExternalRouter} table 100"));
                 c.Add(new(node.Namespace, "ip", $"addr add {f.PodGateway(i)}/{f.SubnetBits} dev cbr0{Nodad(f)}"));
             }
@@ -114,17 +149,33 @@ public sealed class LabTopology(LabSpec spec)
             for (int j = 1; j <= Spec.PodsPerNode; j++)
             {
                 var pod = Pod(i, j);
-                c.Add(new(node.Namespace, "ip", $"link add p{j} mtu {PodMtu} type veth peer name eth0 mtu {PodMtu} netns {pod.Namespace}"));
+                c.Add(
+                    new(
+                        node.Namespace,
+                        "ip",
+                        $"link add p{j} mtu {PodMtu} type veth peer name eth0 mtu {PodMtu} netns {pod.Namespace}"
+                    )
+                );
                 c.Add(new(node.Namespace, "ip", $"link set p{j} master cbr0 up"));
                 c.Add(new(pod.Namespace, "ip", "link set lo up"));
-                foreach (var f in Families) c.Add(new(pod.Namespace, "ip", $"addr add {pod.At(f)}/{f.SubnetBits} dev eth0{Nodad(f)}"));
+                foreach (var f in Families)
+                    c.Add(new(pod.Namespace, "ip", $"addr add {pod.At(f)}/{f.SubnetBits} dev eth0{Nodad(f)}"));
                 c.Add(new(pod.Namespace, "ip", "link set eth0 up"));
-                foreach (var f in Families) c.Add(new(pod.Namespace, f.Ip, $"route add default via {f.PodGateway(i)}"));
+                foreach (var f in Families)
+                    c.Add(new(pod.Namespace, f.Ip, $"route add default via {f.PodGateway(i)}"));
             }
             if (Spec.Routing == LabRouting.Vxlan)
             {
-                c.Add(new(node.Namespace, "ip", $"link add vxlan0 mtu {mtu - VxlanOverhead} type vxlan id 42 dev eth0 local {node.Address} dstport 4789 nolearning"));
-                foreach (var f in Families) c.Add(new(node.Namespace, "ip", $"addr add {f.Overlay(i)}/{f.OverlayBits} dev vxlan0{Nodad(f)}"));
+                c.Add(
+                    new(
+                        node.Namespace,
+                        "ip",
+                        $"link add vxlan0 mtu {mtu - VxlanOverhead} type vxlan id 42 dev eth0 local {node.Address} "
+                            + $"dstport 4789 nolearning"
+                    )
+                );
+                foreach (var f in Families)
+                    c.Add(new(node.Namespace, "ip", $"addr add {f.Overlay(i)}/{f.OverlayBits} dev vxlan0{Nodad(f)}"));
                 c.Add(new(node.Namespace, "ip", "link set vxlan0 up"));
             }
         }
@@ -133,12 +184,21 @@ public sealed class LabTopology(LabSpec spec)
             foreach (var other in Nodes.Where(o => o.Node != node.Node))
             {
                 // Head-end replication: broadcast and unknown frames (ARP, neighbour discovery) go to every other node.
-                if (Spec.Routing == LabRouting.Vxlan) c.Add(new(node.Namespace, "bridge", $"fdb append 00:00:00:00:00:00 dev vxlan0 dst {other.Address}"));
+                if (Spec.Routing == LabRouting.Vxlan)
+                    c.Add(
+                        new(node.Namespace, "bridge", $"fdb append 00:00:00:00:00:00 dev vxlan0 dst {other.Address}")
+                    );
                 foreach (var f in Families)
                 {
-                    c.Add(new(node.Namespace, f.Ip, Spec.Routing == LabRouting.Native
-                        ? $"route add {f.PodCidr(other.Node)} via {other.At(f)}"
-                        : $"route add {f.PodCidr(other.Node)} via {f.Overlay(other.Node)} dev vxlan0"));
+                    c.Add(
+                        new(
+                            node.Namespace,
+                            f.Ip,
+                            Spec.Routing == LabRouting.Native
+                                ? $"route add {f.PodCidr(other.Node)} via {other.At(f)}"
+                                : $"route add {f.PodCidr(other.Node)} via {f.Overlay(other.Node)} dev vxlan0"
+                        )
+                    );
                 }
             }
         }
@@ -155,9 +215,23 @@ public sealed class LabTopology(LabSpec spec)
         foreach (var node in Nodes)
         {
             bool viaGateway = Spec.Egress == EgressMode.Gateway && node.Node != Gateway.Node;
-            var routes = Families.Select(f => new LabCommand(node.Namespace, f.Ip, $"route replace {f.ExternalNetwork} via {(viaGateway ? Gateway.At(f) : f.ExternalRouter)} table 100")).ToArray();
-            var nft = Families.Select(f => $"add table {f.Nft} {EgressTable}\ndelete table {f.Nft} {EgressTable}\n" + (viaGateway ? "" :
-                $"table {f.Nft} {EgressTable} {{ chain postrouting {{ type nat hook postrouting priority srcnat + 10; policy accept; {f.Nft} saddr {f.ClusterCidr} {f.Nft} daddr {f.ExternalNetwork} masquerade; }}; }}\n"));
+            var routes = Families
+                .Select(f => new LabCommand(
+                    node.Namespace,
+                    f.Ip,
+                    $"route replace {f.ExternalNetwork} via {(viaGateway ? Gateway.At(f) : f.ExternalRouter)} table 100"
+                ))
+                .ToArray();
+            var nft = Families.Select(f =>
+                $"add table {f.Nft} {EgressTable}\ndelete table {f.Nft} {EgressTable}\n"
+                + (
+                    viaGateway
+                        ? ""
+                        : $"table {f.Nft} {EgressTable} {{ chain postrouting {{ type nat hook postrouting priority "
+                            + $"srcnat + 10; policy accept; {f.Nft} saddr {f.ClusterCidr} {f.Nft} daddr "
+                            + $"{f.ExternalNetwork} masquerade; }}; }}\n"
+                )
+            );
             yield return (node, routes, string.Concat(nft));
         }
     }
@@ -172,8 +246,13 @@ public sealed class LabTopology(LabSpec spec)
     {
         string[] client = ["net.ipv4.tcp_tw_reuse=1", "net.ipv4.ip_local_port_range=1024 65000"];
         string[] v6 = HasV6 ? ["net.ipv6.conf.all.forwarding=1", "net.bridge.bridge-nf-call-ip6tables=1"] : [];
-        foreach (var node in Nodes) yield return (node.Namespace, ["net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", .. v6, .. client]);
-        foreach (var pod in Pods) yield return (pod.Namespace, client);
+        foreach (var node in Nodes)
+            yield return (
+                node.Namespace,
+                ["net.ipv4.ip_forward=1", "net.bridge.bridge-nf-call-iptables=1", .. v6, .. client]
+            );
+        foreach (var pod in Pods)
+            yield return (pod.Namespace, client);
     }
 
     /// <summary>Pods see the overlay's smaller MTU, as a CNI sets it.</summary>
@@ -183,10 +262,21 @@ public sealed class LabTopology(LabSpec spec)
 /// <summary>One command of the lab: `ip`, `ip -6` or `bridge`, run inside a namespace.</summary>
 public sealed record LabCommand(string Namespace, string Tool, string Command)
 {
-    /// <summary>Runs commands of one namespace and tool as one batch: a lab is a few dozen processes, not hundreds.</summary>
-    public static Task RunBatchAsync(string ns, string tool, IEnumerable<string> commands, CancellationToken cancellationToken)
+    /// <summary>Runs commands of one namespace and tool as one batch: a lab is a few dozen processes, not
+    /// hundreds.</summary>
+    public static Task RunBatchAsync(
+        string ns,
+        string tool,
+        IEnumerable<string> commands,
+        CancellationToken cancellationToken
+    )
     {
         var words = tool.Split(' ');
-        return LabShell.RunAsync(words[0], [.. words[1..], "-n", ns, "-batch", "-"], string.Join('\n', commands) + "\n", cancellationToken);
+        return LabShell.RunAsync(
+            words[0],
+            [.. words[1..], "-n", ns, "-batch", "-"],
+            string.Join('\n', commands) + "\n",
+            cancellationToken
+        );
     }
 }

@@ -15,11 +15,20 @@ public static class Bpf
 
     private enum Command
     {
-        MapCreate = 0, MapLookupElem = 1, MapUpdateElem = 2, MapDeleteElem = 3, ProgLoad = 5, ProgAttach = 8, ProgDetach = 9,
-        MapGetNextId = 12, MapGetFdById = 14, ObjGetInfoByFd = 15,
+        MapCreate = 0,
+        MapLookupElem = 1,
+        MapUpdateElem = 2,
+        MapDeleteElem = 3,
+        ProgLoad = 5,
+        ProgAttach = 8,
+        ProgDetach = 9,
+        MapGetNextId = 12,
+        MapGetFdById = 14,
+        ObjGetInfoByFd = 15,
     }
 
-    public const uint MapTypeHash = 1, MapTypeArray = 2;
+    public const uint MapTypeHash = 1,
+        MapTypeArray = 2;
     public const uint ProgTypeCgroupSockAddr = 18;
     public const uint AttachCgroupInet4Connect = 10;
 
@@ -32,7 +41,8 @@ public static class Bpf
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]
     private static extern int OpenPath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
-    /// <summary>Closes a descriptor we own; a failure (EBADF) would be our bug, and there is nothing else to do about it.</summary>
+    /// <summary>Closes a descriptor we own; a failure (EBADF) would be our bug, and there is nothing else to do about
+    /// it.</summary>
     public static void Close(int fd) => _ = CloseFd(fd);
 
     /// <summary>Calls bpf(cmd, attr); returns the result (an fd for creating commands).</summary>
@@ -42,7 +52,8 @@ public static class Bpf
         try
         {
             long result = Syscall(SysBpf, (long)command, attrHandle.AddrOfPinnedObject(), attr.Length);
-            if (result < 0) throw new BpfException(command.ToString(), Marshal.GetLastPInvokeError());
+            if (result < 0)
+                throw new BpfException(command.ToString(), Marshal.GetLastPInvokeError());
             return (int)result;
         }
         finally
@@ -51,7 +62,8 @@ public static class Bpf
         }
     }
 
-    /// <summary>The address of a pinned buffer, to put into an attribute (valid while <see cref="Call"/> holds the pin).</summary>
+    /// <summary>The address of a pinned buffer, to put into an attribute (valid while <see cref="Call"/> holds the
+    /// pin).</summary>
     private static ulong Address(byte[] buffer, List<GCHandle> pins)
     {
         var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
@@ -68,29 +80,31 @@ public static class Bpf
         }
         finally
         {
-            foreach (var p in pins) p.Free();
+            foreach (var p in pins)
+                p.Free();
         }
     }
 
-    public static int CreateMap(uint type, uint keySize, uint valueSize, uint maxEntries, string name) => CallWith(Command.MapCreate, _ =>
-    {
-        var attr = new byte[72];
-        BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(0), type);
-        BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(4), keySize);
-        BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(8), valueSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(12), maxEntries);
-        Encoding.ASCII.GetBytes(name, attr.AsSpan(28, 15));
-        return attr;
-    });
+    public static int CreateMap(uint type, uint keySize, uint valueSize, uint maxEntries, string name) =>
+        CallWith(Command.MapCreate, _ =>
+        {
+            var attr = new byte[72];
+            BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(0), type);
+            BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(4), keySize);
+            BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(8), valueSize);
+            BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(12), maxEntries);
+            Encoding.ASCII.GetBytes(name, attr.AsSpan(28, 15));
+            return attr;
+        });
 
     public static void Update(int mapFd, byte[] key, byte[] value) => CallWith(Command.MapUpdateElem, pins =>
-    {
-        var attr = new byte[32];
-        BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(0), (uint)mapFd);
-        BinaryPrimitives.WriteUInt64LittleEndian(attr.AsSpan(8), Address(key, pins));
-        BinaryPrimitives.WriteUInt64LittleEndian(attr.AsSpan(16), Address(value, pins));
-        return attr;
-    });
+        {
+            var attr = new byte[32];
+            BinaryPrimitives.WriteUInt32LittleEndian(attr.AsSpan(0), (uint)mapFd);
+            BinaryPrimitives.WriteUInt64LittleEndian(attr.AsSpan(8), Address(key, pins));
+            BinaryPrimitives.WriteUInt64LittleEndian(attr.AsSpan(16), Address(value, pins));
+            return attr;
+        });
 
     public static bool Lookup(int mapFd, byte[] key, byte[] value)
     {
@@ -124,9 +138,7 @@ public static class Bpf
                 return attr;
             });
         }
-        catch (BpfException e) when (e.Errno == 2)
-        {
-        }
+        catch (BpfException e) when (e.Errno == 2) { }
     }
 
     /// <summary>Loads a program; on a verifier rejection the message carries the verifier's log.</summary>
@@ -158,11 +170,15 @@ public static class Bpf
         }
     }
 
-    public static void Attach(int cgroupFd, int programFd, uint attachType) => CallWith(Command.ProgAttach, _ => AttachAttr(cgroupFd, programFd, attachType));
+    public static void Attach(int cgroupFd, int programFd, uint attachType) =>
+        CallWith(Command.ProgAttach, _ => AttachAttr(cgroupFd, programFd, attachType));
 
     public static void Detach(int cgroupFd, uint attachType)
     {
-        try { CallWith(Command.ProgDetach, _ => AttachAttr(cgroupFd, 0, attachType)); }
+        try
+        {
+            CallWith(Command.ProgDetach, _ => AttachAttr(cgroupFd, 0, attachType));
+        }
         catch (BpfException e) when (e.Errno == 2) { } // nothing attached
     }
 
@@ -175,7 +191,8 @@ public static class Bpf
         return attr;
     }
 
-    /// <summary>An fd for every map whose name is <paramref name="name"/>, oldest first; the caller closes them.</summary>
+    /// <summary>An fd for every map whose name is <paramref name="name"/>, oldest first; the caller closes
+    /// them.</summary>
     public static IReadOnlyList<int> FindMaps(string name)
     {
         var found = new List<int>();
@@ -184,14 +201,26 @@ public static class Bpf
         {
             var next = new byte[8];
             BinaryPrimitives.WriteUInt32LittleEndian(next.AsSpan(0), id);
-            try { Call(Command.MapGetNextId, next); }
-            catch (BpfException e) when (e.Errno == 2) { return found; } // ENOENT: no more maps
+            try
+            {
+                Call(Command.MapGetNextId, next);
+            }
+            catch (BpfException e) when (e.Errno == 2)
+            {
+                return found;
+            } // ENOENT: no more maps
             id = BinaryPrimitives.ReadUInt32LittleEndian(next.AsSpan(4));
             var byId = new byte[12];
             BinaryPrimitives.WriteUInt32LittleEndian(byId.AsSpan(0), id);
             int fd;
-            try { fd = Call(Command.MapGetFdById, byId); }
-            catch (BpfException e) when (e.Errno == 2) { continue; } // freed meanwhile
+            try
+            {
+                fd = Call(Command.MapGetFdById, byId);
+            }
+            catch (BpfException e) when (e.Errno == 2)
+            {
+                continue;
+            } // freed meanwhile
             var info = new byte[80];
             CallWith(Command.ObjGetInfoByFd, pins =>
             {
@@ -201,8 +230,10 @@ public static class Bpf
                 BinaryPrimitives.WriteUInt64LittleEndian(attr.AsSpan(8), Address(info, pins));
                 return attr;
             });
-            if (Encoding.ASCII.GetString(info, 24, 16).TrimEnd('\0') == name) found.Add(fd);
-            else Close(fd);
+            if (Encoding.ASCII.GetString(info, 24, 16).TrimEnd('\0') == name)
+                found.Add(fd);
+            else
+                Close(fd);
         }
     }
 
@@ -211,23 +242,26 @@ public static class Bpf
     {
         const int ReadOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
         int fd = OpenPath(path, ReadOnlyDirectory);
-        if (fd < 0) throw new BpfException($"open {path}", Marshal.GetLastPInvokeError());
+        if (fd < 0)
+            throw new BpfException($"open {path}", Marshal.GetLastPInvokeError());
         return fd;
     }
 }
 
 /// <summary>A bpf(2) call failed: the command and the errno, in words where it helps.</summary>
-public sealed class BpfException(string command, int errno) : Exception($"bpf {command} failed: errno {errno}{Hint(errno)}")
+public sealed class BpfException(string command, int errno)
+    : Exception($"bpf {command} failed: errno {errno}{Hint(errno)}")
 {
     public string Command { get; } = command;
     public int Errno { get; } = errno;
 
-    private static string Hint(int errno) => errno switch
-    {
-        1 => " (EPERM: needs root / CAP_BPF and CAP_NET_ADMIN)",
-        13 => " (EACCES: the verifier refused the program)",
-        22 => " (EINVAL)",
-        38 => " (ENOSYS: this kernel has no bpf syscall)",
-        _ => "",
-    };
+    private static string Hint(int errno) =>
+        errno switch
+        {
+            1 => " (EPERM: needs root / CAP_BPF and CAP_NET_ADMIN)",
+            13 => " (EACCES: the verifier refused the program)",
+            22 => " (EINVAL)",
+            38 => " (ENOSYS: this kernel has no bpf syscall)",
+            _ => "",
+        };
 }

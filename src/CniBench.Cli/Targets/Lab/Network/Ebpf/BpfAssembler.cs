@@ -8,21 +8,31 @@ namespace CniBench.Cli.Targets.Lab.Network.Ebpf;
 /// </summary>
 public sealed class BpfAssembler
 {
-    public const int MapLookupElem = 1, GetPrandomU32 = 7;
+    public const int MapLookupElem = 1,
+        GetPrandomU32 = 7;
     private readonly List<(byte Op, byte Dst, byte Src, short Off, int Imm)> _code = new();
     private readonly Dictionary<string, int> _labels = new();
     private readonly List<(int At, string Label)> _jumps = new();
 
-    private void Emit(byte op, int dst, int src, int off, int imm) => _code.Add((op, (byte)dst, (byte)src, (short)off, imm));
+    private void Emit(byte op, int dst, int src, int off, int imm) =>
+        _code.Add((op, (byte)dst, (byte)src, (short)off, imm));
 
     public void Mov64(int dst, int src) => Emit(0xbf, dst, src, 0, 0);
+
     public void MovImmediate(int dst, int imm) => Emit(0xb7, dst, 0, 0, imm);
+
     public void Add64(int dst, int imm) => Emit(0x07, dst, 0, 0, imm);
+
     public void Add64Register(int dst, int src) => Emit(0x0f, dst, src, 0, 0);
+
     public void Mod32(int dst, int src) => Emit(0x9c, dst, src, 0, 0);
+
     public void LoadWord(int dst, int src, int offset) => Emit(0x61, dst, src, offset, 0);
+
     public void StoreWord(int dst, int offset, int src) => Emit(0x63, dst, src, offset, 0);
+
     public void Call(int helper) => Emit(0x85, 0, 0, 0, helper);
+
     public void Exit() => Emit(0x95, 0, 0, 0, 0);
 
     /// <summary>lddw with src = BPF_PSEUDO_MAP_FD: the kernel replaces the fd with the map on load.</summary>

@@ -17,23 +17,30 @@ namespace CniBench.Cli.Targets.Lab.Network.Ebpf;
 /// </summary>
 public sealed class SocketBalancer(string labId, int node)
 {
-    private const uint MaxServices = 65_536, MaxBackends = 1 << 20;
+    private const uint MaxServices = 65_536,
+        MaxBackends = 1 << 20;
 
     public string ServicesMapName => $"cb{labId}n{node}s";
     public string BackendsMapName => $"cb{labId}n{node}b";
 
-    /// <summary>Where the lab's cgroups live: the cgroup v2 mount (e.g. /sys/fs/cgroup or /sys/fs/cgroup/unified).</summary>
+    /// <summary>Where the lab's cgroups live: the cgroup v2 mount (e.g. /sys/fs/cgroup or
+    /// /sys/fs/cgroup/unified).</summary>
     public static string? CgroupRoot()
     {
-        if (!File.Exists("/proc/mounts")) return null;
-        return File.ReadLines("/proc/mounts").Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > 2 && f[2] == "cgroup2")?[1];
+        if (!File.Exists("/proc/mounts"))
+            return null;
+        return File.ReadLines("/proc/mounts")
+            .Select(l => l.Split(' '))
+            .FirstOrDefault(f => f.Length > 2 && f[2] == "cgroup2")
+            ?[1];
     }
 
     public static string LabCgroup(string cgroupRoot, string labId) => Path.Combine(cgroupRoot, $"cnibench-{labId}");
 
     public string NodeCgroup(string cgroupRoot) => Path.Combine(LabCgroup(cgroupRoot, labId), $"n{node}");
 
-    /// <summary>Creates fresh maps, fills them, loads the program and attaches it in place of any earlier one.</summary>
+    /// <summary>Creates fresh maps, fills them, loads the program and attaches it in place of any earlier
+    /// one.</summary>
     public void Program(string cgroupRoot, IReadOnlyList<LabService> services)
     {
         int servicesMap = Bpf.CreateMap(Bpf.MapTypeHash, 8, 8, MaxServices, ServicesMapName);
@@ -41,8 +48,14 @@ public sealed class SocketBalancer(string labId, int node)
         try
         {
             WriteNextSlot(backendsMap, 1);
-            foreach (var s in services) Put(servicesMap, backendsMap, s);
-            int program = Bpf.LoadProgram(Bpf.ProgTypeCgroupSockAddr, Bpf.AttachCgroupInet4Connect, Connect4(servicesMap, backendsMap), $"cb{labId}n{node}");
+            foreach (var s in services)
+                Put(servicesMap, backendsMap, s);
+            int program = Bpf.LoadProgram(
+                Bpf.ProgTypeCgroupSockAddr,
+                Bpf.AttachCgroupInet4Connect,
+                Connect4(servicesMap, backendsMap),
+                $"cb{labId}n{node}"
+            );
             int cgroup = Bpf.OpenDirectory(NodeCgroup(cgroupRoot));
             try
             {
@@ -72,10 +85,12 @@ public sealed class SocketBalancer(string labId, int node)
             var old = before.ToDictionary(Key);
             foreach (var s in after)
             {
-                if (old.Remove(Key(s), out var previous) && previous.Endpoints.SequenceEqual(s.Endpoints)) continue;
+                if (old.Remove(Key(s), out var previous) && previous.Endpoints.SequenceEqual(s.Endpoints))
+                    continue;
                 Put(servicesMap, backendsMap, s);
             }
-            foreach (var gone in old.Values) Bpf.Delete(servicesMap, ServiceKey(gone.ClusterIp, gone.Port));
+            foreach (var gone in old.Values)
+                Bpf.Delete(servicesMap, ServiceKey(gone.ClusterIp, gone.Port));
         }
         finally
         {
@@ -88,10 +103,17 @@ public sealed class SocketBalancer(string labId, int node)
     public void Detach(string cgroupRoot)
     {
         var path = NodeCgroup(cgroupRoot);
-        if (!Directory.Exists(path)) return;
+        if (!Directory.Exists(path))
+            return;
         int cgroup = Bpf.OpenDirectory(path);
-        try { Bpf.Detach(cgroup, Bpf.AttachCgroupInet4Connect); }
-        finally { Bpf.Close(cgroup); }
+        try
+        {
+            Bpf.Detach(cgroup, Bpf.AttachCgroupInet4Connect);
+        }
+        finally
+        {
+            Bpf.Close(cgroup);
+        }
     }
 
     private static string Key(LabService s) => $"{s.ClusterIp}:{s.Port}/{s.Protocol}";
@@ -101,17 +123,24 @@ public sealed class SocketBalancer(string labId, int node)
     {
         var services = Bpf.FindMaps(ServicesMapName);
         var backends = Bpf.FindMaps(BackendsMapName);
-        foreach (var fd in services.SkipLast(1).Concat(backends.SkipLast(1))) Bpf.Close(fd);
-        if (services.Count > 0 && backends.Count > 0) return (services[^1], backends[^1]);
-        foreach (var fd in services.TakeLast(1).Concat(backends.TakeLast(1))) Bpf.Close(fd);
+        foreach (var fd in services.SkipLast(1).Concat(backends.SkipLast(1)))
+            Bpf.Close(fd);
+        if (services.Count > 0 && backends.Count > 0)
+            return (services[^1], backends[^1]);
+        foreach (var fd in services.TakeLast(1).Concat(backends.TakeLast(1)))
+            Bpf.Close(fd);
         throw new LabException($"node {node}: the socket balancer's maps are missing; is the lab's proxy ebpf?");
     }
 
-    /// <summary>Writes the service's endpoints into fresh slots, then points the service at them in one update.</summary>
+    /// <summary>Writes the service's endpoints into fresh slots, then points the service at them in one
+    /// update.</summary>
     private static void Put(int servicesMap, int backendsMap, LabService s)
     {
         uint first = ReadNextSlot(backendsMap);
-        if (first + s.Endpoints.Count >= MaxBackends) throw new LabException($"the socket balancer's backend array is full ({MaxBackends} slots); rebuild the lab");
+        if (first + s.Endpoints.Count >= MaxBackends)
+            throw new LabException(
+                $"the socket balancer's backend array is full ({MaxBackends} slots); rebuild the lab"
+            );
         for (int i = 0; i < s.Endpoints.Count; i++)
             Bpf.Update(backendsMap, Slot((uint)(first + i)), Address(s.Endpoints[i].Address, s.Endpoints[i].Port));
         WriteNextSlot(backendsMap, first + (uint)s.Endpoints.Count);
@@ -160,22 +189,22 @@ public sealed class SocketBalancer(string labId, int node)
     public static byte[] Connect4(int servicesMapFd, int backendsMapFd)
     {
         var p = new BpfAssembler();
-        p.Mov64(6, 1);                 // r6 = ctx
-        p.LoadWord(2, 6, 4);           // r2 = ctx->user_ip4
-        p.LoadWord(3, 6, 24);          // r3 = ctx->user_port
-        p.StoreWord(10, -8, 2);        // key.ip
-        p.StoreWord(10, -4, 3);        // key.port
+        p.Mov64(6, 1); // r6 = ctx
+        p.LoadWord(2, 6, 4); // r2 = ctx->user_ip4
+        p.LoadWord(3, 6, 24); // r3 = ctx->user_port
+        p.StoreWord(10, -8, 2); // key.ip
+        p.StoreWord(10, -4, 3); // key.port
         p.LoadMapFd(1, servicesMapFd);
         p.Mov64(2, 10);
         p.Add64(2, -8);
         p.Call(BpfAssembler.MapLookupElem);
         p.JumpIfZero(0, "out");
-        p.LoadWord(7, 0, 0);           // r7 = count
-        p.LoadWord(8, 0, 4);           // r8 = first slot
+        p.LoadWord(7, 0, 0); // r7 = count
+        p.LoadWord(8, 0, 4); // r8 = first slot
         p.JumpIfZero(7, "out");
         p.Call(BpfAssembler.GetPrandomU32);
-        p.Mod32(0, 7);                 // r0 = random % count
-        p.Add64Register(0, 8);         // r0 = first + r0
+        p.Mod32(0, 7); // r0 = random % count
+        p.Add64Register(0, 8); // r0 = first + r0
         p.StoreWord(10, -12, 0);
         p.LoadMapFd(1, backendsMapFd);
         p.Mov64(2, 10);
@@ -184,8 +213,8 @@ public sealed class SocketBalancer(string labId, int node)
         p.JumpIfZero(0, "out");
         p.LoadWord(2, 0, 0);
         p.LoadWord(3, 0, 4);
-        p.StoreWord(6, 4, 2);          // ctx->user_ip4 = backend ip
-        p.StoreWord(6, 24, 3);         // ctx->user_port = backend port
+        p.StoreWord(6, 4, 2); // ctx->user_ip4 = backend ip
+        p.StoreWord(6, 24, 3); // ctx->user_port = backend port
         p.Label("out");
         p.MovImmediate(0, 1);
         p.Exit();

@@ -8,7 +8,11 @@ namespace CniBench.Cli.Targets.Lab.Network.Services;
 /// clusters in the field, so the lab offers both and records which one ran.
 /// </summary>
 [JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<IptablesBackend>))]
-public enum IptablesBackend { Nft, Legacy }
+public enum IptablesBackend
+{
+    Nft,
+    Legacy,
+}
 
 public static class IptablesBackends
 {
@@ -20,7 +24,14 @@ public static class IptablesBackends
     {
         try
         {
-            return (await LabShell.RunAsync(backend == IptablesBackend.Legacy ? "iptables-legacy" : "iptables-nft", ["-V"], null, cancellationToken)).Trim();
+            return (
+                await LabShell.RunAsync(
+                    backend == IptablesBackend.Legacy ? "iptables-legacy" : "iptables-nft",
+                    ["-V"],
+                    null,
+                    cancellationToken
+                )
+            ).Trim();
         }
         catch (LabException e)
         {

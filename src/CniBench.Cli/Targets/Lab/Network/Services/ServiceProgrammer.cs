@@ -1,5 +1,4 @@
 using System.Diagnostics;
-
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Protocol;
 
@@ -13,7 +12,8 @@ public sealed record ProgrammingTime(TimeSpan Render, IReadOnlyList<TimeSpan> Pe
 {
     public static ProgrammingTime None { get; } = new(TimeSpan.Zero, []);
 
-    public TimeSpan MeanPerNode => PerNode.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)PerNode.Average(t => t.Ticks));
+    public TimeSpan MeanPerNode =>
+        PerNode.Count == 0 ? TimeSpan.Zero : TimeSpan.FromTicks((long)PerNode.Average(t => t.Ticks));
 }
 
 /// <summary>
@@ -26,23 +26,40 @@ public static class ServiceProgrammer
     public static IReadOnlyList<LabService> ServicesOf(LabTopology topology, LabFamily? family = null)
     {
         var f = family ?? topology.Families[0];
-        return LabServices.Dummies(topology.Spec.Services, f)
-            .Concat(LabServices.Real(topology.Endpoints.Select(e => e.At(f)).ToArray(), DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http))
+        return LabServices
+            .Dummies(topology.Spec.Services, f)
+            .Concat(
+                LabServices.Real(
+                    topology.Endpoints.Select(e => e.At(f)).ToArray(),
+                    DefaultPorts.Tcp,
+                    DefaultPorts.Udp,
+                    DefaultPorts.Http
+                )
+            )
             .ToArray();
     }
 
-    /// <summary>Programs the lab's services from nothing (a lab just built, or the whole table again), every family.</summary>
+    /// <summary>Programs the lab's services from nothing (a lab just built, or the whole table again), every
+    /// family.</summary>
     public static async Task<ProgrammingTime> ProgramAsync(LabTopology topology, CancellationToken cancellationToken)
     {
         var mode = topology.Spec.Proxy;
-        if (mode == ProxyMode.None) return ProgrammingTime.None;
-        if (mode == ProxyMode.Ebpf) return Balance(topology, (b, root) => b.Program(root, ServicesOf(topology, LabFamily.V4)));
+        if (mode == ProxyMode.None)
+            return ProgrammingTime.None;
+        if (mode == ProxyMode.Ebpf)
+            return Balance(topology, (b, root) => b.Program(root, ServicesOf(topology, LabFamily.V4)));
         var total = ProgrammingTime.None;
         foreach (var family in topology.Families)
         {
             var services = ServicesOf(topology, family);
             var time = await WriteAsync(topology, mode, family, () => Full(mode, services), cancellationToken);
-            total = total.PerNode.Count == 0 ? time : new ProgrammingTime(total.Render + time.Render, total.PerNode.Zip(time.PerNode, (a, b) => a + b).ToArray());
+            total =
+                total.PerNode.Count == 0
+                    ? time
+                    : new ProgrammingTime(
+                        total.Render + time.Render,
+                        total.PerNode.Zip(time.PerNode, (a, b) => a + b).ToArray()
+                    );
         }
         return total;
     }
@@ -53,13 +70,22 @@ public static class ServiceProgrammer
     /// </summary>
     private static ProgrammingTime Balance(LabTopology topology, Action<Ebpf.SocketBalancer, string> write)
     {
-        var root = Ebpf.SocketBalancer.CgroupRoot() ?? throw new LabException("--proxy ebpf: cgroup v2 is not mounted; the socket balancer attaches to a cgroup v2 directory");
+        var root = Ebpf.SocketBalancer.CgroupRoot()
+            ?? throw new LabException(
+                "--proxy ebpf: cgroup v2 is not mounted; the socket balancer attaches to a cgroup v2 directory"
+            );
         var times = new List<TimeSpan>();
         foreach (var node in topology.Nodes)
         {
             var clock = Stopwatch.StartNew();
-            try { write(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node), root); }
-            catch (Ebpf.BpfException e) { throw new LabException($"{node.Namespace}: {e.Message}"); }
+            try
+            {
+                write(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node), root);
+            }
+            catch (Ebpf.BpfException e)
+            {
+                throw new LabException($"{node.Namespace}: {e.Message}");
+            }
             times.Add(clock.Elapsed);
         }
         return new ProgrammingTime(TimeSpan.Zero, times);
@@ -69,24 +95,53 @@ public static class ServiceProgrammer
     /// Brings every node from one set of services to another, as the mode's kube-proxy would, one node after
     /// another so that each node's time is its own.
     /// </summary>
-    public static Task<ProgrammingTime> UpdateAsync(LabTopology topology, ProxyMode mode, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken) =>
+    public static Task<ProgrammingTime> UpdateAsync(
+        LabTopology topology,
+        ProxyMode mode,
+        IReadOnlyList<LabService> before,
+        IReadOnlyList<LabService> after,
+        CancellationToken cancellationToken
+    ) =>
         mode switch
         {
-            ProxyMode.Iptables => WriteAsync(topology, mode, FamilyOf(before, after), () => IptablesRules.Render(after), cancellationToken),
-            ProxyMode.Nftables => WriteAsync(topology, mode, FamilyOf(before, after), () => NftablesRules.Update(before, after), cancellationToken),
+            ProxyMode.Iptables => WriteAsync(
+                topology,
+                mode,
+                FamilyOf(before, after),
+                () => IptablesRules.Render(after),
+                cancellationToken
+            ),
+            ProxyMode.Nftables => WriteAsync(
+                topology,
+                mode,
+                FamilyOf(before, after),
+                () => NftablesRules.Update(before, after),
+                cancellationToken
+            ),
             ProxyMode.Ebpf => Task.FromResult(Balance(topology, (b, _) => b.Update(before, after))),
             _ => Task.FromResult(ProgrammingTime.None),
         };
 
-    /// <summary>One node's proxy writing a change, as it would on its own schedule; returns how long the write took.</summary>
-    public static async Task<TimeSpan> UpdateNodeAsync(LabTopology topology, LabHost node, IReadOnlyList<LabService> before, IReadOnlyList<LabService> after, CancellationToken cancellationToken)
+    /// <summary>One node's proxy writing a change, as it would on its own schedule; returns how long the write
+    /// took.</summary>
+    public static async Task<TimeSpan> UpdateNodeAsync(
+        LabTopology topology,
+        LabHost node,
+        IReadOnlyList<LabService> before,
+        IReadOnlyList<LabService> after,
+        CancellationToken cancellationToken
+    )
     {
         var mode = topology.Spec.Proxy;
-        if (mode == ProxyMode.None) return TimeSpan.Zero;
+        if (mode == ProxyMode.None)
+            return TimeSpan.Zero;
         if (mode == ProxyMode.Ebpf)
         {
             var balancer = Stopwatch.StartNew();
-            await Task.Run(() => new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Update(before, after), cancellationToken);
+            await Task.Run(
+                () => new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Update(before, after),
+                cancellationToken
+            );
             return balancer.Elapsed;
         }
         string rules = mode == ProxyMode.Iptables ? IptablesRules.Render(after) : NftablesRules.Update(before, after);
@@ -98,28 +153,42 @@ public static class ServiceProgrammer
     private static LabFamily FamilyOf(IReadOnlyList<LabService> before, IReadOnlyList<LabService> after) =>
         after.Concat(before).FirstOrDefault()?.Family ?? LabFamily.V4;
 
-    /// <summary>Removes a mode's rules from every node (switching modes, as a cluster migrating kube-proxy would).</summary>
+    /// <summary>Removes a mode's rules from every node (switching modes, as a cluster migrating kube-proxy
+    /// would).</summary>
     public static async Task ClearAsync(LabTopology topology, ProxyMode mode, CancellationToken cancellationToken)
     {
-        if (mode == ProxyMode.None) return;
+        if (mode == ProxyMode.None)
+            return;
         if (mode == ProxyMode.Ebpf)
         {
             if (Ebpf.SocketBalancer.CgroupRoot() is { } root)
-                foreach (var node in topology.Nodes) new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Detach(root);
+                foreach (var node in topology.Nodes)
+                    new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).Detach(root);
             return;
         }
         // An empty nat table, or adding then deleting the table: both succeed whether or not rules are there.
         foreach (var family in topology.Families)
         {
-            string text = mode == ProxyMode.Iptables ? "*nat\nCOMMIT\n" : $"add table {family.Nft} {NftablesRules.Table}\ndelete table {family.Nft} {NftablesRules.Table}\n";
-            foreach (var node in topology.Nodes) await LoadAsync(topology, node, mode, family, text, cancellationToken);
+            string text =
+                mode == ProxyMode.Iptables
+                    ? "*nat\nCOMMIT\n"
+                    : $"add table {family.Nft} {NftablesRules.Table}\n"
+                        + $"delete table {family.Nft} {NftablesRules.Table}\n";
+            foreach (var node in topology.Nodes)
+                await LoadAsync(topology, node, mode, family, text, cancellationToken);
         }
     }
 
     private static string Full(ProxyMode mode, IReadOnlyList<LabService> services) =>
         mode == ProxyMode.Iptables ? IptablesRules.Render(services) : NftablesRules.Render(services);
 
-    private static async Task<ProgrammingTime> WriteAsync(LabTopology topology, ProxyMode mode, LabFamily family, Func<string> render, CancellationToken cancellationToken)
+    private static async Task<ProgrammingTime> WriteAsync(
+        LabTopology topology,
+        ProxyMode mode,
+        LabFamily family,
+        Func<string> render,
+        CancellationToken cancellationToken
+    )
     {
         var clock = Stopwatch.StartNew();
         string rules = render();
@@ -134,8 +203,20 @@ public static class ServiceProgrammer
         return new ProgrammingTime(renderTime, times);
     }
 
-    private static Task<string> LoadAsync(LabTopology topology, LabHost node, ProxyMode mode, LabFamily family, string rules, CancellationToken cancellationToken) =>
+    private static Task<string> LoadAsync(
+        LabTopology topology,
+        LabHost node,
+        ProxyMode mode,
+        LabFamily family,
+        string rules,
+        CancellationToken cancellationToken
+    ) =>
         mode == ProxyMode.Iptables
-            ? LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, topology.Spec.Iptables.RestoreTool(family), "-w"], rules, cancellationToken)
+            ? LabShell.RunAsync(
+                "ip",
+                ["netns", "exec", node.Namespace, topology.Spec.Iptables.RestoreTool(family), "-w"],
+                rules,
+                cancellationToken
+            )
             : LabShell.RunAsync("ip", ["netns", "exec", node.Namespace, "nft", "-f", "-"], rules, cancellationToken);
 }
