@@ -114,50 +114,10 @@ public static class WorkloadCatalog
             Bounds = [new("messageSize", 1, Limits.MaxMessageSize)],
             OtherFields = ["direction"],
         },
-        new(
-            WorkloadKind.TcpRr,
-            "tcp-rr",
-            DataPortKind.Tcp,
-            WorkloadShape.RequestResponse,
-            new WorkloadSpec { Kind = WorkloadKind.TcpRr }
-        )
-        {
-            Bounds = RequestResponseSizes,
-        },
-        new(
-            WorkloadKind.TcpCrr,
-            "tcp-crr",
-            DataPortKind.Tcp,
-            WorkloadShape.RequestResponse,
-            new WorkloadSpec { Kind = WorkloadKind.TcpCrr }
-        )
-        {
-            Bounds = RequestResponseSizes,
-            ConnectionPerTransaction = true,
-        },
-        new(
-            WorkloadKind.TlsRr,
-            "tls-rr",
-            DataPortKind.Tcp,
-            WorkloadShape.RequestResponse,
-            new WorkloadSpec { Kind = WorkloadKind.TlsRr }
-        )
-        {
-            Bounds = RequestResponseSizes,
-            Tls = true,
-        },
-        new(
-            WorkloadKind.TlsCrr,
-            "tls-crr",
-            DataPortKind.Tcp,
-            WorkloadShape.RequestResponse,
-            new WorkloadSpec { Kind = WorkloadKind.TlsCrr }
-        )
-        {
-            Bounds = RequestResponseSizes,
-            ConnectionPerTransaction = true,
-            Tls = true,
-        },
+        TcpRequestResponse(WorkloadKind.TcpRr, "tcp-rr", connectionPerTransaction: false, tls: false),
+        TcpRequestResponse(WorkloadKind.TcpCrr, "tcp-crr", connectionPerTransaction: true, tls: false),
+        TcpRequestResponse(WorkloadKind.TlsRr, "tls-rr", connectionPerTransaction: false, tls: true),
+        TcpRequestResponse(WorkloadKind.TlsCrr, "tls-crr", connectionPerTransaction: true, tls: true),
         // Datagrams must fit a UDP packet and carry the sequence header.
         new(
             WorkloadKind.UdpStream,
@@ -236,6 +196,20 @@ public static class WorkloadCatalog
             UserFacing = false,
         },
     ];
+
+    /// <summary>Request/response on the TCP port: one connection kept or one per transaction, plain or TLS.</summary>
+    private static WorkloadDescriptor TcpRequestResponse(
+        WorkloadKind kind,
+        string name,
+        bool connectionPerTransaction,
+        bool tls
+    ) =>
+        new(kind, name, DataPortKind.Tcp, WorkloadShape.RequestResponse, new WorkloadSpec { Kind = kind })
+        {
+            Bounds = RequestResponseSizes,
+            ConnectionPerTransaction = connectionPerTransaction,
+            Tls = tls,
+        };
 
     public static WorkloadDescriptor Of(WorkloadKind kind) => All.First(d => d.Kind == kind);
 }

@@ -91,13 +91,14 @@ public class WorkloadTests
     public async Task Tls_workloads_carry_the_tcp_protocol_inside_tls_13_on_the_tcp_port(WorkloadKind kind)
     {
         await using var server = new TestAgentServer();
-        await using var relay = new RecordingRelay(server.TcpAddress);
+        Assert.True(Endpoints.TryParse(server.TcpAddress, out var agentEndpoint));
+        await using var relay = new TcpForwarder(() => agentEndpoint);
         var before = TcpConnectionsOpened();
         var (result, _) = await Jobs.RunAsync(
             new WorkloadSpec
             {
                 Kind = kind,
-                Target = relay.Address,
+                Target = $"127.0.0.1:{relay.Port}",
                 RequestSize = 100,
                 ResponseSize = 3000,
             }
@@ -425,89 +426,5 @@ public class WorkloadTests
             values[Array.IndexOf(names, "ActiveOpens")],
             System.Globalization.CultureInfo.InvariantCulture
         );
-    }
-
-    /// <summary>A TCP relay in front of a server that keeps the first bytes its first client sent: what the wire
-    /// carried.</summary>
-    private sealed class RecordingRelay : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _accepting;
-        private readonly MemoryStream _first = new();
-
-        public RecordingRelay(string target)
-        {
-            Assert.True(Endpoints.TryParse(target, out var server));
-            _listener.Start();
-            _accepting = AcceptAsync(server!);
-        }
-
-        public string Address => Endpoints.Format((IPEndPoint)_listener.LocalEndpoint);
-
-        public byte[] FirstClientBytes
-        {
-            get
-            {
-                lock (_first)
-                    return _first.ToArray();
-            }
-        }
-
-        private async Task AcceptAsync(IPEndPoint server)
-        {
-            bool first = true;
-            var pumps = new List<Task>();
-            try
-            {
-                while (true)
-                {
-                    var client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                    var upstream = new TcpClient();
-                    await upstream.ConnectAsync(server, _stop.Token);
-                    pumps.Add(PumpAsync(client, upstream, record: first));
-                    first = false;
-                }
-            }
-            catch (OperationCanceledException) { }
-            await Task.WhenAll(pumps);
-        }
-
-        private async Task PumpAsync(TcpClient client, TcpClient upstream, bool record)
-        {
-            using (client)
-            using (upstream)
-            {
-                var toServer = CopyAsync(client.GetStream(), upstream.GetStream(), record);
-                var toClient = CopyAsync(upstream.GetStream(), client.GetStream(), false);
-                await Task.WhenAny(toServer, toClient);
-            }
-        }
-
-        private async Task CopyAsync(Stream from, Stream to, bool record)
-        {
-            var buffer = new byte[64 * 1024];
-            try
-            {
-                int n;
-                while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
-                {
-                    if (record)
-                        lock (_first)
-                            if (_first.Length < 64)
-                                _first.Write(buffer, 0, Math.Min(n, 64 - (int)_first.Length));
-                    await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
-                }
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            await _accepting;
-            _stop.Dispose();
-        }
     }
 }

@@ -15,6 +15,8 @@ public sealed class TcpForwarder : IAsyncDisposable
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accept;
+    private readonly MemoryStream _firstUp = new();
+    private int _connections;
 
     /// <param name="port">A port to take again (a Service re-created with the same address); 0: any.</param>
     public TcpForwarder(Func<IPEndPoint?> pick, TimeSpan? listenAfter = null, int port = 0)
@@ -37,6 +39,16 @@ public sealed class TcpForwarder : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The first bytes (at most 64) the first client sent: what the wire carried.</summary>
+    public byte[] FirstClientBytes
+    {
+        get
+        {
+            lock (_firstUp)
+                return _firstUp.ToArray();
+        }
+    }
 
     /// <summary>When it really began to listen (a busy test host may run the delay late); null until then.</summary>
     public long? ListeningSinceUnixUs { get; private set; }
@@ -71,11 +83,26 @@ public sealed class TcpForwarder : IAsyncDisposable
             try
             {
                 await backend.ConnectAsync(target, _stop.Token);
-                var up = client.GetStream().CopyToAsync(backend.GetStream(), _stop.Token);
+                var up =
+                    Interlocked.Increment(ref _connections) == 1
+                        ? CopyRecordingAsync(client.GetStream(), backend.GetStream())
+                        : client.GetStream().CopyToAsync(backend.GetStream(), _stop.Token);
                 var down = backend.GetStream().CopyToAsync(client.GetStream(), _stop.Token);
                 await Task.WhenAny(up, down);
             }
             catch (Exception e) when (e is IOException or SocketException or OperationCanceledException) { }
+        }
+    }
+
+    private async Task CopyRecordingAsync(Stream from, Stream to)
+    {
+        var buffer = new byte[64 * 1024];
+        int n;
+        while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        {
+            lock (_firstUp)
+                _firstUp.Write(buffer, 0, Math.Min(n, 64 - (int)_firstUp.Length));
+            await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
         }
     }
 
