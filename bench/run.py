@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """CniBench benchmark harness: the agent side by side with the native tools, on loopback, in one run.
 
-Each round runs every pair (agent, native) back to back and alternates which goes first, because
-this machine drifts 10-30% within the hour. For every measurement the CPU time of the client and
-server processes is read (from /proc and wait4), so a rate comes with its cost per transaction or
-per byte: a fast rate bought by spinning a core shows up here.
+Every row pairs an agent workload with the native tool a user would reach for (netperf 2.7.1 for TCP and
+UDP request/response and streams, iperf3 for UDP goodput at a fixed load, wrk for HTTP), with the same sizes
+and flow counts: N flows of netperf are N netperf processes, as super_netperf runs them. Each round runs every
+pair back to back and alternates which goes first, because this machine drifts 10-30% within the hour.
 
-    python3 bench/run.py [--rounds 3] [--seconds 5] [--skip-publish]
+CPU is the busy time of the whole machine (/proc/stat) in a steady window (from 1 s after the start to 0.2 s
+before the end), divided by the units done: core-µs per transaction or core-s per GB. A fast rate bought by
+spinning a core, or by a server that burns CPU, shows up there. The agent's memory (resident set of the serving
+agent, idle and at its peak under the HTTP rows) is printed after the table.
 
-Needs iperf3, sockperf (or qperf) and wrk (apt-get install iperf3 sockperf qperf wrk).
+    python3 bench/run.py [--rounds 3] [--seconds 5] [--skip-publish] [--only NAME]
+
+netperf and netserver are taken from ../shared/tools beside the repository (or $CNIBENCH_NETPERF_DIR); iperf3
+and wrk from PATH (apt-get install iperf3 wrk). A missing tool is named and its rows are skipped.
 Traffic goes only to 127.0.0.1; every loop is bounded by --rounds and --seconds.
 """
 import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time
@@ -16,8 +22,8 @@ import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
 AGENT = os.path.join(OUT, "agent", "cnibench-agent")
-TICK = os.sysconf("SC_CLK_TCK")
-PORTS = {"control": 17200, "tcp": 17201, "udp": 17202, "http": 17280, "iperf3": 15201, "sockperf": 11111, "qperf": 19765}
+PORTS = {"control": 17200, "tcp": 17201, "udp": 17202, "http": 17280, "iperf3": 15201, "netserver": 12865}
+TOKEN = "bench-0123456789abcdef"
 
 
 def publish():
@@ -27,27 +33,48 @@ def publish():
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+def netperf_dir():
+    for d in (os.environ.get("CNIBENCH_NETPERF_DIR"), os.path.join(os.path.dirname(ROOT), "shared", "tools")):
+        if d and os.access(os.path.join(d, "netperf"), os.X_OK) and os.access(os.path.join(d, "netserver"), os.X_OK):
+            return d
+    return None
 
 
-def run_client(cmd, server_pid, seconds):
-    """Runs a client to completion; returns (stdout, CPU seconds of client + server, window seconds).
+def machine_busy_seconds():
+    """Core-seconds the whole machine spent busy since boot (user, nice, system, irq, softirq, steal)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
-    CPU is read inside a steady-state window (from 1 s after the start to 0.2 s before the nominal
-    end), where every tool is past its warm-up and start-up: a per-unit cost then compares like with like.
-    """
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+def rss_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_clients(cmds, seconds, watch_pid=None):
+    """Runs clients side by side to completion; returns (outputs, busy core-seconds, window seconds, peak RSS of watch_pid)."""
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in cmds]
+    peak = rss_mib(watch_pid) if watch_pid else 0.0
     time.sleep(1.0)
-    before, t0 = cpu_seconds(proc.pid) + cpu_seconds(server_pid), time.monotonic()
-    time.sleep(max(0.5, seconds - 1.2))
-    after, t1 = cpu_seconds(proc.pid) + cpu_seconds(server_pid), time.monotonic()
-    out, err = proc.communicate(timeout=seconds + 60)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {err.strip()[:400]}")
-    return out, after - before, t1 - t0
+    before, t0 = machine_busy_seconds(), time.monotonic()
+    end = t0 + max(0.5, seconds - 1.2)
+    while time.monotonic() < end:
+        time.sleep(min(0.25, max(0.0, end - time.monotonic())))
+        if watch_pid:
+            peak = max(peak, rss_mib(watch_pid))
+    after, t1 = machine_busy_seconds(), time.monotonic()
+    outs = []
+    for p, c in zip(procs, cmds):
+        out, err = p.communicate(timeout=seconds + 60)
+        if p.returncode != 0:
+            raise RuntimeError(f"{' '.join(c)} exited {p.returncode}: {err.strip()[:400]}")
+        outs.append(out)
+    return outs, after - before, t1 - t0, peak
 
 
 class Servers:
@@ -79,112 +106,145 @@ class Servers:
                 p.kill()
 
 
-def agent_run(workload, seconds, *extra):
-    return [AGENT, "run", "-w", workload, "-d", f"{seconds}s", "--warmup", "1s", "--json", *extra]
+def agent(workload, seconds, *extra):
+    return [[AGENT, "run", "-w", workload, "-d", f"{seconds}s", "--warmup", "1s", "--json", *extra]]
 
 
-def parse_agent(out, kind):
-    r = json.loads(out)["result"]
-    s = r["measuredSeconds"]
-    return r["bytes"] * 8 / s / 1e9 if kind == "stream" else r["transactions"] / s
+def agent_rate(kind):
+    def parse(outs):
+        r = json.loads(outs[0])["result"]
+        s = r["measuredSeconds"]
+        if kind == "goodput":
+            udp = r.get("udp") or {}
+            received = udp.get("received", 0) / udp["sent"] if udp.get("sent") else 0.0
+            return r["bytes"] * 8 / s / 1e9 * min(1.0, received)
+        return r["bytes"] * 8 / s / 1e9 if kind == "stream" else r["transactions"] / s
+    return parse
 
 
-def benchmarks(seconds, have):
-    """(name, kind, agent command, native command, native parser, server pid name for each side)."""
-    tcp = f"127.0.0.1:{PORTS['tcp']}"
+def netperf(tools, test, flows, seconds, *options):
+    # -P 0 -v 0: no banner, only the rate (10^6 bit/s for streams, transactions per second otherwise).
+    base = [os.path.join(tools, "netperf"), "-H", "127.0.0.1", "-p", str(PORTS["netserver"]), "-t", test, "-l", str(seconds),
+            "-P", "0", "-v", "0"]
+    return [base + (["--", *options] if options else []) for _ in range(flows)]
+
+
+def netperf_rate(kind):
+    def parse(outs):
+        total = sum(float(out.split()[-1]) for out in outs)
+        return total / 1000 if kind == "stream" else total
+    return parse
+
+
+def rows(seconds, tools):
+    """(name, kind, agent commands, native commands, native parser, needs)."""
+    tcp, udp, http = (f"127.0.0.1:{PORTS[p]}" for p in ("tcp", "udp", "http"))
     items = []
-    if have("iperf3"):
-        def iperf(out):
-            return json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e9
-        for streams in (1, 8):
-            items.append((f"tcp-stream x{streams} vs iperf3", "stream",
-                          agent_run("tcp-stream", seconds, "--to", tcp, "-P", str(streams), "--message-size", "128KiB"),
-                          ["iperf3", "-c", "127.0.0.1", "-p", str(PORTS["iperf3"]), "-t", str(seconds), "-O", "1", "-P", str(streams), "-l", "128K", "-J"],
-                          iperf, "iperf3"))
-    if have("sockperf"):
-        def sockperf(out):
-            m = re.search(r"RunTime=([\d.]+) sec; Warm up time=\d+ msec; SentMessages=(\d+); ReceivedMessages=(\d+)", out)
-            return int(m.group(3)) / float(m.group(1))
-        items.append(("tcp-rr 64B vs sockperf ping-pong", "rr",
-                      agent_run("tcp-rr", seconds, "--to", tcp, "--request-size", "64", "--response-size", "64"),
-                      ["sockperf", "ping-pong", "--tcp", "-i", "127.0.0.1", "-p", str(PORTS["sockperf"]), "-t", str(seconds), "-m", "64"],
-                      sockperf, "sockperf"))
-    elif have("qperf"):
-        def qperf(out):
-            m = re.search(r"msg_rate\s*=\s*([\d.]+) (K?)/sec", out)
-            return float(m.group(1)) * (1000 if m.group(2) == "K" else 1)
-        items.append(("tcp-rr 64B vs qperf tcp_lat", "rr",
-                      agent_run("tcp-rr", seconds, "--to", tcp, "--request-size", "64", "--response-size", "64"),
-                      ["qperf", "-lp", str(PORTS["qperf"]), "-t", str(seconds), "-m", "64", "-vu", "127.0.0.1", "tcp_lat", "-um"],
-                      qperf, "qperf"))
-    if have("wrk"):
-        def wrk(out):
-            return float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))
-        url = f"http://127.0.0.1:{PORTS['http']}/echo?size=64"
-        items.append(("http 32 users vs wrk", "rr",
-                      agent_run("http", seconds, "--to", f"127.0.0.1:{PORTS['http']}", "-P", "32", "--response-size", "64"),
-                      ["wrk", "-t", "2", "-c", "32", "-d", f"{seconds}s", url],
-                      wrk, "agent"))
+    if tools:
+        rr1, rr64 = ["--request-size", "1", "--response-size", "1"], ["--request-size", "64", "--response-size", "64"]
+        netperf_rows = [
+            # name, kind, agent workload, its address, flows, netperf test, agent options, netperf test options
+            ("TCP stream, 1 flow, 128 KiB sends", "stream", "tcp-stream", tcp, 1, "TCP_STREAM", ["--message-size", "128KiB"], ["-m", "131072"]),
+            ("TCP_RR 1 byte, 1 flow", "rr", "tcp-rr", tcp, 1, "TCP_RR", rr1, ["-r", "1,1"]),
+            ("TCP_RR 1 byte, 2 flows", "rr", "tcp-rr", tcp, 2, "TCP_RR", rr1, ["-r", "1,1"]),
+            ("TCP_CRR, 1 flow", "rr", "tcp-crr", tcp, 1, "TCP_CRR", rr1, ["-r", "1,1"]),
+            ("TCP_CRR, 2 flows", "rr", "tcp-crr", tcp, 2, "TCP_CRR", rr1, ["-r", "1,1"]),
+            ("UDP_RR 64 bytes, 1 flow", "rr", "udp-rr", udp, 1, "UDP_RR", rr64, ["-r", "64,64"]),
+        ]
+        items += [(name, kind, agent(workload, seconds, "--to", to, "-P", str(flows), *agent_options),
+                   netperf(tools, test, flows, seconds, *test_options), netperf_rate(kind))
+                  for name, kind, workload, to, flows, test, agent_options, test_options in netperf_rows]
+    if shutil.which("iperf3"):
+        def iperf_goodput(outs):
+            s = json.loads(outs[0])["end"]["sum"]
+            return s["bits_per_second"] * (1 - s.get("lost_percent", 0) / 100) / 1e9
+        items.append(("UDP stream 1400 B at 1 Gbit/s offered, goodput", "goodput",
+                      agent("udp-stream", seconds, "--to", udp, "-P", "1", "--message-size", "1400", "--bitrate", "1Gbit"),
+                      [["iperf3", "-c", "127.0.0.1", "-p", str(PORTS["iperf3"]), "-u", "-b", "1G", "-l", "1400", "-t", str(seconds), "-J"]],
+                      iperf_goodput))
+    if shutil.which("wrk"):
+        def wrk(outs):
+            return float(re.search(r"Requests/sec:\s*([\d.]+)", outs[0]).group(1))
+        url = f"http://{http}/echo?size=64"
+        items.append(("HTTP keep-alive, 32 connections", "rr",
+                      agent("http", seconds, "--to", http, "-P", "32", "--response-size", "64"),
+                      [["wrk", "-t", "2", "-c", "32", "-d", f"{seconds}s", url]], wrk))
+        items.append(("HTTP new connection per request, 8 connections", "rr",
+                      agent("http", seconds, "--to", http, "-P", "8", "--response-size", "64", "--new-connection"),
+                      [["wrk", "-t", "2", "-c", "8", "-d", f"{seconds}s", "-H", "Connection: close", url]], wrk))
     return items
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3, help="rounds (1..20)")
-    ap.add_argument("--seconds", type=int, default=5, help="measured seconds per measurement (1..60)")
+    ap.add_argument("--seconds", type=int, default=5, help="measured seconds per measurement (2..60)")
     ap.add_argument("--skip-publish", action="store_true", help="reuse bench/out/agent")
+    ap.add_argument("--only", help="run the rows whose name contains this text")
     args = ap.parse_args()
-    if not 1 <= args.rounds <= 20 or not 1 <= args.seconds <= 60:
-        sys.exit("bench: --rounds must be 1..20 and --seconds 1..60")
-    have = lambda tool: shutil.which(tool) is not None
-    missing = [t for t in ("iperf3", "wrk") if not have(t)] + ([] if have("sockperf") or have("qperf") else ["sockperf or qperf"])
+    if not 1 <= args.rounds <= 20 or not 2 <= args.seconds <= 60:
+        sys.exit("bench: --rounds must be 1..20 and --seconds 2..60")
+    tools = netperf_dir()
+    missing = ([] if tools else ["netperf/netserver (../shared/tools or $CNIBENCH_NETPERF_DIR)"]) + [t for t in ("iperf3", "wrk") if not shutil.which(t)]
     if missing:
-        print(f"bench: missing {', '.join(missing)} (apt-get install iperf3 sockperf qperf wrk); those comparisons are skipped", file=sys.stderr)
+        print(f"bench: missing {', '.join(missing)}; those rows are skipped (apt-get install iperf3 wrk)", file=sys.stderr)
     if not args.skip_publish:
         publish()
 
     servers = Servers()
-    results = {}
+    results, memory = {}, {}
     try:
-        servers.start("agent", [AGENT, "serve", "--token", "bench-0123456789abcdef"] + sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), []),
-                      wait_for_port=PORTS["tcp"])
-        if have("iperf3"):
+        serve = [AGENT, "serve", "--token", TOKEN] + sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), [])
+        servers.start("agent", serve, wait_for_port=PORTS["tcp"])
+        time.sleep(1.0)
+        memory["idle"] = rss_mib(servers.pid("agent"))
+        if tools:
+            servers.start("netserver", [os.path.join(tools, "netserver"), "-D", "-L", "127.0.0.1", "-p", str(PORTS["netserver"])],
+                          wait_for_port=PORTS["netserver"])
+        if shutil.which("iperf3"):
             servers.start("iperf3", ["iperf3", "-s", "-p", str(PORTS["iperf3"])], wait_for_port=PORTS["iperf3"])
-        if have("sockperf"):
-            servers.start("sockperf", ["sockperf", "server", "--tcp", "-i", "127.0.0.1", "-p", str(PORTS["sockperf"])], wait_for_port=PORTS["sockperf"])
-        elif have("qperf"):
-            servers.start("qperf", ["qperf", "-lp", str(PORTS["qperf"])], wait_for_port=PORTS["qperf"])
 
+        table = [r for r in rows(args.seconds, tools) if not args.only or args.only.lower() in r[0].lower()]
         for rnd in range(args.rounds):
-            for name, kind, agent_cmd, native_cmd, native_parse, native_server in benchmarks(args.seconds, have):
-                sides = [("agent", agent_cmd, lambda o: parse_agent(o, kind), "agent"), ("native", native_cmd, native_parse, native_server)]
+            for name, kind, agent_cmds, native_cmds, native_parse in table:
+                sides = [("agent", agent_cmds, agent_rate(kind)), ("native", native_cmds, native_parse)]
                 if rnd % 2 == 1:
                     sides.reverse()  # alternate who goes first: drift must not favour one side
-                for side, cmd, parse, server in sides:
-                    out, cpu, window = run_client(cmd, servers.pid(server), args.seconds)
-                    rate = parse(out)
-                    # Core-time (client + server) per transaction in µs, or per gigabyte in s.
-                    per = cpu / (rate * window) * 1e6 if kind == "rr" else cpu / (rate / 8 * window)
-                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append({"rate": rate, "cpu_per_unit": per, "cpu_seconds": cpu, "window_seconds": window})
-                    print(f"round {rnd + 1} {name:36} {side:6} {rate:14,.2f} {'Gbit/s' if kind == 'stream' else 'tx/s':6} cpu {per:8.2f} {'µs/tx' if kind == 'rr' else 's/GB'}", flush=True)
+                for side, cmds, parse in sides:
+                    outs, cpu, window, peak = run_clients(cmds, args.seconds, servers.pid("agent"))
+                    if name.startswith("HTTP"):
+                        memory["under HTTP load"] = max(memory.get("under HTTP load", 0.0), peak)
+                    rate = parse(outs)
+                    units = rate * window if kind == "rr" else rate / 8 * window  # transactions, or GB
+                    per = cpu / units * (1e6 if kind == "rr" else 1) if units > 0 else float("inf")
+                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append(
+                        {"rate": rate, "cpu_per_unit": per, "cpu_seconds": cpu, "window_seconds": window})
+                    unit = "tx/s" if kind == "rr" else "Gbit/s"
+                    print(f"round {rnd + 1} {name:48} {side:6} {rate:14,.2f} {unit:6} cpu {per:10.2f} {'µs/tx' if kind == 'rr' else 's/GB'}", flush=True)
     finally:
         servers.stop()
 
     print()
-    print(f"{'benchmark':38} {'agent':>14} {'native':>14} {'ratio':>6}   {'agent CPU':>12} {'native CPU':>12}")
+    print(f"| case | native | agent | rate ratio | CPU per unit, agent / native |")
+    print(f"|---|---:|---:|---:|---:|")
     summary = {}
     for name, r in results.items():
-        unit, cpu_unit = ("Gbit/s", "s/GB") if r["kind"] == "stream" else ("tx/s", "µs/tx")
+        unit, cpu_unit = ("tx/s", "µs/tx") if r["kind"] == "rr" else ("Gbit/s", "s/GB")
         a = statistics.median(x["rate"] for x in r["agent"])
         n = statistics.median(x["rate"] for x in r["native"])
         ac = statistics.median(x["cpu_per_unit"] for x in r["agent"])
         nc = statistics.median(x["cpu_per_unit"] for x in r["native"])
-        summary[name] = {"agent": a, "native": n, "ratio": a / n, "unit": unit, "agent_cpu": ac, "native_cpu": nc, "cpu_unit": cpu_unit, "rounds": args.rounds}
-        print(f"{name:38} {a:14,.2f} {n:14,.2f} {a / n:6.2f}   {ac:8.2f} {cpu_unit:5} {nc:6.2f} {cpu_unit}")
+        summary[name] = {"agent": a, "native": n, "ratio": a / n if n else None, "unit": unit, "agent_cpu": ac, "native_cpu": nc,
+                         "cpu_unit": cpu_unit, "cpu_ratio": ac / nc if nc else None, "rounds": args.rounds}
+        fmt = (lambda v: f"{v / 1000:,.1f}k {unit}") if unit == "tx/s" else (lambda v: f"{v:,.2f} {unit}")
+        print(f"| {name} | {fmt(n)} | {fmt(a)} | {a / n:.2f} | {ac / nc:.2f} ({ac:.2f} vs {nc:.2f} {cpu_unit}) |")
+    print()
+    print(f"agent memory (resident): idle {memory.get('idle', 0):.1f} MiB"
+          + (f", at most {memory['under HTTP load']:.1f} MiB under the HTTP rows" if "under HTTP load" in memory else ""))
     os.makedirs(OUT, exist_ok=True)
     with open(os.path.join(OUT, "bench.json"), "w") as f:
-        json.dump({"seconds": args.seconds, "rounds": args.rounds, "summary": summary, "raw": results}, f, indent=2)
-    print(f"\nmedians over {args.rounds} rounds of {args.seconds}s; raw figures in bench/out/bench.json")
+        json.dump({"seconds": args.seconds, "rounds": args.rounds, "summary": summary, "memory_mib": memory, "raw": results}, f, indent=2)
+    print(f"medians over {args.rounds} rounds of {args.seconds}s; CPU is the whole machine's busy time; raw figures in bench/out/bench.json")
 
 
 if __name__ == "__main__":
