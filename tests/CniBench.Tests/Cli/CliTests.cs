@@ -85,8 +85,16 @@ public class CliTests
         using var dir = new TempDirectory();
         File.WriteAllText(
             dir.File("tls.yaml"),
-            "name: tls\nrepetitions: 1\nwarmup: 100ms\nduration: 400ms\ncooldown: none\ncases:\n  - workload: "
-                + "tls-rr\n  - workload: tls-crr\n"
+            """
+            name: tls
+            repetitions: 1
+            warmup: 100ms
+            duration: 400ms
+            cooldown: none
+            cases:
+              - workload: tls-rr
+              - workload: tls-crr
+            """
         );
         var (code, stdout, stderr) = await ChildProcess.RunAsync(
             "cnibench",
