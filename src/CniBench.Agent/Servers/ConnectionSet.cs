@@ -48,14 +48,7 @@ public sealed class ConnectionSet(int maxConnections)
             }
             catch (SocketException e)
             {
-                // EMFILE/ENFILE and the like: the pending connection stays queued; try again later, not at once.
-                backoff =
-                    backoff == TimeSpan.Zero
-                        ? TimeSpan.FromMilliseconds(10)
-                        : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
-                rejects.Info(
-                    $"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms"
-                );
+                backoff = Backoff(backoff, e, rejects, name);
                 try
                 {
                     await Task.Delay(backoff, cancellationToken);
@@ -66,14 +59,111 @@ public sealed class ConnectionSet(int maxConnections)
                 }
                 continue;
             }
-            if (_sockets.Count >= maxConnections)
+            if (Admit(socket, rejects, name))
+                _ = serve(socket);
+        }
+    }
+
+    /// <summary>
+    /// Accepts with blocking calls on dedicated threads, as netserver does, and serves each connection on the
+    /// thread that accepted it, with what <paramref name="newServer"/> made for that thread (it must hand anything
+    /// that waits elsewhere); on cancellation closes the listener, which ends every blocked accept, and every
+    /// tracked connection.
+    /// </summary>
+    public Task AcceptOnThreads(
+        Socket listener,
+        int threads,
+        Func<Action<Socket>> newServer,
+        AgentLog log,
+        string name,
+        CancellationToken cancellationToken
+    )
+    {
+        var rejects = new RateLimitedLog(log);
+        var stop = cancellationToken.Register(() =>
+        {
+            listener.Dispose();
+            CloseAll();
+        });
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int running = threads;
+        for (int i = 0; i < threads; i++)
+        {
+            new Thread(() =>
             {
-                rejects.Info($"{name}: {maxConnections} connections open; closing a new one");
-                socket.Dispose();
+                try
+                {
+                    AcceptBlocking(listener, newServer(), rejects, name, cancellationToken);
+                }
+                finally
+                {
+                    if (Interlocked.Decrement(ref running) == 0)
+                    {
+                        stop.Dispose();
+                        done.TrySetResult();
+                    }
+                }
+            })
+            {
+                IsBackground = true,
+                Name = $"{name}-accept",
+            }.Start();
+        }
+        return done.Task;
+    }
+
+    private void AcceptBlocking(
+        Socket listener,
+        Action<Socket> serve,
+        RateLimitedLog rejects,
+        string name,
+        CancellationToken cancellationToken
+    )
+    {
+        var backoff = TimeSpan.Zero;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = listener.Accept();
+                backoff = TimeSpan.Zero;
+            }
+            catch (Exception e) when (cancellationToken.IsCancellationRequested || e is ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException e)
+            {
+                backoff = Backoff(backoff, e, rejects, name);
+                cancellationToken.WaitHandle.WaitOne(backoff);
                 continue;
             }
-            _ = serve(socket);
+            if (Admit(socket, rejects, name))
+                serve(socket);
         }
+    }
+
+    /// <summary>EMFILE/ENFILE and the like: the pending connection stays queued; try again later, not at
+    /// once.</summary>
+    private static TimeSpan Backoff(TimeSpan previous, SocketException e, RateLimitedLog rejects, string name)
+    {
+        var backoff =
+            previous == TimeSpan.Zero
+                ? TimeSpan.FromMilliseconds(10)
+                : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxBackoff.Ticks));
+        rejects.Info($"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms");
+        return backoff;
+    }
+
+    /// <summary>Past the bound a new connection is closed at once.</summary>
+    private bool Admit(Socket socket, RateLimitedLog rejects, string name)
+    {
+        if (_sockets.Count < maxConnections)
+            return true;
+        rejects.Info($"{name}: {maxConnections} connections open; closing a new one");
+        socket.Dispose();
+        return false;
     }
 
     public IDisposable Track(Socket socket)

@@ -6,14 +6,24 @@ using CniBench.Contracts.Protocol;
 namespace CniBench.Agent.Servers;
 
 /// <summary>
-/// Serves every TCP workload on one port. Long-lived connections (stream, request/response) get a
-/// dedicated thread with blocking calls, as netserver does, because a ping-pong is fastest without
-/// thread-pool hops; short-lived ones (connect/request/response/close) stay asynchronous. A connection that starts
-/// with a TLS handshake (tls-rr, tls-crr) gets the same protocol inside TLS 1.3, asynchronously.
+/// Serves every TCP workload on one port, the way netserver does where it can: connections are accepted with blocking
+/// calls on one thread per core, and a short-lived request/response (connect, request, response, close) whose hello
+/// and request are already there is answered on that thread, with no thread-pool hop; long-lived connections (stream,
+/// request/response) get a dedicated thread with blocking calls, because a ping-pong is fastest without hops.
+/// Whatever would wait (a slow hello, a partial request, a client that does not close) goes to the asynchronous
+/// path, so no client can hold an accept thread. A connection that starts with a TLS handshake (tls-rr, tls-crr)
+/// gets the same protocol inside TLS 1.3, asynchronously.
 /// </summary>
 public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnections, int maxDedicatedThreads = 1024)
 {
     private const int ChunkSize = 256 * 1024;
+
+    /// <summary>Sizes up to this are answered on the accept thread: they fit a fresh connection's buffers and one
+    /// segment.</summary>
+    private const int AcceptThreadLimit = 4096;
+
+    /// <summary>How long an accept thread waits for the close before the async path takes over.</summary>
+    private static readonly TimeSpan AcceptThreadWait = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>A data connection that neither sends nor reads for this long is gone (a benchmark never pauses that
@@ -31,23 +41,115 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     public Task RunAsync(CancellationToken cancellationToken)
     {
         DeferAcceptUntilData(listener);
-        return _connections.AcceptAsync(
+        return _connections.AcceptOnThreads(
             listener,
-            socket => HandleAsync(socket, cancellationToken),
+            Environment.ProcessorCount,
+            () =>
+            {
+                var scratch = new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit];
+                return socket => ServeAccepted(socket, scratch, cancellationToken);
+            },
             log,
             "tcp",
             cancellationToken
         );
     }
 
-    private async Task HandleAsync(Socket socket, CancellationToken cancellationToken)
+    /// <summary>What an accept thread did with a connection.</summary>
+    private enum Accepted
+    {
+        /// <summary>Answered and closed by the client: done.</summary>
+        Answered,
+
+        /// <summary>Its hello (and perhaps one transaction) taken; the async path goes on from a request's
+        /// start.</summary>
+        HelloTaken,
+
+        /// <summary>Nothing taken: the async path reads it from the start (TLS, other modes, a hello still
+        /// coming).</summary>
+        Untouched,
+    }
+
+    /// <summary>On an accept thread: answers what is already there, and hands the rest to the async path.</summary>
+    private void ServeAccepted(Socket socket, byte[] scratch, CancellationToken cancellationToken)
     {
         var registration = _connections.Track(socket);
+        Accepted done;
+        TcpHello hello;
+        try
+        {
+            done = AnswerAtOnce(socket, scratch, out hello);
+        }
+        catch (Exception e)
+        {
+            if (e is not (SocketException or ObjectDisposedException))
+                _rejects.Info($"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}");
+            registration.Dispose();
+            return;
+        }
+        if (done == Accepted.Answered)
+            registration.Dispose();
+        else
+            // Runs on this thread only until it would wait.
+            _ = HandleAsync(socket, registration, done == Accepted.HelloTaken ? hello : null, cancellationToken);
+    }
+
+    /// <summary>
+    /// A short-lived request/response whose hello and request are both there (TCP_DEFER_ACCEPT makes that the rule):
+    /// read together, answered with one send, then the close awaited for a moment. Five system calls besides accept
+    /// and close, as netserver makes; a response this small fits a fresh connection's buffer, so the send never waits.
+    /// </summary>
+    private static Accepted AnswerAtOnce(Socket socket, byte[] scratch, out TcpHello hello)
+    {
+        const int HelloSize = ControlProtocol.TcpHelloSize;
+        hello = default;
+        int available = socket.Available;
+        if (available < HelloSize)
+            return Accepted.Untouched;
+        int peeked = socket.Receive(scratch, 0, Math.Min(available, scratch.Length), SocketFlags.Peek);
+        if (
+            peeked < HelloSize
+            || !TcpHello.TryRead(scratch.AsSpan(0, HelloSize), out hello, out _)
+            || !hello.ShortLived
+            || hello.Mode != TcpMode.RequestResponse
+        )
+            return Accepted.Untouched;
+        if (
+            hello.RequestSize > AcceptThreadLimit
+            || hello.ResponseSize > AcceptThreadLimit
+            || peeked < HelloSize + hello.RequestSize
+        )
+        {
+            socket.Receive(scratch, 0, HelloSize, SocketFlags.None);
+            return Accepted.HelloTaken;
+        }
+        socket.Receive(scratch, 0, HelloSize + hello.RequestSize, SocketFlags.None);
+        socket.Send(scratch, 0, hello.ResponseSize, SocketFlags.None);
+        // Readable with nothing to read: the client closed. Anything else (more requests, no close yet) goes async.
+        if (socket.Poll((int)(AcceptThreadWait.Ticks / 10), SelectMode.SelectRead) && socket.Available == 0)
+            return Accepted.Answered;
+        return Accepted.HelloTaken;
+    }
+
+    /// <param name="taken">The hello, when the accept thread has already read it.</param>
+    private async Task HandleAsync(
+        Socket socket,
+        IDisposable registration,
+        TcpHello? taken,
+        CancellationToken cancellationToken
+    )
+    {
         bool handedOff = false;
         try
         {
             socket.NoDelay = true;
             socket.ReceiveTimeout = socket.SendTimeout = (int)IdleTimeout.TotalMilliseconds;
+            if (taken is { } known)
+            {
+                await using var resumed = new NetworkStream(socket, ownsSocket: false);
+                await ServeAsync(resumed, known, cancellationToken);
+                return;
+            }
             if (await PeekFirstByteAsync(socket, cancellationToken) == TlsSession.HandshakeRecord)
             {
                 await ServeTlsAsync(socket, cancellationToken);

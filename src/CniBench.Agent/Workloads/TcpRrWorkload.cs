@@ -28,6 +28,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
         var helloAndRequest = new byte[ControlProtocol.TcpHelloSize + spec.RequestSize];
         hello.Write(helloAndRequest);
         long bytesPerTransaction = (long)spec.RequestSize + spec.ResponseSize;
+        var ports = workload.ConnectionPerTransaction ? new LocalPorts() : null;
 
         return WorkerThreads.Run(spec.Parallel, workload.Name, _ =>
         {
@@ -72,7 +73,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
 
             Connection Open()
             {
-                var socket = TcpConnector.Connect(server, context, slot);
+                var socket = TcpConnector.Connect(server, context, slot, ports);
                 try
                 {
                     return new Connection(socket, workload.Tls ? TlsSession.Connect(socket) : null);

@@ -85,6 +85,47 @@ public class WorkloadTests
         Assert.True(opened >= result.Transactions, $"{opened} connections for {result.Transactions} transactions");
     }
 
+    [Fact]
+    public async Task Tcp_crr_takes_its_local_ports_in_turn_below_the_ephemeral_range()
+    {
+        // A bare server that answers one byte per connection and notes the client's port.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var ports = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        using var stop = new CancellationTokenSource();
+        var serving = Task.Run(async () =>
+        {
+            var buffer = new byte[64];
+            while (!stop.IsCancellationRequested)
+            {
+                using var socket = await listener.AcceptSocketAsync(stop.Token);
+                ports.Enqueue(((IPEndPoint)socket.RemoteEndPoint!).Port);
+                for (int got = 0; got < 17; )
+                    got += await socket.ReceiveAsync(buffer.AsMemory(got, 17 - got), SocketFlags.None);
+                await socket.SendAsync(new byte[1], SocketFlags.None);
+            }
+        });
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpCrr,
+                Target = $"127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}",
+            },
+            warmupMs: 0,
+            durationMs: 300
+        );
+        await stop.CancelAsync();
+        await serving.ContinueWith(_ => { });
+        var seen = ports.ToArray();
+        Assert.True(result.Transactions >= 20, $"{result.Transactions} transactions; first error {result.FirstError}");
+        Assert.All(seen, p => Assert.InRange(p, 10_000, 31_999));
+        // In turn: each port the next after the one before (past a port something else held, or a wrap).
+        Assert.True(
+            seen.Zip(seen.Skip(1)).Count(p => p.Second == p.First + 1) >= seen.Length * 0.9,
+            string.Join(", ", seen.Take(20))
+        );
+    }
+
     [Theory]
     [InlineData(WorkloadKind.TlsRr)]
     [InlineData(WorkloadKind.TlsCrr)]
