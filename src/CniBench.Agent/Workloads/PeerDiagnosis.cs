@@ -50,10 +50,17 @@ public static class PeerDiagnosis
             return http
                 ? null
                 : $"the server at {spec.Target} answered with {n} bytes that are not HTTP: " + Hint(spec);
-        return http
-            ? $"the server at {spec.Target} answered with HTTP ('{Printable(start)}'): that is an HTTP port; use -w "
-                + $"http there, or the agent's TCP data port ({DefaultPorts.Tcp} by default) for {spec.Kind.ToName()}"
-            : $"the server at {spec.Target} answered with {n} bytes that are not a cnibench agent's: " + Hint(spec);
+        if (http)
+            return $"the server at {spec.Target} answered with HTTP ('{Printable(start)}'): that is an HTTP port; "
+                + $"use -w http there, or the agent's TCP data port ({DefaultPorts.Tcp} by default) "
+                + $"for {spec.Kind.ToName()}";
+        // An agent answers the request with exactly the response size asked for (all of it, when it is this small).
+        if (n == Math.Min(answer.Length, Math.Max(1, spec.ResponseSize)))
+            return $"the server at {spec.Target} answers a request at once, but the workload completed no transaction "
+                + "in the measured window: its connections took longer to set up than the warm-up "
+                + (WorkloadCatalog.Of(spec.Kind).Tls ? "(a TLS handshake comes first) " : "")
+                + "on this host; lengthen the warm-up or the window";
+        return $"the server at {spec.Target} answered with {n} bytes that are not a cnibench agent's: " + Hint(spec);
     }
 
     private static byte[] Request(WorkloadSpec spec)

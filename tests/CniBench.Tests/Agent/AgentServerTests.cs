@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using CniBench.Agent.Wire;
@@ -97,6 +98,38 @@ public class AgentServerTests
         }
         client.Shutdown(SocketShutdown.Send);
         Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public async Task A_workload_that_got_nothing_through_is_told_whether_the_server_is_an_agent()
+    {
+        await using var server = new TestAgentServer();
+        var agent = await CniBench.Agent.Workloads.PeerDiagnosis.ExplainAsync(
+            new WorkloadSpec { Kind = WorkloadKind.TlsRr, Target = server.TcpAddress },
+            CancellationToken.None
+        );
+        Assert.Contains("answers a request at once", agent, StringComparison.Ordinal);
+        Assert.Contains("TLS handshake", agent, StringComparison.Ordinal);
+
+        // Something else on the port: a banner, as an SSH server sends.
+        using var other = new TcpListener(IPAddress.Loopback, 0);
+        other.Start();
+        var banner = Task.Run(async () =>
+        {
+            using var socket = await other.AcceptSocketAsync();
+            await socket.SendAsync(Encoding.ASCII.GetBytes("SSH-2.0-OpenSSH_9.2\r\n"), SocketFlags.None);
+            await Task.Delay(500);
+        });
+        var notAgent = await CniBench.Agent.Workloads.PeerDiagnosis.ExplainAsync(
+            new WorkloadSpec
+            {
+                Kind = WorkloadKind.TcpRr,
+                Target = $"127.0.0.1:{((IPEndPoint)other.LocalEndpoint).Port}",
+            },
+            CancellationToken.None
+        );
+        await banner;
+        Assert.Contains("bytes that are not a cnibench agent's", notAgent, StringComparison.Ordinal);
     }
 
     [Fact]
