@@ -22,7 +22,10 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     /// segment.</summary>
     private const int AcceptThreadLimit = 4096;
 
-    /// <summary>How long an accept thread waits for the close before the async path takes over.</summary>
+    /// <summary>
+    /// How long an accept thread waits for the close before the async path takes over; it stops waiting at once when
+    /// another connection is waiting to be accepted, so no connection waits behind another's close.
+    /// </summary>
     private static readonly TimeSpan AcceptThreadWait = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
 
@@ -47,7 +50,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             () =>
             {
                 var scratch = new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit];
-                return socket => ServeAccepted(socket, scratch, cancellationToken);
+                var ready = new List<Socket>(2);
+                return socket => ServeAccepted(socket, scratch, ready, cancellationToken);
             },
             log,
             "tcp",
@@ -71,14 +75,14 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     }
 
     /// <summary>On an accept thread: answers what is already there, and hands the rest to the async path.</summary>
-    private void ServeAccepted(Socket socket, byte[] scratch, CancellationToken cancellationToken)
+    private void ServeAccepted(Socket socket, byte[] scratch, List<Socket> ready, CancellationToken cancellationToken)
     {
         var registration = _connections.Track(socket);
         Accepted done;
         TcpHello hello;
         try
         {
-            done = AnswerAtOnce(socket, scratch, out hello);
+            done = AnswerAtOnce(socket, scratch, ready, out hello);
         }
         catch (Exception e)
         {
@@ -99,7 +103,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     /// read together, answered with one send, then the close awaited for a moment. Five system calls besides accept
     /// and close, as netserver makes; a response this small fits a fresh connection's buffer, so the send never waits.
     /// </summary>
-    private static Accepted AnswerAtOnce(Socket socket, byte[] scratch, out TcpHello hello)
+    private Accepted AnswerAtOnce(Socket socket, byte[] scratch, List<Socket> ready, out TcpHello hello)
     {
         const int HelloSize = ControlProtocol.TcpHelloSize;
         hello = default;
@@ -125,10 +129,13 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         }
         socket.Receive(scratch, 0, HelloSize + hello.RequestSize, SocketFlags.None);
         socket.Send(scratch, 0, hello.ResponseSize, SocketFlags.None);
-        // Readable with nothing to read: the client closed. Anything else (more requests, no close yet) goes async.
-        if (socket.Poll((int)(AcceptThreadWait.Ticks / 10), SelectMode.SelectRead) && socket.Available == 0)
-            return Accepted.Answered;
-        return Accepted.HelloTaken;
+        // Readable with nothing to read: the client closed. Anything else (more requests, no close yet, a connection
+        // waiting on the listener) goes async.
+        ready.Clear();
+        ready.Add(socket);
+        ready.Add(listener);
+        Socket.Select(ready, null, null, (int)(AcceptThreadWait.Ticks / 10));
+        return ready.Contains(socket) && socket.Available == 0 ? Accepted.Answered : Accepted.HelloTaken;
     }
 
     /// <param name="taken">The hello, when the accept thread has already read it.</param>
