@@ -76,23 +76,4 @@ public static class TlsSession
             throw;
         }
     }
-
-    /// <summary>Reads exactly count bytes (discarding them through buffer); false on a clean end of stream.</summary>
-    public static bool ReadCount(Stream stream, byte[] buffer, int count)
-    {
-        while (count > 0)
-        {
-            int n = stream.Read(buffer, 0, Math.Min(count, buffer.Length));
-            if (n == 0)
-                return false;
-            count -= n;
-        }
-        return true;
-    }
-
-    public static void WriteCount(Stream stream, byte[] buffer, int count)
-    {
-        for (int left = count; left > 0; left -= Math.Min(left, buffer.Length))
-            stream.Write(buffer, 0, Math.Min(left, buffer.Length));
-    }
 }

@@ -114,14 +114,14 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             if (tls is null)
                 SocketCounts.SendCount(socket, buffer, count);
             else
-                TlsSession.WriteCount(tls, buffer, count);
+                SocketCounts.SendCount(tls, buffer, count);
         }
 
         public void ReceiveCount(byte[] buffer, int count)
         {
             bool complete = tls is null
                 ? SocketCounts.ReceiveExactly(socket, buffer, count)
-                : TlsSession.ReadCount(tls, buffer, count);
+                : SocketCounts.ReceiveExactly(tls, buffer, count);
             if (!complete)
                 throw new EndOfStreamException("server closed the connection mid-transaction");
         }
