@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using CniBench.Agent.Servers;
 
 namespace CniBench.Agent;
 
@@ -12,6 +14,7 @@ public sealed class ConnectionSet(int maxConnections)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
+    private int _waitingToAccept;
 
     public int Count => _sockets.Count;
 
@@ -48,7 +51,7 @@ public sealed class ConnectionSet(int maxConnections)
             }
             catch (SocketException e)
             {
-                backoff = Backoff(backoff, e, rejects, name);
+                backoff = Backoff(backoff, e.SocketErrorCode.ToString(), rejects, name);
                 try
                 {
                     await Task.Delay(backoff, cancellationToken);
@@ -59,30 +62,36 @@ public sealed class ConnectionSet(int maxConnections)
                 }
                 continue;
             }
-            if (Admit(socket, rejects, name))
+            if (Admit(rejects, name))
                 _ = serve(socket);
+            else
+                socket.Dispose();
         }
     }
 
     /// <summary>
-    /// Accepts with blocking calls on dedicated threads, as netserver does, and serves each connection on the
-    /// thread that accepted it, with what <paramref name="newServer"/> made for that thread (it must hand anything
-    /// that waits elsewhere); on cancellation closes the listener, which ends every blocked accept, and every
-    /// tracked connection.
+    /// Accepts with blocking calls on dedicated threads, as netserver does, and hands each new descriptor to what
+    /// <paramref name="newServer"/> made for that thread, on that thread (it must hand anything that waits
+    /// elsewhere, and close or track the descriptor). On cancellation the listener stops listening, which ends every
+    /// blocked accept, every tracked connection is closed, and the last thread out disposes the listener.
     /// </summary>
     public Task AcceptOnThreads(
         Socket listener,
         int threads,
-        Func<Action<Socket>> newServer,
+        Func<Action<int>> newServer,
         AgentLog log,
         string name,
         CancellationToken cancellationToken
     )
     {
         var rejects = new RateLimitedLog(log);
+        // Held while any thread may call accept on the number, so it cannot be closed and reused under them.
+        bool held = false;
+        listener.SafeHandle.DangerousAddRef(ref held);
+        int fd = (int)listener.SafeHandle.DangerousGetHandle();
         var stop = cancellationToken.Register(() =>
         {
-            listener.Dispose();
+            RawSockets.StopListening(fd);
             CloseAll();
         });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -93,13 +102,15 @@ public sealed class ConnectionSet(int maxConnections)
             {
                 try
                 {
-                    AcceptBlocking(listener, newServer(), rejects, name, cancellationToken);
+                    AcceptBlocking(fd, newServer(), rejects, name, cancellationToken);
                 }
                 finally
                 {
                     if (Interlocked.Decrement(ref running) == 0)
                     {
                         stop.Dispose();
+                        listener.SafeHandle.DangerousRelease();
+                        listener.Dispose();
                         done.TrySetResult();
                     }
                 }
@@ -112,57 +123,71 @@ public sealed class ConnectionSet(int maxConnections)
         return done.Task;
     }
 
+    /// <summary>Whether a thread of <see cref="AcceptOnThreads"/> is waiting for the next connection now: a thread
+    /// busy with a connection need not watch the listener meanwhile.</summary>
+    public bool ThreadWaitingToAccept => Volatile.Read(ref _waitingToAccept) > 0;
+
     private void AcceptBlocking(
-        Socket listener,
-        Action<Socket> serve,
+        int listener,
+        Action<int> serve,
         RateLimitedLog rejects,
         string name,
         CancellationToken cancellationToken
     )
     {
+        const int ConnectionAborted = 103;
         var backoff = TimeSpan.Zero;
+        var waitEntries = new RawSockets.PollEntry[2];
         while (!cancellationToken.IsCancellationRequested)
         {
-            Socket socket;
-            try
+            Interlocked.Increment(ref _waitingToAccept);
+            int fd = RawSockets.Accept(listener);
+            Interlocked.Decrement(ref _waitingToAccept);
+            if (fd >= 0)
             {
-                socket = listener.Accept();
                 backoff = TimeSpan.Zero;
-            }
-            catch (Exception e) when (cancellationToken.IsCancellationRequested || e is ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException e)
-            {
-                backoff = Backoff(backoff, e, rejects, name);
-                cancellationToken.WaitHandle.WaitOne(backoff);
+                if (Admit(rejects, name))
+                    serve(fd);
+                else
+                    RawSockets.Close(fd);
                 continue;
             }
-            if (Admit(socket, rejects, name))
-                serve(socket);
+            switch (-fd)
+            {
+                case RawSockets.InvalidArgument or RawSockets.BadDescriptor or RawSockets.NotSocket:
+                    return; // no longer listening: stopped
+                case ConnectionAborted:
+                    continue; // reset before it was accepted
+                case RawSockets.WouldBlock:
+                    // Someone made the listener non-blocking: wait for it instead of spinning.
+                    RawSockets.WaitReadable(listener, -1, (int)MaxBackoff.TotalMilliseconds, waitEntries);
+                    continue;
+            }
+            if (cancellationToken.IsCancellationRequested)
+                return;
+            backoff = Backoff(backoff, Marshal.GetPInvokeErrorMessage(-fd), rejects, name);
+            cancellationToken.WaitHandle.WaitOne(backoff);
         }
     }
 
     /// <summary>EMFILE/ENFILE and the like: the pending connection stays queued; try again later, not at
     /// once.</summary>
-    private static TimeSpan Backoff(TimeSpan previous, SocketException e, RateLimitedLog rejects, string name)
+    private static TimeSpan Backoff(TimeSpan previous, string error, RateLimitedLog rejects, string name)
     {
         var backoff =
             previous == TimeSpan.Zero
                 ? TimeSpan.FromMilliseconds(10)
                 : TimeSpan.FromTicks(Math.Min(previous.Ticks * 2, MaxBackoff.Ticks));
-        rejects.Info($"{name}: accept failed: {e.SocketErrorCode}; retrying in {backoff.TotalMilliseconds:0} ms");
+        rejects.Info($"{name}: accept failed: {error}; retrying in {backoff.TotalMilliseconds:0} ms");
         return backoff;
     }
 
-    /// <summary>Past the bound a new connection is closed at once.</summary>
-    private bool Admit(Socket socket, RateLimitedLog rejects, string name)
+    /// <summary>Past the bound a new connection is to be closed at once.</summary>
+    private bool Admit(RateLimitedLog rejects, string name)
     {
         if (_sockets.Count < maxConnections)
             return true;
         rejects.Info($"{name}: {maxConnections} connections open; closing a new one");
-        socket.Dispose();
         return false;
     }
 

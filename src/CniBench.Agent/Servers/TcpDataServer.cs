@@ -7,8 +7,8 @@ namespace CniBench.Agent.Servers;
 
 /// <summary>
 /// Serves every TCP workload on one port, the way netserver does where it can: connections are accepted with blocking
-/// calls on one thread per core, and a short-lived request/response (connect, request, response, close) whose hello
-/// and request are already there is answered on that thread, with no thread-pool hop; long-lived connections (stream,
+/// calls on one thread per core, and a short-lived request/response (connect, request, response, close) is answered
+/// on that thread, with no thread-pool hop and no Socket object; long-lived connections (stream,
 /// request/response) get a dedicated thread with blocking calls, because a ping-pong is fastest without hops.
 /// Whatever would wait (a slow hello, a partial request, a client that does not close) goes to the asynchronous
 /// path, so no client can hold an accept thread. A connection that starts with a TLS handshake (tls-rr, tls-crr)
@@ -23,8 +23,9 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     private const int AcceptThreadLimit = 4096;
 
     /// <summary>
-    /// How long an accept thread waits for the close before the async path takes over; it stops waiting at once when
-    /// another connection is waiting to be accepted, so no connection waits behind another's close.
+    /// How long an accept thread waits for a connection's first bytes, or for its close, before the async path takes
+    /// over; while no other accept thread is free it also stops waiting when the next connection arrives, so no
+    /// connection waits behind another.
     /// </summary>
     private static readonly TimeSpan AcceptThreadWait = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
@@ -41,32 +42,34 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
 
     public int OpenConnections => _connections.Count;
 
-    public Task RunAsync(CancellationToken cancellationToken)
-    {
-        DeferAcceptUntilData(listener);
-        return _connections.AcceptOnThreads(
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        _connections.AcceptOnThreads(
             listener,
             Environment.ProcessorCount,
             () =>
             {
-                var scratch = new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit];
-                var ready = new List<Socket>(2);
-                return socket => ServeAccepted(socket, scratch, ready, cancellationToken);
+                var thread = new AcceptThreadState(
+                    new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit],
+                    new RawSockets.PollEntry[2],
+                    (int)listener.SafeHandle.DangerousGetHandle()
+                );
+                return fd => ServeAccepted(fd, thread, cancellationToken);
             },
             log,
             "tcp",
             cancellationToken
         );
-    }
+
+    /// <summary>What an accept thread keeps between connections, so serving one allocates nothing.</summary>
+    private sealed record AcceptThreadState(byte[] Scratch, RawSockets.PollEntry[] WaitEntries, int Listener);
 
     /// <summary>What an accept thread did with a connection.</summary>
     private enum Accepted
     {
-        /// <summary>Answered and closed by the client: done.</summary>
-        Answered,
+        /// <summary>Answered (or gone): nothing left but to close it.</summary>
+        Done,
 
-        /// <summary>Its hello (and perhaps one transaction) taken; the async path goes on from a request's
-        /// start.</summary>
+        /// <summary>Its hello taken; the async path goes on from the request.</summary>
         HelloTaken,
 
         /// <summary>Nothing taken: the async path reads it from the start (TLS, other modes, a hello still
@@ -74,43 +77,64 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         Untouched,
     }
 
-    /// <summary>On an accept thread: answers what is already there, and hands the rest to the async path.</summary>
-    private void ServeAccepted(Socket socket, byte[] scratch, List<Socket> ready, CancellationToken cancellationToken)
+    /// <summary>On an accept thread: answers what comes at once, and hands the rest to the async path as a
+    /// Socket.</summary>
+    private void ServeAccepted(int fd, AcceptThreadState thread, CancellationToken cancellationToken)
     {
-        var registration = _connections.Track(socket);
         Accepted done;
         TcpHello hello;
         try
         {
-            done = AnswerAtOnce(socket, scratch, ready, out hello);
+            done = AnswerAtOnce(fd, thread, out hello);
         }
         catch (Exception e)
         {
-            if (e is not (SocketException or ObjectDisposedException))
-                _rejects.Info($"tcp: connection from {Describe(socket)} ended: {e.GetType().Name}: {e.Message}");
-            registration.Dispose();
+            // A bug this connection found: logged, and the accept thread goes on (an exception escaping it would end
+            // the agent).
+            _rejects.Info($"tcp: a connection ended: {e.GetType().Name}: {e.Message}");
+            done = Accepted.Done;
+            hello = default;
+        }
+        if (done == Accepted.Done)
+        {
+            RawSockets.Close(fd);
             return;
         }
-        if (done == Accepted.Answered)
-            registration.Dispose();
-        else
-            // Runs on this thread only until it would wait.
-            _ = HandleAsync(socket, registration, done == Accepted.HelloTaken ? hello : null, cancellationToken);
+        var handle = new SafeSocketHandle(fd, ownsHandle: true);
+        Socket socket;
+        try
+        {
+            socket = new Socket(handle);
+        }
+        catch (SocketException)
+        {
+            handle.Dispose(); // gone meanwhile
+            return;
+        }
+        // Runs on this thread only until it would wait.
+        _ = HandleAsync(
+            socket,
+            _connections.Track(socket),
+            done == Accepted.HelloTaken ? hello : null,
+            cancellationToken
+        );
     }
 
     /// <summary>
-    /// A short-lived request/response whose hello and request are both there (TCP_DEFER_ACCEPT makes that the rule):
-    /// read together, answered with one send, then the close awaited for a moment. Five system calls besides accept
-    /// and close, as netserver makes; a response this small fits a fresh connection's buffer, so the send never waits.
+    /// A short-lived request/response (connect, hello and request in one write, response, close) answered on the
+    /// accept thread with the calls netserver makes for TCP_CRR, plus a look at the first bytes without taking them
+    /// (a TLS handshake or another mode must reach the async path whole). Whatever does not come within <see
+    /// cref="AcceptThreadWait"/>, or while another connection waits to be accepted, goes to the async path, so no
+    /// client can hold an accept thread.
     /// </summary>
-    private Accepted AnswerAtOnce(Socket socket, byte[] scratch, List<Socket> ready, out TcpHello hello)
+    private Accepted AnswerAtOnce(int fd, AcceptThreadState thread, out TcpHello hello)
     {
         const int HelloSize = ControlProtocol.TcpHelloSize;
+        var scratch = thread.Scratch;
         hello = default;
-        int available = socket.Available;
-        if (available < HelloSize)
-            return Accepted.Untouched;
-        int peeked = socket.Receive(scratch, 0, Math.Min(available, scratch.Length), SocketFlags.Peek);
+        int peeked = LookAtFirstBytes(fd, thread, HelloSize);
+        if (peeked <= 0)
+            return peeked == -RawSockets.WouldBlock ? Accepted.Untouched : Accepted.Done; // gone, or reset
         if (
             peeked < HelloSize
             || !TcpHello.TryRead(scratch.AsSpan(0, HelloSize), out hello, out _)
@@ -118,25 +142,41 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             || hello.Mode != TcpMode.RequestResponse
         )
             return Accepted.Untouched;
-        if (
-            hello.RequestSize > AcceptThreadLimit
-            || hello.ResponseSize > AcceptThreadLimit
-            || peeked < HelloSize + hello.RequestSize
-        )
-        {
-            socket.Receive(scratch, 0, HelloSize, SocketFlags.None);
-            return Accepted.HelloTaken;
-        }
-        socket.Receive(scratch, 0, HelloSize + hello.RequestSize, SocketFlags.None);
-        socket.Send(scratch, 0, hello.ResponseSize, SocketFlags.None);
-        // Readable with nothing to read: the client closed. Anything else (more requests, no close yet, a connection
-        // waiting on the listener) goes async.
-        ready.Clear();
-        ready.Add(socket);
-        ready.Add(listener);
-        Socket.Select(ready, null, null, (int)(AcceptThreadWait.Ticks / 10));
-        return ready.Contains(socket) && socket.Available == 0 ? Accepted.Answered : Accepted.HelloTaken;
+        int request = HelloSize + hello.RequestSize;
+        if (hello.RequestSize > AcceptThreadLimit || hello.ResponseSize > AcceptThreadLimit)
+            return TakeHello(fd, scratch);
+        if (peeked < request && (peeked = LookAtFirstBytes(fd, thread, request)) < request)
+            return peeked <= 0 && peeked != -RawSockets.WouldBlock ? Accepted.Done : TakeHello(fd, scratch);
+        RawSockets.Receive(fd, scratch, request, 0);
+        // A response this small fits a fresh connection's send buffer, so the send never waits; then the server
+        // closes first, as netserver does for TCP_CRR (the TIME_WAIT is the server's).
+        RawSockets.Send(fd, scratch, hello.ResponseSize);
+        return Accepted.Done;
     }
+
+    /// <summary>
+    /// Peeks at up to the scratch buffer's size once <paramref name="wanted"/> bytes (or the end of stream) are there,
+    /// waiting at most <see cref="AcceptThreadWait"/>; the bytes seen, 0 at the end of stream, -EAGAIN when fewer came.
+    /// While no other thread waits to accept, the wait also ends when a connection arrives on the listener, so the
+    /// next connection never waits behind a slow one.
+    /// </summary>
+    private int LookAtFirstBytes(int fd, AcceptThreadState thread, int wanted)
+    {
+        const int Flags = RawSockets.Peek | RawSockets.DontWait;
+        var scratch = thread.Scratch;
+        int seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
+        if (seen >= wanted || (seen < 0 && seen != -RawSockets.WouldBlock) || seen == 0)
+            return seen;
+        int alsoWatch = _connections.ThreadWaitingToAccept ? -1 : thread.Listener;
+        RawSockets.WaitReadable(fd, alsoWatch, (int)AcceptThreadWait.TotalMilliseconds, thread.WaitEntries);
+        seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
+        return seen > 0 && seen < wanted ? -RawSockets.WouldBlock : seen;
+    }
+
+    private static Accepted TakeHello(int fd, byte[] scratch) =>
+        RawSockets.Receive(fd, scratch, ControlProtocol.TcpHelloSize, 0) == ControlProtocol.TcpHelloSize
+            ? Accepted.HelloTaken
+            : Accepted.Done;
 
     /// <param name="taken">The hello, when the accept thread has already read it.</param>
     private async Task HandleAsync(
@@ -163,8 +203,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 return;
             }
             var helloBytes = new byte[ControlProtocol.TcpHelloSize];
-            // Read the hello synchronously when it is already there (TCP_DEFER_ACCEPT makes that the
-            // rule): a socket that has seen one async call stays in .NET's emulated-blocking mode, which
+            // Read the hello synchronously when it is already there (the accept thread waited for it, so that is
+            // the rule): a socket that has seen one async call stays in .NET's emulated-blocking mode, which
             // more than halves a dedicated thread's request/response rate.
             if (socket.Available >= helloBytes.Length)
             {
@@ -276,26 +316,6 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         }
     }
 
-    /// <summary>Linux TCP_DEFER_ACCEPT: accept() returns once the client's first bytes (the hello) have
-    /// arrived.</summary>
-    private static void DeferAcceptUntilData(Socket listener)
-    {
-        const int IpProtoTcp = 6,
-            TcpDeferAccept = 9;
-        try
-        {
-            listener.SetRawSocketOption(
-                IpProtoTcp,
-                TcpDeferAccept,
-                BitConverter.GetBytes((int)HelloTimeout.TotalSeconds)
-            );
-        }
-        catch (SocketException)
-        {
-            // Not Linux: the asynchronous hello path below still works.
-        }
-    }
-
     private static void ServeBlocking(Socket socket, TcpHello hello)
     {
         var buffer = new byte[Math.Min(ChunkSize, Math.Max(hello.RequestSize, hello.ResponseSize) + 1)];
@@ -336,6 +356,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
                 {
                     for (int left = hello.ResponseSize; left > 0; left -= Math.Min(left, buffer.Length))
                         await stream.WriteAsync(buffer.AsMemory(0, Math.Min(left, buffer.Length)), cancellationToken);
+                    if (hello.ShortLived)
+                        break; // one transaction, then the server closes first
                 }
                 break;
         }

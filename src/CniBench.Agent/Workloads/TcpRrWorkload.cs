@@ -28,7 +28,6 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
         var helloAndRequest = new byte[ControlProtocol.TcpHelloSize + spec.RequestSize];
         hello.Write(helloAndRequest);
         long bytesPerTransaction = (long)spec.RequestSize + spec.ResponseSize;
-        var ports = workload.ConnectionPerTransaction ? new LocalPorts() : null;
 
         return WorkerThreads.Run(spec.Parallel, workload.Name, _ =>
         {
@@ -66,6 +65,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                     {
                         connection.Send(helloAndRequest, helloAndRequest.Length);
                         connection.ReceiveCount(response, spec.ResponseSize);
+                        connection.ReceiveEnd(response);
                     }
                     Complete(start);
                 }
@@ -73,7 +73,13 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
 
             Connection Open()
             {
-                var socket = TcpConnector.Connect(server, context, slot, ports);
+                // Plain and per transaction, the hello and request go in one write.
+                var socket = TcpConnector.Connect(
+                    server,
+                    context,
+                    slot,
+                    oneWrite: workload.ConnectionPerTransaction && !workload.Tls
+                );
                 try
                 {
                     return new Connection(socket, workload.Tls ? TlsSession.Connect(socket) : null);
@@ -124,6 +130,15 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                 : SocketCounts.ReceiveExactly(tls, buffer, count);
             if (!complete)
                 throw new EndOfStreamException("server closed the connection mid-transaction");
+        }
+
+        /// <summary>The server closes a short-lived connection after its answer: its end of stream comes before this
+        /// side's close, so the TIME_WAIT is the server's, as with netperf's TCP_CRR.</summary>
+        public void ReceiveEnd(byte[] buffer)
+        {
+            int n = tls is null ? socket.Receive(buffer, 0, 1, SocketFlags.None) : tls.Read(buffer, 0, 1);
+            if (n != 0)
+                throw new InvalidDataException("the server sent more than the response on a short-lived connection");
         }
 
         public void Dispose()

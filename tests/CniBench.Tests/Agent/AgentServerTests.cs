@@ -68,36 +68,32 @@ public class AgentServerTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public async Task A_short_lived_connection_is_answered_whether_its_request_comes_at_once_or_late(bool atOnce)
+    public async Task A_short_lived_connection_is_answered_once_and_closed_by_the_server(bool atOnce)
     {
         await using var server = new TestAgentServer();
         using var client = await ConnectAsync(server.TcpAddress);
         var hello = new TcpHello(TcpMode.RequestResponse, ShortLived: true, 3, 5).ToArray();
         // At once: hello and request in one segment, answered on the accept thread. Late: the hello alone, the
-        // request after the accept thread's wait, answered by the asynchronous path from the request's start.
+        // request after the accept thread's wait, answered by the asynchronous path.
         await client.SendAsync(atOnce ? [.. hello, 1, 2, 3] : hello);
-        var buffer = new byte[64];
-        for (int transaction = 0; transaction < 3; transaction++)
+        if (!atOnce)
         {
-            if (!atOnce || transaction > 0)
-            {
-                await Task.Delay(100);
-                await client.SendAsync(new byte[3]);
-            }
-            int got = 0;
-            while (got < 5)
-            {
-                int n = await client
-                    .ReceiveAsync(buffer.AsMemory(got), SocketFlags.None)
-                    .AsTask()
-                    .WaitAsync(TimeSpan.FromSeconds(5));
-                Assert.True(n > 0, $"transaction {transaction}: closed after {got} of 5 bytes");
-                got += n;
-            }
-            Assert.Equal(5, got);
+            await Task.Delay(100);
+            await client.SendAsync(new byte[3]);
         }
-        client.Shutdown(SocketShutdown.Send);
-        Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(5)));
+        var buffer = new byte[64];
+        int got = 0;
+        while (true)
+        {
+            int n = await client
+                .ReceiveAsync(buffer.AsMemory(got), SocketFlags.None)
+                .AsTask()
+                .WaitAsync(TimeSpan.FromSeconds(5));
+            if (n == 0)
+                break; // the server's close, with the client's side still open
+            got += n;
+        }
+        Assert.Equal(5, got);
     }
 
     [Fact]

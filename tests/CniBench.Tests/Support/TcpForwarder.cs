@@ -26,19 +26,30 @@ public sealed class TcpForwarder : IAsyncDisposable
         _listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
+        // Without a delay it listens before the constructor returns: a client connecting at once must not find the
+        // port bound but not yet listening (refused) while the thread pool is busy.
+        if (listenAfter is null)
+            Listen();
         _accept = Task.Run(async () =>
         {
             if (listenAfter is { } wait)
+            {
                 await Task.Delay(wait, _stop.Token).ContinueWith(_ => { });
-            if (_stop.IsCancellationRequested)
-                return;
-            _listener.Listen(512);
-            ListeningSinceUnixUs = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
+                if (_stop.IsCancellationRequested)
+                    return;
+                Listen();
+            }
             await AcceptAsync();
         });
     }
 
     public int Port { get; }
+
+    private void Listen()
+    {
+        _listener.Listen(512);
+        ListeningSinceUnixUs = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
+    }
 
     /// <summary>The first bytes (at most 64) the first client sent: what the wire carried.</summary>
     public byte[] FirstClientBytes
