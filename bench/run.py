@@ -9,15 +9,20 @@ pair back to back and alternates which goes first, because this machine drifts 1
 CPU is the busy time of the whole machine (/proc/stat) in a steady window (from 1 s after the start to 0.2 s
 before the end), divided by the units done: core-µs per transaction or core-s per GB. A fast rate bought by
 spinning a core, or by a server that burns CPU, shows up there. The agent's memory (resident set of the serving
-agent, idle and at its peak under the HTTP rows) is printed after the table.
+agent, idle and at its peak under the HTTP rows) is printed after the table, and so is what the agent allocates per
+unit (managed bytes: the client's over its measured window, from its samples; the server's over the whole row, from
+its /v1/info before and after): a steady hot path allocates nothing.
 
-    python3 bench/run.py [--rounds 3] [--seconds 5] [--skip-publish] [--only NAME]
+    python3 bench/run.py [--rounds 3] [--seconds 5] [--skip-publish] [--only NAME] [--syscalls]
+
+--syscalls counts instead, once per row under strace -c -f: the system calls of client and server per unit, for the
+agent and the native tool (the client's start-up calls are included; rates under strace mean nothing).
 
 netperf and netserver are taken from ../shared/tools beside the repository (or $CNIBENCH_NETPERF_DIR); iperf3
 and wrk from PATH (apt-get install iperf3 wrk). A missing tool is named and its rows are skipped.
 Traffic goes only to 127.0.0.1; every loop is bounded by --rounds and --seconds.
 """
-import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time
+import argparse, json, os, re, shutil, signal, statistics, subprocess, sys, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out")
@@ -54,6 +59,47 @@ def rss_mib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def server_allocated_bytes():
+    """Managed bytes the serving agent has allocated since it started (its /v1/info)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{PORTS['control']}/v1/info",
+                                     headers={"Authorization": f"Bearer {TOKEN}", "CniBench-Protocol": "1"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response).get("allocatedBytes", 0)
+
+
+def client_allocated_per_unit(out, units):
+    """Managed bytes the agent client allocated in its measured window (its samples), per unit done."""
+    measured = [s for s in json.loads(out)["samples"] if s["phase"] == "measured"]
+    return sum(s.get("processAllocatedBytes", 0) for s in measured) / units if units > 0 else float("nan")
+
+
+def strace_total(path):
+    """The call count on strace -c's total line."""
+    with open(path) as f:
+        for line in f:
+            if line.rstrip().endswith(" total"):
+                return int(line.split()[3])
+    return 0
+
+
+def count_syscalls(cmds, server_pid, units_of, seconds):
+    """Client (all processes) and server system calls per unit, one run under strace -c -f."""
+    os.makedirs(OUT, exist_ok=True)
+    server_file = os.path.join(OUT, "strace-server.txt")
+    tracer = subprocess.Popen(["strace", "-c", "-f", "-p", str(server_pid), "-o", server_file],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    client_files = [os.path.join(OUT, f"strace-client-{i}.txt") for i in range(len(cmds))]
+    traced = [["strace", "-c", "-f", "-o", f, *c] for f, c in zip(client_files, cmds)]
+    procs = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for c in traced]
+    outs = [p.communicate(timeout=seconds + 60)[0] for p in procs]
+    tracer.send_signal(signal.SIGINT)
+    tracer.wait(timeout=10)
+    units = units_of(outs)
+    client = sum(strace_total(f) for f in client_files)
+    return client / units, strace_total(server_file) / units
 
 
 def run_clients(cmds, seconds, watch_pid=None):
@@ -175,12 +221,34 @@ def rows(seconds, tools):
     return items
 
 
+def print_syscalls(table, servers, seconds):
+    def agent_units(kind):
+        def units(outs):
+            # Every phase: the client's calls include its warm-up.
+            samples = json.loads(outs[0])["samples"]
+            return sum(x["transactions"] if kind == "rr" else x["bytes"] / 1e9 for x in samples)
+        return units
+
+    def native_units(kind, parse):
+        return lambda outs: parse(outs) * seconds / (1 if kind == "rr" else 8)
+
+    print("| case | agent client | agent server | native client | native server |")
+    print("|---|---:|---:|---:|---:|")
+    for name, kind, agent_cmds, native_cmds, native_parse in table:
+        unit = "/tx" if kind == "rr" else "/GB"
+        native_server = ("agent" if name.startswith("HTTP") else "iperf3" if kind == "goodput" else "netserver")
+        a = count_syscalls(agent_cmds, servers.pid("agent"), agent_units(kind), seconds)
+        n = count_syscalls(native_cmds, servers.pid(native_server), native_units(kind, native_parse), seconds)
+        print(f"| {name} | {a[0]:,.2f}{unit} | {a[1]:,.2f}{unit} | {n[0]:,.2f}{unit} | {n[1]:,.2f}{unit} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3, help="rounds (1..20)")
     ap.add_argument("--seconds", type=int, default=5, help="measured seconds per measurement (2..60)")
     ap.add_argument("--skip-publish", action="store_true", help="reuse bench/out/agent")
     ap.add_argument("--only", help="run the rows whose name contains this text")
+    ap.add_argument("--syscalls", action="store_true", help="count system calls per unit instead (strace)")
     args = ap.parse_args()
     if not 1 <= args.rounds <= 20 or not 2 <= args.seconds <= 60:
         sys.exit("bench: --rounds must be 1..20 and --seconds 2..60")
@@ -205,20 +273,29 @@ def main():
             servers.start("iperf3", ["iperf3", "-s", "-p", str(PORTS["iperf3"])], wait_for_port=PORTS["iperf3"])
 
         table = [r for r in rows(args.seconds, tools) if not args.only or args.only.lower() in r[0].lower()]
+        if args.syscalls:
+            print_syscalls(table, servers, args.seconds)
+            return
         for rnd in range(args.rounds):
             for name, kind, agent_cmds, native_cmds, native_parse in table:
                 sides = [("agent", agent_cmds, agent_rate(kind)), ("native", native_cmds, native_parse)]
                 if rnd % 2 == 1:
                     sides.reverse()  # alternate who goes first: drift must not favour one side
                 for side, cmds, parse in sides:
+                    allocated_before = server_allocated_bytes() if side == "agent" else 0
                     outs, cpu, window, peak = run_clients(cmds, args.seconds, servers.pid("agent"))
                     if name.startswith("HTTP"):
                         memory["under HTTP load"] = max(memory.get("under HTTP load", 0.0), peak)
                     rate = parse(outs)
                     units = rate * window if kind == "rr" else rate / 8 * window  # transactions, or GB
                     per = cpu / units * (1e6 if kind == "rr" else 1) if units > 0 else float("inf")
-                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append(
-                        {"rate": rate, "cpu_per_unit": per, "cpu_seconds": cpu, "window_seconds": window})
+                    row = {"rate": rate, "cpu_per_unit": per, "cpu_seconds": cpu, "window_seconds": window}
+                    if side == "agent":
+                        result = json.loads(outs[0])["result"]
+                        done = result["transactions"] if kind == "rr" else result["bytes"] / 1e9
+                        row["client_bytes_per_unit"] = client_allocated_per_unit(outs[0], done)
+                        row["server_bytes_per_unit"] = (server_allocated_bytes() - allocated_before) / done if done else float("nan")
+                    results.setdefault(name, {"kind": kind, "agent": [], "native": []})[side].append(row)
                     unit = "tx/s" if kind == "rr" else "Gbit/s"
                     print(f"round {rnd + 1} {name:48} {side:6} {rate:14,.2f} {unit:6} cpu {per:10.2f} {'µs/tx' if kind == 'rr' else 's/GB'}", flush=True)
     finally:
@@ -238,6 +315,15 @@ def main():
                          "cpu_unit": cpu_unit, "cpu_ratio": ac / nc if nc else None, "rounds": args.rounds}
         fmt = (lambda v: f"{v / 1000:,.1f}k {unit}") if unit == "tx/s" else (lambda v: f"{v:,.2f} {unit}")
         print(f"| {name} | {fmt(n)} | {fmt(a)} | {a / n:.2f} | {ac / nc:.2f} ({ac:.2f} vs {nc:.2f} {cpu_unit}) |")
+    print()
+    print("| case | agent client allocates | agent server allocates |")
+    print("|---|---:|---:|")
+    for name, r in results.items():
+        unit = "B/tx" if r["kind"] == "rr" else "B/GB"
+        client = statistics.median(x["client_bytes_per_unit"] for x in r["agent"])
+        server = statistics.median(x["server_bytes_per_unit"] for x in r["agent"])
+        summary[name].update({"client_bytes_per_unit": client, "server_bytes_per_unit": server})
+        print(f"| {name} | {client:,.2f} {unit} | {server:,.2f} {unit} |")
     print()
     print(f"agent memory (resident): idle {memory.get('idle', 0):.1f} MiB"
           + (f", at most {memory['under HTTP load']:.1f} MiB under the HTTP rows" if "under HTTP load" in memory else ""))

@@ -74,7 +74,7 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
     /// loopback).</summary>
     private AgentInfo InfoFor(HttpRequest request)
     {
-        var described = info();
+        var described = info() with { AllocatedBytes = GC.GetTotalAllocatedBytes(precise: true) };
         return Sampling.InterfaceMtu.ForAddress(request.Connection?.LocalAddress) is { } mtu
             ? described with
             {

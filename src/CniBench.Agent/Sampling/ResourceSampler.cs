@@ -11,6 +11,7 @@ public sealed class ResourceSampler
     private CpuTimes _lastHost;
     private TimeSpan _lastProcess;
     private long _lastRetransmits;
+    private long _lastAllocated;
     private long _lastTimestamp;
 
     public ResourceSampler() => Reset();
@@ -19,7 +20,8 @@ public sealed class ResourceSampler
         double HostCpuPercent,
         double ProcessCpuPercent,
         double ProcessMemoryMiB,
-        long TcpRetransmits
+        long TcpRetransmits,
+        long ProcessAllocatedBytes
     );
 
     private readonly record struct CpuTimes(long Busy, long Total);
@@ -29,6 +31,7 @@ public sealed class ResourceSampler
         _lastHost = ReadHostCpu();
         _lastProcess = Environment.CpuUsage.TotalTime;
         _lastRetransmits = ReadRetransmits();
+        _lastAllocated = GC.GetTotalAllocatedBytes(precise: true);
         _lastTimestamp = System.Diagnostics.Stopwatch.GetTimestamp();
     }
 
@@ -38,6 +41,7 @@ public sealed class ResourceSampler
         var host = ReadHostCpu();
         var process = Environment.CpuUsage.TotalTime;
         long retransmits = ReadRetransmits();
+        long allocated = GC.GetTotalAllocatedBytes(precise: true);
         long now = System.Diagnostics.Stopwatch.GetTimestamp();
         double wallSeconds = Math.Max(1e-6, (now - _lastTimestamp) / (double)System.Diagnostics.Stopwatch.Frequency);
 
@@ -49,12 +53,14 @@ public sealed class ResourceSampler
             hostPercent,
             processPercent,
             Environment.WorkingSet / (1024.0 * 1024.0),
-            Math.Max(0, retransmits - _lastRetransmits)
+            Math.Max(0, retransmits - _lastRetransmits),
+            allocated - _lastAllocated
         );
 
         _lastHost = host;
         _lastProcess = process;
         _lastRetransmits = retransmits;
+        _lastAllocated = allocated;
         _lastTimestamp = now;
         return reading;
     }

@@ -128,7 +128,8 @@ public static class JobExecution
                     resources.ProcessCpuPercent,
                     resources.ProcessMemoryMiB,
                     resources.TcpRetransmits,
-                    Sampling.NetStackReader.Read()
+                    Sampling.NetStackReader.Read(),
+                    resources.ProcessAllocatedBytes
                 )
             );
             previous = counters;

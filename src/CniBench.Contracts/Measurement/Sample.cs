@@ -12,6 +12,8 @@ public enum Phase
 /// CPU is in percent of one core; memory is the resident size at the end of the interval.
 /// Warm-up samples are kept and tagged, never counted in results.
 /// </summary>
+/// <param name="ProcessAllocatedBytes">Managed memory the agent process allocated over the interval: a steady
+/// workload allocates next to nothing per transaction.</param>
 public sealed record Sample(
     int Index,
     Phase Phase,
@@ -24,7 +26,8 @@ public sealed record Sample(
     double ProcessCpuPercent,
     double ProcessMemoryMiB,
     long TcpRetransmits,
-    NetStack? Stack = null
+    NetStack? Stack = null,
+    long ProcessAllocatedBytes = 0
 );
 
 /// <summary>

@@ -47,6 +47,8 @@ public sealed record AgentIdentity(string Host, string? Pod, string? Node)
 
 /// <param name="ControlTlsSha256">When the control port speaks TLS: the SHA-256 of its certificate (hex), for a
 /// controller to pin.</param>
+/// <param name="AllocatedBytes">Managed memory the agent has allocated since it started: read before and after a
+/// load, it shows what the servers allocate per connection or request.</param>
 public sealed record AgentInfo(
     int ProtocolVersion,
     string AgentVersion,
@@ -57,7 +59,8 @@ public sealed record AgentInfo(
     int ProcessorCount,
     string? ControlSocket = null,
     int? Mtu = null,
-    string? ControlTlsSha256 = null
+    string? ControlTlsSha256 = null,
+    long? AllocatedBytes = null
 );
 
 /// <summary>What the controller asks an agent to run. Times in milliseconds.</summary>
