@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using CniBench.Agent.Wire;
 
@@ -27,6 +28,9 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
     /// <summary>Status and what the echo server said of itself: name, the address reached, the source it saw.</summary>
     public readonly record struct Response(int Status, string? Backend, string? Address = null, string? Peer = null);
 
+    /// <remarks>Each exchange waits on the socket, so its state machine would be a new object every time without the
+    /// pooling builder: the hot path of a keep-alive connection allocates nothing.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Response> ExchangeAsync(
         ReadOnlyMemory<byte> request,
         long deadline,
@@ -76,6 +80,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FillAsync(Socket socket, CancellationToken cancellationToken)
     {
         if (_start > 0)

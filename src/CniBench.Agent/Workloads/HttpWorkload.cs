@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
@@ -53,7 +54,9 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
         return new User(new HttpConnection(server, slot), context.NewWorker(), slot);
     }
 
-    private static async Task ExchangeOnceAsync(User user, byte[] request, WorkloadContext context)
+    /// <remarks>Pooled: an exchange that waits allocates no state machine (see <see cref="HttpConnection"/>).</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private static async ValueTask ExchangeOnceAsync(User user, byte[] request, WorkloadContext context)
     {
         long start = Stopwatch.GetTimestamp();
         try
