@@ -70,7 +70,13 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
                 remaining -= take;
             }
             if (close)
+            {
+                // The server closes first: wait for its close before this side's, so the TIME_WAIT is the server's
+                // and the two closes never cross (both sides would then hold one).
+                if (_end == _start)
+                    await socket.ReceiveAsync(_buffer.AsMemory(0, 1), SocketFlags.None, cancellationToken);
                 Reset();
+            }
             return response;
         }
         catch
