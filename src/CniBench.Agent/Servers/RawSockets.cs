@@ -4,9 +4,9 @@ namespace CniBench.Agent.Servers;
 
 /// <summary>
 /// The few socket calls the TCP accept threads make per short-lived connection, made on the descriptor itself. A
-/// .NET Socket per connection (its SafeHandle, its bookkeeping, its FIONREAD before every blocking receive, its
-/// dispose) cost about 13 µs of CPU per connect-request-response-close on this project's 2-core test VM, a third of
-/// what the kernel spends on the connection; a connection that needs more than these calls becomes a Socket (see
+/// .NET Socket per connection (its SafeHandle, its bookkeeping, its dispose, and the FIONREAD calls its Available
+/// took) cost about 13 µs of CPU per connect-request-response-close on this project's 2-core test VM, a third of what
+/// the kernel spends on the connection; a connection that needs more than these calls becomes a Socket (see
 /// <see cref="TcpDataServer"/>). Linux only, as the agent is. Every call returns what the system call returns, or
 /// the negated errno; an interrupted call is made again.
 /// </summary>

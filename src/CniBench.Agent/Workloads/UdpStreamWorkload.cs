@@ -131,6 +131,9 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
     private sealed class Pacer(double perSecond, TimeSpan maxBacklog)
     {
         private const long MinSleepNanoseconds = 100_000;
+
+        /// <summary>A slow rate still looks at the stop often.</summary>
+        private const long MaxSleepNanoseconds = 10_000_000;
         private readonly long _start = Stopwatch.GetTimestamp();
         private readonly double _ticksPerPacket = perSecond > 0 ? Stopwatch.Frequency / perSecond : 0;
         private readonly long _maxBacklogPackets = Math.Max(1, (long)(perSecond * maxBacklog.TotalSeconds));
@@ -143,9 +146,10 @@ public sealed class UdpStreamWorkload(IPEndPoint server) : IWorkload
             long due = (long)((Stopwatch.GetTimestamp() - _start) / _ticksPerPacket) + 1;
             if (_sent >= due)
             {
-                double untilDue = (_sent + 1) * _ticksPerPacket - (Stopwatch.GetTimestamp() - _start);
+                // The next datagram is due once _sent slots have passed.
+                double untilDue = _sent * _ticksPerPacket - (Stopwatch.GetTimestamp() - _start);
                 long nanoseconds = (long)(untilDue * 1e9 / Stopwatch.Frequency);
-                Sleep(Math.Max(MinSleepNanoseconds, nanoseconds));
+                Sleep(Math.Clamp(nanoseconds, MinSleepNanoseconds, MaxSleepNanoseconds));
                 return false;
             }
             if (due - _sent > _maxBacklogPackets)
