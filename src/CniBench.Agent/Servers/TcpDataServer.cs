@@ -46,12 +46,12 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         _connections.AcceptOnThreads(
             listener,
             Environment.ProcessorCount,
-            () =>
+            listenerFd =>
             {
                 var thread = new AcceptThreadState(
                     new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit],
                     new RawSockets.PollEntry[2],
-                    (int)listener.SafeHandle.DangerousGetHandle()
+                    listenerFd
                 );
                 return fd => ServeAccepted(fd, thread, cancellationToken);
             },
@@ -165,8 +165,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         const int Flags = RawSockets.Peek | RawSockets.DontWait;
         var scratch = thread.Scratch;
         int seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
-        if (seen >= wanted || (seen < 0 && seen != -RawSockets.WouldBlock) || seen == 0)
-            return seen;
+        if (seen >= wanted || (seen <= 0 && seen != -RawSockets.WouldBlock))
+            return seen; // enough, the end, or an error
         int alsoWatch = _connections.ThreadWaitingToAccept ? -1 : thread.Listener;
         RawSockets.WaitReadable(fd, alsoWatch, (int)AcceptThreadWait.TotalMilliseconds, thread.WaitEntries);
         seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
