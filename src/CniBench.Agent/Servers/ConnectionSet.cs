@@ -71,9 +71,10 @@ public sealed class ConnectionSet(int maxConnections)
 
     /// <summary>
     /// Accepts with blocking calls on dedicated threads, as netserver does, and hands each new descriptor to what
-    /// <paramref name="newServer"/> made for that thread (given the listener's descriptor), on that thread (it must hand anything that waits
-    /// elsewhere, and close or track the descriptor). On cancellation the listener stops listening, which ends every
-    /// blocked accept, every tracked connection is closed, and the last thread out disposes the listener.
+    /// <paramref name="newServer"/> made for that thread (given the listener's descriptor), on that thread (it must
+    /// hand anything that waits elsewhere, and close or track the descriptor). On cancellation the listener stops
+    /// listening, which ends every blocked accept, every tracked connection is closed, and the last thread out
+    /// disposes the listener.
     /// </summary>
     public Task AcceptOnThreads(
         Socket listener,
