@@ -74,10 +74,12 @@ public sealed class AgentServer : IAsyncDisposable
         var address = options.DualStack ? (dual ? IPAddress.IPv6Any : IPAddress.Any) : options.Bind;
         try
         {
-            Socket Listen(int port, string flag)
+            Socket Listen(int port, string flag, bool perCpu = false)
             {
                 var s = Open(address, dual, port, SocketType.Stream, ProtocolType.Tcp, flag, "tcp");
                 bound.Add(s);
+                if (perCpu)
+                    PerCpuListeners.AllowSiblings(s);
                 s.Listen(4096);
                 return s;
             }
@@ -86,7 +88,7 @@ public sealed class AgentServer : IAsyncDisposable
                 bound.Add(control = ListenUnix(path));
             else
                 control = Listen(options.ControlPort, "--control-port");
-            var tcp = Listen(options.TcpPort, "--tcp-port");
+            var tcp = Listen(options.TcpPort, "--tcp-port", perCpu: true);
             var udp = Open(address, dual, options.UdpPort, SocketType.Dgram, ProtocolType.Udp, "--udp-port", "udp");
             bound.Add(udp);
             var http = Listen(options.HttpPort, "--http-port");

@@ -70,14 +70,14 @@ public sealed class ConnectionSet(int maxConnections)
     }
 
     /// <summary>
-    /// Accepts with blocking calls on dedicated threads, as netserver does, and hands each new descriptor to what
-    /// <paramref name="newServer"/> made for that thread (given the listener's descriptor), on that thread (it must
-    /// hand anything that waits elsewhere, and close or track the descriptor). On cancellation the listener stops
-    /// listening, which ends every blocked accept, every tracked connection is closed, and the last thread out
-    /// disposes the listener.
+    /// Accepts with blocking calls on dedicated threads, as netserver does: thread i on listener i modulo their count.
+    /// Each new descriptor goes to what <paramref name="newServer"/> made for that thread (given its listener's
+    /// descriptor), on that thread (it must hand anything that waits elsewhere, and close or track the descriptor).
+    /// On cancellation the listeners stop listening, which ends every blocked accept, every tracked connection is
+    /// closed, and the last thread out disposes the listeners.
     /// </summary>
     public Task AcceptOnThreads(
-        Socket listener,
+        IReadOnlyList<Socket> listeners,
         int threads,
         Func<int, Action<int>> newServer,
         AgentLog log,
@@ -86,19 +86,25 @@ public sealed class ConnectionSet(int maxConnections)
     )
     {
         var rejects = new RateLimitedLog(log);
-        // Held while any thread may call accept on the number, so it cannot be closed and reused under them.
-        bool held = false;
-        listener.SafeHandle.DangerousAddRef(ref held);
-        int fd = (int)listener.SafeHandle.DangerousGetHandle();
+        // Held while any thread may call accept on the numbers, so they cannot be closed and reused under them.
+        var fds = new int[listeners.Count];
+        for (int i = 0; i < fds.Length; i++)
+        {
+            bool held = false;
+            listeners[i].SafeHandle.DangerousAddRef(ref held);
+            fds[i] = (int)listeners[i].SafeHandle.DangerousGetHandle();
+        }
         var stop = cancellationToken.Register(() =>
         {
-            RawSockets.StopListening(fd);
+            foreach (int fd in fds)
+                RawSockets.StopListening(fd);
             CloseAll();
         });
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         int running = threads;
         for (int i = 0; i < threads; i++)
         {
+            int fd = fds[i % fds.Length];
             new Thread(() =>
             {
                 try
@@ -110,8 +116,11 @@ public sealed class ConnectionSet(int maxConnections)
                     if (Interlocked.Decrement(ref running) == 0)
                     {
                         stop.Dispose();
-                        listener.SafeHandle.DangerousRelease();
-                        listener.Dispose();
+                        foreach (var listener in listeners)
+                        {
+                            listener.SafeHandle.DangerousRelease();
+                            listener.Dispose();
+                        }
                         done.TrySetResult();
                     }
                 }

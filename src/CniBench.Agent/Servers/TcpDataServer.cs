@@ -42,16 +42,21 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
 
     public int OpenConnections => _connections.Count;
 
-    public Task RunAsync(CancellationToken cancellationToken) =>
-        _connections.AcceptOnThreads(
-            listener,
-            Environment.ProcessorCount,
+    public Task RunAsync(CancellationToken cancellationToken)
+    {
+        int threads = Environment.ProcessorCount;
+        var listeners = PerCpuListeners.Open(listener, threads, log);
+        bool shared = listeners.Count < threads;
+        return _connections.AcceptOnThreads(
+            listeners,
+            threads,
             listenerFd =>
             {
                 var thread = new AcceptThreadState(
                     new byte[ControlProtocol.TcpHelloSize + AcceptThreadLimit],
                     new RawSockets.PollEntry[2],
-                    listenerFd
+                    listenerFd,
+                    shared
                 );
                 return fd => ServeAccepted(fd, thread, cancellationToken);
             },
@@ -59,9 +64,17 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             "tcp",
             cancellationToken
         );
+    }
 
     /// <summary>What an accept thread keeps between connections, so serving one allocates nothing.</summary>
-    private sealed record AcceptThreadState(byte[] Scratch, RawSockets.PollEntry[] WaitEntries, int Listener);
+    /// <param name="SharedListener">Whether other accept threads take connections from <paramref name="Listener"/>
+    /// too.</param>
+    private sealed record AcceptThreadState(
+        byte[] Scratch,
+        RawSockets.PollEntry[] WaitEntries,
+        int Listener,
+        bool SharedListener
+    );
 
     /// <summary>What an accept thread did with a connection.</summary>
     private enum Accepted
@@ -157,8 +170,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     /// <summary>
     /// Peeks at up to the scratch buffer's size once <paramref name="wanted"/> bytes (or the end of stream) are there,
     /// waiting at most <see cref="AcceptThreadWait"/>; the bytes seen, 0 at the end of stream, -EAGAIN when fewer came.
-    /// While no other thread waits to accept, the wait also ends when a connection arrives on the listener, so the
-    /// next connection never waits behind a slow one.
+    /// While no other thread waits to accept from its listener, the wait also ends when a connection arrives on it,
+    /// so the next connection never waits behind a slow one.
     /// </summary>
     private int LookAtFirstBytes(int fd, AcceptThreadState thread, int wanted)
     {
@@ -167,7 +180,8 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         int seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
         if (seen >= wanted || (seen <= 0 && seen != -RawSockets.WouldBlock))
             return seen; // enough, the end, or an error
-        int alsoWatch = _connections.ThreadWaitingToAccept ? -1 : thread.Listener;
+        // A listener of its own has nobody else to take its next connection.
+        int alsoWatch = thread.SharedListener && _connections.ThreadWaitingToAccept ? -1 : thread.Listener;
         RawSockets.WaitReadable(fd, alsoWatch, (int)AcceptThreadWait.TotalMilliseconds, thread.WaitEntries);
         seen = RawSockets.Receive(fd, scratch, scratch.Length, Flags);
         return seen > 0 && seen < wanted ? -RawSockets.WouldBlock : seen;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using CniBench.Agent.Servers;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
@@ -94,6 +95,58 @@ public class AgentServerTests
             got += n;
         }
         Assert.Equal(5, got);
+    }
+
+    [Fact]
+    public async Task The_tcp_port_has_a_listener_per_core_that_nobody_else_can_take_first()
+    {
+        int port;
+        await using (var server = new TestAgentServer())
+        {
+            port = server.Info.Ports.Tcp;
+            Assert.Equal(Environment.ProcessorCount, Listeners(port));
+            // Every listener serves: more connections than listeners, each answered.
+            for (int i = 0; i < 4 * Environment.ProcessorCount; i++)
+            {
+                using var client = await ConnectAsync(server.TcpAddress);
+                byte[] request = [.. new TcpHello(TcpMode.RequestResponse, ShortLived: true, 1, 1).ToArray(), 7];
+                await client.SendAsync(request);
+                var answer = new byte[2];
+                Assert.Equal(1, await client.ReceiveAsync(answer).WaitAsync(TimeSpan.FromSeconds(5)));
+            }
+        }
+        Assert.Equal(0, Listeners(port)); // the extra listeners close with the agent
+
+        // A port held by another program's shareable listener stays its own: the agent's bind still fails.
+        using var other = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        other.SetRawSocketOption(1, 15, BitConverter.GetBytes(1)); // SOL_SOCKET, SO_REUSEPORT
+        other.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        other.Listen();
+        int taken = ((IPEndPoint)other.LocalEndPoint!).Port;
+        var options = new ServeOptions(
+            IPAddress.Loopback,
+            0,
+            taken,
+            0,
+            0,
+            TestAgentServer.Token,
+            new CniBench.Contracts.Protocol.AgentIdentity("test-host", "pod-a", "node-1")
+        );
+        var refused = Assert.Throws<AgentStartupException>(() =>
+            AgentServer.Bind(options, CniBench.Agent.AgentLog.Null)
+        );
+        Assert.Contains("address already in use", refused.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Listening sockets on 127.0.0.1:<paramref name="port"/>, from /proc/net/tcp.</summary>
+    private static int Listeners(int port)
+    {
+        const string Listen = "0A";
+        string local = $"0100007F:{port:X4}";
+        return File.ReadLines("/proc/net/tcp")
+            .Skip(1)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Count(fields => fields[1] == local && fields[3] == Listen);
     }
 
     [Fact]
