@@ -39,9 +39,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
     {
         if (_socket is null)
         {
-            _socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-            _start = _end = 0;
-            slot.Arm(_socket, deadline);
+            _socket = NewSocket(oneWrite: false, deadline);
             await _socket.ConnectAsync(server, cancellationToken);
         }
         else
@@ -53,22 +51,12 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         {
             for (var rest = request; !rest.IsEmpty; )
                 rest = rest[await socket.SendAsync(rest, SocketFlags.None, cancellationToken)..];
-
             int headerEnd;
-            while ((headerEnd = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8)) < 0)
+            while ((headerEnd = HeaderEnd()) < 0)
                 await FillAsync(socket, cancellationToken);
-
-            var (response, contentLength, close) = ParseHead(_buffer.AsSpan(_start, headerEnd));
-            _start += headerEnd + 4;
-            long remaining = contentLength;
-            while (remaining > 0)
-            {
-                if (_end == _start)
-                    await FillAsync(socket, cancellationToken);
-                int take = (int)Math.Min(remaining, _end - _start);
-                _start += take;
-                remaining -= take;
-            }
+            var (response, remaining, close) = TakeHead(headerEnd);
+            while ((remaining -= TakeBody(remaining)) > 0)
+                await FillAsync(socket, cancellationToken);
             if (close)
             {
                 // The server closes first: wait for its close before this side's, so the TIME_WAIT is the server's
@@ -86,8 +74,97 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         }
     }
 
+    /// <summary>
+    /// The same exchange with blocking calls, for a user on a thread of its own. A connection per request costs
+    /// less so: an asynchronous connect registers the new socket with epoll and resumes on another thread, about
+    /// 8 µs of CPU per request on this project's 2-core test machine. A request that writes once (Connection:
+    /// close) also skips the Nagle setting.
+    /// </summary>
+    public Response Exchange(byte[] request, long deadline, bool oneWrite)
+    {
+        if (_socket is null)
+        {
+            _socket = NewSocket(oneWrite, deadline);
+            _socket.Connect(server);
+        }
+        else
+        {
+            slot.Arm(_socket, deadline);
+        }
+        var socket = _socket;
+        try
+        {
+            for (int sent = 0; sent < request.Length; )
+                sent += socket.Send(request, sent, request.Length - sent, SocketFlags.None);
+            int headerEnd;
+            while ((headerEnd = HeaderEnd()) < 0)
+                Fill(socket);
+            var (response, remaining, close) = TakeHead(headerEnd);
+            while ((remaining -= TakeBody(remaining)) > 0)
+                Fill(socket);
+            if (close)
+            {
+                if (_end == _start)
+                    socket.Receive(_buffer, 0, 1, SocketFlags.None); // the server's close (see ExchangeAsync)
+                Reset();
+            }
+            return response;
+        }
+        catch
+        {
+            Reset();
+            throw;
+        }
+    }
+
+    private Socket NewSocket(bool oneWrite, long deadline)
+    {
+        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _start = _end = 0;
+        try
+        {
+            if (!oneWrite)
+                socket.NoDelay = true;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        slot.Arm(socket, deadline);
+        return socket;
+    }
+
+    private int HeaderEnd() => _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n\r\n"u8);
+
+    /// <summary>Parses the head that ends at <paramref name="headerEnd"/> and consumes it.</summary>
+    private (Response Response, long ContentLength, bool Close) TakeHead(int headerEnd)
+    {
+        var head = ParseHead(_buffer.AsSpan(_start, headerEnd));
+        _start += headerEnd + 4;
+        return head;
+    }
+
+    /// <summary>Discards up to <paramref name="remaining"/> body bytes from the buffer; how many it did.</summary>
+    private int TakeBody(long remaining)
+    {
+        int take = (int)Math.Min(remaining, _end - _start);
+        _start += take;
+        return take;
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask FillAsync(Socket socket, CancellationToken cancellationToken)
+    private async ValueTask FillAsync(Socket socket, CancellationToken cancellationToken) =>
+        Filled(await socket.ReceiveAsync(_buffer.AsMemory(MakeRoom()), SocketFlags.None, cancellationToken));
+
+    private void Fill(Socket socket)
+    {
+        int room = MakeRoom();
+        Filled(socket.Receive(_buffer, room, _buffer.Length - room, SocketFlags.None));
+    }
+
+    /// <summary>Moves what is unread to the front; where the free space starts.</summary>
+    private int MakeRoom()
     {
         if (_start > 0)
         {
@@ -97,10 +174,14 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
         }
         if (_end == _buffer.Length)
             throw new InvalidDataException($"response header exceeds {MaxHeaderBytes} bytes");
-        int n = await socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
-        if (n == 0)
+        return _end;
+    }
+
+    private void Filled(int received)
+    {
+        if (received == 0)
             throw new EndOfStreamException("server closed the connection");
-        _end += n;
+        _end += received;
     }
 
     private (Response Response, long ContentLength, bool Close) ParseHead(ReadOnlySpan<byte> head)

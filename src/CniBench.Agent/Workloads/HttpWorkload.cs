@@ -62,23 +62,7 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
         try
         {
             var response = await user.Connection.ExchangeAsync(request, start + context.TimeoutTicks, context.Stopping);
-            bool measuring = context.Measuring;
-            if (response.Status is >= 200 and < 300)
-            {
-                user.Stats.Transactions++;
-                if (measuring)
-                {
-                    user.Stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
-                    if (response.Backend is not null)
-                        user.Stats.RecordBackend(response.Backend, context.BackendWindow);
-                    if (response.Peer is not null)
-                        user.Stats.RecordSource(response.Peer);
-                }
-            }
-            else
-            {
-                user.Stats.RecordError($"http-{response.Status}", $"HTTP status {response.Status}", measuring);
-            }
+            Record(user, response, start, context);
         }
         catch (Exception) when (context.IsStopping) { }
         catch (Exception e)
@@ -96,9 +80,32 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
         }
     }
 
+    private static void Record(User user, HttpConnection.Response response, long start, WorkloadContext context)
+    {
+        bool measuring = context.Measuring;
+        if (response.Status is >= 200 and < 300)
+        {
+            user.Stats.Transactions++;
+            if (measuring)
+            {
+                user.Stats.Latency.Record(TcpConnector.ElapsedNanoseconds(start));
+                if (response.Backend is not null)
+                    user.Stats.RecordBackend(response.Backend, context.BackendWindow);
+                if (response.Peer is not null)
+                    user.Stats.RecordSource(response.Peer);
+            }
+        }
+        else
+        {
+            user.Stats.RecordError($"http-{response.Status}", $"HTTP status {response.Status}", measuring);
+        }
+    }
+
     private Task RunClosedAsync(WorkloadContext context)
     {
         var request = BuildRequest(context.Spec);
+        if (!context.Spec.KeepAlive && context.Spec.Parallel <= MaxBlockingUsers)
+            return RunClosedBlocking(context, request);
         var users = Enumerable
             .Range(0, context.Spec.Parallel)
             .Select(_ =>
@@ -112,6 +119,26 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
             );
         return Task.WhenAll(users);
     }
+
+    /// <summary>
+    /// Up to this many users of a closed model that connects per request run as threads with blocking calls, as
+    /// netperf's TCP_CRR does (see <see cref="HttpConnection.Exchange"/>); more would cost more in threads than the
+    /// asynchronous path costs in hops.
+    /// </summary>
+    public const int MaxBlockingUsers = 64;
+
+    private Task RunClosedBlocking(WorkloadContext context, byte[] request) =>
+        WorkerThreads.Run(context.Spec.Parallel, "http", _ =>
+        {
+            var user = NewUser(context);
+            using var connection = user.Connection;
+            WorkerThreads.Loop(context, user.Stats, user.Slot, () =>
+            {
+                long start = Stopwatch.GetTimestamp();
+                var response = connection.Exchange(request, start + context.TimeoutTicks, oneWrite: true);
+                Record(user, response, start, context);
+            });
+        });
 
     private async Task RunOpenAsync(WorkloadContext context)
     {

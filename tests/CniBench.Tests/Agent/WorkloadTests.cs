@@ -85,15 +85,25 @@ public class WorkloadTests
         Assert.True(opened >= result.Transactions, $"{opened} connections for {result.Transactions} transactions");
     }
 
-    [Fact]
-    public async Task Tcp_crr_leaves_its_time_waits_on_the_server_as_netperf_does()
+    [Theory]
+    [InlineData(WorkloadKind.TcpCrr)]
+    [InlineData(WorkloadKind.Http)] // a connection per request, blocking users
+    public async Task A_connection_per_transaction_leaves_its_time_waits_on_the_server_as_netperf_does(
+        WorkloadKind kind
+    )
     {
         // The server closes first and the client reads that close before its own: a client opening thousands of
         // connections a second then holds no TIME_WAIT and never runs short of local ports.
         await using var server = new TestAgentServer();
-        int port = int.Parse(server.TcpAddress.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        string target = kind == WorkloadKind.Http ? server.HttpAddress : server.TcpAddress;
+        int port = int.Parse(target.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
         var (result, _) = await Jobs.RunAsync(
-            new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = server.TcpAddress },
+            new WorkloadSpec
+            {
+                Kind = kind,
+                Target = target,
+                KeepAlive = false,
+            },
             warmupMs: 0,
             durationMs: 300
         );
@@ -424,8 +434,11 @@ public class WorkloadTests
         Assert.True(samples.Sum(s => s.Errors) > 0);
     }
 
-    [Fact]
-    public async Task A_response_that_never_comes_is_a_timeout()
+    [Theory]
+    [InlineData(WorkloadKind.TcpRr, true)]
+    [InlineData(WorkloadKind.Http, true)] // asynchronous users
+    [InlineData(WorkloadKind.Http, false)] // blocking users, a connection per request
+    public async Task A_response_that_never_comes_is_a_timeout(WorkloadKind kind, bool keepAlive)
     {
         // A listener that accepts but never answers.
         using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -434,9 +447,10 @@ public class WorkloadTests
         var (result, _) = await Jobs.RunAsync(
             new WorkloadSpec
             {
-                Kind = WorkloadKind.TcpRr,
+                Kind = kind,
                 Target = Endpoints.Format((IPEndPoint)silent.LocalEndPoint!),
                 TimeoutMs = 150,
+                KeepAlive = keepAlive,
             },
             durationMs: 700
         );
