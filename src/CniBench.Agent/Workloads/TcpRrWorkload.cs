@@ -136,7 +136,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
         /// side's close, so the TIME_WAIT is the server's, as with netperf's TCP_CRR.</summary>
         public void ReceiveEnd(byte[] buffer)
         {
-            int n = tls is null ? socket.Receive(buffer, 0, 1, SocketFlags.None) : tls.Read(buffer, 0, 1);
+            int n = tls is null ? SocketReceive.Receive(socket, buffer.AsSpan(0, 1)) : tls.Read(buffer, 0, 1);
             if (n != 0)
                 throw new InvalidDataException("the server sent more than the response on a short-lived connection");
         }

@@ -36,7 +36,7 @@ public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
                     socket.Send(request);
                     while (true)
                     {
-                        int n = socket.Receive(reply);
+                        int n = SocketReceive.Receive(socket, reply);
                         // Late replies to earlier (timed-out) requests are skipped, not counted.
                         if (
                             UdpHeader.TryRead(reply.AsSpan(0, n), out var header)
