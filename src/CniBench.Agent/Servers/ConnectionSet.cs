@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using CniBench.Agent.Servers;
+using CniBench.Agent.Wire;
 
 namespace CniBench.Agent;
 

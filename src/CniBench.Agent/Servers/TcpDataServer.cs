@@ -163,7 +163,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         RawSockets.Receive(fd, scratch, request, 0);
         // A response this small fits a fresh connection's send buffer, so the send never waits; then the server
         // closes first, as netserver does for TCP_CRR (the TIME_WAIT is the server's).
-        RawSockets.Send(fd, scratch, hello.ResponseSize);
+        RawSockets.Send(fd, scratch.AsSpan(0, hello.ResponseSize));
         return Accepted.Done;
     }
 

@@ -21,29 +21,8 @@ public static class SocketReceive
         do n = recv(socket.SafeHandle, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0);
         while (n < 0 && Marshal.GetLastPInvokeError() == Interrupted);
         if (n < 0)
-            throw Failure(Marshal.GetLastPInvokeError());
+            throw RawSockets.Failure(-Marshal.GetLastPInvokeError());
         return (int)n;
-    }
-
-    /// <summary>The errno as Socket.Receive reports it, for the errors a benchmark meets; the others by their
-    /// text.</summary>
-    private static SocketException Failure(int errno)
-    {
-        var error = errno switch
-        {
-            11 => SocketError.TimedOut, // EAGAIN: the receive timeout passed
-            32 => SocketError.Shutdown, // EPIPE
-            101 => SocketError.NetworkUnreachable,
-            104 => SocketError.ConnectionReset,
-            107 => SocketError.NotConnected,
-            110 => SocketError.TimedOut,
-            111 => SocketError.ConnectionRefused,
-            113 => SocketError.HostUnreachable,
-            _ => SocketError.SocketError,
-        };
-        return error == SocketError.SocketError
-            ? new SocketException((int)error, Marshal.GetPInvokeErrorMessage(errno))
-            : new SocketException((int)error);
     }
 
     [DllImport("libc", SetLastError = true)]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using CniBench.Agent.Wire;
 
 namespace CniBench.Agent.Workloads;
 
@@ -22,10 +23,47 @@ public sealed class OperationWatchdog : IDisposable
         public long Deadline;
         public volatile bool Fired;
 
+        /// <summary>A connection kept as a bare descriptor (see <see cref="RawSockets"/>), or -1. Its number is only
+        /// ever closed under the lock, so the watchdog cannot abort a number already reused by another
+        /// connection.</summary>
+        private int _descriptor = -1;
+        private readonly Lock _descriptorGate = new();
+
         public void Arm(Socket socket, long deadline)
         {
             Socket = socket;
             Deadline = deadline;
+        }
+
+        public void Arm(int descriptor, long deadline)
+        {
+            lock (_descriptorGate)
+                _descriptor = descriptor;
+            Volatile.Write(ref Deadline, deadline);
+        }
+
+        /// <summary>Closes the descriptor armed last.</summary>
+        public void CloseDescriptor()
+        {
+            lock (_descriptorGate)
+            {
+                RawSockets.Close(_descriptor);
+                _descriptor = -1;
+            }
+        }
+
+        /// <summary>Whether a connection was ever armed here: a deadline alone has nothing to end.</summary>
+        internal bool Armed => Volatile.Read(ref Socket) is not null || Volatile.Read(ref _descriptor) >= 0;
+
+        /// <summary>Ends the blocked call of the worker, if any.</summary>
+        internal void Abort()
+        {
+            Volatile.Read(ref Socket)?.Dispose();
+            lock (_descriptorGate)
+            {
+                if (_descriptor >= 0)
+                    RawSockets.Abort(_descriptor);
+            }
         }
 
         /// <summary>Whether the last failure was this watchdog closing the socket; clears the flag.</summary>
@@ -53,14 +91,13 @@ public sealed class OperationWatchdog : IDisposable
             foreach (var slot in _slots)
             {
                 long deadline = Volatile.Read(ref slot.Deadline);
-                var socket = Volatile.Read(ref slot.Socket);
-                if (socket is null || deadline == 0 || now <= deadline)
+                if (deadline == 0 || now <= deadline)
                     continue;
                 // Re-read: the worker may have moved on to a new operation meanwhile.
-                if (Volatile.Read(ref slot.Deadline) != deadline)
+                if (Volatile.Read(ref slot.Deadline) != deadline || !slot.Armed)
                     continue;
                 slot.Fired = true;
-                socket.Dispose();
+                slot.Abort();
             }
         }
     }
@@ -70,7 +107,7 @@ public sealed class OperationWatchdog : IDisposable
         lock (_gate)
         {
             foreach (var slot in _slots)
-                Volatile.Read(ref slot.Socket)?.Dispose();
+                slot.Abort();
         }
     }
 

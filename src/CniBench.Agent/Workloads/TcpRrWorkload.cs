@@ -35,11 +35,14 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             var slot = context.Watchdog.NewSlot();
             var request = new byte[spec.RequestSize];
             var response = new byte[Math.Min(spec.ResponseSize, 256 * 1024)];
+            var address = RawSockets.Address(server);
             WorkerThreads.Loop(
                 context,
                 stats,
                 slot,
-                workload.ConnectionPerTransaction ? ConnectRequestClose : Persistent
+                !workload.ConnectionPerTransaction ? Persistent
+                    : workload.Tls ? ConnectRequestClose
+                    : ConnectRequestCloseOnDescriptor
             );
 
             void Persistent()
@@ -66,6 +69,42 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                         connection.Send(helloAndRequest, helloAndRequest.Length);
                         connection.ReceiveCount(response, spec.ResponseSize);
                         connection.ReceiveEnd(response);
+                    }
+                    Complete(start);
+                }
+            }
+
+            // Plain and per transaction: the system calls netperf's TCP_CRR makes (less its bind), on a bare
+            // descriptor, so a transaction allocates nothing.
+            void ConnectRequestCloseOnDescriptor()
+            {
+                while (!context.IsStopping)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    int fd = RawSockets.OpenStream(server.AddressFamily);
+                    if (fd < 0)
+                        throw RawSockets.Failure(fd);
+                    slot.Arm(fd, start + context.TimeoutTicks);
+                    try
+                    {
+                        Succeed(RawSockets.Connect(fd, address));
+                        for (int sent = 0; sent < helloAndRequest.Length; )
+                            sent += Succeed(RawSockets.Send(fd, helloAndRequest.AsSpan(sent)));
+                        for (int left = spec.ResponseSize; left > 0; )
+                        {
+                            int n = Succeed(RawSockets.Receive(fd, response, Math.Min(left, response.Length), 0));
+                            if (n == 0)
+                                throw new EndOfStreamException("server closed the connection mid-transaction");
+                            left -= n;
+                        }
+                        if (Succeed(RawSockets.Receive(fd, response, 1, 0)) != 0)
+                            throw new InvalidDataException(
+                                "the server sent more than the response on a short-lived connection"
+                            );
+                    }
+                    finally
+                    {
+                        slot.CloseDescriptor();
                     }
                     Complete(start);
                 }
@@ -100,6 +139,9 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
             }
         });
     }
+
+    /// <summary>A system call's result, or its failure as Socket's calls throw it.</summary>
+    private static int Succeed(int result) => result >= 0 ? result : throw RawSockets.Failure(result);
 
     /// <summary>One connection, plain or TLS: blocking calls on the socket itself when plain (the fastest
     /// path).</summary>

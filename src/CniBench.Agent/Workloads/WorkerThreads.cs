@@ -45,7 +45,9 @@ public static class WorkerThreads
                 body();
             }
             catch (Exception e)
-                when (context.IsStopping && e is System.Net.Sockets.SocketException or ObjectDisposedException)
+                when (context.IsStopping
+                    && e is System.Net.Sockets.SocketException or ObjectDisposedException or EndOfStreamException
+                )
             {
                 return;
             }

@@ -317,6 +317,12 @@ public class WorkloadTests
                 durationMs: 300
             );
             Assert.True(echo.Transactions > 10, $"{udp}: {echo.FirstError}");
+            var tcp = Endpoints.Format(new IPEndPoint(loopback, server.Info.Ports.Tcp));
+            var (crr, _) = await Jobs.RunAsync(
+                new WorkloadSpec { Kind = WorkloadKind.TcpCrr, Target = tcp },
+                durationMs: 300
+            );
+            Assert.True(crr.Transactions > 10, $"{tcp}: {crr.FirstError}"); // connect on a bare descriptor
         }
     }
 
@@ -436,6 +442,7 @@ public class WorkloadTests
 
     [Theory]
     [InlineData(WorkloadKind.TcpRr, true)]
+    [InlineData(WorkloadKind.TcpCrr, true)] // a bare descriptor per connection
     [InlineData(WorkloadKind.Http, true)] // asynchronous users
     [InlineData(WorkloadKind.Http, false)] // blocking users, a connection per request
     public async Task A_response_that_never_comes_is_a_timeout(WorkloadKind kind, bool keepAlive)

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace CniBench.Agent.Wire;
+
+/// <summary>
+/// The few socket calls a short-lived connection needs (the TCP accept threads' side and tcp-crr's client side),
+/// made on the descriptor itself. A .NET Socket per connection (its SafeHandle, its bookkeeping, its dispose, and
+/// the FIONREAD calls its Available took) cost the server about 13 µs of CPU per connect-request-response-close on
+/// this project's 2-core test VM, a third of what the kernel spends on the connection, and the client 500 bytes of
+/// garbage; a connection that needs more than these calls stays a Socket. Linux only, as the agent is. Every call
+/// returns what the system call returns, or the negated errno; an interrupted call is made again.
+/// </summary>
+internal static class RawSockets
+{
+    public const int Peek = 0x2,
+        DontWait = 0x40,
+        NoSignal = 0x4000;
+
+    /// <summary>errno values the callers act on.</summary>
+    public const int WouldBlock = 11,
+        InvalidArgument = 22,
+        BadDescriptor = 9,
+        NotSocket = 88;
+
+    private const int Interrupted = 4,
+        CloseOnExec = 0x80000,
+        Stream = 1,
+        ShutdownRead = 0,
+        ShutdownBoth = 2;
+    private const short Readable = 0x1;
+
+    /// <summary>Blocks until a connection comes; the new descriptor is blocking and closed on exec.</summary>
+    public static int Accept(int listener)
+    {
+        int fd;
+        do fd = accept4(listener, 0, 0, CloseOnExec);
+        while (WasInterrupted(fd));
+        return Result(fd);
+    }
+
+    /// <summary>A blocking TCP socket closed on exec, for <paramref name="family"/>'s addresses.</summary>
+    public static int OpenStream(AddressFamily family) =>
+        Result(socket(family == AddressFamily.InterNetworkV6 ? 10 : 2, Stream | CloseOnExec, 0));
+
+    /// <summary>Blocks until connected. An interrupted connect goes on in the kernel: waiting for it is what a second
+    /// call would do, so a blocking socket's connect is not repeated.</summary>
+    public static int Connect(int socket, byte[] address) => Result(connect(socket, address, address.Length));
+
+    /// <summary>The sockaddr_in or sockaddr_in6 that connect takes.</summary>
+    public static byte[] Address(IPEndPoint endpoint)
+    {
+        bool v6 = endpoint.AddressFamily == AddressFamily.InterNetworkV6;
+        var address = new byte[v6 ? 28 : 16];
+        MemoryMarshal.Write(address, (ushort)(v6 ? 10 : 2)); // sa_family, in the machine's order
+        address[2] = (byte)(endpoint.Port >> 8); // the port, in network order
+        address[3] = (byte)endpoint.Port;
+        endpoint.Address.TryWriteBytes(address.AsSpan(v6 ? 8 : 4), out _);
+        if (v6)
+            MemoryMarshal.Write(address.AsSpan(24), (uint)endpoint.Address.ScopeId);
+        return address;
+    }
+
+    public static int Receive(int socket, byte[] buffer, int count, int flags)
+    {
+        nint n;
+        do n = recv(socket, buffer, count, flags);
+        while (WasInterrupted(n));
+        return Result(n);
+    }
+
+    public static int Send(int socket, ReadOnlySpan<byte> data)
+    {
+        nint n;
+        do n = send(socket, ref MemoryMarshal.GetReference(data), data.Length, NoSignal);
+        while (WasInterrupted(n));
+        return Result(n);
+    }
+
+    /// <summary>Waits until <paramref name="socket"/> (or <paramref name="alsoWatch"/>, when not -1) is readable, at
+    /// most <paramref name="timeoutMs"/>.</summary>
+    /// <param name="fds">Two entries the caller keeps, so a wait allocates nothing.</param>
+    public static void WaitReadable(int socket, int alsoWatch, int timeoutMs, PollEntry[] fds)
+    {
+        fds[0] = new PollEntry(socket, Readable, 0);
+        fds[1] = new PollEntry(alsoWatch, Readable, 0);
+        // An interrupted wait simply ends early: every caller looks again at what it waited for.
+        _ = poll(fds, alsoWatch < 0 ? 1u : 2u, timeoutMs);
+    }
+
+    /// <summary>On Linux the descriptor is released even when close reports an error: nothing to retry.</summary>
+    public static void Close(int socket) => _ = close(socket);
+
+    /// <summary>Wakes every thread blocked accepting on <paramref name="listener"/> (their accept fails with
+    /// EINVAL); it stops listening. Closing the descriptor alone would leave them blocked.</summary>
+    public static void StopListening(int listener) => _ = shutdown(listener, ShutdownRead);
+
+    /// <summary>Ends a blocked call on <paramref name="socket"/> from another thread (its receive sees the end of
+    /// stream), without freeing the descriptor's number for reuse.</summary>
+    public static void Abort(int socket) => _ = shutdown(socket, ShutdownBoth);
+
+    /// <summary>A negated errno as the exception Socket's own calls throw, for the errors a benchmark meets; the
+    /// others by their text.</summary>
+    public static SocketException Failure(int negatedErrno)
+    {
+        int errno = -negatedErrno;
+        var error = errno switch
+        {
+            11 => SocketError.TimedOut, // EAGAIN: a receive timeout passed
+            32 => SocketError.Shutdown, // EPIPE
+            101 => SocketError.NetworkUnreachable,
+            103 => SocketError.ConnectionAborted,
+            104 => SocketError.ConnectionReset,
+            107 => SocketError.NotConnected,
+            110 => SocketError.TimedOut,
+            111 => SocketError.ConnectionRefused,
+            113 => SocketError.HostUnreachable,
+            _ => SocketError.SocketError,
+        };
+        return error == SocketError.SocketError
+            ? new SocketException((int)error, Marshal.GetPInvokeErrorMessage(errno))
+            : new SocketException((int)error);
+    }
+
+    private static bool WasInterrupted(nint result) => result < 0 && Marshal.GetLastPInvokeError() == Interrupted;
+
+    private static int Result(nint result) => result >= 0 ? (int)result : -Marshal.GetLastPInvokeError();
+
+    [StructLayout(LayoutKind.Sequential)]
+    public readonly record struct PollEntry(int Fd, short Events, short ReturnedEvents);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int socket(int domain, int type, int protocol);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int connect(int fd, byte[] address, int addressLength);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int accept4(int fd, nint address, nint addressLength, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint recv(int fd, byte[] buffer, nint count, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern nint send(int fd, ref byte data, nint count, int flags);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int poll([In, Out] PollEntry[] fds, uint count, int timeoutMs);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int shutdown(int fd, int how);
+}
