@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using CniBench.Agent.Metrics;
 using CniBench.Agent.Workloads;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
@@ -23,9 +24,13 @@ public sealed class JobManager : IAsyncDisposable
     private readonly AgentLog _log;
     private readonly Timer _watchdog;
 
-    public JobManager(AgentLog log, TimeSpan? watchdogPeriod = null)
+    private readonly WorkloadTotals _totals;
+
+    /// <param name="totals">Where every job's figures are added up for /metrics.</param>
+    public JobManager(AgentLog log, WorkloadTotals? totals = null, TimeSpan? watchdogPeriod = null)
     {
         _log = log;
+        _totals = totals ?? new WorkloadTotals();
         var period = watchdogPeriod ?? TimeSpan.FromMilliseconds(250);
         _watchdog = new Timer(_ => AbandonSilentJobs(), null, period, period);
     }
@@ -154,14 +159,20 @@ public sealed class JobManager : IAsyncDisposable
     {
         try
         {
+            string workload = job.Spec.Workload.Kind.ToName();
             var result = await JobExecution.RunAsync(
                 job.Spec,
                 startAtUnixMs,
                 () => job.TryMove(JobState.Running),
-                job.AddSample,
+                sample =>
+                {
+                    job.AddSample(sample);
+                    _totals.Add(workload, sample);
+                },
                 job.Cancellation,
                 job.FinishEarly
             );
+            _totals.Finished(workload, result);
             job.TryMove(JobState.Done, result: result);
         }
         catch (OperationCanceledException) when (job.Cancellation.IsCancellationRequested)

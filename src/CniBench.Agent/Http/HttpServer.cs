@@ -34,7 +34,13 @@ public sealed class HttpServer(
     private readonly RateLimitedLog _rejects = new(log);
     private readonly ConnectionSet _connections = new(maxConnections);
 
+    private long _requests;
+
     public int OpenConnections => _connections.Count;
+    public long AcceptedConnections => _connections.Accepted;
+
+    /// <summary>Requests handed to the handler since the start.</summary>
+    public long Requests => Volatile.Read(ref _requests);
 
     public Task RunAsync(CancellationToken cancellationToken) =>
         _connections.AcceptAsync(
@@ -166,6 +172,7 @@ public sealed class HttpServer(
                 admitted = false;
                 // A pipelined request already begun starts its clock now; none pending, the next one's first byte will.
                 requestStarted = start < end ? Stopwatch.GetTimestamp() : 0;
+                Interlocked.Increment(ref _requests);
                 var response = await handler(parsed.Request!, cancellationToken);
                 bool keepAlive = parsed.KeepAlive && !response.Close;
                 long streamed = WriteResponse(output, response, keepAlive);

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using CniBench.Agent.Control;
 using CniBench.Agent.Http;
+using CniBench.Agent.Metrics;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Agent.Servers;
@@ -40,6 +41,7 @@ public sealed class AgentServer : IAsyncDisposable
         _udp,
         _http;
     private readonly JobManager _jobs;
+    private readonly WorkloadTotals _workloadTotals = new();
     private readonly AgentLog _log;
     private readonly ServeOptions _options;
 
@@ -48,7 +50,7 @@ public sealed class AgentServer : IAsyncDisposable
         _options = options;
         _log = log;
         (_control, _tcp, _udp, _http) = (control, tcp, udp, http);
-        _jobs = new JobManager(log);
+        _jobs = new JobManager(log, _workloadTotals);
         Info = new AgentInfo(
             ControlProtocol.Version,
             AgentVersion.Current,
@@ -174,11 +176,25 @@ public sealed class AgentServer : IAsyncDisposable
 
     public Task RunAsync(CancellationToken cancellationToken)
     {
-        var echo = new EchoHandler(_options.Identity);
         var control = new ControlHandler(_jobs, () => Info, _options.Token);
         // A controller needs a handful of control connections; more are someone else's.
         var budget = DescriptorBudget.ForThisProcess();
         _log.Info($"connections at most: control {budget.Control}, tcp and http {budget.DataPort} each");
+        var tcp = new TcpDataServer(_tcp, _log, budget.DataPort);
+        HttpServer? http = null;
+        var metrics = new AgentMetrics(_workloadTotals, () =>
+            [
+                new ServedPort("tcp", () => tcp.OpenConnections, () => tcp.AcceptedConnections),
+                new ServedPort(
+                    "http",
+                    () => http!.OpenConnections,
+                    () => http!.AcceptedConnections,
+                    () => http!.Requests
+                ),
+            ]
+        );
+        var echo = new EchoHandler(_options.Identity, metrics.Render);
+        http = new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort);
         return Task.WhenAll(
             new HttpServer(
                 _control,
@@ -190,11 +206,9 @@ public sealed class AgentServer : IAsyncDisposable
                 control.Admit,
                 _options.ControlCertificate
             ).RunAsync(cancellationToken),
-            new TcpDataServer(_tcp, _log, budget.DataPort).RunAsync(cancellationToken),
+            tcp.RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),
-            new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort).RunAsync(
-                cancellationToken
-            )
+            http.RunAsync(cancellationToken)
         );
     }
 

@@ -16,7 +16,12 @@ public sealed class ConnectionSet(int maxConnections)
     private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
     private int _waitingToAccept;
 
+    private long _accepted;
+
     public int Count => _sockets.Count;
+
+    /// <summary>Connections accepted since the start, those closed at once past the bound included.</summary>
+    public long Accepted => Volatile.Read(ref _accepted);
 
     /// <summary>
     /// Accepts connections until cancelled and hands each to <paramref name="serve"/> without waiting
@@ -195,6 +200,7 @@ public sealed class ConnectionSet(int maxConnections)
     /// <summary>Past the bound a new connection is to be closed at once.</summary>
     private bool Admit(RateLimitedLog rejects, string name)
     {
+        Interlocked.Increment(ref _accepted);
         if (_sockets.Count < maxConnections)
             return true;
         rejects.Info($"{name}: {maxConnections} connections open; closing a new one");

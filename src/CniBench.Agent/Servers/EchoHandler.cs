@@ -12,7 +12,7 @@ namespace CniBench.Agent.Servers;
 /// The data HTTP server's routes: GET /echo[?size=N] answers with the agent's identity (in a header,
 /// and as the body when no size is asked), GET /healthz for readiness probes. Every echo also says which
 /// address the request arrived at (the endpoint a service chose) and which source address the server saw
-/// (the SNAT address on an egress path).
+/// (the SNAT address on an egress path). GET /metrics is the agent's counters for Prometheus.
 /// </summary>
 public sealed class EchoHandler
 {
@@ -20,8 +20,12 @@ public sealed class EchoHandler
     private readonly string _name;
     private readonly byte[] _identityBody;
 
-    public EchoHandler(AgentIdentity identity)
+    private readonly Func<string>? _metrics;
+
+    /// <param name="metrics">The /metrics page, rendered per request.</param>
+    public EchoHandler(AgentIdentity identity, Func<string>? metrics = null)
     {
+        _metrics = metrics;
         _name = identity.Name;
         _identityBody = Encoding.UTF8.GetBytes(
             JsonSerializer.Serialize(identity, ContractsJson.Default.AgentIdentity) + "\n"
@@ -36,7 +40,10 @@ public sealed class EchoHandler
         {
             "/echo" => ValueTask.FromResult(Echo(request)),
             "/healthz" => ValueTask.FromResult(Ok),
-            _ => ValueTask.FromResult(Text(404, "routes: /echo?size=N, /healthz\n")),
+            "/metrics" when _metrics is not null => ValueTask.FromResult(
+                new HttpResponse(200, Encoding.UTF8.GetBytes(_metrics()), Metrics.PrometheusText.ContentType)
+            ),
+            _ => ValueTask.FromResult(Text(404, "routes: /echo?size=N, /healthz, /metrics\n")),
         };
     }
 

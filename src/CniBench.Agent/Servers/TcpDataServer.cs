@@ -41,6 +41,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     private readonly Lazy<SslServerAuthenticationOptions> _tls = new(TlsSession.CreateServerOptions);
 
     public int OpenConnections => _connections.Count;
+    public long AcceptedConnections => _connections.Accepted;
 
     public Task RunAsync(CancellationToken cancellationToken)
     {

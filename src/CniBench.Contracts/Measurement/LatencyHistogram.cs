@@ -88,6 +88,19 @@ public sealed class LatencyHistogram
         return Max;
     }
 
+    /// <summary>Values recorded in the buckets up to the one holding <paramref name="value"/> (so including values
+    /// up to that bucket's width above it).</summary>
+    public long CountAtOrBelow(long value)
+    {
+        if (value < 0)
+            return 0;
+        int last = IndexOf(Math.Min(value, MaxTrackableValue));
+        long count = 0;
+        for (int i = 0; i <= last; i++)
+            count += _counts[i];
+        return count;
+    }
+
     public void Add(LatencyHistogram other)
     {
         for (int i = 0; i < _counts.Length; i++)

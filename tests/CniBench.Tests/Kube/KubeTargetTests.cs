@@ -497,6 +497,18 @@ public class KubeConvergenceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Agent_pods_carry_the_annotations_a_prometheus_scrapes_them_by()
+    {
+        var template = AgentManifests.EndpointDeployment("ns", "r1", "img:1", 2, "2026-11-22T08:00:00Z")["spec"]![
+            "template"
+        ]!["metadata"]!["annotations"]!;
+        Assert.Equal("true", (string?)template["prometheus.io/scrape"]);
+        Assert.Equal($"{AgentManifests.HttpPort}", (string?)template["prometheus.io/port"]);
+        Assert.Equal("/metrics", (string?)template["prometheus.io/path"]);
+        Assert.Equal("2026-11-22T08:00:00Z", (string?)template[AgentManifests.RestartedAtAnnotation]); // kept
+    }
+
+    [Fact]
     public void Workload_manifests_keep_the_rules_the_api_adds_for_templates()
     {
         Assert.Empty(ManifestRules.Check(AgentManifests.ProberDaemonSet("ns", "r1", "img:1")));

@@ -49,6 +49,13 @@ public static class Requires
             );
     }
 
+    /// <summary>Debian's Prometheus server and its promtool.</summary>
+    public static void Prometheus()
+    {
+        if (!OnPath("prometheus") || !OnPath("promtool"))
+            Assert.Skip("prometheus and promtool are not installed (apt-get install prometheus; .ci/run does)");
+    }
+
     public static bool OnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "")
             .Split(':')

@@ -87,6 +87,7 @@ public static class AgentManifests
                 ["name"] = p.Name,
                 ["namespace"] = ns,
                 ["labels"] = Labels(runId, p.Role),
+                ["annotations"] = ScrapeAnnotations(),
             },
             ["spec"] = spec,
         };
@@ -242,12 +243,23 @@ public static class AgentManifests
 
     private static JsonObject Template(string runId, string role, JsonObject spec, JsonObject? annotations)
     {
-        var metadata = new JsonObject { ["labels"] = Labels(runId, role) };
-        if (annotations is not null)
-            metadata["annotations"] = annotations;
+        var all = ScrapeAnnotations();
+        foreach (var (name, value) in annotations ?? [])
+            all[name] = value?.DeepClone();
+        var metadata = new JsonObject { ["labels"] = Labels(runId, role), ["annotations"] = all };
         spec["restartPolicy"] = "Always";
         return new JsonObject { ["metadata"] = metadata, ["spec"] = spec };
     }
+
+    /// <summary>The annotations a Prometheus set up to discover pods (the common kubernetes-pods scrape job) looks
+    /// for: every agent serves /metrics on its HTTP port.</summary>
+    private static JsonObject ScrapeAnnotations() =>
+        new()
+        {
+            ["prometheus.io/scrape"] = "true",
+            ["prometheus.io/port"] = $"{HttpPort}",
+            ["prometheus.io/path"] = "/metrics",
+        };
 
     /// <summary>The agent container and its pod settings, shared by bare pods and workload templates.</summary>
     private static JsonObject AgentPodSpec(string image, AgentResources resources, bool hostNetwork) =>
