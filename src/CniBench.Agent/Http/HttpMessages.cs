@@ -14,16 +14,26 @@ public sealed record HttpRequest(
     public string? Header(string name) => Headers.TryGetValue(name, out var v) ? v : null;
 
     /// <summary>Value of a query parameter (no percent-decoding: our parameters are plain tokens).</summary>
-    public string? QueryValue(string name)
+    public string? QueryValue(string name) => TryGetQueryValue(name, out var value) ? value.ToString() : null;
+
+    /// <summary>The same without making a string of it.</summary>
+    public bool TryGetQueryValue(string name, out ReadOnlySpan<char> value)
     {
-        foreach (var part in Query.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        var rest = Query.AsSpan();
+        while (!rest.IsEmpty)
         {
+            int amp = rest.IndexOf('&');
+            var part = amp < 0 ? rest : rest[..amp];
+            rest = amp < 0 ? ReadOnlySpan<char>.Empty : rest[(amp + 1)..];
             int eq = part.IndexOf('=');
-            var key = eq < 0 ? part : part[..eq];
-            if (key == name)
-                return eq < 0 ? "" : part[(eq + 1)..];
+            if ((eq < 0 ? part : part[..eq]).SequenceEqual(name))
+            {
+                value = eq < 0 ? ReadOnlySpan<char>.Empty : part[(eq + 1)..];
+                return true;
+            }
         }
-        return null;
+        value = default;
+        return false;
     }
 }
 
@@ -37,6 +47,11 @@ public sealed class HttpConnectionInfo(string? localAddress, string? remoteAddre
     public string? LocalAddress { get; } = localAddress;
     public string? RemoteAddress { get; } = remoteAddress;
     public object? HandlerState { get; set; }
+
+    /// <summary>What the parser reuses from one request of this connection to the next (the requests are parsed and
+    /// handled one at a time, and no handler keeps a request past its answer).</summary>
+    internal RepeatedStrings Strings { get; } = new();
+    internal Dictionary<string, string> Headers { get; } = new(StringComparer.OrdinalIgnoreCase);
 }
 
 /// <summary>A response; <see cref="FillerLength"/> appends that many filler bytes after <see cref="Body"/> without

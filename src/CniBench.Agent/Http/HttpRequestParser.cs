@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace CniBench.Agent.Http;
 
 public enum ParseStatus
@@ -52,10 +50,20 @@ public static class HttpRequestParser
         var head = data[..headerEnd];
         int lineEnd = head.IndexOf("\r\n"u8);
         var requestLine = lineEnd < 0 ? head : head[..lineEnd];
-        if (!TryParseRequestLine(requestLine, out var method, out var target, out bool http10, out var lineError))
+        if (
+            !TryParseRequestLine(
+                requestLine,
+                out var methodBytes,
+                out var targetBytes,
+                out bool http10,
+                out var lineError
+            )
+        )
             return ParseResult.Fail(lineError == "version" ? 505 : 400, $"malformed request line: {lineError}");
 
-        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var strings = connection?.Strings ?? new RepeatedStrings();
+        var headers = connection?.Headers ?? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        headers.Clear();
         var rest = lineEnd < 0 ? ReadOnlySpan<byte>.Empty : head[(lineEnd + 2)..];
         while (!rest.IsEmpty)
         {
@@ -76,11 +84,11 @@ public static class HttpRequestParser
                 || value.IndexOf((byte)127) >= 0
             )
                 return ParseResult.Fail(400, "control characters in a header value");
-            var name = Encoding.ASCII.GetString(line[..colon]);
+            var name = strings.Get(line[..colon]);
             // Two lengths for one body is the shape of request smuggling (RFC 9112 6.3): refuse, whatever the values.
             if (headers.ContainsKey(name) && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
                 return ParseResult.Fail(400, "more than one Content-Length");
-            headers[name] = Encoding.ASCII.GetString(value).Trim();
+            headers[name] = strings.Get(value.Trim(" \t"u8));
         }
 
         if (headers.ContainsKey("Transfer-Encoding"))
@@ -92,17 +100,12 @@ public static class HttpRequestParser
             return ParseResult.Fail(413, $"body of {contentLength} bytes exceeds {limits.MaxBodyBytes}");
 
         int total = headerEnd + HeaderEnd.Length + (int)contentLength;
-        int q = target.IndexOf('?');
+        string method = strings.Get(methodBytes);
+        int q = targetBytes.IndexOf((byte)'?');
+        string path = strings.Get(q < 0 ? targetBytes : targetBytes[..q]);
+        string query = q < 0 ? "" : strings.Get(targetBytes[(q + 1)..]);
         if (data.Length < total)
-            return ParseResult.NeedBody(
-                new HttpRequest(
-                    method,
-                    q < 0 ? target : target[..q],
-                    q < 0 ? "" : target[(q + 1)..],
-                    headers,
-                    ReadOnlyMemory<byte>.Empty
-                )
-            );
+            return ParseResult.NeedBody(new HttpRequest(method, path, query, headers, ReadOnlyMemory<byte>.Empty));
 
         var connectionHeader = headers.GetValueOrDefault("Connection");
         bool keepAlive = http10
@@ -111,8 +114,8 @@ public static class HttpRequestParser
 
         var request = new HttpRequest(
             method,
-            q < 0 ? target : target[..q],
-            q < 0 ? "" : target[(q + 1)..],
+            path,
+            query,
             headers,
             data.Slice(headerEnd + HeaderEnd.Length, (int)contentLength).ToArray()
         )
@@ -140,13 +143,13 @@ public static class HttpRequestParser
 
     private static bool TryParseRequestLine(
         ReadOnlySpan<byte> line,
-        out string method,
-        out string target,
+        out ReadOnlySpan<byte> method,
+        out ReadOnlySpan<byte> target,
         out bool http10,
         out string error
     )
     {
-        method = target = "";
+        method = target = default;
         http10 = false;
         int sp1 = line.IndexOf((byte)' ');
         int sp2 = sp1 < 0 ? -1 : line[(sp1 + 1)..].IndexOf((byte)' ');
@@ -186,8 +189,8 @@ public static class HttpRequestParser
             error = "version";
             return false;
         }
-        method = Encoding.ASCII.GetString(methodBytes);
-        target = Encoding.ASCII.GetString(targetBytes);
+        method = methodBytes;
+        target = targetBytes;
         error = "";
         return true;
     }

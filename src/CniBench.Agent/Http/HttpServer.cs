@@ -318,28 +318,30 @@ public sealed class HttpServer(
 
     /// <summary>Writes the head, the body and a small filler; returns how many filler bytes the caller must still
     /// stream.</summary>
+    /// <summary>Writes the head straight into <paramref name="output"/>: a keep-alive exchange allocates nothing
+    /// here.</summary>
     public static long WriteResponse(ArrayBufferWriter<byte> output, HttpResponse response, bool keepAlive)
     {
-        var head = new StringBuilder(128);
-        head.Append("HTTP/1.1 ")
-            .Append(response.Status.ToString(CultureInfo.InvariantCulture))
-            .Append(' ')
-            .Append(ReasonPhrase(response.Status))
-            .Append("\r\n");
-        head.Append("Content-Length: ")
-            .Append((response.Body.Length + response.FillerLength).ToString(CultureInfo.InvariantCulture))
-            .Append("\r\n");
-        head.Append("Content-Type: ").Append(response.ContentType).Append("\r\n");
-        if (response.Headers is not null)
+        Ascii(output, "HTTP/1.1 ");
+        Number(output, response.Status);
+        Ascii(output, " ");
+        Ascii(output, ReasonPhrase(response.Status));
+        Ascii(output, "\r\nContent-Length: ");
+        Number(output, response.Body.Length + response.FillerLength);
+        Ascii(output, "\r\nContent-Type: ");
+        Ascii(output, response.ContentType);
+        Ascii(output, "\r\n");
+        // Indexed: an enumerator of the interface would be an object per response.
+        for (int i = 0; i < (response.Headers?.Count ?? 0); i++)
         {
-            foreach (var (key, value) in response.Headers)
-                head.Append(key).Append(": ").Append(value).Append("\r\n");
+            Ascii(output, response.Headers![i].Key);
+            Ascii(output, ": ");
+            Ascii(output, response.Headers[i].Value);
+            Ascii(output, "\r\n");
         }
         if (!keepAlive)
-            head.Append("Connection: close\r\n");
-        head.Append("\r\n");
-        int n = Encoding.ASCII.GetBytes(head.ToString(), output.GetSpan(head.Length));
-        output.Advance(n);
+            Ascii(output, "Connection: close\r\n");
+        Ascii(output, "\r\n");
         output.Write(response.Body.Span);
         if (response.FillerLength > InlineFiller)
             return response.FillerLength;
@@ -347,6 +349,18 @@ public sealed class HttpServer(
         Filler.AsSpan(0, filler).CopyTo(output.GetSpan(filler));
         output.Advance(filler);
         return 0;
+    }
+
+    /// <summary>Header text is ASCII by construction (names, numbers, addresses, pod names); anything else
+    /// becomes '?', as Encoding.ASCII makes it.</summary>
+    private static void Ascii(ArrayBufferWriter<byte> output, string text) =>
+        output.Advance(Encoding.ASCII.GetBytes(text, output.GetSpan(text.Length)));
+
+    private static void Number(ArrayBufferWriter<byte> output, long value)
+    {
+        var span = output.GetSpan(20);
+        value.TryFormat(span, out int written, default, CultureInfo.InvariantCulture);
+        output.Advance(written);
     }
 
     private static string ReasonPhrase(int status) =>

@@ -49,9 +49,8 @@ public sealed class EchoHandler
 
     private HttpResponse Echo(HttpRequest request)
     {
-        var size = request.QueryValue("size");
         var headers = Headers(request.Connection);
-        if (size is null)
+        if (!request.TryGetQueryValue("size", out var size))
             return new HttpResponse(200, _identityBody, "application/json", headers);
         if (
             !long.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes)
