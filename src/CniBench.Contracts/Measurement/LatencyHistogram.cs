@@ -114,7 +114,27 @@ public sealed class LatencyHistogram
         }
     }
 
-    public void Add(HistogramSnapshot snapshot) => Add(FromSnapshot(snapshot));
+    /// <summary>Adds only the snapshot's non-empty buckets: a controller merging thousands of agents' snapshots
+    /// touches what they hold, not every bucket of each.</summary>
+    public void Add(HistogramSnapshot snapshot)
+    {
+        if (snapshot.Indices.Length != snapshot.Counts.Length)
+            throw new FormatException("histogram: indices and counts differ in length");
+        foreach (int index in snapshot.Indices)
+        {
+            if (index < 0 || index >= BucketCount)
+                throw new FormatException($"histogram: bucket index {index} outside 0..{BucketCount - 1}");
+        }
+        for (int i = 0; i < snapshot.Indices.Length; i++)
+            _counts[snapshot.Indices[i]] += snapshot.Counts[i];
+        Count += snapshot.Count;
+        Sum += snapshot.Sum;
+        if (snapshot.Count > 0)
+        {
+            Min = Math.Min(Min, snapshot.Min);
+            Max = Math.Max(Max, snapshot.Max);
+        }
+    }
 
     public HistogramSnapshot ToSnapshot()
     {
@@ -132,23 +152,8 @@ public sealed class LatencyHistogram
 
     public static LatencyHistogram FromSnapshot(HistogramSnapshot snapshot)
     {
-        if (snapshot.Indices.Length != snapshot.Counts.Length)
-            throw new FormatException("histogram: indices and counts differ in length");
         var h = new LatencyHistogram();
-        for (int i = 0; i < snapshot.Indices.Length; i++)
-        {
-            int index = snapshot.Indices[i];
-            if (index < 0 || index >= BucketCount)
-                throw new FormatException($"histogram: bucket index {index} outside 0..{BucketCount - 1}");
-            h._counts[index] += snapshot.Counts[i];
-        }
-        h.Count = snapshot.Count;
-        h.Sum = snapshot.Sum;
-        if (snapshot.Count > 0)
-        {
-            h.Min = snapshot.Min;
-            h.Max = snapshot.Max;
-        }
+        h.Add(snapshot);
         return h;
     }
 
