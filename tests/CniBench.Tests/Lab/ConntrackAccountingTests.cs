@@ -24,7 +24,8 @@ public class ConntrackAccountingTests
             await LabShell.RunAsync(
                 "ip",
                 ["netns", "exec", ns, "nft", "-f", "-"],
-                "table ip cnbf {\n  chain out {\n    type filter hook output priority 0;\n    ct state new accept\n  }\n}\n",
+                "table ip cnbf {\n  chain out {\n    type filter hook output priority 0;\n"
+                    + "    ct state new accept\n  }\n}\n",
                 CancellationToken.None
             );
             await using var server = ChildProcess.Start(
