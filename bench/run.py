@@ -182,6 +182,10 @@ class Servers:
                 p.kill()
 
 
+def agent_port_flags():
+    return sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), [])
+
+
 def agent(workload, seconds, *extra):
     return [[AGENT, "run", "-w", workload, "-d", f"{seconds}s", "--warmup", "1s", "--json", *extra]]
 
@@ -292,7 +296,7 @@ def main():
     servers = Servers()
     results, memory = {}, {}
     try:
-        serve = [AGENT, "serve", "--token", TOKEN] + sum(([f"--{k}-port", str(PORTS[k])] for k in ("control", "tcp", "udp", "http")), [])
+        serve = [AGENT, "serve", "--token", TOKEN, *agent_port_flags()]
         servers.start("agent", serve, wait_for_port=PORTS["tcp"])
         time.sleep(1.0)
         memory["idle"] = rss_mib(servers.pid("agent"))
