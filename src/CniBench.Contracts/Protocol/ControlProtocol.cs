@@ -137,7 +137,18 @@ public sealed record ProbeTotals(
 public sealed record NodeTotals(
     IReadOnlyDictionary<string, double> ProcessCpuPercent,
     double MemoryUsedMiB,
-    double MemoryTotalMiB
+    double MemoryTotalMiB,
+    NodeFlows? Flows = null
+);
+
+/// <summary>
+/// The node's top talkers over the window, each direction of a connection on its own: the benchmark's flows (a port of
+/// the job's on either side) and all other flows; or why the node could not say (<paramref name="Unavailable"/>).
+/// </summary>
+public sealed record NodeFlows(
+    IReadOnlyList<Sampling.FlowBytes> Benchmark,
+    IReadOnlyList<Sampling.FlowBytes> Other,
+    string? Unavailable = null
 );
 
 public sealed record BackendSeen(long FirstUnixUs, long LastUnixUs, long Count);

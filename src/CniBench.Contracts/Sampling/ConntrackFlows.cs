@@ -24,6 +24,14 @@ public static class ConntrackFlows
     /// <summary>One tracked connection: its protocol, its original and its reply direction.</summary>
     public sealed record Entry(FlowBytes Original, FlowBytes Reply)
     {
+        /// <summary>Whether one of <paramref name="ports"/> is on either side of either direction (a service's
+        /// port, or the backend's a DNAT chose).</summary>
+        public bool Uses(IReadOnlyCollection<int> ports) =>
+            ports.Contains(Original.SourcePort)
+            || ports.Contains(Original.DestinationPort)
+            || ports.Contains(Reply.SourcePort)
+            || ports.Contains(Reply.DestinationPort);
+
         /// <summary>What identifies the connection from one reading to the next.</summary>
         public (string, string, int, string, int) Key =>
             (Original.Protocol, Original.Source, Original.SourcePort, Original.Destination, Original.DestinationPort);
@@ -68,7 +76,7 @@ public static class ConntrackFlows
         IReadOnlyList<Entry> before,
         IReadOnlyList<Entry> after,
         int top,
-        Func<FlowBytes, bool>? include = null
+        Func<Entry, bool>? include = null
     )
     {
         var earlier = new Dictionary<(string, string, int, string, int), Entry>();
@@ -77,12 +85,14 @@ public static class ConntrackFlows
         var flows = new List<FlowBytes>();
         foreach (var entry in after)
         {
+            if (include is not null && !include(entry))
+                continue;
             earlier.TryGetValue(entry.Key, out var then);
             flows.Add(Since(entry.Original, then?.Original));
             flows.Add(Since(entry.Reply, then?.Reply));
         }
         return flows
-            .Where(f => f.Bytes > 0 && (include is null || include(f)))
+            .Where(f => f.Bytes > 0)
             .OrderByDescending(f => f.Bytes)
             .ThenBy(f => f.Source, StringComparer.Ordinal)
             .ThenBy(f => f.SourcePort)

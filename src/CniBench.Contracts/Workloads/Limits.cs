@@ -44,6 +44,11 @@ public static class Limits
             && (spec.Kind != WorkloadKind.Monitor || processes.Count > 64 || processes.Any(p => p.Length is 0 or > 15))
         )
             errors.Add($"processes: allowed for monitor jobs only, at most 64 names of 1..15 characters");
+        if (
+            spec.FlowPorts is { } ports
+            && (spec.Kind != WorkloadKind.Monitor || ports.Count > 16 || ports.Any(p => p is < 1 or > 65535))
+        )
+            errors.Add($"flowPorts: allowed for monitor jobs only, at most 16 ports of 1..65535");
         if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
             errors.Add($"target: '{spec.Target}' is not an address; allowed: host:port or [ipv6]:port");
         return errors;

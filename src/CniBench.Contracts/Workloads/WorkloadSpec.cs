@@ -42,6 +42,12 @@ public sealed record WorkloadSpec
     /// over the window, summed per name; a node sampler with the host's PID namespace sees every process of its node.
     /// </summary>
     public IReadOnlyList<string>? Processes { get; init; }
+
+    /// <summary>
+    /// monitor: the benchmark's ports. The job ranks the node's flows over the window from connection tracking's
+    /// byte counters twice: those with one of these ports on either side, and all the others.
+    /// </summary>
+    public IReadOnlyList<int>? FlowPorts { get; init; }
 }
 
 public static class WorkloadDefaults

@@ -106,13 +106,16 @@ public class LocalRunTests
         );
         Assert.Equal(RunState.Completed, outcome.State);
         var result = Assert.Single(store.Results(outcome.Run.Id));
-        // Each closed connection leaves a socket in TIME_WAIT on the side that closed first (here, the client).
+        // Each closed connection leaves a socket in TIME_WAIT on the side that closed first: the server, as with
+        // netperf, which on loopback is this same host.
         Assert.True(
             result.Metrics[Metrics.ClientTimeWait] > 100,
             $"{result.Metrics[Metrics.ClientTimeWait]} sockets in TIME_WAIT after "
                 + $"{result.Metrics[Metrics.TransactionsPerSecond]:0} connections/s"
         );
-        Assert.InRange(result.Metrics[Metrics.ClientTimeWaitPortsPercent], 0.1, 100);
+        // The host's TIME_WAIT sockets over its ephemeral ports: past 100% when a fast case leaves more than there
+        // are ports (here the server's, which pin no client port).
+        Assert.True(result.Metrics[Metrics.ClientTimeWaitPortsPercent] > 0.1);
         Assert.True(result.Metrics.ContainsKey(Metrics.ServerListenDrops));
         Assert.All(result.Client.Samples, s => Assert.NotNull(s.Stack));
     }
