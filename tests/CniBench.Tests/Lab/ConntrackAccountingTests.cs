@@ -17,19 +17,10 @@ public class ConntrackAccountingTests
         Requires.Lab();
         string ns = $"cnbf-{Environment.ProcessId}";
         var agent = Path.Combine(AppContext.BaseDirectory, "cnibench-agent");
-        await LabShell.RunAsync("ip", ["netns", "add", ns], null, CancellationToken.None);
+        await AddTrackingNamespaceAsync(ns);
         try
         {
-            await InAsync(ns, "ip", "link", "set", "lo", "up");
             await InAsync(ns, "sysctl", "-qw", "net.netfilter.nf_conntrack_acct=1");
-            // A rule that uses conntrack makes the namespace track its connections.
-            await LabShell.RunAsync(
-                "ip",
-                ["netns", "exec", ns, "nft", "-f", "-"],
-                "table ip cnbf {\n  chain out {\n    type filter hook output priority 0;\n"
-                    + "    ct state new accept\n  }\n}\n",
-                CancellationToken.None
-            );
             await using var server = ChildProcess.Start(
                 "/usr/sbin/ip",
                 AppContext.BaseDirectory,
@@ -85,18 +76,10 @@ public class ConntrackAccountingTests
         using var dir = new TempDirectory();
         string control = Path.Combine(dir.Path, "control.sock");
         const string Token = "0123456789abcdef";
-        await LabShell.RunAsync("ip", ["netns", "add", ns], null, CancellationToken.None);
+        await AddTrackingNamespaceAsync(ns);
         try
         {
-            await InAsync(ns, "ip", "link", "set", "lo", "up");
             Assert.Equal("0", (await InAsync(ns, "sysctl", "-n", "net.netfilter.nf_conntrack_acct")).Trim());
-            await LabShell.RunAsync(
-                "ip",
-                ["netns", "exec", ns, "nft", "-f", "-"],
-                "table ip cnbg {\n  chain out {\n    type filter hook output priority 0;\n"
-                    + "    ct state new accept\n  }\n}\n",
-                CancellationToken.None
-            );
             // The node's agent (the sampler, and the benchmark's server on 7201), and something else on 9443.
             await using var node = ChildProcess.Start(
                 "/usr/sbin/ip",
@@ -152,6 +135,29 @@ public class ConntrackAccountingTests
         finally
         {
             await LabShell.RunAsync("ip", ["netns", "delete", ns], null, CancellationToken.None);
+        }
+    }
+
+    /// <summary>A namespace with loopback up and a rule that uses conntrack, which makes it track its
+    /// connections.</summary>
+    private static async Task AddTrackingNamespaceAsync(string ns)
+    {
+        await LabShell.RunAsync("ip", ["netns", "add", ns], null, CancellationToken.None);
+        try
+        {
+            await InAsync(ns, "ip", "link", "set", "lo", "up");
+            await LabShell.RunAsync(
+                "ip",
+                ["netns", "exec", ns, "nft", "-f", "-"],
+                "table ip tracked {\n  chain out {\n    type filter hook output priority 0;\n"
+                    + "    ct state new accept\n  }\n}\n",
+                CancellationToken.None
+            );
+        }
+        catch
+        {
+            await LabShell.RunAsync("ip", ["netns", "delete", ns], null, CancellationToken.None);
+            throw;
         }
     }
 
