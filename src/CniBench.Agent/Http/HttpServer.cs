@@ -316,10 +316,8 @@ public sealed class HttpServer(
         output.ResetWrittenCount();
     }
 
-    /// <summary>Writes the head, the body and a small filler; returns how many filler bytes the caller must still
-    /// stream.</summary>
-    /// <summary>Writes the head straight into <paramref name="output"/>: a keep-alive exchange allocates nothing
-    /// here.</summary>
+    /// <summary>Writes the head (straight into <paramref name="output"/>: a keep-alive exchange allocates nothing
+    /// here), the body and a small filler; returns how many filler bytes the caller must still stream.</summary>
     public static long WriteResponse(ArrayBufferWriter<byte> output, HttpResponse response, bool keepAlive)
     {
         Ascii(output, "HTTP/1.1 ");

@@ -11,7 +11,7 @@ public static class SocketCounts
     {
         while (count > 0)
         {
-            int n = SocketReceive.Receive(socket, buffer.AsSpan(0, Math.Min(count, buffer.Length)));
+            int n = RawSockets.Receive(socket, buffer.AsSpan(0, Math.Min(count, buffer.Length)));
             if (n == 0)
                 return false;
             count -= n;

@@ -105,7 +105,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
             if (close)
             {
                 if (_end == _start)
-                    SocketReceive.Receive(socket, _buffer.AsSpan(0, 1)); // the server's close (see ExchangeAsync)
+                    RawSockets.Receive(socket, _buffer.AsSpan(0, 1)); // the server's close (see ExchangeAsync)
                 Reset();
             }
             return response;
@@ -160,7 +160,7 @@ public sealed class HttpConnection(IPEndPoint server, OperationWatchdog.Slot slo
     private void Fill(Socket socket)
     {
         int room = MakeRoom();
-        Filled(SocketReceive.Receive(socket, _buffer.AsSpan(room)));
+        Filled(RawSockets.Receive(socket, _buffer.AsSpan(room)));
     }
 
     /// <summary>Moves what is unread to the front; where the free space starts.</summary>

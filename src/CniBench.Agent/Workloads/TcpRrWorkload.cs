@@ -81,9 +81,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
                 while (!context.IsStopping)
                 {
                     long start = Stopwatch.GetTimestamp();
-                    int fd = RawSockets.OpenStream(server.AddressFamily);
-                    if (fd < 0)
-                        throw RawSockets.Failure(fd);
+                    int fd = Succeed(RawSockets.OpenStream(server.AddressFamily));
                     slot.Arm(fd, start + context.TimeoutTicks);
                     try
                     {
@@ -178,7 +176,7 @@ public sealed class TcpRrWorkload(IPEndPoint server, WorkloadDescriptor workload
         /// side's close, so the TIME_WAIT is the server's, as with netperf's TCP_CRR.</summary>
         public void ReceiveEnd(byte[] buffer)
         {
-            int n = tls is null ? SocketReceive.Receive(socket, buffer.AsSpan(0, 1)) : tls.Read(buffer, 0, 1);
+            int n = tls is null ? RawSockets.Receive(socket, buffer.AsSpan(0, 1)) : tls.Read(buffer, 0, 1);
             if (n != 0)
                 throw new InvalidDataException("the server sent more than the response on a short-lived connection");
         }

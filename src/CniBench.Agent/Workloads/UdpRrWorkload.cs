@@ -36,7 +36,7 @@ public sealed class UdpRrWorkload(IPEndPoint server) : IWorkload
                     socket.Send(request);
                     while (true)
                     {
-                        int n = SocketReceive.Receive(socket, reply);
+                        int n = RawSockets.Receive(socket, reply);
                         // Late replies to earlier (timed-out) requests are skipped, not counted.
                         if (
                             UdpHeader.TryRead(reply.AsSpan(0, n), out var header)
