@@ -8,10 +8,13 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
 var root = new RootCommand(
-    "cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a server."
+    "cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a server; 'ship' and 'sink' "
+        + "play a node's log shipper and its endpoint."
 )
 {
     ServeCommand.Create(),
     RunCommand.Create(),
+    ShipCommand.Create(),
+    SinkCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

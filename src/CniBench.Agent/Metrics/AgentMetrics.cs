@@ -1,3 +1,5 @@
+using CniBench.Contracts.Sampling;
+
 namespace CniBench.Agent.Metrics;
 
 /// <summary>A served port's counters, read at each scrape.</summary>

@@ -8,14 +8,16 @@ namespace CniBench.Agent.Sampling;
 /// exist only with accounting on (net.netfilter.nf_conntrack_acct), and only on connections made while it is: the
 /// watch turns it on for the window where it is off and may be, and puts it back at the end, whatever happens.
 /// </summary>
-public sealed class NodeFlowWatch
+public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
 {
     private const string Table = "/proc/net/nf_conntrack";
     private const string Accounting = "/proc/sys/net/netfilter/nf_conntrack_acct";
     private const int Top = 20;
+    private const int TopPairs = 256;
     private IReadOnlyList<ConntrackFlows.Entry>? _before,
         _after;
     private string? _unavailable;
+    private NodeFlows? _result;
     private bool _turnedOn;
 
     /// <summary>At the window's start.</summary>
@@ -39,13 +41,16 @@ public sealed class NodeFlowWatch
         _before = Read(out _unavailable);
     }
 
-    /// <summary>At the window's end, or when the job stops early.</summary>
+    /// <summary>At the window's end, or when the job stops early: the talkers are ranked and their processes found
+    /// now, while the connections and processes still exist.</summary>
     public void Stop()
     {
         try
         {
             if (_before is not null && _after is null)
                 _after = Read(out _unavailable);
+            if (_before is not null && _after is not null && _result is null)
+                _result = Rank(_before, _after);
         }
         finally
         {
@@ -61,15 +66,22 @@ public sealed class NodeFlowWatch
         }
     }
 
-    /// <summary>The top talkers between the two readings: the flows that use one of <paramref name="ports"/>, and the
+    /// <summary>The top talkers between the two readings: the flows that use one of the benchmark's ports, and the
     /// others.</summary>
-    public NodeFlows Result(IReadOnlyCollection<int> ports) =>
-        _before is null || _after is null
-            ? new NodeFlows([], [], _unavailable ?? "the window's edges were not both read")
-            : new NodeFlows(
-                ConntrackFlows.TopTalkers(_before, _after, Top, e => e.Uses(ports)),
-                ConntrackFlows.TopTalkers(_before, _after, Top, e => !e.Uses(ports))
-            );
+    public NodeFlows Result =>
+        _result ?? new NodeFlows([], [], _unavailable ?? "the window's edges were not both read");
+
+    private NodeFlows Rank(IReadOnlyList<ConntrackFlows.Entry> before, IReadOnlyList<ConntrackFlows.Entry> after)
+    {
+        bool Ours(ConntrackFlows.Entry e) => e.Uses(ports);
+        var pairs = ConntrackFlows.Pairs(before, after, Ours, TopPairs, out long unlisted);
+        return new NodeFlows(
+            ConntrackFlows.TopTalkers(before, after, Top, Ours),
+            SocketOwners.Attach(ConntrackFlows.TopTalkers(before, after, Top, e => !Ours(e))),
+            Pairs: pairs,
+            UnlistedBytes: unlisted
+        );
+    }
 
     private static IReadOnlyList<ConntrackFlows.Entry>? Read(out string? unavailable)
     {

@@ -10,7 +10,7 @@ namespace CniBench.Agent.Workloads;
 
 /// <summary>
 /// HTTP GET /echo?size=N. Closed model: N virtual users, each sending its next request when the
-/// previous answered. Open model: a fixed arrival rate served by up to N users; see <see cref="OpenModelSchedule"/>.
+/// previous answered (after its think time, if any). Open model: a fixed arrival rate served by up to N users; see <see cref="OpenModelSchedule"/>.
 /// </summary>
 public sealed class HttpWorkload(IPEndPoint server) : IWorkload
 {
@@ -104,7 +104,8 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
     private Task RunClosedAsync(WorkloadContext context)
     {
         var request = BuildRequest(context.Spec);
-        if (!context.Spec.KeepAlive && context.Spec.Parallel <= MaxBlockingUsers)
+        int think = context.Spec.ThinkTimeMs;
+        if (!context.Spec.KeepAlive && context.Spec.Parallel <= MaxBlockingUsers && think == 0)
             return RunClosedBlocking(context, request);
         var users = Enumerable
             .Range(0, context.Spec.Parallel)
@@ -113,11 +114,32 @@ public sealed class HttpWorkload(IPEndPoint server) : IWorkload
                 {
                     var user = NewUser(context);
                     using var _ = user.Connection;
+                    // Users that think start spread over one think time, as independent clients would, not in step.
+                    if (think > 0 && !await ThinkAsync(Random.Shared.Next(think), context))
+                        return;
                     while (!context.IsStopping)
+                    {
                         await ExchangeOnceAsync(user, request, context);
+                        if (think > 0 && !await ThinkAsync(think, context))
+                            return;
+                    }
                 })
             );
         return Task.WhenAll(users);
+    }
+
+    /// <summary>Waits a user's think time; false when the job stops meanwhile.</summary>
+    private static async Task<bool> ThinkAsync(int milliseconds, WorkloadContext context)
+    {
+        try
+        {
+            await Task.Delay(milliseconds, context.Stopping);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

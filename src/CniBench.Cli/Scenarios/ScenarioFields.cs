@@ -53,6 +53,13 @@ public static class ScenarioFields
             PerWorkload: true
         ),
         new("keepAlive", "true, false", Bool, true, PerWorkload: true),
+        new(
+            "thinkTime",
+            "a duration 0s..60s each user waits after an answer (closed model): many slow clients",
+            Duration(TimeSpan.Zero, TimeSpan.FromMilliseconds(Limits.MaxThinkTimeMs)),
+            true,
+            PerWorkload: true
+        ),
         new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),
         new("repetitions", "an integer 1..100", Int(1, 100), false),
         new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),

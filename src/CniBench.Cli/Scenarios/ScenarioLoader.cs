@@ -348,6 +348,7 @@ public sealed class ScenarioLoader
             HttpModel = Get("model", defaults.HttpModel),
             Rate = Get("rate", defaults.Rate),
             KeepAlive = Get("keepAlive", defaults.KeepAlive),
+            ThinkTimeMs = (int)Get("thinkTime", TimeSpan.Zero).TotalMilliseconds,
             TimeoutMs = (int)Get("timeout", TimeSpan.FromMilliseconds(defaults.TimeoutMs)).TotalMilliseconds,
             // A placeholder: the target fills in the real server address when it deploys agents.
             Target = "127.0.0.1:1",

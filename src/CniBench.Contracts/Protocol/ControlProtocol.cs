@@ -134,21 +134,28 @@ public sealed record ProbeTotals(
 /// What a monitor job with processes to watch saw of its node over the window: CPU per process name (percent
 /// of one core, summed over every process of that name) and the node's memory in use (total − available).
 /// </summary>
+/// <param name="Interfaces">With <see cref="Workloads.WorkloadSpec.CountInterfaces"/>: what each interface of the
+/// job's network namespace carried over the window (in a pod, the pod's tx and rx).</param>
 public sealed record NodeTotals(
     IReadOnlyDictionary<string, double> ProcessCpuPercent,
     double MemoryUsedMiB,
     double MemoryTotalMiB,
-    NodeFlows? Flows = null
+    NodeFlows? Flows = null,
+    IReadOnlyList<Sampling.InterfaceCounters.Counters>? Interfaces = null
 );
 
 /// <summary>
 /// The node's top talkers over the window, each direction of a connection on its own: the benchmark's flows (a port of
 /// the job's on either side) and all other flows; or why the node could not say (<paramref name="Unavailable"/>).
 /// </summary>
+/// <param name="Pairs">Every byte the node tracked, by the pair of addresses that exchanged it (the largest pairs; what
+/// the rest carried is <paramref name="UnlistedBytes"/>): what a controller classifies by zone and range.</param>
 public sealed record NodeFlows(
     IReadOnlyList<Sampling.FlowBytes> Benchmark,
     IReadOnlyList<Sampling.FlowBytes> Other,
-    string? Unavailable = null
+    string? Unavailable = null,
+    IReadOnlyList<Sampling.AddressPairBytes>? Pairs = null,
+    long UnlistedBytes = 0
 );
 
 public sealed record BackendSeen(long FirstUnixUs, long LastUnixUs, long Count);

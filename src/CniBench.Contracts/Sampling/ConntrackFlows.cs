@@ -3,6 +3,8 @@ using System.Globalization;
 namespace CniBench.Contracts.Sampling;
 
 /// <summary>Bytes and packets one direction of a connection carried: a flow log's line.</summary>
+/// <param name="Process">The local process that owns the connection's socket on this node ("name (pid)", as `ss -p`
+/// tells it), where the node has one.</param>
 public sealed record FlowBytes(
     string Protocol,
     string Source,
@@ -10,8 +12,15 @@ public sealed record FlowBytes(
     string Destination,
     int DestinationPort,
     long Bytes,
-    long Packets
+    long Packets,
+    string? Process = null
 );
+
+/// <summary>
+/// What one address sent another over a window, summed over their connections, each end as itself: the backend a
+/// DNAT chose, the pod behind an SNAT. <paramref name="Benchmark"/>: connections on one of the benchmark's ports.
+/// </summary>
+public sealed record AddressPairBytes(string Source, string Destination, bool Benchmark, long Bytes, long Packets);
 
 /// <summary>
 /// The connections the kernel tracks in a network namespace, with their byte counters (conntrack accounting,
@@ -128,10 +137,10 @@ public static class ConntrackFlows
             switch (field[..eq])
             {
                 case "src":
-                    source = field[(eq + 1)..];
+                    source = Address(field[(eq + 1)..]);
                     break;
                 case "dst":
-                    destination = field[(eq + 1)..];
+                    destination = Address(field[(eq + 1)..]);
                     break;
                 case "sport":
                     sourcePort = (int)Number(value);
@@ -151,6 +160,59 @@ public static class ConntrackFlows
             ? null
             : new FlowBytes(protocol, source, sourcePort, destination, destinationPort, bytes, packets);
     }
+
+    /// <summary>
+    /// Every byte between <paramref name="before"/> and <paramref name="after"/> by the pair of addresses that
+    /// exchanged it, the <paramref name="top"/> largest pairs; what the others carried is returned as
+    /// <paramref name="unlistedBytes"/>. A connection's real ends are its original source and its reply's source.
+    /// </summary>
+    public static IReadOnlyList<AddressPairBytes> Pairs(
+        IReadOnlyList<Entry> before,
+        IReadOnlyList<Entry> after,
+        Func<Entry, bool> benchmark,
+        int top,
+        out long unlistedBytes
+    )
+    {
+        var earlier = new Dictionary<(string, string, int, string, int), Entry>();
+        foreach (var entry in before)
+            earlier[entry.Key] = entry;
+        var sums = new Dictionary<(string, string, bool), (long Bytes, long Packets)>();
+        void Add(string from, string to, bool ours, FlowBytes carried)
+        {
+            if (carried.Bytes <= 0)
+                return;
+            var sum = sums.GetValueOrDefault((from, to, ours));
+            sums[(from, to, ours)] = (sum.Bytes + carried.Bytes, sum.Packets + carried.Packets);
+        }
+        foreach (var entry in after)
+        {
+            earlier.TryGetValue(entry.Key, out var then);
+            bool ours = benchmark(entry);
+            string a = entry.Original.Source,
+                b = entry.Reply.Source;
+            Add(a, b, ours, Since(entry.Original, then?.Original));
+            Add(b, a, ours, Since(entry.Reply, then?.Reply));
+        }
+        var ranked = sums.Select(p => new AddressPairBytes(
+                p.Key.Item1,
+                p.Key.Item2,
+                p.Key.Item3,
+                p.Value.Bytes,
+                p.Value.Packets
+            ))
+            .OrderByDescending(p => p.Bytes)
+            .ThenBy(p => p.Source, StringComparer.Ordinal)
+            .ThenBy(p => p.Destination, StringComparer.Ordinal)
+            .ToList();
+        unlistedBytes = ranked.Skip(top).Sum(p => p.Bytes);
+        return ranked.Take(top).ToList();
+    }
+
+    /// <summary>The kernel prints IPv6 addresses in full ("fd00:0200:0000:..."); flows carry the short form, as
+    /// everything else shows addresses.</summary>
+    private static string Address(string text) =>
+        System.Net.IPAddress.TryParse(text, out var address) ? address.ToString() : text;
 
     private static long Number(ReadOnlySpan<char> text) =>
         long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : 0;

@@ -10,6 +10,7 @@ public static class Limits
     public const long MaxBitrate = 400_000_000_000;
     public const double MaxHttpRate = 1_000_000;
     public const double MaxProbeRate = 20_000;
+    public const int MaxThinkTimeMs = 60_000;
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
     public static readonly TimeSpan MinDuration = TimeSpan.FromMilliseconds(100);
     public static readonly TimeSpan MaxWarmup = TimeSpan.FromMinutes(10);
@@ -26,6 +27,9 @@ public static class Limits
 
         Range("parallel", spec.Parallel, 1, MaxParallel);
         Range("timeout", spec.TimeoutMs, 1, 60_000);
+        if (spec.ThinkTimeMs != 0 && (spec.Kind != WorkloadKind.Http || spec.HttpModel != HttpModel.Closed))
+            errors.Add("thinkTime: allowed for http in the closed model only");
+        Range("thinkTime", spec.ThinkTimeMs, 0, MaxThinkTimeMs);
         var workload = WorkloadCatalog.Of(spec.Kind);
         foreach (var bound in workload.Bounds)
             Range(bound.Field, ValueOf(spec, bound.Field), bound.Min, bound.Max);
@@ -49,6 +53,8 @@ public static class Limits
             && (spec.Kind != WorkloadKind.Monitor || ports.Count > 16 || ports.Any(p => p is < 1 or > 65535))
         )
             errors.Add($"flowPorts: allowed for monitor jobs only, at most 16 ports of 1..65535");
+        if (spec.CountInterfaces && spec.Kind != WorkloadKind.Monitor)
+            errors.Add("countInterfaces: allowed for monitor jobs only");
         if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
             errors.Add($"target: '{spec.Target}' is not an address; allowed: host:port or [ipv6]:port");
         return errors;

@@ -34,6 +34,12 @@ public sealed record WorkloadSpec
     /// <summary>HTTP: reuse the connection (true) or open a new one per request.</summary>
     public bool KeepAlive { get; init; } = true;
 
+    /// <summary>
+    /// HTTP closed model: how long each user waits after an answer before its next request, as a client loop of
+    /// request-then-sleep does; many such users are many slow independent clients, each with its own connection.
+    /// </summary>
+    public int ThinkTimeMs { get; init; }
+
     /// <summary>Per-operation timeout (connect, response).</summary>
     public int TimeoutMs { get; init; } = 2000;
 
@@ -48,6 +54,9 @@ public sealed record WorkloadSpec
     /// byte counters twice: those with one of these ports on either side, and all the others.
     /// </summary>
     public IReadOnlyList<int>? FlowPorts { get; init; }
+
+    /// <summary>monitor: what each interface of the job's network namespace carried over the window.</summary>
+    public bool CountInterfaces { get; init; }
 }
 
 public static class WorkloadDefaults

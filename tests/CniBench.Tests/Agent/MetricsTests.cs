@@ -4,6 +4,7 @@ using System.Text.Json;
 using CniBench.Agent.Metrics;
 using CniBench.Cli.Agents;
 using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Sampling;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
 

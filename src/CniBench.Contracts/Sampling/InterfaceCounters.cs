@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CniBench.Agent.Metrics;
+namespace CniBench.Contracts.Sampling;
 
 /// <summary>
 /// Bytes and packets each network interface of the agent's network namespace received and sent, from
@@ -15,6 +15,26 @@ public static class InterfaceCounters
         long SentBytes,
         long SentPackets
     );
+
+    /// <summary>What each interface carried from <paramref name="before"/> to <paramref name="after"/>; an interface
+    /// that came or went in between is left out (its counters started anew).</summary>
+    public static IReadOnlyList<Counters> Between(IReadOnlyList<Counters> before, IReadOnlyList<Counters> after) =>
+        after
+            .Join(
+                before,
+                a => a.Device,
+                b => b.Device,
+                (a, b) =>
+                    new Counters(
+                        a.Device,
+                        a.ReceivedBytes - b.ReceivedBytes,
+                        a.ReceivedPackets - b.ReceivedPackets,
+                        a.SentBytes - b.SentBytes,
+                        a.SentPackets - b.SentPackets
+                    )
+            )
+            .Where(c => c.ReceivedBytes >= 0 && c.SentBytes >= 0)
+            .ToArray();
 
     public static IReadOnlyList<Counters> Read(string path = "/proc/net/dev")
     {
