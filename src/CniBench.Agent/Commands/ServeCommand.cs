@@ -68,7 +68,7 @@ public static class ServeCommand
                 + "for the controller to pin",
         };
         var tlsKey = new Option<string?>("--tls-key") { Description = "The PEM private key of --tls-cert" };
-        var parentPid = new Option<int?>("--parent-pid")
+        var parentPid = new Option<int?>(ParentWatch.Flag)
         {
             Description = "Exit when this process ends (used by the local target so no agent outlives its controller)",
         };
@@ -213,7 +213,7 @@ public static class ServeCommand
                 {
                     using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                     if (parse.GetValue(parentPid) is int pid)
-                        _ = WatchParentAsync(pid, stop, log);
+                        _ = ParentWatch.WatchAsync(pid, stop, log.Info);
                     // The one line on stdout: what a controller reads to learn the ports.
                     Console.Out.WriteLine(JsonSerializer.Serialize(server.Info, ContractsJson.Default.AgentInfo));
                     Console.Out.Flush();
@@ -230,26 +230,5 @@ public static class ServeCommand
             }
         );
         return command;
-    }
-
-    private static async Task WatchParentAsync(int pid, CancellationTokenSource stop, AgentLog log)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            if (!Directory.Exists($"/proc/{pid}"))
-            {
-                log.Info($"parent process {pid} is gone; stopping");
-                await stop.CancelAsync();
-                return;
-            }
-            try
-            {
-                await Task.Delay(500, stop.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
     }
 }

@@ -26,11 +26,13 @@ public static class ShipCommand
             Description = "The process name to show (1..15 characters)",
             DefaultValueFactory = _ => "log-shipper",
         };
+        var parentPid = new Option<int?>(ParentWatch.Flag) { Description = "Exit when this process ends" };
         var command = new Command("ship", "Send a steady byte rate to an endpoint, as a node's log shipper does")
         {
             to,
             rate,
             name,
+            parentPid,
         };
         command.SetAction(
             async (parse, cancellationToken) =>
@@ -50,7 +52,10 @@ public static class ShipCommand
                     return ExitCodes.BadInput;
                 }
                 LogShipper.NameProcess(processName);
-                await new LogShipper(endpoint!, bytes).RunAsync(cancellationToken);
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (parse.GetValue(parentPid) is int pid)
+                    _ = ParentWatch.WatchAsync(pid, stop);
+                await new LogShipper(endpoint!, bytes).RunAsync(stop.Token);
                 return ExitCodes.Ok;
             }
         );

@@ -16,9 +16,11 @@ public static class SinkCommand
             Description = "Where to listen, host:port or [v6]:port",
             Required = true,
         };
+        var parentPid = new Option<int?>(ParentWatch.Flag) { Description = "Exit when this process ends" };
         var command = new Command("sink", "Accept TCP connections and drop what they send (a log shipper's endpoint)")
         {
             listen,
+            parentPid,
         };
         command.SetAction(
             async (parse, cancellationToken) =>
@@ -31,11 +33,14 @@ public static class SinkCommand
                     );
                     return ExitCodes.BadInput;
                 }
+                using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                if (parse.GetValue(parentPid) is int pid)
+                    _ = ParentWatch.WatchAsync(pid, stop);
                 try
                 {
                     await new DiscardSink(endpoint).RunAsync(
                         e => Console.Out.WriteLine($"listening on {Endpoints.Format(e)}"),
-                        cancellationToken
+                        stop.Token
                     );
                 }
                 catch (System.Net.Sockets.SocketException e)

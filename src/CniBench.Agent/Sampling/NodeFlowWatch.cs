@@ -6,7 +6,8 @@ namespace CniBench.Agent.Sampling;
 /// <summary>
 /// Connection tracking's table at the two edges of a monitor job's window, for the node's top talkers. Byte counters
 /// exist only with accounting on (net.netfilter.nf_conntrack_acct), and only on connections made while it is: the
-/// watch turns it on for the window where it is off and may be, and puts it back at the end, whatever happens.
+/// watch turns it on from the job's start (its warm-up) where it is off and may be, and puts it back at the end,
+/// whatever happens. Connections older than that carry no counters: set it on the node for long-lived ones.
 /// </summary>
 public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
 {
@@ -20,8 +21,9 @@ public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
     private NodeFlows? _result;
     private bool _turnedOn;
 
-    /// <summary>At the window's start.</summary>
-    public void Start()
+    /// <summary>When the job starts (its warm-up): connections the workload makes from then on carry
+    /// counters.</summary>
+    public void TurnOn()
     {
         try
         {
@@ -36,9 +38,14 @@ public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
             _unavailable =
                 $"connection tracking's accounting is off and cannot be turned on here ({e.Message}); run the node "
                 + "sampler as root, or set net.netfilter.nf_conntrack_acct=1 on the node";
-            return;
         }
-        _before = Read(out _unavailable);
+    }
+
+    /// <summary>At the window's start.</summary>
+    public void Start()
+    {
+        if (_unavailable is null)
+            _before = Read(out _unavailable);
     }
 
     /// <summary>At the window's end, or when the job stops early: the talkers are ranked and their processes found

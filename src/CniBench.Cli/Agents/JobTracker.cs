@@ -14,6 +14,10 @@ public sealed class JobTracker(AgentHandle agent)
 
     public static readonly TimeSpan DefaultPoll = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How often the jobs beside a case's client (monitors, node samplers) are polled: well inside the time
+    /// after which an agent abandons a job whose controller fell silent.</summary>
+    public static readonly TimeSpan CompanionPoll = TimeSpan.FromSeconds(1);
+
     private readonly List<Sample> _samples = new();
     private string? _id;
     public JobStatus? Status { get; private set; }

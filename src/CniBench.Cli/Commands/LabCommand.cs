@@ -64,6 +64,11 @@ public static class LabCommand
             Description = "IP families of pods and services: ipv4, ipv6 (the underlay keeps IPv4 too), dual",
             DefaultValueFactory = _ => "ipv4",
         };
+        var zones = new Option<int>("--zones")
+        {
+            Description = "Zones the nodes are spread over, node i in zone (i-1) mod N: zone-a, zone-b, ...",
+            DefaultValueFactory = _ => 1,
+        };
         var up = new Command("up", "Build a lab and print its id")
         {
             nodes,
@@ -75,6 +80,7 @@ public static class LabCommand
             iptables,
             egress,
             ipFamily,
+            zones,
         };
         up.SetAction(
             (parse, cancellationToken) =>
@@ -121,7 +127,8 @@ public static class LabCommand
                         parse.GetValue(services),
                         backend,
                         egressMode,
-                        family
+                        family,
+                        parse.GetValue(zones)
                     );
                     var problems = spec.Check();
                     if (problems.Count > 0)
@@ -132,7 +139,7 @@ public static class LabCommand
                     Console.Out.WriteLine(
                         $"lab {spec.Id} up in {took}s: {spec.Nodes} nodes × {spec.PodsPerNode} pods, "
                             + $"{Lower(spec.Routing)} routing, MTU {spec.Mtu}, {Lower(spec.IpFamily)}, "
-                            + $"{Lower(spec.Proxy)} proxy with {spec.Services + 1} services"
+                            + $"{Lower(spec.Proxy)} proxy with {spec.Services + 1} services, {spec.Zones} zone(s)"
                     );
                     if (result.Programming.PerNode.Count > 0)
                     {

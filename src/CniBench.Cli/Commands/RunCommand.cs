@@ -128,7 +128,8 @@ public static class RunCommand
                                 NodeSampler = parse.GetValue(kube.NodeSampler),
                                 Placement = placement,
                             }
-                        )
+                        ),
+                        scenario.Cases.Select(c => c.IpFamily).ToHashSet()
                     );
                     var invalid = runTarget.Validate(scenario);
                     if (invalid.Count > 0)

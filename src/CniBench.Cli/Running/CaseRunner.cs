@@ -37,8 +37,19 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         Task<HostActivity.Reading>? hostBefore = null;
         IReadOnlyList<ProcessShare>? busiest = null;
         var hostMetrics = new Dictionary<string, double>();
+        using var companions = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task? followCompanions = null;
         async Task CancelAllAsync()
         {
+            if (followCompanions is not null)
+            {
+                await companions.CancelAsync();
+                try
+                {
+                    await followCompanions;
+                }
+                catch (Exception) { }
+            }
             foreach (var job in new[] { client, server })
                 await job.CancelQuietlyAsync();
             foreach (var hook in agents.Hooks)
@@ -74,6 +85,19 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                 foreach (var hook in agents.Hooks)
                     await hook.StartAsync(startAt, cancellationToken);
                 await client.StartAsync(startAt, cancellationToken);
+                // Every job is polled while the window runs: an agent abandons a job whose controller falls silent.
+                followCompanions = Task.WhenAll(
+                    agents
+                        .Hooks.Select(h => h.FinishAsync(JobTracker.CompanionPoll, companions.Token))
+                        .Append(
+                            server.FollowAsync(
+                                JobTracker.CompanionPoll,
+                                JobTracker.SilenceLimit,
+                                _ => { },
+                                companions.Token
+                            )
+                        )
+                );
                 if (agents.AgentsOnThisHost)
                     hostBefore = HostActivity.ReadAtAsync(
                         DateTimeOffset.FromUnixTimeMilliseconds(startAt + warmupMs),
@@ -92,9 +116,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                     hostMetrics[Metrics.KernelThreadsCpuPercent] = kernel;
                     busiest = top;
                 }
-                await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
-                foreach (var hook in agents.Hooks)
-                    await hook.FinishAsync(_poll, cancellationToken);
+                await followCompanions;
                 (state, error) = Judge(client, server);
             }
         }
@@ -125,7 +147,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             metrics[name] = value;
         foreach (var (name, value) in agents.Hooks.SelectMany(h => h.Metrics(clientResult)))
             metrics[name] = value;
-        return new CaseResult(
+        var stored = new CaseResult(
             run.RunId,
             run.Suite,
             plannedCase.Name,
@@ -150,6 +172,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         {
             BusiestOtherProcesses = busiest,
         };
+        return agents.Hooks.Aggregate(stored, (result, hook) => hook.Annotate(result));
     }
 
     /// <summary>A finished client job is a success only if something got through and the server side stayed

@@ -39,7 +39,8 @@ public sealed record PlannedCase(
     DataplaneSettings? Dataplane = null,
     Churn? Churn = null,
     SplitWeights? Split = null,
-    Cooldown? Cooldown = null
+    Cooldown? Cooldown = null,
+    bool Transfer = false
 )
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>

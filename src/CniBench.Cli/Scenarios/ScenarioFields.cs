@@ -60,6 +60,13 @@ public static class ScenarioFields
             true,
             PerWorkload: true
         ),
+        new(
+            "transfer",
+            "true, false: count where every byte goes (pods' tx/rx, the nodes' flows by zone and range, top talkers)",
+            Bool,
+            false,
+            PerWorkload: true
+        ),
         new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),
         new("repetitions", "an integer 1..100", Int(1, 100), false),
         new("warmup", "a duration 0s..10m", Duration(TimeSpan.Zero, Limits.MaxWarmup), false),

@@ -426,7 +426,8 @@ public sealed class ScenarioLoader
                 )
                 : null,
             (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null),
-            Get("cooldown", Cooldown.Auto)
+            Get("cooldown", Cooldown.Auto),
+            Get("transfer", false)
         );
     }
 }

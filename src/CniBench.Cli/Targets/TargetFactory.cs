@@ -14,7 +14,8 @@ public static class TargetFactory
         string name,
         string? labId,
         CancellationToken cancellationToken,
-        Func<Kube.KubeTargetOptions, ITarget>? kube = null
+        Func<Kube.KubeTargetOptions, ITarget>? kube = null,
+        IReadOnlyCollection<IpFamily>? families = null
     )
     {
         if (name == "kube")
@@ -46,13 +47,18 @@ public static class TargetFactory
             .ToArray();
         if (labId is null && labs.Length == 0)
         {
-            // Nothing up: the run builds a lab of its own (2 nodes × 2 pods) and removes it at the end.
+            // Nothing up: the run builds a lab of its own (2 nodes × 2 pods, each node its own zone) with the families
+            // the cases ask for, and removes it at the end.
+            bool v6 = families?.Contains(IpFamily.Ipv6) == true,
+                v4 = families is null || families.Contains(IpFamily.Ipv4);
             var spec = new LabSpec(
                 Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(),
                 2,
                 2,
                 LabRouting.Native,
-                1500
+                1500,
+                IpFamily: v6 ? (v4 ? LabIpFamily.Dual : LabIpFamily.Ipv6) : LabIpFamily.Ipv4,
+                Zones: 2
             );
             return await LabTarget.BuildAsync(spec, agent, cancellationToken);
         }

@@ -54,6 +54,16 @@ public static class Metrics
     public const string OtherProcessesCpuPercent = "cpu.other.percent";
     public const string KernelThreadsCpuPercent = "cpu.kernel_threads.percent";
     public const string UdpSentGbps = "udp.sent.gbps";
+    public const string TransferClientsTxMbps = "transfer.clients.tx.mbps";
+    public const string TransferClientsRxMbps = "transfer.clients.rx.mbps";
+    public const string TransferServersTxMbps = "transfer.servers.tx.mbps";
+    public const string TransferServersRxMbps = "transfer.servers.rx.mbps";
+    public const string TransferCrossZonePercent = "transfer.cross_zone.pct";
+    public const string TransferInternetMbps = "transfer.internet.mbps";
+    public const string TransferOtherMbps = "transfer.other.mbps";
+
+    private static MetricDescriptor Transfer(string name, string description) =>
+        new(name, "Mbit/s", Direction.Neutral, TimeFold.Last, AgentReduce.Sum, description + " (Mbit/s)", 2);
 
     public static IReadOnlyList<MetricDescriptor> All { get; } =
     [
@@ -454,6 +464,21 @@ public static class Metrics
             "CPU of kube-proxy on the case's nodes, summed (percent of one core)",
             1
         ),
+        Transfer(TransferClientsTxMbps, "what the client pods sent, from their interfaces"),
+        Transfer(TransferClientsRxMbps, "what the client pods received, from their interfaces"),
+        Transfer(TransferServersTxMbps, "what the server pods sent, from their interfaces"),
+        Transfer(TransferServersRxMbps, "what the server pods received, from their interfaces"),
+        new(
+            TransferCrossZonePercent,
+            "%",
+            Direction.LowerIsBetter,
+            TimeFold.Last,
+            AgentReduce.Max,
+            "share of the bytes the nodes' flow tables counted that crossed from one zone to another",
+            1
+        ),
+        Transfer(TransferInternetMbps, "bytes leaving the cluster (to addresses outside its ranges), all traffic"),
+        Transfer(TransferOtherMbps, "bytes of traffic other than the benchmark's that the nodes' flow tables counted"),
         new(
             PathMtu,
             "B",

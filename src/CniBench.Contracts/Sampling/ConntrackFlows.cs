@@ -78,7 +78,8 @@ public static class ConntrackFlows
 
     /// <summary>
     /// The <paramref name="top"/> directional flows that carried the most bytes from <paramref name="before"/> to
-    /// <paramref name="after"/>: a connection seen in both counts the difference, a new one all it carried. A
+    /// <paramref name="after"/>, each from its sender to its real receiver (after any NAT): a connection seen in both
+    /// counts the difference, a new one all it carried. A
     /// connection that ended between the readings is not seen (its bytes are lost to this method).
     /// </summary>
     public static IReadOnlyList<FlowBytes> TopTalkers(
@@ -97,8 +98,19 @@ public static class ConntrackFlows
             if (include is not null && !include(entry))
                 continue;
             earlier.TryGetValue(entry.Key, out var then);
-            flows.Add(Since(entry.Original, then?.Original));
-            flows.Add(Since(entry.Reply, then?.Reply));
+            // Each direction goes to its real receiver: the backend a DNAT chose, the pod behind an SNAT.
+            var original = entry.Original with
+            {
+                Destination = entry.Reply.Source,
+                DestinationPort = entry.Reply.SourcePort,
+            };
+            var reply = entry.Reply with
+            {
+                Destination = entry.Original.Source,
+                DestinationPort = entry.Original.SourcePort,
+            };
+            flows.Add(Since(original, then?.Original));
+            flows.Add(Since(reply, then?.Reply));
         }
         return flows
             .Where(f => f.Bytes > 0)

@@ -43,7 +43,8 @@ public class ConntrackFlowsTests
         Assert.Equal(
             [
                 new FlowBytes("tcp", "fd00::5", 41850, "2600:1f14::1", 443, 900_000, 81),
-                new FlowBytes("tcp", "10.0.0.5", 50800, "10.96.0.10", 80, 50_000, 36),
+                // To the backend the service's DNAT chose, not to the service's address.
+                new FlowBytes("tcp", "10.0.0.5", 50800, "10.0.1.7", 8080, 50_000, 36),
                 new FlowBytes("udp", "10.0.0.5", 33113, "10.0.0.9", 5556, 78, 1),
             ],
             top
@@ -51,11 +52,11 @@ public class ConntrackFlowsTests
         // Everything but the benchmark's own port: what else talks.
         var other = ConntrackFlows.TopTalkers(before, after, 10, e => !e.Uses([80]));
         Assert.Equal(443, other[0].DestinationPort);
-        Assert.DoesNotContain(other, f => f.DestinationPort == 80 || f.SourcePort == 80);
-        // The backend's port counts too: the connection to the service's port 80 went to a backend on 8080.
+        Assert.DoesNotContain(other, f => f.DestinationPort == 8080 || f.SourcePort == 8080);
+        // The service's port counts too: the connection to the backend on 8080 was made to the service's port 80.
         Assert.Equal(
-            80,
-            Assert.Single(ConntrackFlows.TopTalkers(before, after, 10, e => e.Uses([8080]))).DestinationPort
+            8080,
+            Assert.Single(ConntrackFlows.TopTalkers(before, after, 10, e => e.Uses([80]))).DestinationPort
         );
     }
 
@@ -65,5 +66,35 @@ public class ConntrackFlowsTests
         var before = ConntrackFlows.Parse([Tcp.Replace("bytes=1216", "bytes=999999")]);
         var after = ConntrackFlows.Parse([Tcp]);
         Assert.Equal(1216, ConntrackFlows.TopTalkers(before, after, 1)[0].Bytes);
+    }
+
+    [Fact]
+    public void The_kernels_full_ipv6_form_is_read_as_the_short_one()
+    {
+        var full = Tls6.Replace("src=fd00::5 ", "src=fd00:0000:0000:0000:0000:0000:0000:0005 ");
+        Assert.Equal("fd00::5", ConntrackFlows.Parse([full])[0].Original.Source);
+    }
+
+    [Fact]
+    public void Address_pairs_sum_every_byte_by_its_real_ends_and_keep_what_is_not_listed()
+    {
+        var before = ConntrackFlows.Parse([Tcp]);
+        var second = Tcp.Replace("sport=50800", "sport=50801").Replace("dport=50800", "dport=50801");
+        var after = ConntrackFlows.Parse([
+            Tcp.Replace("packets=4 bytes=1216", "packets=40 bytes=51216"), // 50,000 more
+            second, // new: 1,216 and 464
+            Tls6,
+        ]);
+        var pairs = ConntrackFlows.Pairs(before, after, e => e.Uses([80]), 2, out long unlisted);
+        Assert.Equal(
+            [
+                new AddressPairBytes("fd00::5", "2600:1f14::1", false, 90_000, 9),
+                // Both connections of the client to the service's backend, summed.
+                new AddressPairBytes("10.0.0.5", "10.0.1.7", true, 51_216, 40),
+            ],
+            pairs
+        );
+        // The backend's answers (464 on the new connection; nothing more on the old one) and the IPv6 reply.
+        Assert.Equal(464 + 700, unlisted);
     }
 }

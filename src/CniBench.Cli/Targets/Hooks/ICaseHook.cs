@@ -18,7 +18,8 @@ public interface ICaseHook
 
     Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>After the client's job: its own jobs followed to their end.</summary>
+    /// <summary>From the start on, beside the client's job: its own jobs followed to their end, each polled every
+    /// <paramref name="poll"/> (an agent abandons a job nobody polls).</summary>
     Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The case failed or was interrupted: its jobs stopped, quietly.</summary>
@@ -26,6 +27,9 @@ public interface ICaseHook
 
     /// <summary>The figures it adds, from whatever it has (also after a failure).</summary>
     IReadOnlyDictionary<string, double> Metrics(JobResult? client);
+
+    /// <summary>What it adds to the stored result besides figures (e.g. where the bytes went).</summary>
+    Results.CaseResult Annotate(Results.CaseResult result) => result;
 }
 
 /// <param name="Note">Added to the achieved placement (e.g. the source address the server saw).</param>

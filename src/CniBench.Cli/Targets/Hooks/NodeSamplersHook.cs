@@ -26,11 +26,8 @@ public sealed class NodeSamplersHook(IReadOnlyList<NodeSampler> samplers) : ICas
             await job.StartAsync(startAtUnixMs, cancellationToken);
     }
 
-    public async Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken)
-    {
-        foreach (var (_, job) in _jobs)
-            await job.FollowAsync(poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
-    }
+    public Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken) =>
+        Task.WhenAll(_jobs.Select(x => x.Job.FollowAsync(poll, JobTracker.SilenceLimit, _ => { }, cancellationToken)));
 
     public async Task CancelAsync()
     {

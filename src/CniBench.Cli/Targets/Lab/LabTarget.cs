@@ -33,7 +33,8 @@ public sealed class LabTarget : ITarget, IChurnTarget
                 Placement.PodToExternal,
             ],
             ScenarioFields.Dataplane,
-            EndpointChurn: true
+            EndpointChurn: true,
+            Transfer: true
         );
     private readonly LabSpec _original;
     private readonly bool _owned;
@@ -219,23 +220,66 @@ public sealed class LabTarget : ITarget, IChurnTarget
             TargetMetrics = metrics,
             AgentsOnThisHost = true,
             Hooks =
-                plannedCase.Placement != Placement.PodToExternal
-                    ? []
-                    :
-                    [
-                        new SourceCheckHook(
-                            AgentPool.Handle(client),
-                            new SourceExpectation(
-                                _topology.EgressSource(place.Client.Node, family),
-                                Spec.Egress == EgressMode.Gateway
-                                    ? "the gateway node's address"
-                                    : "the client's own node's address",
-                                family.Endpoint(place.Address, servers[0].Info.Ports.Http)
-                            )
-                        ),
-                    ],
+                plannedCase.Transfer ? [await TransferHookAsync(servers, client, place, family, cancellationToken)]
+                : plannedCase.Placement != Placement.PodToExternal ? []
+                :
+                [
+                    new SourceCheckHook(
+                        AgentPool.Handle(client),
+                        new SourceExpectation(
+                            _topology.EgressSource(place.Client.Node, family),
+                            Spec.Egress == EgressMode.Gateway
+                                ? "the gateway node's address"
+                                : "the client's own node's address",
+                            family.Endpoint(place.Address, servers[0].Info.Ports.Http)
+                        )
+                    ),
+                ],
         };
     }
+
+    /// <summary>Transfer cases: every pod of the case counts its interfaces, a node sampler on every node its flows, and
+    /// every node runs a log shipper of the case's family.</summary>
+    private async Task<TransferHook> TransferHookAsync(
+        IReadOnlyList<AgentProcess> servers,
+        AgentProcess client,
+        LabPlacement place,
+        LabFamily family,
+        CancellationToken cancellationToken
+    )
+    {
+        var pods = new List<TransferPod>
+        {
+            new("client", place.Client.Namespace, Node(place.Client), Zone(place.Client), AgentPool.Handle(client)),
+        };
+        pods.AddRange(
+            place.Servers.Zip(servers, (host, agent) =>
+                new TransferPod("server", host.Namespace, Node(host), Zone(host), AgentPool.Handle(agent))
+            )
+        );
+        var samplers = new List<TransferNode>();
+        foreach (var node in _topology.Nodes)
+            samplers.Add(
+                new(
+                    node.Namespace,
+                    _topology.ZoneOf(node.Node),
+                    "eth0",
+                    AgentPool.Handle(await EnsureAsync("sampler", node, cancellationToken))
+                )
+            );
+        int[] ports = [.. servers.Select(s => s.Info.Ports.Http).Append(DefaultPorts.Http).Distinct()];
+        return new TransferHook(
+            pods,
+            samplers,
+            ports,
+            _topology.AddressBook(),
+            new LabLogShippers(_topology, family, _command)
+        );
+    }
+
+    private string Node(LabHost host) => _topology.Node(host.Node).Namespace;
+
+    private string Zone(LabHost host) => _topology.ZoneOf(host.Node);
 
     /// <summary>
     /// Brings the lab to the spec a case needs: rebuilt when routing or MTU differ (a lab of our own only),
@@ -373,6 +417,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
             ["lab.routing"] = Lower(_original.Routing),
             ["lab.egress"] = Lower(_original.Egress),
             ["lab.ip_family"] = Lower(_original.IpFamily),
+            ["lab.zones"] = _original.Zones.ToString(CultureInfo.InvariantCulture),
             ["lab.proxy"] = Lower(_original.Proxy),
             ["lab.services"] = (_original.Services + 1).ToString(CultureInfo.InvariantCulture),
             ["lab.iptables"] = await IptablesBackends.DescribeAsync(_original.Iptables, cancellationToken),

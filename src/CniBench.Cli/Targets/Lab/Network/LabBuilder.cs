@@ -52,6 +52,16 @@ public static class LabBuilder
             await WriteEgressAsync(topology, cancellationToken);
             CreateCgroups(topology);
             var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
+            // Byte counters on every connection the nodes track, from the start: a transfer case's long-lived
+            // connections (and the log shippers') are counted whenever its window opens. Connection tracking is
+            // loaded by now (the proxy's and the egress NAT); -e: a kernel without it leaves the lab as it is.
+            foreach (var node in topology.Nodes)
+                await LabShell.RunAsync(
+                    "ip",
+                    ["netns", "exec", node.Namespace, "sysctl", "-q", "-e", "-w", "net.netfilter.nf_conntrack_acct=1"],
+                    null,
+                    cancellationToken
+                );
             await SaveAsync(spec, cancellationToken);
             return new UpResult(clock.Elapsed, programming);
         }

@@ -48,6 +48,11 @@ public sealed record LabFamily(string Name, bool IsV6)
     public string External => IsV6 ? "2001:db8:113::10" : "203.0.113.10";
     public string ExternalNetwork => IsV6 ? "2001:db8:113::/64" : "203.0.113.0/24";
 
+    /// <summary>A private endpoint of a cloud service on the node network, as providers offer for their log and storage
+    /// services: IPv4 only, as many still are, so IPv6 clients of that service go to its public address (the external
+    /// host).</summary>
+    public string? PrivateEndpoint => IsV6 ? null : "192.168.200.250";
+
     /// <summary>Dummy service k's cluster IP, and its two endpoints that do not exist (only the tables grow).</summary>
     public string Dummy(int k) => IsV6 ? $"fd00:97::{Hex(k + 1)}" : $"10.97.{k / 250}.{k % 250 + 1}";
 

@@ -13,7 +13,8 @@ public sealed record LabSpec(
     int Services = 0,
     Services.IptablesBackend Iptables = Services.IptablesBackend.Nft,
     EgressMode Egress = EgressMode.Direct,
-    LabIpFamily IpFamily = LabIpFamily.Ipv4
+    LabIpFamily IpFamily = LabIpFamily.Ipv4,
+    int Zones = 1
 )
 {
     public const int MaxNodes = 16,
@@ -37,6 +38,8 @@ public sealed record LabSpec(
                 "--proxy ebpf: the socket balancer handles IPv4 only so far; use --ip-family ipv4, or iptables or "
                     + "nftables for IPv6"
             );
+        if (Zones < 1 || Zones > Math.Max(1, Nodes))
+            problems.Add($"--zones: {Zones} is out of range; allowed: 1..{Math.Max(1, Nodes)} (at most one per node)");
         if (Egress == EgressMode.Gateway && Nodes < 2)
             problems.Add("--egress gateway: needs --nodes 2 or more (pods on one node leave through another)");
         return problems;

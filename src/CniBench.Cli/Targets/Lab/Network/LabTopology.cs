@@ -70,6 +70,26 @@ public sealed class LabTopology(LabSpec spec)
 
     public IEnumerable<LabHost> Nodes => Enumerable.Range(1, Spec.Nodes).Select(Node);
 
+    /// <summary>The zone a node is labelled with: nodes go round the zones in turn.</summary>
+    public string ZoneOf(int node) => $"zone-{(char)('a' + (node - 1) % Math.Max(1, Spec.Zones))}";
+
+    /// <summary>The lab's ranges by node and zone; the private endpoint sits in the first node's zone.</summary>
+    public Transfer.AddressBook AddressBook()
+    {
+        var ranges = new List<(System.Net.IPNetwork, Transfer.AddressPlace)>();
+        foreach (var node in Nodes)
+        {
+            var place = new Transfer.AddressPlace(node.Namespace, ZoneOf(node.Node));
+            foreach (var f in Families)
+                ranges.Add((Transfer.AddressBook.Range(f.PodCidr(node.Node)), place));
+            ranges.Add((Transfer.AddressBook.Range(node.Address), place));
+            if (node.Address6 is { } v6)
+                ranges.Add((Transfer.AddressBook.Range(v6), place));
+        }
+        ranges.Add((Transfer.AddressBook.Range(LabFamily.V4.PrivateEndpoint!), new(null, ZoneOf(1))));
+        return new Transfer.AddressBook(ranges);
+    }
+
     public IEnumerable<LabHost> Pods =>
         Enumerable.Range(1, Spec.Nodes).SelectMany(n => Enumerable.Range(1, Spec.PodsPerNode).Select(p => Pod(n, p)));
 

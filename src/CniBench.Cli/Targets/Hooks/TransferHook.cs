@@ -1,0 +1,192 @@
+using CniBench.Cli.Agents;
+using CniBench.Cli.Results;
+using CniBench.Cli.Transfer;
+using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
+using M = CniBench.Contracts.Measurement.Metrics;
+
+namespace CniBench.Cli.Targets.Hooks;
+
+/// <summary>A pod of a transfer case: its deployment (client or server), where it runs, and its agent.</summary>
+public sealed record TransferPod(string Role, string Pod, string Node, string Zone, AgentHandle Agent);
+
+/// <summary>A node sampler of a transfer case; <paramref name="Uplink"/> is the interface that leaves the
+/// node.</summary>
+public sealed record TransferNode(string Node, string Zone, string Uplink, AgentHandle Agent);
+
+/// <summary>What else runs on the nodes while a transfer case is measured (the lab's log shippers).</summary>
+public interface IBackgroundTraffic
+{
+    Task StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stops it quietly; called on every exit path.</summary>
+    Task StopAsync();
+}
+
+/// <summary>
+/// Transfer cases: every pod of the case counts its interfaces and every node sampler its flows over the window; the
+/// flows are classified by the target's address book into same node, same zone, cross zone and the internet.
+/// </summary>
+public sealed class TransferHook(
+    IReadOnlyList<TransferPod> pods,
+    IReadOnlyList<TransferNode> nodes,
+    IReadOnlyList<int> flowPorts,
+    AddressBook book,
+    IBackgroundTraffic? background
+) : ICaseHook
+{
+    /// <summary>How far apart the clients' and the servers' rates may be before the run is called unsteady.</summary>
+    public const double BalanceTolerance = 0.10;
+    public const int TopTalkers = 10;
+
+    private readonly JobTracker[] _pods = pods.Select(p => new JobTracker(p.Agent)).ToArray();
+    private readonly JobTracker[] _nodes = nodes.Select(n => new JobTracker(n.Agent)).ToArray();
+    private double _windowSeconds;
+    private TransferData? _data;
+
+    private IEnumerable<JobTracker> All => _pods.Concat(_nodes);
+
+    public async Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken)
+    {
+        _windowSeconds = durationMs / 1000.0;
+        if (background is not null)
+            await background.StartAsync(cancellationToken);
+        var pod = new WorkloadSpec { Kind = WorkloadKind.Monitor, CountInterfaces = true };
+        var node = pod with { FlowPorts = flowPorts };
+        foreach (var job in _pods)
+            await job.CreateAsync(new JobSpec(pod, warmupMs, durationMs), cancellationToken);
+        foreach (var job in _nodes)
+            await job.CreateAsync(new JobSpec(node, warmupMs, durationMs), cancellationToken);
+    }
+
+    public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken)
+    {
+        foreach (var job in All)
+            await job.StartAsync(startAtUnixMs, cancellationToken);
+    }
+
+    public async Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.WhenAll(
+                All.Select(job => job.FollowAsync(poll, JobTracker.SilenceLimit, _ => { }, cancellationToken))
+            );
+        }
+        finally
+        {
+            if (background is not null)
+                await background.StopAsync();
+        }
+    }
+
+    public async Task CancelAsync()
+    {
+        foreach (var job in All)
+            await job.CancelQuietlyAsync();
+        if (background is not null)
+            await background.StopAsync();
+    }
+
+    public IReadOnlyDictionary<string, double> Metrics(JobResult? client)
+    {
+        var data = Data();
+        var m = new Dictionary<string, double>();
+        if (data is null)
+            return m;
+        double Mbps(long bytes) => bytes * 8 / 1e6 / Math.Max(1e-9, data.WindowSeconds);
+        var clients = data.Pods.Where(p => p.Role == "client").ToArray();
+        var servers = data.Pods.Where(p => p.Role == "server").ToArray();
+        m[M.TransferClientsTxMbps] = Mbps(clients.Sum(p => p.SentBytes));
+        m[M.TransferClientsRxMbps] = Mbps(clients.Sum(p => p.ReceivedBytes));
+        m[M.TransferServersTxMbps] = Mbps(servers.Sum(p => p.SentBytes));
+        m[M.TransferServersRxMbps] = Mbps(servers.Sum(p => p.ReceivedBytes));
+        if (data.TotalBytes > 0)
+        {
+            m[M.TransferCrossZonePercent] = 100.0 * data.BytesOf(TrafficClass.CrossZone) / data.TotalBytes;
+            m[M.TransferInternetMbps] = Mbps(data.BytesOf(TrafficClass.ToInternet));
+            m[M.TransferOtherMbps] = Mbps(data.Classes.Where(c => !c.Benchmark).Sum(c => c.Bytes));
+        }
+        return m;
+    }
+
+    public CaseResult Annotate(CaseResult result) => result with { Transfer = Data() };
+
+    private TransferData? Data()
+    {
+        if (_data is not null)
+            return _data;
+        var podTraffic = pods.Zip(_pods)
+            .Where(x => x.Second.Status?.Result?.Node?.Interfaces is not null)
+            .Select(x =>
+            {
+                var counted = x.Second.Status!.Result!.Node!.Interfaces!.Where(i => i.Device != "lo").ToArray();
+                return new PodTraffic(
+                    x.First.Role,
+                    x.First.Pod,
+                    x.First.Node,
+                    x.First.Zone,
+                    counted.Sum(i => i.SentBytes),
+                    counted.Sum(i => i.ReceivedBytes),
+                    counted.Sum(i => i.SentPackets),
+                    counted.Sum(i => i.ReceivedPackets)
+                );
+            })
+            .ToArray();
+        if (podTraffic.Length == 0)
+            return null;
+        var nodeTraffic = new List<NodeTraffic>();
+        var flows = new List<(string, NodeFlows)>();
+        foreach (var (node, job) in nodes.Zip(_nodes))
+        {
+            var totals = job.Status?.Result?.Node;
+            var uplink = totals?.Interfaces?.FirstOrDefault(i => i.Device == node.Uplink);
+            nodeTraffic.Add(
+                new NodeTraffic(
+                    node.Node,
+                    node.Zone,
+                    uplink?.SentBytes ?? 0,
+                    uplink?.ReceivedBytes ?? 0,
+                    totals?.Flows?.Unavailable ?? (totals?.Flows is null ? "the node sampler reported nothing" : null)
+                )
+            );
+            if (totals?.Flows is { Unavailable: null } f)
+                flows.Add((node.Node, f));
+        }
+        var classified = TransferAccounting.Classify(flows, book, TopTalkers);
+        _data = new TransferData(
+            _windowSeconds,
+            podTraffic,
+            nodeTraffic,
+            classified.Classes,
+            classified.Zones,
+            classified.TopBenchmark,
+            classified.TopOther,
+            Balance(podTraffic)
+        );
+        return _data;
+    }
+
+    /// <summary>What makes a transfer figure trustworthy: what the clients sent the servers received, and the other way
+    /// round, within <see cref="BalanceTolerance"/>.</summary>
+    public static string? Balance(IReadOnlyList<PodTraffic> traffic)
+    {
+        long clientTx = traffic.Where(p => p.Role == "client").Sum(p => p.SentBytes),
+            clientRx = traffic.Where(p => p.Role == "client").Sum(p => p.ReceivedBytes),
+            serverTx = traffic.Where(p => p.Role == "server").Sum(p => p.SentBytes),
+            serverRx = traffic.Where(p => p.Role == "server").Sum(p => p.ReceivedBytes);
+        static bool Apart(long a, long b) => Math.Abs(a - b) > BalanceTolerance * Math.Max(a, b);
+        if (clientTx + serverTx == 0)
+            return "no traffic was counted on the pods' interfaces";
+        var problems = new List<string>();
+        if (Apart(clientTx, serverRx))
+            problems.Add(FormattableString.Invariant($"clients sent {clientTx} B but servers received {serverRx} B"));
+        if (Apart(serverTx, clientRx))
+            problems.Add(FormattableString.Invariant($"servers sent {serverTx} B but clients received {clientRx} B"));
+        return problems.Count == 0
+            ? null
+            : FormattableString.Invariant(
+                $"not steady: {string.Join("; ", problems)} (more than {BalanceTolerance * 100:0}% apart)"
+            );
+    }
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using CniBench.Cli.Scenarios;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace CniBench.Cli.Transfer;
+
+/// <summary>
+/// What a provider charges per GB (10^9 bytes) moved: between zones, charged on each side (a GB that crosses costs
+/// twice <paramref name="CrossZonePerGb"/>, as the large clouds bill it), and out to the internet. Traffic inside a
+/// zone and traffic coming in are free, as they commonly are.
+/// </summary>
+public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, string Currency = "USD")
+{
+    public const double HoursPerMonth = 730;
+
+    /// <summary>The cost per hour of what one repetition moved, at its measured rate.</summary>
+    public double CostPerHour(TransferData data)
+    {
+        double perSecond(TrafficClass c) => data.BytesOf(c) / Math.Max(1e-9, data.WindowSeconds);
+        double gbPerHour(TrafficClass c) => perSecond(c) * 3600 / 1e9;
+        return gbPerHour(TrafficClass.CrossZone) * CrossZonePerGb * 2
+            + gbPerHour(TrafficClass.ToInternet) * InternetPerGb;
+    }
+
+    private static readonly string[] Fields = ["currency", "crossZonePerGb", "internetPerGb"];
+
+    /// <summary>A prices file: `crossZonePerGb`, `internetPerGb` (numbers ≥ 0) and optionally `currency`; a mistake
+    /// is reported as file:line:column.</summary>
+    public static PriceTable Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new ScenarioException([
+                new ScenarioError(
+                    path,
+                    1,
+                    1,
+                    "--prices",
+                    "no such file",
+                    "a YAML file with crossZonePerGb, internetPerGb"
+                ),
+            ]);
+        var errors = new List<ScenarioError>();
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(new StringReader(File.ReadAllText(path)));
+        }
+        catch (YamlException e)
+        {
+            throw new ScenarioException([
+                new ScenarioError(
+                    path,
+                    (int)e.Start.Line,
+                    (int)e.Start.Column,
+                    "yaml",
+                    e.InnerException?.Message ?? e.Message
+                ),
+            ]);
+        }
+        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new ScenarioException([
+                new ScenarioError(path, 1, 1, "prices", "not a mapping", "crossZonePerGb: 0.01, internetPerGb: 0.09"),
+            ]);
+        double crossZone = 0,
+            internet = 0;
+        string currency = "USD";
+        foreach (var (keyNode, valueNode) in root.Children)
+        {
+            string key = (keyNode as YamlScalarNode)?.Value ?? "";
+            string text = (valueNode as YamlScalarNode)?.Value ?? "";
+            void Error(string problem, string allowed) =>
+                errors.Add(
+                    new ScenarioError(
+                        path,
+                        (int)valueNode.Start.Line,
+                        (int)valueNode.Start.Column,
+                        key,
+                        problem,
+                        allowed
+                    )
+                );
+            double Price()
+            {
+                if (
+                    double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+                    && v >= 0
+                    && v <= 1000
+                )
+                    return v;
+                Error($"'{text}' is not a price", "a number 0..1000 per GB");
+                return 0;
+            }
+            switch (key)
+            {
+                case "crossZonePerGb":
+                    crossZone = Price();
+                    break;
+                case "internetPerGb":
+                    internet = Price();
+                    break;
+                case "currency":
+                    if (text.Length is < 1 or > 8)
+                        Error($"'{text}' is not a currency", "a short code such as USD or EUR");
+                    currency = text;
+                    break;
+                default:
+                    errors.Add(
+                        new ScenarioError(
+                            path,
+                            (int)keyNode.Start.Line,
+                            (int)keyNode.Start.Column,
+                            key,
+                            "unknown field",
+                            string.Join(", ", Fields)
+                        )
+                    );
+                    break;
+            }
+        }
+        if (errors.Count > 0)
+            throw new ScenarioException(errors);
+        return new PriceTable(crossZone, internet, currency);
+    }
+}
