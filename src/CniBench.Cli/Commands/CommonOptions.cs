@@ -33,6 +33,14 @@ public static class CommonOptions
                 + "abandoned)",
         };
 
+    public static Option<string?> Prices() =>
+        new("--prices")
+        {
+            Description =
+                "Transfer cases: a YAML file of what moving data costs (crossZonePerGb, charged on each side; "
+                + "internetPerGb; currency), for the cost estimate",
+        };
+
     /// <summary>Runs a command body, turning the user-facing failures into one line and an exit code.</summary>
     public static async Task<int> GuardAsync(Func<Task<int>> body)
     {
@@ -45,6 +53,13 @@ public static class CommonOptions
             foreach (var error in e.Errors)
                 Console.Error.WriteLine(error.ToString());
             Console.Error.WriteLine($"cnibench: {e.Errors.Count} problem(s) in the scenario; nothing was run");
+            return ExitCodes.BadInput;
+        }
+        catch (Transfer.PricesException e)
+        {
+            foreach (var error in e.Errors)
+                Console.Error.WriteLine(error.ToString());
+            Console.Error.WriteLine($"cnibench: {e.Errors.Count} problem(s) in the prices file");
             return ExitCodes.BadInput;
         }
         catch (StoreException e)

@@ -33,6 +33,7 @@ public static class ReportCommand
             Description = "Comma-separated: html, md, csv, json",
             DefaultValueFactory = _ => string.Join(",", ReportWriter.DefaultFormats),
         };
+        var prices = CommonOptions.Prices();
         var command = new Command("report", "Write the report of stored runs (HTML with charts, Markdown, CSV, JSON)")
         {
             runs,
@@ -41,6 +42,7 @@ public static class ReportCommand
             db,
             output,
             formats,
+            prices,
         };
         command.SetAction(
             (parse, _) =>
@@ -59,12 +61,14 @@ public static class ReportCommand
                         );
                         return Task.FromResult(ExitCodes.BadInput);
                     }
+                    var priceTable = parse.GetValue(prices) is { } path ? Transfer.PriceTable.Load(path) : null;
                     using var store = ResultStore.Open(parse.GetValue(db)!);
                     var model = ReportModel.Load(
                         store,
                         parse.GetValue(runs) ?? [],
                         parse.GetValue(configs) ?? [],
-                        parse.GetValue(includeIncomplete)
+                        parse.GetValue(includeIncomplete),
+                        priceTable
                     );
                     var written = ReportWriter.WriteAll(model, parse.GetValue(output)!, wanted);
                     Console.Out.WriteLine($"report: {ReportWriter.Describe(written, parse.GetValue(output)!)}");

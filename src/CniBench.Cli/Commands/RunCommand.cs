@@ -42,6 +42,7 @@ public static class RunCommand
             DefaultValueFactory = _ => CommonOptions.DefaultReportDirectory,
         };
         var noReport = new Option<bool>("--no-report") { Description = "Store results but write no report" };
+        var prices = CommonOptions.Prices();
         var repetitions = new Option<int?>("--repetitions", "-r")
         {
             Description = "Override every case's repetitions (1..100)",
@@ -67,6 +68,7 @@ public static class RunCommand
             db,
             output,
             noReport,
+            prices,
             repetitions,
             duration,
             warmup,
@@ -108,6 +110,10 @@ public static class RunCommand
                         return ExitCodes.BadInput;
                     }
 
+                    // Read before anything runs: a mistake in it must not cost a run its report.
+                    var priceTable = parse.GetValue(prices) is { } pricesPath
+                        ? Transfer.PriceTable.Load(pricesPath)
+                        : null;
                     var scenario = parse.GetValue(file) is { } path
                         ? ScenarioLoader.LoadFile(path)
                         : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
@@ -163,7 +169,7 @@ public static class RunCommand
                         cancellationToken
                     );
 
-                    var model = ReportModel.Load(store, outcome.Run.Id);
+                    var model = ReportModel.Load(store, outcome.Run.Id, priceTable);
                     ConsoleView.WriteSummary(console, model.Summaries);
                     if (!parse.GetValue(noReport))
                     {

@@ -98,6 +98,7 @@ public sealed class HtmlExporter : IReportExporter
             }
             w.WriteLine("</tbody></table>");
             WriteCharts(w, model.SummaryCharts.Where(c => c.Id.StartsWith(slug + "-", StringComparison.Ordinal)));
+            WriteTransfer(w, model.TransferTablesOf(suite.Key), slug);
 
             foreach (var byCase in suite.GroupBy(s => s.Case))
             {
@@ -138,6 +139,27 @@ public sealed class HtmlExporter : IReportExporter
         foreach (var c in list)
             w.WriteLine($"<figure id=\"chart-{E(c.Id)}\" style=\"margin:0\">{c.Svg}</figure>");
         w.WriteLine("</div>");
+    }
+
+    private static void WriteTransfer(TextWriter w, IReadOnlyList<ReportTable> tables, string slug)
+    {
+        if (tables.Count == 0)
+            return;
+        w.WriteLine($"<h3 id=\"transfer-{E(slug)}\">Transfer: where the bytes went</h3>");
+        foreach (var table in tables)
+        {
+            w.WriteLine($"<p class=\"meta\">{E(table.Caption)}</p>");
+            if (table.Headers.Count == 0)
+                continue;
+            w.WriteLine(
+                $"<table class=\"{E(table.Id)}\"><thead><tr>"
+                    + string.Concat(table.Headers.Select(h => $"<th>{E(h)}</th>"))
+                    + "</tr></thead><tbody>"
+            );
+            foreach (var row in table.Rows)
+                w.WriteLine($"<tr>{string.Concat(row.Select(c => $"<td>{E(c)}</td>"))}</tr>");
+            w.WriteLine("</tbody></table>");
+        }
     }
 
     private static void WriteCase(TextWriter w, CaseSummary s)

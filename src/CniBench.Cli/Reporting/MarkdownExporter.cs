@@ -73,6 +73,7 @@ public sealed class MarkdownExporter : IReportExporter
             )
                 w.WriteLine($"![{chart.Title}](charts/{chart.Id}.svg)");
             w.WriteLine();
+            WriteTransfer(w, model.TransferTablesOf(suite.Key));
 
             foreach (var byCase in suite.GroupBy(s => s.Case))
             {
@@ -94,6 +95,26 @@ public sealed class MarkdownExporter : IReportExporter
         w.WriteLine("|---|---|");
         foreach (var (key, value) in model.Environment.OrderBy(e => e.Key, StringComparer.Ordinal))
             w.WriteLine($"| {key} | {value.Replace("|", "\\|")} |");
+    }
+
+    private static void WriteTransfer(TextWriter w, IReadOnlyList<ReportTable> tables)
+    {
+        if (tables.Count == 0)
+            return;
+        w.WriteLine("### Transfer: where the bytes went");
+        w.WriteLine();
+        foreach (var table in tables)
+        {
+            w.WriteLine($"**{table.Caption}**");
+            w.WriteLine();
+            if (table.Headers.Count == 0)
+                continue;
+            w.WriteLine($"| {string.Join(" | ", table.Headers)} |");
+            w.WriteLine($"|{string.Concat(table.Headers.Select((_, i) => i < 2 ? "---|" : "---:|"))}");
+            foreach (var row in table.Rows)
+                w.WriteLine($"| {string.Join(" | ", row.Select(c => c.Replace("|", "\\|")))} |");
+            w.WriteLine();
+        }
     }
 
     private static void WriteCase(TextWriter w, CaseSummary s)

@@ -26,7 +26,8 @@ public sealed record ReportModel(
 
     public static string CaseKey(string suite, string caseName) => $"{suite}/{caseName}";
 
-    public static ReportModel Load(ResultStore store, string runId) => Load(store, [runId], []);
+    public static ReportModel Load(ResultStore store, string runId, Transfer.PriceTable? prices = null) =>
+        Load(store, [runId], [], prices: prices);
 
     /// <summary>
     /// The given runs (id, unique prefix or `latest`, whatever their state) and every result under the given
@@ -37,7 +38,8 @@ public sealed record ReportModel(
         ResultStore store,
         IReadOnlyList<string> runIds,
         IReadOnlyList<string> configs,
-        bool includeIncomplete = false
+        bool includeIncomplete = false,
+        Transfer.PriceTable? prices = null
     )
     {
         var selections = runIds
@@ -51,10 +53,14 @@ public sealed record ReportModel(
             if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition))
                 results.Add(r);
         var runs = selections.SelectMany(s => s.Runs).DistinctBy(r => r.Id).ToArray();
-        return Build(runs, results);
+        return Build(runs, results, prices);
     }
 
-    public static ReportModel Build(IReadOnlyList<RunRecord> runs, IReadOnlyList<CaseResult> results)
+    public static ReportModel Build(
+        IReadOnlyList<RunRecord> runs,
+        IReadOnlyList<CaseResult> results,
+        Transfer.PriceTable? prices = null
+    )
     {
         var summaries = CaseSummary.From(results);
         var findings = runs.SelectMany(r => Analysers.EnvironmentFindings(r.Environment))
@@ -77,8 +83,30 @@ public sealed record ReportModel(
                         $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-"
                     )
             );
-        return new ReportModel(runs, results, summaries, findings, summaryCharts, caseCharts);
+        var transfers = TransferSummary.From(results);
+        foreach (var t in transfers)
+        {
+            string key = CaseKey(t.Suite, t.Case);
+            var prefix = $"{ReportCharts.Slug(t.Suite)}-{ReportCharts.Slug(t.Case)}-";
+            caseCharts[key] = [.. caseCharts.GetValueOrDefault(key) ?? [], t.ZoneChart(prefix)];
+        }
+        return new ReportModel(runs, results, summaries, findings, summaryCharts, caseCharts)
+        {
+            Transfers = transfers,
+            Prices = prices,
+        };
     }
 
     public IEnumerable<Chart> AllCharts => SummaryCharts.Concat(CaseCharts.Values.SelectMany(c => c));
+
+    /// <summary>Transfer cases, their repetitions added up.</summary>
+    public IReadOnlyList<TransferSummary> Transfers { get; init; } = [];
+
+    /// <summary>What moving bytes costs, when the user gave prices (--prices).</summary>
+    public Transfer.PriceTable? Prices { get; init; }
+
+    public IReadOnlyList<ReportTable> TransferTablesOf(string suite) =>
+        Transfers.Any(t => t.Suite == suite)
+            ? Reporting.TransferTables.For(Transfers.Where(t => t.Suite == suite).ToArray(), Prices)
+            : [];
 }

@@ -14,13 +14,15 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
 {
     public const double HoursPerMonth = 730;
 
-    /// <summary>The cost per hour of what one repetition moved, at its measured rate.</summary>
-    public double CostPerHour(TransferData data)
+    /// <summary>What moving <paramref name="data"/>'s bytes costs per hour at its measured rate: between zones and to
+    /// the internet.</summary>
+    public (double CrossZone, double Internet) CostPerHour(TransferData data)
     {
-        double perSecond(TrafficClass c) => data.BytesOf(c) / Math.Max(1e-9, data.WindowSeconds);
-        double gbPerHour(TrafficClass c) => perSecond(c) * 3600 / 1e9;
-        return gbPerHour(TrafficClass.CrossZone) * CrossZonePerGb * 2
-            + gbPerHour(TrafficClass.ToInternet) * InternetPerGb;
+        double gbPerHour(TrafficClass c) => data.BytesOf(c) / Math.Max(1e-9, data.WindowSeconds) * 3600 / 1e9;
+        return (
+            gbPerHour(TrafficClass.CrossZone) * CrossZonePerGb * 2,
+            gbPerHour(TrafficClass.ToInternet) * InternetPerGb
+        );
     }
 
     private static readonly string[] Fields = ["currency", "crossZonePerGb", "internetPerGb"];
@@ -30,7 +32,7 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
     public static PriceTable Load(string path)
     {
         if (!File.Exists(path))
-            throw new ScenarioException([
+            throw new PricesException([
                 new ScenarioError(
                     path,
                     1,
@@ -48,7 +50,7 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
         }
         catch (YamlException e)
         {
-            throw new ScenarioException([
+            throw new PricesException([
                 new ScenarioError(
                     path,
                     (int)e.Start.Line,
@@ -59,7 +61,7 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
             ]);
         }
         if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
-            throw new ScenarioException([
+            throw new PricesException([
                 new ScenarioError(path, 1, 1, "prices", "not a mapping", "crossZonePerGb: 0.01, internetPerGb: 0.09"),
             ]);
         double crossZone = 0,
@@ -119,7 +121,14 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
             }
         }
         if (errors.Count > 0)
-            throw new ScenarioException(errors);
+            throw new PricesException(errors);
         return new PriceTable(crossZone, internet, currency);
     }
+}
+
+/// <summary>The prices file has mistakes, each with its file:line:column.</summary>
+public sealed class PricesException(IReadOnlyList<ScenarioError> errors)
+    : Exception(string.Join(Environment.NewLine, errors))
+{
+    public IReadOnlyList<ScenarioError> Errors { get; } = errors;
 }
