@@ -8,8 +8,8 @@ if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLET
     Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 
 var root = new RootCommand(
-    "cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a server; 'ship' and 'sink' "
-        + "play a node's log shipper and its endpoint."
+    "cnibench-agent: the CniBench traffic agent. 'serve' answers every workload; 'run' drives one against a "
+        + "server; 'ship' and 'sink' play a node's log shipper and its endpoint."
 )
 {
     ServeCommand.Create(),

@@ -1,6 +1,7 @@
 namespace CniBench.Agent.Commands;
 
-/// <summary>`--parent-pid`: a process a controller starts ends when the controller does, whatever way it ends.</summary>
+/// <summary>`--parent-pid`: a process a controller starts ends when the controller does, however it
+/// ends.</summary>
 public static class ParentWatch
 {
     public const string Flag = "--parent-pid";

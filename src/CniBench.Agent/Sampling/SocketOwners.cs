@@ -11,7 +11,7 @@ namespace CniBench.Agent.Sampling;
 /// </summary>
 public static class SocketOwners
 {
-    /// <summary>At most this many processes are searched: a node's sampler must not spend its window on /proc.</summary>
+    /// <summary>At most this many processes are searched: a sampler must not spend its window on /proc.</summary>
     private const int MaxProcesses = 4096;
 
     /// <summary>The flows with their owner filled in where one of their ends is a socket of this namespace.</summary>

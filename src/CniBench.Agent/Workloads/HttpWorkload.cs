@@ -10,7 +10,8 @@ namespace CniBench.Agent.Workloads;
 
 /// <summary>
 /// HTTP GET /echo?size=N. Closed model: N virtual users, each sending its next request when the
-/// previous answered (after its think time, if any). Open model: a fixed arrival rate served by up to N users; see <see cref="OpenModelSchedule"/>.
+/// previous answered (after its think time, if any). Open model: a fixed arrival rate served by up to N users; see
+/// <see cref="OpenModelSchedule"/>.
 /// </summary>
 public sealed class HttpWorkload(IPEndPoint server) : IWorkload
 {

@@ -73,8 +73,8 @@ public static class TransferTables
             tables.Add(
                 new(
                     $"transfer-top-{kind}",
-                    $"Top talkers, {kind} traffic: each direction of a connection, from its sender to its real receiver "
-                        + "(after NAT), with the local process that owns it where its node has one",
+                    $"Top talkers, {kind} traffic: each direction of a connection, from its sender to its real "
+                        + "receiver (after NAT), with the local process that owns it where its node has one",
                     ["case", "config", "node", "protocol", "from", "to", "MB", "class", "process"],
                     summaries
                         .SelectMany(s =>

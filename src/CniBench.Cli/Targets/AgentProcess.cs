@@ -172,13 +172,20 @@ public sealed class AgentProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client?.Dispose();
+        await StopAsync(_process);
+    }
+
+    /// <summary>Kills a child the controller started, with its children, waits for it (at most 10 s) and disposes
+    /// it.</summary>
+    public static async Task StopAsync(Process process)
+    {
         try
         {
-            if (!_process.HasExited)
+            if (!process.HasExited)
             {
-                _process.Kill(entireProcessTree: true);
+                process.Kill(entireProcessTree: true);
                 using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await _process.WaitForExitAsync(wait.Token);
+                await process.WaitForExitAsync(wait.Token);
             }
         }
         catch (Exception e)
@@ -186,6 +193,6 @@ public sealed class AgentProcess : IAsyncDisposable
         {
             // Already gone, or refused to die in time: nothing more we can do from here.
         }
-        _process.Dispose();
+        process.Dispose();
     }
 }

@@ -97,32 +97,16 @@ public sealed class LabLogShippers(LabTopology topology, LabFamily family, Agent
             line = null;
         }
         if (line is null)
-            throw new TargetException(
-                $"{string.Join(' ', arguments)} in {ns} did not start: {await process.StandardError.ReadToEndAsync(cancellationToken)}"
-            );
+        {
+            string why = await process.StandardError.ReadToEndAsync(cancellationToken);
+            throw new TargetException($"{string.Join(' ', arguments)} in {ns} did not start: {why}");
+        }
     }
 
     public async Task StopAsync()
     {
         foreach (var process in _processes)
-        {
-            try
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill(entireProcessTree: true);
-                    using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                    await process.WaitForExitAsync(wait.Token);
-                }
-            }
-            catch (Exception e)
-                when (e
-                        is InvalidOperationException
-                            or OperationCanceledException
-                            or System.ComponentModel.Win32Exception
-                ) { }
-            process.Dispose();
-        }
+            await AgentProcess.StopAsync(process);
         _processes.Clear();
     }
 }

@@ -238,8 +238,8 @@ public sealed class LabTarget : ITarget, IChurnTarget
         };
     }
 
-    /// <summary>Transfer cases: every pod of the case counts its interfaces, a node sampler on every node its flows, and
-    /// every node runs a log shipper of the case's family.</summary>
+    /// <summary>Transfer cases: every pod of the case counts its interfaces, a node sampler on every node its flows,
+    /// and every node runs a log shipper of the case's family.</summary>
     private async Task<TransferHook> TransferHookAsync(
         IReadOnlyList<AgentProcess> servers,
         AgentProcess client,
