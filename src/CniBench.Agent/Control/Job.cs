@@ -44,6 +44,14 @@ public sealed class Job(string id, JobSpec spec, string owner)
             _ => false,
         };
 
+    /// <summary>Called once, when the job reaches done or failed: what it held is given back.</summary>
+    public Action? Ended
+    {
+        get => _ended;
+        set => _ended = value;
+    }
+    private Action? _ended;
+
     /// <summary>Moves to <paramref name="to"/> if the machine allows it; false otherwise (state unchanged).</summary>
     public bool TryMove(JobState to, string? error = null, JobResult? result = null)
     {
@@ -54,8 +62,10 @@ public sealed class Job(string id, JobSpec spec, string owner)
             State = to;
             Error ??= error;
             Result ??= result;
-            return true;
         }
+        if (to is JobState.Done or JobState.Failed)
+            Interlocked.Exchange(ref _ended, null)?.Invoke();
+        return true;
     }
 
     /// <summary>

@@ -25,6 +25,7 @@ public sealed class JobManager : IAsyncDisposable
     private readonly Timer _watchdog;
 
     private readonly WorkloadTotals _totals;
+    private readonly Sampling.ConntrackAccounting _accounting = new();
 
     /// <param name="totals">Where every job's figures are added up for /metrics.</param>
     public JobManager(AgentLog log, WorkloadTotals? totals = null, TimeSpan? watchdogPeriod = null)
@@ -93,6 +94,13 @@ public sealed class JobManager : IAsyncDisposable
             controller
         );
         _jobs[job.Id] = job;
+        if (spec.Workload.FlowPorts is { Count: > 0 })
+        {
+            // The counters from now on, so that the case's connections made at its start carry them; a problem
+            // shows as the flows' unavailable reason when the window opens.
+            _accounting.Acquire();
+            job.Ended = _accounting.Release;
+        }
         var unreachable = await Preflight.CheckAsync(spec.Workload, cancellationToken);
         if (unreachable is not null)
             job.TryMove(JobState.Failed, unreachable);

@@ -6,8 +6,8 @@ namespace CniBench.Agent.Sampling;
 /// <summary>
 /// Connection tracking's table at the two edges of a monitor job's window, for the node's top talkers. Byte counters
 /// exist only with accounting on (net.netfilter.nf_conntrack_acct), and only on connections made while it is: the
-/// watch turns it on from the job's start (its warm-up) where it is off and may be, and puts it back at the end,
-/// whatever happens. Connections older than that carry no counters: set it on the node for long-lived ones.
+/// agent turns it on when such a job is created (see <see cref="ConntrackAccounting"/>). Connections older than that
+/// carry no counters: set it on the node for long-lived ones.
 /// </summary>
 public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
 {
@@ -19,58 +19,36 @@ public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
         _after;
     private string? _unavailable;
     private NodeFlows? _result;
-    private bool _turnedOn;
 
-    /// <summary>When the job starts (its warm-up): connections the workload makes from then on carry
-    /// counters.</summary>
-    public void TurnOn()
+    /// <summary>At the window's start.</summary>
+    public void Start()
     {
         try
         {
             if (File.ReadAllText(Accounting).Trim() == "0")
             {
-                File.WriteAllText(Accounting, "1");
-                _turnedOn = true;
+                _unavailable =
+                    "connection tracking's accounting is off and could not be turned on; run the node sampler as "
+                    + "root, or set net.netfilter.nf_conntrack_acct=1 on the node";
+                return;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _unavailable =
-                $"connection tracking's accounting is off and cannot be turned on here ({e.Message}); run the node "
-                + "sampler as root, or set net.netfilter.nf_conntrack_acct=1 on the node";
+            _unavailable = $"{Accounting}: {e.Message} (no connection tracking here, or not readable)";
+            return;
         }
-    }
-
-    /// <summary>At the window's start.</summary>
-    public void Start()
-    {
-        if (_unavailable is null)
-            _before = Read(out _unavailable);
+        _before = Read(out _unavailable);
     }
 
     /// <summary>At the window's end, or when the job stops early: the talkers are ranked and their processes found
     /// now, while the connections and processes still exist.</summary>
     public void Stop()
     {
-        try
-        {
-            if (_before is not null && _after is null)
-                _after = Read(out _unavailable);
-            if (_before is not null && _after is not null && _result is null)
-                _result = Rank(_before, _after);
-        }
-        finally
-        {
-            if (_turnedOn)
-            {
-                try
-                {
-                    File.WriteAllText(Accounting, "0");
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
-                _turnedOn = false;
-            }
-        }
+        if (_before is not null && _after is null)
+            _after = Read(out _unavailable);
+        if (_before is not null && _after is not null && _result is null)
+            _result = Rank(_before, _after);
     }
 
     /// <summary>The top talkers between the two readings: the flows that use one of the benchmark's ports, and the

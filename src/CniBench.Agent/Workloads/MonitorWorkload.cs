@@ -22,7 +22,6 @@ public sealed class MonitorWorkload : IWorkload
         if (context.Spec.FlowPorts is { Count: > 0 })
         {
             _flows = new Sampling.NodeFlowWatch(context.Spec.FlowPorts);
-            _flows.TurnOn();
             context.WhenMeasuring(_flows.Start);
         }
         if (context.Spec.CountInterfaces)

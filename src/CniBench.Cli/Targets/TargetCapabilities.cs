@@ -37,7 +37,7 @@ public sealed record TargetCapabilities(
                 + $"({FixedDataplane})";
         if (c.Transfer && !Transfer)
             yield return $"case {c.Name}: transfer accounting needs pods on nodes in zones; the {target} target has "
-                + "none yet (--target lab)";
+                + "none (--target lab or kube)";
         else if (c.Transfer && c.Placement != Placement.PodToClusterIp)
             yield return $"case {c.Name}: a transfer case sends clients to servers through a service; allowed "
                 + "placement: pod-to-cluster-ip";

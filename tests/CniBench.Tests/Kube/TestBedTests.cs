@@ -211,6 +211,57 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task The_transfer_suite_counts_the_pods_bytes_and_classes_the_nodes_flows_by_zone()
+    {
+        bed.Require();
+        await bed.UseProxyModeAsync("iptables", TestContext.Current.CancellationToken);
+        using var dir = new TempDirectory();
+        var (code, stdout, stderr) = await CliAsync(
+            dir,
+            "run",
+            "--target",
+            "kube",
+            "--suite",
+            "transfer",
+            "--warmup",
+            "1s",
+            "--duration",
+            "3s",
+            "--kubeconfig",
+            bed.Plane.Kubeconfig,
+            "--node-sampler",
+            "--no-report",
+            "--db",
+            dir.File("results.db")
+        );
+        Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
+        using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("results.db"));
+        var result = Assert.Single(store.Results(store.ListRuns().Single().Id));
+        var t = result.Transfer!;
+        Assert.Null(t.Balance);
+        Assert.Equal(bed.Nodes.Select(n => n.Name).Order(), t.Nodes.Select(n => n.Node).Order());
+        Assert.All(t.Nodes, n => Assert.Null(n.Unavailable));
+        Assert.Equal(bed.Nodes.Select(n => n.Zone).Distinct().Order(), t.Nodes.Select(n => n.Zone).Distinct().Order());
+        // Every byte the pods sent, once, in the flow classes: conntrack counts IP bytes, the interfaces also count
+        // each frame's Ethernet header.
+        long podsSent = t.Pods.Sum(p => p.SentBytes);
+        long benchmark = t.Classes.Where(c => c.Benchmark).Sum(c => c.Bytes);
+        Assert.InRange(benchmark, podsSent * 0.85, podsSent * 1.02);
+        Assert.Equal(0, t.BytesOf(CniBench.Cli.Transfer.TrafficClass.ToInternet));
+        var client = t.Pods.Single(p => p.Role == "client");
+        var server = t.Pods.Single(p => p.Role == "server");
+        var expected =
+            client.Node == server.Node ? CniBench.Cli.Transfer.TrafficClass.SameNode
+            : client.Zone == server.Zone ? CniBench.Cli.Transfer.TrafficClass.SameZone
+            : CniBench.Cli.Transfer.TrafficClass.CrossZone;
+        Assert.True(t.BytesOf(expected) > benchmark * 0.9, System.Text.Json.JsonSerializer.Serialize(t.Classes));
+        output.WriteLine(
+            $"client on {client.Node} ({client.Zone}), server on {server.Node} ({server.Zone}): {expected}, "
+                + $"{benchmark} B of {podsSent} B sent"
+        );
+    }
+
     private const string SmallDataplane = """
         name: dataplane-small
         repetitions: 1

@@ -10,9 +10,9 @@ namespace CniBench.Cli.Targets.Hooks;
 /// <summary>A pod of a transfer case: its deployment (client or server), where it runs, and its agent.</summary>
 public sealed record TransferPod(string Role, string Pod, string Node, string Zone, AgentHandle Agent);
 
-/// <summary>A node sampler of a transfer case; <paramref name="Uplink"/> is the interface that leaves the
-/// node.</summary>
-public sealed record TransferNode(string Node, string Zone, string Uplink, AgentHandle Agent);
+/// <summary>A node sampler of a transfer case; <paramref name="Uplink"/> is the interface that leaves the node (when
+/// the target does not know it: the busiest one).</summary>
+public sealed record TransferNode(string Node, string Zone, string? Uplink, AgentHandle Agent);
 
 /// <summary>What else runs on the nodes while a transfer case is measured (the lab's log shippers).</summary>
 public interface IBackgroundTraffic
@@ -140,7 +140,9 @@ public sealed class TransferHook(
         foreach (var (node, job) in nodes.Zip(_nodes))
         {
             var totals = job.Status?.Result?.Node;
-            var uplink = totals?.Interfaces?.FirstOrDefault(i => i.Device == node.Uplink);
+            var uplink = node.Uplink is null
+                ? totals?.Interfaces?.Where(i => i.Device != "lo").MaxBy(i => i.SentBytes + i.ReceivedBytes)
+                : totals?.Interfaces?.FirstOrDefault(i => i.Device == node.Uplink);
             nodeTraffic.Add(
                 new NodeTraffic(
                     node.Node,

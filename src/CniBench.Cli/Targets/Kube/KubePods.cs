@@ -46,7 +46,8 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
     /// to, and connects to each.</summary>
     public async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAsync(
         string role,
-        CancellationToken cancellationToken
+        CancellationToken cancellationToken,
+        int controlPort = AgentManifests.ControlPort
     )
     {
         var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
@@ -79,7 +80,7 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
             agents.Add(
                 (
                     (string?)pod["spec"]?["nodeName"] ?? name,
-                    Handle(role, await ConnectAsync(name, pod, cancellationToken))
+                    Handle(role, await ConnectAsync(name, pod, cancellationToken, controlPort))
                 )
             );
         }
@@ -88,12 +89,14 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
 
     /// <summary>A client for a pod's agent through the API server's pod proxy, kept (and disposed) with the run's
     /// agents.</summary>
-    private async Task<KubeAgent> ConnectAsync(string podName, JsonObject pod, CancellationToken cancellationToken)
+    private async Task<KubeAgent> ConnectAsync(
+        string podName,
+        JsonObject pod,
+        CancellationToken cancellationToken,
+        int controlPort = AgentManifests.ControlPort
+    )
     {
-        var proxy = new Uri(
-            kube.Connection.Server,
-            $"/api/v1/namespaces/{ns}/pods/{podName}:{AgentManifests.ControlPort}/proxy/"
-        );
+        var proxy = new Uri(kube.Connection.Server, $"/api/v1/namespaces/{ns}/pods/{podName}:{controlPort}/proxy/");
         var client = new AgentClient(
             proxy,
             token,

@@ -43,7 +43,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             Enum.GetValues<Placement>(),
             ["services", "egress"],
             EndpointChurn: true,
-            "a cluster's own: compare its modes with --config, one run per configuration"
+            "a cluster's own: compare its modes with --config, one run per configuration",
+            Transfer: true
         );
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
@@ -51,6 +52,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var c = plannedCase;
         foreach (var problem in KubeEgress.Validate(c, EgressOptions))
             yield return problem;
+        if (c.Transfer && !options.NodeSampler)
+            yield return $"case {c.Name}: a transfer case reads every node's flows; it needs --node-sampler (then a "
+                + "privileged sampler runs on each node's own network for the run)";
         if (c.Placement == Placement.PodToGateway && options.GatewayClass is null)
             yield return $"case {c.Name}: {Placement.PodToGateway.ToName()} needs --gateway-class (the GatewayClass "
                 + $"of your Gateway API implementation, e.g. cilium, nginx, eg)";
@@ -110,7 +114,49 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                         + $"core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway"
                 );
         }
-        return pair with { Hooks = [.. pair.Hooks, new NodeSamplersHook(samplers)] };
+        ICaseHook[] added = plannedCase.Transfer
+            ? [new NodeSamplersHook(samplers), await TransferHookAsync(pair, cancellationToken)]
+            : [new NodeSamplersHook(samplers)];
+        return pair with { Hooks = [.. pair.Hooks, .. added] };
+    }
+
+    private IReadOnlyList<(string Node, AgentHandle Agent)>? _flowSamplers;
+
+    /// <summary>Transfer cases: the client's and the server's pod count their interfaces, a flow sampler on every node
+    /// its flows, classed by the nodes' zones (topology.kubernetes.io/zone) and the pods' and nodes'
+    /// addresses.</summary>
+    private async Task<TransferHook> TransferHookAsync(AgentPair pair, CancellationToken cancellationToken)
+    {
+        if (_flowSamplers is null)
+        {
+            await kube.ApplyAsync(
+                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.FlowSamplerRole),
+                KubeObjects.Checked(AgentManifests.FlowSamplerDaemonSet(Namespace, options.RunId, options.Image)),
+                cancellationToken
+            );
+            _flowSamplers = await Pods.DaemonSetAsync(
+                AgentManifests.FlowSamplerRole,
+                cancellationToken,
+                AgentManifests.FlowSamplerControlPort
+            );
+        }
+        var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
+        var (pods, _) = await kube.ListAsync(
+            KubeResource.Core("pods", Namespace),
+            $"{AgentManifests.RunLabel}={options.RunId}",
+            cancellationToken
+        );
+        var book = KubeTransfer.AddressBook(nodes, pods);
+        string Zone(string? node) => KubeTransfer.ZoneOf(nodes, node);
+        TransferPod Pod(string role, AgentHandle agent) =>
+            new(role, agent.Info.Identity.Name, agent.Info.Identity.Node ?? "", Zone(agent.Info.Identity.Node), agent);
+        return new TransferHook(
+            [Pod("client", pair.Client), Pod("server", pair.Server)],
+            _flowSamplers.Select(s => new TransferNode(s.Node, Zone(s.Node), null, s.Agent)).ToArray(),
+            [pair.Server.Info.Ports.Http, pair.Server.Info.Ports.Tcp],
+            book,
+            null
+        );
     }
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)

@@ -192,6 +192,69 @@ public static class AgentManifests
         };
     }
 
+    public const string FlowSamplerRole = "flow-sampler";
+
+    /// <summary>The flow sampler's ports: on the node's own network, beside any host-network agent of the run.</summary>
+    public const int FlowSamplerControlPort = 7290,
+        FlowSamplerTcpPort = 7291,
+        FlowSamplerUdpPort = 7292,
+        FlowSamplerHttpPort = 7293;
+
+    /// <summary>
+    /// Transfer cases with --node-sampler: an agent on every node in the node's network namespace, as root and
+    /// privileged, because connection tracking's table is root's to read and its accounting switch
+    /// (net.netfilter.nf_conntrack_acct) is a read-only file in an unprivileged container. It reads the node's flows
+    /// and nothing else; it runs only for the run, in the run's namespace.
+    /// </summary>
+    public static JsonObject FlowSamplerDaemonSet(string ns, string runId, string image)
+    {
+        var spec = AgentPodSpec(image, AgentResources.Endpoint, true);
+        spec["hostPID"] = true;
+        spec["tolerations"] = new JsonArray(new JsonObject { ["operator"] = "Exists" });
+        spec["securityContext"] = new JsonObject { ["runAsUser"] = 0 };
+        var container = (JsonObject)spec["containers"]![0]!;
+        container["securityContext"] = new JsonObject { ["privileged"] = true };
+        container["args"] = new JsonArray(
+            "serve",
+            "--bind",
+            "any",
+            "--control-port",
+            $"{FlowSamplerControlPort}",
+            "--tcp-port",
+            $"{FlowSamplerTcpPort}",
+            "--udp-port",
+            $"{FlowSamplerUdpPort}",
+            "--http-port",
+            $"{FlowSamplerHttpPort}"
+        );
+        container["ports"] = new JsonArray(
+            Port("control", FlowSamplerControlPort, "TCP"),
+            Port("tcp", FlowSamplerTcpPort, "TCP"),
+            Port("udp", FlowSamplerUdpPort, "UDP"),
+            Port("http", FlowSamplerHttpPort, "TCP")
+        );
+        container["readinessProbe"]!["httpGet"]!["port"] = FlowSamplerHttpPort;
+        return new()
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "DaemonSet",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = FlowSamplerRole,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["selector"] = new JsonObject
+                {
+                    ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = FlowSamplerRole },
+                },
+                ["template"] = Template(runId, FlowSamplerRole, spec, null),
+            },
+        };
+    }
+
     public const string RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt";
 
     /// <summary>The Service whose endpoints churn: port 80 to the endpoint agents' HTTP port.</summary>
