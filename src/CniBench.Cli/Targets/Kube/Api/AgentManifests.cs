@@ -194,7 +194,7 @@ public static class AgentManifests
 
     public const string FlowSamplerRole = "flow-sampler";
 
-    /// <summary>The flow sampler's ports: on the node's own network, beside any host-network agent of the run.</summary>
+    /// <summary>The flow sampler's ports: on the node's network, beside any host-network agent of the run.</summary>
     public const int FlowSamplerControlPort = 7290,
         FlowSamplerTcpPort = 7291,
         FlowSamplerUdpPort = 7292,
