@@ -40,7 +40,9 @@ public sealed record PlannedCase(
     Churn? Churn = null,
     SplitWeights? Split = null,
     Cooldown? Cooldown = null,
-    bool Transfer = false
+    bool Transfer = false,
+    int ClientPods = 1,
+    int Servers = 1
 )
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>

@@ -22,6 +22,9 @@ public static class ScenarioFields
 
     /// <summary>What a case asks of the dataplane it runs on; a target applies those it can (its capabilities) and
     /// refuses the rest.</summary>
+    /// <summary>Client or server pods of one transfer case on kube.</summary>
+    public const int MaxTransferPods = 1000;
+
     public static IReadOnlyList<string> Dataplane { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
@@ -65,6 +68,20 @@ public static class ScenarioFields
             "true, false: count where every byte goes (pods' tx/rx, the nodes' flows by zone and range, top talkers)",
             Bool,
             false,
+            PerWorkload: true
+        ),
+        new(
+            "clientPods",
+            $"an integer 1..{MaxTransferPods}: transfer cases on kube, client pods of `parallel` users each",
+            Int(1, MaxTransferPods),
+            true,
+            PerWorkload: true
+        ),
+        new(
+            "servers",
+            $"an integer 1..{MaxTransferPods}: transfer cases on kube, server pods behind the Service",
+            Int(1, MaxTransferPods),
+            true,
             PerWorkload: true
         ),
         new("timeout", "a duration 1ms..60s", Duration(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(60)), false),

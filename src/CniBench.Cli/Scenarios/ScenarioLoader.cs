@@ -367,6 +367,9 @@ public sealed class ScenarioLoader
                 "missing: changeInterval and injectDelay describe endpoint churn",
                 "endpoints: N (e.g. 44)"
             );
+        foreach (var podsField in new[] { "clientPods", "servers" })
+            if (!Get("transfer", false) && v.TryGetValue(podsField, out var pods))
+                Error(pods.Node, $"{path}.{podsField}", "applies to transfer cases only", "add transfer: true");
         bool toGateway = Get("placement", Placement.HostToHost) == Placement.PodToGateway;
         if (toGateway && !v.ContainsKey("weights"))
             Error(
@@ -427,7 +430,9 @@ public sealed class ScenarioLoader
                 : null,
             (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null),
             Get("cooldown", Cooldown.Auto),
-            Get("transfer", false)
+            Get("transfer", false),
+            Get("clientPods", 1),
+            Get("servers", 1)
         );
     }
 }

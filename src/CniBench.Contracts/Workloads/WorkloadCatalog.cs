@@ -162,7 +162,7 @@ public static class WorkloadCatalog
         {
             Bounds = [new("responseSize", 0, Limits.MaxMessageSize)],
             MaxRate = Limits.MaxHttpRate,
-            OtherFields = ["model", "keepAlive", "thinkTime", "weights", "transfer"],
+            OtherFields = ["model", "keepAlive", "thinkTime", "weights", "transfer", "clientPods", "servers"],
         },
         // A probe is an HTTP request on a new connection: the echo says which backend and address it reached. Several
         // loops: a probe whose SYN was lost stalls its loop until the timeout, not the whole prober.

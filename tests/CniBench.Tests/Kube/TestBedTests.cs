@@ -212,18 +212,25 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_transfer_suite_counts_the_pods_bytes_and_classes_the_nodes_flows_by_zone()
+    public async Task A_transfer_case_counts_its_pods_bytes_and_classes_the_nodes_flows_by_zone()
     {
         bed.Require();
         await bed.UseProxyModeAsync("iptables", TestContext.Current.CancellationToken);
         using var dir = new TempDirectory();
+        // The built-in suite's case, with two client pods and two servers: two Deployments behind one Service.
+        File.WriteAllText(
+            dir.File("transfer.yaml"),
+            CniBench
+                .Cli.Scenarios.ScenarioLoader.BuiltInText("transfer", "kube")!
+                .Replace("    parallel: 200\n", "    parallel: 50\n    clientPods: 2\n    servers: 2\n")
+        );
         var (code, stdout, stderr) = await CliAsync(
             dir,
             "run",
             "--target",
             "kube",
-            "--suite",
-            "transfer",
+            "-f",
+            dir.File("transfer.yaml"),
             "--warmup",
             "1s",
             "--duration",
@@ -248,18 +255,18 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         long podsSent = t.Pods.Sum(p => p.SentBytes);
         long benchmark = t.Classes.Where(c => c.Benchmark).Sum(c => c.Bytes);
         Assert.InRange(benchmark, podsSent * 0.85, podsSent * 1.02);
-        Assert.Equal(0, t.BytesOf(CniBench.Cli.Transfer.TrafficClass.ToInternet));
-        var client = t.Pods.Single(p => p.Role == "client");
-        var server = t.Pods.Single(p => p.Role == "server");
-        var expected =
-            client.Node == server.Node ? CniBench.Cli.Transfer.TrafficClass.SameNode
-            : client.Zone == server.Zone ? CniBench.Cli.Transfer.TrafficClass.SameZone
-            : CniBench.Cli.Transfer.TrafficClass.CrossZone;
-        Assert.True(t.BytesOf(expected) > benchmark * 0.9, System.Text.Json.JsonSerializer.Serialize(t.Classes));
-        output.WriteLine(
-            $"client on {client.Node} ({client.Zone}), server on {server.Node} ({server.Zone}): {expected}, "
-                + $"{benchmark} B of {podsSent} B sent"
+        // Other traffic (kube-proxy's watch of the API server, an address outside the cluster's ranges) may leave;
+        // the benchmark's never does.
+        Assert.DoesNotContain(t.Classes, c =>
+            c.Benchmark && c.Class == CniBench.Cli.Transfer.TrafficClass.ToInternet && c.Bytes > 0
         );
+        Assert.Equal(2, t.Pods.Count(p => p.Role == "client"));
+        Assert.Equal(2, t.Pods.Count(p => p.Role == "server"));
+        // Both client pods sent: the second ran the case's workload beside the first.
+        Assert.All(t.Pods.Where(p => p.Role == "client"), p => Assert.True(p.SentBytes > 100_000, p.Pod));
+        foreach (var c in t.Classes.Where(c => c.Benchmark))
+            output.WriteLine($"{c.Family} {c.Class}: {c.Bytes} B");
+        output.WriteLine($"{benchmark} B of {podsSent} B the pods sent");
     }
 
     private const string SmallDataplane = """

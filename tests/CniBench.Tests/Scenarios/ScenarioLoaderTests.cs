@@ -23,6 +23,36 @@ public class ScenarioLoaderTests
     }
 
     [Fact]
+    public void Transfer_cases_read_slow_clients_and_their_pod_counts_and_refuse_pod_counts_elsewhere()
+    {
+        var lab = ScenarioLoader.LoadSuite("transfer", "lab");
+        Assert.Equal(["transfer/ipFamily=ipv4", "transfer/ipFamily=ipv6"], lab.Cases.Select(c => c.Name));
+        Assert.All(lab.Cases, c =>
+            Assert.True(c.Transfer && c.Workload.ThinkTimeMs == 100 && c.Workload.Parallel == 200)
+        );
+        var kube = Assert.Single(ScenarioLoader.LoadSuite("transfer", "kube").Cases);
+        Assert.Equal((1, 1), (kube.ClientPods, kube.Servers));
+        var sized = Assert.Single(
+            ScenarioLoader
+                .Load(
+                    "name: t\ncases:\n  - workload: http\n    transfer: true\n    clientPods: 3\n    servers: 4\n",
+                    "t.yaml"
+                )
+                .Cases
+        );
+        Assert.Equal((3, 4), (sized.ClientPods, sized.Servers));
+        var e = Fails("name: t\ncases:\n  - workload: http\n    servers: 4\n");
+        Assert.Equal(
+            "test.yaml:4:14: cases[0].servers: applies to transfer cases only; allowed: add transfer: true",
+            Assert.Single(e.Errors).ToString()
+        );
+        Assert.Equal(
+            "cases[0].thinkTime",
+            Assert.Single(Fails("name: t\ncases:\n  - workload: http\n    thinkTime: 2m\n").Errors).Field
+        );
+    }
+
+    [Fact]
     public void Quick_covers_every_workload_and_fits_in_two_minutes()
     {
         var quick = ScenarioLoader.LoadSuite("quick");

@@ -25,14 +25,17 @@ public interface IBackgroundTraffic
 
 /// <summary>
 /// Transfer cases: every pod of the case counts its interfaces and every node sampler its flows over the window; the
-/// flows are classified by the target's address book into same node, same zone, cross zone and the internet.
+/// flows are classified by the target's address book into same node, same zone, cross zone and the internet. Client
+/// pods beyond the case's own client run <paramref name="clientWorkload"/> in the same window.
 /// </summary>
 public sealed class TransferHook(
     IReadOnlyList<TransferPod> pods,
     IReadOnlyList<TransferNode> nodes,
     IReadOnlyList<int> flowPorts,
     AddressBook book,
-    IBackgroundTraffic? background
+    IBackgroundTraffic? background,
+    IReadOnlyList<AgentHandle>? moreClients = null,
+    WorkloadSpec? clientWorkload = null
 ) : ICaseHook
 {
     /// <summary>How far apart the clients' and the servers' rates may be before the run is called unsteady.</summary>
@@ -41,10 +44,11 @@ public sealed class TransferHook(
 
     private readonly JobTracker[] _pods = pods.Select(p => new JobTracker(p.Agent)).ToArray();
     private readonly JobTracker[] _nodes = nodes.Select(n => new JobTracker(n.Agent)).ToArray();
+    private readonly JobTracker[] _clients = (moreClients ?? []).Select(a => new JobTracker(a)).ToArray();
     private double _windowSeconds;
     private TransferData? _data;
 
-    private IEnumerable<JobTracker> All => _pods.Concat(_nodes);
+    private IEnumerable<JobTracker> All => _pods.Concat(_nodes).Concat(_clients);
 
     public async Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken)
     {
@@ -57,6 +61,8 @@ public sealed class TransferHook(
             await job.CreateAsync(new JobSpec(pod, warmupMs, durationMs), cancellationToken);
         foreach (var job in _nodes)
             await job.CreateAsync(new JobSpec(node, warmupMs, durationMs), cancellationToken);
+        foreach (var job in _clients)
+            await job.CreateAsync(new JobSpec(clientWorkload!, warmupMs, durationMs), cancellationToken);
     }
 
     public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken)
@@ -95,6 +101,11 @@ public sealed class TransferHook(
         if (data is null)
             return m;
         double Mbps(long bytes) => bytes * 8 / 1e6 / Math.Max(1e-9, data.WindowSeconds);
+        if (_clients.Length > 0 && client is not null)
+            // Every client pod's answers, not only the case's own client's.
+            m[M.TransactionsPerSecond] =
+                (client.Transactions + _clients.Sum(c => c.Status?.Result?.Transactions ?? 0))
+                / Math.Max(1e-9, data.WindowSeconds);
         var clients = data.Pods.Where(p => p.Role == "client").ToArray();
         var servers = data.Pods.Where(p => p.Role == "server").ToArray();
         m[M.TransferClientsTxMbps] = Mbps(clients.Sum(p => p.SentBytes));

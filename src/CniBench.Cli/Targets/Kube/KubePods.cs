@@ -44,26 +44,54 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
 
     /// <summary>Waits for a DaemonSet of agents (its name is their role) to have a ready pod on every node it schedules
     /// to, and connects to each.</summary>
-    public async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAsync(
+    public Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DaemonSetAsync(
         string role,
         CancellationToken cancellationToken,
         int controlPort = AgentManifests.ControlPort
+    ) =>
+        ReadyPodsAsync(
+            new KubeResource("apps", "v1", "daemonsets", ns, role),
+            s => ((long?)s?["desiredNumberScheduled"] ?? 0, (long?)s?["numberReady"] ?? 0),
+            role,
+            controlPort,
+            cancellationToken
+        );
+
+    /// <summary>Waits for a Deployment of agents (its name is their role) to have all its replicas ready, and connects
+    /// to each.</summary>
+    public Task<IReadOnlyList<(string Node, AgentHandle Agent)>> DeploymentAsync(
+        string role,
+        CancellationToken cancellationToken
+    ) =>
+        ReadyPodsAsync(
+            new KubeResource("apps", "v1", "deployments", ns, role),
+            s => ((long?)s?["replicas"] ?? 0, (long?)s?["readyReplicas"] ?? 0),
+            role,
+            AgentManifests.ControlPort,
+            cancellationToken
+        );
+
+    /// <summary>One GET of the workload's status until enough pods are ready, one list by label selector, then a
+    /// client per pod: no call per pod while waiting.</summary>
+    private async Task<IReadOnlyList<(string Node, AgentHandle Agent)>> ReadyPodsAsync(
+        KubeResource workload,
+        Func<JsonNode?, (long Desired, long Ready)> readiness,
+        string role,
+        int controlPort,
+        CancellationToken cancellationToken
     )
     {
         var deadline = DateTimeOffset.UtcNow + options.ReadyTimeout;
         string selector = $"{AgentManifests.RunLabel}={options.RunId},{AgentManifests.RoleLabel}={role}";
         while (true)
         {
-            var status = (
-                await kube.GetAsync(new KubeResource("apps", "v1", "daemonsets", ns, role), cancellationToken)
-            )["status"];
-            long desired = (long?)status?["desiredNumberScheduled"] ?? 0,
-                ready = (long?)status?["numberReady"] ?? 0;
+            var (desired, ready) = readiness((await kube.GetAsync(workload, cancellationToken))["status"]);
             if (desired > 0 && ready >= desired)
                 break;
             if (DateTimeOffset.UtcNow > deadline)
                 throw new TargetException(
-                    $"kube: the {role} DaemonSet {ns}/{role} has {ready} of {desired} pods ready after "
+                    $"kube: the {role} {(workload.Plural == "daemonsets" ? "DaemonSet" : "Deployment")} {ns}/{role} has "
+                        + $"{ready} of {desired} pods ready after "
                         + $"{options.ReadyTimeout.TotalSeconds:0}s "
                         + $"({await KubeObjects.WhyPodsWaitAsync(kube, ns, selector, role, cancellationToken)})"
                 );
@@ -74,6 +102,7 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
         foreach (
             var pod in pods.Where(KubeObjects.IsReady)
                 .OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal)
+                .ThenBy(p => (string?)p["metadata"]?["name"], StringComparer.Ordinal)
         )
         {
             var name = (string?)pod["metadata"]?["name"] ?? "";

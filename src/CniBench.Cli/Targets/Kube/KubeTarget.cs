@@ -122,6 +122,73 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _flowSamplers;
 
+    /// <summary>The transfer case being prepared: its client pods (the first is the case's client) and server pods,
+    /// and what every client sends.</summary>
+    private (
+        IReadOnlyList<(string Node, AgentHandle Agent)> Clients,
+        IReadOnlyList<(string Node, AgentHandle Agent)> Servers,
+        WorkloadSpec Workload
+    )? _transfer;
+
+    /// <summary>
+    /// Transfer cases: client and server pods as two Deployments of the case's sizes (clientPods, servers), the servers
+    /// behind the transfer Service; the case waits until that Service answers from the first client.
+    /// </summary>
+    private async Task<AgentPair> PrepareTransferAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        await EnsureNamespaceAsync(cancellationToken);
+        foreach (
+            var (role, replicas) in new[]
+            {
+                (AgentManifests.TransferServerRole, plannedCase.Servers),
+                (AgentManifests.TransferClientRole, plannedCase.ClientPods),
+            }
+        )
+            await kube.ApplyAsync(
+                new KubeResource("apps", "v1", "deployments", Namespace, role),
+                KubeObjects.Checked(
+                    AgentManifests.AgentDeployment(Namespace, options.RunId, options.Image, role, replicas)
+                ),
+                cancellationToken
+            );
+        await kube.ApplyAsync(
+            KubeResource.Core("services", Namespace, AgentManifests.TransferService),
+            KubeObjects.Checked(
+                AgentManifests.AgentService(
+                    Namespace,
+                    options.RunId,
+                    AgentManifests.TransferService,
+                    false,
+                    "PreferDualStack",
+                    AgentManifests.TransferServerRole
+                )
+            ),
+            cancellationToken
+        );
+        var servers = await Pods.DeploymentAsync(AgentManifests.TransferServerRole, cancellationToken);
+        var clients = await Pods.DeploymentAsync(AgentManifests.TransferClientRole, cancellationToken);
+        var service = await kube.GetAsync(
+            KubeResource.Core("services", Namespace, AgentManifests.TransferService),
+            cancellationToken
+        );
+        string ip = KubeObjects.ClusterIp(plannedCase.IpFamily == IpFamily.Ipv6, service);
+        var server = servers[0].Agent;
+        var address = Endpoints.Format(
+            new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), AgentManifests.HttpPort)
+        );
+        var settle = await KubeServiceScale.WaitUntilAnswersAsync(
+            clients[0].Agent,
+            address,
+            $"the Service {Namespace}/{AgentManifests.TransferService}",
+            cancellationToken
+        );
+        _transfer = (clients, servers, plannedCase.Workload with { Target = address });
+        return new AgentPair(server, clients[0].Agent, address, plannedCase.Placement.ToName())
+        {
+            TargetMetrics = new Dictionary<string, double> { [Contracts.Measurement.Metrics.ServiceSettleMs] = settle },
+        };
+    }
+
     /// <summary>Transfer cases: the client's and the server's pod count their interfaces, a flow sampler on every node
     /// its flows, classed by the nodes' zones (topology.kubernetes.io/zone) and the pods' and nodes'
     /// addresses.</summary>
@@ -150,12 +217,15 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         string Zone(string? node) => KubeTransfer.ZoneOf(nodes, node);
         TransferPod Pod(string role, AgentHandle agent) =>
             new(role, agent.Info.Identity.Name, agent.Info.Identity.Node ?? "", Zone(agent.Info.Identity.Node), agent);
+        var (clients, servers, workload) = _transfer!.Value;
         return new TransferHook(
-            [Pod("client", pair.Client), Pod("server", pair.Server)],
+            [.. clients.Select(c => Pod("client", c.Agent)), .. servers.Select(s => Pod("server", s.Agent))],
             _flowSamplers.Select(s => new TransferNode(s.Node, Zone(s.Node), null, s.Agent)).ToArray(),
             [pair.Server.Info.Ports.Http, pair.Server.Info.Ports.Tcp],
             book,
-            null
+            null,
+            clients.Skip(1).Select(c => c.Agent).ToArray(),
+            workload
         );
     }
 
@@ -165,6 +235,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             return await PrepareExternalAsync(plannedCase, cancellationToken);
         if (plannedCase.Placement == Placement.PodToGateway)
             return await PrepareGatewayAsync(plannedCase, cancellationToken);
+        if (plannedCase.Transfer)
+            return await PrepareTransferAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placement.HostToHost;

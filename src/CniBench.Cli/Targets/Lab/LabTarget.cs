@@ -96,6 +96,9 @@ public sealed class LabTarget : ITarget, IChurnTarget
         else if (c.Placement is not (Placement.PodToPodSameNode or Placement.PodToExternal) && spec.Nodes < 2)
             yield return $"case {c.Name}: {c.Placement.ToName()} needs 2 nodes; this lab has {spec.Nodes} (lab up "
                 + $"--nodes 2)";
+        if (c.Parameters.ContainsKey("clientPods") || c.Parameters.ContainsKey("servers"))
+            yield return $"case {c.Name}: clientPods and servers apply to kube; the lab runs a server on every node "
+                + "and the clients as `parallel` users of one client agent";
         if (c.Placement == Placement.PodToNodePort && spec.Proxy == ProxyMode.Ebpf)
             yield return $"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables "
                 + $"or nftables";

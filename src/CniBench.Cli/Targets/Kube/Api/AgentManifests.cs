@@ -192,6 +192,37 @@ public static class AgentManifests
         };
     }
 
+    public const string TransferClientRole = "transfer-client",
+        TransferServerRole = "transfer-server",
+        TransferService = "transfer";
+
+    /// <summary>
+    /// Transfer cases: <paramref name="replicas"/> agent pods of one role, spread by the scheduler, each a client pod
+    /// of many users or a server behind the transfer Service. One Deployment, one label selector: the run creates and
+    /// follows them whatever their number without an API call per pod.
+    /// </summary>
+    public static JsonObject AgentDeployment(string ns, string runId, string image, string role, int replicas) =>
+        new()
+        {
+            ["apiVersion"] = "apps/v1",
+            ["kind"] = "Deployment",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = role,
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["replicas"] = replicas,
+                ["selector"] = new JsonObject
+                {
+                    ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = role },
+                },
+                ["template"] = Template(runId, role, AgentPodSpec(image, AgentResources.Endpoint, false), null),
+            },
+        };
+
     public const string FlowSamplerRole = "flow-sampler";
 
     /// <summary>The flow sampler's ports: on the node's network, beside any host-network agent of the run.</summary>
@@ -420,7 +451,14 @@ public static class AgentManifests
 
     /// <summary>The Service in front of the server agents: ClusterIP (single or dual stack) or NodePort, fixed
     /// ports.</summary>
-    public static JsonObject AgentService(string ns, string runId, string name, bool nodePort, string ipFamilyPolicy) =>
+    public static JsonObject AgentService(
+        string ns,
+        string runId,
+        string name,
+        bool nodePort,
+        string ipFamilyPolicy,
+        string serverRole = "server"
+    ) =>
         new()
         {
             ["apiVersion"] = "v1",
@@ -435,7 +473,7 @@ public static class AgentManifests
             {
                 ["type"] = nodePort ? "NodePort" : "ClusterIP",
                 ["ipFamilyPolicy"] = ipFamilyPolicy,
-                ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = "server" },
+                ["selector"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = serverRole },
                 ["ports"] = new JsonArray(
                     ServicePort("tcp", TcpPort, "TCP", nodePort ? TcpNodePort : null),
                     ServicePort("udp", UdpPort, "UDP", nodePort ? UdpNodePort : null),
