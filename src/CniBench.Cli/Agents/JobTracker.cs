@@ -9,6 +9,25 @@ public sealed class JobTracker(AgentHandle agent)
     /// <summary>How far ahead jobs are told to start: enough for every agent to hear of it first.</summary>
     public static readonly TimeSpan StartLead = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>The lead for a case of <paramref name="jobs"/> jobs: start requests go out a few dozen at once, each
+    /// batch a few milliseconds (more through a cluster's API server).</summary>
+    public static TimeSpan StartLeadFor(int jobs) => StartLead + TimeSpan.FromMilliseconds(2.0 * jobs);
+
+    /// <summary>How many requests a hook with many jobs has in flight at once (creating, starting them).</summary>
+    public const int Concurrency = 32;
+
+    /// <summary>Runs <paramref name="action"/> on every job, <see cref="Concurrency"/> at a time.</summary>
+    public static Task ForAllAsync<T>(
+        IEnumerable<T> jobs,
+        Func<T, CancellationToken, Task> action,
+        CancellationToken cancellationToken
+    ) =>
+        Parallel.ForEachAsync(
+            jobs,
+            new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken },
+            async (job, token) => await action(job, token)
+        );
+
     /// <summary>An agent silent this long is taken for lost.</summary>
     public static readonly TimeSpan SilenceLimit = TimeSpan.FromSeconds(5);
 

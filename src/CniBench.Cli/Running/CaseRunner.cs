@@ -80,7 +80,9 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             }
             else
             {
-                long startAt = DateTimeOffset.UtcNow.Add(JobTracker.StartLead).ToUnixTimeMilliseconds();
+                long startAt = DateTimeOffset
+                    .UtcNow.Add(JobTracker.StartLeadFor(2 + agents.Hooks.Sum(h => h.Jobs)))
+                    .ToUnixTimeMilliseconds();
                 await server.StartAsync(startAt, cancellationToken);
                 foreach (var hook in agents.Hooks)
                     await hook.StartAsync(startAt, cancellationToken);

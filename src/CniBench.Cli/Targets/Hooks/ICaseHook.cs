@@ -13,6 +13,10 @@ public interface ICaseHook
     /// unmeasured.</summary>
     Task<HookCheck> CheckAsync(CancellationToken cancellationToken) => Task.FromResult(HookCheck.Passed);
 
+    /// <summary>How many jobs it starts: the common start instant leaves time for every start request to
+    /// arrive.</summary>
+    int Jobs => 0;
+
     /// <summary>Its own jobs for the window, made beside the case's (started by <see cref="StartAsync"/>).</summary>
     Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken) => Task.CompletedTask;
 

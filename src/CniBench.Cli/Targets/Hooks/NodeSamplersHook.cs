@@ -14,6 +14,8 @@ public sealed class NodeSamplersHook(IReadOnlyList<NodeSampler> samplers) : ICas
         .Select(s => (s, new JobTracker(s.Agent)))
         .ToArray();
 
+    public int Jobs => _jobs.Length;
+
     public async Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken)
     {
         foreach (var (_, job) in _jobs)

@@ -50,6 +50,8 @@ public sealed class TransferHook(
 
     private IEnumerable<JobTracker> All => _pods.Concat(_nodes).Concat(_clients);
 
+    public int Jobs => _pods.Length + _nodes.Length + _clients.Length;
+
     public async Task CreateAsync(int warmupMs, int durationMs, CancellationToken cancellationToken)
     {
         _windowSeconds = durationMs / 1000.0;
@@ -57,26 +59,29 @@ public sealed class TransferHook(
             await background.StartAsync(cancellationToken);
         var pod = new WorkloadSpec { Kind = WorkloadKind.Monitor, CountInterfaces = true };
         var node = pod with { FlowPorts = flowPorts };
-        foreach (var job in _pods)
-            await job.CreateAsync(new JobSpec(pod, warmupMs, durationMs), cancellationToken);
-        foreach (var job in _nodes)
-            await job.CreateAsync(new JobSpec(node, warmupMs, durationMs), cancellationToken);
-        foreach (var job in _clients)
-            await job.CreateAsync(new JobSpec(clientWorkload!, warmupMs, durationMs), cancellationToken);
+        var work = _pods
+            .Select(job => (Job: job, Spec: pod))
+            .Concat(_nodes.Select(job => (Job: job, Spec: node)))
+            .Concat(_clients.Select(job => (Job: job, Spec: clientWorkload!)));
+        await JobTracker.ForAllAsync(
+            work,
+            (w, token) => w.Job.CreateAsync(new JobSpec(w.Spec, warmupMs, durationMs), token),
+            cancellationToken
+        );
     }
 
-    public async Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken)
-    {
-        foreach (var job in All)
-            await job.StartAsync(startAtUnixMs, cancellationToken);
-    }
+    public Task StartAsync(long startAtUnixMs, CancellationToken cancellationToken) =>
+        JobTracker.ForAllAsync(All, (job, token) => job.StartAsync(startAtUnixMs, token), cancellationToken);
 
     public async Task FinishAsync(TimeSpan poll, CancellationToken cancellationToken)
     {
         try
         {
+            // Many jobs are polled less often (at most every 5 s, inside the agents' 10-s patience): a few hundred
+            // polls a second at most, through a cluster's API server too.
+            var every = TimeSpan.FromSeconds(Math.Clamp(Jobs / 200.0, poll.TotalSeconds, 5));
             await Task.WhenAll(
-                All.Select(job => job.FollowAsync(poll, JobTracker.SilenceLimit, _ => { }, cancellationToken))
+                All.Select(job => job.FollowAsync(every, JobTracker.SilenceLimit, _ => { }, cancellationToken))
             );
         }
         finally
@@ -88,8 +93,7 @@ public sealed class TransferHook(
 
     public async Task CancelAsync()
     {
-        foreach (var job in All)
-            await job.CancelQuietlyAsync();
+        await Task.WhenAll(All.Select(job => job.CancelQuietlyAsync()));
         if (background is not null)
             await background.StopAsync();
     }

@@ -21,7 +21,8 @@ public sealed record KubeAgent(AgentClient Client, AgentInfo Info, JsonObject Po
 /// </summary>
 public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions options, string token) : IAsyncDisposable
 {
-    private readonly Dictionary<string, KubeAgent> _agents = new();
+    // Filled by connections made in parallel (a Deployment's pods).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, KubeAgent> _agents = new();
     private readonly ConcurrentDictionary<string, string> _deaths = new();
     private readonly CancellationTokenSource _stopWatch = new();
     private Task? _watch;
@@ -98,21 +99,24 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
             await Task.Delay(500, cancellationToken);
         }
         var (pods, _) = await kube.ListAsync(KubeResource.Core("pods", ns), selector, cancellationToken);
-        var agents = new List<(string, AgentHandle)>();
-        foreach (
-            var pod in pods.Where(KubeObjects.IsReady)
-                .OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal)
-                .ThenBy(p => (string?)p["metadata"]?["name"], StringComparer.Ordinal)
-        )
-        {
-            var name = (string?)pod["metadata"]?["name"] ?? "";
-            agents.Add(
-                (
-                    (string?)pod["spec"]?["nodeName"] ?? name,
-                    Handle(role, await ConnectAsync(name, pod, cancellationToken, controlPort))
-                )
-            );
-        }
+        var readyPods = pods.Where(KubeObjects.IsReady)
+            .OrderBy(p => (string?)p["spec"]?["nodeName"], StringComparer.Ordinal)
+            .ThenBy(p => (string?)p["metadata"]?["name"], StringComparer.Ordinal)
+            .ToArray();
+        // Each pod's agent is asked once who it is, a few dozen at a time: thousands of pods take seconds, not minutes.
+        var agents = new (string, AgentHandle)[readyPods.Length];
+        await JobTracker.ForAllAsync(
+            Enumerable.Range(0, readyPods.Length),
+            async (i, token) =>
+            {
+                var name = (string?)readyPods[i]["metadata"]?["name"] ?? "";
+                agents[i] = (
+                    (string?)readyPods[i]["spec"]?["nodeName"] ?? name,
+                    Handle(role, await ConnectAsync(name, readyPods[i], token, controlPort))
+                );
+            },
+            cancellationToken
+        );
         return agents;
     }
 
