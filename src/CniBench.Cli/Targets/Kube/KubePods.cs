@@ -91,8 +91,8 @@ public sealed class KubePods(KubeClient kube, string ns, KubeTargetOptions optio
                 break;
             if (DateTimeOffset.UtcNow > deadline)
                 throw new TargetException(
-                    $"kube: the {role} {(workload.Plural == "daemonsets" ? "DaemonSet" : "Deployment")} {ns}/{role} has "
-                        + $"{ready} of {desired} pods ready after "
+                    $"kube: the {role} {(workload.Plural == "daemonsets" ? "DaemonSet" : "Deployment")} "
+                        + $"{ns}/{role} has {ready} of {desired} pods ready after "
                         + $"{options.ReadyTimeout.TotalSeconds:0}s "
                         + $"({await KubeObjects.WhyPodsWaitAsync(kube, ns, selector, role, cancellationToken)})"
                 );
