@@ -36,7 +36,7 @@ public sealed record TransferSummary(
 
     /// <summary>What the window moved at this rate costs per hour under <paramref name="prices"/>.</summary>
     public (double CrossZone, double Internet) CostPerHour(PriceTable prices) =>
-        prices.CostPerHour(new TransferData(WindowSeconds, Pods, [], Classes, Zones, TopBenchmark, TopOther, null));
+        prices.CostPerHour(Classes, WindowSeconds);
 
     public IReadOnlyList<string> ZoneLabels =>
         Zones

@@ -14,11 +14,12 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
 {
     public const double HoursPerMonth = 730;
 
-    /// <summary>What moving <paramref name="data"/>'s bytes costs per hour at its measured rate: between zones and to
-    /// the internet.</summary>
-    public (double CrossZone, double Internet) CostPerHour(TransferData data)
+    /// <summary>What moving <paramref name="classes"/>' bytes costs per hour at the rate of a window of
+    /// <paramref name="windowSeconds"/>: between zones and to the internet.</summary>
+    public (double CrossZone, double Internet) CostPerHour(IReadOnlyList<ClassBytes> classes, double windowSeconds)
     {
-        double gbPerHour(TrafficClass c) => data.BytesOf(c) / Math.Max(1e-9, data.WindowSeconds) * 3600 / 1e9;
+        double gbPerHour(TrafficClass c) =>
+            classes.Where(x => x.Class == c).Sum(x => x.Bytes) / Math.Max(1e-9, windowSeconds) * 3600 / 1e9;
         return (
             gbPerHour(TrafficClass.CrossZone) * CrossZonePerGb * 2,
             gbPerHour(TrafficClass.ToInternet) * InternetPerGb

@@ -107,7 +107,7 @@ public class TransferReportTests
             [],
             null
         );
-        var (cross, internet) = prices.CostPerHour(data);
+        var (cross, internet) = prices.CostPerHour(data.Classes, data.WindowSeconds);
         Assert.Equal(3600 * 0.01 * 2, cross, 6); // charged on each side
         Assert.Equal(1800 * 0.09, internet, 6);
 
