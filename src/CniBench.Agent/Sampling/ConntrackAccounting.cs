@@ -5,8 +5,10 @@ namespace CniBench.Agent.Sampling;
 /// exists: on from the job's creation, so that every connection its case makes from its start on carries counters, and
 /// put back when the last such job ends, if it was this agent that turned it on.
 /// </summary>
-public sealed class ConntrackAccounting(string path = "/proc/sys/net/netfilter/nf_conntrack_acct")
+public sealed class ConntrackAccounting(string path = ConntrackAccounting.Switch)
 {
+    public const string Switch = "/proc/sys/net/netfilter/nf_conntrack_acct";
+
     private readonly Lock _gate = new();
     private int _holders;
     private bool _turnedOn;

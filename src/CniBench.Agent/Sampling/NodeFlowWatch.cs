@@ -12,7 +12,7 @@ namespace CniBench.Agent.Sampling;
 public sealed class NodeFlowWatch(IReadOnlyCollection<int> ports)
 {
     private const string Table = "/proc/net/nf_conntrack";
-    private const string Accounting = "/proc/sys/net/netfilter/nf_conntrack_acct";
+    private const string Accounting = ConntrackAccounting.Switch;
     private const int Top = 20;
     private const int TopPairs = 256;
     private IReadOnlyList<ConntrackFlows.Entry>? _before,

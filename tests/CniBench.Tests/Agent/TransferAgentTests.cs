@@ -73,6 +73,27 @@ public class TransferAgentTests
     }
 
     [Fact]
+    public void Accounting_is_on_while_any_flow_job_holds_it_and_put_back_only_if_the_agent_turned_it_on()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("nf_conntrack_acct");
+        File.WriteAllText(path, "0\n");
+        var accounting = new ConntrackAccounting(path);
+        accounting.Acquire();
+        accounting.Acquire();
+        Assert.Equal("1", File.ReadAllText(path));
+        accounting.Release();
+        Assert.Equal("1", File.ReadAllText(path)); // the second job still counts
+        accounting.Release();
+        Assert.Equal("0", File.ReadAllText(path));
+
+        File.WriteAllText(path, "1\n"); // the node's own setting
+        accounting.Acquire();
+        accounting.Release();
+        Assert.Equal("1\n", File.ReadAllText(path));
+    }
+
+    [Fact]
     public void Socket_table_lines_give_the_local_address_port_and_inode()
     {
         // As /proc/net/tcp and tcp6 print them on a little-endian machine.
