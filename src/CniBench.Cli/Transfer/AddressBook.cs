@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace CniBench.Cli.Transfer;
 
@@ -11,11 +12,28 @@ public sealed record AddressPlace(string? Node, string? Zone)
 }
 
 /// <summary>
-/// The cluster's ranges as a target knows them (pod CIDRs per node, node addresses, service and private ranges), in
-/// order: the first range that holds an address places it; an address in none is outside the cluster.
+/// The cluster's ranges as a target knows them (pod CIDRs per node, node addresses, pods' and private endpoints'
+/// addresses): a single address placed on its own wins, then the first range that holds the address; an address in
+/// none is outside the cluster. Single addresses are looked up by hash, so thousands of pods cost no more per flow.
 /// </summary>
-public sealed class AddressBook(IReadOnlyList<(IPNetwork Range, AddressPlace Place)> ranges)
+public sealed class AddressBook
 {
+    private readonly Dictionary<IPAddress, AddressPlace> _hosts = new();
+    private readonly List<(IPNetwork Range, AddressPlace Place)> _ranges = new();
+
+    public AddressBook(IReadOnlyList<(IPNetwork Range, AddressPlace Place)> ranges)
+    {
+        foreach (var (range, place) in ranges)
+        {
+            bool host =
+                range.PrefixLength == (range.BaseAddress.AddressFamily == AddressFamily.InterNetworkV6 ? 128 : 32);
+            if (!host)
+                _ranges.Add((range, place));
+            else
+                _hosts.TryAdd(range.BaseAddress, place);
+        }
+    }
+
     public static IPNetwork Range(string cidr) =>
         cidr.Contains('/')
             ? IPNetwork.Parse(cidr)
@@ -27,7 +45,9 @@ public sealed class AddressBook(IReadOnlyList<(IPNetwork Range, AddressPlace Pla
             return AddressPlace.Outside;
         if (ip.IsIPv4MappedToIPv6)
             ip = ip.MapToIPv4();
-        foreach (var (range, place) in ranges)
+        if (_hosts.TryGetValue(ip, out var host))
+            return host;
+        foreach (var (range, place) in _ranges)
             if (range.Contains(ip))
                 return place;
         return AddressPlace.Outside;
