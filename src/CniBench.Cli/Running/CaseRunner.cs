@@ -39,17 +39,26 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
         var hostMetrics = new Dictionary<string, double>();
         using var companions = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         Task? followCompanions = null;
+        async Task StopFollowingCompanionsAsync()
+        {
+            if (followCompanions is null)
+                return;
+            await companions.CancelAsync();
+            try
+            {
+                // The window is over: the companions' slow polling ends, and each is asked at once, as it has
+                // ended with the client's window (a poll it lost to the cancel is asked again from the same cursor).
+                await StopFollowingCompanionsAsync();
+                await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
+                foreach (var hook in agents.Hooks)
+                    await hook.FinishAsync(_poll, cancellationToken);
+            }
+            catch (Exception) { }
+            followCompanions = null;
+        }
         async Task CancelAllAsync()
         {
-            if (followCompanions is not null)
-            {
-                await companions.CancelAsync();
-                try
-                {
-                    await followCompanions;
-                }
-                catch (Exception) { }
-            }
+            await StopFollowingCompanionsAsync();
             foreach (var job in new[] { client, server })
                 await job.CancelQuietlyAsync();
             foreach (var hook in agents.Hooks)
