@@ -46,12 +46,7 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
             await companions.CancelAsync();
             try
             {
-                // The window is over: the companions' slow polling ends, and each is asked at once, as it has
-                // ended with the client's window (a poll it lost to the cancel is asked again from the same cursor).
-                await StopFollowingCompanionsAsync();
-                await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
-                foreach (var hook in agents.Hooks)
-                    await hook.FinishAsync(_poll, cancellationToken);
+                await followCompanions;
             }
             catch (Exception) { }
             followCompanions = null;
@@ -127,7 +122,12 @@ public sealed class CaseRunner(RunContext run, TimeSpan? pollInterval = null)
                     hostMetrics[Metrics.KernelThreadsCpuPercent] = kernel;
                     busiest = top;
                 }
-                await followCompanions;
+                // The window is over: the companions' slow polling ends, and each is asked at once, as it has
+                // ended with the client's window (a poll it lost to the cancel is asked again from the same cursor).
+                await StopFollowingCompanionsAsync();
+                await server.FollowAsync(_poll, JobTracker.SilenceLimit, _ => { }, cancellationToken);
+                foreach (var hook in agents.Hooks)
+                    await hook.FinishAsync(_poll, cancellationToken);
                 (state, error) = Judge(client, server);
             }
         }
