@@ -13,10 +13,6 @@ public sealed class DiscardSink(IPEndPoint listen)
     public const int MaxConnections = 64;
     private int _open;
 
-    /// <summary>Bytes read so far, over every connection.</summary>
-    public long Received => Interlocked.Read(ref _received);
-    private long _received;
-
     public async Task RunAsync(Action<IPEndPoint>? listening, CancellationToken cancellationToken)
     {
         using var listener = new Socket(listen.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -53,9 +49,7 @@ public sealed class DiscardSink(IPEndPoint listen)
         {
             using (client)
             {
-                int n;
-                while ((n = await client.ReceiveAsync(buffer, cancellationToken)) > 0)
-                    Interlocked.Add(ref _received, n);
+                while (await client.ReceiveAsync(buffer, cancellationToken) > 0) { }
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException) { }

@@ -13,10 +13,6 @@ public sealed class LogShipper(IPEndPoint endpoint, long bytesPerSecond)
 {
     private const int BatchesPerSecond = 10;
 
-    /// <summary>Bytes sent so far, over every connection.</summary>
-    public long Sent => Interlocked.Read(ref _sent);
-    private long _sent;
-
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var batch = new byte[Math.Max(1, bytesPerSecond / BatchesPerSecond)];
@@ -31,7 +27,6 @@ public sealed class LogShipper(IPEndPoint endpoint, long bytesPerSecond)
                 do
                 {
                     await socket.SendAsync(batch, cancellationToken);
-                    Interlocked.Add(ref _sent, batch.Length);
                 } while (await timer.WaitForNextTickAsync(cancellationToken));
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
