@@ -25,6 +25,8 @@ internal static class RawSockets
         NotSocket = 88;
 
     private const int Interrupted = 4,
+        GetStatusFlags = 3,
+        NonBlocking = 0x800,
         CloseOnExec = 0x80000,
         Stream = 1,
         ShutdownRead = 0,
@@ -68,13 +70,54 @@ internal static class RawSockets
     /// the gap to netperf (perf, TCP_RR with 2 flows). The handle is referenced for the call, as Socket's own calls
     /// do, so a Dispose from the watchdog still ends a blocked receive. The bytes read, 0 at the end of stream; a
     /// failure throws, as Socket.Receive does.
+    /// A socket that has seen one asynchronous call (a hello that came late and was awaited) is non-blocking
+    /// underneath for good: .NET sets O_NONBLOCK then and emulates blocking for its own calls. Here EAGAIN from such a
+    /// socket means "nothing yet", so the call waits for bytes as a blocking one would, up to the socket's receive
+    /// timeout; from a blocking socket it means that timeout passed.
     /// </summary>
     public static int Receive(Socket socket, Span<byte> buffer)
     {
-        nint n;
-        do n = recv(socket.SafeHandle, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0);
-        while (WasInterrupted(n));
-        return n >= 0 ? (int)n : throw Failure(-Marshal.GetLastPInvokeError());
+        while (true)
+        {
+            nint n;
+            do n = recv(socket.SafeHandle, ref MemoryMarshal.GetReference(buffer), buffer.Length, 0);
+            while (WasInterrupted(n));
+            if (n >= 0)
+                return (int)n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != WouldBlock || !IsNonBlocking(socket.SafeHandle))
+                throw Failure(-errno);
+            if (!WaitForBytes(socket.SafeHandle, socket.ReceiveTimeout))
+                throw Failure(-WouldBlock);
+        }
+    }
+
+    private static bool IsNonBlocking(SafeSocketHandle socket)
+    {
+        int flags = fcntl(socket, GetStatusFlags, 0);
+        return flags >= 0 && (flags & NonBlocking) != 0;
+    }
+
+    /// <summary>Whether bytes (or the end of stream, or an error) came within <paramref name="timeoutMs"/> (0: no
+    /// limit, as a socket's timeouts mean).</summary>
+    private static bool WaitForBytes(SafeSocketHandle socket, int timeoutMs)
+    {
+        bool referenced = false;
+        try
+        {
+            // Held for the wait, so a Dispose meanwhile cannot free the number for another descriptor.
+            socket.DangerousAddRef(ref referenced);
+            var entry = new PollEntry((int)socket.DangerousGetHandle(), Readable, 0);
+            int ready;
+            do ready = poll(ref entry, 1, timeoutMs > 0 ? timeoutMs : -1);
+            while (WasInterrupted(ready));
+            return ready != 0;
+        }
+        finally
+        {
+            if (referenced)
+                socket.DangerousRelease();
+        }
     }
 
     public static int Receive(int socket, byte[] buffer, int count, int flags)
@@ -165,6 +208,12 @@ internal static class RawSockets
 
     [DllImport("libc", SetLastError = true)]
     private static extern int poll([In, Out] PollEntry[] fds, uint count, int timeoutMs);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int poll(ref PollEntry fds, uint count, int timeoutMs);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int fcntl(SafeSocketHandle fd, int command, int argument);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int close(int fd);

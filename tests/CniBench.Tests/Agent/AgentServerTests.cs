@@ -66,6 +66,63 @@ public class AgentServerTests
         }
     }
 
+    /// <summary>
+    /// A hello that comes after the accept thread's wait is read asynchronously, which leaves the socket non-blocking
+    /// underneath for good; the dedicated thread that then serves the connection must still wait for each request
+    /// instead of taking "nothing yet" for a timeout and closing.
+    /// </summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(100)]
+    [InlineData(400)]
+    public async Task A_long_lived_connection_whose_hello_comes_late_gets_every_transaction_answered(int helloDelayMs)
+    {
+        await using var server = new TestAgentServer();
+        using var client = await ConnectAsync(server.TcpAddress);
+        await Task.Delay(helloDelayMs);
+        await client.SendAsync(new TcpHello(TcpMode.RequestResponse, ShortLived: false, 4, 8).ToArray());
+        var buffer = new byte[16];
+        for (int i = 0; i < 5; i++)
+        {
+            // A pause between transactions, as a client's think time: the server's receive finds nothing at first.
+            await Task.Delay(20);
+            await client.SendAsync(new byte[4]);
+            int got = 0;
+            while (got < 8)
+            {
+                int n = await client
+                    .ReceiveAsync(buffer.AsMemory(got), SocketFlags.None)
+                    .AsTask()
+                    .WaitAsync(TimeSpan.FromSeconds(5));
+                Assert.True(n > 0, $"the server closed at transaction {i + 1}/5 (hello {helloDelayMs} ms late)");
+                got += n;
+            }
+        }
+    }
+
+    /// <summary>Many flows at once: the accept threads' wait runs out for some hellos, and those connections must be
+    /// served as well as the others.</summary>
+    [Fact]
+    public async Task Tcp_rr_with_256_flows_gets_every_transaction_answered()
+    {
+        await using var server = new TestAgentServer();
+        using var dir = new TempDirectory();
+        var (code, stdout, stderr) = await ChildProcess.RunAsync(
+            "cnibench-agent",
+            dir.Path,
+            TimeSpan.FromSeconds(60),
+            ["run", "-w", "tcp-rr", "--to", server.TcpAddress, "-P", "256", "-d", "2s", "--json"]
+        );
+        Assert.True(code == 0, $"exit {code}: {stdout}\n{stderr}");
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        var result = json.RootElement.GetProperty("result");
+        Assert.True(
+            result.GetProperty("errors").EnumerateObject().All(e => e.Value.GetInt64() == 0),
+            $"errors: {result.GetProperty("errors")}"
+        );
+        Assert.True(result.GetProperty("transactions").GetInt64() > 256, stdout);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
