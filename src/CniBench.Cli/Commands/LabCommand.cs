@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Security.Cryptography;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Contracts.Cli;
@@ -118,7 +117,7 @@ public static class LabCommand
                             $"--ip-family: '{parse.GetValue(ipFamily)}' is not valid; allowed: ipv4, ipv6, dual"
                         );
                     var spec = new LabSpec(
-                        Convert.ToHexString(RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(),
+                        LabSpec.NewId(),
                         parse.GetValue(nodes),
                         parse.GetValue(pods),
                         mode,
@@ -190,6 +189,7 @@ public static class LabCommand
                                     + $"services, {count} namespaces{held}"
                         );
                     }
+                    WarnUnrecorded(await LabBuilder.UnrecordedNamespacesAsync(cancellationToken));
                     return ExitCodes.Ok;
                 })
         );
@@ -205,7 +205,19 @@ public static class LabCommand
             (parse, cancellationToken) =>
                 Guard(async () =>
                 {
+                    if (parse.GetValue(id) is { } named && !LabSpec.IsValidId(named))
+                        return Fail($"--id: '{named}' is not a lab id; allowed: {LabSpec.IdFormat}");
                     var ids = await LabBuilder.LabIdsAsync(cancellationToken);
+                    if (parse.GetValue(id) is { } unknown && !ids.Contains(unknown))
+                    {
+                        // Idempotent, and nothing is touched that no lab recorded as its own.
+                        Console.Error.WriteLine(
+                            $"cnibench lab down: no lab '{unknown}' is up (labs up: "
+                                + $"{(ids.Count == 0 ? "none" : string.Join(", ", ids))})"
+                        );
+                        Console.Out.WriteLine("removed 0 namespaces");
+                        return ExitCodes.Ok;
+                    }
                     IEnumerable<string> doomed =
                         parse.GetValue(all) ? ids
                         : parse.GetValue(id) is { } one ? [one]
@@ -228,11 +240,25 @@ public static class LabCommand
                         removed += await LabBuilder.DownAsync(lab, cancellationToken);
                     }
                     Console.Out.WriteLine($"removed {removed} namespaces");
+                    WarnUnrecorded(await LabBuilder.UnrecordedNamespacesAsync(cancellationToken));
                     return ExitCodes.Ok;
                 })
         );
 
         return new Command("lab", "An emulated cluster in network namespaces (needs root)") { up, status, down };
+    }
+
+    /// <summary>Namespaces named like a lab's that no lab recorded: cnibench did not make them (or their record is
+    /// gone), so it leaves them to whoever did.</summary>
+    private static void WarnUnrecorded(IReadOnlyList<string> namespaces)
+    {
+        if (namespaces.Count == 0)
+            return;
+        Console.Error.WriteLine(
+            $"cnibench lab: {namespaces.Count} namespace(s) named like a lab's but recorded by none, left alone: "
+                + $"{string.Join(", ", namespaces.Take(5))}{(namespaces.Count > 5 ? ", ..." : "")} (not made by "
+                + $"cnibench, or their record in {LabBuilder.StateDirectory} is gone; 'ip netns del NAME' removes one)"
+        );
     }
 
     private static int Fail(string message)

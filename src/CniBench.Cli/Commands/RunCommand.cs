@@ -101,6 +101,10 @@ public static class RunCommand
                         parse.GetValue(ipFamily),
                         problems
                     );
+                    if (parse.GetValue(lab) is { } labId && !Targets.Lab.Network.LabSpec.IsValidId(labId))
+                        problems.Add(
+                            $"--lab: '{labId}' is not a lab id; allowed: {Targets.Lab.Network.LabSpec.IdFormat}"
+                        );
                     var egress = kube.Egress(parse, problems);
                     var placement = kube.Placement(parse, problems);
                     if (problems.Count > 0)

@@ -52,7 +52,7 @@ public static class TargetFactory
             bool v6 = families?.Contains(IpFamily.Ipv6) == true,
                 v4 = families is null || families.Contains(IpFamily.Ipv4);
             var spec = new LabSpec(
-                Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant(),
+                LabSpec.NewId(),
                 2,
                 2,
                 LabRouting.Native,

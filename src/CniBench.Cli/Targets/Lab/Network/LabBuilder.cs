@@ -25,13 +25,15 @@ public static class LabBuilder
         ProcessOwner? owner = null
     )
     {
+        Checked(spec.Id);
         var clock = Stopwatch.StartNew();
         var topology = new LabTopology(spec);
         try
         {
-            // Written first: a run killed half-way through the build leaves a lab whose owner is known to be gone.
-            if (owner is not null)
-                WriteHolder(spec.Id, OwnerSuffix, owner);
+            // Written first: a lab is cnibench's only by its record, and a build killed half-way leaves a lab whose
+            // builder is known to be gone (an orphan that `down --all` removes). A user's lab drops this record once
+            // it is up: it has no process to outlive.
+            WriteHolder(spec.Id, OwnerSuffix, owner ?? ProcessOwner.Current());
             await LabShell.RunAsync(
                 "ip",
                 ["-batch", "-"],
@@ -63,6 +65,8 @@ public static class LabBuilder
                     cancellationToken
                 );
             await SaveAsync(spec, cancellationToken);
+            if (owner is null)
+                File.Delete(HolderPath(spec.Id, OwnerSuffix));
             return new UpResult(clock.Elapsed, programming);
         }
         catch
@@ -97,7 +101,8 @@ public static class LabBuilder
             return;
         try
         {
-            foreach (var node in Directory.GetDirectories(lab))
+            // Only the node cgroups the lab makes (n1, n2, ...): whatever else is there is not the lab's to empty.
+            foreach (var node in Directory.GetDirectories(lab).Where(IsNodeCgroup))
             {
                 KillMembers(node);
                 DeleteWhenReleased(node);
@@ -128,6 +133,9 @@ public static class LabBuilder
             catch (IOException) when (waited.Elapsed < TimeSpan.FromSeconds(5)) { }
         }
     }
+
+    private static bool IsNodeCgroup(string path) =>
+        Path.GetFileName(path) is ['n', .. var digits] && digits.Length is > 0 and <= 3 && digits.All(char.IsAsciiDigit);
 
     private static void KillMembers(string cgroup)
     {
@@ -192,6 +200,7 @@ public static class LabBuilder
     /// state.</summary>
     public static async Task<int> DownAsync(string id, CancellationToken cancellationToken)
     {
+        Checked(id);
         var doomed = (await NamespacesAsync(cancellationToken)).Where(n => LabTopology.IdOf(n) == id).ToArray();
         if (doomed.Length > 0)
             await LabShell.RunAsync(
@@ -210,25 +219,39 @@ public static class LabBuilder
         return doomed.Length;
     }
 
-    /// <summary>Every lab id seen in namespaces or state files, including leftovers of crashed runs.</summary>
-    public static async Task<IReadOnlyList<string>> LabIdsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Every lab this machine has a record of (its spec, or the run that builds or holds it), including leftovers of
+    /// crashed runs. A lab is cnibench's by its record alone: a namespace that merely starts with the lab prefix is
+    /// someone else's (see <see cref="UnrecordedNamespacesAsync"/>).
+    /// </summary>
+    public static Task<IReadOnlyList<string>> LabIdsAsync(CancellationToken cancellationToken)
     {
-        var fromNamespaces = (await NamespacesAsync(cancellationToken)).Select(LabTopology.IdOf).OfType<string>();
-        var fromState = Directory.Exists(StateDirectory)
+        cancellationToken.ThrowIfCancellationRequested();
+        IReadOnlyList<string> ids = Directory.Exists(StateDirectory)
             ? Directory
                 .GetFiles(StateDirectory)
                 .Where(f =>
                     f.EndsWith(".json", StringComparison.Ordinal)
                     || f.EndsWith("." + OwnerSuffix, StringComparison.Ordinal)
+                    || f.EndsWith("." + UserSuffix, StringComparison.Ordinal)
                 )
                 .Select(Path.GetFileNameWithoutExtension)
+                .Where(LabSpec.IsValidId)
                 .OfType<string>()
+                .Distinct()
+                .Order(StringComparer.Ordinal)
+                .ToArray()
             : [];
-        var fromCgroups =
-            Ebpf.SocketBalancer.CgroupRoot() is { } root && Directory.Exists(root)
-                ? Directory.GetDirectories(root, "cnibench-*").Select(d => Path.GetFileName(d)["cnibench-".Length..])
-                : [];
-        return fromNamespaces.Concat(fromState).Concat(fromCgroups).Distinct().Order(StringComparer.Ordinal).ToArray();
+        return Task.FromResult(ids);
+    }
+
+    /// <summary>Namespaces with the lab prefix that no recorded lab owns: never removed by cnibench, only named.</summary>
+    public static async Task<IReadOnlyList<string>> UnrecordedNamespacesAsync(CancellationToken cancellationToken)
+    {
+        var recorded = (await LabIdsAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        return (await NamespacesAsync(cancellationToken))
+            .Where(n => LabTopology.IdOf(n) is not { } id || !recorded.Contains(id))
+            .ToArray();
     }
 
     /// <summary>Records what the lab is now (after `up`, or after a run re-programmed its services).</summary>
@@ -242,12 +265,24 @@ public static class LabBuilder
         );
     }
 
+    /// <summary>The recorded spec, or null when there is none or it names another lab than its file does (the id
+    /// inside is used for paths later, so it must be the one checked here).</summary>
     public static LabSpec? Load(string id)
     {
         var path = StatePath(id);
-        return File.Exists(path)
-            ? JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options)
-            : null;
+        if (!File.Exists(path))
+            return null;
+        try
+        {
+            return JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options) is { } spec
+                && spec.Id == id
+                ? spec
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     public static async Task<IReadOnlyList<string>> NamespacesAsync(CancellationToken cancellationToken)
@@ -260,7 +295,7 @@ public static class LabBuilder
             .ToArray();
     }
 
-    private static string StatePath(string id) => Path.Combine(StateDirectory, $"{id}.json");
+    private static string StatePath(string id) => Path.Combine(StateDirectory, $"{Checked(id)}.json");
 
     private const string OwnerSuffix = "owner",
         UserSuffix = "user";
@@ -273,15 +308,18 @@ public static class LabBuilder
         public bool Alive => Process.IsAliveHere() ?? true;
     }
 
+    /// <summary>The lab's living holder if it has one (a run that adopted an orphan holds it, though its builder is
+    /// gone), else the recorded one.</summary>
     public static Holder? HolderOf(string id)
     {
+        var holders = new List<Holder>();
         foreach (var (suffix, built) in new[] { (OwnerSuffix, true), (UserSuffix, false) })
         {
             var path = HolderPath(id, suffix);
             if (File.Exists(path) && ProcessOwner.FromLine(File.ReadAllText(path)) is { } process)
-                return new Holder(process, built);
+                holders.Add(new Holder(process, built));
         }
-        return null;
+        return holders.FirstOrDefault(h => h.Alive) ?? holders.FirstOrDefault();
     }
 
     /// <summary>A run uses a lab it did not build: `lab down --all` leaves it alone while the run lives.</summary>
@@ -295,5 +333,10 @@ public static class LabBuilder
         File.WriteAllText(HolderPath(id, suffix), process.ToLine() + "\n");
     }
 
-    private static string HolderPath(string id, string suffix) => Path.Combine(StateDirectory, $"{id}.{suffix}");
+    private static string HolderPath(string id, string suffix) =>
+        Path.Combine(StateDirectory, $"{Checked(id)}.{suffix}");
+
+    /// <summary>The commands check ids with a message for the user; this is the last line before a path is made.</summary>
+    private static string Checked(string id) =>
+        LabSpec.IsValidId(id) ? id : throw new LabException($"'{id}' is not a lab id; allowed: {LabSpec.IdFormat}");
 }

@@ -20,6 +20,17 @@ public sealed record LabSpec(
     public const int MaxNodes = 16,
         MaxPodsPerNode = 32;
 
+    public const string IdFormat = "four lowercase hexadecimal digits, as 'lab up' prints them (e.g. 3fa2)";
+
+    /// <summary>A lab id names files, a socket directory and cgroups that root deletes and whose processes it kills:
+    /// anything but the exact form `lab up` draws (no '/', no '..', nothing long) is refused before it touches a
+    /// path.</summary>
+    public static bool IsValidId(string? id) =>
+        id is { Length: 4 } && id.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+
+    public static string NewId() =>
+        Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(2)).ToLowerInvariant();
+
     public IReadOnlyList<string> Check()
     {
         var problems = new List<string>();
