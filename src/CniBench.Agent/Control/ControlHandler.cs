@@ -102,18 +102,25 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
                 400,
                 $"unsupported protocol version '{version}'; this agent speaks protocol {ControlProtocol.Version}"
             );
-        var authorization = request.Header(ControlProtocol.TokenHeader) ?? "";
-        var proxied = request.Header(ControlProtocol.ProxyTokenHeader);
-        bool authorized = proxied is not null
-            ? CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proxied), _expectedToken)
-            : CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(authorization), _expectedAuthorization);
-        return authorized
+        return Authenticates(request.Headers)
             ? null
             : Error(
                 401,
                 $"missing or wrong token: send 'Authorization: Bearer <token>' (or "
                     + $"{ControlProtocol.ProxyTokenHeader}: <token> through a proxy) with the token the agent was "
                     + $"started with"
+            );
+    }
+
+    /// <summary>Whether a request head carries the run's token (directly, or through the API server's proxy).</summary>
+    public bool Authenticates(IReadOnlyDictionary<string, string> headers)
+    {
+        var proxied = headers.GetValueOrDefault(ControlProtocol.ProxyTokenHeader);
+        return proxied is not null
+            ? CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(proxied), _expectedToken)
+            : CryptographicOperations.FixedTimeEquals(
+                Encoding.ASCII.GetBytes(headers.GetValueOrDefault(ControlProtocol.TokenHeader) ?? ""),
+                _expectedAuthorization
             );
     }
 

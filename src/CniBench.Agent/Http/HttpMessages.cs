@@ -74,9 +74,23 @@ public sealed record HttpLimits(
     int MaxHeaderCount = 64,
     int MaxBodyBytes = 64 * 1024,
     TimeSpan? RequestTimeout = null,
-    TimeSpan? IdleTimeout = null
+    TimeSpan? IdleTimeout = null,
+    TimeSpan? WriteStall = null,
+    TimeSpan? AuthenticateTimeout = null,
+    long? StreamedBytesBudget = null
 )
 {
+    /// <summary>A peer that accepts no bytes of a response for this long is closed.</summary>
+    public TimeSpan WriteStallOrDefault => WriteStall ?? Servers.PeerDeadline.DefaultWriteStall;
+
+    /// <summary>Where connections must authenticate (the control port): from connect to the first authenticated
+    /// request head, the TLS handshake included.</summary>
+    public TimeSpan AuthenticateTimeoutOrDefault => AuthenticateTimeout ?? TimeSpan.FromSeconds(5);
+
+    /// <summary>What the large bodies being streamed may have queued in the kernel at once, all connections
+    /// together (the host's TCP memory is shared by every socket on it).</summary>
+    public long StreamedBytesBudgetOrDefault => StreamedBytesBudget ?? 256L * 1024 * 1024;
+
     /// <summary>From a request's first byte to its last: a client trickling a byte at a time is cut off here, not
     /// served.</summary>
     public TimeSpan RequestTimeoutOrDefault => RequestTimeout ?? TimeSpan.FromSeconds(10);
@@ -90,3 +104,6 @@ public sealed record HttpLimits(
 /// once and the body is never buffered.
 /// </summary>
 public delegate HttpResponse? HttpAdmission(string method, string path, IReadOnlyDictionary<string, string> headers);
+
+/// <summary>Whether a request head proves its connection is the controller's (it carries the token).</summary>
+public delegate bool HttpAuthentication(IReadOnlyDictionary<string, string> headers);

@@ -5,6 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using CniBench.Agent.Servers;
 
 namespace CniBench.Agent.Http;
 
@@ -15,6 +16,11 @@ namespace CniBench.Agent.Http;
 /// bodies go out from one shared buffer, and connections beyond the cap are closed at once.
 /// A bad request is answered with its status and that connection alone is closed. With a certificate
 /// every connection speaks TLS; the handshake, too, must finish within the request deadline.
+/// A peer that accepts no bytes for <see cref="HttpLimits.WriteStallOrDefault"/> is closed, and the large bodies
+/// being streamed share one budget of queued bytes, so clients that ask and never read cannot fill the host's TCP
+/// memory. With <paramref name="authenticate"/> (the control port) a connection must authenticate within <see
+/// cref="HttpLimits.AuthenticateTimeoutOrDefault"/>, and a full server makes room by closing the oldest connection
+/// that has not.
 /// </summary>
 public sealed class HttpServer(
     Socket listener,
@@ -24,7 +30,8 @@ public sealed class HttpServer(
     string name,
     int maxConnections,
     HttpAdmission? admission = null,
-    X509Certificate2? certificate = null
+    X509Certificate2? certificate = null,
+    HttpAuthentication? authenticate = null
 )
 {
     /// <summary>Bodies up to this size are copied behind their head (one send for a pipelined batch); larger ones are
@@ -32,7 +39,8 @@ public sealed class HttpServer(
     private const int InlineFiller = 16 * 1024;
     private static readonly byte[] Filler = CreateFiller();
     private readonly RateLimitedLog _rejects = new(log);
-    private readonly ConnectionSet _connections = new(maxConnections);
+    private readonly ConnectionSet _connections = new(maxConnections, evictUntrusted: authenticate is not null);
+    private readonly QueuedBytesBudget _streamed = new(limits.StreamedBytesBudgetOrDefault);
 
     private long _requests;
 
@@ -60,8 +68,9 @@ public sealed class HttpServer(
 
     private async Task ServeConnectionAsync(Socket socket, CancellationToken cancellationToken)
     {
-        using var _ = _connections.Track(socket);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var registration = _connections.Track(socket);
+        using var deadline = new PeerDeadline(cancellationToken);
+        long connected = Stopwatch.GetTimestamp();
         string remote = "?";
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         var output = new ArrayBufferWriter<byte>(4096);
@@ -82,6 +91,11 @@ public sealed class HttpServer(
             while (true)
             {
                 var parsed = HttpRequestParser.TryParse(buffer.AsSpan(start, end - start), limits, connection);
+                if (!registration.Trusted && authenticate is not null && parsed.Request is { } seen)
+                {
+                    if (authenticate(seen.Headers))
+                        registration.Trust();
+                }
                 if (
                     parsed.Status == ParseStatus.Incomplete
                     && parsed.Request is { } head
@@ -94,7 +108,7 @@ public sealed class HttpServer(
                         _rejects.Info(
                             $"{name}: refused {head.Method} {head.Path} from {remote} before its body: {refusal.Status}"
                         );
-                        await RefuseAsync(stream, socket, output, buffer, refusal, cancellationToken);
+                        await RefuseAsync(stream, socket, output, buffer, refusal, deadline);
                         return;
                     }
                     admitted = true;
@@ -112,7 +126,7 @@ public sealed class HttpServer(
                             Encoding.ASCII.GetBytes(parsed.Reason + "\n"),
                             Close: true
                         ),
-                        cancellationToken
+                        deadline
                     );
                     return;
                 }
@@ -120,7 +134,7 @@ public sealed class HttpServer(
                 {
                     // Pipelined responses go out before we wait for more input.
                     if (output.WrittenCount > 0)
-                        await FlushAsync(stream, output, cancellationToken);
+                        await FlushAsync(stream, output, deadline);
                     if (start > 0)
                     {
                         buffer.AsSpan(start, end - start).CopyTo(buffer);
@@ -135,29 +149,30 @@ public sealed class HttpServer(
                         end == 0
                             ? limits.IdleTimeoutOrDefault
                             : limits.RequestTimeoutOrDefault - Stopwatch.GetElapsedTime(requestStarted);
+                    // A stranger's connection holds a place only until its time to authenticate runs out.
+                    var toAuthenticate =
+                        authenticate is null || registration.Trusted
+                            ? TimeSpan.MaxValue
+                            : limits.AuthenticateTimeoutOrDefault - Stopwatch.GetElapsedTime(connected);
+                    string why =
+                        toAuthenticate < wait
+                            ? $"not authenticated within {limits.AuthenticateTimeoutOrDefault.TotalSeconds:0}s"
+                        : end == 0 ? $"idle for {limits.IdleTimeoutOrDefault.TotalSeconds:0}s"
+                        : $"request not completed within {limits.RequestTimeoutOrDefault.TotalSeconds:0}s";
+                    wait = toAuthenticate < wait ? toAuthenticate : wait;
                     if (wait <= TimeSpan.Zero)
                     {
-                        _rejects.Info(
-                            $"{name}: closing connection from {remote}: request not completed within "
-                                + $"{limits.RequestTimeoutOrDefault.TotalSeconds:0}s"
-                        );
+                        _rejects.Info($"{name}: closing connection from {remote}: {why}");
                         return;
                     }
-                    timeout.CancelAfter(wait);
                     int n;
                     try
                     {
-                        n = await stream.ReadAsync(buffer.AsMemory(end), timeout.Token);
+                        n = await stream.ReadAsync(buffer.AsMemory(end), deadline.Arm(wait));
                     }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    catch (OperationCanceledException) when (deadline.Expired)
                     {
-                        _rejects.Info(
-                            end == 0
-                                ? $"{name}: closing connection from {remote}: idle for "
-                                    + $"{limits.IdleTimeoutOrDefault.TotalSeconds:0}s"
-                                : $"{name}: closing connection from {remote}: request not completed within "
-                                    + $"{limits.RequestTimeoutOrDefault.TotalSeconds:0}s"
-                        );
+                        _rejects.Info($"{name}: closing connection from {remote}: {why}");
                         return;
                     }
                     if (n == 0)
@@ -178,16 +193,24 @@ public sealed class HttpServer(
                 long streamed = WriteResponse(output, response, keepAlive);
                 if (streamed > 0)
                 {
-                    await FlushAsync(stream, output, cancellationToken);
-                    await SendFillerAsync(stream, streamed, cancellationToken);
+                    await FlushAsync(stream, output, deadline);
+                    await SendFillerAsync(stream, streamed, deadline);
                 }
                 else if (output.WrittenCount > 64 * 1024 || !keepAlive)
-                    await FlushAsync(stream, output, cancellationToken);
+                    await FlushAsync(stream, output, deadline);
                 if (!keepAlive)
                     return;
                 if (start == end)
                     start = end = 0;
             }
+        }
+        catch (OperationCanceledException) when (deadline.Expired)
+        {
+            // Only a write is armed with anything but a read's wait here: the peer took no bytes.
+            _rejects.Info(
+                $"{name}: closing connection from {remote}: it accepted no bytes for "
+                    + $"{limits.WriteStallOrDefault.TotalSeconds:0}s"
+            );
         }
         catch (Exception e)
             when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -214,7 +237,9 @@ public sealed class HttpServer(
             return plain;
         var tls = new SslStream(plain, leaveInnerStreamOpen: false);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(limits.RequestTimeoutOrDefault);
+        deadline.CancelAfter(
+            authenticate is null ? limits.RequestTimeoutOrDefault : limits.AuthenticateTimeoutOrDefault
+        );
         try
         {
             await tls.AuthenticateAsServerAsync(
@@ -241,28 +266,32 @@ public sealed class HttpServer(
         }
     }
 
-    private static async Task RefuseAsync(
+    private async Task RefuseAsync(
         Stream stream,
         Socket socket,
         ArrayBufferWriter<byte> output,
         byte[] buffer,
         HttpResponse response,
-        CancellationToken cancellationToken
+        PeerDeadline deadline
     )
     {
         WriteResponse(output, response with { Close = true }, keepAlive: false);
-        await FlushAsync(stream, output, cancellationToken);
-        await LingerAsync(stream, socket, buffer, cancellationToken);
+        await FlushAsync(stream, output, deadline);
+        await LingerAsync(stream, socket, buffer, deadline);
     }
 
-    /// <summary>A large body goes out from one shared read-only buffer: a slow reader holds a socket's buffer, not a
-    /// copy of the body.</summary>
-    private static async Task SendFillerAsync(Stream stream, long length, CancellationToken cancellationToken)
+    /// <summary>
+    /// A large body goes out from one shared read-only buffer: a slow reader holds a socket's buffer, not a copy of the
+    /// body. What the kernel may queue for it (up to a socket's largest send buffer) is drawn from the server's
+    /// budget first: past it, the next large body waits for room, as long as a write may stall.
+    /// </summary>
+    private async Task SendFillerAsync(Stream stream, long length, PeerDeadline deadline)
     {
+        using var queued = await _streamed.ReserveAsync(length, deadline.Arm(limits.WriteStallOrDefault));
         while (length > 0)
         {
             int chunk = (int)Math.Min(length, Filler.Length);
-            await stream.WriteAsync(Filler.AsMemory(0, chunk), cancellationToken);
+            await stream.WriteAsync(Filler.AsMemory(0, chunk), deadline.Arm(limits.WriteStallOrDefault));
             length -= chunk;
         }
     }
@@ -276,21 +305,23 @@ public sealed class HttpServer(
     /// Closing a socket with unread input makes the kernel send a reset, which can destroy the error
     /// response before the client reads it: stop sending, then drain a bounded amount of input first.
     /// </summary>
-    private static async Task LingerAsync(
-        Stream stream,
-        Socket socket,
-        byte[] buffer,
-        CancellationToken cancellationToken
-    )
+    private static async Task LingerAsync(Stream stream, Socket socket, byte[] buffer, PeerDeadline deadline)
     {
         if (stream is SslStream tls)
             await tls.ShutdownAsync();
         socket.Shutdown(SocketShutdown.Send);
-        using var linger = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        linger.CancelAfter(TimeSpan.FromSeconds(1));
+        var linger = deadline.Arm(TimeSpan.FromSeconds(1));
         for (int drained = 0; drained < 256 * 1024; )
         {
-            int n = await stream.ReadAsync(buffer, linger.Token);
+            int n;
+            try
+            {
+                n = await stream.ReadAsync(buffer, linger);
+            }
+            catch (OperationCanceledException) when (deadline.Expired)
+            {
+                return; // lingered long enough
+            }
             if (n == 0)
                 return;
             drained += n;
@@ -306,13 +337,9 @@ public sealed class HttpServer(
         return bigger;
     }
 
-    private static async ValueTask FlushAsync(
-        Stream stream,
-        ArrayBufferWriter<byte> output,
-        CancellationToken cancellationToken
-    )
+    private async ValueTask FlushAsync(Stream stream, ArrayBufferWriter<byte> output, PeerDeadline deadline)
     {
-        await stream.WriteAsync(output.WrittenMemory, cancellationToken);
+        await stream.WriteAsync(output.WrittenMemory, deadline.Arm(limits.WriteStallOrDefault));
         output.ResetWrittenCount();
     }
 

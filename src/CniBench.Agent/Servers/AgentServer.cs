@@ -23,7 +23,8 @@ public sealed record ServeOptions(
     AgentIdentity Identity,
     string? ControlSocket = null,
     bool DualStack = false,
-    X509Certificate2? ControlCertificate = null
+    X509Certificate2? ControlCertificate = null,
+    PeerLimits? Peers = null
 );
 
 /// <summary>A user mistake or an unusable environment at start-up: reported as one line, no stack trace.</summary>
@@ -180,7 +181,8 @@ public sealed class AgentServer : IAsyncDisposable
         // A controller needs a handful of control connections; more are someone else's.
         var budget = DescriptorBudget.ForThisProcess();
         _log.Info($"connections at most: control {budget.Control}, tcp and http {budget.DataPort} each");
-        var tcp = new TcpDataServer(_tcp, _log, budget.DataPort);
+        var peers = _options.Peers ?? new PeerLimits();
+        var tcp = new TcpDataServer(_tcp, _log, budget.DataPort, peers);
         HttpServer? http = null;
         var metrics = new AgentMetrics(_workloadTotals, () =>
             [
@@ -194,17 +196,29 @@ public sealed class AgentServer : IAsyncDisposable
             ]
         );
         var echo = new EchoHandler(_options.Identity, metrics.Render);
-        http = new HttpServer(_http, echo.HandleAsync, new HttpLimits(), _log, "http", budget.DataPort);
+        http = new HttpServer(
+            _http,
+            echo.HandleAsync,
+            new HttpLimits(WriteStall: peers.WriteStall),
+            _log,
+            "http",
+            budget.DataPort
+        );
         return Task.WhenAll(
             new HttpServer(
                 _control,
                 control.HandleAsync,
-                new HttpLimits(MaxBodyBytes: 1024 * 1024),
+                new HttpLimits(
+                    MaxBodyBytes: 1024 * 1024,
+                    WriteStall: peers.WriteStall,
+                    AuthenticateTimeout: peers.Authenticate
+                ),
                 _log,
                 "control",
                 budget.Control,
                 control.Admit,
-                _options.ControlCertificate
+                _options.ControlCertificate,
+                control.Authenticates
             ).RunAsync(cancellationToken),
             tcp.RunAsync(cancellationToken),
             new UdpDataServer(_udp, _log).RunAsync(cancellationToken),

@@ -9,11 +9,14 @@ namespace CniBench.Agent;
 /// The open connections of one server, bounded: past <c>maxConnections</c> a new connection is closed as
 /// soon as it is accepted, so idle clients cannot exhaust the agent's descriptors or memory; accept errors
 /// (a full descriptor table) back off instead of spinning; shutdown closes every connection.
+/// With <paramref name="evictUntrusted"/> (the control port) a full set makes room for a new connection by closing
+/// its oldest connection not yet trusted (authenticated): strangers cannot lock the controller out, since its
+/// connection authenticates in its first request, and a stranger's never does.
 /// </summary>
-public sealed class ConnectionSet(int maxConnections)
+public sealed class ConnectionSet(int maxConnections, bool evictUntrusted = false)
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(1);
-    private readonly ConcurrentDictionary<Socket, byte> _sockets = new();
+    private readonly ConcurrentDictionary<Socket, Registration> _sockets = new();
     private int _waitingToAccept;
 
     private long _accepted;
@@ -197,20 +200,39 @@ public sealed class ConnectionSet(int maxConnections)
         return backoff;
     }
 
-    /// <summary>Past the bound a new connection is to be closed at once.</summary>
+    /// <summary>Past the bound a new connection is to be closed at once (or, evicting, the oldest untrusted one
+    /// is).</summary>
     private bool Admit(RateLimitedLog rejects, string name)
     {
         Interlocked.Increment(ref _accepted);
         if (_sockets.Count < maxConnections)
             return true;
+        if (evictUntrusted && EvictOldestUntrusted())
+        {
+            rejects.Info($"{name}: {maxConnections} connections open; closed the oldest unauthenticated one");
+            return true;
+        }
         rejects.Info($"{name}: {maxConnections} connections open; closing a new one");
         return false;
     }
 
-    public IDisposable Track(Socket socket)
+    private bool EvictOldestUntrusted()
     {
-        _sockets[socket] = 0;
-        return new Registration(this, socket);
+        Registration? oldest = null;
+        foreach (var registration in _sockets.Values)
+            if (!registration.Trusted && (oldest is null || registration.Since < oldest.Since))
+                oldest = registration;
+        if (oldest is null)
+            return false;
+        oldest.Dispose();
+        return true;
+    }
+
+    public Registration Track(Socket socket)
+    {
+        var registration = new Registration(this, socket);
+        _sockets[socket] = registration;
+        return registration;
     }
 
     public void CloseAll()
@@ -219,8 +241,16 @@ public sealed class ConnectionSet(int maxConnections)
             socket.Dispose();
     }
 
-    private sealed class Registration(ConnectionSet set, Socket socket) : IDisposable
+    /// <summary>One tracked connection; disposing it closes the connection and frees its place.</summary>
+    public sealed class Registration(ConnectionSet set, Socket socket) : IDisposable
     {
+        public long Since { get; } = Environment.TickCount64;
+
+        /// <summary>Authenticated: never evicted to make room.</summary>
+        public bool Trusted { get; private set; }
+
+        public void Trust() => Trusted = true;
+
         public void Dispose()
         {
             set._sockets.TryRemove(socket, out _);

@@ -14,7 +14,13 @@ namespace CniBench.Agent.Servers;
 /// path, so no client can hold an accept thread. A connection that starts with a TLS handshake (tls-rr, tls-crr)
 /// gets the same protocol inside TLS 1.3, asynchronously.
 /// </summary>
-public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnections, int maxDedicatedThreads = 1024)
+public sealed class TcpDataServer(
+    Socket listener,
+    AgentLog log,
+    int maxConnections,
+    PeerLimits? limits = null,
+    int maxDedicatedThreads = 1024
+)
 {
     private const int ChunkSize = 256 * 1024;
 
@@ -29,10 +35,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     /// </summary>
     private static readonly TimeSpan AcceptThreadWait = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
-
-    /// <summary>A data connection that neither sends nor reads for this long is gone (a benchmark never pauses that
-    /// long).</summary>
-    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(120);
+    private readonly PeerLimits _limits = limits ?? new PeerLimits();
     private readonly ConnectionSet _connections = new(maxConnections);
     private readonly RateLimitedLog _rejects = new(log);
     private int _dedicatedThreads;
@@ -202,19 +205,22 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
     )
     {
         bool handedOff = false;
+        using var deadline = new PeerDeadline(cancellationToken);
         try
         {
             socket.NoDelay = true;
-            socket.ReceiveTimeout = socket.SendTimeout = (int)IdleTimeout.TotalMilliseconds;
+            // The dedicated thread's blocking calls: a peer that sends nothing, or takes nothing, ends them.
+            socket.ReceiveTimeout = (int)_limits.Idle.TotalMilliseconds;
+            socket.SendTimeout = (int)_limits.WriteStall.TotalMilliseconds;
             if (taken is { } known)
             {
-                await using var resumed = new NetworkStream(socket, ownsSocket: false);
+                await using var resumed = Bounded(socket, deadline);
                 await ServeAsync(resumed, known, cancellationToken);
                 return;
             }
             if (await PeekFirstByteAsync(socket, cancellationToken) == TlsSession.HandshakeRecord)
             {
-                await ServeTlsAsync(socket, cancellationToken);
+                await ServeTlsAsync(socket, deadline, cancellationToken);
                 return;
             }
             var helloBytes = new byte[ControlProtocol.TcpHelloSize];
@@ -268,8 +274,12 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             }
             if (!hello.ShortLived)
                 Interlocked.Decrement(ref _dedicatedThreads);
-            await using var stream = new NetworkStream(socket, ownsSocket: false);
+            await using var stream = Bounded(socket, deadline);
             await ServeAsync(stream, hello, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            _rejects.Info($"tcp: closing connection from {Describe(socket)}: {e.Message}");
         }
         catch (Exception e)
             when (e is SocketException or IOException or ObjectDisposedException or OperationCanceledException)
@@ -301,9 +311,16 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
         return await socket.ReceiveAsync(first, SocketFlags.Peek, timeout.Token) == 1 ? first[0] : -1;
     }
 
-    private async Task ServeTlsAsync(Socket socket, CancellationToken cancellationToken)
+    /// <summary>The connection as a stream whose reads and writes end when the peer stalls (the asynchronous path has
+    /// no socket timeouts).</summary>
+    private DeadlineStream Bounded(Socket socket, PeerDeadline deadline) =>
+        new(new NetworkStream(socket, ownsSocket: false), deadline, _limits.Idle, _limits.WriteStall);
+
+    private async Task ServeTlsAsync(Socket socket, PeerDeadline deadline, CancellationToken cancellationToken)
     {
-        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        var bounded = Bounded(socket, deadline);
+        bounded.Idle = HelloTimeout; // each read of the handshake and the hello
+        await using var tls = new SslStream(bounded);
         var helloBytes = new byte[ControlProtocol.TcpHelloSize];
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
         {
@@ -311,6 +328,7 @@ public sealed class TcpDataServer(Socket listener, AgentLog log, int maxConnecti
             await tls.AuthenticateAsServerAsync(_tls.Value, timeout.Token);
             await tls.ReadExactlyAsync(helloBytes, timeout.Token);
         }
+        bounded.Idle = _limits.Idle;
         if (!TcpHello.TryRead(helloBytes, out var hello, out var error))
         {
             _rejects.Info($"tcp: closing TLS connection from {Describe(socket)}: {error}");

@@ -21,7 +21,8 @@ public sealed class TestAgentServer : IAsyncDisposable
         string pod = "pod-a",
         string token = Token,
         string node = "node-1",
-        bool dualStack = false
+        bool dualStack = false,
+        PeerLimits? peers = null
     )
     {
         Bind = bind ?? IPAddress.Loopback;
@@ -34,7 +35,8 @@ public sealed class TestAgentServer : IAsyncDisposable
                 0,
                 token,
                 new AgentIdentity("test-host", pod, node),
-                DualStack: dualStack
+                DualStack: dualStack,
+                Peers: peers
             ),
             AgentLog.Null
         );
