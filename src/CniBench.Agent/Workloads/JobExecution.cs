@@ -196,12 +196,8 @@ public static class JobExecution
             .ToArray();
     }
 
-    private static Dictionary<string, long> SumByKey(IEnumerable<IReadOnlyDictionary<string, long>> dictionaries)
-    {
-        var sum = new Dictionary<string, long>();
-        foreach (var d in dictionaries)
-        foreach (var (key, value) in d)
-            sum[key] = sum.GetValueOrDefault(key) + value;
-        return sum;
-    }
+    /// <summary>Error kinds are the agent's own few; backends and sources are the server's to name, so the sum is
+    /// bounded.</summary>
+    private static Dictionary<string, long> SumByKey(IEnumerable<IReadOnlyDictionary<string, long>> dictionaries) =>
+        ServerNamedKeys.Sum(dictionaries);
 }

@@ -118,6 +118,7 @@ public sealed class ProbeWorkload(IPEndPoint server) : IWorkload
     {
         lock (_gate)
         {
+            backend = ServerNamedKeys.KeyFor(_seen, backend);
             _seen[backend] = _seen.TryGetValue(backend, out var s)
                 ? new BackendSeen(Math.Min(s.FirstUnixUs, atUs), Math.Max(s.LastUnixUs, atUs), s.Count + 1)
                 : new BackendSeen(atUs, atUs, 1);

@@ -31,13 +31,9 @@ public sealed class WorkerStats
     {
         while (BackendWindows.Count <= window)
             BackendWindows.Add(new Dictionary<string, long>());
-        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(
-            BackendWindows[window],
-            backend,
-            out _
-        )++;
+        ServerNamedKeys.Add(BackendWindows[window], backend);
     }
 
     /// <summary>The source address a server reported seeing (what SNAT made of ours).</summary>
-    public void RecordSource(string source) => Sources[source] = Sources.GetValueOrDefault(source) + 1;
+    public void RecordSource(string source) => ServerNamedKeys.Add(Sources, source);
 }
