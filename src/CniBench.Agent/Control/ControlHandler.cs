@@ -124,8 +124,16 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
             );
     }
 
+    /// <summary>A body may not set a field that cannot be null to null (`{"workload":null}`): refused, with the field's
+    /// name, as malformed JSON.</summary>
+    private static readonly JsonSerializerOptions Strict = new(ContractsJson.Default.Options)
+    {
+        RespectNullableAnnotations = true,
+    };
+
     private static T Parse<T>(HttpRequest request, JsonTypeInfo<T> type) =>
-        JsonSerializer.Deserialize(request.Body.Span, type) ?? throw new JsonException("empty body");
+        JsonSerializer.Deserialize(request.Body.Span, (JsonTypeInfo<T>)Strict.GetTypeInfo(type.Type))
+        ?? throw new JsonException("empty body");
 
     private static int Cursor(HttpRequest request) =>
         int.TryParse(request.QueryValue("cursor"), NumberStyles.None, CultureInfo.InvariantCulture, out int cursor)

@@ -32,6 +32,15 @@ public static class HttpRequestParser
 {
     private static ReadOnlySpan<byte> HeaderEnd => "\r\n\r\n"u8;
 
+    /// <summary>Headers a request may carry once (RFC 9110 allows no list in them).</summary>
+    private static readonly HashSet<string> SingleValued = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Content-Length",
+        "Host",
+        "Authorization",
+        Contracts.Protocol.ControlProtocol.ProxyTokenHeader,
+    };
+
     public static ParseResult TryParse(
         ReadOnlySpan<byte> data,
         HttpLimits limits,
@@ -85,9 +94,10 @@ public static class HttpRequestParser
             )
                 return ParseResult.Fail(400, "control characters in a header value");
             var name = strings.Get(line[..colon]);
-            // Two lengths for one body is the shape of request smuggling (RFC 9112 6.3): refuse, whatever the values.
-            if (headers.ContainsKey(name) && name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
-                return ParseResult.Fail(400, "more than one Content-Length");
+            // Two lengths for one body is the shape of request smuggling (RFC 9112 6.3); two credentials or two hosts
+            // leave which one counts to whichever parser reads last: refuse, whatever the values.
+            if (headers.ContainsKey(name) && SingleValued.Contains(name))
+                return ParseResult.Fail(400, $"more than one {name} header");
             headers[name] = strings.Get(value.Trim(" \t"u8));
         }
 

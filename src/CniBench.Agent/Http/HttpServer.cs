@@ -41,6 +41,7 @@ public sealed class HttpServer(
     private readonly RateLimitedLog _rejects = new(log);
     private readonly ConnectionSet _connections = new(maxConnections, evictUntrusted: authenticate is not null);
     private readonly QueuedBytesBudget _streamed = new(limits.StreamedBytesBudgetOrDefault);
+    private readonly SourceRateLimiter _handshakes = new();
 
     private long _requests;
 
@@ -189,8 +190,10 @@ public sealed class HttpServer(
                 requestStarted = start < end ? Stopwatch.GetTimestamp() : 0;
                 Interlocked.Increment(ref _requests);
                 var response = await handler(parsed.Request!, cancellationToken);
+                if (response.Status == 401)
+                    _rejects.Info($"{name}: refused {parsed.Request!.Method} {parsed.Request.Path} from {remote}: 401");
                 bool keepAlive = parsed.KeepAlive && !response.Close;
-                long streamed = WriteResponse(output, response, keepAlive);
+                long streamed = WriteResponse(output, response, keepAlive, headOnly: parsed.Request!.Method == "HEAD");
                 if (streamed > 0)
                 {
                     await FlushAsync(stream, output, deadline);
@@ -235,6 +238,12 @@ public sealed class HttpServer(
         var plain = new NetworkStream(socket, ownsSocket: false);
         if (certificate is null)
             return plain;
+        if (!_handshakes.TryTake((socket.RemoteEndPoint as System.Net.IPEndPoint)?.Address))
+        {
+            _rejects.Info($"{name}: closing connection from {remote}: too many TLS handshakes from that address");
+            await plain.DisposeAsync();
+            return null;
+        }
         var tls = new SslStream(plain, leaveInnerStreamOpen: false);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(
@@ -344,8 +353,15 @@ public sealed class HttpServer(
     }
 
     /// <summary>Writes the head (straight into <paramref name="output"/>: a keep-alive exchange allocates nothing
-    /// here), the body and a small filler; returns how many filler bytes the caller must still stream.</summary>
-    public static long WriteResponse(ArrayBufferWriter<byte> output, HttpResponse response, bool keepAlive)
+    /// here), the body and a small filler; returns how many filler bytes the caller must still stream. The answer to a
+    /// HEAD is the head alone, with the length the body would have (RFC 9110 9.3.2): a body after it would be read
+    /// as the next response.</summary>
+    public static long WriteResponse(
+        ArrayBufferWriter<byte> output,
+        HttpResponse response,
+        bool keepAlive,
+        bool headOnly = false
+    )
     {
         Ascii(output, "HTTP/1.1 ");
         Number(output, response.Status);
@@ -367,6 +383,8 @@ public sealed class HttpServer(
         if (!keepAlive)
             Ascii(output, "Connection: close\r\n");
         Ascii(output, "\r\n");
+        if (headOnly)
+            return 0;
         output.Write(response.Body.Span);
         if (response.FillerLength > InlineFiller)
             return response.FillerLength;

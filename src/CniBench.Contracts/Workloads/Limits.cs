@@ -45,9 +45,13 @@ public static class Limits
             );
         if (
             spec.Processes is { } processes
-            && (spec.Kind != WorkloadKind.Monitor || processes.Count > 64 || processes.Any(p => p.Length is 0 or > 15))
+            && (
+                spec.Kind != WorkloadKind.Monitor
+                || processes.Count > 64
+                || processes.Any(p => p is null || p.Length is 0 or > 15)
+            )
         )
-            errors.Add($"processes: allowed for monitor jobs only, at most 64 names of 1..15 characters");
+            errors.Add($"processes: allowed for monitor jobs only, at most 64 names of 1..15 characters (no nulls)");
         if (
             spec.FlowPorts is { } ports
             && (spec.Kind != WorkloadKind.Monitor || ports.Count > 16 || ports.Any(p => p is < 1 or > 65535))
@@ -55,7 +59,9 @@ public static class Limits
             errors.Add($"flowPorts: allowed for monitor jobs only, at most 16 ports of 1..65535");
         if (spec.CountInterfaces && spec.Kind != WorkloadKind.Monitor)
             errors.Add("countInterfaces: allowed for monitor jobs only");
-        if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
+        if (spec.Target is null)
+            errors.Add("target: null; allowed: host:port or [ipv6]:port");
+        else if (spec.Kind != WorkloadKind.Monitor && !Endpoints.TryParse(spec.Target, out _))
             errors.Add($"target: '{spec.Target}' is not an address; allowed: host:port or [ipv6]:port");
         return errors;
     }

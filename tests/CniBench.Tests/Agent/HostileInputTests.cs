@@ -151,6 +151,9 @@ public class HostileInputTests
     [InlineData("Content-Length: 3\0\r\n", "control characters in a header value")]
     [InlineData("Content-Length: 0x10\r\n", "invalid Content-Length '0x10'")]
     [InlineData("X-Note: a\0b\r\n", "control characters in a header value")]
+    [InlineData("Authorization: Bearer a\r\nAuthorization: Bearer b\r\n", "more than one Authorization header")]
+    [InlineData("X-CniBench-Token: a\r\nx-cnibench-token: b\r\n", "more than one x-cnibench-token header")]
+    [InlineData("Host: b\r\n", "more than one Host header")]
     public void Request_smuggling_shapes_are_refused(string headers, string reason)
     {
         var request = Encoding.ASCII.GetBytes(
