@@ -42,6 +42,24 @@ var targets = new Dictionary<string, Action<byte[]>>
         if (spec?.Workload is { } workload)
             _ = Limits.Check(workload);
     },
+    // The files a user hands the CLI: every mistake is a located error (ScenarioException, PricesException), never
+    // another exception.
+    ["scenario"] = bytes =>
+    {
+        try
+        {
+            _ = CniBench.Cli.Scenarios.ScenarioLoader.Load(System.Text.Encoding.UTF8.GetString(bytes), "fuzz.yaml");
+        }
+        catch (CniBench.Cli.Scenarios.ScenarioException) { }
+    },
+    ["prices"] = bytes =>
+    {
+        try
+        {
+            _ = CniBench.Cli.Transfer.PriceTable.Parse(System.Text.Encoding.UTF8.GetString(bytes), "fuzz.yaml");
+        }
+        catch (CniBench.Cli.Transfer.PricesException) { }
+    },
 };
 
 if (args.Length != 1 || !targets.TryGetValue(args[0], out var target))

@@ -1,5 +1,4 @@
 using CniBench.Contracts.Workloads;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace CniBench.Cli.Scenarios;
@@ -112,30 +111,19 @@ public sealed class ScenarioLoader
             )
         );
 
+    /// <summary>A scenario lists a few dozen cases; a suite's matrix a few hundred. Past this a file is a mistake (or
+    /// a bomb: 741 bytes once expanded to 3,375,000 cases and 2.3 GB).</summary>
+    public const int MaxCases = 1000;
+
     private Scenario? Parse(string text)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(text));
-        }
-        catch (YamlException e)
-        {
-            _errors.Add(
-                new ScenarioError(
-                    _source,
-                    (int)e.Start.Line,
-                    (int)e.Start.Column,
-                    "yaml",
-                    e.InnerException?.Message ?? e.Message
-                )
-            );
+        var document = YamlText.Read(text, _source, _errors);
+        if (document is null && _errors.Count > 0)
             return null;
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        if (document?.RootNode is not YamlMappingNode root)
         {
             Error(
-                stream.Documents.FirstOrDefault()?.RootNode,
+                document?.RootNode,
                 "scenario",
                 "must be a mapping with name and cases",
                 "name, description, cases, " + string.Join(", ", ScenarioFields.Inherited)
@@ -163,8 +151,8 @@ public sealed class ScenarioLoader
             Error(casesNode, "cases", "must be a non-empty list", "a list of cases, each with at least a workload");
         else
         {
-            for (int i = 0; i < list.Children.Count; i++)
-                cases.AddRange(ParseCase(list.Children[i], $"cases[{i}]", defaults));
+            for (int i = 0; i < list.Children.Count && cases.Count <= MaxCases; i++)
+                cases.AddRange(ParseCase(list.Children[i], $"cases[{i}]", defaults, MaxCases - cases.Count));
         }
 
         foreach (var duplicate in cases.GroupBy(c => c.Name).Where(g => g.Count() > 1))
@@ -257,7 +245,12 @@ public sealed class ScenarioLoader
         return values;
     }
 
-    private IEnumerable<PlannedCase> ParseCase(YamlNode node, string path, Dictionary<string, List<Value>> defaults)
+    private IEnumerable<PlannedCase> ParseCase(
+        YamlNode node,
+        string path,
+        Dictionary<string, List<Value>> defaults,
+        int casesLeft
+    )
     {
         if (node is not YamlMappingNode mapping)
         {
@@ -304,6 +297,20 @@ public sealed class ScenarioLoader
             .Where(v => ScenarioFields.Find(v.Key)!.Matrix && v.Value.Count > 1)
             .Select(v => v.Key)
             .ToHashSet();
+        // Counted before anything is built: the product of the lists' lengths.
+        long product = values.Values.Aggregate(1L, (p, list) => Math.Min(p * Math.Max(1, list.Count), long.MaxValue / 1024));
+        if (product > casesLeft)
+        {
+            var axes = values.Where(v => v.Value.Count > 1).Select(v => $"{v.Key} {v.Value.Count}");
+            Error(
+                mapping,
+                path,
+                $"expands to {YamlText.Count(product)} cases ({string.Join(" × ", axes)})"
+                    + (casesLeft < MaxCases ? $", with {YamlText.Count(MaxCases - casesLeft)} before it" : ""),
+                $"at most {YamlText.Count(MaxCases)} cases in a scenario: fewer values in its lists, or several scenarios"
+            );
+            return [];
+        }
         var expanded = new List<PlannedCase>();
         foreach (var combination in Cartesian(values))
         {

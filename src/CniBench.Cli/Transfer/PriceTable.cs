@@ -1,6 +1,5 @@
 using System.Globalization;
 using CniBench.Cli.Scenarios;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace CniBench.Cli.Transfer;
@@ -43,25 +42,17 @@ public sealed record PriceTable(double CrossZonePerGb, double InternetPerGb, str
                     "a YAML file with crossZonePerGb, internetPerGb"
                 ),
             ]);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>A prices file's text; <paramref name="path"/> names it in errors.</summary>
+    public static PriceTable Parse(string yaml, string path)
+    {
         var errors = new List<ScenarioError>();
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(File.ReadAllText(path)));
-        }
-        catch (YamlException e)
-        {
-            throw new PricesException([
-                new ScenarioError(
-                    path,
-                    (int)e.Start.Line,
-                    (int)e.Start.Column,
-                    "yaml",
-                    e.InnerException?.Message ?? e.Message
-                ),
-            ]);
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        var document = YamlText.Read(yaml, path, errors);
+        if (errors.Count > 0)
+            throw new PricesException(errors);
+        if (document?.RootNode is not YamlMappingNode root)
             throw new PricesException([
                 new ScenarioError(path, 1, 1, "prices", "not a mapping", "crossZonePerGb: 0.01, internetPerGb: 0.09"),
             ]);

@@ -208,21 +208,16 @@ public static class KubeConfig
 
     private static YamlMappingNode Parse(string file)
     {
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(file);
-            stream.Load(reader);
-        }
-        catch (YamlDotNet.Core.YamlException e)
-        {
+        var errors = new List<Scenarios.ScenarioError>();
+        var document = Scenarios.YamlText.Read(File.ReadAllText(file), file, errors);
+        if (errors.Count > 0)
             throw new KubeConfigException(
-                $"{file}:{e.Start.Line}:{e.Start.Column}: not valid YAML: {e.InnerException?.Message ?? e.Message}"
+                $"{errors[0].File}:{errors[0].Line}:{errors[0].Column}: not valid YAML: {errors[0].Problem}"
+                    + (errors[0].Allowed is { } allowed ? $"; allowed: {allowed}" : "")
             );
-        }
-        if (stream.Documents.Count == 0)
+        if (document is null)
             return new YamlMappingNode();
-        return stream.Documents[0].RootNode as YamlMappingNode
+        return document.RootNode as YamlMappingNode
             ?? throw new KubeConfigException(
                 $"{file}:1: a kubeconfig must be a mapping (apiVersion, clusters, contexts, users)"
             );
