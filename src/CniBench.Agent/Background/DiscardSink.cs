@@ -55,7 +55,10 @@ public sealed class DiscardSink(IPEndPoint listen, TimeSpan? idle = null)
     private bool EvictLongestSilent()
     {
         var (socket, since) = _open.MinBy(kv => Volatile.Read(ref kv.Value.Value));
-        if (socket is null || Environment.TickCount64 - Volatile.Read(ref since.Value) < EvictableAfter.TotalMilliseconds)
+        if (
+            socket is null
+            || Environment.TickCount64 - Volatile.Read(ref since.Value) < EvictableAfter.TotalMilliseconds
+        )
             return false;
         if (_open.TryRemove(socket, out _))
             socket.Dispose();

@@ -81,7 +81,7 @@ public sealed record HttpLimits(
 )
 {
     /// <summary>A peer that accepts no bytes of a response for this long is closed.</summary>
-    public TimeSpan WriteStallOrDefault => WriteStall ?? Servers.PeerDeadline.DefaultWriteStall;
+    public TimeSpan WriteStallOrDefault => WriteStall ?? Peers.PeerDeadline.DefaultWriteStall;
 
     /// <summary>Where connections must authenticate (the control port): from connect to the first authenticated
     /// request head, the TLS handshake included.</summary>

@@ -5,7 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using CniBench.Agent.Servers;
+using CniBench.Agent.Peers;
 
 namespace CniBench.Agent.Http;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CniBench.Agent.Control;
 using CniBench.Agent.Http;
 using CniBench.Agent.Metrics;
+using CniBench.Agent.Peers;
 using CniBench.Contracts.Protocol;
 
 namespace CniBench.Agent.Servers;

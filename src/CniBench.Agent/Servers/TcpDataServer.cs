@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Net.Sockets;
+using CniBench.Agent.Peers;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Protocol;
 

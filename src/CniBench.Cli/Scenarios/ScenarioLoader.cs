@@ -298,7 +298,9 @@ public sealed class ScenarioLoader
             .Select(v => v.Key)
             .ToHashSet();
         // Counted before anything is built: the product of the lists' lengths.
-        long product = values.Values.Aggregate(1L, (p, list) => Math.Min(p * Math.Max(1, list.Count), long.MaxValue / 1024));
+        long product = values.Values.Aggregate(1L, (p, list) =>
+            Math.Min(p * Math.Max(1, list.Count), long.MaxValue / 1024)
+        );
         if (product > casesLeft)
         {
             var axes = values.Where(v => v.Value.Count > 1).Select(v => $"{v.Key} {v.Value.Count}");
@@ -307,7 +309,8 @@ public sealed class ScenarioLoader
                 path,
                 $"expands to {YamlText.Count(product)} cases ({string.Join(" × ", axes)})"
                     + (casesLeft < MaxCases ? $", with {YamlText.Count(MaxCases - casesLeft)} before it" : ""),
-                $"at most {YamlText.Count(MaxCases)} cases in a scenario: fewer values in its lists, or several scenarios"
+                $"at most {YamlText.Count(MaxCases)} cases in a scenario: fewer values in its lists, or several "
+                    + "scenarios"
             );
             return [];
         }

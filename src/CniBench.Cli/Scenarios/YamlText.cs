@@ -45,7 +45,9 @@ public static class YamlText
         }
         catch (YamlException e)
         {
-            errors.Add(new(source, (int)e.Start.Line, (int)e.Start.Column, "yaml", e.InnerException?.Message ?? e.Message));
+            errors.Add(
+                new(source, (int)e.Start.Line, (int)e.Start.Column, "yaml", e.InnerException?.Message ?? e.Message)
+            );
             return null;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException)

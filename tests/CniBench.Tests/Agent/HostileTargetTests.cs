@@ -76,7 +76,9 @@ public class HostileTargetTests
                                         requests++;
                                         at += 4;
                                     }
-                                    pending.Clear().Append(text[text.LastIndexOf("\r\n\r\n", StringComparison.Ordinal)..][4..]);
+                                    pending
+                                        .Clear()
+                                        .Append(text[text.LastIndexOf("\r\n\r\n", StringComparison.Ordinal)..][4..]);
                                     var answers = new StringBuilder();
                                     for (int i = 0; i < requests; i++)
                                     {
@@ -88,7 +90,10 @@ public class HostileTargetTests
                                                 + $"{EchoHeaders.Peer}: 10.0.{id / 250 % 250}.{id % 250}\r\n\r\n"
                                         );
                                     }
-                                    await client.SendAsync(Encoding.ASCII.GetBytes(answers.ToString()), cancellationToken);
+                                    await client.SendAsync(
+                                        Encoding.ASCII.GetBytes(answers.ToString()),
+                                        cancellationToken
+                                    );
                                 }
                             }
                         },

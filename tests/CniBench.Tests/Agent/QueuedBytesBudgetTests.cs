@@ -1,5 +1,5 @@
-using CniBench.Agent.Servers;
 using CniBench.Tests.Support;
+using CniBench.Agent.Peers;
 
 namespace CniBench.Tests.Agent;
 

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using CniBench.Agent;
+using CniBench.Agent.Peers;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;
@@ -71,17 +72,14 @@ public class SmallHardeningTests
         "{\"workload\":{\"kind\":\"monitor\",\"processes\":[null]},\"warmupMs\":0,\"durationMs\":100}",
         "processes"
     )]
-    [InlineData(
-        "{\"workload\":{\"kind\":\"tcp-rr\",\"target\":null},\"warmupMs\":0,\"durationMs\":100}",
-        "target"
-    )]
+    [InlineData("{\"workload\":{\"kind\":\"tcp-rr\",\"target\":null},\"warmupMs\":0,\"durationMs\":100}", "target")]
     public async Task A_null_where_a_job_needs_a_value_is_answered_400_naming_the_field(string body, string field)
     {
         await using var server = new TestAgentServer();
         string request =
             $"POST /v1/jobs HTTP/1.1\r\nHost: a\r\n{ControlProtocol.VersionHeader}: {ControlProtocol.Version}\r\n"
-            + $"Authorization: {ControlProtocol.TokenScheme} {TestAgentServer.Token}\r\nContent-Type: application/json\r\n"
-            + $"Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}"
+            + $"Authorization: {ControlProtocol.TokenScheme} {TestAgentServer.Token}\r\n"
+            + $"Content-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}"
             + $"GET /v1/clock HTTP/1.1\r\nHost: a\r\n{ControlProtocol.VersionHeader}: {ControlProtocol.Version}\r\n"
             + $"Authorization: {ControlProtocol.TokenScheme} {TestAgentServer.Token}\r\n\r\n";
         var text = await ExchangeAsync(server.Address(server.Info.Ports.Control), request, 2);

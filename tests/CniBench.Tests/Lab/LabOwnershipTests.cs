@@ -88,7 +88,10 @@ public class LabOwnershipTests
         Assert.Equal("precious", File.ReadAllText(Path.Combine(victim, "keep")));
         Assert.False(sleeper.HasExited, "a process outside every lab was killed");
         Assert.True(Directory.Exists(fakeCgroup));
-        Assert.Equal(["some", "state", "victimA"], Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order());
+        Assert.Equal(
+            ["some", "state", "victimA"],
+            Directory.GetFileSystemEntries(dir.Path).Select(Path.GetFileName).Order()
+        );
     }
 
     [Fact]
@@ -144,7 +147,10 @@ public class LabOwnershipTests
             await using (var adopted = await TargetFactory.CreateAsync("lab", null, CancellationToken.None))
             {
                 Assert.Equal(spec.Id, Assert.IsType<LabTarget>(adopted).Spec.Id);
-                Assert.Equal(new LabBuilder.Holder(ProcessOwner.Current(), BuiltIt: false), LabBuilder.HolderOf(spec.Id));
+                Assert.Equal(
+                    new LabBuilder.Holder(ProcessOwner.Current(), BuiltIt: false),
+                    LabBuilder.HolderOf(spec.Id)
+                );
 
                 var (code, stdout, stderr) = await ChildProcess.RunAsync(
                     "cnibench",
@@ -157,9 +163,12 @@ public class LabOwnershipTests
                 Assert.True(code == 0, stderr);
                 Assert.Contains($"skipped {spec.Id}: in use by the run of pid {Environment.ProcessId}", stderr);
                 Assert.Contains("removed 0 namespaces", stdout);
-                Assert.Equal(6, (await LabBuilder.NamespacesAsync(CancellationToken.None)).Count(n =>
-                    LabTopology.IdOf(n) == spec.Id
-                ));
+                Assert.Equal(
+                    6,
+                    (await LabBuilder.NamespacesAsync(CancellationToken.None)).Count(n =>
+                        LabTopology.IdOf(n) == spec.Id
+                    )
+                );
             }
 
             // The run ended: the lab is an orphan again, and down --all removes it.

@@ -54,7 +54,11 @@ public class HostileScenarioTests
     {
         string yaml =
             "name: s\nx: &p 4\ncases:\n"
-            + string.Concat(Enumerable.Range(0, YamlText.MaxAliases + 1).Select(i => $"  - {{workload: tcp-rr, parallel: *p, name: c{i}}}\n"));
+            + string.Concat(
+                Enumerable
+                    .Range(0, YamlText.MaxAliases + 1)
+                    .Select(i => $"  - {{workload: tcp-rr, parallel: *p, name: c{i}}}\n")
+            );
         var error = Assert.Single(Fails(yaml).Errors);
         Assert.Equal("yaml", error.Field);
         Assert.Contains("aliases", error.Problem);

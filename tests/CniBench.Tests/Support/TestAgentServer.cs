@@ -3,6 +3,7 @@ using CniBench.Agent;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
+using CniBench.Agent.Peers;
 
 namespace CniBench.Tests.Support;
 

@@ -135,7 +135,9 @@ public static class LabBuilder
     }
 
     private static bool IsNodeCgroup(string path) =>
-        Path.GetFileName(path) is ['n', .. var digits] && digits.Length is > 0 and <= 3 && digits.All(char.IsAsciiDigit);
+        Path.GetFileName(path) is ['n', .. var digits]
+        && digits.Length is > 0 and <= 3
+        && digits.All(char.IsAsciiDigit);
 
     private static void KillMembers(string cgroup)
     {
@@ -245,7 +247,8 @@ public static class LabBuilder
         return Task.FromResult(ids);
     }
 
-    /// <summary>Namespaces with the lab prefix that no recorded lab owns: never removed by cnibench, only named.</summary>
+    /// <summary>Namespaces with the lab prefix that no recorded lab owns: never removed by cnibench, only
+    /// named.</summary>
     public static async Task<IReadOnlyList<string>> UnrecordedNamespacesAsync(CancellationToken cancellationToken)
     {
         var recorded = (await LabIdsAsync(cancellationToken)).ToHashSet(StringComparer.Ordinal);
@@ -274,7 +277,8 @@ public static class LabBuilder
             return null;
         try
         {
-            return JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options) is { } spec
+            return
+                JsonSerializer.Deserialize<LabSpec>(File.ReadAllText(path), StoreJson.Options) is { } spec
                 && spec.Id == id
                 ? spec
                 : null;
@@ -336,7 +340,8 @@ public static class LabBuilder
     private static string HolderPath(string id, string suffix) =>
         Path.Combine(StateDirectory, $"{Checked(id)}.{suffix}");
 
-    /// <summary>The commands check ids with a message for the user; this is the last line before a path is made.</summary>
+    /// <summary>The commands check ids with a message for the user; this is the last line before a path is
+    /// made.</summary>
     private static string Checked(string id) =>
         LabSpec.IsValidId(id) ? id : throw new LabException($"'{id}' is not a lab id; allowed: {LabSpec.IdFormat}");
 }

@@ -1,4 +1,4 @@
-namespace CniBench.Agent.Servers;
+namespace CniBench.Agent.Peers;
 
 /// <summary>
 /// How long a server waits on one peer: for its next bytes (idle) and for it to accept the bytes sent to it (a write
@@ -8,7 +8,8 @@ namespace CniBench.Agent.Servers;
 /// </summary>
 public sealed class PeerDeadline(CancellationToken stopping) : IDisposable
 {
-    /// <summary>A peer that takes no bytes for this long is gone or hostile (a benchmark never stalls that long).</summary>
+    /// <summary>A peer that takes no bytes for this long is gone or hostile (a benchmark never stalls that
+    /// long).</summary>
     public static readonly TimeSpan DefaultWriteStall = TimeSpan.FromSeconds(30);
 
     private readonly CancellationTokenSource _timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace CniBench.Agent.Servers;
+namespace CniBench.Agent.Peers;
 
 /// <summary>
 /// A token bucket per source address: the control port's TLS handshakes are costly to the agent and free to a
@@ -33,7 +33,8 @@ public sealed class SourceRateLimiter(double perSecond = 10, double burst = 40)
         }
     }
 
-    /// <summary>Drops the buckets that would be full by now (their sources are as if never seen), or else half.</summary>
+    /// <summary>Drops the buckets that would be full by now (their sources are as if never seen), or else
+    /// half.</summary>
     private void Forget(long now)
     {
         var quiet = _buckets

@@ -1,4 +1,4 @@
-namespace CniBench.Agent.Servers;
+namespace CniBench.Agent.Peers;
 
 /// <summary>
 /// Bounds what a server's large responses may have queued in the kernel at once, over all its connections. A client
@@ -26,7 +26,8 @@ public sealed class QueuedBytesBudget(long capacity)
         }
     }
 
-    /// <summary>Reserves room for a body of <paramref name="length"/> bytes; cancelled, nothing stays reserved.</summary>
+    /// <summary>Reserves room for a body of <paramref name="length"/> bytes; cancelled, nothing stays
+    /// reserved.</summary>
     public async ValueTask<IDisposable> ReserveAsync(long length, CancellationToken cancellationToken)
     {
         long bytes = Math.Min(Math.Min(length, PerConnection), _capacity);
@@ -38,7 +39,9 @@ public sealed class QueuedBytesBudget(long capacity)
                 _free -= bytes;
                 return new Reservation(this, bytes);
             }
-            node = _waiting.AddLast((bytes, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)));
+            node = _waiting.AddLast(
+                (bytes, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+            );
         }
         try
         {
