@@ -18,6 +18,9 @@ var root = new RootCommand("cnibench: measure, store, compare and report Kuberne
     ValidateCommand.Create(),
 };
 
+foreach (var warning in SecretArguments.Warnings(args))
+    Console.Error.WriteLine($"cnibench: warning: {warning}");
+
 // A Ctrl-C or SIGTERM cancels the running command, which then stores what it has and stops its agents.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) };
 return await root.Parse(args).InvokeAsync(invocation);

@@ -143,6 +143,14 @@ public static class ServeCommand
                     secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
                     log.Info($"no token given; generated token {secret}");
                 }
+                if (!ControlProtocol.IsValidToken(secret))
+                {
+                    Console.Error.WriteLine(
+                        $"cnibench-agent: the token has characters other than printable ASCII; allowed: "
+                            + ControlProtocol.TokenAllowed
+                    );
+                    return ExitCodes.BadInput;
+                }
                 if (System.Text.Encoding.UTF8.GetByteCount(secret) < MinTokenBytes)
                 {
                     Console.Error.WriteLine(

@@ -32,10 +32,21 @@ public static class ErrorLog
                 $"error-{DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-"
                     + $"{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}.log"
             );
-            File.WriteAllText(
+            // The owner's alone, and nothing secret in it: a trace may quote a connection string or a header.
+            using var file = new FileStream(
                 path,
+                new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                }
+            );
+            using var writer = new StreamWriter(file);
+            writer.Write(
                 $"cnibench {typeof(ErrorLog).Assembly.GetName().Version} "
-                    + $"{string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}\n{error}\n"
+                    + $"{SecretArguments.Redact(Environment.GetCommandLineArgs()[1..])}\n"
+                    + $"{SecretArguments.RedactText(error.ToString())}\n"
             );
             return path;
         }

@@ -42,7 +42,15 @@ public sealed class KubeOptions
                 + "its control URL, e.g. http://198.51.100.7:7200",
         };
     public Option<string?> ExternalToken { get; } =
-        new("--external-token") { Description = "the --external-agent's token (default: $CNIBENCH_TOKEN)" };
+        new("--external-token")
+        {
+            Description =
+                "the --external-agent's token (default: $CNIBENCH_TOKEN); visible in the process list: prefer "
+                + "--external-token-file",
+        };
+
+    public Option<string?> ExternalTokenFile { get; } =
+        new("--external-token-file") { Description = "a file whose first line is the --external-agent's token" };
     public Option<string?> ExternalSha256 { get; } =
         new("--external-agent-sha256")
         {
@@ -64,7 +72,16 @@ public sealed class KubeOptions
         new("--egress-node") { Description = "--egress-policy cilium: the gateway node's name" };
 
     public IEnumerable<Option> EgressAll =>
-        [ExternalAddress, ExternalAgent, ExternalToken, ExternalSha256, EgressPolicy, EgressIp, EgressNode];
+        [
+            ExternalAddress,
+            ExternalAgent,
+            ExternalToken,
+            ExternalTokenFile,
+            ExternalSha256,
+            EgressPolicy,
+            EgressIp,
+            EgressNode,
+        ];
 
     public Option<string?> ServerNode { get; } =
         new("--server-node")
@@ -151,12 +168,44 @@ public sealed class KubeOptions
         return new(
             Ip(ExternalAddress),
             agent,
-            parse.GetValue(ExternalToken),
+            ExternalTokenOf(parse, problems),
             policy,
             Ip(EgressIp),
             parse.GetValue(EgressNode),
             ExternalAgentSha256: pin
         );
+    }
+
+    /// <summary>The external agent's token: from its file, else the flag, else $CNIBENCH_TOKEN (null: none given).
+    /// It goes into an HTTP header, so it must be printable ASCII, as the agent requires of its own.</summary>
+    private string? ExternalTokenOf(ParseResult parse, List<string> problems)
+    {
+        string? token = parse.GetValue(ExternalToken);
+        string source = ExternalToken.Name;
+        if (parse.GetValue(ExternalTokenFile) is { } path)
+        {
+            source = $"{ExternalTokenFile.Name} {path}";
+            try
+            {
+                token = File.ReadLines(path).FirstOrDefault()?.Trim() ?? "";
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                problems.Add($"{ExternalTokenFile.Name}: cannot read {path}: {e.Message}");
+                return null;
+            }
+        }
+        if (
+            token is null
+            && Environment.GetEnvironmentVariable(Contracts.Protocol.ControlProtocol.TokenVariable) is { } env
+        )
+            (token, source) = (env, "$" + Contracts.Protocol.ControlProtocol.TokenVariable);
+        if (token is not null && !Contracts.Protocol.ControlProtocol.IsValidToken(token))
+            problems.Add(
+                $"{source}: the token has characters other than printable ASCII; allowed: "
+                    + Contracts.Protocol.ControlProtocol.TokenAllowed
+            );
+        return token;
     }
 
     public KubeClient Connect(ParseResult parse) =>

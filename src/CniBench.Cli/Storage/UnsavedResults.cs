@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text.Json;
 using CniBench.Cli.Results;
 
@@ -40,28 +41,49 @@ public sealed class UnsavedResults(string preferredDirectory, RunRecord run)
         foreach (var directory in new[] { preferredDirectory, System.IO.Path.GetTempPath() }.Distinct())
         {
             var path = System.IO.Path.Combine(directory, name);
-            try
+            if (TryWriteWhole(path, json))
             {
-                // Whole or not at all: write beside, then move over the previous version.
-                File.WriteAllText(path + ".tmp", json);
-                File.Move(path + ".tmp", path, overwrite: true);
                 Path = path;
                 return;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                try
-                {
-                    File.Delete(path + ".tmp");
-                }
-                // the next place is tried all the same
-                catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { }
             }
         }
         throw new IOException(
             $"could not keep the unsaved results anywhere (tried {preferredDirectory} and "
                 + $"{System.IO.Path.GetTempPath()})"
         );
+    }
+
+    /// <summary>
+    /// Whole or not at all: written beside, then moved over the previous version. The file beside has a name nobody
+    /// can guess and is created new (O_EXCL, which follows no symlink), so in a shared directory such as /tmp another
+    /// user cannot point it elsewhere; the move replaces whatever is at the path, link or not, without following it.
+    /// </summary>
+    private static bool TryWriteWhole(string path, string json)
+    {
+        string beside = $"{path}.{Convert.ToHexString(RandomNumberGenerator.GetBytes(8))}.tmp";
+        try
+        {
+            using (
+                var file = new FileStream(
+                    beside,
+                    new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write }
+                )
+            )
+            using (var writer = new StreamWriter(file))
+                writer.Write(json);
+            File.Move(beside, path, overwrite: true);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(beside);
+            }
+            // the next place is tried all the same
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { }
+            return false;
+        }
     }
 
     public static UnsavedRun Read(string path)

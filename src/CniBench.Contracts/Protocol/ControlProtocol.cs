@@ -12,6 +12,12 @@ public static class ControlProtocol
     /// <summary>The environment variable an agent reads its token from (so it never shows in a process list).</summary>
     public const string TokenVariable = "CNIBENCH_TOKEN";
 
+    public const string TokenAllowed = "printable ASCII without spaces (e.g. `openssl rand -hex 16`)";
+
+    /// <summary>A token travels in an HTTP header, which holds ASCII: anything else would be sent as '?' and match
+    /// any other token of the same length.</summary>
+    public static bool IsValidToken(string token) => token.All(c => c is > ' ' and <= '~');
+
     /// <summary>
     /// The token in a header of its own, for requests that reach the agent through the Kubernetes API
     /// server's pod proxy, which keeps Authorization for itself.
