@@ -118,6 +118,15 @@ public sealed class KubeOptions
                 + "memory, and the CPU of the CNI's agent and kube-proxy, in every case's window",
         };
 
+    public Option<bool> NetworkPolicy { get; } =
+        new("--network-policy")
+        {
+            Description =
+                "Admit the agents' control port only from the API server's addresses (a NetworkPolicy in the run's "
+                + "namespace; the data ports stay open). Off by default: where the CNI sees the API server's proxy "
+                + "come from another address (a node's, a tunnel's), the policy would shut the controller out",
+        };
+
     public Option<string?> GatewayClass { get; } =
         new("--gateway-class")
         {

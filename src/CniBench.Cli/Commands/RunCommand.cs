@@ -80,6 +80,7 @@ public static class RunCommand
                 .Concat(kube.PlacementAll)
                 .Append(kube.GatewayClass)
                 .Append(kube.NodeSampler)
+                .Append(kube.NetworkPolicy)
         )
             command.Options.Add(o);
         command.SetAction(
@@ -136,6 +137,7 @@ public static class RunCommand
                                 Egress = egress,
                                 GatewayClass = parse.GetValue(kube.GatewayClass),
                                 NodeSampler = parse.GetValue(kube.NodeSampler),
+                                NetworkPolicy = parse.GetValue(kube.NetworkPolicy),
                                 Placement = placement,
                             }
                         ),

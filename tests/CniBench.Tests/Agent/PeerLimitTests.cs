@@ -3,11 +3,11 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
 using CniBench.Agent.Background;
+using CniBench.Agent.Peers;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
-using CniBench.Agent.Peers;
 
 namespace CniBench.Tests.Agent;
 

@@ -1,5 +1,5 @@
-using CniBench.Tests.Support;
 using CniBench.Agent.Peers;
+using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Agent;
 
@@ -34,9 +34,7 @@ public class QueuedBytesBudgetTests
         var budget = new QueuedBytesBudget(4 * MiB);
         var held = await budget.ReserveAsync(4 * MiB, CancellationToken.None);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            budget.ReserveAsync(MiB, cancel.Token).AsTask()
-        );
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => budget.ReserveAsync(MiB, cancel.Token).AsTask());
         held.Dispose();
         Assert.Equal(4 * MiB, budget.Free);
     }

@@ -10,6 +10,21 @@ namespace CniBench.Tests.Kube;
 [Trait(Category.Name, Category.Unit)]
 public class DeployArtifactTests
 {
+    /// <summary>The shipped role grants exactly what the controller uses: nothing missing, and no verb that no run
+    /// or cleanup makes (it once granted every Secret in the cluster, read, listed and watched, which no run
+    /// needs).</summary>
+    [Fact]
+    public void The_shipped_role_grants_what_the_controller_uses_and_nothing_else()
+    {
+        string Show(IEnumerable<(string Verb, string Group, string Resource)> set) =>
+            string.Join(", ", set.Select(p => $"{p.Verb} {p.Group}/{p.Resource}").Order());
+        var granted = DeployFiles.Granted();
+        var declared = DeployFiles.Declared();
+        Assert.True(granted.Except(declared).ToArray() is [], $"granted, never used: {Show(granted.Except(declared))}");
+        Assert.True(declared.Except(granted).ToArray() is [], $"used, not granted: {Show(declared.Except(granted))}");
+        Assert.DoesNotContain(granted, p => p.Resource == "secrets" && p.Verb is "get" or "list" or "watch");
+    }
+
     [Fact]
     public void The_kustomize_manifests_hold_to_the_apis_rules()
     {
@@ -54,6 +69,15 @@ public class DeployArtifactTests
         Assert.NotEmpty(control["from"]!.AsArray());
         Assert.All(control["from"]!.AsArray(), peer =>
             Assert.Equal("controller", (string?)peer!["podSelector"]!["matchLabels"]!["cnibench.dev/role"])
+        );
+        // A label any pod can give itself is no credential: each peer is scoped to a namespace named here (none
+        // given: the policy's own), never to every namespace.
+        Assert.All(control["from"]!.AsArray(), peer =>
+            Assert.True(
+                peer!["namespaceSelector"] is null
+                    || peer["namespaceSelector"]!["matchLabels"]?["kubernetes.io/metadata.name"] is not null,
+                $"a peer any namespace matches: {peer.ToJsonString()}"
+            )
         );
         var data = Assert.Single(rules, r => !Ports(r).Contains(7200));
         Assert.Equal([7201, 7202, 7280], Ports(data));
@@ -155,8 +179,34 @@ internal static class DeployFiles
         }
     }
 
+    /// <summary>Every (verb, group, resource) the shipped role grants, one per verb.</summary>
+    public static IReadOnlySet<(string Verb, string Group, string Resource)> Granted() =>
+        Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!
+            .AsArray()
+            .OfType<JsonObject>()
+            .SelectMany(rule =>
+                from g in rule["apiGroups"]!.AsArray()
+                from r in rule["resources"]!.AsArray()
+                from v in rule["verbs"]!.AsArray()
+                select ((string)v!, (string)g!, (string)r!)
+            )
+            .ToHashSet();
+
+    /// <summary>What the controller says it uses: a run's, some suites', and cleanup's.</summary>
+    public static IReadOnlySet<(string Verb, string Group, string Resource)> Declared() =>
+        CniBench
+            .Cli.Targets.Kube.KubeChecks.Needed.Concat(CniBench.Cli.Targets.Kube.KubeChecks.Optional)
+            .Concat(CniBench.Cli.Targets.Kube.KubeChecks.Cleanup)
+            .ToHashSet();
+
     public static void AssertGranted(IEnumerable<(string Verb, string Group, string Resource)> needed)
     {
+        // A request the controller does not declare would be missing from `kube check` and from the role's review.
+        var undeclared = needed.Where(n => !Declared().Contains(n)).Distinct().ToArray();
+        Assert.True(
+            undeclared.Length == 0,
+            $"used but not in KubeChecks: {string.Join(", ", undeclared.Select(n => $"{n.Verb} {n.Group}/{n.Resource}"))}"
+        );
         var rules = Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!
             .AsArray()
             .OfType<JsonObject>()

@@ -190,8 +190,9 @@ public class KubeCliTests
             stdout
         );
         Assert.Contains(
-            "warn  traffic-split/egress permissions missing: patch ciliumegressgatewaypolicies.cilium.io (only "
-                + "traffic-split and egress policies need them)",
+            "warn  traffic-split/egress permissions missing: patch ciliumegressgatewaypolicies.cilium.io, delete "
+                + "ciliumegressgatewaypolicies.cilium.io (only traffic-split, egress policies and --network-policy "
+                + "need them)",
             stdout
         );
         Assert.Contains(
@@ -243,7 +244,7 @@ public class KubeCliTests
             ["server@node-b", "client@node-a"],
             pods.Select(p => $"{p["metadata"]!["name"]}@{p["spec"]!["nodeName"]}")
         );
-        Assert.Contains(requests, r => r.Method == "PATCH" && r.PathAndQuery.Contains("/daemonsets/node-sampler"));
+        Assert.Contains(requests, r => r.Writes("/daemonsets/node-sampler"));
         Assert.Contains(requests, r =>
             r.Method == "DELETE" && r.PathAndQuery.StartsWith("/api/v1/namespaces/cnibench-", StringComparison.Ordinal)
         );

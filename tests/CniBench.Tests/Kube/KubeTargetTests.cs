@@ -67,9 +67,7 @@ public class KubeTargetTests
         Assert.Equal(
             "PreferDualStack",
             (string?)
-                JsonNode.Parse(
-                    cluster.Api.Requests.First(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/services/")).Body
-                )!["spec"]!["ipFamilyPolicy"]
+                JsonNode.Parse(cluster.Api.Requests.First(r => r.Writes("/services/")).Body)!["spec"]!["ipFamilyPolicy"]
         );
         Assert.Equal("cilium v1.16.3", environment["cni"]);
         Assert.Equal("not found", environment["kube_proxy.mode"]);
@@ -145,6 +143,69 @@ public class KubeTargetTests
             Assert.Contains(deletes, d =>
                 d.StartsWith(kind, StringComparison.Ordinal) && d.Contains("labelSelector=cnibench.dev%2Frun%3Du1")
             );
+        // The shipped deployment's token Secret, agent-token, is not the run's: never written, never deleted.
+        Assert.DoesNotContain(cluster.Api.Requests, r => r.PathAndQuery.Contains("agent-token"));
+        Assert.Contains(cluster.Api.Requests, r => r.Method == "POST" && r.Writes("/secrets/cnibench-token-u1"));
+    }
+
+    [Fact]
+    public async Task With_network_policy_the_control_port_admits_the_api_server_alone_and_the_policy_goes_with_the_run()
+    {
+        await using var cluster = new FakeCluster();
+        var outcome = await cluster.RunAsync(
+            "name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    placement: "
+                + "pod-to-pod-cross-node\n",
+            FakeCluster.Options("np1") with
+            {
+                Namespace = "mine",
+                NetworkPolicy = true,
+            }
+        );
+        Assert.True(outcome.State == RunState.Completed, CniBench.Tests.Support.Results.Failures(outcome));
+        var policy = JsonNode
+            .Parse(cluster.Api.Requests.Single(r => r.Writes("/networkpolicies/cnibench-control-np1")).Body)!
+            .AsObject();
+        Assert.Empty(ManifestRules.Check(policy));
+        var ingress = policy["spec"]!["ingress"]!.AsArray();
+        Assert.Equal("np1", (string?)policy["spec"]!["podSelector"]!["matchLabels"]!["cnibench.dev/run"]);
+        Assert.Null(ingress[0]!["from"]); // the data ports: from anywhere
+        Assert.Equal([7201, 7202, 7280], ingress[0]!["ports"]!.AsArray().Select(p => (int)p!["port"]!));
+        Assert.Equal(7200, (int)ingress[1]!["ports"]![0]!["port"]!);
+        Assert.Equal("127.0.0.1/32", (string?)ingress[1]!["from"]![0]!["ipBlock"]!["cidr"]);
+        Assert.Contains(cluster.Api.Requests, r =>
+            r.Method == "DELETE"
+            && r.PathAndQuery.StartsWith(
+                "/apis/networking.k8s.io/v1/namespaces/mine/networkpolicies?",
+                StringComparison.Ordinal
+            )
+            && r.PathAndQuery.Contains("labelSelector=cnibench.dev%2Frun%3Dnp1")
+        );
+        DeployFiles.AssertGranted(DeployFiles.Permissions(cluster.Api.Requests));
+    }
+
+    [Fact]
+    public async Task An_object_of_the_users_with_a_name_the_run_uses_is_refused_not_taken_over()
+    {
+        const string Theirs = "/api/v1/namespaces/mine/services/agents";
+        await using var cluster = new FakeCluster { Existing = [Theirs] };
+        var refused = await Assert.ThrowsAsync<CniBench.Cli.Targets.TargetException>(() =>
+            cluster.RunAsync(
+                "name: kube\nrepetitions: 1\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n    "
+                    + "placement: pod-to-cluster-ip\n",
+                FakeCluster.Options("u9") with
+                {
+                    Namespace = "mine",
+                }
+            )
+        );
+        Assert.Contains(
+            "services 'agents' already exists in namespace mine and this run did not make it",
+            refused.Message
+        );
+        // Asked to be made, refused, and then left alone: no apply over it, no delete of it by name.
+        Assert.DoesNotContain(cluster.Api.Requests, r =>
+            r.Method is "PATCH" or "DELETE" && r.PathAndQuery.Split('?')[0] == Theirs
+        );
     }
 
     [Fact]
@@ -466,7 +527,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
         }
         var requests = cluster.Api.Requests;
         var deployments = requests
-            .Where(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/deployments/endpoint"))
+            .Where(r => r.Writes("/deployments/endpoint"))
             .Select(r => JsonNode.Parse(r.Body)!)
             .ToArray();
         // Per repetition: back to 1, scaled to 4, restarted; the restart stamp is kept when scaling back.
@@ -477,10 +538,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
         );
         Assert.All(
             deployments.Concat(
-                requests
-                    .Where(r => r.PathAndQuery.Contains("/daemonsets/prober"))
-                    .Where(r => r.Method == "PATCH")
-                    .Select(r => JsonNode.Parse(r.Body)!)
+                requests.Where(r => r.Writes("/daemonsets/prober")).Select(r => JsonNode.Parse(r.Body)!)
             ),
             d =>
                 Assert.True(
@@ -749,12 +807,10 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
             Assert.Equal(["split-a", "split-b"], windows[0].Keys.Order());
         }
         var requests = cluster.Api.Requests;
-        var gateway = JsonNode.Parse(
-            requests.Single(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/gateways/cnibench")).Body
-        )!;
+        var gateway = JsonNode.Parse(requests.Single(r => r.Writes("/gateways/cnibench")).Body)!;
         Assert.Equal("example-gw", (string?)gateway["spec"]!["gatewayClassName"]);
         var routes = requests
-            .Where(r => r.Method == "PATCH" && r.PathAndQuery.Contains("/httproutes/cnibench"))
+            .Where(r => r.Writes("/httproutes/cnibench"))
             .Select(r => JsonNode.Parse(r.Body)!)
             .ToArray();
         Assert.Equal(
@@ -801,13 +857,7 @@ public class KubeNodeSamplerTests
             Assert.True(result.Metrics.ContainsKey(Metrics.CniCpuPercent));
         }
         var daemonSet = JsonNode
-            .Parse(
-                cluster
-                    .Api.Requests.Single(r =>
-                        r.Method == "PATCH" && r.PathAndQuery.Contains("/daemonsets/node-sampler")
-                    )
-                    .Body
-            )!
+            .Parse(cluster.Api.Requests.Single(r => r.Writes("/daemonsets/node-sampler")).Body)!
             .AsObject();
         Assert.Empty(ManifestRules.Check(daemonSet));
         Assert.True((bool)daemonSet["spec"]!["template"]!["spec"]!["hostPID"]!);

@@ -19,7 +19,20 @@ public sealed class FakeApiServer : IAsyncDisposable
         string? ContentType,
         string Body,
         System.Collections.Specialized.NameValueCollection Headers
-    );
+    )
+    {
+        /// <summary>Whether this request writes an object whose path contains <paramref name="part"/>: an apply
+        /// (PATCH) of that path, or a create (POST) of that name in its collection.</summary>
+        public bool Writes(string part) =>
+            Method switch
+            {
+                "PATCH" => PathAndQuery.Split('?')[0].Contains(part, StringComparison.Ordinal),
+                "POST" => Body.StartsWith('{')
+                    && System.Text.Json.Nodes.JsonNode.Parse(Body)?["metadata"]?["name"] is { } name
+                    && $"{PathAndQuery.Split('?')[0]}/{name}".Contains(part, StringComparison.Ordinal),
+                _ => false,
+            };
+    }
 
     private readonly HttpListener _listener = new();
     private readonly Func<Request, HttpListenerResponse, Task> _handler;

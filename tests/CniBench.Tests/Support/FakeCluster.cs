@@ -144,8 +144,23 @@ public sealed class FakeCluster : IAsyncDisposable
     /// <summary>API groups this cluster does not serve (their paths answer 404, as for a CRD not installed).</summary>
     public IReadOnlyList<string> MissingGroups { get; init; } = [];
 
+    /// <summary>Objects of someone else already in the cluster, by path: a create of one is refused (409), as a real
+    /// API server refuses it.</summary>
+    public IReadOnlyCollection<string> Existing { get; init; } = [];
+
     private async Task HandleAsync(FakeApiServer.Request r, HttpListenerResponse response)
     {
+        // The kube target makes each named object of a run with a create, then applies it: the create of a name is
+        // served as the apply of that name.
+        if (r.Method == "POST" && NamedCreate(r) is { } named)
+        {
+            if (Existing.Contains(named))
+            {
+                await FakeApiServer.Status(response, 409, "AlreadyExists", $"{named} already exists");
+                return;
+            }
+            r = r with { Method = "PATCH", PathAndQuery = named };
+        }
         var path = r.PathAndQuery.Split('?')[0];
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (segments is ["apis", var group, ..] && MissingGroups.Contains(group))
@@ -291,6 +306,14 @@ public sealed class FakeCluster : IAsyncDisposable
                 ),
             };
             await FakeApiServer.Json(response, route);
+            return;
+        }
+        // The API server's own endpoints: it is on loopback here, as its pod proxy's connections are.
+        if (segments is ["apis", "discovery.k8s.io", "v1", "namespaces", "default", "endpointslices"])
+        {
+            var endpoint = new JsonObject { ["addresses"] = new JsonArray("127.0.0.1") };
+            var slice = new JsonObject { ["endpoints"] = new JsonArray(endpoint) };
+            await FakeApiServer.Json(response, new JsonObject { ["items"] = new JsonArray(slice) });
             return;
         }
         if (segments is ["apis", "discovery.k8s.io", "v1", "namespaces", _, "endpointslices"])
@@ -447,6 +470,27 @@ public sealed class FakeCluster : IAsyncDisposable
     }
 
     private readonly ConcurrentDictionary<string, byte> _deletedNamespaces = new();
+
+    /// <summary>The path of the object a POST creates, for the kinds whose first write is a create (not pods,
+    /// namespaces, or the Services service-scale makes and deletes by the hundred).</summary>
+    private static string? NamedCreate(FakeApiServer.Request r)
+    {
+        var collection = r.PathAndQuery.Split('?')[0];
+        if (
+            !(
+                collection.EndsWith("/secrets", StringComparison.Ordinal)
+                || collection.EndsWith("/services", StringComparison.Ordinal)
+                || collection.EndsWith("/daemonsets", StringComparison.Ordinal)
+                || collection.EndsWith("/deployments", StringComparison.Ordinal)
+                || collection.EndsWith("/gateways", StringComparison.Ordinal)
+                || collection.EndsWith("/httproutes", StringComparison.Ordinal)
+                || collection.EndsWith("/networkpolicies", StringComparison.Ordinal)
+            )
+        )
+            return null;
+        var name = (string?)JsonNode.Parse(r.Body)?["metadata"]?["name"];
+        return name is null || name.StartsWith("reach-", StringComparison.Ordinal) ? null : $"{collection}/{name}";
+    }
 
     /// <summary>A DaemonSet of agents: applying it starts a pod (a real agent) on every node; its status counts them
     /// ready.</summary>

@@ -1,9 +1,9 @@
 using System.Net;
 using CniBench.Agent;
+using CniBench.Agent.Peers;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
-using CniBench.Agent.Peers;
 
 namespace CniBench.Tests.Support;
 

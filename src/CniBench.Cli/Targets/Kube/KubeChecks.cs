@@ -11,35 +11,64 @@ public static class KubeChecks
     [
         ("create", "", "namespaces"),
         ("delete", "", "namespaces"),
-        ("list", "", "namespaces"),
+        ("get", "", "namespaces"),
         ("create", "", "pods"),
         ("get", "", "pods"),
-        ("delete", "", "pods"),
+        ("list", "", "pods"),
+        ("watch", "", "pods"),
         ("create", "", "pods/proxy"),
         ("get", "", "pods/proxy"),
-        ("patch", "", "secrets"),
-        ("patch", "", "services"),
+        ("delete", "", "pods/proxy"),
+        ("create", "", "secrets"),
+        ("create", "", "services"),
         ("get", "", "services"),
         ("list", "", "nodes"),
         ("list", "apps", "daemonsets"),
         ("get", "", "configmaps"),
-        // convergence cases
-        ("patch", "apps", "daemonsets"),
+        // convergence, node samplers and transfer cases
+        ("create", "apps", "daemonsets"),
         ("get", "apps", "daemonsets"),
+        ("create", "apps", "deployments"),
+        ("get", "apps", "deployments"),
         ("patch", "apps", "deployments"),
-        ("list", "", "pods"),
         ("list", "discovery.k8s.io", "endpointslices"),
         ("watch", "discovery.k8s.io", "endpointslices"),
+        // service-scale's dummy Services
+        ("delete", "", "services"),
     ];
 
     /// <summary>What only some suites need: traffic-split's Gateway API objects, egress gateway cases'
     /// policies.</summary>
     public static readonly (string Verb, string Group, string Resource)[] Optional =
     [
-        ("patch", "gateway.networking.k8s.io", "gateways"),
+        ("create", "gateway.networking.k8s.io", "gateways"),
+        ("get", "gateway.networking.k8s.io", "gateways"),
+        ("create", "gateway.networking.k8s.io", "httproutes"),
+        ("get", "gateway.networking.k8s.io", "httproutes"),
         ("patch", "gateway.networking.k8s.io", "httproutes"),
         ("patch", "cilium.io", "ciliumegressgatewaypolicies"),
+        ("delete", "cilium.io", "ciliumegressgatewaypolicies"),
         ("patch", "crd.antrea.io", "egresses"),
+        ("delete", "crd.antrea.io", "egresses"),
+        // --network-policy
+        ("create", "networking.k8s.io", "networkpolicies"),
+    ];
+
+    /// <summary>What removing a run's objects needs: by run label in a namespace the user gave, and `cnibench kube
+    /// cleanup`'s search for leftovers (namespaces and cluster-scoped policies by label).</summary>
+    public static readonly (string Verb, string Group, string Resource)[] Cleanup =
+    [
+        ("list", "", "namespaces"),
+        ("deletecollection", "", "pods"),
+        ("deletecollection", "", "secrets"),
+        ("deletecollection", "", "services"),
+        ("deletecollection", "apps", "daemonsets"),
+        ("deletecollection", "apps", "deployments"),
+        ("deletecollection", "gateway.networking.k8s.io", "gateways"),
+        ("deletecollection", "gateway.networking.k8s.io", "httproutes"),
+        ("deletecollection", "networking.k8s.io", "networkpolicies"),
+        ("list", "cilium.io", "ciliumegressgatewaypolicies"),
+        ("list", "crd.antrea.io", "egresses"),
     ];
 
     public static async Task<IReadOnlyList<Check>> RunAsync(KubeClient kube, CancellationToken cancellationToken)
@@ -78,7 +107,7 @@ public static class KubeChecks
                 optional.Count == 0,
                 optional.Count == 0
                     ? "allowed"
-                    : $"missing: {string.Join(", ", optional)} (only traffic-split and egress policies need them)",
+                    : $"missing: {string.Join(", ", optional)} (only traffic-split, egress policies and --network-policy need them)",
                 Required: false
             )
         );
@@ -111,20 +140,21 @@ public static class KubeChecks
         foreach (var (verb, group, resource) in wanted)
         {
             var parts = resource.Split('/');
+            var attributes = new JsonObject
+            {
+                ["verb"] = verb,
+                ["group"] = group,
+                ["resource"] = parts[0],
+                ["subresource"] = parts.Length > 1 ? parts[1] : "",
+            };
+            // The one ConfigMap a run reads, as the role grants it.
+            if (resource == "configmaps")
+                (attributes["namespace"], attributes["name"]) = ("kube-system", "kube-proxy");
             var review = new JsonObject
             {
                 ["apiVersion"] = "authorization.k8s.io/v1",
                 ["kind"] = "SelfSubjectAccessReview",
-                ["spec"] = new JsonObject
-                {
-                    ["resourceAttributes"] = new JsonObject
-                    {
-                        ["verb"] = verb,
-                        ["group"] = group,
-                        ["resource"] = parts[0],
-                        ["subresource"] = parts.Length > 1 ? parts[1] : "",
-                    },
-                },
+                ["spec"] = new JsonObject { ["resourceAttributes"] = attributes },
             };
             var answer = await kube.CreateAsync(
                 new KubeResource("authorization.k8s.io", "v1", "selfsubjectaccessreviews"),

@@ -7,7 +7,14 @@ namespace CniBench.Cli.Targets.Kube;
 /// last restart stamp (kept across repetitions, so scaling back to one for the next repetition does not
 /// roll the pods once more), and, when a step takes too long, what the cluster says its pods wait for.
 /// </summary>
-public sealed class KubeEndpoints(KubeClient kube, string ns, string runId, string image, TimeSpan stepTimeout)
+public sealed class KubeEndpoints(
+    RunObjects objects,
+    KubeClient kube,
+    string ns,
+    string runId,
+    string image,
+    TimeSpan stepTimeout
+)
 {
     public string Namespace => ns;
     public TimeSpan StepTimeout => stepTimeout;
@@ -16,7 +23,7 @@ public sealed class KubeEndpoints(KubeClient kube, string ns, string runId, stri
     public async Task ApplyDeploymentAsync(int replicas, CancellationToken cancellationToken)
     {
         var manifest = KubeObjects.Checked(AgentManifests.EndpointDeployment(ns, runId, image, replicas, RestartedAt));
-        await kube.ApplyAsync(
+        await objects.ApplyAsync(
             new KubeResource("apps", "v1", "deployments", ns, AgentManifests.EndpointRole),
             manifest,
             cancellationToken

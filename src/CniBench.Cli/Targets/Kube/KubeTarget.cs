@@ -24,6 +24,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     private KubeEgress? _egress;
     private KubeTrafficSplit? _split;
     private readonly HashSet<string> _servicesApplied = new();
+    private readonly RunObjects _objects = new(kube);
     private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
     private KubeServiceScale? _scale;
@@ -83,7 +84,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             return pair;
         if (_samplers is null)
         {
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole),
                 KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
@@ -144,14 +145,14 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 (AgentManifests.TransferClientRole, plannedCase.ClientPods),
             }
         )
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 new KubeResource("apps", "v1", "deployments", Namespace, role),
                 KubeObjects.Checked(
                     AgentManifests.AgentDeployment(Namespace, options.RunId, options.Image, role, replicas)
                 ),
                 cancellationToken
             );
-        await kube.ApplyAsync(
+        await _objects.ApplyAsync(
             KubeResource.Core("services", Namespace, AgentManifests.TransferService),
             KubeObjects.Checked(
                 AgentManifests.AgentService(
@@ -196,7 +197,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         if (_flowSamplers is null)
         {
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.FlowSamplerRole),
                 KubeObjects.Checked(AgentManifests.FlowSamplerDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
@@ -388,6 +389,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             cancellationToken
         );
         _split ??= new KubeTrafficSplit(
+            _objects,
             kube,
             Namespace,
             options.RunId,
@@ -480,18 +482,19 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (_endpoints is null)
         {
             _endpoints = new KubeEndpoints(
+                _objects,
                 kube,
                 Namespace,
                 options.RunId,
                 options.Image,
                 options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5)
             );
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole),
                 KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
             );
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
                 KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)),
                 cancellationToken
@@ -537,12 +540,49 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 KubeObjects.Checked(AgentManifests.Namespace(Namespace, options.RunId)),
                 cancellationToken
             );
-        await kube.ApplyAsync(
-            KubeResource.Core("secrets", Namespace, "agent-token"),
+        await _objects.ApplyAsync(
+            KubeResource.Core("secrets", Namespace, AgentManifests.TokenSecretName(options.RunId)),
             KubeObjects.Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)),
             cancellationToken
         );
+        if (options.NetworkPolicy)
+            await _objects.ApplyAsync(
+                NetworkPolicies.Named(AgentManifests.ControlPolicyName(options.RunId)),
+                KubeObjects.Checked(
+                    AgentManifests.ControlNetworkPolicy(
+                        Namespace,
+                        options.RunId,
+                        await ApiServerAddressesAsync(cancellationToken)
+                    )
+                ),
+                cancellationToken
+            );
         Pods.Watch();
+    }
+
+    private KubeResource NetworkPolicies => new("networking.k8s.io", "v1", "networkpolicies", Namespace);
+
+    /// <summary>Where the API server's pod proxy connects from: the endpoints of default/kubernetes.</summary>
+    private async Task<IReadOnlyList<string>> ApiServerAddressesAsync(CancellationToken cancellationToken)
+    {
+        var (slices, _) = await kube.ListAsync(
+            new KubeResource("discovery.k8s.io", "v1", "endpointslices", "default"),
+            "kubernetes.io/service-name=kubernetes",
+            cancellationToken
+        );
+        var addresses = slices
+            .SelectMany(s => s["endpoints"]?.AsArray() ?? [])
+            .SelectMany(e => e?["addresses"]?.AsArray() ?? [])
+            .Select(a => (string?)a)
+            .OfType<string>()
+            .Distinct()
+            .ToArray();
+        return addresses.Length > 0
+            ? addresses
+            : throw new TargetException(
+                "--network-policy: the API server's addresses are not in the EndpointSlices of default/kubernetes; "
+                    + "run without --network-policy, or admit the controller with a policy of your own"
+            );
     }
 
     private KubePods Pods => _pods ??= new KubePods(kube, Namespace, options, _token);
@@ -577,7 +617,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         string name = ServiceName(nodePort);
         if (_servicesApplied.Add(name))
-            await kube.ApplyAsync(
+            await _objects.ApplyAsync(
                 KubeResource.Core("services", Namespace, name),
                 KubeObjects.Checked(
                     AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")
@@ -647,6 +687,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                     KubeResource.Core("pods", Namespace),
                     KubeResource.Core("services", Namespace),
                     KubeResource.Core("secrets", Namespace),
+                    NetworkPolicies,
                 ];
                 foreach (var kind in kinds)
                 {

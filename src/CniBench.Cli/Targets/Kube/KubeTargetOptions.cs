@@ -6,6 +6,8 @@ namespace CniBench.Cli.Targets.Kube;
 /// <param name="Egress">Where pod-to-external cases send and which egress policy gateway cases apply.</param>
 /// <param name="GatewayClass">pod-to-gateway cases: the gatewayClassName of the run's Gateway; <paramref
 /// name="GatewayPort"/> its listener's port.</param>
+/// <param name="NetworkPolicy">Admit the agents' control port only from the API server's addresses (a NetworkPolicy
+/// in the run's namespace).</param>
 public sealed record KubeTargetOptions(
     string Image,
     string RunId,
@@ -16,7 +18,8 @@ public sealed record KubeTargetOptions(
     KubeEgressOptions? Egress = null,
     string? GatewayClass = null,
     int GatewayPort = 80,
-    bool NodeSampler = false
+    bool NodeSampler = false,
+    bool NetworkPolicy = false
 )
 {
     public KubeNodePlacement Placement { get; init; } = new();

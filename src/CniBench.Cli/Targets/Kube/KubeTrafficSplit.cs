@@ -10,6 +10,7 @@ namespace CniBench.Cli.Targets.Kube;
 /// the case's family and its controller has accepted the route at its current generation.
 /// </summary>
 public sealed class KubeTrafficSplit(
+    RunObjects objects,
     KubeClient kube,
     string ns,
     string runId,
@@ -26,19 +27,19 @@ public sealed class KubeTrafficSplit(
         if (!_created)
         {
             foreach (var backend in new[] { GatewayManifests.BackendA, GatewayManifests.BackendB })
-                await kube.ApplyAsync(
+                await objects.ApplyAsync(
                     KubeResource.Core("services", ns, backend),
                     KubeObjects.Checked(GatewayManifests.BackendService(ns, runId, backend)),
                     cancellationToken
                 );
-            await kube.ApplyAsync(
+            await objects.ApplyAsync(
                 Gateway,
                 KubeObjects.Checked(GatewayManifests.Gateway(ns, runId, gatewayClass, port)),
                 cancellationToken
             );
             _created = true;
         }
-        var route = await kube.ApplyAsync(
+        var route = await objects.ApplyAsync(
             Route,
             KubeObjects.Checked(GatewayManifests.Route(ns, runId, weights)),
             cancellationToken

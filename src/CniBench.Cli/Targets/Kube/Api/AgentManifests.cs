@@ -48,6 +48,10 @@ public static class AgentManifests
             ["metadata"] = new JsonObject { ["name"] = name, ["labels"] = Labels(runId) },
         };
 
+    /// <summary>The run's own name: in a namespace the user gave, a Secret of theirs (the shipped deployment's
+    /// agent-token) is never touched.</summary>
+    public static string TokenSecretName(string runId) => $"cnibench-token-{runId}";
+
     public static JsonObject TokenSecret(string ns, string runId, string token) =>
         new()
         {
@@ -55,7 +59,7 @@ public static class AgentManifests
             ["kind"] = "Secret",
             ["metadata"] = new JsonObject
             {
-                ["name"] = "agent-token",
+                ["name"] = TokenSecretName(runId),
                 ["namespace"] = ns,
                 ["labels"] = Labels(runId),
             },
@@ -74,7 +78,7 @@ public static class AgentManifests
         AgentResources resources
     )
     {
-        var spec = AgentPodSpec(image, resources, p.HostNetwork);
+        var spec = AgentPodSpec(runId, image, resources, p.HostNetwork);
         spec["nodeName"] = p.Node;
         spec["restartPolicy"] = "Never";
         spec["activeDeadlineSeconds"] = (long)Math.Ceiling(deadline.TotalSeconds);
@@ -115,7 +119,12 @@ public static class AgentManifests
                 {
                     ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = ProberRole },
                 },
-                ["template"] = Template(runId, ProberRole, AgentPodSpec(image, new AgentResources(), false), null),
+                ["template"] = Template(
+                    runId,
+                    ProberRole,
+                    AgentPodSpec(runId, image, new AgentResources(), false),
+                    null
+                ),
             },
         };
 
@@ -150,7 +159,7 @@ public static class AgentManifests
                 ["template"] = Template(
                     runId,
                     EndpointRole,
-                    AgentPodSpec(image, AgentResources.Endpoint, false),
+                    AgentPodSpec(runId, image, AgentResources.Endpoint, false),
                     restartedAt is null ? null : new JsonObject { [RestartedAtAnnotation] = restartedAt }
                 ),
             },
@@ -168,7 +177,7 @@ public static class AgentManifests
     /// </summary>
     public static JsonObject NodeSamplerDaemonSet(string ns, string runId, string image)
     {
-        var spec = AgentPodSpec(image, AgentResources.Endpoint, false);
+        var spec = AgentPodSpec(runId, image, AgentResources.Endpoint, false);
         spec["hostPID"] = true;
         spec["tolerations"] = new JsonArray(new JsonObject { ["operator"] = "Exists" });
         return new()
@@ -219,7 +228,7 @@ public static class AgentManifests
                 {
                     ["matchLabels"] = new JsonObject { [RunLabel] = runId, [RoleLabel] = role },
                 },
-                ["template"] = Template(runId, role, AgentPodSpec(image, AgentResources.Endpoint, false), null),
+                ["template"] = Template(runId, role, AgentPodSpec(runId, image, AgentResources.Endpoint, false), null),
             },
         };
 
@@ -239,7 +248,7 @@ public static class AgentManifests
     /// </summary>
     public static JsonObject FlowSamplerDaemonSet(string ns, string runId, string image)
     {
-        var spec = AgentPodSpec(image, AgentResources.Endpoint, true);
+        var spec = AgentPodSpec(runId, image, AgentResources.Endpoint, true);
         spec["hostPID"] = true;
         spec["tolerations"] = new JsonArray(new JsonObject { ["operator"] = "Exists" });
         spec["securityContext"] = new JsonObject { ["runAsUser"] = 0 };
@@ -356,7 +365,7 @@ public static class AgentManifests
         };
 
     /// <summary>The agent container and its pod settings, shared by bare pods and workload templates.</summary>
-    private static JsonObject AgentPodSpec(string image, AgentResources resources, bool hostNetwork) =>
+    private static JsonObject AgentPodSpec(string runId, string image, AgentResources resources, bool hostNetwork) =>
         new()
         {
             ["hostNetwork"] = hostNetwork,
@@ -388,7 +397,11 @@ public static class AgentManifests
                             ["name"] = "CNIBENCH_TOKEN",
                             ["valueFrom"] = new JsonObject
                             {
-                                ["secretKeyRef"] = new JsonObject { ["name"] = "agent-token", ["key"] = "token" },
+                                ["secretKeyRef"] = new JsonObject
+                                {
+                                    ["name"] = TokenSecretName(runId),
+                                    ["key"] = "token",
+                                },
                             },
                         },
                         new JsonObject
@@ -448,6 +461,58 @@ public static class AgentManifests
             ["containerPort"] = port,
             ["protocol"] = protocol,
         };
+
+    public static string ControlPolicyName(string runId) => $"cnibench-control-{runId}";
+
+    /// <summary>
+    /// Admits the run's agents' control port from the API server's addresses alone (its pod proxy is how the
+    /// controller reaches them) and their data ports from anywhere (the workloads measure paths from pods, nodes and
+    /// gateways). Host-network agents (node and flow samplers) are outside any NetworkPolicy: the run's token and the
+    /// agent's own bounds protect them.
+    /// </summary>
+    public static JsonObject ControlNetworkPolicy(string ns, string runId, IReadOnlyList<string> apiServerAddresses) =>
+        new()
+        {
+            ["apiVersion"] = "networking.k8s.io/v1",
+            ["kind"] = "NetworkPolicy",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = ControlPolicyName(runId),
+                ["namespace"] = ns,
+                ["labels"] = Labels(runId),
+            },
+            ["spec"] = new JsonObject
+            {
+                ["podSelector"] = new JsonObject { ["matchLabels"] = new JsonObject { [RunLabel] = runId } },
+                ["policyTypes"] = new JsonArray("Ingress"),
+                ["ingress"] = new JsonArray(
+                    new JsonObject
+                    {
+                        ["ports"] = new JsonArray(Port(TcpPort, "TCP"), Port(UdpPort, "UDP"), Port(HttpPort, "TCP")),
+                    },
+                    new JsonObject
+                    {
+                        ["ports"] = new JsonArray(Port(ControlPort, "TCP")),
+                        ["from"] = new JsonArray(
+                            apiServerAddresses
+                                .Select(a =>
+                                    (JsonNode)
+                                        new JsonObject
+                                        {
+                                            ["ipBlock"] = new JsonObject
+                                            {
+                                                ["cidr"] = a.Contains(':') ? $"{a}/128" : $"{a}/32",
+                                            },
+                                        }
+                                )
+                                .ToArray()
+                        ),
+                    }
+                ),
+            },
+        };
+
+    private static JsonObject Port(int port, string protocol) => new() { ["port"] = port, ["protocol"] = protocol };
 
     /// <summary>The Service in front of the server agents: ClusterIP (single or dual stack) or NodePort, fixed
     /// ports.</summary>
