@@ -61,7 +61,7 @@ public static class YamlText
                     (int)(at?.Line ?? 1),
                     (int)(at?.Column ?? 1),
                     "yaml",
-                    $"cannot be read here: {e.Message.Split(" (Parameter")[0]}"
+                    $"cannot be read at or just before this point: {e.Message.Split(" (Parameter")[0]}"
                 )
             );
             return null;

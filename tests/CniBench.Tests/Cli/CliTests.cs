@@ -155,7 +155,8 @@ public class CliTests
         using var dir = new TempDirectory();
         File.WriteAllText(
             dir.File("long.yaml"),
-            "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n"
+            // No cool-down: the signal is the subject, not the host's TIME_WAIT sockets (other processes' count too).
+            "name: long\ncooldown: none\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n"
         );
         await using var cli = ChildProcess.Start("cnibench", dir.Path, "run", "--file", "long.yaml");
         // Wait for the first finished repetition, then interrupt the second.

@@ -14,8 +14,11 @@ public partial class RunLifecycleTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
     private const string Script = "/usr/bin/script";
+    // No cool-down: what these tests watch is the terminal and the run's life, not the host's TIME_WAIT sockets,
+    // which other processes (a benchmark, the tests before) may have left by the thousand.
     private const string Tiny =
-        "name: tiny\nrepetitions: 2\nwarmup: 500ms\nduration: 1500ms\ncases:\n  - workload: tcp-rr\n";
+        "name: tiny\ncooldown: none\nrepetitions: 2\nwarmup: 500ms\nduration: 1500ms\ncases:\n"
+        + "  - workload: tcp-rr\n";
 
     private static string Cnibench => Path.Combine(AppContext.BaseDirectory, "cnibench");
 
@@ -110,7 +113,7 @@ public partial class RunLifecycleTests
         File.WriteAllText(dir.File("tiny.yaml"), Tiny.Replace("repetitions: 2", "repetitions: 1"));
         File.WriteAllText(
             dir.File("long.yaml"),
-            "name: long\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n"
+            "name: long\ncooldown: none\nrepetitions: 5\nwarmup: 0s\nduration: 1s\ncases:\n  - workload: tcp-rr\n"
         );
         var (okCode, _, okErr) = await ChildProcess.RunAsync(
             "cnibench",
