@@ -205,7 +205,8 @@ internal static class DeployFiles
         var undeclared = needed.Where(n => !Declared().Contains(n)).Distinct().ToArray();
         Assert.True(
             undeclared.Length == 0,
-            $"used but not in KubeChecks: {string.Join(", ", undeclared.Select(n => $"{n.Verb} {n.Group}/{n.Resource}"))}"
+            "used but not in KubeChecks: "
+                + string.Join(", ", undeclared.Select(n => $"{n.Verb} {n.Group}/{n.Resource}"))
         );
         var rules = Documents(Path.Combine(Root(), "deploy", "rbac.yaml")).First()["rules"]!
             .AsArray()

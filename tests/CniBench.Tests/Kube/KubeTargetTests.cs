@@ -149,7 +149,7 @@ public class KubeTargetTests
     }
 
     [Fact]
-    public async Task With_network_policy_the_control_port_admits_the_api_server_alone_and_the_policy_goes_with_the_run()
+    public async Task With_network_policy_the_control_port_admits_the_api_server_alone_and_goes_with_the_run()
     {
         await using var cluster = new FakeCluster();
         var outcome = await cluster.RunAsync(

@@ -107,7 +107,8 @@ public static class KubeChecks
                 optional.Count == 0,
                 optional.Count == 0
                     ? "allowed"
-                    : $"missing: {string.Join(", ", optional)} (only traffic-split, egress policies and --network-policy need them)",
+                    : $"missing: {string.Join(", ", optional)} (only traffic-split, egress policies and "
+                        + "--network-policy need them)",
                 Required: false
             )
         );

@@ -32,9 +32,9 @@ public sealed class RunObjects(KubeClient kube)
         catch (KubeApiException e) when (e.Status == HttpStatusCode.Conflict)
         {
             throw new TargetException(
-                $"{resource.Plural} '{resource.Name}' already exists in namespace {resource.Namespace} and this run did "
-                    + $"not make it; a run changes and deletes only what it made: remove it, or give another namespace "
-                    + $"(-n)"
+                $"{resource.Plural} '{resource.Name}' already exists in namespace {resource.Namespace} and this run "
+                    + "did not make it; a run changes and deletes only what it made: remove it, or give another "
+                    + "namespace (-n)"
             );
         }
     }
