@@ -40,6 +40,13 @@ public class LabOwnershipTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(60);
 
+    /// <summary>`cnibench ARGS` in <paramref name="dir"/>, with the test's state directory when it gives one.</summary>
+    private static Task<(int ExitCode, string Stdout, string Stderr)> CliAsync(
+        string dir,
+        IReadOnlyDictionary<string, string?>? env,
+        params string[] args
+    ) => ChildProcess.RunAsync("cnibench", dir, Limit, env, args);
+
     [Fact]
     public async Task Ids_that_are_paths_are_refused_as_bad_input_and_nothing_outside_a_lab_is_deleted_or_killed()
     {
@@ -57,23 +64,12 @@ public class LabOwnershipTests
 
         foreach (var id in new[] { "../victimA", toFake, "x/..", ".." })
         {
-            var (code, stdout, stderr) = await ChildProcess.RunAsync(
-                "cnibench",
-                dir.Path,
-                Limit,
-                env,
-                "lab",
-                "down",
-                "--id",
-                id
-            );
+            var (code, stdout, stderr) = await CliAsync(dir.Path, env, "lab", "down", "--id", id);
             Assert.True(code == 2, $"lab down --id {id}: exit {code}\n{stdout}\n{stderr}");
             Assert.Contains($"--id: '{id}' is not a lab id; allowed: four lowercase hexadecimal digits", stderr);
         }
-        var (runCode, _, runErr) = await ChildProcess.RunAsync(
-            "cnibench",
+        var (runCode, _, runErr) = await CliAsync(
             dir.Path,
-            Limit,
             env,
             "run",
             "--target",
@@ -104,22 +100,14 @@ public class LabOwnershipTests
         await LabShell.RunAsync("ip", ["netns", "add", foreign], null, CancellationToken.None);
         try
         {
-            var (code, stdout, stderr) = await ChildProcess.RunAsync(
-                "cnibench",
-                dir.Path,
-                Limit,
-                env,
-                "lab",
-                "down",
-                "--all"
-            );
+            var (code, stdout, stderr) = await CliAsync(dir.Path, env, "lab", "down", "--all");
             Assert.True(code == 0, stderr);
             Assert.Contains("removed 0 namespaces", stdout);
             Assert.Contains("named like a lab's but recorded by none, left alone", stderr);
             Assert.Contains(foreign, stderr);
             Assert.Contains(foreign, await LabBuilder.NamespacesAsync(CancellationToken.None));
 
-            var (_, status, statusErr) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, env, "lab", "status");
+            var (_, status, statusErr) = await CliAsync(dir.Path, env, "lab", "status");
             Assert.Contains("no lab is up", status);
             Assert.Contains(foreign, statusErr);
         }
@@ -152,14 +140,7 @@ public class LabOwnershipTests
                     LabBuilder.HolderOf(spec.Id)
                 );
 
-                var (code, stdout, stderr) = await ChildProcess.RunAsync(
-                    "cnibench",
-                    AppContext.BaseDirectory,
-                    Limit,
-                    "lab",
-                    "down",
-                    "--all"
-                );
+                var (code, stdout, stderr) = await CliAsync(AppContext.BaseDirectory, null, "lab", "down", "--all");
                 Assert.True(code == 0, stderr);
                 Assert.Contains($"skipped {spec.Id}: in use by the run of pid {Environment.ProcessId}", stderr);
                 Assert.Contains("removed 0 namespaces", stdout);
@@ -172,14 +153,7 @@ public class LabOwnershipTests
             }
 
             // The run ended: the lab is an orphan again, and down --all removes it.
-            var (_, after, afterErr) = await ChildProcess.RunAsync(
-                "cnibench",
-                AppContext.BaseDirectory,
-                Limit,
-                "lab",
-                "down",
-                "--all"
-            );
+            var (_, after, afterErr) = await CliAsync(AppContext.BaseDirectory, null, "lab", "down", "--all");
             Assert.DoesNotContain("skipped", afterErr);
             Assert.Contains("removed 6 namespaces", after);
             Assert.DoesNotContain(spec.Id, await LabBuilder.LabIdsAsync(CancellationToken.None));
