@@ -36,10 +36,8 @@ public static class Analysers
 {
     public const double CpuBoundShare = 0.8;
     public const double ConntrackNearFullShare = 0.8;
-    public const double HighCvPercent = 10;
     public const double BusyHostPercent = 10;
     public const double UdpLossWarnPercent = 1;
-    public const int MinRepetitionsForInterval = 3;
 
     public static IReadOnlyList<IAnalyser> All { get; } =
     [
@@ -114,8 +112,7 @@ public static class Analysers
         (int)(Number(environment, "cpu.count") ?? Environment.ProcessorCount);
 
     /// <summary>The figure a case is mostly judged by: throughput for streams, transactions/s otherwise.</summary>
-    internal static string Headline(CaseSummary s) =>
-        s.Metrics.ContainsKey(Metrics.ThroughputGbps) ? Metrics.ThroughputGbps : Metrics.TransactionsPerSecond;
+    internal static string Headline(CaseSummary s) => s.Headline ?? Metrics.TransactionsPerSecond;
 }
 
 /// <summary>
@@ -339,7 +336,7 @@ public sealed class HighVariation : IAnalyser
     )
     {
         var metric = Analysers.Headline(s);
-        if (s.Metrics.TryGetValue(metric, out var st) && st.CvPercent > Analysers.HighCvPercent)
+        if (s.Metrics.TryGetValue(metric, out var st) && st.CvPercent > MetricStatistics.UnstableCvPercent)
             yield return new Finding(
                 Severity.Warning,
                 "high-variation",
@@ -392,13 +389,13 @@ public sealed class TooFewRepetitions : IAnalyser
     )
     {
         int ok = s.Repetitions - s.Failed;
-        if (ok < Analysers.MinRepetitionsForInterval)
+        if (ok < MetricStatistics.MinRepetitionsForInterval)
             yield return new Finding(
                 Severity.Info,
                 "few-repetitions",
                 s.Case,
                 $"only {ok} successful repetition(s): a confidence interval needs at least "
-                    + $"{Analysers.MinRepetitionsForInterval} to mean much"
+                    + $"{MetricStatistics.MinRepetitionsForInterval} to mean much"
             );
     }
 }

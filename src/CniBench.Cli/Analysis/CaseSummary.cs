@@ -42,10 +42,44 @@ public sealed record CaseSummary(
         ("p99.9", 0.999),
     ];
 
-    public static IReadOnlyList<CaseSummary> From(IEnumerable<CaseResult> results) =>
-        results.GroupBy(r => (r.Suite, r.Case, r.Config)).Select(g => Summarize(g.ToList())).ToArray();
+    /// <summary>How many runs the successful repetitions came from: a comparison counts drift once per run.</summary>
+    public int Runs { get; init; } = 1;
 
-    private static CaseSummary Summarize(IReadOnlyList<CaseResult> group)
+    /// <summary>The figure the case is judged by first: throughput for streams, transactions/s otherwise (null
+    /// when it has neither).</summary>
+    public string? Headline =>
+        Metrics.ContainsKey(Contracts.Measurement.Metrics.ThroughputGbps) ? Contracts.Measurement.Metrics.ThroughputGbps
+        : Metrics.ContainsKey(Contracts.Measurement.Metrics.TransactionsPerSecond)
+            ? Contracts.Measurement.Metrics.TransactionsPerSecond
+        : null;
+
+    /// <summary>The headline's repetitions disagree (<see cref="MetricStatistics.Unstable"/>).</summary>
+    public bool Unstable => Headline is { } h && Metrics[h].Unstable;
+
+    /// <param name="hostCores">The cores of the host the agents ran on, when they ran on the controller's (local
+    /// and lab targets): CPU intervals stop at 100 × cores. Null for a cluster, whose nodes may have more.</param>
+    public static IReadOnlyList<CaseSummary> From(IEnumerable<CaseResult> results, int? hostCores = null) =>
+        results.GroupBy(r => (r.Suite, r.Case, r.Config)).Select(g => Summarize(g.ToList(), hostCores)).ToArray();
+
+    /// <summary>The cores of the host every run's agents shared, or null when one ran on a cluster or did not
+    /// record its host.</summary>
+    public static int? HostCores(IEnumerable<RunRecord> runs)
+    {
+        int? cores = null;
+        foreach (var run in runs)
+        {
+            if (
+                run.Target is not ("local" or "lab")
+                || !run.Environment.TryGetValue("cpu.count", out var text)
+                || !int.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out int n)
+            )
+                return null;
+            cores = Math.Max(cores ?? 0, n);
+        }
+        return cores;
+    }
+
+    private static CaseSummary Summarize(IReadOnlyList<CaseResult> group, int? hostCores)
     {
         var ok = group.Where(r => r.State == ResultState.Ok).ToList();
         var metrics = ok.SelectMany(r => r.Metrics.Keys)
@@ -59,7 +93,8 @@ public sealed record CaseSummary(
                         ok.Where(r => r.Metrics.ContainsKey(name))
                             .Select(r => (r.Repetition, r.Metrics[name]))
                             .ToArray(),
-                        Contracts.Measurement.Metrics.Describe(name).NonNegative
+                        Contracts.Measurement.Metrics.Describe(name).NonNegative,
+                        Contracts.Measurement.Metrics.Describe(name).UpperBound(hostCores)
                     )
             );
         var merged = new LatencyHistogram();
@@ -106,6 +141,7 @@ public sealed record CaseSummary(
         )
         {
             RepetitionPercentiles = perRepetition,
+            Runs = ok.Select(r => r.RunId).Distinct().Count(),
         };
     }
 

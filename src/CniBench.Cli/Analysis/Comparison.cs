@@ -1,3 +1,4 @@
+using System.Globalization;
 using CniBench.Contracts.Measurement;
 using MathNet.Numerics.Distributions;
 
@@ -13,7 +14,7 @@ public enum Verdict
 }
 
 /// <summary>One metric of one case, baseline against candidate, judged by a Welch t-test and the metric's
-/// direction.</summary>
+/// direction. <see cref="Reason"/> says why a verdict is inconclusive.</summary>
 public sealed record MetricComparison(
     string Case,
     string Metric,
@@ -24,14 +25,48 @@ public sealed record MetricComparison(
     double PValue,
     bool Significant,
     Verdict Verdict
-);
+)
+{
+    public string? Reason { get; init; }
+}
 
 /// <summary>
-/// Compares two sets of results case by case. A change is a regression or an improvement only when
-/// it is significant (Welch's t-test, p &lt; alpha) and larger than the threshold; with fewer than two
-/// repetitions on a side there is no test to run and the verdict is inconclusive. Latency percentiles
-/// (each repetition's p50 and p99) are compared too, with Welch's test on their logarithms: they are
-/// positive and skewed, and what matters of them is the ratio.
+/// How far one run's mean wanders from another's on the same code and machine, as a relative standard deviation
+/// per run, and how many runs each side pooled (drift averages out over runs, as the repetitions' noise does over
+/// repetitions).
+/// </summary>
+public sealed record RunDrift(double Percent, int BaselineRuns = 1, int CandidateRuns = 1)
+{
+    public static readonly RunDrift None = new(0);
+
+    /// <summary>The variance drift adds to the difference of the means: relative for values, absolute for
+    /// logarithms.</summary>
+    public double Variance(double baselineMean, double candidateMean, bool logScale)
+    {
+        double d = Percent / 100;
+        if (logScale)
+        {
+            double log = Math.Log(1 + d);
+            return log * log * (1.0 / BaselineRuns + 1.0 / CandidateRuns);
+        }
+        double b = d * baselineMean,
+            c = d * candidateMean;
+        return b * b / BaselineRuns + c * c / CandidateRuns;
+    }
+}
+
+/// <summary>
+/// Compares two sets of results case by case, on the metrics that describe the system under test
+/// (<see cref="MetricRole.Performance"/>); environment metrics are listed apart, never judged. A change is a
+/// regression or an improvement only when it is larger than the threshold and significant (Welch's t-test,
+/// p &lt; alpha) once run-to-run drift is counted: repetitions inside one run share the machine's state of the
+/// moment, so two runs minutes apart differ by more than their repetitions do, and a test on the repetitions
+/// alone calls that drift a change. The test adds a drift of <see cref="DefaultDriftPercent"/> (a relative
+/// standard deviation per run, divided by the runs each side pooled) to the repetitions' variance; a change the
+/// repetitions alone would call but drift could explain is <see cref="Verdict.Inconclusive"/>, with the reason.
+/// With fewer than two repetitions on a side there is no test to run and the verdict is inconclusive. Latency
+/// percentiles (each repetition's p50 and p99) are compared on their logarithms: they are positive and skewed,
+/// and what matters of them is the ratio.
 /// </summary>
 public static class Comparison
 {
@@ -48,10 +83,37 @@ public static class Comparison
 
     public const double Alpha = 0.05;
 
+    /// <summary>Run-to-run drift assumed when none is given: on a shared 2-core VM, pairs of runs of the same code
+    /// minutes apart differed by up to 16% in rates with every repetition agreeing (the machine drifts 10–30%
+    /// within the hour), which a 10% standard deviation per run covers at 95%.</summary>
+    public const double DefaultDriftPercent = 10;
+
+    /// <summary>The judged comparisons: performance metrics and the latency percentiles of every common
+    /// case.</summary>
     public static IReadOnlyList<MetricComparison> Compare(
         IReadOnlyList<CaseSummary> baseline,
         IReadOnlyList<CaseSummary> candidate,
+        double thresholdPercent,
+        double driftPercent = DefaultDriftPercent
+    ) => Pairs(baseline, candidate, MetricRole.Performance, thresholdPercent, driftPercent);
+
+    /// <summary>Environment metrics that differed beyond the threshold (and beyond the repetitions' noise): shown
+    /// beside the verdicts so a reader knows the two sides did not run in the same conditions.</summary>
+    public static IReadOnlyList<MetricComparison> EnvironmentDifferences(
+        IReadOnlyList<CaseSummary> baseline,
+        IReadOnlyList<CaseSummary> candidate,
         double thresholdPercent
+    ) =>
+        Pairs(baseline, candidate, MetricRole.Environment, thresholdPercent, 0)
+            .Where(c => Math.Abs(c.DeltaPercent) > thresholdPercent && c.PValue < Alpha)
+            .ToArray();
+
+    private static List<MetricComparison> Pairs(
+        IReadOnlyList<CaseSummary> baseline,
+        IReadOnlyList<CaseSummary> candidate,
+        MetricRole role,
+        double thresholdPercent,
+        double driftPercent
     )
     {
         var comparisons = new List<MetricComparison>();
@@ -60,17 +122,20 @@ public static class Comparison
             var c = candidate.FirstOrDefault(x => x.Case == b.Case);
             if (c is null)
                 continue;
+            var drift = new RunDrift(driftPercent, Math.Max(1, b.Runs), Math.Max(1, c.Runs));
             foreach (var (metric, bs) in b.Metrics)
             {
-                if (!c.Metrics.TryGetValue(metric, out var cs))
+                if (Metrics.Describe(metric).Role != role || !c.Metrics.TryGetValue(metric, out var cs))
                     continue;
-                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent));
+                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, drift: drift));
             }
+            if (role != MetricRole.Performance)
+                continue;
             foreach (var (metric, bs) in b.RepetitionPercentiles)
             {
                 if (!c.RepetitionPercentiles.TryGetValue(metric, out var cs))
                     continue;
-                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, logScale: true));
+                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, logScale: true, drift));
             }
         }
         return comparisons;
@@ -82,7 +147,8 @@ public static class Comparison
         MetricStatistics b,
         MetricStatistics c,
         double thresholdPercent,
-        bool logScale = false
+        bool logScale = false,
+        RunDrift? drift = null
     )
     {
         var direction = Metrics.Describe(metric).Direction;
@@ -94,27 +160,37 @@ public static class Comparison
             delta == 0 || direction == Direction.Neutral ? "same"
             : (delta > 0) == (direction == Direction.HigherIsBetter) ? "better"
             : "worse";
-        double p = logScale ? LogWelchPValue(b, c) : WelchPValue(b, c);
+        double driftVariance = (drift ?? RunDrift.None).Variance(b.Mean, c.Mean, logScale);
+        double p = PValue(b, c, logScale, driftVariance);
         bool significant = p < Alpha;
+        bool beyondThreshold = Math.Abs(delta) > thresholdPercent && change != "same";
         var verdict =
             double.IsNaN(p) ? Verdict.Inconclusive
-            : !significant || Math.Abs(delta) <= thresholdPercent || change == "same" ? Verdict.NoChange
-            : change == "better" ? Verdict.Improvement
-            : Verdict.Regression;
-        return new MetricComparison(caseName, metric, b, c, delta, change, p, significant, verdict);
+            : !beyondThreshold ? Verdict.NoChange
+            : significant ? (change == "better" ? Verdict.Improvement : Verdict.Regression)
+            : driftVariance > 0 && PValue(b, c, logScale, 0) < Alpha ? Verdict.Inconclusive
+            : Verdict.NoChange;
+        string? reason =
+            verdict != Verdict.Inconclusive ? null
+            : double.IsNaN(p) ? $"fewer than 2 repetitions on a side"
+            : $"the repetitions differ, but by no more than runs drift apart "
+                + $"({(drift ?? RunDrift.None).Percent.ToString("0.#", CultureInfo.InvariantCulture)}% per run): "
+                + $"pool more runs per side under one label, or alternate the configurations";
+        return new MetricComparison(caseName, metric, b, c, delta, change, p, significant, verdict) { Reason = reason };
     }
 
     /// <summary>Two-sided p-value of Welch's unequal-variances t-test; NaN when a side has fewer than two
     /// values.</summary>
-    public static double WelchPValue(MetricStatistics a, MetricStatistics b) =>
-        a.N < 2 || b.N < 2 ? double.NaN : Welch(a.N, a.Mean, a.StdDev, b.N, b.Mean, b.StdDev);
+    public static double WelchPValue(MetricStatistics a, MetricStatistics b) => PValue(a, b, false, 0);
 
-    /// <summary>Welch's test on the logarithms of the values (positive, skewed quantities such as latency
-    /// percentiles).</summary>
-    public static double LogWelchPValue(MetricStatistics a, MetricStatistics b)
+    /// <summary>Welch's test on the values, or on their logarithms for positive, skewed quantities (latency
+    /// percentiles), with <paramref name="extraVariance"/> (drift) added to the variance of the difference.</summary>
+    private static double PValue(MetricStatistics a, MetricStatistics b, bool logScale, double extraVariance)
     {
-        if (a.N < 2 || b.N < 2 || a.Values is null || b.Values is null || a.Values.Concat(b.Values).Any(v => v <= 0))
-            return WelchPValue(a, b);
+        if (a.N < 2 || b.N < 2)
+            return double.NaN;
+        if (!logScale || a.Values is null || b.Values is null || a.Values.Concat(b.Values).Any(v => v <= 0))
+            return Welch(a.N, a.Mean, a.StdDev, b.N, b.Mean, b.StdDev, logScale ? 0 : extraVariance);
         var la = a.Values.Select(v => Math.Log(v)).ToArray();
         var lb = b.Values.Select(v => Math.Log(v)).ToArray();
         return Welch(
@@ -123,18 +199,23 @@ public static class Comparison
             MathNet.Numerics.Statistics.Statistics.StandardDeviation(la),
             lb.Length,
             lb.Average(),
-            MathNet.Numerics.Statistics.Statistics.StandardDeviation(lb)
+            MathNet.Numerics.Statistics.Statistics.StandardDeviation(lb),
+            extraVariance
         );
     }
 
-    private static double Welch(int na, double meanA, double sdA, int nb, double meanB, double sdB)
+    /// <summary>Welch's t with a known extra variance: it widens the test but adds no degrees of freedom to
+    /// lose.</summary>
+    private static double Welch(int na, double meanA, double sdA, int nb, double meanB, double sdB, double extra)
     {
         double va = sdA * sdA / na,
-            vb = sdB * sdB / nb;
-        if (va + vb == 0)
+            vb = sdB * sdB / nb,
+            total = va + vb + extra;
+        if (total == 0)
             return meanA == meanB ? 1 : 0;
-        double t = (meanA - meanB) / Math.Sqrt(va + vb);
-        double df = (va + vb) * (va + vb) / (va * va / (na - 1) + vb * vb / (nb - 1));
-        return 2 * (1 - StudentT.CDF(0, 1, df, Math.Abs(t)));
+        double t = (meanA - meanB) / Math.Sqrt(total);
+        double sampled = va * va / (na - 1) + vb * vb / (nb - 1);
+        double df = sampled == 0 ? double.PositiveInfinity : total * total / sampled;
+        return df > 1e6 ? 2 * (1 - Normal.CDF(0, 1, Math.Abs(t))) : 2 * (1 - StudentT.CDF(0, 1, df, Math.Abs(t)));
     }
 }

@@ -23,7 +23,9 @@ public enum IntervalMethod
 /// Statistics of one metric over repetitions, computed once: n, mean, median, standard deviation,
 /// min/max, the 95% CI, Tukey outliers and the truncated mean without them (a repeated-runs study
 /// drops an outlier run this way; <see cref="DroppedRepetitions"/> says which). The interval respects
-/// the metric's bounds: a throughput or a count cannot go below zero, so neither does its interval.
+/// the metric's bounds: a throughput or a count cannot go below zero, a share above 100 or a host's CPU above
+/// 100 × its cores, so neither does its interval. Two repetitions give no interval: Student's t with one degree
+/// of freedom is 12.7 standard errors wide, a span that says nothing.
 /// </summary>
 public sealed record MetricStatistics(
     int N,
@@ -42,15 +44,33 @@ public sealed record MetricStatistics(
 {
     private const int BootstrapResamples = 4000;
 
+    /// <summary>Fewest successful repetitions for an interval.</summary>
+    public const int MinRepetitionsForInterval = 3;
+
+    /// <summary>Repetitions whose coefficient of variation is above this disagree: the case is unstable, and its
+    /// interval describes the disagreement rather than the system (netperf's own confidence check asks for ±2.5%;
+    /// a shared 2-core VM rarely does better than a few percent).</summary>
+    public const double UnstableCvPercent = 10;
+
     /// <summary>Coefficient of variation in percent (NaN when the mean is zero or n &lt; 2).</summary>
     public double CvPercent => N < 2 || Mean == 0 ? double.NaN : 100 * StdDev / Math.Abs(Mean);
 
-    public bool HasInterval => N >= 2;
+    public bool HasInterval => N >= MinRepetitionsForInterval;
 
-    public static MetricStatistics Of(IReadOnlyList<double> values, bool nonNegative = false) =>
-        Of(values.Select((v, i) => (Repetition: i + 1, Value: v)).ToArray(), nonNegative);
+    /// <summary>The repetitions disagree by more than <see cref="UnstableCvPercent"/>.</summary>
+    public bool Unstable => CvPercent > UnstableCvPercent;
 
-    public static MetricStatistics Of(IReadOnlyList<(int Repetition, double Value)> samples, bool nonNegative = false)
+    public static MetricStatistics Of(
+        IReadOnlyList<double> values,
+        bool nonNegative = false,
+        double upperBound = double.PositiveInfinity
+    ) => Of(values.Select((v, i) => (Repetition: i + 1, Value: v)).ToArray(), nonNegative, upperBound);
+
+    public static MetricStatistics Of(
+        IReadOnlyList<(int Repetition, double Value)> samples,
+        bool nonNegative = false,
+        double upperBound = double.PositiveInfinity
+    )
     {
         if (samples.Count == 0)
             throw new ArgumentException("no values", nameof(samples));
@@ -63,7 +83,7 @@ public sealed record MetricStatistics(
             : values.All(v => v > 0) ? IntervalMethod.LogT
             : IntervalMethod.Bootstrap;
         var (low, high) =
-            n < 2
+            n < MinRepetitionsForInterval
                 ? (double.NaN, double.NaN)
                 : method switch
                 {
@@ -71,6 +91,10 @@ public sealed record MetricStatistics(
                     IntervalMethod.Bootstrap => Bootstrap(values),
                     _ => StudentTInterval(mean, stddev, n),
                 };
+        // The bounds, but never inside the data: a value seen is possible, whatever the catalogue thought.
+        double floor = nonNegative ? Math.Min(0, values.Min()) : double.NegativeInfinity;
+        double ceiling = Math.Max(upperBound, values.Max());
+        (low, high) = (Math.Clamp(low, floor, ceiling), Math.Clamp(high, floor, ceiling));
 
         var dropped = TukeyOutliers(samples);
         var kept = samples.Where(s => !dropped.Contains(s.Repetition)).Select(s => s.Value).ToArray();

@@ -19,7 +19,12 @@ public static class ReportCharts
         Metrics.HostCpuPer100kTps,
     ];
 
-    /// <summary>Bars per case and configuration with 95% CI error bars, as in the Cilium guide's figures.</summary>
+    /// <summary>Panels of one bar chart never span more than this factor between their highest and lowest case:
+    /// past it, the small bars are flat lines.</summary>
+    public const double PanelSpan = 100;
+
+    /// <summary>Bars per case and configuration with 95% CI error bars, as in the Cilium guide's figures; cases whose
+    /// values differ by more than <see cref="PanelSpan"/>× go to panels of their own order of magnitude.</summary>
     public static IReadOnlyList<Chart> Summary(IReadOnlyList<CaseSummary> summaries, string idPrefix)
     {
         var charts = new List<Chart>();
@@ -33,17 +38,38 @@ public static class ReportCharts
             if (groups.Length == 0)
                 continue;
             var d = Metrics.Describe(metric);
-            string title = $"{d.Description} ({d.Unit})";
-            charts.Add(
-                new Chart(
-                    $"{idPrefix}{Slug(metric)}",
-                    title,
-                    BarChart.Render(title, $"{d.Unit}, mean with 95% CI", groups, "case")
-                )
-            );
+            var panels = Panels(groups);
+            for (int i = 0; i < panels.Count; i++)
+            {
+                string title =
+                    $"{d.Description} ({d.Unit})"
+                    + (panels.Count > 1 ? $", panel {i + 1} of {panels.Count} (cases within {PanelSpan:0}×)" : "");
+                charts.Add(
+                    new Chart(
+                        $"{idPrefix}{Slug(metric)}{(i == 0 ? "" : $"-{i + 1}")}",
+                        title,
+                        BarChart.Render(title, $"{d.Unit}, mean with 95% CI", panels[i], "case")
+                    )
+                );
+            }
         }
         charts.AddRange(ScaleCurves(summaries, idPrefix));
         return charts;
+    }
+
+    /// <summary>Groups from highest to lowest, a new panel whenever one falls below the panel's top / span.</summary>
+    private static List<BarGroup[]> Panels(IReadOnlyList<BarGroup> groups)
+    {
+        static double Top(BarGroup g) => g.Bars.Select(b => b.Value).Where(double.IsFinite).DefaultIfEmpty(0).Max();
+        var panels = new List<List<BarGroup>>();
+        foreach (var g in groups.OrderByDescending(Top))
+        {
+            if (panels.Count == 0 || Top(g) * PanelSpan < Top(panels[^1][0]) && Top(g) > 0)
+                panels.Add([]);
+            panels[^1].Add(g);
+        }
+        // Each panel keeps the cases in the report's order.
+        return panels.Select(p => groups.Where(p.Contains).ToArray()).ToList();
     }
 
     private static readonly string[] ScaleMetrics =
@@ -113,7 +139,9 @@ public static class ReportCharts
     private static BarValue Bar(CaseSummary s, string metric)
     {
         var st = s.Metrics[metric];
-        return st.HasInterval ? new BarValue(s.Config, st.Mean, st.CiLow, st.CiHigh) : new BarValue(s.Config, st.Mean);
+        return st.Unstable ? new BarValue(s.Config, st.Mean, Unstable: true)
+            : st.HasInterval ? new BarValue(s.Config, st.Mean, st.CiLow, st.CiHigh)
+            : new BarValue(s.Config, st.Mean);
     }
 
     /// <summary>Per-second rate of every repetition (warm-up at negative times), and the merged percentile spectrum per

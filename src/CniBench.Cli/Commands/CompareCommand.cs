@@ -33,6 +33,13 @@ public static class CompareCommand
             Description = "Smallest change that counts, in percent (e.g. 5%)",
             DefaultValueFactory = _ => "5%",
         };
+        var drift = new Option<string>("--drift")
+        {
+            Description =
+                "Run-to-run drift to allow for, as a standard deviation per run in percent (0% when both sides "
+                + "alternated in one session)",
+            DefaultValueFactory = _ => $"{Comparison.DefaultDriftPercent.ToString(CultureInfo.InvariantCulture)}%",
+        };
         var failOnRegression = new Option<bool>("--fail-on-regression")
         {
             Description = "Exit with 1 when a significant regression beyond the threshold is found",
@@ -48,6 +55,7 @@ public static class CompareCommand
             candidate,
             includeIncomplete,
             threshold,
+            drift,
             failOnRegression,
             output,
             db,
@@ -56,20 +64,10 @@ public static class CompareCommand
             (parse, _) =>
                 CommonOptions.GuardAsync(() =>
                 {
-                    var thresholdText = parse.GetValue(threshold)!;
-                    if (
-                        !double.TryParse(
-                            thresholdText.TrimEnd('%'),
-                            NumberStyles.Float,
-                            CultureInfo.InvariantCulture,
-                            out double percent
-                        )
-                        || percent < 0
-                        || percent > 1000
-                    )
-                        return Fail(
-                            $"--threshold: '{thresholdText}' is not valid; allowed: a percentage 0..1000 such as 5%"
-                        );
+                    if (Percent(parse.GetValue(threshold)!, "--threshold", 1000) is not { } percent)
+                        return Task.FromResult(ExitCodes.BadInput);
+                    if (Percent(parse.GetValue(drift)!, "--drift", 100) is not { } driftPercent)
+                        return Task.FromResult(ExitCodes.BadInput);
                     var format = parse.GetValue(output);
                     if (format is not ("table" or "md" or "json" or "junit"))
                         return Fail($"--output: '{format}' is not valid; allowed: table, md, json, junit");
@@ -87,11 +85,13 @@ public static class CompareCommand
                         "--candidate",
                         parse.GetValue(includeIncomplete)
                     );
-                    var comparisons = Comparison.Compare(
-                        CaseSummary.From(b.Results),
-                        CaseSummary.From(c.Results),
-                        percent
-                    );
+                    var baselineCases = CaseSummary.From(b.Results, CaseSummary.HostCores(b.Runs));
+                    var candidateCases = CaseSummary.From(c.Results, CaseSummary.HostCores(c.Runs));
+                    var comparisons = Comparison.Compare(baselineCases, candidateCases, percent, driftPercent);
+                    var environment = Comparison.EnvironmentDifferences(baselineCases, candidateCases, percent);
+                    var conditions = new[] { ("baseline", b, baselineCases), ("candidate", c, candidateCases) }
+                        .SelectMany(side => ConditionLines(side.Item1, side.Item2, side.Item3))
+                        .ToArray();
                     if (comparisons.Count == 0)
                         throw new StoreException(
                             $"{parse.GetValue(baseline)} and {parse.GetValue(candidate)} have no case in common to "
@@ -118,7 +118,10 @@ public static class CompareCommand
                                             runs = c.Runs.Select(r => r.Id),
                                             leftOut = c.LeftOut.Select(r => r.Id),
                                         },
+                                        driftPercent,
                                         comparisons,
+                                        environment,
+                                        conditions,
                                         verdict = Comparison.VerdictLine(comparisons),
                                     },
                                     StoreJson.Indented
@@ -132,7 +135,8 @@ public static class CompareCommand
                                     parse.GetValue(candidate)!,
                                     percent,
                                     comparisons,
-                                    pooling
+                                    pooling,
+                                    [.. environment.Select(EnvironmentLine), .. conditions]
                                 )
                             );
                             break;
@@ -150,6 +154,17 @@ public static class CompareCommand
                             foreach (var line in pooling)
                                 AnsiConsole.Console.WriteLine(line);
                             WriteTable(comparisons);
+                            foreach (var reason in comparisons.Select(x => x.Reason).OfType<string>().Distinct())
+                            {
+                                int count = comparisons.Count(x => x.Reason == reason);
+                                AnsiConsole.Console.WriteLine(
+                                    $"inconclusive ({Format.Count(count, "metric")}): {reason}"
+                                );
+                            }
+                            if (environment.Count > 0 || conditions.Length > 0)
+                                AnsiConsole.Console.WriteLine("environment differed (shown, not judged):");
+                            foreach (var line in environment.Select(EnvironmentLine).Concat(conditions))
+                                AnsiConsole.Console.WriteLine("  " + line);
                             AnsiConsole.Console.WriteLine(Comparison.VerdictLine(comparisons));
                             break;
                     }
@@ -162,11 +177,42 @@ public static class CompareCommand
         return command;
     }
 
+    /// <summary>"5%" or "5" as a number within 0..max; null after saying what is wrong.</summary>
+    private static double? Percent(string text, string flag, double max)
+    {
+        if (
+            double.TryParse(text.TrimEnd('%'), NumberStyles.Float, CultureInfo.InvariantCulture, out double percent)
+            && percent >= 0
+            && percent <= max
+        )
+            return percent;
+        Fail($"{flag}: '{text}' is not valid; allowed: a percentage 0..{max} such as 5%");
+        return null;
+    }
+
     private static Task<int> Fail(string message)
     {
         Console.Error.WriteLine($"cnibench compare: {message}");
         return Task.FromResult(ExitCodes.BadInput);
     }
+
+    /// <summary>"tcp-rr cpu.other.percent: 3.1 → 22.7 (+632.3%)".</summary>
+    private static string EnvironmentLine(MetricComparison x) =>
+        $"{x.Case} {x.Metric}: {Format.Metric(x.Metric, x.Baseline.Mean)} → "
+        + $"{Format.Metric(x.Metric, x.Candidate.Mean)} "
+        + $"({ComparisonMarkdown.Delta(x.DeltaPercent)})";
+
+    /// <summary>The warnings about the conditions a side ran in (a busy machine, ports or conntrack under
+    /// pressure), one line per kind.</summary>
+    private static IEnumerable<string> ConditionLines(
+        string side,
+        ResultSelection selection,
+        IReadOnlyList<CaseSummary> cases
+    ) =>
+        FindingDigest
+            .Of(Analysers.Run(cases, selection.Results, selection.Runs[0].Environment), cases, selection.Results)
+            .Where(d => FindingDigest.Conditions.Contains(d.Code))
+            .Select(d => $"{side}: {d.Line}");
 
     private static void WriteTable(IReadOnlyList<MetricComparison> comparisons)
     {
@@ -185,8 +231,8 @@ public static class CompareCommand
             table.AddRow(
                 Markup.Escape(x.Case),
                 x.Metric,
-                Markup.Escape(Format.MeanWithCi(x.Metric, x.Baseline)),
-                Markup.Escape(Format.MeanWithCi(x.Metric, x.Candidate)),
+                Markup.Escape(Format.MeanWithInterval(x.Metric, x.Baseline)),
+                Markup.Escape(Format.MeanWithInterval(x.Metric, x.Candidate)),
                 ComparisonMarkdown.Delta(x.DeltaPercent),
                 x.Change,
                 ComparisonMarkdown.P(x.PValue),

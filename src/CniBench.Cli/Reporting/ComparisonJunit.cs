@@ -42,7 +42,7 @@ public static class ComparisonJunit
                 new XAttribute("name", c.Metric)
             );
             string detail =
-                $"{Format.MeanWithCi(c.Metric, c.Baseline)} → {Format.MeanWithCi(c.Metric, c.Candidate)} "
+                $"{Format.MeanWithInterval(c.Metric, c.Baseline)} → {Format.MeanWithInterval(c.Metric, c.Candidate)} "
                 + $"({ComparisonMarkdown.Delta(c.DeltaPercent)}, {c.Change}, p {ComparisonMarkdown.P(c.PValue)})";
             if (c.Verdict == Verdict.Regression)
                 testCase.Add(

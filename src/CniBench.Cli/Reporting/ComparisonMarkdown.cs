@@ -12,7 +12,8 @@ public static class ComparisonMarkdown
         string candidate,
         double thresholdPercent,
         IReadOnlyList<MetricComparison> comparisons,
-        IReadOnlyList<string>? pooling = null
+        IReadOnlyList<string>? pooling = null,
+        IReadOnlyList<string>? environment = null
     )
     {
         var md = new StringBuilder();
@@ -25,8 +26,8 @@ public static class ComparisonMarkdown
         md.AppendLine(
             CultureInfo.InvariantCulture,
             $"A change counts beyond {Format.Number(thresholdPercent, 1)}% at p < "
-                + $"{Comparison.Alpha.ToString(CultureInfo.InvariantCulture)} (Welch's t-test; latency percentiles on "
-                + $"their logarithms)."
+                + $"{Comparison.Alpha.ToString(CultureInfo.InvariantCulture)} (Welch's t-test with run-to-run drift "
+                + $"counted; latency percentiles on their logarithms). Environment metrics are shown, not judged."
         );
         md.AppendLine();
         md.AppendLine("| case | metric | baseline | candidate | delta | change | p | verdict |");
@@ -35,10 +36,21 @@ public static class ComparisonMarkdown
         {
             md.AppendLine(
                 CultureInfo.InvariantCulture,
-                $"| {c.Case} | {c.Metric} | {Format.MeanWithCi(c.Metric, c.Baseline)} | "
-                    + $"{Format.MeanWithCi(c.Metric, c.Candidate)} | {Delta(c.DeltaPercent)} | {c.Change} | "
+                $"| {c.Case} | {c.Metric} | {Format.MeanWithInterval(c.Metric, c.Baseline)} | "
+                    + $"{Format.MeanWithInterval(c.Metric, c.Candidate)} | {Delta(c.DeltaPercent)} | {c.Change} | "
                     + $"{P(c.PValue)} | {Name(c.Verdict)} |"
             );
+        }
+        md.AppendLine();
+        foreach (var reason in comparisons.Select(x => x.Reason).OfType<string>().Distinct())
+            md.AppendLine(CultureInfo.InvariantCulture, $"Inconclusive: {reason}.");
+        if (environment is { Count: > 0 })
+        {
+            md.AppendLine();
+            md.AppendLine("Environment differed (shown, not judged):");
+            md.AppendLine();
+            foreach (var line in environment)
+                md.AppendLine(CultureInfo.InvariantCulture, $"- {line}");
         }
         md.AppendLine();
         md.AppendLine(Comparison.VerdictLine(comparisons));
@@ -60,7 +72,7 @@ public static class ComparisonMarkdown
         {
             Verdict.Regression => "**regression**",
             Verdict.Improvement => "improvement",
-            Verdict.Inconclusive => "inconclusive (n < 2)",
+            Verdict.Inconclusive => "inconclusive",
             _ => "no change",
         };
 }

@@ -103,28 +103,53 @@ public sealed class ConsoleView(
         return string.Join(", ", parts);
     }
 
+    /// <summary>Below this width the summary keeps the case, its headline figure with its interval, and p99; the
+    /// other columns are in the report.</summary>
+    public const int NarrowWidth = 120;
+
+    /// <summary>
+    /// The summary table: per case its headline figure (the mean) and what can be said of it (the interval, or
+    /// n=2, or unstable with its CV), then the other figures people compare first. Numbers never wrap: on a narrow
+    /// terminal the table drops to the columns that matter and lets the case names wrap instead.
+    /// </summary>
     public static void WriteSummary(IAnsiConsole console, IReadOnlyList<CaseSummary> summaries)
     {
-        var columns = Format.ColumnsFor(summaries);
-        var table = new Table().Border(TableBorder.Rounded).AddColumn("case").AddColumn("ok/runs");
+        bool narrow = console.Profile.Width < NarrowWidth;
+        var columns = narrow
+            ? []
+            : Format.ColumnsFor(summaries).Where(c => summaries.All(s => s.Headline != c.Metric)).ToArray();
+        var table = new Table().Border(narrow ? TableBorder.Simple : TableBorder.Rounded);
+        table.AddColumn("case").AddColumn(new TableColumn("ok").NoWrap());
+        table.AddColumn(new TableColumn("result").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("95% interval").NoWrap());
         foreach (var (_, header) in columns)
             table.AddColumn(new TableColumn(header).RightAligned());
-        table.AddColumn(new TableColumn("p50 µs").RightAligned()).AddColumn(new TableColumn("p99 µs").RightAligned());
+        if (!narrow)
+            table.AddColumn(new TableColumn("p50 µs").RightAligned().NoWrap());
+        table.AddColumn(new TableColumn("p99 µs").RightAligned().NoWrap());
         foreach (var s in summaries)
         {
+            var headline = s.Headline is { } h && s.Metrics.TryGetValue(h, out var hs) ? (h, hs) : default;
             var cells = new List<string>
             {
                 Markup.Escape(s.Case),
                 s.Failed > 0
                     ? $"[red]{s.Repetitions - s.Failed}/{s.Repetitions}[/]"
                     : $"{s.Repetitions}/{s.Repetitions}",
+                headline.h is null
+                    ? ""
+                    : $"{Format.Metric(headline.h, headline.hs.Mean)} {Metrics.Describe(headline.h).Unit}",
+                headline.h is null ? ""
+                : headline.hs.Unstable ? $"[yellow]{Format.IntervalNote(headline.h, headline.hs)}[/]"
+                : Markup.Escape(Format.IntervalNote(headline.h, headline.hs)),
             };
             cells.AddRange(
                 columns.Select(c =>
-                    s.Metrics.TryGetValue(c.Metric, out var st) ? Markup.Escape(Format.MeanWithCi(c.Metric, st)) : ""
+                    s.Metrics.TryGetValue(c.Metric, out var st) ? Markup.Escape(Format.Metric(c.Metric, st.Mean)) : ""
                 )
             );
-            cells.Add(Format.Percentile(s, "p50"));
+            if (!narrow)
+                cells.Add(Format.Percentile(s, "p50"));
             cells.Add(Format.Percentile(s, "p99"));
             table.AddRow(cells.ToArray());
         }

@@ -87,14 +87,15 @@ public sealed class CsvExporter : IReportExporter
                 "mean",
                 "median",
                 "stddev",
-                "ci95_low",
-                "ci95_high",
+                "ci_low",
+                "ci_high",
                 "min",
                 "max",
                 "cv_percent",
                 "truncated_mean",
                 "dropped_repetitions",
                 "ci95_method",
+                "unstable",
             }
         )
             csv.WriteField(h);
@@ -126,6 +127,7 @@ public sealed class CsvExporter : IReportExporter
                         st.HasInterval
                             ? System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(st.Method.ToString())
                             : "",
+                        st.Unstable ? "true" : "false",
                     }
                 )
                     csv.WriteField(field);

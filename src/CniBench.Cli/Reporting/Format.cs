@@ -14,14 +14,30 @@ public static class Format
 
     public static string Metric(string metric, double value) => Number(value, Metrics.Describe(metric).Decimals);
 
+    /// <summary>"low … high", or why there is none ("no interval: 2 repetitions").</summary>
     public static string Interval(string metric, MetricStatistics s) =>
-        s.HasInterval ? $"{Metric(metric, s.CiLow)} … {Metric(metric, s.CiHigh)}" : "–";
+        s.HasInterval
+            ? $"{Metric(metric, s.CiLow)} … {Metric(metric, s.CiHigh)}"
+            : $"no interval: {Count(s.N, "repetition")}";
 
-    /// <summary>"mean ± half-width" for tables that have room for one cell.</summary>
-    public static string MeanWithCi(string metric, MetricStatistics s) =>
-        s.HasInterval && s.StdDev > 0
-            ? $"{Metric(metric, s.Mean)} ± {Metric(metric, (s.CiHigh - s.CiLow) / 2)}"
-            : Metric(metric, s.Mean);
+    /// <summary>What a table cell with room for one figure says beside the mean: the interval, that the
+    /// repetitions disagree ("unstable, CV 15%", an interval there would describe the disagreement), or how few
+    /// they were ("n=2").</summary>
+    public static string IntervalNote(string metric, MetricStatistics s) =>
+        !s.HasInterval ? $"n={s.N.ToString(Inv)}"
+        : s.Unstable ? $"unstable, CV {Number(s.CvPercent, 0)}%"
+        : s.CiLow == s.CiHigh ? "all equal"
+        : $"{Metric(metric, s.CiLow)} … {Metric(metric, s.CiHigh)}";
+
+    /// <summary>"mean (low … high)", "mean (n=2)" or "mean (unstable, CV 15%)".</summary>
+    public static string MeanWithInterval(string metric, MetricStatistics s) =>
+        s.HasInterval && s.CiLow == s.CiHigh
+            ? Metric(metric, s.Mean)
+            : $"{Metric(metric, s.Mean)} ({IntervalNote(metric, s)})";
+
+    /// <summary>"1 case", "3 cases": English plurals for counted things.</summary>
+    public static string Count(long n, string one, string? many = null) =>
+        $"{n.ToString("N0", Inv)} {(n == 1 ? one : many ?? one + "s")}";
 
     /// <summary>The mean without Tukey outliers, and which repetitions it leaves out (the plain mean when none was
     /// dropped).</summary>
@@ -41,7 +57,7 @@ public static class Format
             .Order()
             .ToArray();
         return used.Length == 0
-            ? "no interval (fewer than two repetitions)"
+            ? $"no interval (fewer than {MetricStatistics.MinRepetitionsForInterval} repetitions)"
             : string.Join("; ", used.Select(MetricStatistics.Describe));
     }
 

@@ -91,7 +91,9 @@ public sealed class HtmlExporter : IReportExporter
                 );
                 foreach (var (m, _) in columns)
                 {
-                    string cell = s.Metrics.TryGetValue(m, out var st) ? E(Reporting.Format.MeanWithCi(m, st)) : "";
+                    string cell = s.Metrics.TryGetValue(m, out var st)
+                        ? E(Reporting.Format.MeanWithInterval(m, st))
+                        : "";
                     w.Write($"<td>{cell}</td>");
                 }
                 w.WriteLine($"<td>{Latency(s, "p50")}</td><td>{Latency(s, "p99")}</td></tr>");

@@ -58,7 +58,7 @@ public sealed class MarkdownExporter : IReportExporter
             foreach (var s in suite)
             {
                 var cells = columns.Select(c =>
-                    s.Metrics.TryGetValue(c.Metric, out var st) ? Reporting.Format.MeanWithCi(c.Metric, st) : ""
+                    s.Metrics.TryGetValue(c.Metric, out var st) ? Reporting.Format.MeanWithInterval(c.Metric, st) : ""
                 );
                 w.WriteLine(
                     $"| {s.Case} | {s.Config} | {s.Repetitions - s.Failed}/{s.Repetitions} | "

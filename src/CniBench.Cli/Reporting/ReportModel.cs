@@ -62,7 +62,7 @@ public sealed record ReportModel(
         Transfer.PriceTable? prices = null
     )
     {
-        var summaries = CaseSummary.From(results);
+        var summaries = CaseSummary.From(results, CaseSummary.HostCores(runs));
         var findings = runs.SelectMany(r => Analysers.EnvironmentFindings(r.Environment))
             .Distinct()
             .Concat(Analysers.Run(summaries, results, runs[0].Environment).Where(f => f.Case is not null))

@@ -68,8 +68,7 @@ public static class MetricsCalculator
             if (kind.IsStream() && gbps > 0)
                 m[Metrics.HostCpuPerGbps] = hostCpu / gbps;
             // A fixed-rate workload (probe, open-model HTTP) does as many transactions as it is told: CPU per
-            // transaction
-            // there measures the pacing, not the path, so it is left out.
+            // transaction there measures the pacing, not the path, so it is left out.
             if (!kind.IsStream() && tps > 0 && !IsFixedRate(workload))
                 m[Metrics.HostCpuPer100kTps] = hostCpu / (tps / 100_000);
         }
@@ -77,6 +76,15 @@ public static class MetricsCalculator
         {
             m[Metrics.ServerCpuPercent] = Fold(measuredServer, s => s.ProcessCpuPercent, Metrics.ServerCpuPercent);
             m[Metrics.ServerMemoryMiB] = Fold(measuredServer, s => s.ProcessMemoryMiB, Metrics.ServerMemoryMiB);
+        }
+        // The agents' own CPU per unit of work: what compare judges, since host CPU counts whatever else ran.
+        if (m.TryGetValue(Metrics.ClientCpuPercent, out double clientCpu))
+        {
+            double agentsCpu = clientCpu + m.GetValueOrDefault(Metrics.ServerCpuPercent);
+            if (kind.IsStream() && gbps > 0)
+                m[Metrics.AgentsCpuPerGbps] = agentsCpu / gbps;
+            if (!kind.IsStream() && tps > 0 && !IsFixedRate(workload))
+                m[Metrics.AgentsCpuPer100kTps] = agentsCpu / (tps / 100_000);
         }
         AddNetStack(m, clientSamples, serverSamples);
         return m;

@@ -27,6 +27,32 @@ public enum AgentReduce
     Max,
 }
 
+/// <summary>Whether a metric describes the system under test, which <c>compare</c> judges, or the conditions it
+/// ran in, which <c>compare</c> only shows.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<MetricRole>))]
+public enum MetricRole
+{
+    /// <summary>Rates, throughput, latency, loss, errors, convergence and programming times, the agents' own CPU
+    /// per unit of work.</summary>
+    Performance,
+
+    /// <summary>The host and the benchmark around it: other processes' and kernel threads' CPU, whole-host CPU,
+    /// the agents' memory and raw CPU, TIME_WAIT and conntrack left by earlier cases, the cool-down.</summary>
+    Environment,
+}
+
+/// <summary>The highest value a metric can take, so that no interval reaches past it.</summary>
+public enum MetricCeiling
+{
+    None,
+
+    /// <summary>A share: 0..100.</summary>
+    Hundred,
+
+    /// <summary>CPU of this host in percent of one core: 0..100 × cores.</summary>
+    HundredPerCore,
+}
+
 /// <summary>
 /// Says what a number means, so analysis and reports never guess. A percentile is never averaged
 /// across repetitions or agents: analysis takes it from the merged histograms instead. A
@@ -44,6 +70,20 @@ public sealed record MetricDescriptor(
     bool NonNegative = true
 )
 {
+    public MetricRole Role { get; init; } = MetricRole.Performance;
+
+    public MetricCeiling Ceiling { get; init; } = MetricCeiling.None;
+
+    /// <summary>The most the metric can be on a host of <paramref name="cores"/> cores (infinity when unbounded or
+    /// the cores are unknown: a kube node is not the controller's host).</summary>
+    public double UpperBound(int? cores) =>
+        Ceiling switch
+        {
+            MetricCeiling.Hundred => 100,
+            MetricCeiling.HundredPerCore when cores > 0 => 100.0 * cores.Value,
+            _ => double.PositiveInfinity,
+        };
+
     /// <summary>Per-second samples of one agent folded into the window's figure, as <see cref="Fold"/> says.</summary>
     public double FoldSamples(IReadOnlyList<Sample> samples, Func<Sample, double> value)
     {

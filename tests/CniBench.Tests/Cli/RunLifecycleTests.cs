@@ -14,6 +14,7 @@ public partial class RunLifecycleTests
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(90);
     private const string Script = "/usr/bin/script";
+
     // No cool-down: what these tests watch is the terminal and the run's life, not the host's TIME_WAIT sockets,
     // which other processes (a benchmark, the tests before) may have left by the thousand.
     private const string Tiny =
