@@ -42,11 +42,13 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
             return (request.Method, segments) switch
             {
                 ("GET", ["v1", "info"]) => Json(200, InfoFor(request), ContractsJson.Default.AgentInfo),
-                ("GET", ["v1", "netstack"]) => Json(
-                    200,
-                    Sampling.NetStackReader.Read(),
-                    ContractsJson.Default.NetStack
-                ),
+                ("GET", ["v1", "netstack"]) => Towards(request) is { } towards
+                    ? Json(200, Sampling.NetStackReader.Read(towards), ContractsJson.Default.NetStack)
+                    : Error(
+                        400,
+                        $"to: at most {Sampling.NetStackReader.MaxEndpoints} comma-separated endpoints "
+                            + $"(host:port or [v6]:port)"
+                    ),
                 ("GET", ["v1", "clock"]) => Json(
                     200,
                     new ClockReading(UnixClock.NowMicroseconds()),
@@ -134,6 +136,25 @@ public sealed class ControlHandler(JobManager jobs, Func<AgentInfo> info, string
     private static T Parse<T>(HttpRequest request, JsonTypeInfo<T> type) =>
         JsonSerializer.Deserialize(request.Body.Span, (JsonTypeInfo<T>)Strict.GetTypeInfo(type.Type))
         ?? throw new JsonException("empty body");
+
+    /// <summary>The endpoints of ?to=a:p,[v6]:p (none when absent); null when malformed or too many.</summary>
+    private static IReadOnlyCollection<System.Net.IPEndPoint>? Towards(HttpRequest request)
+    {
+        if (request.QueryValue("to") is not { Length: > 0 } text)
+            return [];
+        var parts = Uri.UnescapeDataString(text).Split(',');
+        var endpoints = new List<System.Net.IPEndPoint>();
+        foreach (var part in parts)
+        {
+            if (
+                endpoints.Count == Sampling.NetStackReader.MaxEndpoints
+                || !Contracts.Workloads.Endpoints.TryParse(part, out var endpoint)
+            )
+                return null;
+            endpoints.Add(endpoint);
+        }
+        return endpoints;
+    }
 
     private static int Cursor(HttpRequest request) =>
         int.TryParse(request.QueryValue("cursor"), NumberStyles.None, CultureInfo.InvariantCulture, out int cursor)

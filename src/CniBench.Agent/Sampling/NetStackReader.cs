@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using CniBench.Contracts.Measurement;
 
 namespace CniBench.Agent.Sampling;
@@ -9,7 +10,12 @@ namespace CniBench.Agent.Sampling;
 /// </summary>
 public static class NetStackReader
 {
-    public static NetStack Read()
+    /// <summary>At most this many endpoints in one question: a bounded answer to a hostile one.</summary>
+    public const int MaxEndpoints = 8;
+
+    /// <param name="towards">When given, also count the TIME_WAIT sockets towards these endpoints
+    /// (<see cref="NetStack.Colliding"/>).</param>
+    public static NetStack Read(IReadOnlyCollection<IPEndPoint>? towards = null)
     {
         var netstat = Lines("/proc/net/netstat");
         return new(
@@ -18,8 +24,52 @@ public static class NetStackReader
             Number(Text("/proc/sys/net/netfilter/nf_conntrack_count")),
             Number(Text("/proc/sys/net/netfilter/nf_conntrack_max")),
             ParseTcpExt(netstat, "ListenOverflows"),
-            ParseTcpExt(netstat, "ListenDrops")
+            ParseTcpExt(netstat, "ListenDrops"),
+            towards is { Count: > 0 }
+                ? CountTimeWait(StreamLines("/proc/net/tcp"), towards)
+                    + CountTimeWait(StreamLines("/proc/net/tcp6"), towards)
+                : null
         );
+    }
+
+    /// <summary>
+    /// Rows of /proc/net/tcp or tcp6 ("sl local rem st …") in TIME_WAIT (st 06) whose remote end is one of
+    /// <paramref name="towards"/>. Only this namespace's client side pins a port the next connect needs: a server's
+    /// own TIME_WAIT has the server's endpoint as its local end and a new SYN may reuse it.
+    /// </summary>
+    internal static long CountTimeWait(IEnumerable<string> lines, IReadOnlyCollection<IPEndPoint> towards)
+    {
+        var wanted = towards.SelectMany(ProcForms).ToHashSet(StringComparer.Ordinal);
+        long count = 0;
+        foreach (var line in lines)
+        {
+            var fields = line.Split(' ', 5, StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 4 && fields[3] == "06" && wanted.Contains(fields[2]))
+                count++;
+        }
+        return count;
+    }
+
+    /// <summary>How /proc/net/tcp{,6} prints an endpoint: the address's 32-bit words in host order as hex, a colon,
+    /// the port as four hex digits. An IPv4 endpoint is also matched in its IPv4-mapped IPv6 form.</summary>
+    internal static IEnumerable<string> ProcForms(IPEndPoint endpoint)
+    {
+        string port = endpoint.Port.ToString("X4", CultureInfo.InvariantCulture);
+        var addresses =
+            endpoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                ? new[] { endpoint.Address, endpoint.Address.MapToIPv6() }
+                : [endpoint.Address];
+        foreach (var address in addresses)
+        {
+            var bytes = address.GetAddressBytes();
+            var text = new System.Text.StringBuilder();
+            for (int word = 0; word < bytes.Length; word += 4)
+            for (int i = 3; i >= 0; i--)
+                text.Append(
+                    bytes[word + (BitConverter.IsLittleEndian ? i : 3 - i)].ToString("X2", CultureInfo.InvariantCulture)
+                );
+            yield return $"{text}:{port}";
+        }
     }
 
     /// <summary>"TCP: inuse 5 orphan 0 tw 17547 alloc 9 mem 1": the tw figure.</summary>
@@ -89,6 +139,18 @@ public static class NetStackReader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+    }
+
+    private static IEnumerable<string> StreamLines(string path)
+    {
+        try
+        {
+            return File.ReadLines(path).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
         }
     }
 

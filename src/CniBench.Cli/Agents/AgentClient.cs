@@ -95,9 +95,19 @@ public sealed class AgentClient : IDisposable
     public Task<AgentInfo> InfoAsync(CancellationToken cancellationToken) =>
         SendAsync(HttpMethod.Get, "v1/info", null, ContractsJson.Default.AgentInfo, cancellationToken);
 
-    /// <summary>The agent's network namespace now: TIME_WAIT sockets, conntrack fill, listen-queue drops.</summary>
-    public Task<Contracts.Measurement.NetStack> NetStackAsync(CancellationToken cancellationToken) =>
-        SendAsync(HttpMethod.Get, "v1/netstack", null, ContractsJson.Default.NetStack, cancellationToken);
+    /// <summary>The agent's network namespace now: TIME_WAIT sockets (those towards <paramref name="towards"/>
+    /// apart, when given), conntrack fill, listen-queue drops.</summary>
+    public Task<Contracts.Measurement.NetStack> NetStackAsync(
+        CancellationToken cancellationToken,
+        string? towards = null
+    ) =>
+        SendAsync(
+            HttpMethod.Get,
+            towards is null ? "v1/netstack" : $"v1/netstack?to={Uri.EscapeDataString(towards)}",
+            null,
+            ContractsJson.Default.NetStack,
+            cancellationToken
+        );
 
     public Task<JobStatus> CreateJobAsync(JobSpec spec, CancellationToken cancellationToken) =>
         SendAsync(

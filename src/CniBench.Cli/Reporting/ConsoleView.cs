@@ -42,6 +42,8 @@ public sealed class ConsoleView(
         Status($"{_current}: {phase} {rate}, host CPU {Format.Number(sample.HostCpuPercent, 0)}%");
     }
 
+    public void Waiting(PlannedCase plannedCase, string status) => Status($"{_current}: {status}");
+
     public void CaseFinished(CaseResult result, int index, int total)
     {
         _progress.CaseFinished();

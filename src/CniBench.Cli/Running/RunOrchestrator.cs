@@ -94,6 +94,7 @@ public sealed class RunOrchestrator(
                         double cooled = await CooldownWait.WaitAsync(
                             agents,
                             plannedCase.Cooldown ?? Cooldown.Auto,
+                            status => observer.Waiting(plannedCase, status),
                             cancellationToken
                         );
                         if (cooled > 0)

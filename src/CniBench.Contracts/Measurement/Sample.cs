@@ -35,13 +35,16 @@ public sealed record Sample(
 /// are, the connection-tracking table's fill (null where conntrack is not loaded), and the listen queues'
 /// overflows and drops so far (counters since boot). A connection-rate case can end up measuring these, not the path.
 /// </summary>
+/// <param name="Colliding">Asked with the server's endpoint: the sockets in TIME_WAIT towards it, the only ones that
+/// can hold a port the next connection to it needs (null when not asked).</param>
 public sealed record NetStack(
     long TimeWait,
     int EphemeralPorts,
     long? Conntrack,
     long? ConntrackMax,
     long ListenOverflows,
-    long ListenDrops
+    long ListenDrops,
+    long? Colliding = null
 )
 {
     /// <summary>Above these a case is warned about, and an automatic cool-down waits for the namespace to fall
@@ -51,9 +54,16 @@ public sealed record NetStack(
 
     public double TimeWaitPortsPercent => 100.0 * TimeWait / Math.Max(1, EphemeralPorts);
 
+    /// <summary>The TIME_WAIT sockets that matter to the next connections: those towards the server when asked,
+    /// else all of the namespace's.</summary>
+    public long Pinning => Colliding ?? TimeWait;
+
+    public double PinnedPortsPercent => 100.0 * Pinning / Math.Max(1, EphemeralPorts);
+
     public double? ConntrackPercent =>
         Conntrack is { } count && ConntrackMax is > 0 ? 100.0 * count / ConntrackMax.Value : null;
 
-    public bool Quiet =>
-        TimeWaitPortsPercent <= TimeWaitPortsLimitPercent && !(ConntrackPercent > ConntrackLimitPercent);
+    public bool Quiet => PinnedPortsPercent <= TimeWaitPortsLimitPercent && ConntrackQuiet;
+
+    public bool ConntrackQuiet => !(ConntrackPercent > ConntrackLimitPercent);
 }
