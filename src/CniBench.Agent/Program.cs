@@ -17,4 +17,8 @@ var root = new RootCommand(
     ShipCommand.Create(),
     SinkCommand.Create(),
 };
-return await root.Parse(args).InvokeAsync();
+
+// A command line that does not parse is bad input (exit 2), as it is for cnibench.
+var parsed = root.Parse(args);
+int code = await parsed.InvokeAsync();
+return parsed.Errors.Count > 0 ? CniBench.Contracts.Cli.ExitCodes.BadInput : code;
