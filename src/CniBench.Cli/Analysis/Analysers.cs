@@ -221,7 +221,7 @@ public sealed class UdpLoss : IAnalyser
                             ? $" ({sent.Mean.ToString("0.00", CultureInfo.InvariantCulture)} Gbit/s were sent)"
                             : ""
                     )
-                    + "; lower the rate (--rate) to find what the path carries without loss"
+                    + "; lower the bitrate (scenario field 'bitrate') to find what the path carries without loss"
             );
     }
 }
@@ -322,7 +322,8 @@ public sealed class OpenModelBehind : IAnalyser
                 s.Case,
                 $"the open-model load fell behind its schedule: {late.ToString("0", CultureInfo.InvariantCulture)} "
                     + $"requests late and {dropped.ToString("0", CultureInfo.InvariantCulture)} dropped per repetition "
-                    + $"(mean): the rate reached is below the rate asked for; add users (--parallel) or lower the rate"
+                    + $"(mean): the rate reached is below the rate asked for; add users (scenario field 'parallel') or lower the "
+                    + $"rate (scenario field 'rate')"
             );
     }
 }
@@ -342,7 +343,7 @@ public sealed class HighVariation : IAnalyser
                 "high-variation",
                 s.Case,
                 $"{metric} varies by {st.CvPercent.ToString("0.0", CultureInfo.InvariantCulture)}% (CV) across "
-                    + $"repetitions: run more repetitions or quiet the machine before drawing conclusions"
+                    + $"repetitions: run more repetitions (--repetitions) or quiet the machine before drawing conclusions"
             );
     }
 }
@@ -394,8 +395,8 @@ public sealed class TooFewRepetitions : IAnalyser
                 Severity.Info,
                 "few-repetitions",
                 s.Case,
-                $"only {ok} successful repetition(s): a confidence interval needs at least "
-                    + $"{MetricStatistics.MinRepetitionsForInterval} to mean much"
+                $"only {ok} successful repetition{(ok == 1 ? "" : "s")}: an interval needs at least "
+                    + $"{MetricStatistics.MinRepetitionsForInterval} (--repetitions)"
             );
     }
 }

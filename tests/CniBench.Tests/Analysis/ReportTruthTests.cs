@@ -189,8 +189,8 @@ public class ReportTruthTests
         var md = File.ReadAllText(
             ReportWriter.WriteAll(model, dir.Path, ["md"]).Single(p => p.EndsWith(".md", StringComparison.Ordinal))
         );
-        Assert.Contains("`tcp-rr` (kpr): only 1 successful repetition(s)", md);
-        Assert.Contains("`tcp-rr` (iptables): only 1 successful repetition(s)", md);
+        Assert.Contains("`tcp-rr` (kpr): only 1 successful repetition:", md);
+        Assert.Contains("`tcp-rr` (iptables): only 1 successful repetition:", md);
 
         var single = ReportModel.Build([Results.Run("r")], [results[0]]);
         Assert.Contains(
