@@ -177,6 +177,7 @@ public static class RunCommand
 
                     var model = ReportModel.Load(store, outcome.Run.Id, priceTable);
                     ConsoleView.WriteSummary(console, model.Summaries);
+                    ConsoleView.WriteDigest(console, model);
                     if (!parse.GetValue(noReport))
                     {
                         var written = ReportWriter.WriteAll(model, parse.GetValue(output)!);

@@ -93,6 +93,7 @@ public static class RunsCommand
                                     + $"{Format.Time(run.HeartbeatAt)}"
                             );
                         ConsoleView.WriteSummary(AnsiConsole.Console, model.Summaries);
+                        ConsoleView.WriteDigest(AnsiConsole.Console, model);
                     }
                     return Task.FromResult(ExitCodes.Ok);
                 })

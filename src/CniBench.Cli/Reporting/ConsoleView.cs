@@ -105,6 +105,19 @@ public sealed class ConsoleView(
         return string.Join(", ", parts);
     }
 
+    /// <summary>The report's findings, one line per kind with the cases it hit: why figures are suspect, said where
+    /// the user looks first.</summary>
+    public static void WriteDigest(IAnsiConsole console, ReportModel model)
+    {
+        var digest = FindingDigest.Of(model.Findings, model.Summaries, model.Results);
+        foreach (var d in digest)
+            console.MarkupLine(
+                d.Severity == Severity.Warning
+                    ? $"[yellow]warning:[/] {Markup.Escape(d.Line)}"
+                    : $"note: {Markup.Escape(d.Line)}"
+            );
+    }
+
     /// <summary>Below this width the summary keeps the case, its headline figure with its interval, and p99; the
     /// other columns are in the report.</summary>
     public const int NarrowWidth = 120;
