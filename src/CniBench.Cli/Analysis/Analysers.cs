@@ -322,8 +322,8 @@ public sealed class OpenModelBehind : IAnalyser
                 s.Case,
                 $"the open-model load fell behind its schedule: {late.ToString("0", CultureInfo.InvariantCulture)} "
                     + $"requests late and {dropped.ToString("0", CultureInfo.InvariantCulture)} dropped per repetition "
-                    + $"(mean): the rate reached is below the rate asked for; add users (scenario field 'parallel') or lower the "
-                    + $"rate (scenario field 'rate')"
+                    + $"(mean): the rate reached is below the rate asked for; add users (scenario field 'parallel') "
+                    + $"or lower the rate (scenario field 'rate')"
             );
     }
 }
@@ -343,7 +343,8 @@ public sealed class HighVariation : IAnalyser
                 "high-variation",
                 s.Case,
                 $"{metric} varies by {st.CvPercent.ToString("0.0", CultureInfo.InvariantCulture)}% (CV) across "
-                    + $"repetitions: run more repetitions (--repetitions) or quiet the machine before drawing conclusions"
+                    + $"repetitions: run more repetitions (--repetitions) or quiet the machine before drawing "
+                    + $"conclusions"
             );
     }
 }
