@@ -50,6 +50,24 @@ internal static class RawSockets
     /// call would do, so a blocking socket's connect is not repeated.</summary>
     public static int Connect(int socket, byte[] address) => Result(connect(socket, address, address.Length));
 
+    /// <summary>SO_LINGER on with a zero timeout: close then sends an RST and the socket leaves no
+    /// TIME_WAIT.</summary>
+    public static int LingerZero(int socket)
+    {
+        Span<int> linger = [1, 0]; // struct linger { int l_onoff; int l_linger; }
+        return Result(
+            setsockopt(
+                socket,
+                1 /* SOL_SOCKET */
+                ,
+                13 /* SO_LINGER */
+                ,
+                ref linger[0],
+                sizeof(int) * 2
+            )
+        );
+    }
+
     /// <summary>The sockaddr_in or sockaddr_in6 that connect takes.</summary>
     public static byte[] Address(IPEndPoint endpoint)
     {
@@ -217,6 +235,9 @@ internal static class RawSockets
 
     [DllImport("libc", SetLastError = true)]
     private static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int setsockopt(int fd, int level, int name, ref int value, int length);
 
     [DllImport("libc", SetLastError = true)]
     private static extern int shutdown(int fd, int how);

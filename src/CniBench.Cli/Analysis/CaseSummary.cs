@@ -131,7 +131,7 @@ public sealed record CaseSummary(
             first.Suite,
             first.Case,
             first.Config,
-            Contracts.Workloads.WorkloadNames.ToName(first.Workload.Kind),
+            Describe(first.Workload),
             group.Count,
             group.Count - ok.Count,
             group.Where(r => r.Error is not null).Select(r => $"repetition {r.Repetition}: {r.Error}").ToArray(),
@@ -144,6 +144,14 @@ public sealed record CaseSummary(
             Runs = ok.Select(r => r.RunId).Distinct().Count(),
         };
     }
+
+    /// <summary>"tcp-crr, close: reset": the workload, and for connect-rate ones how each connection ended, which
+    /// decides whether the run left TIME_WAIT behind.</summary>
+    private static string Describe(Contracts.Workloads.WorkloadSpec workload) =>
+        Contracts.Workloads.WorkloadCatalog.Of(workload.Kind).ConnectionPerTransaction
+            ? $"{Contracts.Workloads.WorkloadNames.ToName(workload.Kind)}, close: "
+                + $"{workload.Close.ToString().ToLowerInvariant()}"
+            : Contracts.Workloads.WorkloadNames.ToName(workload.Kind);
 
     /// <summary>Catalogue order, so every report lists metrics the same way.</summary>
     private static int MetricOrder(string name)

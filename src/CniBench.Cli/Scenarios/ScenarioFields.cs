@@ -57,6 +57,13 @@ public static class ScenarioFields
         ),
         new("keepAlive", "true, false", Bool, true, PerWorkload: true),
         new(
+            "close",
+            "fin (an orderly close: TIME_WAIT for 60 s per connection), reset (an RST, as neper's tcp_crr: none)",
+            Enum<ConnectionClose>(),
+            true,
+            PerWorkload: true
+        ),
+        new(
             "thinkTime",
             "a duration 0s..60s each user waits after an answer (closed model): many slow clients",
             Duration(TimeSpan.Zero, TimeSpan.FromMilliseconds(Limits.MaxThinkTimeMs)),

@@ -358,6 +358,7 @@ public sealed class ScenarioLoader
             HttpModel = Get("model", defaults.HttpModel),
             Rate = Get("rate", defaults.Rate),
             KeepAlive = Get("keepAlive", defaults.KeepAlive),
+            Close = Get("close", defaults.Close),
             ThinkTimeMs = (int)Get("thinkTime", TimeSpan.Zero).TotalMilliseconds,
             TimeoutMs = (int)Get("timeout", TimeSpan.FromMilliseconds(defaults.TimeoutMs)).TotalMilliseconds,
             // A placeholder: the target fills in the real server address when it deploys agents.

@@ -209,6 +209,7 @@ public static class WorkloadCatalog
             Bounds = RequestResponseSizes,
             ConnectionPerTransaction = connectionPerTransaction,
             Tls = tls,
+            OtherFields = connectionPerTransaction ? ["close"] : [],
         };
 
     public static WorkloadDescriptor Of(WorkloadKind kind) => All.First(d => d.Kind == kind);

@@ -14,6 +14,17 @@ public enum HttpModel
     Open,
 }
 
+/// <summary>How a connection-per-transaction client ends each connection. Fin closes as an application does and
+/// leaves a socket in TIME_WAIT for 60 s per connection (on the server, which closes first, with this agent);
+/// reset ends it with an RST (SO_LINGER 0, as neper's tcp_crr does by default): no TIME_WAIT anywhere, so the
+/// next case need not wait, but no orderly close is measured either.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(CniBench.Contracts.Json.KebabEnumConverter<ConnectionClose>))]
+public enum ConnectionClose
+{
+    Fin,
+    Reset,
+}
+
 /// <summary>The names users type for workloads, and the questions every side asks of a kind: read from <see
 /// cref="WorkloadCatalog"/>.</summary>
 public static class WorkloadNames

@@ -40,6 +40,9 @@ public sealed record WorkloadSpec
     /// </summary>
     public int ThinkTimeMs { get; init; }
 
+    /// <summary>tcp-crr, tls-crr: how each connection ends (<see cref="ConnectionClose"/>).</summary>
+    public ConnectionClose Close { get; init; } = ConnectionClose.Fin;
+
     /// <summary>Per-operation timeout (connect, response).</summary>
     public int TimeoutMs { get; init; } = 2000;
 

@@ -117,6 +117,35 @@ public class WorkloadTests
         Assert.True(clientSide <= result.Transactions * 0.05, $"{clientSide} TIME_WAITs on the client side");
     }
 
+    [Theory]
+    [InlineData(WorkloadKind.TcpCrr)]
+    [InlineData(WorkloadKind.TlsCrr)]
+    public async Task Close_reset_ends_each_connection_with_an_rst_and_leaves_no_time_wait_on_either_side(
+        WorkloadKind kind
+    )
+    {
+        await using var server = new TestAgentServer();
+        int port = int.Parse(server.TcpAddress.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        var (result, _) = await Jobs.RunAsync(
+            new WorkloadSpec
+            {
+                Kind = kind,
+                Target = server.TcpAddress,
+                Close = ConnectionClose.Reset,
+            },
+            warmupMs: 0,
+            durationMs: 300
+        );
+        Assert.True(result.Transactions >= 20, $"{result.Transactions} transactions; first error {result.FirstError}");
+        Assert.Empty(result.Errors);
+        var (serverSide, clientSide) = TimeWaits(port);
+        // A FIN close leaves one on the server per transaction (the test above); an RST none.
+        Assert.True(
+            serverSide + clientSide <= result.Transactions * 0.05,
+            $"{serverSide} + {clientSide} TIME_WAITs for {result.Transactions} transactions closed with an RST"
+        );
+    }
+
     /// <summary>TIME_WAIT sockets on loopback whose local port is <paramref name="port"/> (the server's), and whose
     /// remote port is (a client's).</summary>
     private static (int ServerSide, int ClientSide) TimeWaits(int port)
