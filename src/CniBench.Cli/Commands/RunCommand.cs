@@ -56,6 +56,11 @@ public static class RunCommand
         {
             Description = "Override every case's IP family: ipv4, ipv6",
         };
+        var onlyCompatible = new Option<bool>("--only-compatible")
+        {
+            Description =
+                "Run the cases this target can run as it is (a lab that is up) and skip the others, saying which",
+        };
         var kube = new KubeOptions();
 
         var command = new Command("run", "Run a suite or scenario, store the results and write a report")
@@ -73,6 +78,7 @@ public static class RunCommand
             duration,
             warmup,
             ipFamily,
+            onlyCompatible,
         };
         foreach (
             var o in kube
@@ -143,13 +149,36 @@ public static class RunCommand
                         ),
                         scenario.Cases.Select(c => c.IpFamily).ToHashSet()
                     );
-                    var invalid = runTarget.Validate(scenario);
-                    if (invalid.Count > 0)
+                    var refused = scenario
+                        .Cases.SelectMany(c => runTarget.ValidateCase(c).Select(p => (c.Name, p)))
+                        .ToArray();
+                    if (refused.Length > 0)
                     {
-                        foreach (var p in invalid)
-                            Console.Error.WriteLine($"cnibench run: {p}");
-                        return ExitCodes.BadInput;
+                        var fit = scenario.Cases.Where(c => refused.All(r => r.Name != c.Name)).ToArray();
+                        foreach (var line in TargetValidation.Summarize(refused))
+                            Console.Error.WriteLine($"cnibench run: {line}");
+                        if (!parse.GetValue(onlyCompatible) || fit.Length == 0)
+                        {
+                            Console.Error.WriteLine(
+                                $"cnibench run: {Format.Count(scenario.Cases.Count - fit.Length, "case")} of "
+                                    + $"{scenario.Cases.Count} cannot run on this {runTarget.Name}"
+                                    + (fit.Length == 0 ? "" : $"; --only-compatible runs the other {fit.Length}")
+                                    + (
+                                        runTarget.Name == "lab"
+                                            ? "; or take the lab down (cnibench lab down) and the run builds the labs "
+                                                + "its cases need"
+                                            : ""
+                                    )
+                            );
+                            return ExitCodes.BadInput;
+                        }
+                        Console.Error.WriteLine(
+                            $"cnibench run: --only-compatible: running {Format.Count(fit.Length, "case")} of "
+                                + $"{scenario.Cases.Count}, skipping {scenario.Cases.Count - fit.Length}"
+                        );
+                        scenario = scenario with { Cases = fit };
                     }
+                    scenario = scenario with { Cases = runTarget.Order(scenario.Cases) };
                     using var store = ResultStore.Open(parse.GetValue(db)!);
                     var console = AnsiConsole.Console;
                     double seconds = Math.Ceiling(scenario.Estimate(runTarget.EstimatePreparation).TotalSeconds);

@@ -21,6 +21,10 @@ public interface ITarget : IAsyncDisposable
     /// </summary>
     IEnumerable<string> CheckCase(PlannedCase plannedCase);
 
+    /// <summary>The order to run the cases in: the plan's, unless this target pays for changing its state between
+    /// them (a lab rebuilt for another routing or MTU) and can save it by grouping cases that share it.</summary>
+    IReadOnlyList<PlannedCase> Order(IReadOnlyList<PlannedCase> cases) => cases;
+
     /// <summary>A server and a client agent placed as the case asks, started if needed.</summary>
     Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken);
 

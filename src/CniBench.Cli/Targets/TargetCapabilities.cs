@@ -57,13 +57,40 @@ public static class TargetValidation
     /// <summary>Every problem that makes the plan impossible on this target: what it cannot provide, then what its
     /// state rules out.</summary>
     public static IReadOnlyList<string> Validate(this ITarget target, Scenario scenario) =>
-        scenario
-            .Cases.SelectMany(c =>
+        scenario.Cases.SelectMany(target.ValidateCase).ToArray();
+
+    /// <summary>The problems of one case (none when it can run here).</summary>
+    public static IReadOnlyList<string> ValidateCase(this ITarget target, PlannedCase c)
+    {
+        var general = target.Capabilities.Check(target.Name, c).ToList();
+        // A placement the target cannot build makes its own checks of that placement meaningless.
+        bool placementRefused = !target.Capabilities.Placements.Contains(c.Placement);
+        return placementRefused ? general : [.. general, .. target.CheckCase(c)];
+    }
+
+    /// <summary>
+    /// The problems of a plan said once per kind: "27 cases: asks for vxlan routing and MTU 1450, but lab 1a2b was
+    /// built with native and 1500; … (tcp-rr/routing=vxlan, … and 24 more)". A problem reads "case NAME: why"; the
+    /// why is what groups them, with the case's own name taken out of it.
+    /// </summary>
+    public static IReadOnlyList<string> Summarize(IReadOnlyList<(string Case, string Problem)> problems) =>
+        problems
+            .Select(p => (p.Case, Why: Why(p.Case, p.Problem)))
+            .GroupBy(p => p.Why)
+            .Select(g =>
             {
-                var general = target.Capabilities.Check(target.Name, c).ToList();
-                // A placement the target cannot build makes its own checks of that placement meaningless.
-                bool placementRefused = !target.Capabilities.Placements.Contains(c.Placement);
-                return placementRefused ? general : general.Concat(target.CheckCase(c));
+                var cases = g.Select(p => p.Case).Distinct().ToArray();
+                string names =
+                    cases.Length <= 3
+                        ? string.Join(", ", cases)
+                        : $"{string.Join(", ", cases.Take(3))} and {cases.Length - 3} more";
+                return cases.Length == 1 ? $"case {cases[0]}: {g.Key}" : $"{cases.Length} cases ({names}): {g.Key}";
             })
             .ToArray();
+
+    private static string Why(string caseName, string problem)
+    {
+        string prefix = $"case {caseName}: ";
+        return problem.StartsWith(prefix, StringComparison.Ordinal) ? problem[prefix.Length..] : problem;
+    }
 }

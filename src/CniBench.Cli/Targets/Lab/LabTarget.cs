@@ -86,6 +86,21 @@ public sealed class LabTarget : ITarget, IChurnTarget
 
     private string SocketDirectory => Path.Combine(LabBuilder.StateDirectory, _original.Id);
 
+    /// <summary>A lab of the run's own is rebuilt for each routing and MTU and re-programmed for each proxy and
+    /// number of services: cases that share them run one after another (in the plan's order otherwise), so each lab
+    /// is built once. A lab that was up is never rebuilt: its cases keep the plan's order.</summary>
+    public IReadOnlyList<PlannedCase> Order(IReadOnlyList<PlannedCase> cases) =>
+        _owned ? GroupBySettings(cases) : cases;
+
+    public static IReadOnlyList<PlannedCase> GroupBySettings(IReadOnlyList<PlannedCase> cases)
+    {
+        static (LabRouting?, int?, ProxyMode?, int?) Key(PlannedCase c) =>
+            (c.Dataplane?.Routing, c.Dataplane?.Mtu, c.Dataplane?.Proxy, c.Dataplane?.Services);
+        var groups = cases.Select(Key).Distinct().ToList();
+        // OrderBy is stable: within a group the plan's order stays.
+        return cases.OrderBy(c => groups.IndexOf(Key(c))).ToArray();
+    }
+
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
         var c = plannedCase;
