@@ -9,8 +9,22 @@ namespace CniBench.Cli.Reporting;
 /// One kind of finding over a whole run: how many cases it hit, which, and what it says of the worst — what the
 /// terminal prints at the end of a run instead of the same warning case after case.
 /// </summary>
-public sealed record FindingDigest(string Code, Severity Severity, IReadOnlyList<string> Cases, string Line)
+/// <param name="Heading">"machine busy in 11/11 cases": what a report's block of this kind starts with.</param>
+/// <param name="Line">The heading with the worst figure and the cases: the terminal's one line.</param>
+/// <param name="Findings">Every finding of the kind, for a report that lists them under the heading.</param>
+public sealed record FindingDigest(
+    string Code,
+    Severity Severity,
+    IReadOnlyList<string> Cases,
+    string Heading,
+    string Line,
+    IReadOnlyList<Finding> Findings
+)
 {
+    /// <summary>Kinds whose findings say the same of every case: a report says them once, in the heading's
+    /// line.</summary>
+    public bool SaidOnce => Code == "few-repetitions";
+
     /// <summary>Kinds that describe the conditions of a run rather than the system under test: compare shows them
     /// for each side.</summary>
     public static readonly IReadOnlySet<string> Conditions = new HashSet<string>
@@ -56,7 +70,8 @@ public sealed record FindingDigest(string Code, Severity Severity, IReadOnlyList
                 var cases = g.Select(f => f.Case).OfType<string>().Distinct().ToArray();
                 var hit = summaries.Where(s => cases.Contains(s.Case)).ToArray();
                 string title = Titles.GetValueOrDefault(g.Key, g.Key);
-                string scope = cases.Length == 0 ? "" : $" in {cases.Length}/{Format.Count(summaries.Count, "case")}";
+                int all = summaries.Select(s => s.Case).Distinct().Count();
+                string scope = cases.Length == 0 ? "" : $" in {cases.Length}/{Format.Count(all, "case")}";
                 string detail = g.Key switch
                 {
                     "busy-host" => BusyDetail(hit, results.Where(r => cases.Contains(r.Case)).ToArray()),
@@ -67,7 +82,9 @@ public sealed record FindingDigest(string Code, Severity Severity, IReadOnlyList
                     g.Key,
                     g.Max(f => f.Severity),
                     cases,
-                    $"{title}{scope}: {detail}{CaseList(cases)}"
+                    $"{title}{scope}",
+                    $"{title}{scope}: {detail}{CaseList(cases)}",
+                    g.ToArray()
                 );
             })
             .OrderByDescending(d => d.Severity)

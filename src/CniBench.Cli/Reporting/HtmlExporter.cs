@@ -63,13 +63,35 @@ public sealed class HtmlExporter : IReportExporter
         if (model.Findings.Count > 0)
         {
             w.WriteLine("<h2 id=\"findings\">Hints and warnings</h2><ul>");
-            foreach (var f in model.Findings)
-                w.WriteLine(
-                    $"<li class=\"{(f.Severity == Severity.Warning ? "warning" : "info")}\" "
-                        + $"data-code=\"{E(f.Code)}\"><strong>{E(f.Severity.ToString().ToLowerInvariant())}</strong> "
-                        + $"{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}"
-                        + $"{E(f.Message)}</li>"
+            // One block per kind: the same warning over many cases is read once, with the cases under it.
+            foreach (var d in FindingDigest.Of(model.Findings, model.Summaries, model.Results))
+            {
+                w.Write(
+                    $"<li class=\"{(d.Severity == Severity.Warning ? "warning" : "info")}\" "
+                        + $"data-code=\"{E(d.Code)}\"><strong>{E(d.Severity.ToString().ToLowerInvariant())}</strong> "
                 );
+                if (d.SaidOnce)
+                {
+                    w.WriteLine($"{E(d.Line)}</li>");
+                    continue;
+                }
+                if (d.Findings.Count == 1)
+                {
+                    var f = d.Findings[0];
+                    w.WriteLine(
+                        $"{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}"
+                            + $"{E(f.Message)}</li>"
+                    );
+                    continue;
+                }
+                w.WriteLine($"{E(d.Heading)}:<ul>");
+                foreach (var f in d.Findings)
+                    w.WriteLine(
+                        $"<li>{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}"
+                            + $"{E(f.Message)}</li>"
+                    );
+                w.WriteLine("</ul></li>");
+            }
             w.WriteLine("</ul>");
         }
 

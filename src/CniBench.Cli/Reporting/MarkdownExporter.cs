@@ -36,11 +36,23 @@ public sealed class MarkdownExporter : IReportExporter
         {
             w.WriteLine("## Hints and warnings");
             w.WriteLine();
-            foreach (var f in model.Findings)
-                w.WriteLine(
-                    $"- **{f.Severity.ToString().ToLowerInvariant()}** "
-                        + $"{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"`{c}`")}{f.Message}"
-                );
+            // One block per kind: the same warning over many cases is read once, with the cases under it.
+            foreach (var d in FindingDigest.Of(model.Findings, model.Summaries, model.Results))
+            {
+                string severity = $"**{d.Severity.ToString().ToLowerInvariant()}**";
+                if (d.SaidOnce)
+                {
+                    w.WriteLine($"- {severity} {d.Line}");
+                    continue;
+                }
+                if (d.Findings.Count > 1)
+                    w.WriteLine($"- {severity} {d.Heading}:");
+                foreach (var f in d.Findings)
+                    w.WriteLine(
+                        $"{(d.Findings.Count > 1 ? "  - " : $"- {severity} ")}"
+                            + $"{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"`{c}`")}{f.Message}"
+                    );
+            }
             w.WriteLine();
         }
 

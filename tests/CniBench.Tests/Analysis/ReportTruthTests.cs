@@ -170,18 +170,17 @@ public class ReportTruthTests
     }
 
     [Fact]
-    public void In_a_report_of_several_configurations_every_hint_names_its_configuration()
+    public void In_a_report_of_several_configurations_every_hint_names_its_configuration_and_a_shortfall_is_said_once()
     {
+        CaseResult Busy(CaseResult r) =>
+            r with
+            {
+                Metrics = new Dictionary<string, double>(r.Metrics) { [Metrics.OtherProcessesCpuPercent] = 60 },
+            };
         var results = new[]
         {
-            Results.Case("r", "tcp-rr", 1, 1000, [1]) with
-            {
-                Config = "kpr",
-            },
-            Results.Case("r", "tcp-rr", 1, 1000, [1]) with
-            {
-                Config = "iptables",
-            },
+            Busy(Results.Case("r", "tcp-rr", 1, 1000, [1]) with { Config = "kpr" }),
+            Busy(Results.Case("r", "tcp-rr", 1, 1000, [1]) with { Config = "iptables" }),
         };
         var model = ReportModel.Build([Results.Run("r")], results);
         Assert.True(model.SeveralConfigs);
@@ -189,12 +188,15 @@ public class ReportTruthTests
         var md = File.ReadAllText(
             ReportWriter.WriteAll(model, dir.Path, ["md"]).Single(p => p.EndsWith(".md", StringComparison.Ordinal))
         );
-        Assert.Contains("`tcp-rr` (kpr): only 1 successful repetition:", md);
-        Assert.Contains("`tcp-rr` (iptables): only 1 successful repetition:", md);
+        Assert.Contains("- **warning** machine busy in 1/1 case:", md);
+        Assert.Contains("  - `tcp-rr` (kpr): the machine was busy", md);
+        Assert.Contains("  - `tcp-rr` (iptables): the machine was busy", md);
+        // Both configurations fell short of repetitions: one line says it, not one per case.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(md, "successful repetition"));
 
         var single = ReportModel.Build([Results.Run("r")], [results[0]]);
         Assert.Contains(
-            "`tcp-rr`: only 1",
+            "- **warning** `tcp-rr`: the machine was busy",
             File.ReadAllText(
                 ReportWriter
                     .WriteAll(single, dir.File("one"), ["md"])
