@@ -185,5 +185,21 @@ public class TransferReportTests
         var markdown = new StringWriter();
         MarkdownExporter.Write(model, markdown);
         Assert.Contains("| transfer | default | ipv6 | 4 | 200 | 200 | 4 | yes |", markdown.ToString());
+
+        // The same bytes for pandas: transfer.csv, one row per pod direction, class and zone pair.
+        var csv = new StringWriter();
+        CsvExporter.WriteTransfer(model, csv);
+        var rows = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("suite,case,config,ip_family,window_s,kind,from,to,detail,bytes,mbit_per_s", rows[0]);
+        Assert.True(
+            rows.Any(r => r.EndsWith(",zone,zone-b,internet,,9000000,36", StringComparison.Ordinal)),
+            string.Join("\n", rows)
+        );
+        Assert.Contains(rows, r => r.Contains(",pod-sent,"));
+        Assert.Contains(rows, r => r.Contains(",class,"));
+        using var dir = new TempDirectory();
+        Assert.Contains(ReportWriter.WriteAll(model, dir.Path, ["csv"]), p =>
+            p.EndsWith("transfer.csv", StringComparison.Ordinal)
+        );
     }
 }
