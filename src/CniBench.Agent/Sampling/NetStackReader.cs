@@ -33,6 +33,24 @@ public static class NetStackReader
     }
 
     /// <summary>
+    /// A job's sample: the namespace's counts, and the TIME_WAIT sockets towards <paramref name="target"/> only when
+    /// the namespace's whole count passes the warning level (below it, neither can be a problem): reading
+    /// /proc/net/tcp with tens of thousands of rows each second would cost the measured window CPU.
+    /// </summary>
+    public static NetStack ReadDuringJob(IPEndPoint? target)
+    {
+        var stack = Read();
+        return target is not null && stack.TimeWaitPortsPercent > NetStack.TimeWaitPortsLimitPercent
+            ? stack with
+            {
+                Colliding =
+                    CountTimeWait(StreamLines("/proc/net/tcp"), [target])
+                    + CountTimeWait(StreamLines("/proc/net/tcp6"), [target]),
+            }
+            : stack;
+    }
+
+    /// <summary>
     /// Rows of /proc/net/tcp or tcp6 ("sl local rem st …") in TIME_WAIT (st 06) whose remote end is one of
     /// <paramref name="towards"/>. Only this namespace's client side pins a port the next connect needs: a server's
     /// own TIME_WAIT has the server's endpoint as its local end and a new SYN may reuse it.

@@ -88,6 +88,8 @@ public static class JobExecution
         CancellationToken finishEarly
     )
     {
+        // A client's TIME_WAIT sockets that can hold its ports towards this server, counted when it matters.
+        var target = Contracts.Workloads.Endpoints.TryParse(context.Spec.Target, out var endpoint) ? endpoint : null;
         var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
         var previousClock = TimeSpan.Zero;
         WaitHandle[] wakeUps =
@@ -128,7 +130,7 @@ public static class JobExecution
                     resources.ProcessCpuPercent,
                     resources.ProcessMemoryMiB,
                     resources.TcpRetransmits,
-                    Sampling.NetStackReader.Read(),
+                    Sampling.NetStackReader.ReadDuringJob(target),
                     resources.ProcessAllocatedBytes
                 )
             );

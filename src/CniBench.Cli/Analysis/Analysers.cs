@@ -249,7 +249,7 @@ public sealed class PortPressure : IAnalyser
                 "time-wait-ports",
                 s.Case,
                 $"up to {N(s.Metrics.TryGetValue(Metrics.ClientTimeWait, out var tw) ? tw.Max : 0)} client sockets "
-                    + $"in TIME_WAIT, {N(ports.Max)}% of the ephemeral ports: "
+                    + $"in TIME_WAIT towards the server, {N(ports.Max)}% of the ephemeral ports: "
                     + "new connections search for a free port and collide, so a connection rate measures the client "
                     + "host; fewer flows, a cool-down between cases or a wider ip_local_port_range help"
             );

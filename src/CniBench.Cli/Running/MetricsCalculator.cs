@@ -104,9 +104,11 @@ public static class MetricsCalculator
         var server = serverSamples.Select(s => s.Stack).OfType<NetStack>().ToList();
         if (client.Count > 0)
         {
-            var worst = client.MaxBy(s => s.TimeWait)!;
-            m[Metrics.ClientTimeWait] = worst.TimeWait;
-            m[Metrics.ClientTimeWaitPortsPercent] = worst.TimeWaitPortsPercent;
+            // The sockets that can hold this client's ports towards the server: the server's own TIME_WAIT (it
+            // closes first) and other processes' share the namespace's count but pin none of them.
+            var worst = client.MaxBy(s => s.Pinning)!;
+            m[Metrics.ClientTimeWait] = worst.Pinning;
+            m[Metrics.ClientTimeWaitPortsPercent] = worst.PinnedPortsPercent;
         }
         var fills = client.Concat(server).Select(s => s.ConntrackPercent).OfType<double>().ToList();
         if (fills.Count > 0)

@@ -233,7 +233,8 @@ public static class Metrics
             Direction.LowerIsBetter,
             TimeFold.Max,
             AgentReduce.Max,
-            "sockets in TIME_WAIT in the client's network namespace (most seen, from the case's start to its end)",
+            "sockets in TIME_WAIT that can hold the client's ports towards the server (most seen in the case; the "
+                + "namespace's whole count while it is under 25% of the ports, or from an agent that cannot tell)",
             0
         ),
         new(

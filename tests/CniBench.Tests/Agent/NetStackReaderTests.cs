@@ -89,4 +89,41 @@ public class NetStackReaderTests
             .ToArray();
         Assert.Equal(["time-wait-ports", "conntrack-near-full", "listen-drops"], codes);
     }
+
+    [Fact]
+    public void Time_wait_sockets_that_pin_no_client_port_neither_count_nor_warn()
+    {
+        // 20,000 sockets in TIME_WAIT in the namespace (the server's own, other processes'), 12 of them towards
+        // this case's server.
+        var spec = WorkloadDefaults.For(WorkloadKind.TcpCrr);
+        var client = new Contracts.Protocol.JobResult(
+            0,
+            1000,
+            1,
+            0,
+            2000,
+            new Dictionary<string, long>(),
+            new LatencyHistogram().ToSnapshot(),
+            new Dictionary<string, long>(),
+            null,
+            null,
+            null
+        );
+        var metrics = MetricsCalculator.Compute(
+            spec,
+            client,
+            [At(0, new NetStack(20_000, 28232, 10, 10000, 0, 0, Colliding: 12))],
+            [At(0, new NetStack(20_000, 28232, 10, 10000, 0, 0))]
+        );
+        Assert.Equal(12, metrics[Metrics.ClientTimeWait]);
+        Assert.True(metrics[Metrics.ClientTimeWaitPortsPercent] < 1);
+    }
+
+    [Fact]
+    public void A_job_counts_the_sockets_towards_its_server_only_once_the_namespace_is_past_the_warning_level()
+    {
+        var stack = NetStackReader.ReadDuringJob(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 9));
+        Assert.Equal(stack.TimeWaitPortsPercent > NetStack.TimeWaitPortsLimitPercent, stack.Colliding is not null);
+        Assert.Null(NetStackReader.ReadDuringJob(null).Colliding);
+    }
 }
