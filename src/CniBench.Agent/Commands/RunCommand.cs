@@ -72,6 +72,13 @@ public static class RunCommand
         {
             Description = "http: a new connection per request instead of keep-alive",
         };
+        var close = new Option<string>("--close")
+        {
+            Description =
+                "tcp-crr, tls-crr: fin (an orderly close; the server holds each connection in TIME_WAIT for 60 s) or "
+                + "reset (an RST after the answer, as neper's tcp_crr: no TIME_WAIT)",
+            DefaultValueFactory = _ => "fin",
+        };
         var timeout = new Option<string>("--timeout")
         {
             Description = "Per-operation timeout",
@@ -94,6 +101,7 @@ public static class RunCommand
             model,
             rate,
             newConnection,
+            close,
             timeout,
             json,
         };
@@ -137,6 +145,7 @@ public static class RunCommand
                     HttpModel = Enum<HttpModel>(errors, model, parse.GetValue(model)),
                     Rate = parse.GetResult(rate) is null ? defaults.Rate : parse.GetValue(rate),
                     KeepAlive = !parse.GetValue(newConnection),
+                    Close = Enum<ConnectionClose>(errors, close, parse.GetValue(close)),
                     TimeoutMs = (int)Duration(timeout).TotalMilliseconds,
                 };
                 if (errors.Count == 0)
