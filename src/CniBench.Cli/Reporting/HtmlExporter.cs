@@ -63,6 +63,8 @@ public sealed class HtmlExporter : IReportExporter
         if (model.Findings.Count > 0)
         {
             w.WriteLine("<h2 id=\"findings\">Hints and warnings</h2><ul>");
+            string Subject(Finding f) =>
+                Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E);
             // One block per kind: the same warning over many cases is read once, with the cases under it.
             foreach (var d in FindingDigest.Of(model.Findings, model.Summaries, model.Results))
             {
@@ -78,18 +80,12 @@ public sealed class HtmlExporter : IReportExporter
                 if (d.Findings.Count == 1)
                 {
                     var f = d.Findings[0];
-                    w.WriteLine(
-                        $"{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}"
-                            + $"{E(f.Message)}</li>"
-                    );
+                    w.WriteLine($"{Subject(f)}{E(f.Message)}</li>");
                     continue;
                 }
                 w.WriteLine($"{E(d.Heading)}:<ul>");
                 foreach (var f in d.Findings)
-                    w.WriteLine(
-                        $"<li>{Reporting.Format.FindingSubject(f, model.SeveralConfigs, c => $"<code>{E(c)}</code>", E)}"
-                            + $"{E(f.Message)}</li>"
-                    );
+                    w.WriteLine($"<li>{Subject(f)}{E(f.Message)}</li>");
                 w.WriteLine("</ul></li>");
             }
             w.WriteLine("</ul>");

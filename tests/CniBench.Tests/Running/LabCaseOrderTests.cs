@@ -62,7 +62,8 @@ public class LabCaseOrderTests
         var lines = TargetValidation.Summarize(problems);
         Assert.Equal(2, lines.Count);
         Assert.Equal(
-            "27 cases (c1, c2, c3 and 24 more): asks for vxlan routing and MTU 1500, but lab 1a2b was built with native",
+            "27 cases (c1, c2, c3 and 24 more): asks for vxlan routing and MTU 1500, but lab 1a2b was built with "
+                + "native",
             lines[0]
         );
         Assert.Equal("case x: pod-to-pod-same-node needs 2 pods per node", lines[1]);
