@@ -105,8 +105,10 @@ public static class MetricsCalculator
         if (client.Count > 0)
         {
             // The sockets that can hold this client's ports towards the server: the server's own TIME_WAIT (it
-            // closes first) and other processes' share the namespace's count but pin none of them.
-            var worst = client.MaxBy(s => s.Pinning)!;
+            // closes first) and other processes' share the namespace's count but pin none of them. The agent counts
+            // them once the namespace's total passes the warning level; until then the total stands in for them.
+            var counted = client.Where(s => s.Colliding is not null).ToList();
+            var worst = (counted.Count > 0 ? counted : client).MaxBy(s => s.Pinning)!;
             m[Metrics.ClientTimeWait] = worst.Pinning;
             m[Metrics.ClientTimeWaitPortsPercent] = worst.PinnedPortsPercent;
         }

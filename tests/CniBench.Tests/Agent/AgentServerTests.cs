@@ -111,7 +111,9 @@ public class AgentServerTests
             "cnibench-agent",
             dir.Path,
             TimeSpan.FromSeconds(60),
-            ["run", "-w", "tcp-rr", "--to", server.TcpAddress, "-P", "256", "-d", "2s", "--json"]
+            // 256 threads on two busy cores can wait seconds for a turn: the timeout is for a server that never
+            // answers, not for a slow one.
+            ["run", "-w", "tcp-rr", "--to", server.TcpAddress, "-P", "256", "-d", "2s", "--timeout", "15s", "--json"]
         );
         Assert.True(code == 0, $"exit {code}: {stdout}\n{stderr}");
         using var json = System.Text.Json.JsonDocument.Parse(stdout);
