@@ -176,7 +176,6 @@ public class WorkloadTests
         await using var server = new TestAgentServer();
         Assert.True(Endpoints.TryParse(server.TcpAddress, out var agentEndpoint));
         await using var relay = new TcpForwarder(() => agentEndpoint);
-        var before = TcpConnectionsOpened();
         var (result, _) = await Jobs.RunAsync(
             new WorkloadSpec
             {
@@ -186,7 +185,8 @@ public class WorkloadTests
                 ResponseSize = 3000,
             }
         );
-        var opened = TcpConnectionsOpened() - before;
+        // Counted at the relay: the host's counters would count every other process's connections too.
+        int opened = relay.Connections;
         Assert.True(
             result.Transactions > 20,
             $"only {result.Transactions} transactions; errors {string.Join(", ", result.Errors)}; first "
@@ -203,11 +203,11 @@ public class WorkloadTests
         );
         if (kind == WorkloadKind.TlsCrr)
             Assert.True(
-                opened >= 2 * result.Transactions,
-                $"{opened} connections (client to relay, relay to agent) for {result.Transactions} transactions"
+                opened >= result.Transactions,
+                $"{opened} connections through the relay for {result.Transactions} transactions"
             );
         else
-            Assert.InRange(opened, 2, 6);
+            Assert.InRange(opened, 1, 3);
     }
 
     [Fact]
@@ -374,9 +374,9 @@ public class WorkloadTests
         );
         long after = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
         Assert.True(result.Errors.Count == 0, $"{string.Join(", ", result.Errors)}; first: {result.FirstError}");
-        // 200/s for a second: never more (an unpaced loop does thousands); in this busy test process timer slack can
-        // cost half.
-        Assert.InRange(result.Transactions, 60, 210);
+        // 200/s: never more (an unpaced loop does thousands); in this busy test process timer slack can cost half,
+        // and on a loaded host the measured window itself runs past its second, so the rate is over what it took.
+        Assert.InRange(result.Transactions / result.MeasuredSeconds, 60, 210);
         var seen = Assert.Single(result.Probe!.Backends);
         Assert.Equal("127.0.0.1", seen.Key); // the address the request arrived at, not the agent's name
         Assert.True(seen.Value.Count > result.Transactions, "sightings are kept from the start, warm-up included");

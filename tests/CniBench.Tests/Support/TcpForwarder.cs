@@ -51,6 +51,9 @@ public sealed class TcpForwarder : IAsyncDisposable
         ListeningSinceUnixUs = CniBench.Contracts.Protocol.UnixClock.NowMicroseconds();
     }
 
+    /// <summary>Connections relayed so far.</summary>
+    public int Connections => Volatile.Read(ref _connections);
+
     /// <summary>The first bytes (at most 64) the first client sent: what the wire carried.</summary>
     public byte[] FirstClientBytes
     {
