@@ -800,9 +800,10 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
             Assert.Equal($"pod-to-gateway ({(expected == 20 ? "80/20" : "60/40")})", result.AchievedPlacement);
             Assert.InRange(result.Metrics[Metrics.SplitSharePercent], expected - 5, expected + 5);
             Assert.InRange(result.Metrics[Metrics.SplitDistancePercent], 0, 5);
-            // 6 s measured: two 5-second windows, the second one shorter; every answer counted in one of them.
+            // 6 s measured: two 5-second windows, the second one shorter (a third when answers still in flight at
+            // the window's end land after it, as on a loaded host); every answer counted in one of them.
             var windows = result.Client!.Result!.BackendWindows!;
-            Assert.Equal(2, windows.Count);
+            Assert.InRange(windows.Count, 2, 3);
             Assert.Equal(result.Client.Result.Backends.Values.Sum(), windows.Sum(w => w.Values.Sum()));
             Assert.Equal(["split-a", "split-b"], windows[0].Keys.Order());
         }
