@@ -33,9 +33,10 @@ public static class NetStackReader
     }
 
     /// <summary>
-    /// A job's sample: the namespace's counts, and the TIME_WAIT sockets towards <paramref name="target"/> only when
-    /// the namespace's whole count passes the warning level (below it, neither can be a problem): reading
-    /// /proc/net/tcp with tens of thousands of rows each second would cost the measured window CPU.
+    /// A job's sample: the namespace's counts, and the TIME_WAIT sockets towards <paramref name="target"/> when it is
+    /// given and the namespace's whole count passes the warning level (below it, neither can be a problem).
+    /// /proc/net/tcp with a hundred thousand rows costs tens of milliseconds to read: the job asks at its end only,
+    /// after the measured window.
     /// </summary>
     public static NetStack ReadDuringJob(IPEndPoint? target)
     {

@@ -88,7 +88,9 @@ public static class JobExecution
         CancellationToken finishEarly
     )
     {
-        // A client's TIME_WAIT sockets that can hold its ports towards this server, counted when it matters.
+        // A client's TIME_WAIT sockets that can hold its ports towards this server: counted in the last sample only,
+        // once the window is closed (they pile up over a case, so its end sees the most), and only when the
+        // namespace's total says they matter.
         var target = Contracts.Workloads.Endpoints.TryParse(context.Spec.Target, out var endpoint) ? endpoint : null;
         var previous = (Bytes: 0L, Transactions: 0L, Errors: 0L);
         var previousClock = TimeSpan.Zero;
@@ -109,7 +111,8 @@ public static class JobExecution
                 run.GetAwaiter().GetResult(); // a workload only ends early by failing: surface it
             bool finishing = finishEarly.IsCancellationRequested;
             // Close the window before reading, so the histograms hold no transaction the counters miss.
-            if (finishing || at == warmup + duration)
+            bool last = finishing || at == warmup + duration;
+            if (last)
                 context.EndMeasuredPhase();
             var counters = context.ReadCounters();
             var resources = sampler.Read();
@@ -130,7 +133,7 @@ public static class JobExecution
                     resources.ProcessCpuPercent,
                     resources.ProcessMemoryMiB,
                     resources.TcpRetransmits,
-                    Sampling.NetStackReader.ReadDuringJob(target),
+                    Sampling.NetStackReader.ReadDuringJob(last ? target : null),
                     resources.ProcessAllocatedBytes
                 )
             );

@@ -106,7 +106,8 @@ public static class MetricsCalculator
         {
             // The sockets that can hold this client's ports towards the server: the server's own TIME_WAIT (it
             // closes first) and other processes' share the namespace's count but pin none of them. The agent counts
-            // them once the namespace's total passes the warning level; until then the total stands in for them.
+            // them at the case's end (they pile up over it) when the namespace's total passes the warning level;
+            // otherwise the total stands in for them.
             var counted = client.Where(s => s.Colliding is not null).ToList();
             var worst = (counted.Count > 0 ? counted : client).MaxBy(s => s.Pinning)!;
             m[Metrics.ClientTimeWait] = worst.Pinning;
