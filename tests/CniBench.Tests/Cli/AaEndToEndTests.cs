@@ -39,7 +39,15 @@ public class AaEndToEndTests
         {
             if (underCpuHog)
                 for (int i = 0; i < Environment.ProcessorCount; i++)
-                    hogs.Add(Process.Start("sh", ["-c", "while :; do :; done"])!);
+                    hogs.Add(
+                        Process.Start(
+                            new ProcessStartInfo("sh", ["-c", "while :; do :; done"])
+                            {
+                                // Not the test process's stdin: it carries the test runner's protocol.
+                                RedirectStandardInput = true,
+                            }
+                        )!
+                    );
             foreach (var label in new[] { "first", "second" })
             {
                 var (code, stdout, stderr) = await ChildProcess.RunAsync(

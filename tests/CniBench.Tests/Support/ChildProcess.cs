@@ -52,6 +52,9 @@ public sealed partial class ChildProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            // Never the test process's own stdin: under dotnet test it carries the runner's protocol, and a child
+            // that reads it (script does) takes the runner's messages, which then reports a crash.
+            RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
@@ -64,6 +67,7 @@ public sealed partial class ChildProcess : IAsyncDisposable
             else
                 start.Environment[name] = value;
         var child = new ChildProcess(Process.Start(start)!);
+        child._process.StandardInput.Close();
         child._process.OutputDataReceived += (_, e) =>
         {
             if (e.Data is null)

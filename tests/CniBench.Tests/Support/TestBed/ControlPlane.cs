@@ -106,6 +106,7 @@ public sealed class ControlPlane : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            RedirectStandardInput = true, // not the test process's stdin: it carries the test runner's protocol
         };
         start.ArgumentList.Add(_script);
         start.ArgumentList.Add(verb);

@@ -20,6 +20,7 @@ public static class NamespaceProcess
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true, // not the test process's stdin: it carries the test runner's protocol
         };
         foreach (var a in new[] { "netns", "exec", ns, program }.Concat(args))
             start.ArgumentList.Add(a);
