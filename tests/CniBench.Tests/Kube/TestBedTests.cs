@@ -251,10 +251,10 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         Assert.All(t.Nodes, n => Assert.Null(n.Unavailable));
         Assert.Equal(bed.Nodes.Select(n => n.Zone).Distinct().Order(), t.Nodes.Select(n => n.Zone).Distinct().Order());
         // Every byte the pods sent, once, in the flow classes: conntrack counts IP bytes, the interfaces also count
-        // each frame's Ethernet header.
+        // each frame's 14-byte Ethernet header, a fifth of a bare ACK's 66 (one clean run read 0.84).
         long podsSent = t.Pods.Sum(p => p.SentBytes);
         long benchmark = t.Classes.Where(c => c.Benchmark).Sum(c => c.Bytes);
-        Assert.InRange(benchmark, podsSent * 0.85, podsSent * 1.02);
+        Assert.InRange(benchmark, podsSent * 0.78, podsSent * 1.02);
         // Other traffic (kube-proxy's watch of the API server, an address outside the cluster's ranges) may leave;
         // the benchmark's never does.
         Assert.DoesNotContain(t.Classes, c =>
