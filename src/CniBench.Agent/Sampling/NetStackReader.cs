@@ -25,10 +25,7 @@ public static class NetStackReader
             Number(Text("/proc/sys/net/netfilter/nf_conntrack_max")),
             ParseTcpExt(netstat, "ListenOverflows"),
             ParseTcpExt(netstat, "ListenDrops"),
-            towards is { Count: > 0 }
-                ? CountTimeWait(StreamLines("/proc/net/tcp"), towards)
-                    + CountTimeWait(StreamLines("/proc/net/tcp6"), towards)
-                : null
+            towards is { Count: > 0 } ? TimeWaitTowards(towards) : null
         );
     }
 
@@ -44,12 +41,13 @@ public static class NetStackReader
         return target is not null && stack.TimeWaitPortsPercent > NetStack.TimeWaitPortsLimitPercent
             ? stack with
             {
-                Colliding =
-                    CountTimeWait(StreamLines("/proc/net/tcp"), [target])
-                    + CountTimeWait(StreamLines("/proc/net/tcp6"), [target]),
+                Colliding = TimeWaitTowards([target]),
             }
             : stack;
     }
+
+    private static long TimeWaitTowards(IReadOnlyCollection<IPEndPoint> towards) =>
+        CountTimeWait(Lines("/proc/net/tcp"), towards) + CountTimeWait(Lines("/proc/net/tcp6"), towards);
 
     /// <summary>
     /// Rows of /proc/net/tcp or tcp6 ("sl local rem st …") in TIME_WAIT (st 06) whose remote end is one of
@@ -158,18 +156,6 @@ public static class NetStackReader
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
-        }
-    }
-
-    private static IEnumerable<string> StreamLines(string path)
-    {
-        try
-        {
-            return File.ReadLines(path).ToArray();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [];
         }
     }
 

@@ -37,29 +37,30 @@ public class NetStackReaderTests
         Assert.Equal(0, NetStackReader.ParseTcpExt(netstat, "Missing"));
     }
 
+    /// <summary>A second of tcp-crr: 2,000 connections, no errors.</summary>
+    private static readonly Contracts.Protocol.JobResult CrrResult = new(
+        0,
+        1000,
+        1,
+        0,
+        2000,
+        new Dictionary<string, long>(),
+        new LatencyHistogram().ToSnapshot(),
+        new Dictionary<string, long>(),
+        null,
+        null,
+        null
+    );
+
     private static Sample At(int index, NetStack stack) =>
         new(index, Phase.Measured, 0, 1, 0, 100, 0, 50, 10, 30, 0, stack);
 
     [Fact]
     public void A_case_gets_its_worst_time_wait_conntrack_fill_and_the_listen_drops_of_its_window_and_a_warning()
     {
-        var spec = WorkloadDefaults.For(WorkloadKind.TcpCrr);
-        var client = new Contracts.Protocol.JobResult(
-            0,
-            1000,
-            1,
-            0,
-            2000,
-            new Dictionary<string, long>(),
-            new LatencyHistogram().ToSnapshot(),
-            new Dictionary<string, long>(),
-            null,
-            null,
-            null
-        );
         var metrics = MetricsCalculator.Compute(
-            spec,
-            client,
+            WorkloadDefaults.For(WorkloadKind.TcpCrr),
+            CrrResult,
             [At(0, new NetStack(100, 28232, 1000, 10000, 0, 0)), At(1, new NetStack(17547, 28232, 9000, 10000, 0, 0))],
             [At(0, new NetStack(0, 28232, 10, 10000, 5, 7)), At(1, new NetStack(0, 28232, 20, 10000, 9, 19))]
         );
@@ -95,23 +96,9 @@ public class NetStackReaderTests
     {
         // 20,000 sockets in TIME_WAIT in the namespace (the server's own, other processes'), 12 of them towards
         // this case's server.
-        var spec = WorkloadDefaults.For(WorkloadKind.TcpCrr);
-        var client = new Contracts.Protocol.JobResult(
-            0,
-            1000,
-            1,
-            0,
-            2000,
-            new Dictionary<string, long>(),
-            new LatencyHistogram().ToSnapshot(),
-            new Dictionary<string, long>(),
-            null,
-            null,
-            null
-        );
         var metrics = MetricsCalculator.Compute(
-            spec,
-            client,
+            WorkloadDefaults.For(WorkloadKind.TcpCrr),
+            CrrResult,
             [At(0, new NetStack(20_000, 28232, 10, 10000, 0, 0, Colliding: 12))],
             [At(0, new NetStack(20_000, 28232, 10, 10000, 0, 0))]
         );

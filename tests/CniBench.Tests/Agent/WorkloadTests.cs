@@ -94,22 +94,9 @@ public class WorkloadTests
     {
         // The server closes first and the client reads that close before its own: a client opening thousands of
         // connections a second then holds no TIME_WAIT and never runs short of local ports.
-        await using var server = new TestAgentServer();
-        string target = kind == WorkloadKind.Http ? server.HttpAddress : server.TcpAddress;
-        int port = int.Parse(target.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
-        var (result, _) = await Jobs.RunAsync(
-            new WorkloadSpec
-            {
-                Kind = kind,
-                Target = target,
-                KeepAlive = false,
-            },
-            warmupMs: 0,
-            durationMs: 300
+        var (result, serverSide, clientSide) = await ConnectionsThenTimeWaitsAsync(
+            new WorkloadSpec { Kind = kind, KeepAlive = false }
         );
-        Assert.True(result.Transactions >= 20, $"{result.Transactions} transactions; first error {result.FirstError}");
-        Assert.Empty(result.Errors);
-        var (serverSide, clientSide) = TimeWaits(port);
         Assert.True(
             serverSide >= result.Transactions * 0.9,
             $"{serverSide} TIME_WAITs on the server's port for {result.Transactions} transactions"
@@ -124,26 +111,32 @@ public class WorkloadTests
         WorkloadKind kind
     )
     {
-        await using var server = new TestAgentServer();
-        int port = int.Parse(server.TcpAddress.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
-        var (result, _) = await Jobs.RunAsync(
-            new WorkloadSpec
-            {
-                Kind = kind,
-                Target = server.TcpAddress,
-                Close = ConnectionClose.Reset,
-            },
-            warmupMs: 0,
-            durationMs: 300
+        var (result, serverSide, clientSide) = await ConnectionsThenTimeWaitsAsync(
+            new WorkloadSpec { Kind = kind, Close = ConnectionClose.Reset }
         );
-        Assert.True(result.Transactions >= 20, $"{result.Transactions} transactions; first error {result.FirstError}");
-        Assert.Empty(result.Errors);
-        var (serverSide, clientSide) = TimeWaits(port);
         // A FIN close leaves one on the server per transaction (the test above); an RST none.
         Assert.True(
             serverSide + clientSide <= result.Transactions * 0.05,
             $"{serverSide} + {clientSide} TIME_WAITs for {result.Transactions} transactions closed with an RST"
         );
+    }
+
+    /// <summary>300 ms of <paramref name="spec"/> against a fresh server (its HTTP port for http, else its TCP port),
+    /// every transaction answered, then the TIME_WAIT sockets on either side of that port.</summary>
+    private static async Task<(
+        Contracts.Protocol.JobResult Result,
+        int ServerSide,
+        int ClientSide
+    )> ConnectionsThenTimeWaitsAsync(WorkloadSpec spec)
+    {
+        await using var server = new TestAgentServer();
+        string target = spec.Kind == WorkloadKind.Http ? server.HttpAddress : server.TcpAddress;
+        int port = int.Parse(target.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        var (result, _) = await Jobs.RunAsync(spec with { Target = target }, warmupMs: 0, durationMs: 300);
+        Assert.True(result.Transactions >= 20, $"{result.Transactions} transactions; first error {result.FirstError}");
+        Assert.Empty(result.Errors);
+        var (serverSide, clientSide) = TimeWaits(port);
+        return (result, serverSide, clientSide);
     }
 
     /// <summary>TIME_WAIT sockets on loopback whose local port is <paramref name="port"/> (the server's), and whose
