@@ -8,7 +8,9 @@ namespace CniBench.Cli.Scenarios;
 /// <summary>
 /// Reads the YAML files a user hands in (scenarios, prices) into a document, or into located errors: whatever the
 /// parser throws, a bounded size and a bounded count of aliases (each alias can repeat a list into another field, and
-/// a scenario's lists multiply).
+/// a scenario's lists multiply), and aliases that name a node not yet complete. YAML allows an alias only to a node
+/// already read; the representation model also takes a later one, and an alias key naming its own value
+/// (`*a : &amp;a x`) sends it into unbounded recursion — a stack overflow no catch can stop.
 /// </summary>
 public static class YamlText
 {
@@ -27,18 +29,9 @@ public static class YamlText
         var stream = new YamlStream();
         try
         {
-            if (Aliases(text) is { Count: > MaxAliases } aliases)
+            if (RefusedAlias(text, source) is { } refused)
             {
-                errors.Add(
-                    new(
-                        source,
-                        (int)aliases.Last.Line,
-                        (int)aliases.Last.Column,
-                        "yaml",
-                        $"{aliases.Count} or more aliases (*name)",
-                        $"at most {MaxAliases}"
-                    )
-                );
+                errors.Add(refused);
                 return null;
             }
             stream.Load(parser);
@@ -71,16 +64,46 @@ public static class YamlText
 
     public static string Count(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
 
-    /// <summary>The aliases of a document, by a pass over its events alone (nothing is built); stops past the
-    /// bound.</summary>
-    private static (int Count, Mark Last)? Aliases(string text)
+    /// <summary>The first alias that cannot be taken, by a pass over the document's events alone (nothing is
+    /// built): one past the bound, one naming an anchor not yet seen, or one inside the node it names.</summary>
+    private static ScenarioError? RefusedAlias(string text, string source)
     {
         var parser = new Parser(new StringReader(text));
+        var complete = new HashSet<string>(StringComparer.Ordinal);
+        var open = new Stack<string?>(); // the anchors of the collections being read, innermost on top
         int count = 0;
-        Mark last = Mark.Empty;
-        while (count <= MaxAliases && parser.MoveNext())
-            if (parser.Current is AnchorAlias alias)
-                (count, last) = (count + 1, alias.Start);
-        return count == 0 ? null : (count, last);
+        while (parser.MoveNext())
+        {
+            switch (parser.Current)
+            {
+                case AnchorAlias alias:
+                    count++;
+                    ScenarioError Refuse(string problem, string allowed) =>
+                        new(source, (int)alias.Start.Line, (int)alias.Start.Column, "yaml", problem, allowed);
+                    if (count > MaxAliases)
+                        return Refuse($"{count} or more aliases (*name)", $"at most {MaxAliases}");
+                    if (open.Contains(alias.Value.Value))
+                        return Refuse(
+                            $"*{alias.Value.Value} is inside the node &{alias.Value.Value} it names",
+                            "an alias to a node that is complete"
+                        );
+                    if (!complete.Contains(alias.Value.Value))
+                        return Refuse(
+                            $"*{alias.Value.Value} comes before its anchor &{alias.Value.Value}",
+                            "an alias after the node it names"
+                        );
+                    break;
+                case Scalar scalar when !scalar.Anchor.IsEmpty:
+                    complete.Add(scalar.Anchor.Value);
+                    break;
+                case NodeEvent { Anchor: var anchor } and (MappingStart or SequenceStart):
+                    open.Push(anchor.IsEmpty ? null : anchor.Value);
+                    break;
+                case MappingEnd or SequenceEnd when open.TryPop(out var closed) && closed is not null:
+                    complete.Add(closed);
+                    break;
+            }
+        }
+        return null;
     }
 }

@@ -64,6 +64,20 @@ public class HostileScenarioTests
         Assert.Contains("aliases", error.Problem);
     }
 
+    /// <summary>YAML lets an alias name only a node already read. The representation model also resolves later
+    /// ones, and an alias key naming its own value overflowed the stack (the process died, uncatchably).</summary>
+    [Theory]
+    [InlineData("name: s\ncases:\n  - workload: tcp-rr\n*a : &a x\n", 4, "*a comes before its anchor &a")]
+    [InlineData("name: s\ncases: *c\nother: &c [1]\n", 2, "*c comes before its anchor &c")]
+    [InlineData("name: s\ncases: &c\n  - workload: tcp-rr\n    parallel: *c\n", 4, "*c is inside the node &c")]
+    [InlineData("&m {name: s, *m : 1}\n", 1, "*m is inside the node &m")]
+    public void An_alias_to_a_node_not_yet_complete_is_a_located_error(string yaml, int line, string problem)
+    {
+        var error = Assert.Single(Fails(yaml).Errors);
+        Assert.Equal(("yaml", line), (error.Field, error.Line));
+        Assert.StartsWith(problem, error.Problem);
+    }
+
     [Theory]
     [InlineData("name: x\ncases:\n  - workload: tcp-rr\n    parallel: [1, 4] *a\n")]
     [InlineData("name: x\ncases:\n  - workload: tcp-rr\n    responseSize: [1, 16KiB\n")]
