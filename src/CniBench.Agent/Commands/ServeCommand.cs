@@ -3,6 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Cli;
 using CniBench.Contracts.Protocol;

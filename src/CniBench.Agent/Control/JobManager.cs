@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Metrics;
 using CniBench.Agent.Workloads;
 using CniBench.Contracts.Protocol;

@@ -1,3 +1,4 @@
+using CniBench.Agent.Connections;
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
@@ -5,6 +6,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 
 namespace CniBench.Agent.Http;

@@ -1,8 +1,10 @@
+using CniBench.Agent.Connections;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using CniBench.Agent.Control;
 using CniBench.Agent.Http;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Metrics;
 using CniBench.Agent.Peers;
 using CniBench.Contracts.Protocol;

@@ -1,5 +1,7 @@
+using CniBench.Agent.Connections;
 using System.Net.Security;
 using System.Net.Sockets;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Protocol;

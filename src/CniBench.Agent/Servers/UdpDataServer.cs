@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Wire;
 using CniBench.Contracts.Workloads;
 

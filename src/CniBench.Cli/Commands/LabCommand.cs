@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Lab;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Contracts.Cli;
 
@@ -97,7 +98,7 @@ public static class LabCommand
                             $"--proxy: '{parse.GetValue(proxy)}' is not valid; allowed: iptables, nftables, ebpf, none"
                         );
                     if (
-                        !Enum.TryParse<CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend>(
+                        !Enum.TryParse<CniBench.Cli.Targets.Lab.Network.IptablesBackend>(
                             parse.GetValue(iptables),
                             true,
                             out var backend

@@ -52,7 +52,7 @@ public sealed record AgentPair(
 
     /// <summary>What the case carries besides its two jobs (egress source check, node samplers, split
     /// backend).</summary>
-    public IReadOnlyList<Hooks.ICaseHook> Hooks { get; init; } = [];
+    public IReadOnlyList<ICaseHook> Hooks { get; init; } = [];
 
     /// <summary>Both agents run on the controller's host (local, lab): what else used its CPU in the window is measured
     /// too.</summary>

@@ -192,7 +192,7 @@ public class AgentServerTests
             new CniBench.Contracts.Protocol.AgentIdentity("test-host", "pod-a", "node-1")
         );
         var refused = Assert.Throws<AgentStartupException>(() =>
-            AgentServer.Bind(options, CniBench.Agent.AgentLog.Null)
+            AgentServer.Bind(options, CniBench.Agent.Logging.AgentLog.Null)
         );
         Assert.Contains("address already in use", refused.Message, StringComparison.Ordinal);
     }

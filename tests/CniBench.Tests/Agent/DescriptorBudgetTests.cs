@@ -1,4 +1,4 @@
-using CniBench.Agent;
+using CniBench.Agent.Connections;
 using CniBench.Contracts.Workloads;
 using CniBench.Tests.Support;
 

@@ -339,7 +339,7 @@ public class HostileInputTests
                 _listener,
                 echo.HandleAsync,
                 limits,
-                CniBench.Agent.AgentLog.Null,
+                CniBench.Agent.Logging.AgentLog.Null,
                 "http",
                 maxConnections
             );

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using CniBench.Agent;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;

@@ -1,13 +1,14 @@
 using System.Reflection;
 using System.Reflection.Emit;
+using System.Text.RegularExpressions;
 
 namespace CniBench.Tests.Architecture;
 
 /// <summary>
-/// Which top-level folder (namespace under the assembly's root) uses which, read from the compiled assembly: every
-/// type a type names in its signatures, its locals, and the instructions of its method bodies. The compiler has
-/// resolved every name by then, so a partly qualified one (`Running.JobTracker` from a sibling namespace) counts
-/// too, which a text search for using directives misses.
+/// Which folder uses which, at one level of a project's tree: the parts are the folder's own files (".") and each of
+/// its subfolders with everything below it. Read from the compiled assembly — every type a type names in its
+/// signatures, its locals and the instructions of its method bodies, where the compiler has resolved every name —
+/// and from the sources, for what the compiler copies away (constants).
 /// </summary>
 public static class FolderDependencies
 {
@@ -23,63 +24,100 @@ public static class FolderDependencies
         .Select(f => (OpCode)f.GetValue(null)!)
         .ToDictionary(o => o.Value);
 
-    /// <summary>Folder → folder it uses → one example (user type → used type), for the message.</summary>
-    public static Dictionary<string, Dictionary<string, string>> Of(Assembly assembly, string rootNamespace)
+    /// <summary>Part → part it uses → one example (user type → used type), for the message; the parts of the
+    /// namespace <paramref name="level"/>.</summary>
+    public static Dictionary<string, Dictionary<string, string>> Of(Assembly assembly, string level)
     {
         var uses = new Dictionary<string, Dictionary<string, string>>();
         foreach (var type in assembly.GetTypes())
         {
-            if (FolderOf(type, rootNamespace) is not { } from)
+            if (PartOf(type.Namespace, level) is not { } from)
                 continue;
             var edges = uses.TryGetValue(from, out var e) ? e : uses[from] = new();
             foreach (var used in Used(type))
-                if (FolderOf(used, rootNamespace) is { } to && to != from)
+                if (PartOf(used.Namespace, level) is { } to && to != from)
                     edges.TryAdd(to, $"{type.FullName} → {used.FullName}");
         }
         return uses;
     }
 
+    /// <summary>The namespaces of a project that have folders below them, the project's own first.</summary>
+    public static IEnumerable<string> Levels(string projectDirectory, string rootNamespace) =>
+        Directory
+            .EnumerateDirectories(projectDirectory, "*", SearchOption.AllDirectories)
+            .Select(d => Path.GetRelativePath(projectDirectory, d))
+            .Where(d =>
+                !IsBuildOutput(d)
+                && Directory
+                    .EnumerateFiles(Path.Combine(projectDirectory, d), "*.cs", SearchOption.AllDirectories)
+                    .Any()
+            )
+            .Select(d => Path.GetDirectoryName(d) ?? "")
+            .Distinct()
+            .Order(StringComparer.Ordinal)
+            .Select(d => d.Length == 0 ? rootNamespace : $"{rootNamespace}.{d.Replace('/', '.')}");
+
     /// <summary>
-    /// Adds what the sources of a project name by namespace (using directives, qualified names): a constant is copied
-    /// into the instructions that use it, so only the text shows where it came from.
+    /// Adds what the sources name by namespace: fully (`using`, `Root.Level.Part.Type`) or partly, as a sibling may
+    /// (`Part.Type` where Type is declared under Part). A constant is copied into the instructions that use it, so
+    /// only the text shows where it came from.
     /// </summary>
     public static void AddNamedInSource(
         Dictionary<string, Dictionary<string, string>> uses,
         string projectDirectory,
-        string rootNamespace
+        string rootNamespace,
+        string level
     )
     {
-        var named = new System.Text.RegularExpressions.Regex(
-            $@"\b{System.Text.RegularExpressions.Regex.Escape(rootNamespace)}\.(\w+)\b"
+        string levelDirectory = Path.Combine(
+            projectDirectory,
+            level == rootNamespace ? "" : level[(rootNamespace.Length + 1)..].Replace('.', '/')
         );
-        foreach (
-            var folder in Directory
-                .GetDirectories(projectDirectory)
-                .Select(Path.GetFileName)
-                .OfType<string>()
-                .Where(f => f is not ("bin" or "obj"))
-        )
+        var parts = Directory
+            .GetDirectories(levelDirectory)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Where(f => !IsBuildOutput(f))
+            .ToDictionary(f => f, f => TypesDeclaredUnder(Path.Combine(levelDirectory, f)));
+        var fullyNamed = new Regex($@"\b{Regex.Escape(level)}\.(\w+)\b");
+        var partlyNamed = new Regex(@"(?<![\w.])(\w+)\.(\w+)\b");
+        foreach (var file in SourcesUnder(levelDirectory))
         {
-            foreach (
-                var file in Directory.EnumerateFiles(
-                    Path.Combine(projectDirectory, folder),
-                    "*.cs",
-                    SearchOption.AllDirectories
-                )
-            )
-            {
-                foreach (
-                    var to in named
-                        .Matches(File.ReadAllText(file))
+            var relative = Path.GetRelativePath(levelDirectory, file);
+            string from = relative.Contains('/') ? relative.Split('/')[0] : ".";
+            var text = File.ReadAllText(file);
+            var named = fullyNamed
+                .Matches(text)
+                .Select(m => m.Groups[1].Value)
+                .Concat(
+                    partlyNamed
+                        .Matches(text)
+                        .Where(m =>
+                            parts.TryGetValue(m.Groups[1].Value, out var types) && types.Contains(m.Groups[2].Value)
+                        )
                         .Select(m => m.Groups[1].Value)
-                        .Where(to => to != folder && Directory.Exists(Path.Combine(projectDirectory, to)))
-                )
-                {
-                    var edges = uses.TryGetValue(folder, out var e) ? e : uses[folder] = new();
-                    edges.TryAdd(to, $"{Path.GetRelativePath(projectDirectory, file)} names {rootNamespace}.{to}");
-                }
+                );
+            foreach (var to in named.Where(to => to != from && parts.ContainsKey(to)))
+            {
+                var edges = uses.TryGetValue(from, out var e) ? e : uses[from] = new();
+                edges.TryAdd(to, $"{Path.GetRelativePath(projectDirectory, file)} names {to}");
             }
         }
+    }
+
+    private static bool IsBuildOutput(string relativeDirectory) => relativeDirectory.Split('/')[0] is "bin" or "obj";
+
+    private static IEnumerable<string> SourcesUnder(string directory) =>
+        Directory
+            .EnumerateFiles(directory, "*.cs", SearchOption.AllDirectories)
+            .Where(f => !IsBuildOutput(Path.GetRelativePath(directory, f)));
+
+    private static HashSet<string> TypesDeclaredUnder(string directory)
+    {
+        var declaration = new Regex(@"\b(?:class|record|struct|enum|interface)\s+(\w+)");
+        return SourcesUnder(directory)
+            .SelectMany(f => declaration.Matches(File.ReadAllText(f)).Select(m => m.Groups[1].Value))
+            .ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The folders in each strongly connected component of more than one (Tarjan).</summary>
@@ -121,12 +159,14 @@ public static class FolderDependencies
         return cycles;
     }
 
-    private static string? FolderOf(Type type, string root)
+    /// <summary>"." for the level's own namespace, the subfolder for one below it, null outside.</summary>
+    private static string? PartOf(string? ns, string level)
     {
-        var ns = type.Namespace;
-        if (ns is null || !ns.StartsWith(root + ".", StringComparison.Ordinal))
+        if (ns == level)
+            return ".";
+        if (ns is null || !ns.StartsWith(level + ".", StringComparison.Ordinal))
             return null;
-        return ns[(root.Length + 1)..].Split('.')[0];
+        return ns[(level.Length + 1)..].Split('.')[0];
     }
 
     private static IEnumerable<Type> Used(Type type)

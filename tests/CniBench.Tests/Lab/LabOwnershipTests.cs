@@ -1,6 +1,6 @@
+using CniBench.Cli.Commands;
 using CniBench.Cli.Ownership;
 using CniBench.Cli.Scenarios;
-using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Lab;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Tests.Support;

@@ -3,6 +3,7 @@ using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
+using CniBench.Cli.Targets.Lab;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Tests.Support;
 
@@ -458,7 +459,7 @@ public class LabServiceTests(ITestOutputHelper output)
             LabRouting.Native,
             1500,
             Services: 50,
-            Iptables: CniBench.Cli.Targets.Lab.Network.Services.IptablesBackend.Legacy
+            Iptables: CniBench.Cli.Targets.Lab.Network.IptablesBackend.Legacy
         );
         await using var lab = await LabRuns.UpAsync(spec);
         var node = new LabTopology(spec).Node(1).Namespace;
@@ -657,7 +658,7 @@ public class LabServiceTests(ITestOutputHelper output)
         await LabRuns.RequireNoLabUpAsync();
         string id;
         await using (
-            var target = await CniBench.Cli.Targets.TargetFactory.CreateAsync("lab", null, CancellationToken.None)
+            var target = await CniBench.Cli.Commands.TargetFactory.CreateAsync("lab", null, CancellationToken.None)
         )
         {
             var lab = Assert.IsType<CniBench.Cli.Targets.Lab.LabTarget>(target);
@@ -817,7 +818,7 @@ public class LabServiceTests(ITestOutputHelper output)
                         CancellationToken.None
                     );
             Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
-            Assert.Contains(CniBench.Cli.Targets.Lab.Network.Services.LabServices.ClusterIp, rules);
+            Assert.Contains(CniBench.Cli.Targets.Lab.Network.LabServices.ClusterIp, rules);
         }
         Assert.DoesNotContain(
             "10.244.1.100",
@@ -951,9 +952,9 @@ public class LabServiceTests(ITestOutputHelper output)
     public void Iptables_rules_have_kube_proxys_shape_with_the_real_service_last()
     {
         var services = CniBench
-            .Cli.Targets.Lab.Network.Services.LabServices.Dummies(3)
+            .Cli.Targets.Lab.Network.LabServices.Dummies(3)
             .Concat(
-                CniBench.Cli.Targets.Lab.Network.Services.LabServices.Real(
+                CniBench.Cli.Targets.Lab.Network.LabServices.Real(
                     ["10.244.1.3", "10.244.2.3", "10.244.3.3"],
                     7201,
                     7202,

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AngleSharp.Html.Parser;
+using CniBench.Cli.Targets.Lab;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Transfer;
 using CniBench.Tests.Support;

@@ -1,5 +1,5 @@
 using System.Net;
-using CniBench.Agent;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 using CniBench.Agent.Servers;
 using CniBench.Contracts.Protocol;

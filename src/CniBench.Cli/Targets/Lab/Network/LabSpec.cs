@@ -11,7 +11,7 @@ public sealed record LabSpec(
     int Mtu,
     CniBench.Cli.Scenarios.ProxyMode Proxy = CniBench.Cli.Scenarios.ProxyMode.Iptables,
     int Services = 0,
-    Services.IptablesBackend Iptables = Services.IptablesBackend.Nft,
+    IptablesBackend Iptables = IptablesBackend.Nft,
     EgressMode Egress = EgressMode.Direct,
     LabIpFamily IpFamily = LabIpFamily.Ipv4,
     int Zones = 1

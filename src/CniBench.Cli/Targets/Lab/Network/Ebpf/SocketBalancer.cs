@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Net;
-using CniBench.Cli.Targets.Lab.Network.Services;
 
 namespace CniBench.Cli.Targets.Lab.Network.Ebpf;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace CniBench.Cli.Targets.Lab.Network.Services;
+namespace CniBench.Cli.Targets.Lab.Network;
 
 public sealed record ServiceEndpoint(string Address, int Port);
 

@@ -2,8 +2,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using CniBench.Cli.Ownership;
 using CniBench.Cli.Results;
+using CniBench.Cli.Targets.Lab.Network;
+using CniBench.Cli.Targets.Lab.Network.Ebpf;
+using CniBench.Cli.Targets.Lab.Network.Services;
 
-namespace CniBench.Cli.Targets.Lab.Network;
+namespace CniBench.Cli.Targets.Lab;
 
 /// <summary>
 /// Builds and removes labs. Nothing is created outside the lab's own namespaces; a build that fails
@@ -15,7 +18,7 @@ public static class LabBuilder
     public static string StateDirectory { get; } =
         Environment.GetEnvironmentVariable("CNIBENCH_LAB_STATE") ?? "/run/cnibench/labs";
 
-    public sealed record UpResult(TimeSpan Took, Services.ProgrammingTime Programming);
+    public sealed record UpResult(TimeSpan Took, ProgrammingTime Programming);
 
     /// <param name="owner">The run that builds the lab for itself (and removes it when it ends); null for a lab a user
     /// builds to keep.</param>
@@ -53,7 +56,7 @@ public static class LabBuilder
                 );
             await WriteEgressAsync(topology, cancellationToken);
             CreateCgroups(topology);
-            var programming = await Services.ServiceProgrammer.ProgramAsync(topology, cancellationToken);
+            var programming = await ServiceProgrammer.ProgramAsync(topology, cancellationToken);
             // Byte counters on every connection the nodes track, from the start: a transfer case's long-lived
             // connections (and the log shippers') are counted whenever its window opens. Connection tracking is
             // loaded by now (the proxy's and the egress NAT); -e: a kernel without it leaves the lab as it is.
@@ -82,10 +85,10 @@ public static class LabBuilder
     /// </summary>
     private static void CreateCgroups(LabTopology topology)
     {
-        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+        if (SocketBalancer.CgroupRoot() is not { } root)
             return;
         foreach (var node in topology.Nodes)
-            Directory.CreateDirectory(new Ebpf.SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
+            Directory.CreateDirectory(new SocketBalancer(topology.Spec.Id, node.Node).NodeCgroup(root));
     }
 
     /// <summary>
@@ -94,9 +97,9 @@ public static class LabBuilder
     /// </summary>
     private static void RemoveCgroups(string id)
     {
-        if (Ebpf.SocketBalancer.CgroupRoot() is not { } root)
+        if (SocketBalancer.CgroupRoot() is not { } root)
             return;
-        var lab = Ebpf.SocketBalancer.LabCgroup(root, id);
+        var lab = SocketBalancer.LabCgroup(root, id);
         if (!Directory.Exists(lab))
             return;
         try

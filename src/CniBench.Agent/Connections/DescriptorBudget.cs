@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using CniBench.Contracts.Workloads;
 
-namespace CniBench.Agent;
+namespace CniBench.Agent.Connections;
 
 /// <summary>
 /// How many connections each listening port may hold, so that clients can never fill the agent's descriptor

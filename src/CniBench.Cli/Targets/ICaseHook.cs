@@ -1,6 +1,6 @@
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Targets.Hooks;
+namespace CniBench.Cli.Targets;
 
 /// <summary>
 /// Work a case carries besides its client and server jobs, attached by the target for what the case is about (the

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 
-namespace CniBench.Agent;
+namespace CniBench.Agent.Logging;
 
 /// <summary>Timestamped lines to stderr (stdout carries the machine-readable ready line).</summary>
 public sealed class AgentLog(TextWriter writer)

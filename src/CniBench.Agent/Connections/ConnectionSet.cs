@@ -1,9 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using CniBench.Agent.Logging;
 using CniBench.Agent.Wire;
 
-namespace CniBench.Agent;
+namespace CniBench.Agent.Connections;
 
 /// <summary>
 /// The open connections of one server, bounded: past <c>maxConnections</c> a new connection is closed as

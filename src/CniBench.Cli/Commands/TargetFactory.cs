@@ -1,9 +1,11 @@
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
+using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Lab;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Targets.Local;
 
-namespace CniBench.Cli.Targets;
+namespace CniBench.Cli.Commands;
 
 /// <summary>Turns `--target NAME [--lab ID]` into a target, or a clear reason why not.</summary>
 public static class TargetFactory
@@ -14,7 +16,7 @@ public static class TargetFactory
         string name,
         string? labId,
         CancellationToken cancellationToken,
-        Func<Kube.KubeTargetOptions, ITarget>? kube = null,
+        Func<KubeTargetOptions, ITarget>? kube = null,
         IReadOnlyCollection<IpFamily>? families = null
     )
     {
@@ -26,12 +28,7 @@ public static class TargetFactory
             if (kube is null)
                 throw new TargetException("--target kube: no cluster connection was given");
             return kube(
-                new Kube.KubeTargetOptions(
-                    Commands.KubeOptions.DefaultImage,
-                    runId,
-                    TimeSpan.FromHours(6),
-                    TimeSpan.FromMinutes(3)
-                )
+                new KubeTargetOptions(KubeOptions.DefaultImage, runId, TimeSpan.FromHours(6), TimeSpan.FromMinutes(3))
             );
         }
         var agent = AgentCommand.Locate();
