@@ -1,4 +1,3 @@
-using CniBench.Agent.Connections;
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
@@ -6,6 +5,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using CniBench.Agent.Connections;
 using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 

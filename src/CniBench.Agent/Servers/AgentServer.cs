@@ -1,7 +1,7 @@
-using CniBench.Agent.Connections;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using CniBench.Agent.Connections;
 using CniBench.Agent.Control;
 using CniBench.Agent.Http;
 using CniBench.Agent.Logging;

@@ -1,6 +1,6 @@
-using CniBench.Agent.Connections;
 using System.Net.Security;
 using System.Net.Sockets;
+using CniBench.Agent.Connections;
 using CniBench.Agent.Logging;
 using CniBench.Agent.Peers;
 using CniBench.Agent.Wire;

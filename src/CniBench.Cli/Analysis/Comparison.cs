@@ -88,14 +88,50 @@ public static class Comparison
     /// within the hour), which a 10% standard deviation per run covers at 95%.</summary>
     public const double DefaultDriftPercent = 10;
 
-    /// <summary>The judged comparisons: performance metrics and the latency percentiles of every common
-    /// case.</summary>
+    /// <summary>The judged comparisons: performance metrics and the latency percentiles of every common case, with
+    /// the verdicts held to the whole table (<see cref="FamilyWise"/>).</summary>
     public static IReadOnlyList<MetricComparison> Compare(
         IReadOnlyList<CaseSummary> baseline,
         IReadOnlyList<CaseSummary> candidate,
         double thresholdPercent,
         double driftPercent = DefaultDriftPercent
-    ) => Pairs(baseline, candidate, MetricRole.Performance, thresholdPercent, driftPercent);
+    ) => FamilyWise(Pairs(baseline, candidate, MetricRole.Performance, thresholdPercent, driftPercent));
+
+    /// <summary>
+    /// A compare asks one question of every metric of every case: at 5% each, twenty of them would call one change
+    /// in two A/A runs out of three. Holm's step-down keeps the chance of any false verdict in the whole table at
+    /// <see cref="Alpha"/>: the smallest p-value must pass alpha/m, the next alpha/(m−1), and so on until one fails.
+    /// A verdict that passes alone but not among the others is inconclusive, with the reason; m counts the metrics
+    /// that moved (a zero on both sides is no question).
+    /// </summary>
+    public static IReadOnlyList<MetricComparison> FamilyWise(IReadOnlyList<MetricComparison> comparisons)
+    {
+        var asked = comparisons
+            .Select((c, index) => (c, index))
+            .Where(x => !double.IsNaN(x.c.PValue) && x.c.DeltaPercent != 0)
+            .OrderBy(x => x.c.PValue)
+            .ToArray();
+        var judged = comparisons.ToArray();
+        bool passing = true;
+        for (int rank = 0; rank < asked.Length; rank++)
+        {
+            var (c, index) = asked[rank];
+            double bound = Alpha / (asked.Length - rank);
+            passing &= c.PValue < bound;
+            if (passing || c.Verdict is not (Verdict.Regression or Verdict.Improvement))
+                continue;
+            judged[index] = c with
+            {
+                Verdict = Verdict.Inconclusive,
+                Reason =
+                    $"p {c.PValue.ToString("0.###", CultureInfo.InvariantCulture)} alone, but {asked.Length} metrics "
+                    + "were compared: among them it needed p < "
+                    + $"{bound.ToString("0.####", CultureInfo.InvariantCulture)} (Holm); more repetitions, or "
+                    + "more runs under each label, can separate it",
+            };
+        }
+        return judged;
+    }
 
     /// <summary>Environment metrics that differed beyond the threshold (and beyond the repetitions' noise): shown
     /// beside the verdicts so a reader knows the two sides did not run in the same conditions.</summary>

@@ -88,6 +88,55 @@ public class AaComparisonTests
         Assert.True(found >= Trials / 4 * 0.8, $"{shape}: {found} of {Trials / 4} halvings found");
     }
 
+    /// <summary>A compare judges every metric of every case at once: twelve metrics at 5% each would call a change
+    /// in about half of all A/A pairs. The table as a whole must stay at the nominal rate, and a halving among
+    /// eleven unchanged metrics must still be called, in most tables.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_whole_table_of_unchanged_metrics_reads_as_a_change_at_most_at_the_nominal_rate(string shape)
+    {
+        const int Tables = 1000,
+            MetricsPerTable = 12;
+        var random = new Random(shape.GetHashCode(StringComparison.Ordinal) ^ 31337);
+        var draw = Draw(shape, random);
+        MetricComparison Compare(int metric, double factor) =>
+            Comparison.CompareOne(
+                $"case-{metric}",
+                Metrics.TransactionsPerSecond,
+                MetricStatistics.Of(Sample(draw, 5), nonNegative: true),
+                MetricStatistics.Of(Sample(draw, 5).Select(v => v * factor).ToArray(), nonNegative: true),
+                5
+            );
+        int falseTables = 0,
+            perMetricFalseTables = 0,
+            halvingsFound = 0;
+        for (int table = 0; table < Tables; table++)
+        {
+            var same = Enumerable.Range(0, MetricsPerTable).Select(m => Compare(m, 1)).ToArray();
+            perMetricFalseTables += same.Any(c => c.Verdict is Verdict.Regression or Verdict.Improvement) ? 1 : 0;
+            falseTables += Comparison.FamilyWise(same).Any(c => c.Verdict is Verdict.Regression or Verdict.Improvement)
+                ? 1
+                : 0;
+            var withHalving = Comparison.FamilyWise([.. same[1..], Compare(0, 0.5)]);
+            halvingsFound += withHalving[^1].Verdict == Verdict.Regression ? 1 : 0;
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"A/A tables of {MetricsPerTable} metrics, {shape}: {perMetricFalseTables}/{Tables} with a false verdict "
+                + $"metric by metric, {falseTables}/{Tables} held to the table; halvings found {halvingsFound}/{Tables}"
+        );
+        double rate = (double)falseTables / Tables;
+        Assert.True(
+            rate <= Comparison.Alpha + 3 * Math.Sqrt(Comparison.Alpha * (1 - Comparison.Alpha) / Tables),
+            $"{shape}: {rate:P1} of A/A tables called a change"
+        );
+        // Heavy tails and five repetitions cost some power (pareto: three in four); still most halvings are called.
+        Assert.True(halvingsFound >= Tables * 0.7, $"{shape}: {halvingsFound}/{Tables} halvings found");
+        var held = Comparison.FamilyWise([.. Enumerable.Range(0, MetricsPerTable).Select(m => Compare(m, 1))]);
+        Assert.All(held.Where(c => c.Verdict == Verdict.Inconclusive && c.Reason!.Contains("Holm")), c =>
+            Assert.InRange(c.PValue, 0, Comparison.Alpha)
+        );
+    }
+
     [Fact]
     public void Drift_between_two_runs_is_inconclusive_not_a_change_and_more_runs_per_side_can_separate_it()
     {
