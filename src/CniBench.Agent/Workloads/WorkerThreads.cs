@@ -44,9 +44,11 @@ public static class WorkerThreads
             {
                 body();
             }
+            // The stop closes the sockets under blocked calls: a plain one throws SocketException, one under TLS the
+            // IOException that SslStream wraps it in ("Software caused connection abort"), which is no error either.
             catch (Exception e)
                 when (context.IsStopping
-                    && e is System.Net.Sockets.SocketException or ObjectDisposedException or EndOfStreamException
+                    && e is System.Net.Sockets.SocketException or ObjectDisposedException or IOException
                 )
             {
                 return;

@@ -317,12 +317,15 @@ public class LabServiceTests(ITestOutputHelper output)
         );
         try
         {
+            // A second of warm-up: the lab's agents meet TLS cold. With 100 ms, on a host whose cores were all
+            // taken (a CPU hog, bursts of 40k TIME_WAIT, the rest of the suite), the TLS case once counted 1 and 2
+            // connections in its window; the cold handshake path (JIT) is the likely cost.
             var (outcome, _) = await LabRuns.RunAsync(
                 spec,
                 """
                 name: services
                 repetitions: 1
-                warmup: 100ms
+                warmup: 1s
                 duration: 1s
                 cases:
                   - name: split
