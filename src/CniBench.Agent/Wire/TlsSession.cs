@@ -51,23 +51,7 @@ public static class TlsSession
         var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
         try
         {
-            tls.AuthenticateAsClient(
-                new SslClientAuthenticationOptions
-                {
-                    TargetHost = ServerName,
-                    EnabledSslProtocols = SslProtocols.Tls13,
-                    // The chain is built even when the callback accepts it: keep that offline and quick.
-                    CertificateChainPolicy = new X509ChainPolicy
-                    {
-                        RevocationMode = X509RevocationMode.NoCheck,
-                        DisableCertificateDownloads = true,
-                    },
-                    // See above: an ephemeral certificate of an agent this run started; nothing to validate it against.
-#pragma warning disable CA5359
-                    RemoteCertificateValidationCallback = (_, _, _, _) => true,
-#pragma warning restore CA5359
-                }
-            );
+            tls.AuthenticateAsClient(ClientOptions());
             return tls;
         }
         catch
@@ -76,4 +60,28 @@ public static class TlsSession
             throw;
         }
     }
+
+    /// <summary>One handshake on a connected socket, then the session is closed (the job's preflight).</summary>
+    public static async Task HandshakeAsync(Socket socket, CancellationToken cancellationToken)
+    {
+        await using var tls = new SslStream(new NetworkStream(socket, ownsSocket: false));
+        await tls.AuthenticateAsClientAsync(ClientOptions(), cancellationToken);
+    }
+
+    private static SslClientAuthenticationOptions ClientOptions() =>
+        new()
+        {
+            TargetHost = ServerName,
+            EnabledSslProtocols = SslProtocols.Tls13,
+            // The chain is built even when the callback accepts it: keep that offline and quick.
+            CertificateChainPolicy = new X509ChainPolicy
+            {
+                RevocationMode = X509RevocationMode.NoCheck,
+                DisableCertificateDownloads = true,
+            },
+            // See Connect: an ephemeral certificate of an agent this run started; nothing to validate it against.
+#pragma warning disable CA5359
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+#pragma warning restore CA5359
+        };
 }

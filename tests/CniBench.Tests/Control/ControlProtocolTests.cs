@@ -225,6 +225,40 @@ public class ControlProtocolTests
         Assert.Equal(JobState.Failed, status.State);
         Assert.Contains("cannot connect to 127.0.0.1:1: connection refused", status.Error);
     }
+
+    /// <summary>A TLS job completes one handshake before it is ready: with an agent's TCP port it succeeds (and the
+    /// first, cold handshake is paid before the window); with a port that does not speak TLS the job fails there,
+    /// saying so.</summary>
+    [Fact]
+    public async Task A_tls_job_shakes_hands_once_at_preparation()
+    {
+        await using var server = new TestAgentServer();
+        using var client = new AgentClient(server.ControlUri, TestAgentServer.Token);
+        var ready = await client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TlsCrr, Target = server.TcpAddress }, 0, 1000),
+            default
+        );
+        Assert.True(ready.State == JobState.Ready, ready.Error);
+
+        using var plain = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        plain.Start();
+        int port = ((System.Net.IPEndPoint)plain.LocalEndpoint).Port;
+        var answering = Task.Run(async () =>
+        {
+            using var accepted = await plain.AcceptTcpClientAsync();
+            await accepted.GetStream().WriteAsync("HTTP/1.1 400 Bad Request\r\n\r\n"u8.ToArray());
+        });
+        var refused = await client.CreateJobAsync(
+            new JobSpec(new WorkloadSpec { Kind = WorkloadKind.TlsCrr, Target = $"127.0.0.1:{port}" }, 0, 1000),
+            default
+        );
+        await answering;
+        Assert.Equal(JobState.Failed, refused.State);
+        Assert.Contains(
+            $"no TLS 1.3 handshake with 127.0.0.1:{port} (is it a cnibench agent's TCP port?)",
+            refused.Error
+        );
+    }
 }
 
 /// <summary>What a controller makes of answers no agent sends: a proxy in between may give them.</summary>
