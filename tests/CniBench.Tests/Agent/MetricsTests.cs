@@ -14,6 +14,7 @@ namespace CniBench.Tests.Agent;
 public class MetricsTests
 {
     [Fact]
+    [Trait(Category.Name, Category.Unit)]
     public void Interface_counters_come_from_proc_net_dev()
     {
         string[] lines =
@@ -32,6 +33,7 @@ public class MetricsTests
     }
 
     [Fact]
+    [Trait(Category.Name, Category.Unit)]
     public void Label_values_are_escaped_and_numbers_are_invariant()
     {
         var text = new PrometheusText()
