@@ -76,7 +76,9 @@ public sealed class AgentProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            RedirectStandardInput = false,
+            // A stdin of its own, closed at once: the controller's may be a terminal or a test runner's pipe, which
+            // no agent should hold open or read.
+            RedirectStandardInput = true,
             UseShellExecute = false,
         };
         foreach (var a in full.Skip(1))
@@ -91,6 +93,7 @@ public sealed class AgentProcess : IAsyncDisposable
         try
         {
             process = Process.Start(start) ?? throw new TargetException($"could not start {command.FileName}");
+            process.StandardInput.Close();
         }
         catch (System.ComponentModel.Win32Exception e)
         {

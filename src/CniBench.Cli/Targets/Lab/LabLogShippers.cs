@@ -71,6 +71,7 @@ public sealed class LabLogShippers(LabTopology topology, LabFamily family, Agent
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = true, // closed below: the controller's stdin is not the shippers'
             UseShellExecute = false,
         };
         foreach (
@@ -82,6 +83,7 @@ public sealed class LabLogShippers(LabTopology topology, LabFamily family, Agent
             start.ArgumentList.Add(a);
         var process = Process.Start(start)
             ?? throw new TargetException($"could not start {string.Join(' ', arguments)}");
+        process.StandardInput.Close();
         _processes.Add(process);
         if (!waitForLine)
             return;
