@@ -215,10 +215,6 @@ public static class Comparison
         return new MetricComparison(caseName, metric, b, c, delta, change, p, significant, verdict) { Reason = reason };
     }
 
-    /// <summary>Two-sided p-value of Welch's unequal-variances t-test; NaN when a side has fewer than two
-    /// values.</summary>
-    public static double WelchPValue(MetricStatistics a, MetricStatistics b) => PValue(a, b, false, 0);
-
     /// <summary>Welch's test on the values, or on their logarithms for positive, skewed quantities (latency
     /// percentiles), with <paramref name="extraVariance"/> (drift) added to the variance of the difference.</summary>
     private static double PValue(MetricStatistics a, MetricStatistics b, bool logScale, double extraVariance)

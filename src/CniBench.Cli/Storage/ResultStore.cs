@@ -236,8 +236,6 @@ public sealed class ResultStore : IDisposable
         }
     }
 
-    public RunRecord? FindRun(string id) => ListRuns().FirstOrDefault(r => r.Id == id);
-
     /// <summary>
     /// A run named as people type it: its full id, `latest` (the newest), or a prefix that only one id starts with.
     /// </summary>

@@ -45,6 +45,4 @@ public static class WorkloadNames
     }
 
     public static bool IsStream(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Shape == WorkloadShape.Stream;
-
-    public static bool IsUdp(this WorkloadKind kind) => WorkloadCatalog.Of(kind).Port == DataPortKind.Udp;
 }

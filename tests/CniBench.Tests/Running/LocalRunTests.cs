@@ -88,7 +88,7 @@ public class LocalRunTests
             Assert.Contains(r.Client.Samples, s => s.Phase == Phase.Warmup);
             Assert.Contains(r.Server!.Samples, s => s.Phase == Phase.Measured);
         });
-        Assert.Equal(RunState.Completed, store.FindRun(outcome.Run.Id)!.State);
+        Assert.Equal(RunState.Completed, store.ResolveRun(outcome.Run.Id).State);
     }
 
     [Fact]
@@ -254,7 +254,7 @@ public class LocalRunTests
         var stored = Assert.Single(store.Results(outcome.Run.Id));
         Assert.Equal(ResultState.Interrupted, stored.State);
         Assert.NotEmpty(stored.Client.Samples);
-        Assert.Equal(RunState.Interrupted, store.FindRun(outcome.Run.Id)!.State);
+        Assert.Equal(RunState.Interrupted, store.ResolveRun(outcome.Run.Id).State);
     }
 
     [Fact]

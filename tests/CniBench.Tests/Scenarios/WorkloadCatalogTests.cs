@@ -44,7 +44,7 @@ public class WorkloadCatalogTests
         );
         Assert.Equal(
             [WorkloadKind.UdpStream, WorkloadKind.UdpRr],
-            Enum.GetValues<WorkloadKind>().Where(k => k.IsUdp())
+            Enum.GetValues<WorkloadKind>().Where(k => WorkloadCatalog.Of(k).Port == DataPortKind.Udp)
         );
         Assert.Equal(1400, WorkloadDefaults.For(WorkloadKind.UdpStream).MessageSize);
     }

@@ -41,7 +41,7 @@ public class ResultStoreTests
         Assert.Equal(2, reopened.CountResults("run-1"));
         Assert.Equal(["default", "other"], reopened.ConfigLabels());
         Assert.Equal(2, Assert.Single(reopened.ResultsForConfig("other")).Repetition);
-        Assert.Null(reopened.FindRun("nope"));
+        Assert.DoesNotContain(reopened.ListRuns(), r => r.Id == "nope");
     }
 
     [Theory]
