@@ -428,8 +428,10 @@ public class HostileInputTests
         var idle = new List<Socket>();
         for (int i = 0; i < 4; i++)
             idle.Add(await server.ConnectAsync());
-        await Task.Delay(200);
-        Assert.Equal(4, server.Server.OpenConnections);
+        Assert.True(
+            await Eventually.HoldsAsync(() => server.Server.OpenConnections == 4, TimeSpan.FromSeconds(5)),
+            $"{server.Server.OpenConnections} connections open, 4 made"
+        );
         using (var fifth = await server.ConnectAsync())
             Assert.True(await ClosedWithinAsync(fifth, TimeSpan.FromSeconds(1)), "a connection past the cap was kept");
         foreach (var socket in idle)

@@ -172,8 +172,10 @@ public class CliTests
 
         Assert.True(code == 130, $"exit {code}\n{cli.Stdout}\n{cli.Stderr}");
         Assert.Contains("interrupted", cli.Stdout);
-        await Task.Delay(200);
-        Assert.All(agents, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} left running"));
+        Assert.True(
+            await Eventually.HoldsAsync(() => !agents.Any(AgentProcesses.IsAlive), TimeSpan.FromSeconds(5)),
+            $"agents left running: {string.Join(", ", agents.Where(AgentProcesses.IsAlive))}"
+        );
 
         var (_, list, _) = await ChildProcess.RunAsync("cnibench", dir.Path, Limit, "runs", "list");
         Assert.Contains("interrupted", list);

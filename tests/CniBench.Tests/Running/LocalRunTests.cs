@@ -184,8 +184,10 @@ public class LocalRunTests
             ChildProcess.KillPid(pid, 18); // SIGCONT, in case the target did not kill it
         }
         await target.DisposeAsync();
-        await Task.Delay(200);
-        Assert.False(AgentProcesses.IsAlive(pid), $"the stopped agent {pid} was left behind");
+        Assert.True(
+            await Eventually.HoldsAsync(() => !AgentProcesses.IsAlive(pid), TimeSpan.FromSeconds(5)),
+            $"the stopped agent {pid} was left behind"
+        );
     }
 
     [Theory]
