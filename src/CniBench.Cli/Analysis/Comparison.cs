@@ -64,7 +64,8 @@ public sealed record RunDrift(double Percent, int BaselineRuns = 1, int Candidat
 /// alone calls that drift a change. The test adds a drift of <see cref="DefaultDriftPercent"/> (a relative
 /// standard deviation per run, divided by the runs each side pooled) to the repetitions' variance; a change the
 /// repetitions alone would call but drift could explain is <see cref="Verdict.Inconclusive"/>, with the reason.
-/// With fewer than two repetitions on a side there is no test to run and the verdict is inconclusive. Latency
+/// With fewer than two repetitions on a side there is no test to run and the verdict is inconclusive; so it is when
+/// other processes kept the machine busy on either side. Latency
 /// percentiles (each repetition's p50 and p99) are compared on their logarithms: they are positive and skewed,
 /// and what matters of them is the ratio.
 /// </summary>
@@ -173,8 +174,34 @@ public static class Comparison
                     continue;
                 comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, logScale: true, drift));
             }
+            if (Busy(b, c) is { } busy)
+                for (int i = comparisons.Count - 1; i >= 0 && comparisons[i].Case == b.Case; i--)
+                    if (comparisons[i].Verdict is Verdict.Regression or Verdict.Improvement)
+                        comparisons[i] = comparisons[i] with { Verdict = Verdict.Inconclusive, Reason = busy };
         }
         return comparisons;
+    }
+
+    /// <summary>
+    /// Other processes took the machine in a window (the run's "machine busy" warning): the agents got what was left,
+    /// and how much that was changes from one minute to the next, so a difference between the sides may be theirs.
+    /// Only runs whose agents share the controller's host measure it (local, lab).
+    /// </summary>
+    private static string? Busy(CaseSummary baseline, CaseSummary candidate)
+    {
+        static double Most(CaseSummary s) =>
+            s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var o) ? o.Max : 0;
+        double b = Most(baseline),
+            c = Most(candidate);
+        if (Math.Max(b, c) <= Analysers.BusyHostPercent)
+            return null;
+        string sides =
+            b > Analysers.BusyHostPercent && c > Analysers.BusyHostPercent ? "both sides"
+            : b > Analysers.BusyHostPercent ? "the baseline"
+            : "the candidate";
+        return $"the machine was busy on {sides} (other processes up to "
+            + $"{Math.Max(b, c).ToString("0", CultureInfo.InvariantCulture)}% of a core): a difference may be theirs; "
+            + "quiet the machine and run again";
     }
 
     public static MetricComparison CompareOne(

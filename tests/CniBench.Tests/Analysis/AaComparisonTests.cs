@@ -167,6 +167,42 @@ public class AaComparisonTests
         );
     }
 
+    /// <summary>A halving between two runs is a regression on a quiet machine; when other processes took the
+    /// machine on one side, the agents got what was left and the halving may be theirs.</summary>
+    [Fact]
+    public void A_change_measured_while_other_processes_took_the_machine_is_inconclusive()
+    {
+        CaseSummary Side(string config, double tps, double others) =>
+            CaseSummary
+                .From(
+                    Enumerable
+                        .Range(1, 5)
+                        .Select(i =>
+                        {
+                            var r = Results.Case("r-" + config, "tcp-crr", i, tps + 10 * i, [1]) with
+                            {
+                                Config = config,
+                            };
+                            return r with
+                            {
+                                Metrics = new Dictionary<string, double>(r.Metrics)
+                                {
+                                    [Metrics.OtherProcessesCpuPercent] = others,
+                                },
+                            };
+                        })
+                )
+                .Single();
+        var quiet = Comparison.Compare([Side("a", 8000, 2)], [Side("b", 4000, 3)], 5);
+        Assert.Equal(Verdict.Regression, quiet.Single(c => c.Metric == Metrics.TransactionsPerSecond).Verdict);
+
+        var busy = Comparison
+            .Compare([Side("a", 8000, 2)], [Side("b", 4000, 160)], 5)
+            .Single(c => c.Metric == Metrics.TransactionsPerSecond);
+        Assert.Equal(Verdict.Inconclusive, busy.Verdict);
+        Assert.StartsWith("the machine was busy on the candidate (other processes up to 160% of a core)", busy.Reason);
+    }
+
     [Fact]
     public void Environment_metrics_are_never_judged_but_shown_when_they_differ()
     {
