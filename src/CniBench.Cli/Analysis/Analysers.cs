@@ -165,17 +165,24 @@ public sealed class CpuBound : IAnalyser
 /// figures may be low.</summary>
 public sealed class BusyHost : IAnalyser
 {
+    /// <summary>The most CPU other processes took in any repetition's window of the case, when that is over
+    /// <see cref="Analysers.BusyHostPercent"/>; null on a machine that was quiet (or where it is not
+    /// measured).</summary>
+    public static double? OthersMost(CaseSummary s) =>
+        s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var others)
+        && others.Max > Analysers.BusyHostPercent
+            ? others.Max
+            : null;
+
     public IEnumerable<Finding> Analyse(
         CaseSummary s,
         IReadOnlyList<CaseResult> results,
         IReadOnlyDictionary<string, string> environment
     )
     {
-        if (
-            !s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var others)
-            || others.Max <= Analysers.BusyHostPercent
-        )
+        if (OthersMost(s) is null)
             yield break;
+        var others = s.Metrics[Metrics.OtherProcessesCpuPercent];
         var top = results
             .Where(r => r.BusiestOtherProcesses is not null)
             .SelectMany(r => r.BusiestOtherProcesses!)

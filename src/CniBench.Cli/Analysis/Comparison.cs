@@ -160,24 +160,32 @@ public static class Comparison
             if (c is null)
                 continue;
             var drift = new RunDrift(driftPercent, Math.Max(1, b.Runs), Math.Max(1, c.Runs));
+            var ofCase = new List<MetricComparison>();
             foreach (var (metric, bs) in b.Metrics)
             {
                 if (Metrics.Describe(metric).Role != role || !c.Metrics.TryGetValue(metric, out var cs))
                     continue;
-                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, drift: drift));
+                ofCase.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, drift: drift));
             }
-            if (role != MetricRole.Performance)
-                continue;
-            foreach (var (metric, bs) in b.RepetitionPercentiles)
+            if (role == MetricRole.Performance)
             {
-                if (!c.RepetitionPercentiles.TryGetValue(metric, out var cs))
-                    continue;
-                comparisons.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, logScale: true, drift));
+                foreach (var (metric, bs) in b.RepetitionPercentiles)
+                    if (c.RepetitionPercentiles.TryGetValue(metric, out var cs))
+                        ofCase.Add(CompareOne(b.Case, metric, bs, cs, thresholdPercent, logScale: true, drift));
+                if (Busy(b, c) is { } busy)
+                    ofCase = ofCase
+                        .Select(m =>
+                            m.Verdict is Verdict.Regression or Verdict.Improvement
+                                ? m with
+                                {
+                                    Verdict = Verdict.Inconclusive,
+                                    Reason = busy,
+                                }
+                                : m
+                        )
+                        .ToList();
             }
-            if (Busy(b, c) is { } busy)
-                for (int i = comparisons.Count - 1; i >= 0 && comparisons[i].Case == b.Case; i--)
-                    if (comparisons[i].Verdict is Verdict.Regression or Verdict.Improvement)
-                        comparisons[i] = comparisons[i] with { Verdict = Verdict.Inconclusive, Reason = busy };
+            comparisons.AddRange(ofCase);
         }
         return comparisons;
     }
@@ -189,19 +197,17 @@ public static class Comparison
     /// </summary>
     private static string? Busy(CaseSummary baseline, CaseSummary candidate)
     {
-        static double Most(CaseSummary s) =>
-            s.Metrics.TryGetValue(Metrics.OtherProcessesCpuPercent, out var o) ? o.Max : 0;
-        double b = Most(baseline),
-            c = Most(candidate);
-        if (Math.Max(b, c) <= Analysers.BusyHostPercent)
+        double? b = BusyHost.OthersMost(baseline),
+            c = BusyHost.OthersMost(candidate);
+        if (b is null && c is null)
             return null;
         string sides =
-            b > Analysers.BusyHostPercent && c > Analysers.BusyHostPercent ? "both sides"
-            : b > Analysers.BusyHostPercent ? "the baseline"
+            b is not null && c is not null ? "both sides"
+            : b is not null ? "the baseline"
             : "the candidate";
         return $"the machine was busy on {sides} (other processes up to "
-            + $"{Math.Max(b, c).ToString("0", CultureInfo.InvariantCulture)}% of a core): a difference may be theirs; "
-            + "quiet the machine and run again";
+            + $"{Math.Max(b ?? 0, c ?? 0).ToString("0", CultureInfo.InvariantCulture)}% of a core): a difference "
+            + "may be theirs; quiet the machine and run again";
     }
 
     public static MetricComparison CompareOne(

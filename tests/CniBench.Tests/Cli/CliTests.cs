@@ -201,9 +201,7 @@ public class CliTests
         Assert.Equal(2, agents.Count);
         cli.Signal(ChildProcess.SIGKILL); // no cleanup code runs in the controller
         await cli.WaitAsync(Limit);
-        var gone = DateTime.UtcNow.AddSeconds(5);
-        while (agents.Any(AgentProcesses.IsAlive) && DateTime.UtcNow < gone)
-            await Task.Delay(100);
+        await Eventually.HoldsAsync(() => !agents.Any(AgentProcesses.IsAlive), TimeSpan.FromSeconds(5));
         Assert.All(agents, pid => Assert.False(AgentProcesses.IsAlive(pid), $"agent {pid} outlived its controller"));
     }
 

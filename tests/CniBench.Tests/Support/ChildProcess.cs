@@ -52,8 +52,8 @@ public sealed partial class ChildProcess : IAsyncDisposable
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            // Never the test process's own stdin: under dotnet test it carries the runner's protocol, and a child
-            // that reads it (script does) takes the runner's messages, which then reports a crash.
+            // Never the test process's own stdin: under dotnet test it is the runner's, and a child that reads
+            // stdin (script does) has no business with it.
             RedirectStandardInput = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
