@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CniBench.Cli.Features;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Results;
 using CniBench.Cli.Running;
@@ -126,11 +127,11 @@ public static class RunCommand
                         ? Transfer.PriceTable.Load(pricesPath)
                         : null;
                     var scenario = parse.GetValue(file) is { } path
-                        ? ScenarioLoader.LoadFile(path)
-                        : ScenarioLoader.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
+                        ? SuiteFeatures.Scenarios.LoadFile(path)
+                        : SuiteFeatures.Scenarios.LoadSuite(parse.GetValue(suite) ?? "quick", parse.GetValue(target));
                     scenario = overrides.ApplyTo(scenario);
 
-                    await using var runTarget = await TargetFactory.CreateAsync(
+                    await using var bareTarget = await TargetFactory.CreateAsync(
                         parse.GetValue(target)!,
                         parse.GetValue(lab),
                         cancellationToken,
@@ -149,6 +150,8 @@ public static class RunCommand
                         ),
                         scenario.Cases.Select(c => c.IpFamily).ToHashSet()
                     );
+                    // The target with every suite's feature on top: their checks, and their cases' agents.
+                    var runTarget = new FeatureTarget(bareTarget, SuiteFeatures.All);
                     var refused = scenario
                         .Cases.SelectMany(c => runTarget.ValidateCase(c).Select(p => (c.Name, p)))
                         .ToArray();

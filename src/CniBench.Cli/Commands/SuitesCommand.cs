@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CniBench.Cli.Features;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Cli;
 
@@ -43,8 +44,8 @@ public static class SuitesCommand
                 bool general =
                     ScenarioLoader.BuiltInText(s) is { } text && own.All(t => ScenarioLoader.BuiltInText(s, t) != text);
                 if (general)
-                    lines.Add((s, ScenarioLoader.LoadSuite(s)));
-                lines.AddRange(own.Select(t => ($"{s} (--target {t})", ScenarioLoader.LoadSuite(s, t))));
+                    lines.Add((s, SuiteFeatures.Scenarios.LoadSuite(s)));
+                lines.AddRange(own.Select(t => ($"{s} (--target {t})", SuiteFeatures.Scenarios.LoadSuite(s, t))));
             }
             int width = lines.Max(l => l.Name.Length);
             foreach (var (name, scenario) in lines)

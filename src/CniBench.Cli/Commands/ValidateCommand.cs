@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CniBench.Cli.Features;
 using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Cli;
 
@@ -16,7 +17,7 @@ public static class ValidateCommand
             (parse, _) =>
                 CommonOptions.GuardAsync(() =>
                 {
-                    var scenario = ScenarioLoader.LoadFile(parse.GetValue(file)!);
+                    var scenario = SuiteFeatures.Scenarios.LoadFile(parse.GetValue(file)!);
                     Console.Out.WriteLine(
                         $"{scenario.Source}: valid; {scenario.Cases.Count} cases, {scenario.TotalRuns} runs"
                     );

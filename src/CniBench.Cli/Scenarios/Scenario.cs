@@ -50,6 +50,14 @@ public sealed record PlannedCase(
 
     public TimeSpan EstimateRepetition(Func<PlannedCase, TimeSpan>? preparation) =>
         EstimatedRepetition + (preparation?.Invoke(this) ?? TimeSpan.Zero);
+
+    /// <summary>The options of each suite feature the case uses, by the feature's name (<see
+    /// cref="ICaseFields"/>).</summary>
+    public IReadOnlyDictionary<string, object> Features { get; init; } = new Dictionary<string, object>();
+
+    /// <summary>The case's options for a feature, or null when it does not use it.</summary>
+    public T? Feature<T>(string name)
+        where T : class => Features.TryGetValue(name, out var options) ? (T)options : null;
 }
 
 /// <summary>

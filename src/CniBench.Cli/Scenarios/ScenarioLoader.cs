@@ -12,8 +12,17 @@ public sealed class ScenarioLoader
     private const string BuiltInPrefix = "suites/";
     private readonly List<ScenarioError> _errors = new();
     private readonly string _source;
+    private readonly IReadOnlyList<ICaseFields> _features;
+    private readonly IReadOnlyList<ScenarioFields.Field> _caseFields;
 
-    private ScenarioLoader(string source) => _source = source;
+    private ScenarioLoader(string source, IReadOnlyList<ICaseFields> features)
+    {
+        _source = source;
+        _features = features;
+        _caseFields = [.. ScenarioFields.CaseFields, .. features.SelectMany(f => f.Fields)];
+    }
+
+    private ScenarioFields.Field? Find(string name) => _caseFields.FirstOrDefault(f => f.Name == name);
 
     private static IReadOnlyList<string> Resources { get; } =
         typeof(ScenarioLoader)
@@ -48,7 +57,7 @@ public sealed class ScenarioLoader
         return new StreamReader(stream).ReadToEnd();
     }
 
-    public static Scenario LoadSuite(string suite, string? target = null)
+    public static Scenario LoadSuite(IReadOnlyList<ICaseFields> features, string suite, string? target = null)
     {
         var own = TargetsWithOwnVersion(suite);
         if (
@@ -78,21 +87,21 @@ public sealed class ScenarioLoader
                     string.Join(", ", BuiltInSuites)
                 ),
             ]);
-        return Load(text, $"suite:{suite}");
+        return Load(features, text, $"suite:{suite}");
     }
 
-    public static Scenario LoadFile(string path)
+    public static Scenario LoadFile(IReadOnlyList<ICaseFields> features, string path)
     {
         if (!File.Exists(path))
             throw new ScenarioException([
                 new ScenarioError(path, 1, 1, "file", "no such file", "a path to a scenario YAML file"),
             ]);
-        return Load(File.ReadAllText(path), path);
+        return Load(features, File.ReadAllText(path), path);
     }
 
-    public static Scenario Load(string text, string source)
+    public static Scenario Load(IReadOnlyList<ICaseFields> features, string text, string source)
     {
-        var loader = new ScenarioLoader(source);
+        var loader = new ScenarioLoader(source, features);
         var scenario = loader.Parse(text);
         if (loader._errors.Count > 0 || scenario is null)
             throw new ScenarioException(loader._errors);
@@ -141,7 +150,7 @@ public sealed class ScenarioLoader
         foreach (var field in ScenarioFields.Inherited)
         {
             if (top.TryGetValue(field, out var node))
-                defaults[field] = Values(node, field, ScenarioFields.Find(field)!);
+                defaults[field] = Values(node, field, Find(field)!);
         }
 
         var cases = new List<PlannedCase>();
@@ -257,13 +266,13 @@ public sealed class ScenarioLoader
             Error(node, path, "must be a mapping", "workload and its parameters");
             return [];
         }
-        var allowedNames = ScenarioFields.CaseFields.Select(f => f.Name).ToArray();
+        var allowedNames = _caseFields.Select(f => f.Name).ToArray();
         var raw = Fields(mapping, path + ".", allowedNames);
         int errorsBefore = _errors.Count;
 
         var values = new Dictionary<string, List<Value>>(defaults);
         foreach (var (key, valueNode) in raw)
-            values[key] = Values(valueNode, $"{path}.{key}", ScenarioFields.Find(key)!);
+            values[key] = Values(valueNode, $"{path}.{key}", Find(key)!);
 
         if (!raw.ContainsKey("workload"))
         {
@@ -274,7 +283,7 @@ public sealed class ScenarioLoader
             return [];
         var kind = (WorkloadKind)values["workload"][0].Parsed;
 
-        foreach (var field in ScenarioFields.CaseFields)
+        foreach (var field in _caseFields)
         {
             if (
                 field.AppliesTo is null
@@ -293,10 +302,7 @@ public sealed class ScenarioLoader
             return [];
 
         string baseName = values.TryGetValue("name", out var n) ? (string)n[0].Parsed : kind.ToName();
-        var matrixFields = values
-            .Where(v => ScenarioFields.Find(v.Key)!.Matrix && v.Value.Count > 1)
-            .Select(v => v.Key)
-            .ToHashSet();
+        var matrixFields = values.Where(v => Find(v.Key)!.Matrix && v.Value.Count > 1).Select(v => v.Key).ToHashSet();
         // Counted before anything is built: the product of the lists' lengths.
         long product = values.Values.Aggregate(1L, (p, list) =>
             Math.Min(p * Math.Max(1, list.Count), long.MaxValue / 1024)
@@ -404,6 +410,16 @@ public sealed class ScenarioLoader
             var node = v.TryGetValue(field, out var value) ? value.Node : caseNode;
             Error(node, $"{path}.{field}", problem[(problem.IndexOf(':') + 2)..]);
         }
+        var parsed = v.ToDictionary(p => p.Key, p => p.Value.Parsed);
+        var features = new Dictionary<string, object>();
+        foreach (var feature in _features)
+        {
+            var values = new CaseValues(kind, parsed, (field, problem, allowed) =>
+                Error(v.TryGetValue(field, out var f) ? f.Node : caseNode, $"{path}.{field}", problem, allowed)
+            );
+            if (feature.Read(values) is { } options)
+                features[feature.Name] = options;
+        }
         if (_errors.Count > before)
             return null;
 
@@ -444,6 +460,9 @@ public sealed class ScenarioLoader
             Get("transfer", false),
             Get("clientPods", 1),
             Get("servers", 1)
-        );
+        )
+        {
+            Features = features,
+        };
     }
 }

@@ -35,6 +35,9 @@ public interface ITarget : IAsyncDisposable
     /// settle), for the run's estimate; the plan knows the work, the target how long its steps take.
     /// </summary>
     TimeSpan EstimatePreparation(PlannedCase plannedCase) => TimeSpan.Zero;
+
+    /// <summary>What it offers a suite's feature to place agents with (none on the local target).</summary>
+    IInfrastructure? Infrastructure => null;
 }
 
 /// <summary>

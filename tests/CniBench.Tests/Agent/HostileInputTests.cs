@@ -313,7 +313,10 @@ public class HostileInputTests
         }
 
         await using var target = new CniBench.Cli.Targets.Local.LocalTarget(AgentCommand.Locate());
-        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load("name: t\ncases:\n  - workload: tcp-rr\n", "t.yaml");
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
+            "name: t\ncases:\n  - workload: tcp-rr\n",
+            "t.yaml"
+        );
         await target.PrepareAsync(scenario.Cases[0], default);
         Assert.NotEmpty(target.AgentPids);
         foreach (var pid in target.AgentPids)

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using CniBench.Cli.Results;
 using CniBench.Cli.Running;
-using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
@@ -28,7 +27,7 @@ public class KubeTargetTests
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: kube\ncooldown: none\nrepetitions: 1\nwarmup: 0s\nduration: 500ms\ncases:\n  - workload: tcp-rr\n "
                 + "   placement: [pod-to-pod-cross-node, pod-to-cluster-ip, host-to-host]\n  - name: dual\n    "
                 + "workload: tcp-rr\n    ipFamily: ipv6\n    placement: [pod-to-pod-cross-node, pod-to-cluster-ip]\n",
@@ -212,7 +211,7 @@ public class KubeTargetTests
     public async Task A_pod_that_cannot_start_fails_the_run_with_the_clusters_reason_and_the_namespace_still_goes()
     {
         await using var cluster = new FakeCluster { PodWaitingReason = "ImagePullBackOff" };
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: kube\nrepetitions: 1\ncases:\n  - workload: tcp-rr\n    placement: pod-to-pod-cross-node\n",
             "kube.yaml"
         );
@@ -245,7 +244,7 @@ public class KubeTargetTests
         await using var cluster = new FakeCluster();
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: kube\ncooldown: none\nrepetitions: 1\nwarmup: 0s\nduration: 3s\ncases:\n  - workload: tcp-rr\n    "
                 + "placement: pod-to-pod-cross-node\n",
             "kube.yaml"
@@ -754,7 +753,7 @@ public class KubeEgressTests
             outcome.Results[1].Error
         );
 
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: egress\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: gateway\n",
             "kube.yaml"
         );

@@ -277,7 +277,7 @@ public class LabTargetTests
                     CniBench.Cli.Targets.AgentCommand.Locate()
                 )
                 .Validate(
-                    CniBench.Cli.Scenarios.ScenarioLoader.Load(
+                    CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
                         "name: x\ncases:\n  - workload: tcp-rr\n    placement: [pod-to-pod-cross-node, "
                             + "pod-to-cluster-ip, pod-to-external]\n    egress: gateway\n",
                         "x.yaml"
@@ -668,7 +668,7 @@ public class LabServiceTests(ITestOutputHelper output)
             id = lab.Spec.Id;
             using var dir = new TempDirectory();
             using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
-            var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(
+            var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
                 """
                 name: routing
                 repetitions: 1
@@ -889,7 +889,7 @@ public class LabServiceTests(ITestOutputHelper output)
                 CniBench.Cli.Targets.AgentCommand.Locate()
             )
             .Validate(
-                CniBench.Cli.Scenarios.ScenarioLoader.Load(
+                CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
                     "name: x\ncases:\n  - workload: tcp-rr\n    ipFamily: ipv6\n",
                     "x.yaml"
                 )
@@ -1046,7 +1046,7 @@ internal static class LabRuns
     {
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
-        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(yaml, "lab.yaml");
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(yaml, "lab.yaml");
         await using var target = CniBench.Cli.Targets.Lab.LabTarget.Existing(
             spec,
             CniBench.Cli.Targets.AgentCommand.Locate()

@@ -12,7 +12,7 @@ namespace CniBench.Tests.Running;
 public class CooldownTests
 {
     private static Scenario Load(string cooldown) =>
-        ScenarioLoader.Load(
+        CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             $"""
             name: c
             {cooldown}
@@ -40,8 +40,8 @@ public class CooldownTests
         Assert.Equal(ConnectionClose.Fin, Load("").Cases[0].Workload.Close);
         Assert.Equal(
             ConnectionClose.Reset,
-            ScenarioLoader
-                .Load(
+            CniBench
+                .Cli.Features.SuiteFeatures.Scenarios.Load(
                     """
                     name: c
                     cases:
@@ -54,7 +54,7 @@ public class CooldownTests
                 .Workload.Close
         );
         var e = Assert.Throws<ScenarioException>(() =>
-            ScenarioLoader.Load(
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
                 """
                 name: c
                 cases:
@@ -66,7 +66,7 @@ public class CooldownTests
         );
         Assert.Contains(e.Errors, x => x.ToString().Contains("close") && x.ToString().Contains("c.yaml:"));
         var bad = Assert.Throws<ScenarioException>(() =>
-            ScenarioLoader.Load(
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
                 """
                 name: c
                 cases:

@@ -1,4 +1,3 @@
-using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Lab;
 using CniBench.Tests.Support;
@@ -11,7 +10,7 @@ public class LabCaseOrderTests
     [Fact]
     public void Cases_that_share_lab_settings_run_one_after_another_in_the_plans_order()
     {
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             """
             name: order
             cases:

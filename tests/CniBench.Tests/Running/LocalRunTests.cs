@@ -20,7 +20,7 @@ public class LocalRunTests
         int repetitions = 2,
         string extra = ""
     ) =>
-        ScenarioLoader.Load(
+        CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             $"""
             name: tiny
             # Local agents share this host's namespace with every other test's lingering connections
@@ -132,7 +132,7 @@ public class LocalRunTests
         using var dir = new TempDirectory();
         using var store = ResultStore.Open(dir.File("r.db"));
         await using var target = new LocalTarget(AgentCommand.Locate());
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: v6\nipFamily: ipv6\nwarmup: 0s\nduration: 400ms\nrepetitions: 1\ncases:\n  - workload: tcp-crr\n  "
                 + "- workload: udp-rr\n",
             "v6.yaml"
@@ -264,7 +264,10 @@ public class LocalRunTests
     {
         var target = new LocalTarget(AgentCommand.Locate());
         var problems = target.Validate(
-            ScenarioLoader.Load("name: p\ncases:\n  - workload: tcp-rr\n    placement: pod-to-cluster-ip\n", "p.yaml")
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
+                "name: p\ncases:\n  - workload: tcp-rr\n    placement: pod-to-cluster-ip\n",
+                "p.yaml"
+            )
         );
         Assert.Equal(
             "case tcp-rr: placement pod-to-cluster-ip is not available on the local target; allowed: host-to-host",

@@ -35,7 +35,7 @@ public class RunFailureTests
     {
         using var dir = new TempDirectory();
         using var store = ResultStore.Open(dir.File("r.db"));
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: tiny\nrepetitions: 2\nwarmup: 0s\nduration: 300ms\ncases:\n  - workload: tcp-rr\n",
             "tiny.yaml"
         );

@@ -1,4 +1,3 @@
-using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Tests.Support;
@@ -11,7 +10,7 @@ public class EstimateTests
     [Fact]
     public void A_kube_convergence_run_is_estimated_with_its_pods_coming_and_going_not_just_its_windows()
     {
-        var scenario = ScenarioLoader.LoadSuite("convergence", "kube");
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("convergence", "kube");
         using var kube = new KubeClient(
             new KubeConnection(
                 new Uri("https://127.0.0.1:6443"),
@@ -39,7 +38,7 @@ public class EstimateTests
     [Fact]
     public void Services_to_make_count_in_a_kube_estimate_and_plain_cases_add_nothing()
     {
-        var scale = ScenarioLoader.LoadSuite("service-scale", "kube");
+        var scale = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("service-scale", "kube");
         using var kube = new KubeClient(
             new KubeConnection(
                 new Uri("https://127.0.0.1:6443"),
@@ -68,7 +67,7 @@ public class EstimateTests
             target.EstimatePreparation(scale.Cases.First(c => c.Dataplane?.Services == 1000))
                 >= TimeSpan.FromSeconds(30)
         );
-        var plain = ScenarioLoader.LoadSuite("dataplane", "kube").Cases[0];
+        var plain = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane", "kube").Cases[0];
         Assert.Equal(TimeSpan.Zero, target.EstimatePreparation(plain));
     }
 }

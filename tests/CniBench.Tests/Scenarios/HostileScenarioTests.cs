@@ -11,7 +11,7 @@ namespace CniBench.Tests.Scenarios;
 public class HostileScenarioTests
 {
     private static ScenarioException Fails(string yaml) =>
-        Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(yaml, "bomb.yaml"));
+        Assert.Throws<ScenarioException>(() => CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(yaml, "bomb.yaml"));
 
     [Fact]
     public void A_matrix_bomb_is_refused_with_the_product_of_its_axes_before_anything_is_built()
@@ -126,7 +126,7 @@ public class HostileScenarioTests
                     text = text[..i] + string.Concat(inserted) + text[i..];
                     try
                     {
-                        _ = ScenarioLoader.Load(text, "m.yaml");
+                        _ = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(text, "m.yaml");
                     }
                     catch (ScenarioException e)
                     {

@@ -10,14 +10,14 @@ namespace CniBench.Tests.Scenarios;
 public class ScenarioLoaderTests
 {
     private static ScenarioException Fails(string yaml) =>
-        Assert.Throws<ScenarioException>(() => ScenarioLoader.Load(yaml, "test.yaml"));
+        Assert.Throws<ScenarioException>(() => CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(yaml, "test.yaml"));
 
     [Theory]
     [InlineData("quick", 11)]
     [InlineData("dataplane", 6)]
     public void Built_in_suites_load(string suite, int cases)
     {
-        var scenario = ScenarioLoader.LoadSuite(suite);
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite(suite);
         Assert.Equal(suite, scenario.Name);
         Assert.Equal(cases, scenario.Cases.Count);
     }
@@ -25,16 +25,16 @@ public class ScenarioLoaderTests
     [Fact]
     public void Transfer_cases_read_slow_clients_and_their_pod_counts_and_refuse_pod_counts_elsewhere()
     {
-        var lab = ScenarioLoader.LoadSuite("transfer", "lab");
+        var lab = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("transfer", "lab");
         Assert.Equal(["transfer/ipFamily=ipv4", "transfer/ipFamily=ipv6"], lab.Cases.Select(c => c.Name));
         Assert.All(lab.Cases, c =>
             Assert.True(c.Transfer && c.Workload.ThinkTimeMs == 100 && c.Workload.Parallel == 200)
         );
-        var kube = Assert.Single(ScenarioLoader.LoadSuite("transfer", "kube").Cases);
+        var kube = Assert.Single(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("transfer", "kube").Cases);
         Assert.Equal((1, 1), (kube.ClientPods, kube.Servers));
         var sized = Assert.Single(
-            ScenarioLoader
-                .Load(
+            CniBench
+                .Cli.Features.SuiteFeatures.Scenarios.Load(
                     "name: t\ncases:\n  - workload: http\n    transfer: true\n    clientPods: 3\n    servers: 4\n",
                     "t.yaml"
                 )
@@ -55,7 +55,7 @@ public class ScenarioLoaderTests
     [Fact]
     public void Quick_covers_every_workload_and_fits_in_two_minutes()
     {
-        var quick = ScenarioLoader.LoadSuite("quick");
+        var quick = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("quick");
         Assert.Equal(
             WorkloadNames.UserFacing.Order(),
             quick.Cases.Select(c => c.Workload.Kind.ToName()).Distinct().Order()
@@ -67,7 +67,10 @@ public class ScenarioLoaderTests
     [Fact]
     public void Dataplane_is_the_seed_000_matrix()
     {
-        var names = ScenarioLoader.LoadSuite("dataplane").Cases.Select(c => c.Name).ToArray();
+        var names = CniBench
+            .Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane")
+            .Cases.Select(c => c.Name)
+            .ToArray();
         Assert.Equal(
             new[]
             {
@@ -85,7 +88,7 @@ public class ScenarioLoaderTests
     [Fact]
     public void Lists_expand_into_a_matrix_and_top_level_values_are_defaults()
     {
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             """
             name: m
             duration: 3s
@@ -117,7 +120,10 @@ public class ScenarioLoaderTests
     [Fact]
     public void Udp_cases_get_datagram_sized_defaults()
     {
-        var s = ScenarioLoader.Load("name: u\ncases:\n  - workload: udp-stream\n  - workload: udp-rr\n", "u.yaml");
+        var s = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
+            "name: u\ncases:\n  - workload: udp-stream\n  - workload: udp-rr\n",
+            "u.yaml"
+        );
         Assert.Equal(1400, s.Cases[0].Workload.MessageSize);
         Assert.Equal(64, s.Cases[1].Workload.RequestSize);
     }
@@ -199,30 +205,30 @@ public class ScenarioLoaderTests
     [Fact]
     public void A_target_may_have_its_own_version_of_a_suite_and_lab_suites_are_refused_elsewhere()
     {
-        Assert.Equal(6, ScenarioLoader.LoadSuite("dataplane", "local").Cases.Count);
-        var lab = ScenarioLoader.LoadSuite("dataplane", "lab");
+        Assert.Equal(6, CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane", "local").Cases.Count);
+        var lab = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane", "lab");
         Assert.Equal(36, lab.Cases.Count); // 3 workloads × 3 placements × 2 routings × 2 MTUs
         Assert.Contains(lab.Cases, c =>
             c.Name == "tcp-crr/mtu=9000,placement=pod-to-pod-cross-node,routing=vxlan"
             && c.Dataplane == new DataplaneSettings(Routing: CniBench.Cli.Scenarios.LabRouting.Vxlan, Mtu: 9000)
         );
 
-        var scale = ScenarioLoader.LoadSuite("service-scale", "lab");
+        var scale = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("service-scale", "lab");
         Assert.Equal(
             [1, 1000, 5000, 10000],
             scale
                 .Cases.Where(c => c.Name.StartsWith("tcp-crr/proxy=iptables", StringComparison.Ordinal))
                 .Select(c => c.Dataplane!.Services!.Value)
         );
-        var convergence = ScenarioLoader.LoadSuite("convergence", "lab");
+        var convergence = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("convergence", "lab");
         Assert.All(convergence.Cases, c =>
             Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn)
         );
-        Assert.All(ScenarioLoader.LoadSuite("egress", "lab").Cases, c =>
+        Assert.All(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("egress", "lab").Cases, c =>
             Assert.Equal(Placement.PodToExternal, c.Placement)
         );
 
-        var kube = ScenarioLoader.LoadSuite("dataplane", "kube");
+        var kube = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane", "kube");
         Assert.Equal(24, kube.Cases.Count); // 3 workloads × 2 flow counts × 4 placements
         Assert.Empty(
             new CniBench.Cli.Targets.Kube.KubeTarget(
@@ -231,21 +237,23 @@ public class ScenarioLoaderTests
             ).Validate(kube)
         );
 
-        var refused = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("service-scale", "local"));
+        var refused = Assert.Throws<ScenarioException>(() =>
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("service-scale", "local")
+        );
         Assert.Contains("suite 'service-scale' runs on --target kube or lab, not local", refused.Errors[0].ToString());
         foreach (var suite in new[] { "convergence", "service-scale" })
             Assert.Empty(
                 new CniBench.Cli.Targets.Kube.KubeTarget(
                     null!,
                     new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
-                ).Validate(ScenarioLoader.LoadSuite(suite, "kube"))
+                ).Validate(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite(suite, "kube"))
             );
     }
 
     [Fact]
     public void Weights_go_with_a_gateway_placement_and_expand_the_matrix()
     {
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    weights: [95/5, 3/1]\n",
             "x.yaml"
         );
@@ -276,7 +284,7 @@ public class ScenarioLoaderTests
         Assert.Contains(Fails("name: x\ncases:\n  - workload: tcp-rr\n    endpoints: 4\n").Errors, e =>
             e.ToString().Contains("cases[0].endpoints: does not apply to tcp-rr")
         );
-        var scenario = ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: x\nproxy: nftables\ncases:\n  - workload: probe\n    endpoints: 3\n",
             "x.yaml"
         );
@@ -291,7 +299,7 @@ public class ScenarioLoaderTests
             ],
             problems
         );
-        var onKube = ScenarioLoader.Load(
+        var onKube = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             "name: x\nmtu: 9000\nservices: 10\ncases:\n  - workload: probe\n    endpoints: 3\n    placement: "
                 + "pod-to-pod-cross-node\n",
             "x.yaml"
@@ -312,12 +320,16 @@ public class ScenarioLoaderTests
     [Fact]
     public void Unknown_suites_and_missing_files_say_what_exists()
     {
-        var suite = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadSuite("nope"));
+        var suite = Assert.Throws<ScenarioException>(() =>
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("nope")
+        );
         Assert.Contains(
             "unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale",
             suite.Errors[0].ToString()
         );
-        var file = Assert.Throws<ScenarioException>(() => ScenarioLoader.LoadFile("/no/such/file.yaml"));
+        var file = Assert.Throws<ScenarioException>(() =>
+            CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadFile("/no/such/file.yaml")
+        );
         Assert.Contains("no such file", file.Errors[0].ToString());
     }
 
@@ -375,7 +387,7 @@ public class ScenarioLoaderTests
         var examples = Directory.GetFiles(Path.Combine(RepositoryRoot(), "docs", "examples"), "*.yaml");
         Assert.NotEmpty(examples);
         foreach (var example in examples)
-            Assert.NotEmpty(ScenarioLoader.LoadFile(example).Cases);
+            Assert.NotEmpty(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadFile(example).Cases);
     }
 
     internal static string RepositoryRoot()

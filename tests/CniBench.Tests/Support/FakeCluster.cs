@@ -103,7 +103,7 @@ public sealed class FakeCluster : IAsyncDisposable
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("kube.db"));
         // The fake's agents share this host's network namespace with every other test, whose connections linger in
         // TIME_WAIT: an automatic cool-down would wait for them at each repetition (CooldownTests test it on its own).
-        var scenario = CniBench.Cli.Scenarios.ScenarioLoader.Load(
+        var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(
             scenarioYaml.Contains("cooldown:") ? scenarioYaml : "cooldown: none\n" + scenarioYaml,
             "kube.yaml"
         );

@@ -15,7 +15,6 @@ namespace CniBench.Cli.Targets.Kube;
 public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
 {
     private const int ApiParallelism = 8;
-    private static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(60);
     private readonly HashSet<int> _dummies = new();
     private int _reachProbes;
 
@@ -85,16 +84,16 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             };
 
             await kube.DeleteAsync(services.Named(name), cancellationToken, foreground: false);
-            var gone = await StartProbeAsync(client, probe, cancellationToken);
+            var gone = await ServiceProbe.StartAsync(client, probe, cancellationToken);
             if (!await gone.FollowUntilAsync(s => s.Transactions == 0 && s.Errors > 0, cancellationToken))
                 throw new TargetException(
-                    $"kube: {probe.Target} still answered {ReachTimeout.TotalSeconds:0}s after Service {ns}/{name} "
-                        + $"was deleted"
+                    $"kube: {probe.Target} still answered {ServiceProbe.ReachTimeout.TotalSeconds:0}s after Service "
+                        + $"{ns}/{name} was deleted"
                 );
             await gone.FinishAsync(cancellationToken);
 
             var (offset, uncertainty) = await ClockOffset.MeasureAsync(client.Client, cancellationToken);
-            var job = await StartProbeAsync(client, probe, cancellationToken);
+            var job = await ServiceProbe.StartAsync(client, probe, cancellationToken);
             // running, and the address still silent for a second
             await job.FollowUntilAsync(_ => true, cancellationToken);
             manifest["spec"]!["clusterIP"] = ip;
@@ -115,7 +114,7 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             var seen = job.Status?.Result?.Probe?.Backends.Values.Select(b => (long?)b.FirstUnixUs).Min()
                 ?? throw new TargetException(
                     $"kube: a new Service {ns}/{name} ({probe.Target}) did not answer the client pod within "
-                        + $"{ReachTimeout.TotalSeconds:0}s{(job.Status?.Error is { } e ? $": {e}" : "")}"
+                        + $"{ServiceProbe.ReachTimeout.TotalSeconds:0}s{(job.Status?.Error is { } e ? $": {e}" : "")}"
                 );
             return Math.Max(0, (seen - ClockOffset.Proven(offset, uncertainty) - createdUs) / 1000.0);
         }
@@ -127,48 +126,6 @@ public sealed class KubeServiceScale(KubeClient kube, string ns, string runId)
             }
             catch (Exception e) when (e is KubeApiException or KubeConnectionException) { }
         }
-    }
-
-    /// <summary>
-    /// Waits until <paramref name="target"/>, a Service's address, answers the client pod, so that a case never
-    /// starts while the client node's proxy is still programming it; returns how long that took (ms).
-    /// </summary>
-    public static async Task<double> WaitUntilAnswersAsync(
-        AgentHandle client,
-        string target,
-        string what,
-        CancellationToken cancellationToken
-    )
-    {
-        long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var probe = WorkloadDefaults.For(WorkloadKind.Probe) with { Rate = 100, TimeoutMs = 200, Target = target };
-        var job = await StartProbeAsync(client, probe, cancellationToken);
-        try
-        {
-            if (!await job.FollowUntilAsync(s => s.Transactions > 0, cancellationToken))
-                throw new TargetException(
-                    $"kube: {what} ({target}) did not answer the client pod within {ReachTimeout.TotalSeconds:0}s: "
-                        + "the client node's proxy has not programmed it"
-                        + (job.Status?.Error is { } e ? $" ({e})" : "")
-                );
-        }
-        finally
-        {
-            await job.CancelQuietlyAsync();
-        }
-        return System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-    }
-
-    private static async Task<JobTracker> StartProbeAsync(
-        AgentHandle client,
-        WorkloadSpec probe,
-        CancellationToken cancellationToken
-    )
-    {
-        var job = new JobTracker(client);
-        await job.CreateAsync(new JobSpec(probe, 0, (int)ReachTimeout.TotalMilliseconds), cancellationToken);
-        await job.StartAsync(0, cancellationToken);
-        return job;
     }
 
     /// <summary>

@@ -177,7 +177,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var address = Endpoints.Format(
             new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), AgentManifests.HttpPort)
         );
-        var settle = await KubeServiceScale.WaitUntilAnswersAsync(
+        var settle = await ServiceProbe.WaitUntilAnswersAsync(
+            Name,
             clients[0].Agent,
             address,
             $"the Service {Namespace}/{AgentManifests.TransferService}",
@@ -305,7 +306,8 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             // The Service's HTTP port: its rules are programmed with the case's port, and the probe speaks HTTP.
             int httpPort =
                 plannedCase.Placement == Placement.PodToNodePort ? AgentManifests.HttpNodePort : server.Info.Ports.Http;
-            var settle = await KubeServiceScale.WaitUntilAnswersAsync(
+            var settle = await ServiceProbe.WaitUntilAnswersAsync(
+                Name,
                 Pods.Handle("client", client),
                 Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
                 $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placement.PodToNodePort)}",

@@ -1,0 +1,16 @@
+using CniBench.Cli.Running;
+using CniBench.Cli.Scenarios;
+
+namespace CniBench.Cli.Features;
+
+/// <summary>
+/// Every suite feature of the program, registered once here (as a benchmark harness lists its diagnosers): the
+/// loader reads their fields, the run checks and prepares their cases, and nothing below knows any of them by name.
+/// </summary>
+public static class SuiteFeatures
+{
+    public static IReadOnlyList<ICaseFeature> All { get; } = [];
+
+    /// <summary>Scenarios read with every feature's fields.</summary>
+    public static ScenarioReader Scenarios { get; } = new(All);
+}

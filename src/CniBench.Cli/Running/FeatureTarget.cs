@@ -1,0 +1,57 @@
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
+
+namespace CniBench.Cli.Running;
+
+/// <summary>
+/// A target with the run's suite features on top: a case's checks are the target's and those of each feature it
+/// uses; a feature that places a case's agents does so through the target's infrastructure; everything else is the
+/// target's. The run, its estimate and its validation see one target either way.
+/// </summary>
+public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> features) : ITarget, IChurnTarget
+{
+    public ITarget Inner => inner;
+
+    public string Name => inner.Name;
+
+    public TargetCapabilities Capabilities => inner.Capabilities;
+
+    public IInfrastructure? Infrastructure => inner.Infrastructure;
+
+    public IEnumerable<string> CheckCase(PlannedCase plannedCase)
+    {
+        var unknown = plannedCase.Features.Keys.Where(k => features.All(f => f.Name != k)).ToArray();
+        if (unknown.Length > 0)
+            return [$"case {plannedCase.Name}: uses {string.Join(", ", unknown)}, which this run does not have"];
+        return [.. inner.CheckCase(plannedCase), .. Used(plannedCase).SelectMany(f => f.Check(inner, plannedCase))];
+    }
+
+    public IReadOnlyList<PlannedCase> Order(IReadOnlyList<PlannedCase> cases) => inner.Order(cases);
+
+    public Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    {
+        var feature = Used(plannedCase).FirstOrDefault(f => f.Prepares(plannedCase));
+        if (feature is null)
+            return inner.PrepareAsync(plannedCase, cancellationToken);
+        var infrastructure = inner.Infrastructure
+            ?? throw new TargetException($"{inner.Name}: {feature.Name} cases need pods and Services; it has none");
+        return feature.PrepareAsync(infrastructure, plannedCase, cancellationToken);
+    }
+
+    public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>
+        inner.DescribeEnvironmentAsync(cancellationToken);
+
+    public TimeSpan EstimatePreparation(PlannedCase plannedCase) =>
+        inner.EstimatePreparation(plannedCase)
+        + Used(plannedCase).Aggregate(TimeSpan.Zero, (sum, f) => sum + f.EstimatePreparation(inner, plannedCase));
+
+    public Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken) =>
+        inner is IChurnTarget churn
+            ? churn.PrepareChurnAsync(plannedCase, cancellationToken)
+            : throw new TargetException($"{inner.Name}: no service whose endpoints can change");
+
+    public ValueTask DisposeAsync() => inner.DisposeAsync();
+
+    private IEnumerable<ICaseFeature> Used(PlannedCase plannedCase) =>
+        features.Where(f => plannedCase.Features.ContainsKey(f.Name));
+}

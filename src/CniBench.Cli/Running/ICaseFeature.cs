@@ -1,0 +1,29 @@
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
+
+namespace CniBench.Cli.Running;
+
+/// <summary>
+/// A suite as the run sees it: its scenario fields (<see cref="ICaseFields"/>), what it needs of a target, and for the
+/// cases that use it, their agents, placed through the target's <see cref="IInfrastructure"/> instead of one branch
+/// per suite in every target.
+/// </summary>
+public interface ICaseFeature : ICaseFields
+{
+    /// <summary>What a case that uses it needs and this target does not provide (nothing: it can run
+    /// here).</summary>
+    IEnumerable<string> Check(ITarget target, PlannedCase plannedCase) => [];
+
+    /// <summary>Whether it places this case's agents itself (<see cref="PrepareAsync"/>) instead of the target's
+    /// placement.</summary>
+    bool Prepares(PlannedCase plannedCase) => false;
+
+    Task<AgentPair> PrepareAsync(
+        IInfrastructure infrastructure,
+        PlannedCase plannedCase,
+        CancellationToken cancellationToken
+    ) => throw new NotSupportedException($"the {Name} feature does not place agents");
+
+    /// <summary>What its preparation adds to a repetition on this target, for the run's estimate.</summary>
+    TimeSpan EstimatePreparation(ITarget target, PlannedCase plannedCase) => TimeSpan.Zero;
+}
