@@ -1047,10 +1047,12 @@ internal static class LabRuns
         using var dir = new TempDirectory();
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("lab.db"));
         var scenario = CniBench.Cli.Features.SuiteFeatures.Scenarios.Load(yaml, "lab.yaml");
-        await using var target = CniBench.Cli.Targets.Lab.LabTarget.Existing(
+        await using var lab = CniBench.Cli.Targets.Lab.LabTarget.Existing(
             spec,
             CniBench.Cli.Targets.AgentCommand.Locate()
         );
+        // As the CLI runs it: with every suite feature on top.
+        var target = new FeatureTarget(lab, CniBench.Cli.Features.SuiteFeatures.All);
         Assert.Empty(target.Validate(scenario));
         var outcome = await new CniBench.Cli.Running.RunOrchestrator(
             target,
@@ -1063,7 +1065,7 @@ internal static class LabRuns
             await target.DescribeEnvironmentAsync(CancellationToken.None),
             CancellationToken.None
         );
-        return (outcome, target.AgentPids);
+        return (outcome, lab.AgentPids);
     }
 }
 

@@ -347,7 +347,7 @@ public class ScenarioLoaderTests
             .Select(p => p.Name)
             .Order();
         Assert.Equal(ScenarioFields.TopLevel.Order(), top);
-        Assert.Equal(ScenarioFields.CaseFields.Select(f => f.Name).Order(), caseFields);
+        Assert.Equal(CniBench.Cli.Features.SuiteFeatures.Scenarios.CaseFields.Select(f => f.Name).Order(), caseFields);
         var workloads = schema
             .RootElement.GetProperty("$defs")
             .GetProperty("case")
@@ -359,7 +359,7 @@ public class ScenarioLoaderTests
         Assert.Equal(WorkloadNames.UserFacing, workloads);
         // A field that applies to some workloads names exactly those in its description, as the workload table has it.
         var caseProperties = schema.RootElement.GetProperty("$defs").GetProperty("case").GetProperty("properties");
-        foreach (var field in ScenarioFields.CaseFields.Where(f => f.PerWorkload))
+        foreach (var field in CniBench.Cli.Features.SuiteFeatures.Scenarios.CaseFields.Where(f => f.PerWorkload))
         {
             string description = caseProperties.GetProperty(field.Name).GetProperty("description").GetString()!;
             var named = System

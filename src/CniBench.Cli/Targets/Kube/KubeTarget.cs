@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
@@ -18,22 +17,19 @@ namespace CniBench.Cli.Targets.Kube;
 /// </summary>
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
 {
-    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-    private KubePods? _pods;
-    private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
+    private readonly KubeSite _site = new(kube, options);
     private KubeEgress? _egress;
     private KubeTrafficSplit? _split;
-    private readonly HashSet<string> _servicesApplied = new();
-    private readonly RunObjects _objects = new(kube);
-    private bool _namespaceCreated;
     private KubeEndpoints? _endpoints;
-    private KubeServiceScale? _scale;
-    private KubeServiceScale Scale => _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
     public string Name => "kube";
-    public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
+    public string Namespace => _site.Namespace;
+
+    public IInfrastructure Infrastructure => _site;
+
+    private KubePods Pods => _site.Pods;
 
     /// <summary>
     /// A cluster provides every placement the project knows. Its proxy, routing and MTU are its own; the number of
@@ -84,7 +80,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             return pair;
         if (_samplers is null)
         {
-            await _objects.ApplyAsync(
+            await _site.Objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole),
                 KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
@@ -137,7 +133,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     /// </summary>
     private async Task<AgentPair> PrepareTransferAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        await EnsureNamespaceAsync(cancellationToken);
+        await _site.EnsureNamespaceAsync(cancellationToken);
         foreach (
             var (role, replicas) in new[]
             {
@@ -145,14 +141,14 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 (AgentManifests.TransferClientRole, plannedCase.ClientPods),
             }
         )
-            await _objects.ApplyAsync(
+            await _site.Objects.ApplyAsync(
                 new KubeResource("apps", "v1", "deployments", Namespace, role),
                 KubeObjects.Checked(
                     AgentManifests.AgentDeployment(Namespace, options.RunId, options.Image, role, replicas)
                 ),
                 cancellationToken
             );
-        await _objects.ApplyAsync(
+        await _site.Objects.ApplyAsync(
             KubeResource.Core("services", Namespace, AgentManifests.TransferService),
             KubeObjects.Checked(
                 AgentManifests.AgentService(
@@ -198,7 +194,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         if (_flowSamplers is null)
         {
-            await _objects.ApplyAsync(
+            await _site.Objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.FlowSamplerRole),
                 KubeObjects.Checked(AgentManifests.FlowSamplerDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
@@ -239,10 +235,10 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             return await PrepareGatewayAsync(plannedCase, cancellationToken);
         if (plannedCase.Transfer)
             return await PrepareTransferAsync(plannedCase, cancellationToken);
-        var (serverNode, clientNode, serverNodeObject, _) = await NodesAsync(cancellationToken);
+        var (serverNode, clientNode, serverNodeObject, _) = await _site.NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placement.HostToHost;
-        var server = await EnsureAgentAsync(
+        var server = await _site.EnsureAgentAsync(
             new AgentPlacement(host ? "server-host" : "server", "server", serverNode, host),
             cancellationToken
         );
@@ -252,17 +248,17 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             Placement.PodToPodSameNode => new AgentPlacement("client-same-node", "client", serverNode, false),
             _ => new AgentPlacement("client", "client", clientNode, false),
         };
-        var client = await EnsureAgentAsync(clientPlacement, cancellationToken);
+        var client = await _site.EnsureAgentAsync(clientPlacement, cancellationToken);
         int port = AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports);
         string ip;
         if (plannedCase.Placement == Placement.PodToClusterIp)
         {
-            var service = await ServiceAsync(false, cancellationToken);
+            var service = await _site.ServiceAsync(false, cancellationToken);
             ip = KubeObjects.ClusterIp(v6, service);
         }
         else if (plannedCase.Placement == Placement.PodToNodePort)
         {
-            await ServiceAsync(true, cancellationToken);
+            await _site.ServiceAsync(true, cancellationToken);
             ip = KubeObjects.NodeAddress(v6, serverNodeObject);
             port = AgentPool.DataPort(
                 plannedCase.Workload.Kind,
@@ -292,9 +288,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (plannedCase.Dataplane?.Services is int services)
         {
             // The run's own Service counts as one of them, as on the lab.
-            await Scale.EnsureAsync(services - 1, cancellationToken);
+            await _site.Scale.EnsureAsync(services - 1, cancellationToken);
             if (
-                await Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken)
+                await _site.Scale.TimeToReachNewServiceAsync(Pods.Handle("client", client), v6, cancellationToken)
                 is double reachable
             )
                 metrics[Contracts.Measurement.Metrics.ServiceReachableMs] = reachable;
@@ -310,7 +306,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
                 Name,
                 Pods.Handle("client", client),
                 Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), httpPort)),
-                $"the Service {Namespace}/{ServiceName(plannedCase.Placement == Placement.PodToNodePort)}",
+                $"the Service {Namespace}/{KubeSite.ServiceName(plannedCase.Placement == Placement.PodToNodePort)}",
                 cancellationToken
             );
             metrics[Contracts.Measurement.Metrics.ServiceSettleMs] = settle;
@@ -339,13 +335,13 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     /// </summary>
     private async Task<AgentPair> PrepareExternalAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var (_, clientNode, _, clientNodeObject) = await NodesAsync(cancellationToken);
+        var (_, clientNode, _, clientNodeObject) = await _site.NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         var client = Pods.Handle(
             "client",
-            await EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken)
+            await _site.EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken)
         );
-        _egress ??= new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _token);
+        _egress ??= _site.Undo(new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _site.Token));
         var (server, host) = await _egress.ServerAsync(cancellationToken);
         var expected = await _egress.PrepareAsync(
             plannedCase,
@@ -377,21 +373,21 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     /// </summary>
     private async Task<AgentPair> PrepareGatewayAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var (serverNode, clientNode, _, _) = await NodesAsync(cancellationToken);
-        var a = await EnsureAgentAsync(
+        var (serverNode, clientNode, _, _) = await _site.NodesAsync(cancellationToken);
+        var a = await _site.EnsureAgentAsync(
             new AgentPlacement(GatewayManifests.BackendA, GatewayManifests.BackendA, serverNode, false),
             cancellationToken
         );
-        var b = await EnsureAgentAsync(
+        var b = await _site.EnsureAgentAsync(
             new AgentPlacement(GatewayManifests.BackendB, GatewayManifests.BackendB, clientNode, false),
             cancellationToken
         );
-        var client = await EnsureAgentAsync(
+        var client = await _site.EnsureAgentAsync(
             new AgentPlacement("client", "client", clientNode, false),
             cancellationToken
         );
         _split ??= new KubeTrafficSplit(
-            _objects,
+            _site.Objects,
             kube,
             Namespace,
             options.RunId,
@@ -419,91 +415,36 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     }
 
     /// <summary>
-    /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
-    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the
-    /// client's node in the
-    /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
-    /// </summary>
-    private async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
-    {
-        if (_nodes is { } known)
-            return known;
-        var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        var ready = items
-            .Where(n =>
-                (bool?)n["spec"]?["unschedulable"] != true
-                && (n["status"]?["conditions"] as JsonArray)
-                    ?.OfType<JsonObject>()
-                    .Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true
-            )
-            .ToArray();
-        if (ready.Length == 0)
-            throw new TargetException("kube: no Ready, schedulable node in the cluster");
-        static string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
-        static string? ZoneOf(JsonObject n) => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"];
-        JsonObject? Named(string? name, string flag) =>
-            name is null
-                ? null
-                : ready.FirstOrDefault(n => NameOf(n) == name)
-                    ?? throw new TargetException(
-                        $"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: "
-                            + $"{string.Join(", ", ready.Select(NameOf))}"
-                    );
-        JsonObject? Labelled(string value) =>
-            ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
-        var server = Named(options.Placement.ServerNode, "--server-node") ?? Labelled("server") ?? ready[0];
-        var others = ready.Where(n => NameOf(n) != NameOf(server)).ToArray();
-        var inZone = options.Placement.Zones switch
-        {
-            ZonePlacement.Same => others.Where(n => ZoneOf(n) == ZoneOf(server)).ToArray(),
-            ZonePlacement.Cross => others.Where(n => ZoneOf(n) != ZoneOf(server)).ToArray(),
-            _ => others,
-        };
-        if (options.Placement.Zones != ZonePlacement.Any && options.Placement.ClientNode is null && inZone.Length == 0)
-            throw new TargetException(
-                $"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node "
-                    + $"{(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone "
-                    + $"{ZoneOf(server) ?? "(none)"} of {NameOf(server)}"
-            );
-        var client = Named(options.Placement.ClientNode, "--client-node")
-            ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client")
-            ?? inZone.FirstOrDefault()
-            ?? server;
-        _nodes = (NameOf(server), NameOf(client), server, client);
-        return _nodes.Value;
-    }
-
-    /// <summary>
     /// A convergence case: the probers (a DaemonSet, once per run, each prober's clock offset measured), the
     /// churn Service and its endpoints Deployment back at one replica, and the EndpointSlice watch following it.
     /// </summary>
     public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        await EnsureNamespaceAsync(cancellationToken);
+        await _site.EnsureNamespaceAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         if (_endpoints is null)
         {
             _endpoints = new KubeEndpoints(
-                _objects,
+                _site.Objects,
                 kube,
                 Namespace,
                 options.RunId,
                 options.Image,
                 options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5)
             );
-            await _objects.ApplyAsync(
+            await _site.Objects.ApplyAsync(
                 new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole),
                 KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)),
                 cancellationToken
             );
-            await _objects.ApplyAsync(
+            await _site.Objects.ApplyAsync(
                 KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
                 KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)),
                 cancellationToken
             );
         }
         if (plannedCase.Dataplane?.Services is int services)
-            await Scale.EnsureAsync(services - 1, cancellationToken);
+            await _site.Scale.EnsureAsync(services - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
         _probers ??= await Pods.DaemonSetAsync(AgentManifests.ProberRole, cancellationToken);
         // Clocks drift: every case reads them afresh.
@@ -531,70 +472,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         );
     }
 
-    private async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
-    {
-        if (_namespaceCreated)
-            return;
-        _namespaceCreated = true; // from here on, dispose removes it whatever happens next
-        if (options.Namespace is null)
-            await kube.CreateAsync(
-                KubeResource.Core("namespaces"),
-                KubeObjects.Checked(AgentManifests.Namespace(Namespace, options.RunId)),
-                cancellationToken
-            );
-        await _objects.ApplyAsync(
-            KubeResource.Core("secrets", Namespace, AgentManifests.TokenSecretName(options.RunId)),
-            KubeObjects.Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)),
-            cancellationToken
-        );
-        if (options.NetworkPolicy)
-            await _objects.ApplyAsync(
-                NetworkPolicies.Named(AgentManifests.ControlPolicyName(options.RunId)),
-                KubeObjects.Checked(
-                    AgentManifests.ControlNetworkPolicy(
-                        Namespace,
-                        options.RunId,
-                        await ApiServerAddressesAsync(cancellationToken)
-                    )
-                ),
-                cancellationToken
-            );
-        Pods.Watch();
-    }
-
-    private KubeResource NetworkPolicies => new("networking.k8s.io", "v1", "networkpolicies", Namespace);
-
-    /// <summary>Where the API server's pod proxy connects from: the endpoints of default/kubernetes.</summary>
-    private async Task<IReadOnlyList<string>> ApiServerAddressesAsync(CancellationToken cancellationToken)
-    {
-        var (slices, _) = await kube.ListAsync(
-            new KubeResource("discovery.k8s.io", "v1", "endpointslices", "default"),
-            "kubernetes.io/service-name=kubernetes",
-            cancellationToken
-        );
-        var addresses = slices
-            .SelectMany(s => s["endpoints"]?.AsArray() ?? [])
-            .SelectMany(e => e?["addresses"]?.AsArray() ?? [])
-            .Select(a => (string?)a)
-            .OfType<string>()
-            .Distinct()
-            .ToArray();
-        return addresses.Length > 0
-            ? addresses
-            : throw new TargetException(
-                "--network-policy: the API server's addresses are not in the EndpointSlices of default/kubernetes; "
-                    + "run without --network-policy, or admit the controller with a policy of your own"
-            );
-    }
-
-    private KubePods Pods => _pods ??= new KubePods(kube, Namespace, options, _token);
-
-    private async Task<KubeAgent> EnsureAgentAsync(AgentPlacement placement, CancellationToken cancellationToken)
-    {
-        await EnsureNamespaceAsync(cancellationToken);
-        return await Pods.EnsureAsync(placement, cancellationToken);
-    }
-
     /// <summary>
     /// On a cluster each endpoint change waits for a pod to start or stop (about half a second on a quiet one), the
     /// churn's Deployment and probers take some seconds to come up and the probers go on for the tail, and Services are
@@ -611,24 +488,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return extra;
     }
 
-    private static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
-
-    /// <summary>The Service in front of the servers: both families where the cluster has both
-    /// (PreferDualStack).</summary>
-    private async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
-    {
-        string name = ServiceName(nodePort);
-        if (_servicesApplied.Add(name))
-            await _objects.ApplyAsync(
-                KubeResource.Core("services", Namespace, name),
-                KubeObjects.Checked(
-                    AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")
-                ),
-                cancellationToken
-            );
-        return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
-    }
-
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string>(
@@ -639,106 +498,5 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return environment;
     }
 
-    private int _disposed;
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
-            return;
-        if (_pods is not null)
-            await _pods.DisposeAsync();
-        try
-        {
-            if (_egress is not null)
-                await _egress.DisposeAsync();
-            if (_namespaceCreated)
-                await DeleteWhatWeMadeAsync();
-        }
-        finally
-        {
-            kube.Dispose();
-        }
-    }
-
-    private async Task DeleteWhatWeMadeAsync()
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            if (options.Namespace is null)
-            {
-                await kube.DeleteAsync(KubeResource.Core("namespaces", null, Namespace), timeout.Token);
-                await WaitNamespaceGoneAsync(TimeSpan.FromSeconds(60));
-            }
-            else
-            {
-                // A namespace the user gave: only what this run made goes, found by its run label.
-                // Workloads first, so their controllers do not make new pods while the pods go.
-                KubeResource[] kinds =
-                [
-                    new("apps", "v1", "deployments", Namespace),
-                    new("apps", "v1", "daemonsets", Namespace),
-                    GatewayManifests.Routes with
-                    {
-                        Namespace = Namespace,
-                    },
-                    GatewayManifests.Gateways with
-                    {
-                        Namespace = Namespace,
-                    },
-                    KubeResource.Core("pods", Namespace),
-                    KubeResource.Core("services", Namespace),
-                    KubeResource.Core("secrets", Namespace),
-                    NetworkPolicies,
-                ];
-                foreach (var kind in kinds)
-                {
-                    try
-                    {
-                        await kube.DeleteCollectionAsync(
-                            kind,
-                            $"{AgentManifests.RunLabel}={options.RunId}",
-                            timeout.Token
-                        );
-                    }
-                    catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
-                    {
-                        // A kind this cluster does not serve (no Gateway API): nothing of it was made.
-                    }
-                }
-            }
-        }
-        catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)
-        {
-            Console.Error.WriteLine(
-                $"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it "
-                    + $"later"
-            );
-        }
-    }
-
-    /// <summary>
-    /// A namespace goes once every pod in it has stopped, which waits for the kubelets: the run ends when it is
-    /// gone or, after <paramref name="limit"/>, says that it is still terminating and what will finish it.
-    /// </summary>
-    private async Task WaitNamespaceGoneAsync(TimeSpan limit)
-    {
-        var deadline = DateTimeOffset.UtcNow + limit;
-        while (DateTimeOffset.UtcNow < deadline)
-        {
-            try
-            {
-                await kube.GetAsync(KubeResource.Core("namespaces", null, Namespace), CancellationToken.None);
-            }
-            catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
-            {
-                return;
-            }
-            await Task.Delay(500);
-        }
-        Console.Error.WriteLine(
-            $"cnibench: namespace {Namespace} is still terminating after {limit.TotalSeconds:0}s (its pods wait for "
-                + $"their nodes); it goes by itself, or 'cnibench kube cleanup' finishes it"
-        );
-    }
+    public ValueTask DisposeAsync() => _site.DisposeAsync();
 }

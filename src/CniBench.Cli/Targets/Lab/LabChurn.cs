@@ -33,13 +33,14 @@ public sealed class LabChurn : IEndpointChurn
 
     private LabChurn(
         LabTopology topology,
+        IReadOnlyList<LabService> others,
         IReadOnlyList<(LabHost, string)> pool,
         IReadOnlyList<Prober> probers,
         Scenarios.Churn spec
     )
     {
         _topology = topology;
-        _others = ServiceProgrammer.ServicesOf(topology);
+        _others = others;
         _pool = pool;
         _spec = spec;
         Probers = probers;
@@ -54,6 +55,7 @@ public sealed class LabChurn : IEndpointChurn
     /// writes the service with the first one, starts a syncer per node.</summary>
     public static async Task<LabChurn> CreateAsync(
         LabTopology topology,
+        IReadOnlyList<LabService> others,
         Scenarios.Churn spec,
         IReadOnlyList<Prober> probers,
         CancellationToken cancellationToken
@@ -66,7 +68,7 @@ public sealed class LabChurn : IEndpointChurn
             .Range(0, addresses)
             .Select(k => (pods[k % pods.Length], $"10.244.{pods[k % pods.Length].Node}.{100 + k / pods.Length}"))
             .ToArray();
-        var churn = new LabChurn(topology, pool, probers, spec);
+        var churn = new LabChurn(topology, others, pool, probers, spec);
         foreach (var group in pool.GroupBy(p => p.Item1.Namespace))
             await LabShell.RunAsync(
                 "ip",

@@ -1,12 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Lab.Network;
-using CniBench.Cli.Targets.Lab.Network.Ebpf;
 using CniBench.Cli.Targets.Lab.Network.Services;
-using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
@@ -36,30 +33,18 @@ public sealed class LabTarget : ITarget, IChurnTarget
             EndpointChurn: true,
             Transfer: true
         );
-    private readonly LabSpec _original;
-    private readonly bool _owned;
-    private readonly AgentCommand _command;
-    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
-    private LabTopology _topology;
-    private AgentPool _agents = new();
+    private readonly LabSite _site;
 
-    // A lab built for the run was programmed before the first case: that case reports the times.
-    private ProgrammingTime? _unreported;
+    private LabTarget(LabSite site) => _site = site;
 
-    private LabTarget(LabSpec spec, AgentCommand command, bool owned)
-    {
-        _original = spec;
-        _owned = owned;
-        _command = command;
-        _topology = new LabTopology(spec);
-    }
+    public IInfrastructure Infrastructure => _site;
 
     /// <summary>A lab someone built with `cnibench lab up`: used as it is, its services given back after the
     /// run.</summary>
     public static LabTarget Existing(LabSpec spec, AgentCommand command)
     {
         LabBuilder.Claim(spec.Id, Ownership.ProcessOwner.Current());
-        return new(spec, command, owned: false);
+        return new(new LabSite(spec, command, owned: false));
     }
 
     /// <summary>A lab built for this run alone and removed when it ends, whatever way it ends.</summary>
@@ -70,7 +55,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
     )
     {
         var up = await LabBuilder.UpAsync(spec, cancellationToken, Ownership.ProcessOwner.Current());
-        return new LabTarget(spec, command, owned: true) { _unreported = up.Programming };
+        return new LabTarget(new LabSite(spec, command, owned: true, up.Programming));
     }
 
     public string Name => "lab";
@@ -80,17 +65,15 @@ public sealed class LabTarget : ITarget, IChurnTarget
     public TimeSpan EstimatePreparation(PlannedCase plannedCase) =>
         plannedCase.Churn is { } churn ? TimeSpan.FromSeconds(2) + churn.Changes * churn.Interval : TimeSpan.Zero;
 
-    public LabSpec Spec => _topology.Spec;
+    public LabSpec Spec => _site.Spec;
 
-    public IReadOnlyCollection<int> AgentPids => _agents.Pids;
-
-    private string SocketDirectory => Path.Combine(LabBuilder.StateDirectory, _original.Id);
+    public IReadOnlyCollection<int> AgentPids => _site.AgentPids;
 
     /// <summary>A lab of the run's own is rebuilt for each routing and MTU and re-programmed for each proxy and
     /// number of services: cases that share them run one after another (in the plan's order otherwise), so each lab
     /// is built once. A lab that was up is never rebuilt: its cases keep the plan's order.</summary>
     public IReadOnlyList<PlannedCase> Order(IReadOnlyList<PlannedCase> cases) =>
-        _owned ? GroupBySettings(cases) : cases;
+        _site.Owned ? GroupBySettings(cases) : cases;
 
     public static IReadOnlyList<PlannedCase> GroupBySettings(IReadOnlyList<PlannedCase> cases)
     {
@@ -104,7 +87,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
         var c = plannedCase;
-        var spec = Desired(c.Dataplane);
+        var spec = _site.Desired(c.Dataplane);
         if (c.Placement == Placement.PodToPodSameNode && spec.PodsPerNode < 2)
             yield return $"case {c.Name}: pod-to-pod-same-node needs 2 pods per node; this lab has "
                 + $"{spec.PodsPerNode} (lab up --pods-per-node 2)";
@@ -138,25 +121,14 @@ public sealed class LabTarget : ITarget, IChurnTarget
             yield return $"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); "
                 + $"this lab has {spec.Nodes}";
         if (
-            !_owned
+            !_site.Owned
             && c.Dataplane is { Topology: true }
-            && (spec.Routing != _original.Routing || spec.Mtu != _original.Mtu)
+            && (spec.Routing != _site.Original.Routing || spec.Mtu != _site.Original.Mtu)
         )
             yield return $"case {c.Name}: asks for {Lower(spec.Routing)} routing and MTU {spec.Mtu}, but lab "
-                + $"{_original.Id} was built with {Lower(_original.Routing)} and {_original.Mtu}; "
+                + $"{_site.Original.Id} was built with {Lower(_site.Original.Routing)} and {_site.Original.Mtu}; "
                 + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings";
     }
-
-    /// <summary>The lab a case runs on: the lab as built, with what the case asks for in place.</summary>
-    private LabSpec Desired(DataplaneSettings? wanted) =>
-        _original with
-        {
-            Proxy = wanted?.Proxy ?? _original.Proxy,
-            Services = wanted?.Services is int n ? n - 1 : _original.Services,
-            Routing = wanted?.Routing ?? _original.Routing,
-            Mtu = wanted?.Mtu ?? _original.Mtu,
-            Egress = wanted?.Egress ?? _original.Egress,
-        };
 
     /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
     public sealed record LabPlacement(
@@ -169,39 +141,44 @@ public sealed class LabTarget : ITarget, IChurnTarget
     public LabPlacement Place(Placement placement, LabFamily family) =>
         placement switch
         {
-            Placement.HostToHost => new([_topology.Node(2)], _topology.Node(1), _topology.Node(2).At(family), null),
+            Placement.HostToHost => new(
+                [_site.Topology.Node(2)],
+                _site.Topology.Node(1),
+                _site.Topology.Node(2).At(family),
+                null
+            ),
             Placement.PodToPodSameNode => new(
-                [_topology.Pod(1, 2)],
-                _topology.Pod(1, 1),
-                _topology.Pod(1, 2).At(family),
+                [_site.Topology.Pod(1, 2)],
+                _site.Topology.Pod(1, 1),
+                _site.Topology.Pod(1, 2).At(family),
                 null
             ),
             Placement.PodToPodCrossNode => new(
-                [_topology.Pod(2, 1)],
-                _topology.Pod(1, 1),
-                _topology.Pod(2, 1).At(family),
+                [_site.Topology.Pod(2, 1)],
+                _site.Topology.Pod(1, 1),
+                _site.Topology.Pod(2, 1).At(family),
                 null
             ),
             // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
             Placement.PodToClusterIp => new(
-                _topology.Endpoints.ToArray(),
-                _topology.Pod(1, 1),
+                _site.Topology.Endpoints.ToArray(),
+                _site.Topology.Pod(1, 1),
                 family.ClusterIp,
                 kind => AgentPool.DataPort(kind, DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)
             ),
             Placement.PodToNodePort => new(
-                _topology.Endpoints.ToArray(),
-                _topology.Pod(1, 1),
-                _topology.Node(Spec.Nodes).At(family),
+                _site.Topology.Endpoints.ToArray(),
+                _site.Topology.Pod(1, 1),
+                _site.Topology.Node(Spec.Nodes).At(family),
                 kind =>
                     AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)
             ),
             // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress
             // mode says.
             Placement.PodToExternal => new(
-                [_topology.External],
-                _topology.Pod(1, 1),
-                _topology.External.At(family),
+                [_site.Topology.External],
+                _site.Topology.Pod(1, 1),
+                _site.Topology.External.At(family),
                 null
             ),
             _ => throw new TargetException($"placement {placement} is not available on the lab target"),
@@ -209,11 +186,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var metrics = await ReconcileAsync(Desired(plannedCase.Dataplane), cancellationToken);
-        if (plannedCase.Dataplane?.Services is not null && Spec.Proxy != ProxyMode.None)
-            metrics[Metrics.AddServiceMs] = (await TimeOneAddedServiceAsync(cancellationToken))
-                .MeanPerNode
-                .TotalMilliseconds;
+        var metrics = await _site.BeginCaseAsync(plannedCase, cancellationToken);
 
         var family = plannedCase.IpFamily == IpFamily.Ipv6 ? LabFamily.V6 : LabFamily.V4;
         var place = Place(plannedCase.Placement, family);
@@ -245,7 +218,7 @@ public sealed class LabTarget : ITarget, IChurnTarget
                     new SourceCheckHook(
                         AgentPool.Handle(client),
                         new SourceExpectation(
-                            _topology.EgressSource(place.Client.Node, family),
+                            _site.Topology.EgressSource(place.Client.Node, family),
                             Spec.Egress == EgressMode.Gateway
                                 ? "the gateway node's address"
                                 : "the client's own node's address",
@@ -276,11 +249,11 @@ public sealed class LabTarget : ITarget, IChurnTarget
             )
         );
         var samplers = new List<TransferNode>();
-        foreach (var node in _topology.Nodes)
+        foreach (var node in _site.Topology.Nodes)
             samplers.Add(
                 new(
                     node.Namespace,
-                    _topology.ZoneOf(node.Node),
+                    _site.Topology.ZoneOf(node.Node),
                     "eth0",
                     AgentPool.Handle(await EnsureAsync("sampler", node, cancellationToken))
                 )
@@ -290,137 +263,44 @@ public sealed class LabTarget : ITarget, IChurnTarget
             pods,
             samplers,
             ports,
-            _topology.AddressBook(),
-            new LabLogShippers(_topology, family, _command)
+            _site.Topology.AddressBook(),
+            new LabLogShippers(_site.Topology, family, _site.Command)
         );
     }
 
-    private string Node(LabHost host) => _topology.Node(host.Node).Namespace;
+    private string Node(LabHost host) => _site.Topology.Node(host.Node).Namespace;
 
-    private string Zone(LabHost host) => _topology.ZoneOf(host.Node);
-
-    /// <summary>
-    /// Brings the lab to the spec a case needs: rebuilt when routing or MTU differ (a lab of our own only),
-    /// re-programmed when the proxy mode or the number of services differ. Returns the programming times.
-    /// </summary>
-    private async Task<Dictionary<string, double>> ReconcileAsync(LabSpec desired, CancellationToken cancellationToken)
-    {
-        var current = Spec;
-        ProgrammingTime programming;
-        if (desired == current)
-        {
-            programming = _unreported ?? ProgrammingTime.None;
-        }
-        else if (desired with { Egress = current.Egress } == current)
-        {
-            // Only the egress path changes: no rules of the proxy are touched.
-            await LabBuilder.WriteEgressAsync(new LabTopology(desired), cancellationToken);
-            await LabBuilder.SaveAsync(desired, cancellationToken);
-            programming = ProgrammingTime.None;
-        }
-        else if (desired.Routing != current.Routing || desired.Mtu != current.Mtu)
-        {
-            if (!_owned)
-                throw new TargetException(
-                    $"lab {_original.Id}: cannot change routing or MTU of a lab this run did not build"
-                );
-            // Agents live in the namespaces being replaced: stop them first, new ones start in the new lab.
-            await _agents.DisposeAsync();
-            _agents = new AgentPool();
-            await LabBuilder.DownAsync(current.Id, cancellationToken);
-            programming = (
-                await LabBuilder.UpAsync(desired, cancellationToken, Ownership.ProcessOwner.Current())
-            ).Programming;
-        }
-        else
-        {
-            if (desired.Proxy != current.Proxy)
-                await ServiceProgrammer.ClearAsync(_topology, current.Proxy, cancellationToken);
-            programming = await ServiceProgrammer.ProgramAsync(new LabTopology(desired), cancellationToken);
-            if (desired.Egress != current.Egress)
-                await LabBuilder.WriteEgressAsync(new LabTopology(desired), cancellationToken);
-            await LabBuilder.SaveAsync(desired, cancellationToken);
-        }
-        _topology = new LabTopology(desired);
-        _unreported = null;
-        var metrics = new Dictionary<string, double>();
-        if (programming.PerNode.Count > 0)
-        {
-            metrics[Metrics.ProgramTableMs] = programming.MeanPerNode.TotalMilliseconds;
-            metrics[Metrics.RenderMs] = programming.Render.TotalMilliseconds;
-        }
-        return metrics;
-    }
+    private string Zone(LabHost host) => _site.Topology.ZoneOf(host.Node);
 
     public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        await ReconcileAsync(Desired(plannedCase.Dataplane), cancellationToken);
-        foreach (var pod in _topology.Endpoints)
+        await _site.ReconcileAsync(_site.Desired(plannedCase.Dataplane), cancellationToken);
+        foreach (var pod in _site.Topology.Endpoints)
             await EnsureAsync("server", pod, cancellationToken);
         var probers = new List<Prober>();
         // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
-        foreach (var node in _topology.Nodes)
+        foreach (var node in _site.Topology.Nodes)
             probers.Add(
                 new(
                     node.Namespace,
-                    AgentPool.Handle(await EnsureAsync("client", _topology.Pod(node.Node, 1), cancellationToken))
+                    AgentPool.Handle(await EnsureAsync("client", _site.Topology.Pod(node.Node, 1), cancellationToken))
                 )
             );
-        return await LabChurn.CreateAsync(_topology, plannedCase.Churn!, probers, cancellationToken);
+        return await LabChurn.CreateAsync(
+            _site.Topology,
+            _site.Services(_site.Topology.Families[0]),
+            plannedCase.Churn!,
+            probers,
+            cancellationToken
+        );
     }
 
-    /// <summary>Adds one service as the proxy would on a Service create, times it on every node, and takes it away
-    /// again.</summary>
-    private async Task<ProgrammingTime> TimeOneAddedServiceAsync(CancellationToken cancellationToken)
-    {
-        var before = ServiceProgrammer.ServicesOf(_topology);
-        var added = LabServices.Dummies(DataplaneSettings.MaxServices + 1, _topology.Families[0]).Last();
-        IReadOnlyList<LabService> after = [added, .. before];
-        var time = await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, before, after, cancellationToken);
-        await ServiceProgrammer.UpdateAsync(_topology, Spec.Proxy, after, before, cancellationToken);
-        return time;
-    }
-
-    /// <summary>An agent of a role in a namespace, one per IP family: IPv6 agents listen on :: (IPv6 only), IPv4 ones
-    /// on 0.0.0.0.</summary>
     private Task<AgentProcess> EnsureAsync(
         string role,
         LabHost host,
         CancellationToken cancellationToken,
         LabFamily? family = null
-    ) => _agents.EnsureAsync($"{role}/{host.Namespace}/{(family ?? LabFamily.V4).Name}", async () =>
-        {
-            Directory.CreateDirectory(SocketDirectory);
-            // A namespace has its own ports: servers take the fixed ones, a client beside a server takes any.
-            string[] ports = role == "server" ? [] : ["--tcp-port", "0", "--udp-port", "0", "--http-port", "0"];
-            var agent = await AgentProcess.StartAsync(
-                _command,
-                role,
-                ["ip", "netns", "exec", host.Namespace],
-                [
-                    "--bind",
-                    family?.IsV6 == true ? "::" : "0.0.0.0",
-                    "--control-socket",
-                    Path.Combine(SocketDirectory, $"{host.Namespace}-{role}-{(family ?? LabFamily.V4).Name}.sock"),
-                    .. ports,
-                ],
-                _token,
-                cancellationToken,
-                new Dictionary<string, string>
-                {
-                    ["POD_NAME"] = host.Namespace,
-                    ["NODE_NAME"] = host.Node == 0 ? "external" : _topology.Node(host.Node).Namespace,
-                }
-            );
-            // A pod's processes live in its node's pod cgroup, where the ebpf proxy's connect() program applies.
-            if (host.Pod > 0 && SocketBalancer.CgroupRoot() is { } root)
-                await File.WriteAllTextAsync(
-                    Path.Combine(new SocketBalancer(_original.Id, host.Node).NodeCgroup(root), "cgroup.procs"),
-                    agent.Pid.ToString(CultureInfo.InvariantCulture),
-                    cancellationToken
-                );
-            return agent;
-        });
+    ) => _site.EnsureAsync(role, host, cancellationToken, family);
 
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(
         CancellationToken cancellationToken
@@ -428,49 +308,23 @@ public sealed class LabTarget : ITarget, IChurnTarget
         new Dictionary<string, string>
         {
             ["target"] = Name,
-            ["lab.id"] = _original.Id,
-            ["lab.built_by_run"] = _owned ? "yes" : "no",
-            ["lab.nodes"] = _original.Nodes.ToString(CultureInfo.InvariantCulture),
-            ["lab.pods_per_node"] = _original.PodsPerNode.ToString(CultureInfo.InvariantCulture),
-            ["lab.routing"] = Lower(_original.Routing),
-            ["lab.egress"] = Lower(_original.Egress),
-            ["lab.ip_family"] = Lower(_original.IpFamily),
-            ["lab.zones"] = _original.Zones.ToString(CultureInfo.InvariantCulture),
-            ["lab.proxy"] = Lower(_original.Proxy),
-            ["lab.services"] = (_original.Services + 1).ToString(CultureInfo.InvariantCulture),
-            ["lab.iptables"] = await IptablesBackends.DescribeAsync(_original.Iptables, cancellationToken),
-            ["mtu.underlay"] = _original.Mtu.ToString(CultureInfo.InvariantCulture),
-            ["mtu.pod"] = _topology.PodMtu.ToString(CultureInfo.InvariantCulture),
+            ["lab.id"] = _site.Original.Id,
+            ["lab.built_by_run"] = _site.Owned ? "yes" : "no",
+            ["lab.nodes"] = _site.Original.Nodes.ToString(CultureInfo.InvariantCulture),
+            ["lab.pods_per_node"] = _site.Original.PodsPerNode.ToString(CultureInfo.InvariantCulture),
+            ["lab.routing"] = Lower(_site.Original.Routing),
+            ["lab.egress"] = Lower(_site.Original.Egress),
+            ["lab.ip_family"] = Lower(_site.Original.IpFamily),
+            ["lab.zones"] = _site.Original.Zones.ToString(CultureInfo.InvariantCulture),
+            ["lab.proxy"] = Lower(_site.Original.Proxy),
+            ["lab.services"] = (_site.Original.Services + 1).ToString(CultureInfo.InvariantCulture),
+            ["lab.iptables"] = await IptablesBackends.DescribeAsync(_site.Original.Iptables, cancellationToken),
+            ["mtu.underlay"] = _site.Original.Mtu.ToString(CultureInfo.InvariantCulture),
+            ["mtu.pod"] = _site.Topology.PodMtu.ToString(CultureInfo.InvariantCulture),
         };
 
     private static string Lower<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();
 
-    public async ValueTask DisposeAsync()
-    {
-        await _agents.DisposeAsync();
-        if (_owned)
-        {
-            await LabBuilder.DownAsync(_original.Id, CancellationToken.None);
-            return;
-        }
-        try
-        {
-            Directory.Delete(SocketDirectory, recursive: true);
-        }
-        catch (DirectoryNotFoundException) { }
-        // Give the user's lab back with the services it was built with.
-        if (Spec != _original)
-        {
-            try
-            {
-                await ReconcileAsync(_original, CancellationToken.None);
-            }
-            catch (LabException e)
-            {
-                Console.Error.WriteLine($"cnibench: could not restore lab {_original.Id}'s services: {e.Message}");
-            }
-        }
-        LabBuilder.Release(_original.Id);
-    }
+    public ValueTask DisposeAsync() => _site.DisposeAsync();
 }

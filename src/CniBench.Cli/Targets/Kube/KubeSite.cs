@@ -1,0 +1,336 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Kube.Api;
+
+namespace CniBench.Cli.Targets.Kube;
+
+/// <summary>
+/// A cluster's infrastructure for one run, reached only through its API: the run's namespace (labelled, deleted at the
+/// end however the run ends), its agent pods on the chosen nodes, the Services in front of them, and whatever else the
+/// run made there; what features ask of a target (<see cref="IInfrastructure"/>), on a cluster.
+/// </summary>
+public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfrastructure, IAsyncDisposable
+{
+    private readonly string _token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
+    private KubePods? _pods;
+    private (string Server, string Client, JsonObject ServerNode, JsonObject ClientNode)? _nodes;
+    private readonly HashSet<string> _servicesApplied = new();
+    private readonly RunObjects _objects = new(kube);
+    private bool _namespaceCreated;
+    private KubeServiceScale? _scale;
+
+    /// <summary>What the run made besides its objects (an egress path, an external server): undone before the
+    /// namespace goes.</summary>
+    private readonly List<IAsyncDisposable> _undo = new();
+
+    public string Name => "kube";
+
+    public bool AgentsOnThisHost => false;
+
+    public string Namespace => options.Namespace ?? AgentManifests.NamespaceFor(options.RunId);
+
+    public KubeClient Kube => kube;
+
+    public string Token => _token;
+
+    public RunObjects Objects => _objects;
+
+    public KubeServiceScale Scale => _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
+
+    /// <summary>Undone (disposed) at the end of the run, before the namespace is deleted.</summary>
+    public T Undo<T>(T made)
+        where T : IAsyncDisposable
+    {
+        _undo.Add(made);
+        return made;
+    }
+
+    public async Task<IReadOnlyDictionary<string, double>> BeginCaseAsync(
+        PlannedCase plannedCase,
+        CancellationToken cancellationToken
+    )
+    {
+        await EnsureNamespaceAsync(cancellationToken);
+        if (plannedCase.Dataplane?.Services is int services)
+            await Scale.EnsureAsync(services - 1, cancellationToken);
+        return new Dictionary<string, double>();
+    }
+
+    public async Task<SiteAgent> AgentAsync(AgentRequest request, CancellationToken cancellationToken)
+    {
+        var (serverNode, clientNode, _, _) = await NodesAsync(cancellationToken);
+        string node = request.Node == SiteNode.Server ? serverNode : clientNode;
+        var agent = await EnsureAgentAsync(
+            new AgentPlacement(request.Role, request.Role, node, false),
+            cancellationToken
+        );
+        return new SiteAgent(
+            Pods.Handle(request.Role, agent),
+            request.Role,
+            (string?)agent.Pod["spec"]?["nodeName"] ?? node
+        );
+    }
+
+    public async Task<string> ServiceAsync(string role, IpFamily family, CancellationToken cancellationToken)
+    {
+        string name = $"agents-{role}";
+        if (_servicesApplied.Add(name))
+            await _objects.ApplyAsync(
+                KubeResource.Core("services", Namespace, name),
+                KubeObjects.Checked(
+                    AgentManifests.AgentService(Namespace, options.RunId, name, false, "PreferDualStack", role)
+                ),
+                cancellationToken
+            );
+        var service = await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
+        return KubeObjects.ClusterIp(family == IpFamily.Ipv6, service);
+    }
+
+    public Task<double> SettleAsync(
+        SiteAgent client,
+        string address,
+        string what,
+        CancellationToken cancellationToken
+    ) => ServiceProbe.WaitUntilAnswersAsync(Name, client.Handle, address, what, cancellationToken);
+
+    /// <summary>
+    /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
+    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the
+    /// client's node in the
+    /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
+    /// </summary>
+    public async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
+    {
+        if (_nodes is { } known)
+            return known;
+        var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
+        var ready = items
+            .Where(n =>
+                (bool?)n["spec"]?["unschedulable"] != true
+                && (n["status"]?["conditions"] as JsonArray)
+                    ?.OfType<JsonObject>()
+                    .Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true
+            )
+            .ToArray();
+        if (ready.Length == 0)
+            throw new TargetException("kube: no Ready, schedulable node in the cluster");
+        static string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
+        static string? ZoneOf(JsonObject n) => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"];
+        JsonObject? Named(string? name, string flag) =>
+            name is null
+                ? null
+                : ready.FirstOrDefault(n => NameOf(n) == name)
+                    ?? throw new TargetException(
+                        $"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: "
+                            + $"{string.Join(", ", ready.Select(NameOf))}"
+                    );
+        JsonObject? Labelled(string value) =>
+            ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
+        var server = Named(options.Placement.ServerNode, "--server-node") ?? Labelled("server") ?? ready[0];
+        var others = ready.Where(n => NameOf(n) != NameOf(server)).ToArray();
+        var inZone = options.Placement.Zones switch
+        {
+            ZonePlacement.Same => others.Where(n => ZoneOf(n) == ZoneOf(server)).ToArray(),
+            ZonePlacement.Cross => others.Where(n => ZoneOf(n) != ZoneOf(server)).ToArray(),
+            _ => others,
+        };
+        if (options.Placement.Zones != ZonePlacement.Any && options.Placement.ClientNode is null && inZone.Length == 0)
+            throw new TargetException(
+                $"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node "
+                    + $"{(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone "
+                    + $"{ZoneOf(server) ?? "(none)"} of {NameOf(server)}"
+            );
+        var client = Named(options.Placement.ClientNode, "--client-node")
+            ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client")
+            ?? inZone.FirstOrDefault()
+            ?? server;
+        _nodes = (NameOf(server), NameOf(client), server, client);
+        return _nodes.Value;
+    }
+
+    public async Task EnsureNamespaceAsync(CancellationToken cancellationToken)
+    {
+        if (_namespaceCreated)
+            return;
+        _namespaceCreated = true; // from here on, dispose removes it whatever happens next
+        if (options.Namespace is null)
+            await kube.CreateAsync(
+                KubeResource.Core("namespaces"),
+                KubeObjects.Checked(AgentManifests.Namespace(Namespace, options.RunId)),
+                cancellationToken
+            );
+        await _objects.ApplyAsync(
+            KubeResource.Core("secrets", Namespace, AgentManifests.TokenSecretName(options.RunId)),
+            KubeObjects.Checked(AgentManifests.TokenSecret(Namespace, options.RunId, _token)),
+            cancellationToken
+        );
+        if (options.NetworkPolicy)
+            await _objects.ApplyAsync(
+                NetworkPolicies.Named(AgentManifests.ControlPolicyName(options.RunId)),
+                KubeObjects.Checked(
+                    AgentManifests.ControlNetworkPolicy(
+                        Namespace,
+                        options.RunId,
+                        await ApiServerAddressesAsync(cancellationToken)
+                    )
+                ),
+                cancellationToken
+            );
+        Pods.Watch();
+    }
+
+    private KubeResource NetworkPolicies => new("networking.k8s.io", "v1", "networkpolicies", Namespace);
+
+    /// <summary>Where the API server's pod proxy connects from: the endpoints of default/kubernetes.</summary>
+    private async Task<IReadOnlyList<string>> ApiServerAddressesAsync(CancellationToken cancellationToken)
+    {
+        var (slices, _) = await kube.ListAsync(
+            new KubeResource("discovery.k8s.io", "v1", "endpointslices", "default"),
+            "kubernetes.io/service-name=kubernetes",
+            cancellationToken
+        );
+        var addresses = slices
+            .SelectMany(s => s["endpoints"]?.AsArray() ?? [])
+            .SelectMany(e => e?["addresses"]?.AsArray() ?? [])
+            .Select(a => (string?)a)
+            .OfType<string>()
+            .Distinct()
+            .ToArray();
+        return addresses.Length > 0
+            ? addresses
+            : throw new TargetException(
+                "--network-policy: the API server's addresses are not in the EndpointSlices of default/kubernetes; "
+                    + "run without --network-policy, or admit the controller with a policy of your own"
+            );
+    }
+
+    public KubePods Pods => _pods ??= new KubePods(kube, Namespace, options, _token);
+
+    public async Task<KubeAgent> EnsureAgentAsync(AgentPlacement placement, CancellationToken cancellationToken)
+    {
+        await EnsureNamespaceAsync(cancellationToken);
+        return await Pods.EnsureAsync(placement, cancellationToken);
+    }
+
+    public static string ServiceName(bool nodePort) => nodePort ? "agents-nodeport" : "agents";
+
+    /// <summary>The Service in front of the servers: both families where the cluster has both
+    /// (PreferDualStack).</summary>
+    public async Task<JsonObject> ServiceAsync(bool nodePort, CancellationToken cancellationToken)
+    {
+        string name = ServiceName(nodePort);
+        if (_servicesApplied.Add(name))
+            await _objects.ApplyAsync(
+                KubeResource.Core("services", Namespace, name),
+                KubeObjects.Checked(
+                    AgentManifests.AgentService(Namespace, options.RunId, name, nodePort, "PreferDualStack")
+                ),
+                cancellationToken
+            );
+        return await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
+    }
+
+    private int _disposed;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
+        if (_pods is not null)
+            await _pods.DisposeAsync();
+        try
+        {
+            foreach (var made in _undo)
+                await made.DisposeAsync();
+            if (_namespaceCreated)
+                await DeleteWhatWeMadeAsync();
+        }
+        finally
+        {
+            kube.Dispose();
+        }
+    }
+
+    private async Task DeleteWhatWeMadeAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            if (options.Namespace is null)
+            {
+                await kube.DeleteAsync(KubeResource.Core("namespaces", null, Namespace), timeout.Token);
+                await WaitNamespaceGoneAsync(TimeSpan.FromSeconds(60));
+            }
+            else
+            {
+                // A namespace the user gave: only what this run made goes, found by its run label.
+                // Workloads first, so their controllers do not make new pods while the pods go.
+                KubeResource[] kinds =
+                [
+                    new("apps", "v1", "deployments", Namespace),
+                    new("apps", "v1", "daemonsets", Namespace),
+                    GatewayManifests.Routes with
+                    {
+                        Namespace = Namespace,
+                    },
+                    GatewayManifests.Gateways with
+                    {
+                        Namespace = Namespace,
+                    },
+                    KubeResource.Core("pods", Namespace),
+                    KubeResource.Core("services", Namespace),
+                    KubeResource.Core("secrets", Namespace),
+                    NetworkPolicies,
+                ];
+                foreach (var kind in kinds)
+                {
+                    try
+                    {
+                        await kube.DeleteCollectionAsync(
+                            kind,
+                            $"{AgentManifests.RunLabel}={options.RunId}",
+                            timeout.Token
+                        );
+                    }
+                    catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+                    {
+                        // A kind this cluster does not serve (no Gateway API): nothing of it was made.
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is KubeApiException or KubeConnectionException or OperationCanceledException)
+        {
+            Console.Error.WriteLine(
+                $"cnibench: could not delete namespace {Namespace}: {e.Message}; 'cnibench kube cleanup' removes it "
+                    + $"later"
+            );
+        }
+    }
+
+    /// <summary>
+    /// A namespace goes once every pod in it has stopped, which waits for the kubelets: the run ends when it is
+    /// gone or, after <paramref name="limit"/>, says that it is still terminating and what will finish it.
+    /// </summary>
+    private async Task WaitNamespaceGoneAsync(TimeSpan limit)
+    {
+        var deadline = DateTimeOffset.UtcNow + limit;
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            try
+            {
+                await kube.GetAsync(KubeResource.Core("namespaces", null, Namespace), CancellationToken.None);
+            }
+            catch (KubeApiException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+            {
+                return;
+            }
+            await Task.Delay(500);
+        }
+        Console.Error.WriteLine(
+            $"cnibench: namespace {Namespace} is still terminating after {limit.TotalSeconds:0}s (its pods wait for "
+                + $"their nodes); it goes by itself, or 'cnibench kube cleanup' finishes it"
+        );
+    }
+}
