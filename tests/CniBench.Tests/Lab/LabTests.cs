@@ -37,6 +37,13 @@ public class LabTopologyTests
         Assert.Contains(t.BuildCommands(), c =>
             c.Namespace == "cnb-ab12-n1" && c.Command == "route add 10.244.2.0/24 via 192.168.200.2"
         );
+        // Every pod's bridge port in hairpin mode, as the kubelet sets it: a pod may reach a Service it backs itself.
+        Assert.Equal(
+            ["cnb-ab12-n1 p1", "cnb-ab12-n1 p2", "cnb-ab12-n2 p1", "cnb-ab12-n2 p2"],
+            t.BuildCommands()
+                .Where(c => c.Command.EndsWith(" type bridge_slave hairpin on", StringComparison.Ordinal))
+                .Select(c => $"{c.Namespace} {c.Command.Split(' ')[2]}")
+        );
     }
 
     [Fact]

@@ -177,6 +177,9 @@ public sealed class LabTopology(LabSpec spec)
                     )
                 );
                 c.Add(new(node.Namespace, "ip", $"link set p{j} master cbr0 up"));
+                // As the kubelet's hairpin-veth mode: a pod's frames may go back out of the port they came in by, or a
+                // pod cannot reach a Service whose endpoint is itself (the bridge hook turns the DNAT around at L2).
+                c.Add(new(node.Namespace, "ip", $"link set p{j} type bridge_slave hairpin on"));
                 c.Add(new(pod.Namespace, "ip", "link set lo up"));
                 foreach (var f in Families)
                     c.Add(new(pod.Namespace, "ip", $"addr add {pod.At(f)}/{f.SubnetBits} dev eth0{Nodad(f)}"));
