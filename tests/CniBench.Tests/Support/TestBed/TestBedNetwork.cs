@@ -9,7 +9,8 @@ namespace CniBench.Tests.Support.TestBed;
 ///     └─ veth into the underlay namespace cnbk-ul (bridge br0)
 ///          ├─ node i (namespace cnbk-n{i}): eth0 10.99.0.(10+i), bridge cbr0 = first address of its pod CIDR,
 ///          │    routes to the other nodes' pod CIDRs through their eth0; kube-proxy runs here
-///          │     └─ pod (namespace cnbk-n{i}-{pod}): eth0 an address of the node's pod CIDR, default route via cbr0
+///          │     └─ pod (namespace cnbk-n{i}-{pod}): eth0 an address of the node's pod CIDR, default route via cbr0,
+///          │       its bridge port in hairpin mode (as the kubelet sets it: a pod may reach a Service it backs)
 /// Pods reach the API server (10.96.0.1 through kube-proxy, or 10.99.0.1 directly) through their node, and the
 /// API server's pod proxy reaches pods through the host's routes, as on a real cluster.
 /// </summary>
@@ -161,6 +162,7 @@ public sealed class TestBedNetwork
             ns,
             $"""
             link set {link} master cbr0
+            link set {link} type bridge_slave hairpin on
             link set {link} up
             """,
             cancellationToken
