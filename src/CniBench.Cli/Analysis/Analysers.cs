@@ -417,9 +417,7 @@ public sealed class PlacementNotAchieved : IAnalyser
         IReadOnlyDictionary<string, string> environment
     )
     {
-        foreach (
-            var r in results.Where(r => r.AchievedPlacement is not null && r.AchievedPlacement != r.Placement).Take(1)
-        )
+        foreach (var r in results.Where(r => Missed(r.Placement, r.AchievedPlacement)).Take(1))
             yield return new Finding(
                 Severity.Warning,
                 "placement-not-achieved",
@@ -427,6 +425,19 @@ public sealed class PlacementNotAchieved : IAnalyser
                 $"asked for {r.Placement}, got {r.AchievedPlacement}: the figures describe the placement achieved"
             );
     }
+
+    /// <summary>Another placement, or the asked one "(not achieved: …)"; the asked one with a detail ("(hairpin)",
+    /// "(gateway)", ", source 10.0.0.1 seen") is the placement achieved.</summary>
+    public static bool Missed(string asked, string? achieved) =>
+        achieved is not null
+        && achieved != asked
+        && (
+            achieved.Contains("not achieved", StringComparison.Ordinal)
+            || !(
+                achieved.StartsWith(asked + " (", StringComparison.Ordinal)
+                || achieved.StartsWith(asked + ", ", StringComparison.Ordinal)
+            )
+        );
 }
 
 public sealed class OutliersDropped : IAnalyser

@@ -52,6 +52,19 @@ public class AnalyserTests
         );
     }
 
+    [Theory]
+    [InlineData("pod-to-cluster-ip", "pod-to-cluster-ip (hairpin)", false)]
+    [InlineData("pod-to-external", "pod-to-external (gateway), source 192.168.200.2 seen", false)]
+    [InlineData("pod-to-cluster-ip", "pod-to-cluster-ip", false)]
+    [InlineData("pod-to-pod-cross-node", "pod-to-pod-same-node", true)]
+    [InlineData("pod-to-pod-cross-node", "pod-to-pod-cross-node (not achieved: both on n1; one node)", true)]
+    [InlineData("pod-to-cluster-ip", "pod-to-cluster-ipv6", true)]
+    public void A_placement_with_a_detail_is_achieved_and_another_or_one_not_achieved_is_missed(
+        string asked,
+        string achieved,
+        bool missed
+    ) => Assert.Equal(missed, PlacementNotAchieved.Missed(asked, achieved));
+
     [Fact]
     public void Environment_problems_are_run_wide_findings()
     {
