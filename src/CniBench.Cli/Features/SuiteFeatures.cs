@@ -9,7 +9,7 @@ namespace CniBench.Cli.Features;
 /// </summary>
 public static class SuiteFeatures
 {
-    public static IReadOnlyList<ICaseFeature> All { get; } = [];
+    public static IReadOnlyList<ICaseFeature> All { get; } = [new Hairpin.HairpinFeature()];
 
     /// <summary>Scenarios read with every feature's fields.</summary>
     public static ScenarioReader Scenarios { get; } = new(All);

@@ -324,7 +324,7 @@ public class ScenarioLoaderTests
             CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("nope")
         );
         Assert.Contains(
-            "unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale",
+            "unknown suite 'nope'; allowed: convergence, dataplane, egress, hairpin, quick, service-scale",
             suite.Errors[0].ToString()
         );
         var file = Assert.Throws<ScenarioException>(() =>
