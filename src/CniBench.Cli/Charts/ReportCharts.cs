@@ -10,7 +10,8 @@ public sealed record Chart(string Id, string Title, string Svg);
 /// <summary>Which charts a report shows, built from summaries and stored results only.</summary>
 public static class ReportCharts
 {
-    private const int MaxSeries = 8;
+    /// <summary>Past eight lines a chart is unreadable.</summary>
+    public const int MaxSeries = 8;
     private static readonly string[] BarMetrics =
     [
         Metrics.ThroughputGbps,
@@ -150,7 +151,8 @@ public static class ReportCharts
         string caseName,
         IReadOnlyList<CaseSummary> summaries,
         IReadOnlyList<CaseResult> results,
-        string idPrefix
+        string idPrefix,
+        IReadOnlyList<ICaseCharts>? contributed = null
     )
     {
         var charts = new List<Chart>();
@@ -203,45 +205,6 @@ public static class ReportCharts
                 )
             );
 
-        // Traffic-split cases: each backend's share per 5-second window (first repetition of each configuration)
-        // against the configured share.
-        var splits = results
-            .Where(r =>
-                r.Client.Result?.BackendWindows is not null
-                && r.Parameters.TryGetValue("weights", out var w)
-                && Scenarios.SplitWeights.TryParse(w, out _)
-            )
-            .GroupBy(r => r.Config)
-            .Select(g => g.OrderBy(r => r.Repetition).First())
-            .ToArray();
-        if (splits.Length > 0 && Scenarios.SplitWeights.TryParse(splits[0].Parameters["weights"], out var weights))
-        {
-            var lines = splits
-                .SelectMany(r =>
-                    r.Client.Result!.Backends.Keys.Order(StringComparer.Ordinal)
-                        .Select(b =>
-                            (
-                                Backend: byConfig.Length > 1 ? $"{r.Config} {b}" : b,
-                                Windows: Split.SplitAnalysis.Shares(r.Client.Result!, b)
-                            )
-                        )
-                )
-                .Take(MaxSeries)
-                .ToArray();
-            charts.Add(
-                new Chart(
-                    $"{idPrefix}split",
-                    $"{caseName}: share of each backend per "
-                        + $"{Contracts.Protocol.JobResult.BackendWindowSeconds}-second window",
-                    SplitRatio(
-                        $"{caseName}: % of answers per backend and window (weights {weights})",
-                        lines,
-                        weights.SharePercentB
-                    )
-                )
-            );
-        }
-
         // Convergence cases: the first repetition of each configuration, a line per node.
         var timelines = results
             .Where(r => r.Convergence is not null)
@@ -272,6 +235,8 @@ public static class ReportCharts
                     )
                 )
             );
+        foreach (var feature in contributed ?? [])
+            charts.AddRange(feature.ChartsOf(caseName, results, idPrefix));
         return charts;
     }
 
@@ -293,30 +258,6 @@ public static class ReportCharts
         }
         return points;
     }
-
-    /// <summary>Share of requests answered by one backend per time window against the configured weight (traffic-split
-    /// suite).</summary>
-    public static string SplitRatio(
-        string title,
-        IReadOnlyList<(
-            string Backend,
-            IReadOnlyList<(double WindowStartSeconds, double SharePercent)> Windows
-        )> backends,
-        double configuredPercent
-    ) =>
-        LineChart.Render(
-            title,
-            "window start (s)",
-            "% of responses",
-            backends
-                .Select(b => new LineSeries(
-                    b.Backend,
-                    b.Windows.Select(w => new LinePoint(w.WindowStartSeconds, w.SharePercent)).ToArray()
-                ))
-                .ToArray(),
-            reference: configuredPercent,
-            referenceLabel: $"configured {Svg.Label(configuredPercent)}%"
-        );
 
     /// <summary>Milliseconds from each endpoint change to the first success seen by each node (convergence
     /// suite).</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CniBench.Cli.Features;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Storage;
 using CniBench.Contracts.Cli;
@@ -68,7 +69,8 @@ public static class ReportCommand
                         parse.GetValue(runs) ?? [],
                         parse.GetValue(configs) ?? [],
                         parse.GetValue(includeIncomplete),
-                        priceTable
+                        priceTable,
+                        SuiteFeatures.Charts
                     );
                     var written = ReportWriter.WriteAll(model, parse.GetValue(output)!, wanted);
                     Console.Out.WriteLine($"report: {ReportWriter.Describe(written, parse.GetValue(output)!)}");

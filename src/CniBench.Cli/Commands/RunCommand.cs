@@ -207,7 +207,7 @@ public static class RunCommand
                         cancellationToken
                     );
 
-                    var model = ReportModel.Load(store, outcome.Run.Id, priceTable);
+                    var model = ReportModel.Load(store, outcome.Run.Id, priceTable, SuiteFeatures.Charts);
                     ConsoleView.WriteSummary(console, model.Summaries);
                     ConsoleView.WriteDigest(console, model);
                     if (!parse.GetValue(noReport))

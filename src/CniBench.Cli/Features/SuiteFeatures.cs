@@ -1,3 +1,4 @@
+using CniBench.Cli.Charts;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 
@@ -9,7 +10,11 @@ namespace CniBench.Cli.Features;
 /// </summary>
 public static class SuiteFeatures
 {
-    public static IReadOnlyList<ICaseFeature> All { get; } = [new Hairpin.HairpinFeature()];
+    public static IReadOnlyList<ICaseFeature> All { get; } =
+    [new Hairpin.HairpinFeature(), new TrafficSplit.TrafficSplitFeature()];
+
+    /// <summary>The charts features add to a case's section of a report.</summary>
+    public static IReadOnlyList<ICaseCharts> Charts { get; } = [new TrafficSplit.SplitCharts()];
 
     /// <summary>Scenarios read with every feature's fields.</summary>
     public static ScenarioReader Scenarios { get; } = new(All);

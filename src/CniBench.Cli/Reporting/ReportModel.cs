@@ -26,8 +26,12 @@ public sealed record ReportModel(
 
     public static string CaseKey(string suite, string caseName) => $"{suite}/{caseName}";
 
-    public static ReportModel Load(ResultStore store, string runId, Transfer.PriceTable? prices = null) =>
-        Load(store, [runId], [], prices: prices);
+    public static ReportModel Load(
+        ResultStore store,
+        string runId,
+        Transfer.PriceTable? prices = null,
+        IReadOnlyList<ICaseCharts>? charts = null
+    ) => Load(store, [runId], [], prices: prices, charts: charts);
 
     /// <summary>
     /// The given runs (id, unique prefix or `latest`, whatever their state) and every result under the given
@@ -39,7 +43,8 @@ public sealed record ReportModel(
         IReadOnlyList<string> runIds,
         IReadOnlyList<string> configs,
         bool includeIncomplete = false,
-        Transfer.PriceTable? prices = null
+        Transfer.PriceTable? prices = null,
+        IReadOnlyList<ICaseCharts>? charts = null
     )
     {
         var selections = runIds
@@ -53,13 +58,14 @@ public sealed record ReportModel(
             if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition))
                 results.Add(r);
         var runs = selections.SelectMany(s => s.Runs).DistinctBy(r => r.Id).ToArray();
-        return Build(runs, results, prices);
+        return Build(runs, results, prices, charts);
     }
 
     public static ReportModel Build(
         IReadOnlyList<RunRecord> runs,
         IReadOnlyList<CaseResult> results,
-        Transfer.PriceTable? prices = null
+        Transfer.PriceTable? prices = null,
+        IReadOnlyList<ICaseCharts>? charts = null
     )
     {
         var summaries = CaseSummary.From(results, CaseSummary.HostCores(runs));
@@ -80,7 +86,8 @@ public sealed record ReportModel(
                         g.Key.Case,
                         g.ToArray(),
                         results.Where(r => r.Suite == g.Key.Suite && r.Case == g.Key.Case).ToArray(),
-                        $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-"
+                        $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-",
+                        charts
                     )
             );
         var transfers = TransferSummary.From(results);

@@ -36,6 +36,11 @@ public sealed class RunOrchestrator(
         CancellationToken cancellationToken
     )
     {
+        if (target is not FeatureTarget && scenario.Cases.FirstOrDefault(c => c.Features.Count > 0) is { } featured)
+            throw new TargetException(
+                $"case {featured.Name} uses {string.Join(", ", featured.Features.Keys)}: run it on a target with the "
+                    + "suite features on top (FeatureTarget)"
+            );
         var run = new RunRecord(
             NewRunId(DateTimeOffset.UtcNow),
             scenario.Name,

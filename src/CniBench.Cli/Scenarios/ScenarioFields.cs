@@ -143,13 +143,6 @@ public static class ScenarioFields
             true
         ),
         new(
-            "weights",
-            "two HTTPRoute weights A/B, integers (e.g. 95/5), for placement pod-to-gateway (kube target)",
-            ReadWeights,
-            true,
-            PerWorkload: true
-        ),
-        new(
             "mtu",
             $"an integer {DataplaneSettings.MinMtu}..{DataplaneSettings.MaxMtu} (lab target)",
             Int(DataplaneSettings.MinMtu, DataplaneSettings.MaxMtu),
@@ -184,13 +177,6 @@ public static class ScenarioFields
     {
         bool ok = WorkloadNames.TryParse(text, out var kind) && kind != WorkloadKind.Monitor;
         value = kind;
-        return ok;
-    }
-
-    private static bool ReadWeights(string text, out object value)
-    {
-        bool ok = SplitWeights.TryParse(text, out var weights);
-        value = weights;
         return ok;
     }
 

@@ -387,21 +387,6 @@ public sealed class ScenarioLoader
         foreach (var podsField in new[] { "clientPods", "servers" })
             if (!Get("transfer", false) && v.TryGetValue(podsField, out var pods))
                 Error(pods.Node, $"{path}.{podsField}", "applies to transfer cases only", "add transfer: true");
-        bool toGateway = Get("placement", Placement.HostToHost) == Placement.PodToGateway;
-        if (toGateway && !v.ContainsKey("weights"))
-            Error(
-                caseNode,
-                $"{path}.weights",
-                $"missing: {Placement.PodToGateway.ToName()} splits the traffic between two backends",
-                "weights: 95/5"
-            );
-        if (!toGateway && v.TryGetValue("weights", out var weights))
-            Error(
-                weights.Node,
-                $"{path}.weights",
-                $"applies to placement {Placement.PodToGateway.ToName()} only",
-                $"placement: {Placement.PodToGateway.ToName()}"
-            );
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
@@ -455,7 +440,6 @@ public sealed class ScenarioLoader
                     Get("injectDelay", TimeSpan.Zero)
                 )
                 : null,
-            (SplitWeights?)(v.TryGetValue("weights", out var split) ? split.Parsed : null),
             Get("cooldown", Cooldown.Auto),
             Get("transfer", false),
             Get("clientPods", 1),

@@ -34,6 +34,10 @@ public interface IInfrastructure
     /// <summary>Waits until <paramref name="address"/> answers HTTP from <paramref name="client"/>: the milliseconds
     /// that took (how long the proxies took to program it).</summary>
     Task<double> SettleAsync(SiteAgent client, string address, string what, CancellationToken cancellationToken);
+
+    /// <summary>What a feature keeps here for the run (one of each type, made on first use, disposed at the end
+    /// before the target takes down what it made).</summary>
+    RunParts Parts { get; }
 }
 
 /// <summary>The node a feature's agent runs on: the one the run chose for servers, or the one for clients.</summary>

@@ -824,7 +824,13 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
 
         var first = outcome.Results.Take(1).ToArray();
         var chart = CniBench
-            .Cli.Charts.ReportCharts.ForCase(first[0].Case, CniBench.Cli.Analysis.CaseSummary.From(first), first, "t-")
+            .Cli.Charts.ReportCharts.ForCase(
+                first[0].Case,
+                CniBench.Cli.Analysis.CaseSummary.From(first),
+                first,
+                "t-",
+                CniBench.Cli.Features.SuiteFeatures.Charts
+            )
             .Single(c => c.Id == "t-split");
         Assert.Contains("configured 20%", chart.Svg);
         Assert.Contains("split-b", chart.Svg);

@@ -49,7 +49,7 @@ public class ChartTests
     [Fact]
     public void Lines_have_a_point_per_value_and_an_optional_reference()
     {
-        var chart = ReportCharts.SplitRatio(
+        var chart = CniBench.Cli.Features.TrafficSplit.SplitCharts.SplitRatio(
             "95/5 split",
             [("v1", [(0, 94.0), (5, 96.0), (10, 95.5)]), ("v2", [(0, 6.0), (5, 4.0), (10, 4.5)])],
             95

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using CniBench.Cli.Features.TrafficSplit;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Workloads;
@@ -257,8 +258,11 @@ public class ScenarioLoaderTests
             "name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n    weights: [95/5, 3/1]\n",
             "x.yaml"
         );
-        Assert.Equal([new SplitWeights(95, 5), new SplitWeights(3, 1)], scenario.Cases.Select(c => c.Split));
-        Assert.Equal(25.0, scenario.Cases[1].Split!.SharePercentB);
+        Assert.Equal(
+            [new SplitWeights(95, 5), new SplitWeights(3, 1)],
+            scenario.Cases.Select(c => c.Feature<SplitWeights>("traffic-split"))
+        );
+        Assert.Equal(25.0, scenario.Cases[1].Feature<SplitWeights>("traffic-split")!.SharePercentB);
         Assert.Contains(Fails("name: x\nplacement: pod-to-gateway\ncases:\n  - workload: http\n").Errors, e =>
             e.ToString().Contains("cases[0].weights: missing: pod-to-gateway splits the traffic between two backends")
         );

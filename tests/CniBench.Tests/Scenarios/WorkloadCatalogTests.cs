@@ -52,7 +52,11 @@ public class WorkloadCatalogTests
     [Fact]
     public void The_fields_a_row_lists_are_the_per_workload_scenario_fields_and_apply_to_it_alone()
     {
-        var perWorkload = ScenarioFields.CaseFields.Where(f => f.PerWorkload).Select(f => f.Name).Order().ToArray();
+        var perWorkload = CniBench
+            .Cli.Features.SuiteFeatures.Scenarios.CaseFields.Where(f => f.PerWorkload)
+            .Select(f => f.Name)
+            .Order()
+            .ToArray();
         Assert.Equal(perWorkload, WorkloadCatalog.All.SelectMany(d => d.Fields).Distinct().Order());
         Assert.Equal([WorkloadKind.UdpStream], ScenarioFields.Find("bitrate")!.AppliesTo);
         Assert.Equal([WorkloadKind.Http, WorkloadKind.Probe], ScenarioFields.Find("rate")!.AppliesTo);

@@ -107,7 +107,8 @@ public sealed class FakeCluster : IAsyncDisposable
             scenarioYaml.Contains("cooldown:") ? scenarioYaml : "cooldown: none\n" + scenarioYaml,
             "kube.yaml"
         );
-        await using var target = new CniBench.Cli.Targets.Kube.KubeTarget(Client(), options);
+        await using var kube = new CniBench.Cli.Targets.Kube.KubeTarget(Client(), options);
+        var target = new CniBench.Cli.Running.FeatureTarget(kube, CniBench.Cli.Features.SuiteFeatures.All);
         Xunit.Assert.Empty(target.Validate(scenario));
         return await new CniBench.Cli.Running.RunOrchestrator(
             target,

@@ -32,6 +32,10 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
 
     public KubeClient Kube => kube;
 
+    public KubeTargetOptions Options => options;
+
+    public RunParts Parts { get; } = new();
+
     public string Token => _token;
 
     public RunObjects Objects => _objects;
@@ -243,6 +247,7 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
         {
             foreach (var made in _undo)
                 await made.DisposeAsync();
+            await Parts.DisposeAsync();
             if (_namespaceCreated)
                 await DeleteWhatWeMadeAsync();
         }

@@ -19,7 +19,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 {
     private readonly KubeSite _site = new(kube, options);
     private KubeEgress? _egress;
-    private KubeTrafficSplit? _split;
     private KubeEndpoints? _endpoints;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
@@ -52,9 +51,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (c.Transfer && !options.NodeSampler)
             yield return $"case {c.Name}: a transfer case reads every node's flows; it needs --node-sampler (then a "
                 + "privileged sampler runs on each node's own network for the run)";
-        if (c.Placement == Placement.PodToGateway && options.GatewayClass is null)
-            yield return $"case {c.Name}: {Placement.PodToGateway.ToName()} needs --gateway-class (the GatewayClass "
-                + $"of your Gateway API implementation, e.g. cilium, nginx, eg)";
         foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
             yield return $"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's "
                 + $"scale-up and rollout set the pace)";
@@ -231,8 +227,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         if (plannedCase.Placement == Placement.PodToExternal)
             return await PrepareExternalAsync(plannedCase, cancellationToken);
-        if (plannedCase.Placement == Placement.PodToGateway)
-            return await PrepareGatewayAsync(plannedCase, cancellationToken);
         if (plannedCase.Transfer)
             return await PrepareTransferAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await _site.NodesAsync(cancellationToken);
@@ -364,53 +358,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         )
         {
             Hooks = [new SourceCheckHook(client, expected)],
-        };
-    }
-
-    /// <summary>
-    /// Through a Gateway: the client pod sends HTTP to the Gateway's address; its HTTPRoute splits the requests
-    /// by the case's weights between two backend pods, on the server's and the client's node.
-    /// </summary>
-    private async Task<AgentPair> PrepareGatewayAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
-    {
-        var (serverNode, clientNode, _, _) = await _site.NodesAsync(cancellationToken);
-        var a = await _site.EnsureAgentAsync(
-            new AgentPlacement(GatewayManifests.BackendA, GatewayManifests.BackendA, serverNode, false),
-            cancellationToken
-        );
-        var b = await _site.EnsureAgentAsync(
-            new AgentPlacement(GatewayManifests.BackendB, GatewayManifests.BackendB, clientNode, false),
-            cancellationToken
-        );
-        var client = await _site.EnsureAgentAsync(
-            new AgentPlacement("client", "client", clientNode, false),
-            cancellationToken
-        );
-        _split ??= new KubeTrafficSplit(
-            _site.Objects,
-            kube,
-            Namespace,
-            options.RunId,
-            options.GatewayClass!,
-            options.GatewayPort,
-            options.ReadyTimeout
-        );
-        var ip = await _split.PrepareAsync(
-            plannedCase.Split!,
-            plannedCase.IpFamily == IpFamily.Ipv6,
-            cancellationToken
-        );
-        string address = Endpoints.Format(
-            new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), options.GatewayPort)
-        );
-        return new AgentPair(
-            Pods.Handle("server", a),
-            Pods.Handle("client", client),
-            address,
-            $"{Placement.PodToGateway.ToName()} ({plannedCase.Split})"
-        )
-        {
-            Hooks = [new SplitBackendHook(b.Info.Identity.Name, plannedCase.Split!)],
         };
     }
 

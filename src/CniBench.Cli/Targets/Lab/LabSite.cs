@@ -49,6 +49,8 @@ public sealed class LabSite : IInfrastructure, IAsyncDisposable
 
     public AgentCommand Command => _command;
 
+    public RunParts Parts { get; } = new();
+
     public LabTopology Topology { get; private set; }
 
     public LabSpec Spec => Topology.Spec;
@@ -247,6 +249,7 @@ public sealed class LabSite : IInfrastructure, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Parts.DisposeAsync();
         await _agents.DisposeAsync();
         if (_owned)
         {

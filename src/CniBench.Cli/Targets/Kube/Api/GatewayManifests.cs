@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Scenarios;
 
 namespace CniBench.Cli.Targets.Kube.Api;
 
@@ -45,7 +44,7 @@ public static class GatewayManifests
             },
         };
 
-    public static JsonObject Route(string ns, string runId, SplitWeights weights) =>
+    public static JsonObject Route(string ns, string runId, int weightA, int weightB) =>
         new()
         {
             ["apiVersion"] = "gateway.networking.k8s.io/v1",
@@ -62,13 +61,13 @@ public static class GatewayManifests
                             {
                                 ["name"] = BackendA,
                                 ["port"] = 80,
-                                ["weight"] = weights.A,
+                                ["weight"] = weightA,
                             },
                             new JsonObject
                             {
                                 ["name"] = BackendB,
                                 ["port"] = 80,
-                                ["weight"] = weights.B,
+                                ["weight"] = weightB,
                             }
                         ),
                     }

@@ -1,8 +1,7 @@
-using CniBench.Cli.Scenarios;
-using CniBench.Cli.Split;
+using CniBench.Cli.Targets;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Targets.Hooks;
+namespace CniBench.Cli.Features.TrafficSplit;
 
 /// <summary>Traffic-split cases: how the answers shared out between the route's backends against the configured
 /// weights.</summary>

@@ -1,8 +1,7 @@
-using CniBench.Cli.Scenarios;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Split;
+namespace CniBench.Cli.Features.TrafficSplit;
 
 /// <summary>
 /// How well a weighted route kept its split (traffic-split suite): the second backend's share of all answers

@@ -1,8 +1,9 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets;
+using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 
-namespace CniBench.Cli.Targets.Kube;
+namespace CniBench.Cli.Features.TrafficSplit;
 
 /// <summary>
 /// The traffic-split suite's objects on a cluster: the two backend Services and the Gateway once per run,
@@ -41,7 +42,7 @@ public sealed class KubeTrafficSplit(
         }
         var route = await objects.ApplyAsync(
             Route,
-            KubeObjects.Checked(GatewayManifests.Route(ns, runId, weights)),
+            KubeObjects.Checked(GatewayManifests.Route(ns, runId, weights.A, weights.B)),
             cancellationToken
         );
         long generation = (long?)route["metadata"]?["generation"] ?? 1;
