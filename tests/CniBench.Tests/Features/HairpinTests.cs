@@ -67,11 +67,12 @@ public class HairpinScenarioTests
     public void A_case_using_a_feature_the_run_does_not_have_is_refused_not_run_as_a_plain_case()
     {
         var scenario = Load("  - workload: tcp-rr\n    hairpin: true\n");
-        var lab = CniBench.Cli.Targets.Lab.LabTarget.Existing(
-            new LabSpec("ab12", 2, 2, LabRouting.Native, 1500),
-            AgentCommand.Locate()
+        // A cluster target of no cluster: validation only reads the plan.
+        var kube = new CniBench.Cli.Targets.Kube.KubeTarget(
+            null!,
+            new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
         );
-        var problems = new FeatureTarget(lab, []).Validate(scenario);
+        var problems = new FeatureTarget(kube, []).Validate(scenario);
         Assert.Contains("uses hairpin, which this run does not have", Assert.Single(problems));
     }
 }
