@@ -205,36 +205,6 @@ public static class ReportCharts
                 )
             );
 
-        // Convergence cases: the first repetition of each configuration, a line per node.
-        var timelines = results
-            .Where(r => r.Convergence is not null)
-            .GroupBy(r => r.Config)
-            .Select(g => g.OrderBy(r => r.Repetition).First())
-            .SelectMany(r =>
-                r.Convergence!.Nodes.Select(n =>
-                    (
-                        Node: byConfig.Length > 1 ? $"{r.Config} {n.Node}" : n.Node,
-                        Events: (IReadOnlyList<(int, double)>)
-                            n
-                                .ReachedMs.Select((ms, i) => (i + 1, ms ?? double.NaN))
-                                .Where((_, i) => r.Convergence.Changes[i].Added is not null)
-                                .ToArray()
-                    )
-                )
-            )
-            .Take(MaxSeries)
-            .ToArray();
-        if (timelines.Length > 0)
-            charts.Add(
-                new Chart(
-                    $"{idPrefix}convergence",
-                    $"{caseName}: time to reach each new endpoint",
-                    ConvergenceTimeline(
-                        $"{caseName}: ms from each endpoint change to the first success at the new endpoint, per node",
-                        timelines
-                    )
-                )
-            );
         foreach (var feature in contributed ?? [])
             charts.AddRange(feature.ChartsOf(caseName, results, idPrefix));
         return charts;
@@ -258,24 +228,6 @@ public static class ReportCharts
         }
         return points;
     }
-
-    /// <summary>Milliseconds from each endpoint change to the first success seen by each node (convergence
-    /// suite).</summary>
-    public static string ConvergenceTimeline(
-        string title,
-        IReadOnlyList<(string Node, IReadOnlyList<(int Change, double Milliseconds)> Events)> nodes
-    ) =>
-        LineChart.Render(
-            title,
-            "endpoint change #",
-            "ms to first success",
-            nodes
-                .Select(n => new LineSeries(
-                    n.Node,
-                    n.Events.Select(e => new LinePoint(e.Change, e.Milliseconds)).ToArray()
-                ))
-                .ToArray()
-        );
 
     public static string Slug(string text) =>
         new(text.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());

@@ -11,10 +11,11 @@ namespace CniBench.Cli.Features;
 public static class SuiteFeatures
 {
     public static IReadOnlyList<ICaseFeature> All { get; } =
-    [new Hairpin.HairpinFeature(), new TrafficSplit.TrafficSplitFeature()];
+    [new Hairpin.HairpinFeature(), new TrafficSplit.TrafficSplitFeature(), new Convergence.ConvergenceFeature()];
 
     /// <summary>The charts features add to a case's section of a report.</summary>
-    public static IReadOnlyList<ICaseCharts> Charts { get; } = [new TrafficSplit.SplitCharts()];
+    public static IReadOnlyList<ICaseCharts> Charts { get; } =
+    [new TrafficSplit.SplitCharts(), new Convergence.ConvergenceCharts()];
 
     /// <summary>Scenarios read with every feature's fields.</summary>
     public static ScenarioReader Scenarios { get; } = new(All);

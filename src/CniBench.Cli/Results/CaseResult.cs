@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using CniBench.Contracts.Json;
 using CniBench.Contracts.Measurement;
@@ -54,8 +55,28 @@ public sealed record CaseResult(
     AgentSide? Server
 )
 {
-    /// <summary>Convergence cases only: every endpoint change and what each node's prober saw of it.</summary>
-    public ConvergenceData? Convergence { get; init; }
+    /// <summary>
+    /// What a suite's feature adds to the stored document, by its key (a convergence case's changes and sightings):
+    /// stored as the document's own properties, so that Results needs no suite's types and a feature's part reads
+    /// back as it was written (<see cref="Extension{T}"/>).
+    /// </summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extensions { get; init; }
+
+    /// <summary>A feature's part of the result, or null when it has none.</summary>
+    public T? Extension<T>(string key)
+        where T : class =>
+        Extensions?.TryGetValue(key, out var part) == true ? part.Deserialize<T>(StoreJson.Options) : null;
+
+    /// <summary>The result with a feature's part set.</summary>
+    public CaseResult WithExtension<T>(string key, T part) =>
+        this with
+        {
+            Extensions = new Dictionary<string, JsonElement>(Extensions ?? [])
+            {
+                [key] = JsonSerializer.SerializeToElement(part, StoreJson.Options),
+            },
+        };
 
     /// <summary>Targets whose agents run on this host: the processes other than the agents that used most CPU in the
     /// window.</summary>

@@ -8,7 +8,7 @@ namespace CniBench.Cli.Running;
 /// uses; a feature that places a case's agents does so through the target's infrastructure; everything else is the
 /// target's. The run, its estimate and its validation see one target either way.
 /// </summary>
-public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> features) : ITarget, IChurnTarget
+public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> features) : ITarget
 {
     public ITarget Inner => inner;
 
@@ -45,10 +45,9 @@ public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> fea
         inner.EstimatePreparation(plannedCase)
         + Used(plannedCase).Aggregate(TimeSpan.Zero, (sum, f) => sum + f.EstimatePreparation(inner, plannedCase));
 
-    public Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken) =>
-        inner is IChurnTarget churn
-            ? churn.PrepareChurnAsync(plannedCase, cancellationToken)
-            : throw new TargetException($"{inner.Name}: no service whose endpoints can change");
+    /// <summary>The feature that runs this case's repetitions itself, if one does.</summary>
+    public ICaseFeature? RunnerFor(PlannedCase plannedCase) =>
+        Used(plannedCase).FirstOrDefault(f => f.Runs(plannedCase));
 
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 

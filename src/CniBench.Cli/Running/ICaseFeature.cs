@@ -24,6 +24,20 @@ public interface ICaseFeature : ICaseFields
         CancellationToken cancellationToken
     ) => throw new NotSupportedException($"the {Name} feature does not place agents");
 
+    /// <summary>Whether it runs this case's repetitions itself (<see cref="RunAsync"/>: a convergence case has
+    /// probers and endpoint changes, not a client and a server).</summary>
+    bool Runs(PlannedCase plannedCase) => false;
+
+    Task<Results.CaseResult> RunAsync(
+        IInfrastructure infrastructure,
+        RunContext run,
+        PlannedCase plannedCase,
+        int repetition,
+        IRunObserver observer,
+        TimeSpan? pollInterval,
+        CancellationToken cancellationToken
+    ) => throw new NotSupportedException($"the {Name} feature does not run cases");
+
     /// <summary>What its preparation adds to a repetition on this target, for the run's estimate.</summary>
     TimeSpan EstimatePreparation(ITarget target, PlannedCase plannedCase) => TimeSpan.Zero;
 }

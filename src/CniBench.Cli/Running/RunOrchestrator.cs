@@ -66,7 +66,6 @@ public sealed class RunOrchestrator(
         var heartbeat = HeartbeatAsync(run.Id, stopHeartbeat.Token);
         var context = new RunContext(run.Id, scenario.Name, config, target.Name);
         var runner = new CaseRunner(context, pollInterval);
-        var convergence = new ConvergenceRunner(context, pollInterval);
         var results = new List<CaseResult>();
         var state = RunState.Completed;
         string? error = null;
@@ -82,17 +81,16 @@ public sealed class RunOrchestrator(
                     index++;
                     observer.CaseStarted(plannedCase, repetition, index, total);
                     CaseResult result;
-                    if (plannedCase.Churn is not null && target is CniBench.Cli.Targets.IChurnTarget churnTarget)
-                    {
-                        await using var churn = await churnTarget.PrepareChurnAsync(plannedCase, cancellationToken);
-                        result = await convergence.RunAsync(
+                    if ((target as FeatureTarget)?.RunnerFor(plannedCase) is { } feature)
+                        result = await feature.RunAsync(
+                            target.Infrastructure!,
+                            context,
                             plannedCase,
                             repetition,
-                            churn,
                             observer,
+                            pollInterval,
                             cancellationToken
                         );
-                    }
                     else
                     {
                         var agents = await target.PrepareAsync(plannedCase, cancellationToken);

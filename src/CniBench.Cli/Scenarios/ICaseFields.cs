@@ -23,7 +23,7 @@ public interface ICaseFields
 public sealed class CaseValues(
     WorkloadKind kind,
     IReadOnlyDictionary<string, object> values,
-    Action<string, string, string> error
+    Action<string, string, string, string> error
 )
 {
     public WorkloadKind Kind => kind;
@@ -34,7 +34,8 @@ public sealed class CaseValues(
 
     public T Get<T>(string field, T fallback) => values.TryGetValue(field, out var value) ? (T)value : fallback;
 
-    /// <summary>A problem with <paramref name="field"/> (located at its value, or at the case when it is
-    /// missing).</summary>
-    public void Error(string field, string problem, string allowed) => error(field, problem, allowed);
+    /// <summary>A problem with <paramref name="field"/>, located at the value of <paramref name="at"/> (by default
+    /// the field's own), or at the case when that is missing.</summary>
+    public void Error(string field, string problem, string allowed, string? at = null) =>
+        error(field, problem, allowed, at ?? field);
 }

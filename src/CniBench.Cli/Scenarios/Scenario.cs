@@ -37,7 +37,6 @@ public sealed record PlannedCase(
     int Repetitions,
     IReadOnlyDictionary<string, string> Parameters,
     DataplaneSettings? Dataplane = null,
-    Churn? Churn = null,
     Cooldown? Cooldown = null,
     bool Transfer = false,
     int ClientPods = 1,
@@ -67,17 +66,6 @@ public sealed record Cooldown(bool UntilQuiet, TimeSpan Wait)
 {
     public static readonly Cooldown Auto = new(true, TimeSpan.FromSeconds(120));
     public static readonly Cooldown None = new(false, TimeSpan.Zero);
-}
-
-/// <summary>
-/// The endpoint changes of a convergence case: a service's endpoints go 1→N one at a time, then each of the
-/// N is replaced by a new one, a change every <see cref="Interval"/>; each change is written
-/// <see cref="InjectedDelay"/> after it is issued (zero but in tests of the measurement itself).
-/// </summary>
-public sealed record Churn(int Endpoints, TimeSpan Interval, TimeSpan InjectedDelay)
-{
-    public const int MaxEndpoints = 60;
-    public int Changes => Endpoints - 1 + Endpoints;
 }
 
 /// <summary>

@@ -104,29 +104,6 @@ public static class ScenarioFields
         ),
         new("ipFamily", "ipv4, ipv6", Enum<IpFamily>(), true),
         new("placement", string.Join(", ", Placements.All), ReadPlacement, true),
-        new(
-            "endpoints",
-            $"an integer 1..{Churn.MaxEndpoints}: the service's endpoints go 1→N, then all N are replaced (lab: one "
-                + $"by one; kube: a rollout restart), while probers measure convergence",
-            Int(1, Churn.MaxEndpoints),
-            true,
-            PerWorkload: true
-        ),
-        new(
-            "changeInterval",
-            "a duration 50ms..10s between endpoint changes (default 300ms)",
-            Duration(TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(10)),
-            true,
-            PerWorkload: true
-        ),
-        new(
-            "injectDelay",
-            "a duration 0s..10s: each endpoint change is written this long after it is issued (checks the "
-                + "measurement itself)",
-            Duration(TimeSpan.Zero, TimeSpan.FromSeconds(10)),
-            true,
-            PerWorkload: true
-        ),
         new("proxy", "iptables, nftables, ebpf, none (lab target)", Enum<CniBench.Cli.Scenarios.ProxyMode>(), true),
         new(
             "services",
@@ -187,7 +164,7 @@ public static class ScenarioFields
         return ok;
     }
 
-    private static Reader Int(int min, int max) =>
+    public static Reader Int(int min, int max) =>
         (string text, out object value) =>
         {
             bool ok =
@@ -221,7 +198,7 @@ public static class ScenarioFields
         return ok;
     }
 
-    private static Reader Duration(TimeSpan min, TimeSpan max) =>
+    public static Reader Duration(TimeSpan min, TimeSpan max) =>
         (string text, out object value) =>
         {
             bool ok = Units.TryParseDuration(text, out var d) && d >= min && d <= max;
@@ -246,14 +223,14 @@ public static class ScenarioFields
         return ok;
     }
 
-    private static bool Bool(string text, out object value)
+    public static bool Bool(string text, out object value)
     {
         bool ok = bool.TryParse(text, out bool b);
         value = b;
         return ok;
     }
 
-    private static Reader Enum<T>()
+    public static Reader Enum<T>()
         where T : struct, System.Enum =>
         (string text, out object value) =>
         {

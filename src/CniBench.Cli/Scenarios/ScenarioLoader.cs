@@ -374,16 +374,6 @@ public sealed class ScenarioLoader
         int before = _errors.Count;
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
-        if (
-            !v.ContainsKey("endpoints")
-            && (v.TryGetValue("changeInterval", out var churnField) || v.TryGetValue("injectDelay", out churnField))
-        )
-            Error(
-                churnField.Node,
-                $"{path}.endpoints",
-                "missing: changeInterval and injectDelay describe endpoint churn",
-                "endpoints: N (e.g. 44)"
-            );
         foreach (var podsField in new[] { "clientPods", "servers" })
             if (!Get("transfer", false) && v.TryGetValue(podsField, out var pods))
                 Error(pods.Node, $"{path}.{podsField}", "applies to transfer cases only", "add transfer: true");
@@ -399,8 +389,8 @@ public sealed class ScenarioLoader
         var features = new Dictionary<string, object>();
         foreach (var feature in _features)
         {
-            var values = new CaseValues(kind, parsed, (field, problem, allowed) =>
-                Error(v.TryGetValue(field, out var f) ? f.Node : caseNode, $"{path}.{field}", problem, allowed)
+            var values = new CaseValues(kind, parsed, (field, problem, allowed, at) =>
+                Error(v.TryGetValue(at, out var f) ? f.Node : caseNode, $"{path}.{field}", problem, allowed)
             );
             if (feature.Read(values) is { } options)
                 features[feature.Name] = options;
@@ -431,13 +421,6 @@ public sealed class ScenarioLoader
                     Optional<CniBench.Cli.Scenarios.LabRouting>("routing"),
                     Optional<int>("mtu"),
                     Optional<CniBench.Cli.Scenarios.EgressMode>("egress")
-                )
-                : null,
-            v.ContainsKey("endpoints")
-                ? new Churn(
-                    Get("endpoints", 44),
-                    Get("changeInterval", TimeSpan.FromMilliseconds(300)),
-                    Get("injectDelay", TimeSpan.Zero)
                 )
                 : null,
             Get("cooldown", Cooldown.Auto),

@@ -9,15 +9,12 @@ namespace CniBench.Cli.Targets;
 /// <param name="Placements">The placements it can build.</param>
 /// <param name="DataplaneFields">Which of a case's dataplane settings (<see cref="ScenarioFields.Dataplane"/>) it
 /// applies.</param>
-/// <param name="EndpointChurn">Whether it can change a service's endpoints while probers watch (convergence
-/// cases).</param>
 /// <param name="FixedDataplane">Why the other dataplane settings cannot be set here, and where they can.</param>
 /// <param name="Transfer">Whether it can count where a case's bytes go (pods on nodes in zones, node
 /// samplers).</param>
 public sealed record TargetCapabilities(
     IReadOnlyList<Placement> Placements,
     IReadOnlyList<string> DataplaneFields,
-    bool EndpointChurn,
     string FixedDataplane = "",
     bool Transfer = false
 )
@@ -41,14 +38,6 @@ public sealed record TargetCapabilities(
         else if (c.Transfer && c.Placement != Placement.PodToClusterIp)
             yield return $"case {c.Name}: a transfer case sends clients to servers through a service; allowed "
                 + "placement: pod-to-cluster-ip";
-        if (c.Churn is null)
-            yield break;
-        if (!EndpointChurn)
-            yield return $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change; "
-                + $"the {target} target has none (--target lab or kube)";
-        else if (c.Placement != Placement.PodToClusterIp)
-            yield return $"case {c.Name}: a convergence case (endpoints) probes a service; allowed placement: "
-                + $"pod-to-cluster-ip";
     }
 }
 

@@ -1,8 +1,5 @@
 using CniBench.Cli.Agents;
-using CniBench.Cli.Results;
-using CniBench.Cli.Running;
-using CniBench.Cli.Scenarios;
-using CniBench.Cli.Targets.Lab;
+using CniBench.Cli.Features.Convergence;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 using CniBench.Tests.Support;

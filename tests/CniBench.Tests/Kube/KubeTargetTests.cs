@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using CniBench.Cli.Features.Convergence;
 using CniBench.Cli.Results;
 using CniBench.Cli.Running;
 using CniBench.Cli.Targets;
@@ -470,7 +471,7 @@ public class KubeConvergenceTests(ITestOutputHelper output)
         Assert.True(outcome.State == RunState.Completed, Support.Results.Failures(outcome));
         foreach (var result in outcome.Results)
         {
-            var data = result.Convergence!;
+            var data = result.Extension<ConvergenceData>(ConvergenceFeature.Key)!;
             output.WriteLine(
                 $"repetition {result.Repetition}: p50 {result.Metrics[Metrics.ConvergenceP50Ms]:0.0} ms, max "
                     + $"{result.Metrics[Metrics.ConvergenceMaxMs]:0.0} ms, failures "
@@ -757,9 +758,9 @@ public class KubeEgressTests
             "name: egress\nplacement: pod-to-external\ncases:\n  - workload: tcp-rr\n    egress: gateway\n",
             "kube.yaml"
         );
-        var problems = new KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))).Validate(
-            scenario
-        );
+        var problems = Featured
+            .On(new KubeTarget(null!, new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))))
+            .Validate(scenario);
         Assert.Contains(problems, p =>
             p.Contains(
                 "pod-to-external needs --external-address (the address the cluster reaches this machine at) or "

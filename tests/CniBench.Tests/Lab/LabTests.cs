@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using CniBench.Cli.Results;
+using CniBench.Cli.Features.Convergence;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
@@ -747,8 +747,12 @@ public class LabServiceTests(ITestOutputHelper output)
             """
         );
         Assert.True(outcome.State == CniBench.Cli.Results.RunState.Completed, Support.Results.Failures(outcome));
-        var baseline = outcome.Results.Single(r => r.Case == "churn/injectDelay=0s").Convergence!;
-        var delayed = outcome.Results.Single(r => r.Case == "churn/injectDelay=400ms").Convergence!;
+        var baseline = outcome
+            .Results.Single(r => r.Case == "churn/injectDelay=0s")
+            .Extension<ConvergenceData>(ConvergenceFeature.Key)!;
+        var delayed = outcome
+            .Results.Single(r => r.Case == "churn/injectDelay=400ms")
+            .Extension<ConvergenceData>(ConvergenceFeature.Key)!;
         foreach (var n in baseline.Nodes.Concat(delayed.Nodes))
             output.WriteLine(
                 $"{n.Node}: {string.Join(", ", n.ReachedMs.Select(ms => $"{ms:0.0}"))} ms; {n.ProbesPerSecond:0} "
@@ -827,7 +831,7 @@ public class LabServiceTests(ITestOutputHelper output)
                         null,
                         CancellationToken.None
                     );
-            Assert.DoesNotContain(CniBench.Cli.Targets.Lab.LabChurn.ClusterIp, rules);
+            Assert.DoesNotContain(LabChurn.ClusterIp, rules);
             Assert.Contains(CniBench.Cli.Targets.Lab.Network.LabServices.ClusterIp, rules);
         }
         Assert.DoesNotContain(

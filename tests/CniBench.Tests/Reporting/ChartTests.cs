@@ -1,5 +1,7 @@
 using AngleSharp.Html.Parser;
 using CniBench.Cli.Charts;
+using CniBench.Cli.Features;
+using CniBench.Cli.Features.Convergence;
 using CniBench.Tests.Support;
 
 namespace CniBench.Tests.Reporting;
@@ -60,7 +62,7 @@ public class ChartTests
         Assert.Contains("configured 95%", svg.TextContent);
 
         var timeline = Parse(
-            ReportCharts.ConvergenceTimeline(
+            ConvergenceCharts.ConvergenceTimeline(
                 "endpoint changes",
                 [("node-1", [(1, 12.5), (2, 30)]), ("node-2", [(1, 14), (2, 29)])]
             )
@@ -162,15 +164,20 @@ public class ChartTests
     public void A_convergence_case_gets_a_timeline_per_node()
     {
         var r = CniBench.Tests.Support.Results.Case("run", "churn", 1, 1000, [1000]);
-        r = r with
-        {
-            Convergence = new CniBench.Cli.Results.ConvergenceData(
+        r = r.WithExtension(
+            ConvergenceFeature.Key,
+            new ConvergenceData(
                 [new(1, "add", "a", null, 0, 10), new(2, "replace", "b", "a", 300_000, 310_000)],
                 [new("node-1", [12.0, 25.5], [null, 3.0], 0, 1000), new("node-2", [14.0, null], [null, null], 1, 1000)]
-            ),
-        };
+            )
+        );
+        // Stored and read back: a feature's part is the document's own property.
+        r = System.Text.Json.JsonSerializer.Deserialize<CniBench.Cli.Results.CaseResult>(
+            System.Text.Json.JsonSerializer.Serialize(r, CniBench.Cli.Results.StoreJson.Options),
+            CniBench.Cli.Results.StoreJson.Options
+        )!;
         var chart = ReportCharts
-            .ForCase("churn", CniBench.Cli.Analysis.CaseSummary.From([r]), [r], "c-")
+            .ForCase("churn", CniBench.Cli.Analysis.CaseSummary.From([r]), [r], "c-", SuiteFeatures.Charts)
             .Single(c => c.Id == "c-convergence");
         var svg = Parse(chart.Svg);
         Assert.Equal(

@@ -26,9 +26,11 @@ public class EstimateTests
                 null
             )
         );
-        var target = new KubeTarget(
-            kube,
-            new KubeTargetOptions("cnibench-agent:latest", "r1", TimeSpan.FromHours(1), TimeSpan.FromMinutes(2))
+        var target = Featured.On(
+            new KubeTarget(
+                kube,
+                new KubeTargetOptions("cnibench-agent:latest", "r1", TimeSpan.FromHours(1), TimeSpan.FromMinutes(2))
+            )
         );
         // 44 endpoints: 87 changes, each a pod to start or stop. The plan alone said "about 7s"; a run took 90 s.
         Assert.True(scenario.EstimatedDuration < TimeSpan.FromSeconds(30));
@@ -54,9 +56,11 @@ public class EstimateTests
                 null
             )
         );
-        var target = new KubeTarget(
-            kube,
-            new KubeTargetOptions("cnibench-agent:latest", "r1", TimeSpan.FromHours(1), TimeSpan.FromMinutes(2))
+        var target = Featured.On(
+            new KubeTarget(
+                kube,
+                new KubeTargetOptions("cnibench-agent:latest", "r1", TimeSpan.FromHours(1), TimeSpan.FromMinutes(2))
+            )
         );
         var tenThousand = scale.Cases.First(c => c.Dataplane?.Services == 10000);
         Assert.True(

@@ -223,7 +223,10 @@ public class ScenarioLoaderTests
         );
         var convergence = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("convergence", "lab");
         Assert.All(convergence.Cases, c =>
-            Assert.Equal(new Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero), c.Churn)
+            Assert.Equal(
+                new CniBench.Cli.Features.Convergence.Churn(44, TimeSpan.FromMilliseconds(300), TimeSpan.Zero),
+                c.Feature<CniBench.Cli.Features.Convergence.Churn>("convergence")
+            )
         );
         Assert.All(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("egress", "lab").Cases, c =>
             Assert.Equal(Placement.PodToExternal, c.Placement)
@@ -232,10 +235,14 @@ public class ScenarioLoaderTests
         var kube = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("dataplane", "kube");
         Assert.Equal(24, kube.Cases.Count); // 3 workloads × 2 flow counts × 4 placements
         Assert.Empty(
-            new CniBench.Cli.Targets.Kube.KubeTarget(
-                null!,
-                new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
-            ).Validate(kube)
+            Featured
+                .On(
+                    new CniBench.Cli.Targets.Kube.KubeTarget(
+                        null!,
+                        new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
+                    )
+                )
+                .Validate(kube)
         );
 
         var refused = Assert.Throws<ScenarioException>(() =>
@@ -244,10 +251,14 @@ public class ScenarioLoaderTests
         Assert.Contains("suite 'service-scale' runs on --target kube or lab, not local", refused.Errors[0].ToString());
         foreach (var suite in new[] { "convergence", "service-scale" })
             Assert.Empty(
-                new CniBench.Cli.Targets.Kube.KubeTarget(
-                    null!,
-                    new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
-                ).Validate(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite(suite, "kube"))
+                Featured
+                    .On(
+                        new CniBench.Cli.Targets.Kube.KubeTarget(
+                            null!,
+                            new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
+                        )
+                    )
+                    .Validate(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite(suite, "kube"))
             );
     }
 
@@ -292,9 +303,9 @@ public class ScenarioLoaderTests
             "name: x\nproxy: nftables\ncases:\n  - workload: probe\n    endpoints: 3\n",
             "x.yaml"
         );
-        var problems = new CniBench.Cli.Targets.Local.LocalTarget(CniBench.Cli.Targets.AgentCommand.Locate()).Validate(
-            scenario
-        );
+        var problems = Featured
+            .On(new CniBench.Cli.Targets.Local.LocalTarget(CniBench.Cli.Targets.AgentCommand.Locate()))
+            .Validate(scenario);
         Assert.Equal(
             [
                 "case probe: proxy cannot be set on the local target (the lab target sets them: --target lab)",
@@ -314,10 +325,14 @@ public class ScenarioLoaderTests
                     + "one run per configuration)",
                 "case probe: a convergence case (endpoints) probes a service; allowed placement: pod-to-cluster-ip",
             ],
-            new CniBench.Cli.Targets.Kube.KubeTarget(
-                null!,
-                new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
-            ).Validate(onKube)
+            Featured
+                .On(
+                    new CniBench.Cli.Targets.Kube.KubeTarget(
+                        null!,
+                        new("img", "r", TimeSpan.FromHours(1), TimeSpan.FromMinutes(1))
+                    )
+                )
+                .Validate(onKube)
         );
     }
 

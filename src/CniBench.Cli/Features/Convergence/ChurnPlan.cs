@@ -1,7 +1,4 @@
-using CniBench.Cli.Results;
-using CniBench.Cli.Scenarios;
-
-namespace CniBench.Cli.Targets.Lab;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>A planned endpoint change: what is added (and removed), and the endpoint list after it.</summary>
 public sealed record PlannedChange(string Kind, string Added, string? Removed, IReadOnlyList<string> After);

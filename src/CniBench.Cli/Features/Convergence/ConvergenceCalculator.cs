@@ -1,8 +1,7 @@
-using CniBench.Cli.Results;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Running;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>Turns the changes and what every node's prober saw into per-change, per-node latencies.</summary>
 public static class ConvergenceCalculator

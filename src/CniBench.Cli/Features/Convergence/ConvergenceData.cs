@@ -1,4 +1,4 @@
-namespace CniBench.Cli.Results;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// One endpoint change: what was added and/or removed (kinds add, replace, remove), when it was issued (the lab)

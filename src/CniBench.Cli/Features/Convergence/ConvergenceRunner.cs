@@ -1,10 +1,11 @@
 using CniBench.Cli.Agents;
 using CniBench.Cli.Results;
+using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Running;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// One repetition of a convergence case: every node's prober starts at the same instant; after a lead
@@ -157,10 +158,7 @@ public sealed class ConvergenceRunner(RunContext run, TimeSpan? pollInterval = n
                 first.Job.Status?.Error
             ),
             null
-        )
-        {
-            Convergence = data,
-        };
+        ).WithExtension(ConvergenceFeature.Key, data);
     }
 
     /// <summary>A prober's sightings on the controller's clock (offset = prober minus controller).</summary>

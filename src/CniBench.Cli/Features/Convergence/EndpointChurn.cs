@@ -1,16 +1,6 @@
 using CniBench.Cli.Agents;
-using CniBench.Cli.Results;
-using CniBench.Cli.Scenarios;
 
-namespace CniBench.Cli.Targets;
-
-/// <summary>A target that can run a convergence case: a service whose endpoints it changes, and a prober on every
-/// node.</summary>
-public interface IChurnTarget
-{
-    /// <summary>A service with its first endpoint in place and a prober on every node, ready for the changes.</summary>
-    Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken);
-}
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// A node's prober and how its wall clock stands against the controller's, which stamps the changes:

@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Results;
 
-namespace CniBench.Cli.Targets.Kube;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// Follows one Service's EndpointSlices as a proxy does: the endpoints new connections may go to are the

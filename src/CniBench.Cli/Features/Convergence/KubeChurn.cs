@@ -1,9 +1,9 @@
 using System.Globalization;
-using CniBench.Cli.Results;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Targets.Kube;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// Convergence on a real cluster, black-box for any CNI and proxy: the endpoints Deployment is scaled 1→N

@@ -1,6 +1,7 @@
+using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 
-namespace CniBench.Cli.Targets.Kube;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// The endpoints Deployment behind a run's churn Service: applied with the replicas a step asks for and the

@@ -1,11 +1,10 @@
 using System.Globalization;
 using System.Threading.Channels;
-using CniBench.Cli.Results;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Targets.Lab.Network.Services;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Targets.Lab;
+namespace CniBench.Cli.Features.Convergence;
 
 /// <summary>
 /// The convergence service of a lab: ClusterIP 10.96.0.20:80, its endpoints extra addresses on the endpoint
@@ -23,7 +22,7 @@ public sealed class LabChurn : IEndpointChurn
     private readonly LabTopology _topology;
     private readonly IReadOnlyList<LabService> _others;
     private readonly IReadOnlyList<(LabHost Pod, string Address)> _pool;
-    private readonly Scenarios.Churn _spec;
+    private readonly Churn _spec;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<NodeWrite> _writes = new();
@@ -36,7 +35,7 @@ public sealed class LabChurn : IEndpointChurn
         IReadOnlyList<LabService> others,
         IReadOnlyList<(LabHost, string)> pool,
         IReadOnlyList<Prober> probers,
-        Scenarios.Churn spec
+        Churn spec
     )
     {
         _topology = topology;
@@ -56,7 +55,7 @@ public sealed class LabChurn : IEndpointChurn
     public static async Task<LabChurn> CreateAsync(
         LabTopology topology,
         IReadOnlyList<LabService> others,
-        Scenarios.Churn spec,
+        Churn spec,
         IReadOnlyList<Prober> probers,
         CancellationToken cancellationToken
     )

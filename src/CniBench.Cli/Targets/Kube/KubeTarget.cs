@@ -15,12 +15,10 @@ namespace CniBench.Cli.Targets.Kube;
 /// the servers; the controller speaks to each agent through the API server's pod proxy, so it needs no
 /// route into the cluster.
 /// </summary>
-public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget, IChurnTarget
+public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget
 {
     private readonly KubeSite _site = new(kube, options);
     private KubeEgress? _egress;
-    private KubeEndpoints? _endpoints;
-    private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
     public string Name => "kube";
@@ -38,7 +36,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         new(
             Enum.GetValues<Placement>(),
             ["services", "egress"],
-            EndpointChurn: true,
             "a cluster's own: compare its modes with --config, one run per configuration",
             Transfer: true
         );
@@ -51,9 +48,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         if (c.Transfer && !options.NodeSampler)
             yield return $"case {c.Name}: a transfer case reads every node's flows; it needs --node-sampler (then a "
                 + "privileged sampler runs on each node's own network for the run)";
-        foreach (var pace in new[] { "changeInterval", "injectDelay" }.Where(c.Parameters.ContainsKey))
-            yield return $"case {c.Name}: {pace} applies to the lab target only (on a cluster the Deployment's "
-                + $"scale-up and rollout set the pace)";
     }
 
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
@@ -362,74 +356,12 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     }
 
     /// <summary>
-    /// A convergence case: the probers (a DaemonSet, once per run, each prober's clock offset measured), the
-    /// churn Service and its endpoints Deployment back at one replica, and the EndpointSlice watch following it.
-    /// </summary>
-    public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
-    {
-        await _site.EnsureNamespaceAsync(cancellationToken);
-        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
-        if (_endpoints is null)
-        {
-            _endpoints = new KubeEndpoints(
-                _site.Objects,
-                kube,
-                Namespace,
-                options.RunId,
-                options.Image,
-                options.ChurnStepTimeout ?? TimeSpan.FromMinutes(5)
-            );
-            await _site.Objects.ApplyAsync(
-                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.ProberRole),
-                KubeObjects.Checked(AgentManifests.ProberDaemonSet(Namespace, options.RunId, options.Image)),
-                cancellationToken
-            );
-            await _site.Objects.ApplyAsync(
-                KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
-                KubeObjects.Checked(AgentManifests.ChurnServiceManifest(Namespace, options.RunId)),
-                cancellationToken
-            );
-        }
-        if (plannedCase.Dataplane?.Services is int services)
-            await _site.Scale.EnsureAsync(services - 1, cancellationToken);
-        await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
-        _probers ??= await Pods.DaemonSetAsync(AgentManifests.ProberRole, cancellationToken);
-        // Clocks drift: every case reads them afresh.
-        var probers = new List<Prober>();
-        foreach (var (node, agent) in _probers)
-        {
-            var (offset, uncertainty) = await ClockOffset.MeasureAsync(agent.Client, cancellationToken);
-            probers.Add(new Prober(node, agent, offset, uncertainty));
-        }
-        var service = await kube.GetAsync(
-            KubeResource.Core("services", Namespace, AgentManifests.ChurnService),
-            cancellationToken
-        );
-        var ip = KubeObjects.ClusterIp(v6, service);
-        int port = (int?)service["spec"]?["ports"]?[0]?["port"] ?? 80;
-        var address = Endpoints.Format(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), port));
-        return await KubeChurn.StartAsync(
-            kube,
-            _endpoints,
-            plannedCase.Churn!.Endpoints,
-            v6,
-            probers,
-            address,
-            cancellationToken
-        );
-    }
-
-    /// <summary>
-    /// On a cluster each endpoint change waits for a pod to start or stop (about half a second on a quiet one), the
-    /// churn's Deployment and probers take some seconds to come up and the probers go on for the tail, and Services are
-    /// made at the client's 50 a second; every repetition then times one more Service out and in again, which took
-    /// about 30 ms per Service already there on a test cluster (30 s at 1000).
+    /// On a cluster Services are made at the client's 50 a second; every repetition then times one more Service out
+    /// and in again, which took about 30 ms per Service already there on a test cluster (30 s at 1000).
     /// </summary>
     public TimeSpan EstimatePreparation(PlannedCase plannedCase)
     {
         var extra = TimeSpan.Zero;
-        if (plannedCase.Churn is { } churn)
-            extra += TimeSpan.FromSeconds(15) + churn.Changes * (churn.Interval + TimeSpan.FromSeconds(0.5));
         if (plannedCase.Dataplane?.Services is int services)
             extra += TimeSpan.FromSeconds(5 + services / 50.0 / plannedCase.Repetitions + services * 0.03);
         return extra;

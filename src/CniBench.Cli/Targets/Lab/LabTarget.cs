@@ -15,7 +15,7 @@ namespace CniBench.Cli.Targets.Lab;
 /// case asks. Before each case the lab is brought to what the case asks (proxy mode, number of services,
 /// and for a lab this run built itself, routing and MTU); a lab the user built is given back as it was.
 /// </summary>
-public sealed class LabTarget : ITarget, IChurnTarget
+public sealed class LabTarget : ITarget
 {
     /// <summary>Namespaces on this host: no Gateway API; every dataplane setting is the lab's to rebuild or
     /// re-program.</summary>
@@ -30,7 +30,6 @@ public sealed class LabTarget : ITarget, IChurnTarget
                 Placement.PodToExternal,
             ],
             ScenarioFields.Dataplane,
-            EndpointChurn: true,
             Transfer: true
         );
     private readonly LabSite _site;
@@ -59,11 +58,6 @@ public sealed class LabTarget : ITarget, IChurnTarget
     }
 
     public string Name => "lab";
-
-    /// <summary>The lab writes an endpoint change at once: its churn takes its changes' intervals, plus the probers'
-    /// start.</summary>
-    public TimeSpan EstimatePreparation(PlannedCase plannedCase) =>
-        plannedCase.Churn is { } churn ? TimeSpan.FromSeconds(2) + churn.Changes * churn.Interval : TimeSpan.Zero;
 
     public LabSpec Spec => _site.Spec;
 
@@ -110,13 +104,8 @@ public sealed class LabTarget : ITarget, IChurnTarget
         if (c.IpFamily == IpFamily.Ipv4 && !topology.HasV4)
             yield return $"case {c.Name}: ipFamily ipv4 needs a lab with IPv4 pods; this one is ipv6 only (set "
                 + $"ipFamily: ipv6, or lab up --ip-family dual)";
-        if (
-            c.IpFamily == IpFamily.Ipv6
-            && (spec.Proxy == ProxyMode.Ebpf || c.Churn is not null)
-            && c.Placement == Placement.PodToClusterIp
-        )
-            yield return $"case {c.Name}: {(c.Churn is not null ? "convergence cases" : "the ebpf proxy")} are IPv4 "
-                + $"only so far; allowed: ipFamily ipv4";
+        if (c.IpFamily == IpFamily.Ipv6 && spec.Proxy == ProxyMode.Ebpf && c.Placement == Placement.PodToClusterIp)
+            yield return $"case {c.Name}: the ebpf proxy is IPv4 only so far; allowed: ipFamily ipv4";
         if (c.Dataplane?.Egress == EgressMode.Gateway && spec.Nodes < 2)
             yield return $"case {c.Name}: egress through a gateway needs 2 nodes (the client's and the gateway); "
                 + $"this lab has {spec.Nodes}";
@@ -271,29 +260,6 @@ public sealed class LabTarget : ITarget, IChurnTarget
     private string Node(LabHost host) => _site.Topology.Node(host.Node).Namespace;
 
     private string Zone(LabHost host) => _site.Topology.ZoneOf(host.Node);
-
-    public async Task<IEndpointChurn> PrepareChurnAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
-    {
-        await _site.ReconcileAsync(_site.Desired(plannedCase.Dataplane), cancellationToken);
-        foreach (var pod in _site.Topology.Endpoints)
-            await EnsureAsync("server", pod, cancellationToken);
-        var probers = new List<Prober>();
-        // One prober per node, in the node's first pod, as a prober DaemonSet would place them.
-        foreach (var node in _site.Topology.Nodes)
-            probers.Add(
-                new(
-                    node.Namespace,
-                    AgentPool.Handle(await EnsureAsync("client", _site.Topology.Pod(node.Node, 1), cancellationToken))
-                )
-            );
-        return await LabChurn.CreateAsync(
-            _site.Topology,
-            _site.Services(_site.Topology.Families[0]),
-            plannedCase.Churn!,
-            probers,
-            cancellationToken
-        );
-    }
 
     private Task<AgentProcess> EnsureAsync(
         string role,

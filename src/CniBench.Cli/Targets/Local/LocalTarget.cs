@@ -20,7 +20,7 @@ public sealed class LocalTarget(AgentCommand command) : ITarget
 
     /// <summary>Two processes on this host's loopback: no pods, no services, nothing of a dataplane to set.</summary>
     public TargetCapabilities Capabilities { get; } =
-        new([Placement.HostToHost], [], EndpointChurn: false, "the lab target sets them: --target lab");
+        new([Placement.HostToHost], [], "the lab target sets them: --target lab");
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase) => [];
 
