@@ -11,7 +11,12 @@ namespace CniBench.Cli.Features;
 public static class SuiteFeatures
 {
     public static IReadOnlyList<ICaseFeature> All { get; } =
-    [new Hairpin.HairpinFeature(), new TrafficSplit.TrafficSplitFeature(), new Convergence.ConvergenceFeature()];
+    [
+        new Hairpin.HairpinFeature(),
+        new TrafficSplit.TrafficSplitFeature(),
+        new Convergence.ConvergenceFeature(),
+        new Transfer.TransferFeature(),
+    ];
 
     /// <summary>The charts features add to a case's section of a report.</summary>
     public static IReadOnlyList<ICaseCharts> Charts { get; } =

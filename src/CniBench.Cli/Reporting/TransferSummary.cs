@@ -62,11 +62,11 @@ public sealed record TransferSummary(
 
     public static IReadOnlyList<TransferSummary> From(IReadOnlyList<CaseResult> results) =>
         results
-            .Where(r => r.Transfer is not null && r.State == ResultState.Ok)
+            .Where(r => r.Extensions?.ContainsKey(TransferData.Key) == true && r.State == ResultState.Ok)
             .GroupBy(r => (r.Suite, r.Case, r.Config))
             .Select(g =>
             {
-                var data = g.Select(r => r.Transfer!).ToArray();
+                var data = g.Select(r => r.Extension<TransferData>(TransferData.Key)!).ToArray();
                 return new TransferSummary(
                     g.Key.Suite,
                     g.Key.Case,

@@ -81,9 +81,6 @@ public sealed record CaseResult(
     /// <summary>Targets whose agents run on this host: the processes other than the agents that used most CPU in the
     /// window.</summary>
     public IReadOnlyList<ProcessShare>? BusiestOtherProcesses { get; init; }
-
-    /// <summary>Transfer cases only: where every byte of the window went.</summary>
-    public Transfer.TransferData? Transfer { get; init; }
 }
 
 public sealed record RunRecord(

@@ -28,14 +28,25 @@ public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> fea
 
     public IReadOnlyList<PlannedCase> Order(IReadOnlyList<PlannedCase> cases) => inner.Order(cases);
 
-    public Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
+    public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var feature = Used(plannedCase).FirstOrDefault(f => f.Prepares(plannedCase));
+        var feature = Used(plannedCase).FirstOrDefault(f => f.Prepares(inner, plannedCase));
+        var infrastructure = inner.Infrastructure;
+        AgentPair pair;
         if (feature is null)
-            return inner.PrepareAsync(plannedCase, cancellationToken);
-        var infrastructure = inner.Infrastructure
-            ?? throw new TargetException($"{inner.Name}: {feature.Name} cases need pods and Services; it has none");
-        return feature.PrepareAsync(infrastructure, plannedCase, cancellationToken);
+            pair = await inner.PrepareAsync(plannedCase, cancellationToken);
+        else if (infrastructure is null)
+            throw new TargetException($"{inner.Name}: {feature.Name} cases need pods and Services; it has none");
+        else
+            pair = await infrastructure.CompleteAsync(
+                plannedCase,
+                await feature.PrepareAsync(infrastructure, plannedCase, cancellationToken),
+                cancellationToken
+            );
+        if (infrastructure is not null)
+            foreach (var used in Used(plannedCase))
+                pair = await used.ExtendAsync(infrastructure, plannedCase, pair, cancellationToken);
+        return pair;
     }
 
     public Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(CancellationToken cancellationToken) =>

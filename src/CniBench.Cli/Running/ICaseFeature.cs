@@ -14,15 +14,24 @@ public interface ICaseFeature : ICaseFields
     /// here).</summary>
     IEnumerable<string> Check(ITarget target, PlannedCase plannedCase) => [];
 
-    /// <summary>Whether it places this case's agents itself (<see cref="PrepareAsync"/>) instead of the target's
-    /// placement.</summary>
-    bool Prepares(PlannedCase plannedCase) => false;
+    /// <summary>Whether it places this case's agents itself on this target (<see cref="PrepareAsync"/>) instead of
+    /// the target's placement.</summary>
+    bool Prepares(ITarget target, PlannedCase plannedCase) => false;
 
     Task<AgentPair> PrepareAsync(
         IInfrastructure infrastructure,
         PlannedCase plannedCase,
         CancellationToken cancellationToken
     ) => throw new NotSupportedException($"the {Name} feature does not place agents");
+
+    /// <summary>What it adds to the case's agents once they are placed (by the target or by a feature): its hooks,
+    /// its figures.</summary>
+    Task<AgentPair> ExtendAsync(
+        IInfrastructure infrastructure,
+        PlannedCase plannedCase,
+        AgentPair pair,
+        CancellationToken cancellationToken
+    ) => Task.FromResult(pair);
 
     /// <summary>Whether it runs this case's repetitions itself (<see cref="RunAsync"/>: a convergence case has
     /// probers and endpoint changes, not a client and a server).</summary>

@@ -37,10 +37,7 @@ public sealed record PlannedCase(
     int Repetitions,
     IReadOnlyDictionary<string, string> Parameters,
     DataplaneSettings? Dataplane = null,
-    Cooldown? Cooldown = null,
-    bool Transfer = false,
-    int ClientPods = 1,
-    int Servers = 1
+    Cooldown? Cooldown = null
 )
 {
     /// <summary>One repetition as planned: warm-up, window and the synchronized start's margin.</summary>

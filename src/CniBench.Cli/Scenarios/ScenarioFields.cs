@@ -22,9 +22,6 @@ public static class ScenarioFields
 
     /// <summary>What a case asks of the dataplane it runs on; a target applies those it can (its capabilities) and
     /// refuses the rest.</summary>
-    /// <summary>Client or server pods of one transfer case on kube.</summary>
-    public const int MaxTransferPods = 1000;
-
     public static IReadOnlyList<string> Dataplane { get; } = ["proxy", "services", "routing", "mtu", "egress"];
 
     /// <summary>Fields allowed both at the top level (defaults) and in a case.</summary>
@@ -67,27 +64,6 @@ public static class ScenarioFields
             "thinkTime",
             "a duration 0s..60s each user waits after an answer (closed model): many slow clients",
             Duration(TimeSpan.Zero, TimeSpan.FromMilliseconds(Limits.MaxThinkTimeMs)),
-            true,
-            PerWorkload: true
-        ),
-        new(
-            "transfer",
-            "true, false: count where every byte goes (pods' tx/rx, the nodes' flows by zone and range, top talkers)",
-            Bool,
-            false,
-            PerWorkload: true
-        ),
-        new(
-            "clientPods",
-            $"an integer 1..{MaxTransferPods}: transfer cases on kube, client pods of `parallel` users each",
-            Int(1, MaxTransferPods),
-            true,
-            PerWorkload: true
-        ),
-        new(
-            "servers",
-            $"an integer 1..{MaxTransferPods}: transfer cases on kube, server pods behind the Service",
-            Int(1, MaxTransferPods),
             true,
             PerWorkload: true
         ),

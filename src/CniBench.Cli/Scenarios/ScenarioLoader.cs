@@ -374,9 +374,6 @@ public sealed class ScenarioLoader
         int before = _errors.Count;
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Open && !v.ContainsKey("rate"))
             Error(caseNode, $"{path}.rate", "missing for the open model", "requests per second, e.g. rate: 1000");
-        foreach (var podsField in new[] { "clientPods", "servers" })
-            if (!Get("transfer", false) && v.TryGetValue(podsField, out var pods))
-                Error(pods.Node, $"{path}.{podsField}", "applies to transfer cases only", "add transfer: true");
         if (kind == WorkloadKind.Http && spec.HttpModel == HttpModel.Closed && v.TryGetValue("rate", out var rate))
             Error(rate.Node, $"{path}.rate", "applies only to the open model", "add model: open, or remove rate");
         foreach (var problem in Limits.Check(spec))
@@ -423,10 +420,7 @@ public sealed class ScenarioLoader
                     Optional<CniBench.Cli.Scenarios.EgressMode>("egress")
                 )
                 : null,
-            Get("cooldown", Cooldown.Auto),
-            Get("transfer", false),
-            Get("clientPods", 1),
-            Get("servers", 1)
+            Get("cooldown", Cooldown.Auto)
         )
         {
             Features = features,

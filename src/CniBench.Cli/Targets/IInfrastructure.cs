@@ -35,6 +35,10 @@ public interface IInfrastructure
     /// that took (how long the proxies took to program it).</summary>
     Task<double> SettleAsync(SiteAgent client, string address, string what, CancellationToken cancellationToken);
 
+    /// <summary>What the target adds to every case's agents however they were placed (a cluster: the path's MTU, the
+    /// node samplers).</summary>
+    Task<AgentPair> CompleteAsync(PlannedCase plannedCase, AgentPair pair, CancellationToken cancellationToken);
+
     /// <summary>What a feature keeps here for the run (one of each type, made on first use, disposed at the end
     /// before the target takes down what it made).</summary>
     RunParts Parts { get; }

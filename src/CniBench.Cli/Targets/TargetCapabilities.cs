@@ -10,13 +10,10 @@ namespace CniBench.Cli.Targets;
 /// <param name="DataplaneFields">Which of a case's dataplane settings (<see cref="ScenarioFields.Dataplane"/>) it
 /// applies.</param>
 /// <param name="FixedDataplane">Why the other dataplane settings cannot be set here, and where they can.</param>
-/// <param name="Transfer">Whether it can count where a case's bytes go (pods on nodes in zones, node
-/// samplers).</param>
 public sealed record TargetCapabilities(
     IReadOnlyList<Placement> Placements,
     IReadOnlyList<string> DataplaneFields,
-    string FixedDataplane = "",
-    bool Transfer = false
+    string FixedDataplane = ""
 )
 {
     /// <summary>What the case asks that this target cannot provide; the first answer says whether the placement is one
@@ -32,12 +29,6 @@ public sealed record TargetCapabilities(
         if (fixedHere.Length > 0)
             yield return $"case {c.Name}: {string.Join(", ", fixedHere)} cannot be set on the {target} target "
                 + $"({FixedDataplane})";
-        if (c.Transfer && !Transfer)
-            yield return $"case {c.Name}: transfer accounting needs pods on nodes in zones; the {target} target has "
-                + "none (--target lab or kube)";
-        else if (c.Transfer && c.Placement != Placement.PodToClusterIp)
-            yield return $"case {c.Name}: a transfer case sends clients to servers through a service; allowed "
-                + "placement: pod-to-cluster-ip";
     }
 }
 

@@ -33,6 +33,9 @@ public sealed record TransferData(
     string? Balance
 )
 {
+    /// <summary>Its key among a stored result's extensions.</summary>
+    public const string Key = "transfer";
+
     public long BytesOf(TrafficClass c) => Classes.Where(x => x.Class == c).Sum(x => x.Bytes);
 
     [JsonIgnore]

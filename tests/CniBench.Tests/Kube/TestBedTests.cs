@@ -245,7 +245,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         using var store = CniBench.Cli.Storage.ResultStore.Open(dir.File("results.db"));
         var result = Assert.Single(store.Results(store.ListRuns().Single().Id));
-        var t = result.Transfer!;
+        var t = result.Extension<CniBench.Cli.Transfer.TransferData>(CniBench.Cli.Transfer.TransferData.Key)!;
         Assert.Null(t.Balance);
         Assert.Equal(bed.Nodes.Select(n => n.Name).Order(), t.Nodes.Select(n => n.Node).Order());
         Assert.All(t.Nodes, n => Assert.Null(n.Unavailable));

@@ -47,7 +47,7 @@ public class TransferLabTests
         Assert.Equal(["ipv4", "ipv6"], results.Keys.Order());
         foreach (var (family, result) in results)
         {
-            var t = result.Transfer!;
+            var t = result.Extension<TransferData>(TransferData.Key)!;
             Assert.Null(t.Balance); // what the clients sent the servers received, and back
             Assert.Equal(3, t.Pods.Count); // a client and a server on each of the two nodes
             Assert.Equal(["zone-a", "zone-b"], t.Nodes.Select(n => n.Zone));
@@ -56,7 +56,7 @@ public class TransferLabTests
             Assert.InRange(result.Metrics[CniBench.Contracts.Measurement.Metrics.TransferCrossZonePercent], 15, 85);
             var shipper = t.TopOther[0];
             Assert.StartsWith(
-                $"{CniBench.Cli.Targets.Lab.LabLogShippers.ProcessName} (",
+                $"{CniBench.Cli.Features.Transfer.LabLogShippers.ProcessName} (",
                 shipper.Flow.Process,
                 StringComparison.Ordinal
             );
@@ -88,7 +88,7 @@ public class TransferLabTests
                 try
                 {
                     return File.ReadAllText(Path.Combine(d, "comm")).Trim()
-                        == CniBench.Cli.Targets.Lab.LabLogShippers.ProcessName;
+                        == CniBench.Cli.Features.Transfer.LabLogShippers.ProcessName;
                 }
                 catch (IOException)
                 {

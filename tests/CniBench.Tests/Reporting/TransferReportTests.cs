@@ -1,6 +1,6 @@
 using AngleSharp.Html.Parser;
+using CniBench.Cli.Features.Transfer;
 using CniBench.Cli.Reporting;
-using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Transfer;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Sampling;
@@ -155,7 +155,10 @@ public class TransferReportTests
             [new Talker("n2", shipper, TrafficClass.ToInternet)],
             null
         );
-        var result = Results.Case("r", "transfer", 0, 100, [1000]) with { Transfer = data, IpFamily = "ipv6" };
+        var result = (Results.Case("r", "transfer", 0, 100, [1000]) with { IpFamily = "ipv6" }).WithExtension(
+            TransferData.Key,
+            data
+        );
         var model = ReportModel.Build([Results.Run("r")], [result], new PriceTable(0.01, 0.09));
         var html = new StringWriter();
         HtmlExporter.Write(model, html);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using CniBench.Cli.Features.TrafficSplit;
+using CniBench.Cli.Features.Transfer;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets;
 using CniBench.Contracts.Workloads;
@@ -29,10 +30,14 @@ public class ScenarioLoaderTests
         var lab = CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("transfer", "lab");
         Assert.Equal(["transfer/ipFamily=ipv4", "transfer/ipFamily=ipv6"], lab.Cases.Select(c => c.Name));
         Assert.All(lab.Cases, c =>
-            Assert.True(c.Transfer && c.Workload.ThinkTimeMs == 100 && c.Workload.Parallel == 200)
+            Assert.True(
+                c.Feature<TransferOptions>("transfer") is not null
+                    && c.Workload.ThinkTimeMs == 100
+                    && c.Workload.Parallel == 200
+            )
         );
         var kube = Assert.Single(CniBench.Cli.Features.SuiteFeatures.Scenarios.LoadSuite("transfer", "kube").Cases);
-        Assert.Equal((1, 1), (kube.ClientPods, kube.Servers));
+        Assert.Equal(new TransferOptions(1, 1), kube.Feature<TransferOptions>("transfer"));
         var sized = Assert.Single(
             CniBench
                 .Cli.Features.SuiteFeatures.Scenarios.Load(
@@ -41,7 +46,7 @@ public class ScenarioLoaderTests
                 )
                 .Cases
         );
-        Assert.Equal((3, 4), (sized.ClientPods, sized.Servers));
+        Assert.Equal(new TransferOptions(3, 4), sized.Feature<TransferOptions>("transfer"));
         var e = Fails("name: t\ncases:\n  - workload: http\n    servers: 4\n");
         Assert.Equal(
             "test.yaml:4:14: cases[0].servers: applies to transfer cases only; allowed: add transfer: true",

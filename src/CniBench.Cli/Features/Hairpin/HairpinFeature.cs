@@ -50,7 +50,7 @@ public sealed class HairpinFeature : ICaseFeature
                 + "has none (--target lab or kube)";
     }
 
-    public bool Prepares(PlannedCase plannedCase) => true;
+    public bool Prepares(ITarget target, PlannedCase plannedCase) => true;
 
     public async Task<AgentPair> PrepareAsync(
         IInfrastructure infrastructure,

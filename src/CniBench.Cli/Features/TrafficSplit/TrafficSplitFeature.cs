@@ -56,7 +56,7 @@ public sealed class TrafficSplitFeature : ICaseFeature
                 + "GatewayClass of your Gateway API implementation, e.g. cilium, nginx, eg)";
     }
 
-    public bool Prepares(PlannedCase plannedCase) => true;
+    public bool Prepares(ITarget target, PlannedCase plannedCase) => true;
 
     /// <summary>The two backends and the client as pods, the Gateway and its HTTPRoute with the case's weights (made
     /// once per run, the route's weights set per case); the case starts once the route is in force.</summary>

@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Kube.Api;
 
 namespace CniBench.Cli.Targets.Kube;
@@ -19,6 +21,7 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
     private readonly RunObjects _objects = new(kube);
     private bool _namespaceCreated;
     private KubeServiceScale? _scale;
+    private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
     /// <summary>What the run made besides its objects (an egress path, an external server): undone before the
     /// namespace goes.</summary>
@@ -89,6 +92,64 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
             );
         var service = await kube.GetAsync(KubeResource.Core("services", Namespace, name), cancellationToken);
         return KubeObjects.ClusterIp(family == IpFamily.Ipv6, service);
+    }
+
+    /// <summary>What every case's agents get on a cluster, however they were placed: the path's MTU and, with
+    /// --node-sampler, the samplers of the case's nodes (after waiting for the dataplane to go quiet when the case
+    /// made Services).</summary>
+    public async Task<AgentPair> CompleteAsync(
+        PlannedCase plannedCase,
+        AgentPair pair,
+        CancellationToken cancellationToken
+    )
+    {
+        // The path's MTU as the agents see their interfaces: where a CNI's overlay or encryption takes its share.
+        if (
+            new[] { pair.Server.Info.Mtu, pair.Client.Info.Mtu }.OfType<int>().DefaultIfEmpty().Min() is > 0 and var mtu
+        )
+            pair = pair with
+            {
+                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
+                {
+                    [Contracts.Measurement.Metrics.PathMtu] = mtu,
+                },
+            };
+        if (!options.NodeSampler)
+            return pair;
+        if (_samplers is null)
+        {
+            await _objects.ApplyAsync(
+                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole),
+                KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)),
+                cancellationToken
+            );
+            _samplers = await Pods.DaemonSetAsync(AgentManifests.SamplerRole, cancellationToken);
+        }
+        string serverNode = pair.Server.Info.Identity.Node ?? "",
+            clientNode = pair.Client.Info.Identity.Node ?? "";
+        var samplers = _samplers
+            .Where(s => s.Node == serverNode || s.Node == clientNode)
+            .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent))
+            .ToArray();
+        if (plannedCase.Dataplane?.Services is not null)
+        {
+            // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
+            var quiet = await DataplaneQuiet.WaitAsync(samplers, cancellationToken);
+            pair = pair with
+            {
+                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
+                {
+                    [Contracts.Measurement.Metrics.DataplaneQuietMs] = quiet.WaitedMs,
+                },
+            };
+            if (!quiet.Quiet)
+                Console.Error.WriteLine(
+                    $"cnibench: {plannedCase.Name}: the dataplane's processes still used "
+                        + $"{quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a "
+                        + $"core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway"
+                );
+        }
+        return pair with { Hooks = [.. pair.Hooks, new NodeSamplersHook(samplers)] };
     }
 
     public Task<double> SettleAsync(

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Kube.Api;
@@ -19,7 +18,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 {
     private readonly KubeSite _site = new(kube, options);
     private KubeEgress? _egress;
-    private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
     public string Name => "kube";
     public string Namespace => _site.Namespace;
@@ -36,8 +34,7 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         new(
             Enum.GetValues<Placement>(),
             ["services", "egress"],
-            "a cluster's own: compare its modes with --config, one run per configuration",
-            Transfer: true
+            "a cluster's own: compare its modes with --config, one run per configuration"
         );
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
@@ -45,175 +42,16 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         var c = plannedCase;
         foreach (var problem in KubeEgress.Validate(c, EgressOptions))
             yield return problem;
-        if (c.Transfer && !options.NodeSampler)
-            yield return $"case {c.Name}: a transfer case reads every node's flows; it needs --node-sampler (then a "
-                + "privileged sampler runs on each node's own network for the run)";
     }
 
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
 
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        var pair = await PrepareCaseAsync(plannedCase, cancellationToken);
-        // The path's MTU as the agents see their interfaces: where a CNI's overlay or encryption takes its share.
-        if (
-            new[] { pair.Server.Info.Mtu, pair.Client.Info.Mtu }.OfType<int>().DefaultIfEmpty().Min() is > 0 and var mtu
-        )
-            pair = pair with
-            {
-                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
-                {
-                    [Contracts.Measurement.Metrics.PathMtu] = mtu,
-                },
-            };
-        if (!options.NodeSampler)
-            return pair;
-        if (_samplers is null)
-        {
-            await _site.Objects.ApplyAsync(
-                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.SamplerRole),
-                KubeObjects.Checked(AgentManifests.NodeSamplerDaemonSet(Namespace, options.RunId, options.Image)),
-                cancellationToken
-            );
-            _samplers = await Pods.DaemonSetAsync(AgentManifests.SamplerRole, cancellationToken);
-        }
-        string serverNode = pair.Server.Info.Identity.Node ?? "",
-            clientNode = pair.Client.Info.Identity.Node ?? "";
-        var samplers = _samplers
-            .Where(s => s.Node == serverNode || s.Node == clientNode)
-            .Select(s => new NodeSampler(s.Node, s.Node == serverNode, s.Node == clientNode, s.Agent))
-            .ToArray();
-        if (plannedCase.Dataplane?.Services is not null)
-        {
-            // The newest Service answering proves the client's rules are in place, not that the proxies have finished.
-            var quiet = await DataplaneQuiet.WaitAsync(samplers, cancellationToken);
-            pair = pair with
-            {
-                TargetMetrics = new Dictionary<string, double>(pair.TargetMetrics)
-                {
-                    [Contracts.Measurement.Metrics.DataplaneQuietMs] = quiet.WaitedMs,
-                },
-            };
-            if (!quiet.Quiet)
-                Console.Error.WriteLine(
-                    $"cnibench: {plannedCase.Name}: the dataplane's processes still used "
-                        + $"{quiet.LastPercent.ToString("0", System.Globalization.CultureInfo.InvariantCulture)}% of a "
-                        + $"core after {DataplaneQuiet.Limit.TotalSeconds:0}s; the case starts anyway"
-                );
-        }
-        ICaseHook[] added = plannedCase.Transfer
-            ? [new NodeSamplersHook(samplers), await TransferHookAsync(pair, cancellationToken)]
-            : [new NodeSamplersHook(samplers)];
-        return pair with { Hooks = [.. pair.Hooks, .. added] };
-    }
-
-    private IReadOnlyList<(string Node, AgentHandle Agent)>? _flowSamplers;
-
-    /// <summary>The transfer case being prepared: its client pods (the first is the case's client) and server pods,
-    /// and what every client sends.</summary>
-    private (
-        IReadOnlyList<(string Node, AgentHandle Agent)> Clients,
-        IReadOnlyList<(string Node, AgentHandle Agent)> Servers,
-        WorkloadSpec Workload
-    )? _transfer;
-
-    /// <summary>
-    /// Transfer cases: client and server pods as two Deployments of the case's sizes (clientPods, servers), the servers
-    /// behind the transfer Service; the case waits until that Service answers from the first client.
-    /// </summary>
-    private async Task<AgentPair> PrepareTransferAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
-    {
-        await _site.EnsureNamespaceAsync(cancellationToken);
-        foreach (
-            var (role, replicas) in new[]
-            {
-                (AgentManifests.TransferServerRole, plannedCase.Servers),
-                (AgentManifests.TransferClientRole, plannedCase.ClientPods),
-            }
-        )
-            await _site.Objects.ApplyAsync(
-                new KubeResource("apps", "v1", "deployments", Namespace, role),
-                KubeObjects.Checked(
-                    AgentManifests.AgentDeployment(Namespace, options.RunId, options.Image, role, replicas)
-                ),
-                cancellationToken
-            );
-        await _site.Objects.ApplyAsync(
-            KubeResource.Core("services", Namespace, AgentManifests.TransferService),
-            KubeObjects.Checked(
-                AgentManifests.AgentService(
-                    Namespace,
-                    options.RunId,
-                    AgentManifests.TransferService,
-                    false,
-                    "PreferDualStack",
-                    AgentManifests.TransferServerRole
-                )
-            ),
+        return await _site.CompleteAsync(
+            plannedCase,
+            await PrepareCaseAsync(plannedCase, cancellationToken),
             cancellationToken
-        );
-        var servers = await Pods.DeploymentAsync(AgentManifests.TransferServerRole, cancellationToken);
-        var clients = await Pods.DeploymentAsync(AgentManifests.TransferClientRole, cancellationToken);
-        var service = await kube.GetAsync(
-            KubeResource.Core("services", Namespace, AgentManifests.TransferService),
-            cancellationToken
-        );
-        string ip = KubeObjects.ClusterIp(plannedCase.IpFamily == IpFamily.Ipv6, service);
-        var server = servers[0].Agent;
-        var address = Endpoints.Format(
-            new System.Net.IPEndPoint(System.Net.IPAddress.Parse(ip), AgentManifests.HttpPort)
-        );
-        var settle = await ServiceProbe.WaitUntilAnswersAsync(
-            Name,
-            clients[0].Agent,
-            address,
-            $"the Service {Namespace}/{AgentManifests.TransferService}",
-            cancellationToken
-        );
-        _transfer = (clients, servers, plannedCase.Workload with { Target = address });
-        return new AgentPair(server, clients[0].Agent, address, plannedCase.Placement.ToName())
-        {
-            TargetMetrics = new Dictionary<string, double> { [Contracts.Measurement.Metrics.ServiceSettleMs] = settle },
-        };
-    }
-
-    /// <summary>Transfer cases: the client's and the server's pod count their interfaces, a flow sampler on every node
-    /// its flows, classed by the nodes' zones (topology.kubernetes.io/zone) and the pods' and nodes'
-    /// addresses.</summary>
-    private async Task<TransferHook> TransferHookAsync(AgentPair pair, CancellationToken cancellationToken)
-    {
-        if (_flowSamplers is null)
-        {
-            await _site.Objects.ApplyAsync(
-                new KubeResource("apps", "v1", "daemonsets", Namespace, AgentManifests.FlowSamplerRole),
-                KubeObjects.Checked(AgentManifests.FlowSamplerDaemonSet(Namespace, options.RunId, options.Image)),
-                cancellationToken
-            );
-            _flowSamplers = await Pods.DaemonSetAsync(
-                AgentManifests.FlowSamplerRole,
-                cancellationToken,
-                AgentManifests.FlowSamplerControlPort
-            );
-        }
-        var (nodes, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        var (pods, _) = await kube.ListAsync(
-            KubeResource.Core("pods", Namespace),
-            $"{AgentManifests.RunLabel}={options.RunId}",
-            cancellationToken
-        );
-        var book = KubeTransfer.AddressBook(nodes, pods);
-        string Zone(string? node) => KubeTransfer.ZoneOf(nodes, node);
-        TransferPod Pod(string role, AgentHandle agent) =>
-            new(role, agent.Info.Identity.Name, agent.Info.Identity.Node ?? "", Zone(agent.Info.Identity.Node), agent);
-        var (clients, servers, workload) = _transfer!.Value;
-        return new TransferHook(
-            [.. clients.Select(c => Pod("client", c.Agent)), .. servers.Select(s => Pod("server", s.Agent))],
-            _flowSamplers.Select(s => new TransferNode(s.Node, Zone(s.Node), null, s.Agent)).ToArray(),
-            [pair.Server.Info.Ports.Http, pair.Server.Info.Ports.Tcp],
-            book,
-            null,
-            clients.Skip(1).Select(c => c.Agent).ToArray(),
-            workload
         );
     }
 
@@ -221,8 +59,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
     {
         if (plannedCase.Placement == Placement.PodToExternal)
             return await PrepareExternalAsync(plannedCase, cancellationToken);
-        if (plannedCase.Transfer)
-            return await PrepareTransferAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await _site.NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placement.HostToHost;

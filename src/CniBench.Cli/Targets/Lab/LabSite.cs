@@ -6,6 +6,7 @@ using CniBench.Cli.Targets.Lab.Network.Ebpf;
 using CniBench.Cli.Targets.Lab.Network.Services;
 using CniBench.Contracts.Measurement;
 using CniBench.Contracts.Protocol;
+using CniBench.Contracts.Workloads;
 
 namespace CniBench.Cli.Targets.Lab;
 
@@ -77,6 +78,47 @@ public sealed class LabSite : IInfrastructure, IAsyncDisposable
             Egress = wanted?.Egress ?? _original.Egress,
         };
 
+    /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
+    public sealed record LabPlacement(
+        IReadOnlyList<LabHost> Servers,
+        LabHost Client,
+        string Address,
+        Func<WorkloadKind, int>? ServicePort
+    );
+
+    public LabPlacement Place(Placement placement, LabFamily family) =>
+        placement switch
+        {
+            Placement.HostToHost => new([Topology.Node(2)], Topology.Node(1), Topology.Node(2).At(family), null),
+            Placement.PodToPodSameNode => new(
+                [Topology.Pod(1, 2)],
+                Topology.Pod(1, 1),
+                Topology.Pod(1, 2).At(family),
+                null
+            ),
+            Placement.PodToPodCrossNode => new(
+                [Topology.Pod(2, 1)],
+                Topology.Pod(1, 1),
+                Topology.Pod(2, 1).At(family),
+                null
+            ),
+            // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
+            Placement.PodToClusterIp => new(Topology.Endpoints.ToArray(), Topology.Pod(1, 1), family.ClusterIp, kind =>
+                AgentPool.DataPort(kind, DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)
+            ),
+            Placement.PodToNodePort => new(
+                Topology.Endpoints.ToArray(),
+                Topology.Pod(1, 1),
+                Topology.Node(Spec.Nodes).At(family),
+                kind =>
+                    AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)
+            ),
+            // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress
+            // mode says.
+            Placement.PodToExternal => new([Topology.External], Topology.Pod(1, 1), Topology.External.At(family), null),
+            _ => throw new TargetException($"placement {placement} is not available on the lab target"),
+        };
+
     public async Task<IReadOnlyDictionary<string, double>> BeginCaseAsync(
         PlannedCase plannedCase,
         CancellationToken cancellationToken
@@ -129,6 +171,13 @@ public sealed class LabSite : IInfrastructure, IAsyncDisposable
         _added[(role, f)] = services;
         return clusterIp;
     }
+
+    /// <summary>The lab measures its programming when the case begins: nothing to add.</summary>
+    public Task<AgentPair> CompleteAsync(
+        PlannedCase plannedCase,
+        AgentPair pair,
+        CancellationToken cancellationToken
+    ) => Task.FromResult(pair);
 
     public Task<double> SettleAsync(
         SiteAgent client,

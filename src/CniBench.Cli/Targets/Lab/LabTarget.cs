@@ -4,7 +4,6 @@ using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Targets.Lab.Network.Services;
-using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 
 namespace CniBench.Cli.Targets.Lab;
@@ -29,8 +28,7 @@ public sealed class LabTarget : ITarget
                 Placement.PodToNodePort,
                 Placement.PodToExternal,
             ],
-            ScenarioFields.Dataplane,
-            Transfer: true
+            ScenarioFields.Dataplane
         );
     private readonly LabSite _site;
 
@@ -88,9 +86,6 @@ public sealed class LabTarget : ITarget
         else if (c.Placement is not (Placement.PodToPodSameNode or Placement.PodToExternal) && spec.Nodes < 2)
             yield return $"case {c.Name}: {c.Placement.ToName()} needs 2 nodes; this lab has {spec.Nodes} (lab up "
                 + $"--nodes 2)";
-        if (c.Parameters.ContainsKey("clientPods") || c.Parameters.ContainsKey("servers"))
-            yield return $"case {c.Name}: clientPods and servers apply to kube; the lab runs a server on every node "
-                + "and the clients as `parallel` users of one client agent";
         if (c.Placement == Placement.PodToNodePort && spec.Proxy == ProxyMode.Ebpf)
             yield return $"case {c.Name}: the ebpf proxy balances at connect() inside pods; NodePorts need iptables "
                 + $"or nftables";
@@ -119,66 +114,12 @@ public sealed class LabTarget : ITarget
                 + "run without a lab up (the run then builds and rebuilds its own) or lab up with those settings";
     }
 
-    /// <summary>Where the servers and the client of a placement run, and the address the client sends to.</summary>
-    public sealed record LabPlacement(
-        IReadOnlyList<LabHost> Servers,
-        LabHost Client,
-        string Address,
-        Func<WorkloadKind, int>? ServicePort
-    );
-
-    public LabPlacement Place(Placement placement, LabFamily family) =>
-        placement switch
-        {
-            Placement.HostToHost => new(
-                [_site.Topology.Node(2)],
-                _site.Topology.Node(1),
-                _site.Topology.Node(2).At(family),
-                null
-            ),
-            Placement.PodToPodSameNode => new(
-                [_site.Topology.Pod(1, 2)],
-                _site.Topology.Pod(1, 1),
-                _site.Topology.Pod(1, 2).At(family),
-                null
-            ),
-            Placement.PodToPodCrossNode => new(
-                [_site.Topology.Pod(2, 1)],
-                _site.Topology.Pod(1, 1),
-                _site.Topology.Pod(2, 1).At(family),
-                null
-            ),
-            // Through the service: every endpoint pod serves, and the proxy rules choose one per connection.
-            Placement.PodToClusterIp => new(
-                _site.Topology.Endpoints.ToArray(),
-                _site.Topology.Pod(1, 1),
-                family.ClusterIp,
-                kind => AgentPool.DataPort(kind, DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)
-            ),
-            Placement.PodToNodePort => new(
-                _site.Topology.Endpoints.ToArray(),
-                _site.Topology.Pod(1, 1),
-                _site.Topology.Node(Spec.Nodes).At(family),
-                kind =>
-                    AgentPool.DataPort(kind, LabServices.TcpNodePort, LabServices.UdpNodePort, LabServices.HttpNodePort)
-            ),
-            // Out of the cluster: directly from the client's node, or through the gateway node, as the lab's egress
-            // mode says.
-            Placement.PodToExternal => new(
-                [_site.Topology.External],
-                _site.Topology.Pod(1, 1),
-                _site.Topology.External.At(family),
-                null
-            ),
-            _ => throw new TargetException($"placement {placement} is not available on the lab target"),
-        };
-
     public async Task<AgentPair> PrepareAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
         var metrics = await _site.BeginCaseAsync(plannedCase, cancellationToken);
 
         var family = plannedCase.IpFamily == IpFamily.Ipv6 ? LabFamily.V6 : LabFamily.V4;
-        var place = Place(plannedCase.Placement, family);
+        var place = _site.Place(plannedCase.Placement, family);
         var servers = new List<AgentProcess>();
         foreach (var host in place.Servers)
             servers.Add(await EnsureAsync("server", host, cancellationToken, family));
@@ -200,66 +141,23 @@ public sealed class LabTarget : ITarget
             TargetMetrics = metrics,
             AgentsOnThisHost = true,
             Hooks =
-                plannedCase.Transfer ? [await TransferHookAsync(servers, client, place, family, cancellationToken)]
-                : plannedCase.Placement != Placement.PodToExternal ? []
-                :
-                [
-                    new SourceCheckHook(
-                        AgentPool.Handle(client),
-                        new SourceExpectation(
-                            _site.Topology.EgressSource(place.Client.Node, family),
-                            Spec.Egress == EgressMode.Gateway
-                                ? "the gateway node's address"
-                                : "the client's own node's address",
-                            family.Endpoint(place.Address, servers[0].Info.Ports.Http)
-                        )
-                    ),
-                ],
+                plannedCase.Placement != Placement.PodToExternal
+                    ? []
+                    :
+                    [
+                        new SourceCheckHook(
+                            AgentPool.Handle(client),
+                            new SourceExpectation(
+                                _site.Topology.EgressSource(place.Client.Node, family),
+                                Spec.Egress == EgressMode.Gateway
+                                    ? "the gateway node's address"
+                                    : "the client's own node's address",
+                                family.Endpoint(place.Address, servers[0].Info.Ports.Http)
+                            )
+                        ),
+                    ],
         };
     }
-
-    /// <summary>Transfer cases: every pod of the case counts its interfaces, a node sampler on every node its flows,
-    /// and every node runs a log shipper of the case's family.</summary>
-    private async Task<TransferHook> TransferHookAsync(
-        IReadOnlyList<AgentProcess> servers,
-        AgentProcess client,
-        LabPlacement place,
-        LabFamily family,
-        CancellationToken cancellationToken
-    )
-    {
-        var pods = new List<TransferPod>
-        {
-            new("client", place.Client.Namespace, Node(place.Client), Zone(place.Client), AgentPool.Handle(client)),
-        };
-        pods.AddRange(
-            place.Servers.Zip(servers, (host, agent) =>
-                new TransferPod("server", host.Namespace, Node(host), Zone(host), AgentPool.Handle(agent))
-            )
-        );
-        var samplers = new List<TransferNode>();
-        foreach (var node in _site.Topology.Nodes)
-            samplers.Add(
-                new(
-                    node.Namespace,
-                    _site.Topology.ZoneOf(node.Node),
-                    "eth0",
-                    AgentPool.Handle(await EnsureAsync("sampler", node, cancellationToken))
-                )
-            );
-        int[] ports = [.. servers.Select(s => s.Info.Ports.Http).Append(DefaultPorts.Http).Distinct()];
-        return new TransferHook(
-            pods,
-            samplers,
-            ports,
-            _site.Topology.AddressBook(),
-            new LabLogShippers(_site.Topology, family, _site.Command)
-        );
-    }
-
-    private string Node(LabHost host) => _site.Topology.Node(host.Node).Namespace;
-
-    private string Zone(LabHost host) => _site.Topology.ZoneOf(host.Node);
 
     private Task<AgentProcess> EnsureAsync(
         string role,

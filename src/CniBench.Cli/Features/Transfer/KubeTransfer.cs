@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json.Nodes;
 using CniBench.Cli.Transfer;
 
-namespace CniBench.Cli.Targets.Kube;
+namespace CniBench.Cli.Features.Transfer;
 
 /// <summary>A cluster's address book for transfer cases, from its Node objects and the run's pods.</summary>
 public static class KubeTransfer
@@ -28,7 +28,7 @@ public static class KubeTransfer
         void Add(string? address, AddressPlace place)
         {
             if (address is not null && (IPNetwork.TryParse(address, out _) || IPAddress.TryParse(address, out _)))
-                ranges.Add((Transfer.AddressBook.Range(address), place));
+                ranges.Add((CniBench.Cli.Transfer.AddressBook.Range(address), place));
         }
         foreach (var pod in pods)
         {
@@ -47,6 +47,6 @@ public static class KubeTransfer
                 if ((string?)address["type"] is "InternalIP" or "ExternalIP")
                     Add((string?)address["address"], place);
         }
-        return new Transfer.AddressBook(ranges);
+        return new CniBench.Cli.Transfer.AddressBook(ranges);
     }
 }

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using CniBench.Cli.Targets.Hooks;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Targets.Lab.Network;
 
-namespace CniBench.Cli.Targets.Lab;
+namespace CniBench.Cli.Features.Transfer;
 
 /// <summary>
 /// A log shipper on every node of the lab, as a node's logging agent runs in host networking: each sends a steady rate

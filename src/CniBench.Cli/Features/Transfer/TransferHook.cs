@@ -1,11 +1,12 @@
 using CniBench.Cli.Agents;
 using CniBench.Cli.Results;
+using CniBench.Cli.Targets;
 using CniBench.Cli.Transfer;
 using CniBench.Contracts.Protocol;
 using CniBench.Contracts.Workloads;
 using M = CniBench.Contracts.Measurement.Metrics;
 
-namespace CniBench.Cli.Targets.Hooks;
+namespace CniBench.Cli.Features.Transfer;
 
 /// <summary>A pod of a transfer case: its deployment (client or server), where it runs, and its agent.</summary>
 public sealed record TransferPod(string Role, string Pod, string Node, string Zone, AgentHandle Agent);
@@ -125,7 +126,7 @@ public sealed class TransferHook(
         return m;
     }
 
-    public CaseResult Annotate(CaseResult result) => result with { Transfer = Data() };
+    public CaseResult Annotate(CaseResult result) => result.WithExtension(TransferData.Key, Data());
 
     private TransferData? Data()
     {
