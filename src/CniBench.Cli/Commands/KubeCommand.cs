@@ -1,4 +1,5 @@
 using System.CommandLine;
+using CniBench.Cli.Features.Egress;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Cli;

@@ -16,6 +16,7 @@ public static class SuiteFeatures
         new TrafficSplit.TrafficSplitFeature(),
         new Convergence.ConvergenceFeature(),
         new Transfer.TransferFeature(),
+        new Egress.EgressFeature(),
     ];
 
     /// <summary>The charts features add to a case's section of a report.</summary>

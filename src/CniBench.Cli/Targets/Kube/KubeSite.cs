@@ -23,10 +23,6 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
     private KubeServiceScale? _scale;
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _samplers;
 
-    /// <summary>What the run made besides its objects (an egress path, an external server): undone before the
-    /// namespace goes.</summary>
-    private readonly List<IAsyncDisposable> _undo = new();
-
     public string Name => "kube";
 
     public bool AgentsOnThisHost => false;
@@ -44,14 +40,6 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
     public RunObjects Objects => _objects;
 
     public KubeServiceScale Scale => _scale ??= new KubeServiceScale(kube, Namespace, options.RunId);
-
-    /// <summary>Undone (disposed) at the end of the run, before the namespace is deleted.</summary>
-    public T Undo<T>(T made)
-        where T : IAsyncDisposable
-    {
-        _undo.Add(made);
-        return made;
-    }
 
     public async Task<IReadOnlyDictionary<string, double>> BeginCaseAsync(
         PlannedCase plannedCase,
@@ -306,8 +294,7 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
             await _pods.DisposeAsync();
         try
         {
-            foreach (var made in _undo)
-                await made.DisposeAsync();
+            // What features made outside the run's objects (an external server, an egress policy) goes first.
             await Parts.DisposeAsync();
             if (_namespaceCreated)
                 await DeleteWhatWeMadeAsync();

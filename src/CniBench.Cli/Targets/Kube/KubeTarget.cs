@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using CniBench.Cli.Scenarios;
-using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Workloads;
 
@@ -17,7 +16,6 @@ namespace CniBench.Cli.Targets.Kube;
 public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITarget
 {
     private readonly KubeSite _site = new(kube, options);
-    private KubeEgress? _egress;
 
     public string Name => "kube";
     public string Namespace => _site.Namespace;
@@ -37,12 +35,9 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
             "a cluster's own: compare its modes with --config, one run per configuration"
         );
 
-    public IEnumerable<string> CheckCase(PlannedCase plannedCase)
-    {
-        var c = plannedCase;
-        foreach (var problem in KubeEgress.Validate(c, EgressOptions))
-            yield return problem;
-    }
+    /// <summary>Nothing of a case depends on the cluster's state here; what the suites need, they check
+    /// themselves.</summary>
+    public IEnumerable<string> CheckCase(PlannedCase plannedCase) => [];
 
     private KubeEgressOptions EgressOptions => options.Egress ?? new KubeEgressOptions();
 
@@ -57,8 +52,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
 
     private async Task<AgentPair> PrepareCaseAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
     {
-        if (plannedCase.Placement == Placement.PodToExternal)
-            return await PrepareExternalAsync(plannedCase, cancellationToken);
         var (serverNode, clientNode, serverNodeObject, _) = await _site.NodesAsync(cancellationToken);
         bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         bool host = plannedCase.Placement == Placement.HostToHost;
@@ -150,44 +143,6 @@ public sealed class KubeTarget(KubeClient kube, KubeTargetOptions options) : ITa
         return new AgentPair(Pods.Handle("server", server), Pods.Handle("client", client), address, achieved)
         {
             TargetMetrics = metrics,
-        };
-    }
-
-    /// <summary>
-    /// Out of the cluster: the client pod on the client node sends to the external agent server; the case's
-    /// egress path (direct or gateway) is put in place first and the source the server must see is set.
-    /// </summary>
-    private async Task<AgentPair> PrepareExternalAsync(PlannedCase plannedCase, CancellationToken cancellationToken)
-    {
-        var (_, clientNode, _, clientNodeObject) = await _site.NodesAsync(cancellationToken);
-        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
-        var client = Pods.Handle(
-            "client",
-            await _site.EnsureAgentAsync(new AgentPlacement("client", "client", clientNode, false), cancellationToken)
-        );
-        _egress ??= _site.Undo(new KubeEgress(kube, Namespace, options.RunId, EgressOptions, _site.Token));
-        var (server, host) = await _egress.ServerAsync(cancellationToken);
-        var expected = await _egress.PrepareAsync(
-            plannedCase,
-            client,
-            KubeObjects.NodeAddress(v6, clientNodeObject),
-            clientNode,
-            cancellationToken
-        );
-        string address = Endpoints.Format(
-            new System.Net.IPEndPoint(
-                System.Net.IPAddress.Parse(host),
-                AgentPool.DataPort(plannedCase.Workload.Kind, server.Info.Ports)
-            )
-        );
-        return new AgentPair(
-            server,
-            client,
-            address,
-            $"pod-to-external ({(plannedCase.Dataplane?.Egress == EgressMode.Gateway ? "gateway" : "direct")})"
-        )
-        {
-            Hooks = [new SourceCheckHook(client, expected)],
         };
     }
 

@@ -1,7 +1,5 @@
 using System.Globalization;
-using CniBench.Cli.Agents;
 using CniBench.Cli.Scenarios;
-using CniBench.Cli.Targets.Hooks;
 using CniBench.Cli.Targets.Lab.Network;
 using CniBench.Cli.Targets.Lab.Network.Services;
 using CniBench.Contracts.Workloads;
@@ -140,22 +138,6 @@ public sealed class LabTarget : ITarget
         {
             TargetMetrics = metrics,
             AgentsOnThisHost = true,
-            Hooks =
-                plannedCase.Placement != Placement.PodToExternal
-                    ? []
-                    :
-                    [
-                        new SourceCheckHook(
-                            AgentPool.Handle(client),
-                            new SourceExpectation(
-                                _site.Topology.EgressSource(place.Client.Node, family),
-                                Spec.Egress == EgressMode.Gateway
-                                    ? "the gateway node's address"
-                                    : "the client's own node's address",
-                                family.Endpoint(place.Address, servers[0].Info.Ports.Http)
-                            )
-                        ),
-                    ],
         };
     }
 

@@ -1,7 +1,8 @@
 using CniBench.Cli.Agents;
+using CniBench.Cli.Targets;
 using CniBench.Contracts.Protocol;
 
-namespace CniBench.Cli.Targets.Hooks;
+namespace CniBench.Cli.Features.Egress;
 
 /// <summary>Egress cases: before the window, the server must see the expected SNAT address; a figure measured on the
 /// wrong path is worse than none.</summary>
