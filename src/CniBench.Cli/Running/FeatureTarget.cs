@@ -10,8 +10,6 @@ namespace CniBench.Cli.Running;
 /// </summary>
 public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> features) : ITarget
 {
-    public ITarget Inner => inner;
-
     public string Name => inner.Name;
 
     public TargetCapabilities Capabilities => inner.Capabilities;

@@ -25,7 +25,7 @@ public sealed class HairpinFeature : ICaseFeature
             "hairpin",
             "true, false: the client sends through a Service whose only endpoint is its own pod (placement "
                 + "pod-to-cluster-ip; lab and kube targets)",
-            ReadBool,
+            ScenarioFields.Bool,
             true
         ),
     ];
@@ -80,13 +80,6 @@ public sealed class HairpinFeature : ICaseFeature
             TargetMetrics = metrics,
             AgentsOnThisHost = infrastructure.AgentsOnThisHost,
         };
-    }
-
-    private static bool ReadBool(string text, out object value)
-    {
-        bool ok = bool.TryParse(text, out bool b);
-        value = b;
-        return ok;
     }
 }
 
