@@ -117,7 +117,7 @@ public class CliTests
     [Theory]
     [InlineData(
         new[] { "run", "--suite", "nope" },
-        "unknown suite 'nope'; allowed: convergence, dataplane, egress, quick, service-scale"
+        "unknown suite 'nope'; allowed: convergence, dataplane, egress, hairpin, quick, service-scale"
     )]
     [InlineData(new[] { "run", "--suite", "egress" }, "suite 'egress' runs on --target kube or lab, not local")]
     [InlineData(new[] { "run", "--target", "moon" }, "--target: 'moon' is not available; allowed: local, lab")]
