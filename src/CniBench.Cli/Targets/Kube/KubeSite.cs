@@ -147,58 +147,13 @@ public sealed class KubeSite(KubeClient kube, KubeTargetOptions options) : IInfr
         CancellationToken cancellationToken
     ) => ServiceProbe.WaitUntilAnswersAsync(Name, client.Handle, address, what, cancellationToken);
 
-    /// <summary>
-    /// The server's and the client's node: named ones (--server-node, --client-node) first, then nodes labelled
-    /// agenttype=server/client (the CyPerf agent deployment notes), then the first Ready, schedulable ones; the
-    /// client's node in the
-    /// server's zone or another one when --zones says so (topology.kubernetes.io/zone).
-    /// </summary>
+    /// <summary>The server's and the client's node (<see cref="KubeNodes.Choose"/>), chosen once per run.</summary>
     public async Task<(string, string, JsonObject, JsonObject)> NodesAsync(CancellationToken cancellationToken)
     {
         if (_nodes is { } known)
             return known;
         var (items, _) = await kube.ListAsync(KubeResource.Core("nodes"), null, cancellationToken);
-        var ready = items
-            .Where(n =>
-                (bool?)n["spec"]?["unschedulable"] != true
-                && (n["status"]?["conditions"] as JsonArray)
-                    ?.OfType<JsonObject>()
-                    .Any(c => (string?)c["type"] == "Ready" && (string?)c["status"] == "True") == true
-            )
-            .ToArray();
-        if (ready.Length == 0)
-            throw new TargetException("kube: no Ready, schedulable node in the cluster");
-        static string NameOf(JsonObject n) => (string?)n["metadata"]?["name"] ?? "";
-        static string? ZoneOf(JsonObject n) => (string?)n["metadata"]?["labels"]?["topology.kubernetes.io/zone"];
-        JsonObject? Named(string? name, string flag) =>
-            name is null
-                ? null
-                : ready.FirstOrDefault(n => NameOf(n) == name)
-                    ?? throw new TargetException(
-                        $"kube: {flag} {name}: no Ready, schedulable node of that name; allowed: "
-                            + $"{string.Join(", ", ready.Select(NameOf))}"
-                    );
-        JsonObject? Labelled(string value) =>
-            ready.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == value);
-        var server = Named(options.Placement.ServerNode, "--server-node") ?? Labelled("server") ?? ready[0];
-        var others = ready.Where(n => NameOf(n) != NameOf(server)).ToArray();
-        var inZone = options.Placement.Zones switch
-        {
-            ZonePlacement.Same => others.Where(n => ZoneOf(n) == ZoneOf(server)).ToArray(),
-            ZonePlacement.Cross => others.Where(n => ZoneOf(n) != ZoneOf(server)).ToArray(),
-            _ => others,
-        };
-        if (options.Placement.Zones != ZonePlacement.Any && options.Placement.ClientNode is null && inZone.Length == 0)
-            throw new TargetException(
-                $"kube: --zones {options.Placement.Zones.ToString().ToLowerInvariant()}: no other Ready node "
-                    + $"{(options.Placement.Zones == ZonePlacement.Same ? "in" : "outside")} zone "
-                    + $"{ZoneOf(server) ?? "(none)"} of {NameOf(server)}"
-            );
-        var client = Named(options.Placement.ClientNode, "--client-node")
-            ?? inZone.FirstOrDefault(n => (string?)n["metadata"]?["labels"]?["agenttype"] == "client")
-            ?? inZone.FirstOrDefault()
-            ?? server;
-        _nodes = (NameOf(server), NameOf(client), server, client);
+        _nodes = KubeNodes.Choose(items, options.Placement);
         return _nodes.Value;
     }
 
