@@ -69,8 +69,7 @@ public static class ReportCommand
                         parse.GetValue(runs) ?? [],
                         parse.GetValue(configs) ?? [],
                         parse.GetValue(includeIncomplete),
-                        priceTable,
-                        SuiteFeatures.Charts
+                        SuiteFeatures.Report(priceTable)
                     );
                     var written = ReportWriter.WriteAll(model, parse.GetValue(output)!, wanted);
                     Console.Out.WriteLine($"report: {ReportWriter.Describe(written, parse.GetValue(output)!)}");

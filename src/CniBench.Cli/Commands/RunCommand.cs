@@ -207,7 +207,7 @@ public static class RunCommand
                         cancellationToken
                     );
 
-                    var model = ReportModel.Load(store, outcome.Run.Id, priceTable, SuiteFeatures.Charts);
+                    var model = ReportModel.Load(store, outcome.Run.Id, SuiteFeatures.Report(priceTable));
                     ConsoleView.WriteSummary(console, model.Summaries);
                     ConsoleView.WriteDigest(console, model);
                     if (!parse.GetValue(noReport))

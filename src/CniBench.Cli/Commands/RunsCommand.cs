@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using CniBench.Cli.Features;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Results;
 using CniBench.Cli.Storage;
@@ -68,7 +69,11 @@ public static class RunsCommand
                         return Task.FromResult(ExitCodes.BadInput);
                     }
                     using var store = ResultStore.Open(parse.GetValue(showDb)!);
-                    var model = ReportModel.Load(store, store.ResolveRun(parse.GetValue(id)!).Id);
+                    var model = ReportModel.Load(
+                        store,
+                        store.ResolveRun(parse.GetValue(id)!).Id,
+                        SuiteFeatures.Report()
+                    );
                     if (format == "json")
                     {
                         Console.Out.WriteLine(

@@ -1,4 +1,5 @@
 using CniBench.Cli.Charts;
+using CniBench.Cli.Reporting;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
 
@@ -22,6 +23,14 @@ public static class SuiteFeatures
     /// <summary>The charts features add to a case's section of a report.</summary>
     public static IReadOnlyList<ICaseCharts> Charts { get; } =
     [new TrafficSplit.SplitCharts(), new Convergence.ConvergenceCharts()];
+
+    /// <summary>What the features add to a report: their charts and sections (the transfer section priced at
+    /// <paramref name="prices"/> when given).</summary>
+    public static ReportFeatures Report(CniBench.Cli.Transfer.PriceTable? prices = null)
+    {
+        var transfer = new Transfer.TransferSection(prices);
+        return new([.. Charts, transfer], [transfer]);
+    }
 
     /// <summary>Scenarios read with every feature's fields.</summary>
     public static ScenarioReader Scenarios { get; } = new(All);

@@ -6,8 +6,8 @@ namespace CniBench.Cli.Reporting;
 
 /// <summary>
 /// CSV for pandas and spreadsheets, in the invariant culture: results.csv has one row per
-/// repetition and metric; summary.csv one row per case, configuration and metric with its statistics; transfer.csv
-/// (transfer cases only) one row per pod direction, traffic class and zone pair, with its bytes and rate.
+/// repetition and metric; summary.csv one row per case, configuration and metric with its statistics; and the files of
+/// the report's sections (transfer.csv).
 /// </summary>
 public sealed class CsvExporter : IReportExporter
 {
@@ -17,84 +17,14 @@ public sealed class CsvExporter : IReportExporter
         [
             ReportWriter.WriteText(directory, "results.csv", w => WriteResults(model, w)),
             ReportWriter.WriteText(directory, "summary.csv", w => WriteSummary(model, w)),
-            .. model.Transfers.Count == 0
-                ? Array.Empty<string>()
-                : [ReportWriter.WriteText(directory, "transfer.csv", w => WriteTransfer(model, w))],
+            .. model
+                .Sections.SelectMany(section => section.CsvFiles(model.Results))
+                .Select(file => ReportWriter.WriteText(directory, file.File, file.Write)),
         ];
-
-    /// <summary>Where every byte of the transfer cases went, in long form: kind pod-sent, pod-received (from = the
-    /// pod, detail = role node zone), class (from = family, to = class, detail = benchmark or other) and zone (from,
-    /// to).</summary>
-    public static void WriteTransfer(ReportModel model, TextWriter w)
-    {
-        using var csv = Open(w);
-        string[] headers =
-        [
-            "suite",
-            "case",
-            "config",
-            "ip_family",
-            "window_s",
-            "kind",
-            "from",
-            "to",
-            "detail",
-            "bytes",
-            "mbit_per_s",
-        ];
-        foreach (var h in headers)
-            csv.WriteField(h);
-        csv.EndRecord();
-        static string N(double v) => v.ToString("R", CultureInfo.InvariantCulture);
-        foreach (var t in model.Transfers)
-        {
-            var rows = t
-                .Pods.SelectMany(p =>
-                    new[]
-                    {
-                        ("pod-sent", p.Pod, "", $"{p.Role} {p.Node} {p.Zone}", p.SentBytes),
-                        ("pod-received", p.Pod, "", $"{p.Role} {p.Node} {p.Zone}", p.ReceivedBytes),
-                    }
-                )
-                .Concat(
-                    t.Classes.Select(c =>
-                        (
-                            "class",
-                            c.Family,
-                            System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(c.Class.ToString()),
-                            c.Benchmark ? "benchmark" : "other",
-                            c.Bytes
-                        )
-                    )
-                )
-                .Concat(t.Zones.Select(z => ("zone", z.From, z.To, "", z.Bytes)));
-            foreach (var (kind, from, to, detail, bytes) in rows)
-            {
-                foreach (
-                    var field in new[]
-                    {
-                        t.Suite,
-                        t.Case,
-                        t.Config,
-                        t.IpFamily,
-                        N(t.WindowSeconds),
-                        kind,
-                        from,
-                        to,
-                        detail,
-                        bytes.ToString(CultureInfo.InvariantCulture),
-                        N(t.Mbps(bytes)),
-                    }
-                )
-                    csv.WriteField(field);
-                csv.EndRecord();
-            }
-        }
-    }
 
     /// <summary>Every field is written as text already formatted in the invariant culture; the writer only
     /// quotes.</summary>
-    private static CsvWriter Open(TextWriter w) =>
+    public static CsvWriter Open(TextWriter w) =>
         CsvWriter.Create(
             w,
             new CsvWriterOptions { FormatProvider = CultureInfo.InvariantCulture, NewLine = "\n" },

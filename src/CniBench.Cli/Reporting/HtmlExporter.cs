@@ -118,7 +118,8 @@ public sealed class HtmlExporter : IReportExporter
             }
             w.WriteLine("</tbody></table>");
             WriteCharts(w, model.SummaryCharts.Where(c => c.Id.StartsWith(slug + "-", StringComparison.Ordinal)));
-            WriteTransfer(w, model.TransferTablesOf(suite.Key), slug);
+            foreach (var (section, tables) in model.SectionsOf(suite.Key))
+                WriteSection(w, section, tables, slug);
 
             foreach (var byCase in suite.GroupBy(s => s.Case))
             {
@@ -161,11 +162,14 @@ public sealed class HtmlExporter : IReportExporter
         w.WriteLine("</div>");
     }
 
-    private static void WriteTransfer(TextWriter w, IReadOnlyList<ReportTable> tables, string slug)
+    private static void WriteSection(
+        TextWriter w,
+        IReportSection section,
+        IReadOnlyList<ReportTable> tables,
+        string slug
+    )
     {
-        if (tables.Count == 0)
-            return;
-        w.WriteLine($"<h3 id=\"transfer-{E(slug)}\">Transfer: where the bytes went</h3>");
+        w.WriteLine($"<h3 id=\"{E(section.Id)}-{E(slug)}\">{E(section.Title)}</h3>");
         foreach (var table in tables)
         {
             w.WriteLine($"<p class=\"meta\">{E(table.Caption)}</p>");

@@ -85,7 +85,8 @@ public sealed class MarkdownExporter : IReportExporter
             )
                 w.WriteLine($"![{chart.Title}](charts/{chart.Id}.svg)");
             w.WriteLine();
-            WriteTransfer(w, model.TransferTablesOf(suite.Key));
+            foreach (var (section, tables) in model.SectionsOf(suite.Key))
+                WriteSection(w, section.Title, tables);
 
             foreach (var byCase in suite.GroupBy(s => s.Case))
             {
@@ -109,11 +110,9 @@ public sealed class MarkdownExporter : IReportExporter
             w.WriteLine($"| {key} | {value.Replace("|", "\\|")} |");
     }
 
-    private static void WriteTransfer(TextWriter w, IReadOnlyList<ReportTable> tables)
+    private static void WriteSection(TextWriter w, string title, IReadOnlyList<ReportTable> tables)
     {
-        if (tables.Count == 0)
-            return;
-        w.WriteLine("### Transfer: where the bytes went");
+        w.WriteLine($"### {title}");
         w.WriteLine();
         foreach (var table in tables)
         {

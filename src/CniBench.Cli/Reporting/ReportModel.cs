@@ -26,12 +26,8 @@ public sealed record ReportModel(
 
     public static string CaseKey(string suite, string caseName) => $"{suite}/{caseName}";
 
-    public static ReportModel Load(
-        ResultStore store,
-        string runId,
-        Transfer.PriceTable? prices = null,
-        IReadOnlyList<ICaseCharts>? charts = null
-    ) => Load(store, [runId], [], prices: prices, charts: charts);
+    public static ReportModel Load(ResultStore store, string runId, ReportFeatures? features = null) =>
+        Load(store, [runId], [], features: features);
 
     /// <summary>
     /// The given runs (id, unique prefix or `latest`, whatever their state) and every result under the given
@@ -43,8 +39,7 @@ public sealed record ReportModel(
         IReadOnlyList<string> runIds,
         IReadOnlyList<string> configs,
         bool includeIncomplete = false,
-        Transfer.PriceTable? prices = null,
-        IReadOnlyList<ICaseCharts>? charts = null
+        ReportFeatures? features = null
     )
     {
         var selections = runIds
@@ -58,16 +53,16 @@ public sealed record ReportModel(
             if (!results.Any(x => x.RunId == r.RunId && x.Case == r.Case && x.Repetition == r.Repetition))
                 results.Add(r);
         var runs = selections.SelectMany(s => s.Runs).DistinctBy(r => r.Id).ToArray();
-        return Build(runs, results, prices, charts);
+        return Build(runs, results, features);
     }
 
     public static ReportModel Build(
         IReadOnlyList<RunRecord> runs,
         IReadOnlyList<CaseResult> results,
-        Transfer.PriceTable? prices = null,
-        IReadOnlyList<ICaseCharts>? charts = null
+        ReportFeatures? features = null
     )
     {
+        features ??= ReportFeatures.None;
         var summaries = CaseSummary.From(results, CaseSummary.HostCores(runs));
         var findings = runs.SelectMany(r => Analysers.EnvironmentFindings(r.Environment))
             .Distinct()
@@ -87,33 +82,27 @@ public sealed record ReportModel(
                         g.ToArray(),
                         results.Where(r => r.Suite == g.Key.Suite && r.Case == g.Key.Case).ToArray(),
                         $"{ReportCharts.Slug(g.Key.Suite)}-{ReportCharts.Slug(g.Key.Case)}-",
-                        charts
+                        features.Charts
                     )
             );
-        var transfers = TransferSummary.From(results);
-        foreach (var t in transfers)
-        {
-            string key = CaseKey(t.Suite, t.Case);
-            var prefix = $"{ReportCharts.Slug(t.Suite)}-{ReportCharts.Slug(t.Case)}-";
-            caseCharts[key] = [.. caseCharts.GetValueOrDefault(key) ?? [], t.ZoneChart(prefix)];
-        }
         return new ReportModel(runs, results, summaries, findings, summaryCharts, caseCharts)
         {
-            Transfers = transfers,
-            Prices = prices,
+            Sections = features.Sections,
         };
     }
 
     public IEnumerable<Chart> AllCharts => SummaryCharts.Concat(CaseCharts.Values.SelectMany(c => c));
 
-    /// <summary>Transfer cases, their repetitions added up.</summary>
-    public IReadOnlyList<TransferSummary> Transfers { get; init; } = [];
+    /// <summary>What suite features add under each suite (the transfer section).</summary>
+    public IReadOnlyList<IReportSection> Sections { get; init; } = [];
 
-    /// <summary>What moving bytes costs, when the user gave prices (--prices).</summary>
-    public Transfer.PriceTable? Prices { get; init; }
-
-    public IReadOnlyList<ReportTable> TransferTablesOf(string suite) =>
-        Transfers.Any(t => t.Suite == suite)
-            ? Reporting.TransferTables.For(Transfers.Where(t => t.Suite == suite).ToArray(), Prices)
-            : [];
+    /// <summary>The sections a suite has, each with its tables.</summary>
+    public IReadOnlyList<(IReportSection Section, IReadOnlyList<ReportTable> Tables)> SectionsOf(string suite)
+    {
+        var suiteResults = Results.Where(r => r.Suite == suite).ToArray();
+        return Sections
+            .Select(section => (section, section.Tables(suiteResults)))
+            .Where(s => s.Item2.Count > 0)
+            .ToArray();
+    }
 }

@@ -159,7 +159,11 @@ public class TransferReportTests
             TransferData.Key,
             data
         );
-        var model = ReportModel.Build([Results.Run("r")], [result], new PriceTable(0.01, 0.09));
+        var model = ReportModel.Build(
+            [Results.Run("r")],
+            [result],
+            CniBench.Cli.Features.SuiteFeatures.Report(new PriceTable(0.01, 0.09))
+        );
         var html = new StringWriter();
         HtmlExporter.Write(model, html);
         var document = new HtmlParser().ParseDocument(html.ToString());
@@ -191,7 +195,9 @@ public class TransferReportTests
 
         // The same bytes for pandas: transfer.csv, one row per pod direction, class and zone pair.
         var csv = new StringWriter();
-        CsvExporter.WriteTransfer(model, csv);
+        var (file, write) = Assert.Single(model.Sections.SelectMany(section => section.CsvFiles(model.Results)));
+        Assert.Equal("transfer.csv", file);
+        write(csv);
         var rows = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("suite,case,config,ip_family,window_s,kind,from,to,detail,bytes,mbit_per_s", rows[0]);
         Assert.True(

@@ -169,7 +169,8 @@ public class CooldownTests
         var towardsServer = await client.NetStackAsync(default, server.TcpAddress);
         Assert.Equal(0, towardsServer.Colliding);
 
-        Assert.InRange(await CooldownWait.WaitAsync(pair, Cooldown.Auto, _ => { }, default), 0, 1);
+        // Waiting for the other port's TIME_WAITs would take their 60 s; a busy host needs a few polls to read quiet.
+        Assert.InRange(await CooldownWait.WaitAsync(pair, Cooldown.Auto, _ => { }, default), 0, 10);
         var said = new List<string>();
         var clock = Stopwatch.StartNew();
         Assert.Equal(

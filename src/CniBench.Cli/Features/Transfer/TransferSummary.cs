@@ -2,7 +2,7 @@ using CniBench.Cli.Charts;
 using CniBench.Cli.Results;
 using CniBench.Cli.Transfer;
 
-namespace CniBench.Cli.Reporting;
+namespace CniBench.Cli.Features.Transfer;
 
 /// <summary>
 /// A transfer case under one configuration, its repetitions added up: bytes over the sum of their windows, the largest

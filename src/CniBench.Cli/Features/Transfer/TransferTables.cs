@@ -1,15 +1,8 @@
 using System.Globalization;
+using CniBench.Cli.Reporting;
 using CniBench.Cli.Transfer;
 
-namespace CniBench.Cli.Reporting;
-
-/// <summary>A table of a report section as plain cells, so every format shows the same numbers.</summary>
-public sealed record ReportTable(
-    string Id,
-    string Caption,
-    IReadOnlyList<string> Headers,
-    IReadOnlyList<string[]> Rows
-);
+namespace CniBench.Cli.Features.Transfer;
 
 /// <summary>
 /// The transfer section of a report: per-deployment tx/rx (IPv4 and IPv6 side by side when both ran), where the bytes
