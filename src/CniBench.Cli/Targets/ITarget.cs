@@ -11,7 +11,7 @@ public interface ITarget : IAsyncDisposable
 {
     string Name { get; }
 
-    /// <summary>What it can provide at all (placements, dataplane settings, endpoint churn): checked the same way
+    /// <summary>What it can provide at all (placements, dataplane settings): checked the same way
     /// everywhere.</summary>
     TargetCapabilities Capabilities { get; }
 
