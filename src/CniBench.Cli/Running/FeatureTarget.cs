@@ -18,7 +18,7 @@ public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> fea
 
     public IEnumerable<string> CheckCase(PlannedCase plannedCase)
     {
-        var unknown = plannedCase.Features.Keys.Where(k => features.All(f => f.Name != k)).ToArray();
+        var unknown = plannedCase.FeatureOptions.Keys.Where(k => features.All(f => f.Name != k)).ToArray();
         if (unknown.Length > 0)
             return [$"case {plannedCase.Name}: uses {string.Join(", ", unknown)}, which this run does not have"];
         return [.. inner.CheckCase(plannedCase), .. Used(plannedCase).SelectMany(f => f.Check(inner, plannedCase))];
@@ -61,5 +61,5 @@ public sealed class FeatureTarget(ITarget inner, IReadOnlyList<ICaseFeature> fea
     public ValueTask DisposeAsync() => inner.DisposeAsync();
 
     private IEnumerable<ICaseFeature> Used(PlannedCase plannedCase) =>
-        features.Where(f => plannedCase.Features.ContainsKey(f.Name));
+        features.Where(f => plannedCase.FeatureOptions.ContainsKey(f.Name));
 }

@@ -36,10 +36,13 @@ public sealed class RunOrchestrator(
         CancellationToken cancellationToken
     )
     {
-        if (target is not FeatureTarget && scenario.Cases.FirstOrDefault(c => c.Features.Count > 0) is { } featured)
+        if (
+            target is not FeatureTarget
+            && scenario.Cases.FirstOrDefault(c => c.FeatureOptions.Count > 0) is { } featured
+        )
             throw new TargetException(
-                $"case {featured.Name} uses {string.Join(", ", featured.Features.Keys)}: run it on a target with the "
-                    + "suite features on top (FeatureTarget)"
+                $"case {featured.Name} uses {string.Join(", ", featured.FeatureOptions.Keys)}: run it on a target "
+                    + "with the suite features on top (FeatureTarget)"
             );
         var run = new RunRecord(
             NewRunId(DateTimeOffset.UtcNow),

@@ -9,7 +9,7 @@ namespace CniBench.Cli.Scenarios;
 /// </summary>
 public interface ICaseFields
 {
-    /// <summary>The feature's name: the key of its options in <see cref="PlannedCase.Features"/>.</summary>
+    /// <summary>The feature's name: the key of its options in <see cref="PlannedCase.FeatureOptions"/>.</summary>
     string Name { get; }
 
     IReadOnlyList<ScenarioFields.Field> Fields { get; }

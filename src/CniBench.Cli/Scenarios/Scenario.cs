@@ -48,11 +48,11 @@ public sealed record PlannedCase(
 
     /// <summary>The options of each suite feature the case uses, by the feature's name (<see
     /// cref="ICaseFields"/>).</summary>
-    public IReadOnlyDictionary<string, object> Features { get; init; } = new Dictionary<string, object>();
+    public IReadOnlyDictionary<string, object> FeatureOptions { get; init; } = new Dictionary<string, object>();
 
     /// <summary>The case's options for a feature, or null when it does not use it.</summary>
     public T? Feature<T>(string name)
-        where T : class => Features.TryGetValue(name, out var options) ? (T)options : null;
+        where T : class => FeatureOptions.TryGetValue(name, out var options) ? (T)options : null;
 }
 
 /// <summary>

@@ -423,7 +423,7 @@ public sealed class ScenarioLoader
             Get("cooldown", Cooldown.Auto)
         )
         {
-            Features = features,
+            FeatureOptions = features,
         };
     }
 }
