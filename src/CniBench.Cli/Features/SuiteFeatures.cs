@@ -1,7 +1,12 @@
-using CniBench.Cli.Charts;
+using CniBench.Cli.Features.Convergence;
+using CniBench.Cli.Features.Egress;
+using CniBench.Cli.Features.Hairpin;
+using CniBench.Cli.Features.TrafficSplit;
+using CniBench.Cli.Features.Transfer;
 using CniBench.Cli.Reporting;
 using CniBench.Cli.Running;
 using CniBench.Cli.Scenarios;
+using CniBench.Cli.Transfer;
 
 namespace CniBench.Cli.Features;
 
@@ -13,23 +18,19 @@ public static class SuiteFeatures
 {
     public static IReadOnlyList<ICaseFeature> All { get; } =
     [
-        new Hairpin.HairpinFeature(),
-        new TrafficSplit.TrafficSplitFeature(),
-        new Convergence.ConvergenceFeature(),
-        new Transfer.TransferFeature(),
-        new Egress.EgressFeature(),
+        new HairpinFeature(),
+        new TrafficSplitFeature(),
+        new ConvergenceFeature(),
+        new TransferFeature(),
+        new EgressFeature(),
     ];
-
-    /// <summary>The charts features add to a case's section of a report.</summary>
-    public static IReadOnlyList<ICaseCharts> Charts { get; } =
-    [new TrafficSplit.SplitCharts(), new Convergence.ConvergenceCharts()];
 
     /// <summary>What the features add to a report: their charts and sections (the transfer section priced at
     /// <paramref name="prices"/> when given).</summary>
-    public static ReportFeatures Report(CniBench.Cli.Transfer.PriceTable? prices = null)
+    public static ReportFeatures Report(PriceTable? prices = null)
     {
-        var transfer = new Transfer.TransferSection(prices);
-        return new([.. Charts, transfer], [transfer]);
+        var transfer = new TransferSection(prices);
+        return new([new SplitCharts(), new ConvergenceCharts(), transfer], [transfer]);
     }
 
     /// <summary>Scenarios read with every feature's fields.</summary>

@@ -105,6 +105,10 @@ public static class ScenarioFields
 
     public static Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
 
+    /// <summary>The fields a case may hold with these features: the common ones, then each feature's.</summary>
+    public static IReadOnlyList<Field> With(IReadOnlyList<ICaseFields> features) =>
+        [.. CaseFields, .. features.SelectMany(f => f.Fields)];
+
     /// <summary>"a size ..., 1..16777216 (tcp-stream), 24..65507 (udp-stream)": each range with the workloads that
     /// allow it.</summary>
     private static string SizeAllowed(string field) =>

@@ -19,7 +19,7 @@ public sealed class ScenarioLoader
     {
         _source = source;
         _features = features;
-        _caseFields = [.. ScenarioFields.CaseFields, .. features.SelectMany(f => f.Fields)];
+        _caseFields = ScenarioFields.With(features);
     }
 
     private ScenarioFields.Field? Find(string name) => _caseFields.FirstOrDefault(f => f.Name == name);

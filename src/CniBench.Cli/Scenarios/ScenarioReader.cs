@@ -3,13 +3,8 @@ namespace CniBench.Cli.Scenarios;
 /// <summary>Reads scenarios with the fields every case has and those of the given suite features.</summary>
 public sealed class ScenarioReader(IReadOnlyList<ICaseFields> features)
 {
-    public IReadOnlyList<ICaseFields> Features => features;
-
     /// <summary>Every field a case may hold: the common ones, then each feature's.</summary>
-    public IReadOnlyList<ScenarioFields.Field> CaseFields { get; } =
-    [.. ScenarioFields.CaseFields, .. features.SelectMany(f => f.Fields)];
-
-    public ScenarioFields.Field? Find(string name) => CaseFields.FirstOrDefault(f => f.Name == name);
+    public IReadOnlyList<ScenarioFields.Field> CaseFields { get; } = ScenarioFields.With(features);
 
     public Scenario Load(string text, string source) => ScenarioLoader.Load(features, text, source);
 

@@ -129,25 +129,7 @@ public class HairpinTestBedTests(Support.TestBed.TestBed bed, ITestOutputHelper 
     {
         bed.Require();
         using var dir = new TempDirectory();
-        string[] args =
-        [
-            "run",
-            "--target",
-            "kube",
-            "--suite",
-            "hairpin",
-            "--kubeconfig",
-            bed.Plane.Kubeconfig,
-            "-r",
-            "1",
-            "-d",
-            "1s",
-            "--warmup",
-            "0s",
-            "--no-report",
-            "--db",
-            dir.File("results.db"),
-        ];
+        var args = bed.ShortSuiteRun("hairpin", dir.File("results.db"));
         var (code, stdout, stderr) = await ChildProcess.RunAsync("cnibench", dir.Path, TimeSpan.FromMinutes(10), args);
         output.WriteLine($"cnibench {string.Join(' ', args)}\n{stdout}{stderr}");
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");

@@ -830,7 +830,7 @@ public class KubeTrafficSplitTests(ITestOutputHelper output)
                 CniBench.Cli.Analysis.CaseSummary.From(first),
                 first,
                 "t-",
-                CniBench.Cli.Features.SuiteFeatures.Charts
+                CniBench.Cli.Features.SuiteFeatures.Report().Charts
             )
             .Single(c => c.Id == "t-split");
         Assert.Contains("configured 20%", chart.Svg);

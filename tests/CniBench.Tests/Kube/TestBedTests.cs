@@ -45,25 +45,7 @@ public class TestBedTests(TestBed bed, ITestOutputHelper output)
     {
         bed.Require();
         using var dir = new TempDirectory();
-        var (code, stdout, stderr) = await CliAsync(
-            dir,
-            "run",
-            "--target",
-            "kube",
-            "--suite",
-            "dataplane",
-            "--kubeconfig",
-            bed.Plane.Kubeconfig,
-            "-r",
-            "1",
-            "-d",
-            "1s",
-            "--warmup",
-            "0s",
-            "--no-report",
-            "--db",
-            dir.File("results.db")
-        );
+        var (code, stdout, stderr) = await CliAsync(dir, bed.ShortSuiteRun("dataplane", dir.File("results.db")));
         Assert.True(code == 0, $"{stdout}\n{stderr}\nlogs: {bed.LogDirectory}");
         Assert.DoesNotContain("failed", stdout);
         // The run ended once its namespace was gone, not while its pods were still stopping.

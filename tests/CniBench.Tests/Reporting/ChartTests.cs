@@ -177,7 +177,7 @@ public class ChartTests
             CniBench.Cli.Results.StoreJson.Options
         )!;
         var chart = ReportCharts
-            .ForCase("churn", CniBench.Cli.Analysis.CaseSummary.From([r]), [r], "c-", SuiteFeatures.Charts)
+            .ForCase("churn", CniBench.Cli.Analysis.CaseSummary.From([r]), [r], "c-", SuiteFeatures.Report().Charts)
             .Single(c => c.Id == "c-convergence");
         var svg = Parse(chart.Svg);
         Assert.Equal(

@@ -69,7 +69,7 @@ public sealed class ConvergenceFeature : ICaseFeature
     public IEnumerable<string> Check(ITarget target, PlannedCase plannedCase)
     {
         var c = plannedCase;
-        if (target.Infrastructure is not (LabSite or KubeSite))
+        if (target.Infrastructure is null)
             yield return $"case {c.Name}: endpoints (a convergence case) needs a service whose endpoints can change; "
                 + $"the {target.Name} target has none (--target lab or kube)";
         else if (c.Placement != Placement.PodToClusterIp)
@@ -101,12 +101,7 @@ public sealed class ConvergenceFeature : ICaseFeature
             LabSite lab => await LabConvergence.PrepareAsync(lab, plannedCase, spec, cancellationToken),
             KubeSite kube => await kube
                 .Parts.Get(() => new KubeConvergence(kube))
-                .PrepareAsync(
-                    spec.Endpoints,
-                    plannedCase.IpFamily == IpFamily.Ipv6,
-                    plannedCase.Dataplane?.Services,
-                    cancellationToken
-                ),
+                .PrepareAsync(plannedCase, spec.Endpoints, cancellationToken),
             _ => throw new TargetException($"{infrastructure.Name}: no service whose endpoints can change"),
         };
         return await new ConvergenceRunner(run, pollInterval).RunAsync(

@@ -1,5 +1,6 @@
 using System.Net;
 using CniBench.Cli.Agents;
+using CniBench.Cli.Scenarios;
 using CniBench.Cli.Targets.Kube;
 using CniBench.Cli.Targets.Kube.Api;
 using CniBench.Contracts.Workloads;
@@ -17,13 +18,14 @@ public sealed class KubeConvergence(KubeSite site)
     private IReadOnlyList<(string Node, AgentHandle Agent)>? _probers;
 
     public async Task<IEndpointChurn> PrepareAsync(
+        PlannedCase plannedCase,
         int endpoints,
-        bool v6,
-        int? services,
         CancellationToken cancellationToken
     )
     {
-        await site.EnsureNamespaceAsync(cancellationToken);
+        // The run's namespace and the case's number of Services, as for any case.
+        await site.BeginCaseAsync(plannedCase, cancellationToken);
+        bool v6 = plannedCase.IpFamily == IpFamily.Ipv6;
         var options = site.Options;
         string ns = site.Namespace;
         if (_endpoints is null)
@@ -47,8 +49,6 @@ public sealed class KubeConvergence(KubeSite site)
                 cancellationToken
             );
         }
-        if (services is int n)
-            await site.Scale.EnsureAsync(n - 1, cancellationToken);
         await _endpoints.ApplyDeploymentAsync(1, cancellationToken);
         _probers ??= await site.Pods.DaemonSetAsync(AgentManifests.ProberRole, cancellationToken);
         // Clocks drift: every case reads them afresh.

@@ -58,7 +58,7 @@ public sealed class TransferFeature : ICaseFeature
     public IEnumerable<string> Check(ITarget target, PlannedCase plannedCase)
     {
         var c = plannedCase;
-        if (target.Infrastructure is not (LabSite or KubeSite))
+        if (target.Infrastructure is null)
             yield return $"case {c.Name}: transfer accounting needs pods on nodes in zones; the {target.Name} target "
                 + "has none (--target lab or kube)";
         else if (c.Placement != Placement.PodToClusterIp)

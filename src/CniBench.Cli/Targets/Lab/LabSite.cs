@@ -162,10 +162,14 @@ public sealed class LabSite : IInfrastructure, IAsyncDisposable
         if (_added.TryGetValue((role, f), out var written))
             return written[0].ClusterIp;
         string clusterIp = f.Dummy(DataplaneSettings.MaxServices + 1 + _added.Count);
-        var services = LabServices
-            .Real(hosts.Select(h => h.At(f)).ToArray(), DefaultPorts.Tcp, DefaultPorts.Udp, DefaultPorts.Http)
-            .Select(s => s with { Name = s.Name.Replace("agent", role), ClusterIp = clusterIp, NodePort = null })
-            .ToArray();
+        var services = LabServices.Real(
+            hosts.Select(h => h.At(f)).ToArray(),
+            DefaultPorts.Tcp,
+            DefaultPorts.Udp,
+            DefaultPorts.Http,
+            role,
+            clusterIp
+        );
         var before = Services(f);
         await ServiceProgrammer.UpdateAsync(Topology, Spec.Proxy, before, [.. before, .. services], cancellationToken);
         _added[(role, f)] = services;

@@ -120,8 +120,8 @@ public sealed class LabTarget : ITarget
         var place = _site.Place(plannedCase.Placement, family);
         var servers = new List<AgentProcess>();
         foreach (var host in place.Servers)
-            servers.Add(await EnsureAsync("server", host, cancellationToken, family));
-        var client = await EnsureAsync("client", place.Client, cancellationToken, family);
+            servers.Add(await _site.EnsureAsync("server", host, cancellationToken, family));
+        var client = await _site.EnsureAsync("client", place.Client, cancellationToken, family);
         var kind = plannedCase.Workload.Kind;
         int port = place.ServicePort?.Invoke(kind) ?? AgentPool.DataPort(kind, servers[0].Info.Ports);
         // With several backends, the first one's agent stands for the server side's CPU and memory.
@@ -140,13 +140,6 @@ public sealed class LabTarget : ITarget
             AgentsOnThisHost = true,
         };
     }
-
-    private Task<AgentProcess> EnsureAsync(
-        string role,
-        LabHost host,
-        CancellationToken cancellationToken,
-        LabFamily? family = null
-    ) => _site.EnsureAsync(role, host, cancellationToken, family);
 
     public async Task<IReadOnlyDictionary<string, string>> DescribeEnvironmentAsync(
         CancellationToken cancellationToken

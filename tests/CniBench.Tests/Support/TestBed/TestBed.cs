@@ -33,6 +33,28 @@ public sealed class TestBed : IAsyncLifetime
     public TestKubelet Kubelet => _kubelet ?? throw new InvalidOperationException("the test bed is not up");
 
     /// <summary>Skips the calling test, with the reason, when the test bed cannot run here.</summary>
+    /// <summary>The CLI's arguments for one short repetition of each case of a built-in suite on this cluster, into
+    /// the test's own database, without a report.</summary>
+    public string[] ShortSuiteRun(string suite, string database) =>
+        [
+            "run",
+            "--target",
+            "kube",
+            "--suite",
+            suite,
+            "--kubeconfig",
+            Plane.Kubeconfig,
+            "-r",
+            "1",
+            "-d",
+            "1s",
+            "--warmup",
+            "0s",
+            "--no-report",
+            "--db",
+            database,
+        ];
+
     public void Require()
     {
         if (SkipReason is not null)

@@ -56,39 +56,43 @@ public static class LabServices
         UdpNodePort = 30202,
         HttpNodePort = 30280;
 
-    /// <summary>The real service's ports, one per agent data port, each with a NodePort.</summary>
+    /// <summary>The real service's ports, one per agent data port, each with a NodePort; or, given a
+    /// <paramref name="name"/> and <paramref name="clusterIp"/>, another service of agents without NodePorts.</summary>
     public static IReadOnlyList<LabService> Real(
         IReadOnlyList<string> endpointAddresses,
         int tcpPort,
         int udpPort,
-        int httpPort
+        int httpPort,
+        string name = "agent",
+        string? clusterIp = null
     )
     {
-        string clusterIp = LabFamily.Of(endpointAddresses[0]).ClusterIp;
+        string ip = clusterIp ?? LabFamily.Of(endpointAddresses[0]).ClusterIp;
+        bool nodePorts = clusterIp is null;
         return
         [
             new(
-                "cnibench/agent:tcp",
-                clusterIp,
+                $"cnibench/{name}:tcp",
+                ip,
                 "tcp",
                 tcpPort,
-                TcpNodePort,
+                nodePorts ? TcpNodePort : null,
                 endpointAddresses.Select(a => new ServiceEndpoint(a, tcpPort)).ToArray()
             ),
             new(
-                "cnibench/agent:udp",
-                clusterIp,
+                $"cnibench/{name}:udp",
+                ip,
                 "udp",
                 udpPort,
-                UdpNodePort,
+                nodePorts ? UdpNodePort : null,
                 endpointAddresses.Select(a => new ServiceEndpoint(a, udpPort)).ToArray()
             ),
             new(
-                "cnibench/agent:http",
-                clusterIp,
+                $"cnibench/{name}:http",
+                ip,
                 "tcp",
                 httpPort,
-                HttpNodePort,
+                nodePorts ? HttpNodePort : null,
                 endpointAddresses.Select(a => new ServiceEndpoint(a, httpPort)).ToArray()
             ),
         ];
